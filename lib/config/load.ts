@@ -1,0 +1,135 @@
+// Loads a service's TOML config (seed 000 §5): file → `$<PREFIX>_<SECTION>_<KEY>`
+// overrides → `$PORT` → schema validation. Every failure names the field.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export interface LoadConfigOptions<S extends z.ZodTypeAny> {
+  path: string;
+  schema: S;
+  /** "MCR" or "MCP": env overrides are `$MCR_SERVER_LISTEN_ADDR` and so on. */
+  envPrefix: string;
+  env?: NodeJS.ProcessEnv;
+  /** Dotted keys ("storage.layers_path") whose relative values resolve against the config file's folder. */
+  pathKeys?: string[];
+}
+
+type Table = Record<string, unknown>;
+
+export function loadConfig<S extends z.ZodTypeAny>(opts: LoadConfigOptions<S>): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(opts.path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`config ${opts.path}: cannot read: ${(err as Error).message}`);
+  }
+  let raw: Table;
+  try {
+    raw = parseToml(text) as Table;
+  } catch (err) {
+    throw new ConfigError(`config ${opts.path}: invalid TOML: ${(err as Error).message}`);
+  }
+  return resolveConfig(raw, opts);
+}
+
+/** The part of loadConfig after the file is parsed; exported for tests and for `init`. */
+export function resolveConfig<S extends z.ZodTypeAny>(raw: Table, opts: LoadConfigOptions<S>): z.output<S> {
+  const env = opts.env ?? process.env;
+  applyEnvOverrides(raw, opts.schema, opts.envPrefix, env);
+  applyPortOverrides(raw, env);
+  const result = opts.schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`config ${opts.path}: ${describePath(issue.path)} ${describeIssue(issue)}`);
+  }
+  const cfg = result.data as Table;
+  for (const key of opts.pathKeys ?? []) resolvePathKey(cfg, key, dirname(resolve(opts.path)));
+  return cfg as z.output<S>;
+}
+
+function describePath(path: (string | number)[]): string {
+  if (path.length === 0) return "(top level)";
+  if (path.length === 1) return `[${path[0]}]`;
+  return `[${path[0]}] ${path.slice(1).join(".")}`;
+}
+
+function describeIssue(issue: z.ZodIssue): string {
+  if (issue.code === "invalid_type" && issue.received === "undefined") return "is required";
+  return issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+}
+
+/** Unwraps optional/default/effects wrappers to reach the underlying zod type. */
+function baseType(t: z.ZodTypeAny): z.ZodTypeAny {
+  for (;;) {
+    if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+    else if (t instanceof z.ZodDefault) t = t._def.innerType;
+    else if (t instanceof z.ZodEffects) t = t.innerType();
+    else return t;
+  }
+}
+
+function applyEnvOverrides(raw: Table, schema: z.ZodTypeAny, prefix: string, env: NodeJS.ProcessEnv): void {
+  const root = baseType(schema);
+  if (!(root instanceof z.ZodObject)) return;
+  const sections = root.shape as Record<string, z.ZodTypeAny>;
+  const lead = `${prefix}_`;
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(lead) || value === undefined) continue;
+    const rest = name.slice(lead.length).toLowerCase();
+    const cut = rest.indexOf("_");
+    if (cut < 0) continue;
+    const section = rest.slice(0, cut);
+    const key = rest.slice(cut + 1);
+    const sectionType = sections[section] && baseType(sections[section]);
+    if (!(sectionType instanceof z.ZodObject)) continue;
+    const fieldType = (sectionType.shape as Record<string, z.ZodTypeAny>)[key];
+    if (!fieldType) continue;
+    const table = (raw[section] ??= {}) as Table;
+    table[key] = coerceEnv(value, baseType(fieldType));
+  }
+}
+
+function coerceEnv(value: string, type: z.ZodTypeAny): unknown {
+  if (type instanceof z.ZodNumber) return value.trim() === "" ? Number.NaN : Number(value);
+  if (type instanceof z.ZodBoolean) {
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    return value; // left as a string so validation reports it
+  }
+  if (type instanceof z.ZodArray) return value === "" ? [] : value.split(",").map((s) => s.trim());
+  return value;
+}
+
+/** `$PORT` replaces the port of `[server] listen_addr`; `$PORT_GRPC` that of `grpc_addr` (seed 000 §5). */
+function applyPortOverrides(raw: Table, env: NodeJS.ProcessEnv): void {
+  const server = raw.server as Table | undefined;
+  const set = (key: string, port: string | undefined) => {
+    if (port === undefined || port === "") return;
+    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+      throw new ConfigError(`$PORT value ${JSON.stringify(port)} is not a port number`);
+    }
+    const table = (raw.server ??= {}) as Table;
+    const current = typeof server?.[key] === "string" ? (server[key] as string) : "";
+    table[key] = `${splitHostPort(current).host}:${port}`;
+  };
+  set("listen_addr", env.PORT);
+  set("grpc_addr", env.PORT_GRPC);
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) return { host: "", port: Number.NaN };
+  return { host: m[1] ?? m[2] ?? "", port: Number(m[3]) };
+}
+
+function resolvePathKey(cfg: Table, dotted: string, base: string): void {
+  const [section, key] = dotted.split(".") as [string, string];
+  const table = cfg[section] as Table | undefined;
+  const value = table?.[key];
+  if (typeof value === "string" && value !== "" && !isAbsolute(value)) table![key] = resolve(base, value);
+}

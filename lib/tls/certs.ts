@@ -1,0 +1,87 @@
+// The platform CA and server certificates for the embedded default (`mcr init`).
+// X.509 is built by @peculiar/x509 on Node's WebCrypto: ECDSA P-256, SHA-256.
+// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs this polyfill.
+import "reflect-metadata";
+import { randomBytes, webcrypto } from "node:crypto";
+import { isIP } from "node:net";
+import * as x509 from "@peculiar/x509";
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+const DAY = 86_400_000;
+
+export interface PemPair {
+  certPem: string;
+  keyPem: string;
+}
+
+/** A positive 16-byte serial number (the top bit clear, as RFC 5280 wants). */
+function serial(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0]! & 0x7f) | 0x01;
+  return b.toString("hex");
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+
+async function newKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+}
+
+export async function createCA(commonName: string, validDays = 3650): Promise<PemPair> {
+  const keys = await newKeys();
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}`,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + validDays * DAY),
+    signingAlgorithm: ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** Issues a TLS server certificate for `hosts` (DNS names and IP addresses), signed by `ca`. */
+export async function issueServerCert(ca: PemPair, hosts: string[], validDays = 825): Promise<PemPair> {
+  if (hosts.length === 0) throw new Error("a server certificate needs at least one host name");
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await webcrypto.subtle.importKey(
+    "pkcs8",
+    x509.PemConverter.decodeFirst(ca.keyPem),
+    ALG,
+    false,
+    ["sign"],
+  );
+  const keys = await newKeys();
+  const now = Date.now();
+  const names = [...new Set(hosts)].map((h) => ({ type: isIP(h) ? "ip" : "dns", value: h }) as x509.JsonGeneralName);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${hosts[0]}`,
+    issuer: caCert.subject,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + validDays * DAY),
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: caKey as unknown as CryptoKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(names),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}

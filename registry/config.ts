@@ -1,0 +1,83 @@
+// mcr's configuration: the seed 000 §5 sections plus [storage] and [auth].
+import { z } from "zod";
+import { loadConfig } from "../lib/config/load.ts";
+import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+import { dirname, join } from "node:path";
+
+const nonEmpty = z.string().min(1, "must not be empty");
+
+export const registryConfigSchema = z
+  .object({
+    server: z.object({
+      listen_addr: listenAddr,
+      /** URL clients use to reach this registry (token realm, Link headers). Derived from listen_addr when empty. */
+      public_url: z.string().url().optional(),
+      tls_cert: z.string().default(""),
+      tls_key: z.string().default(""),
+      /** Serve plain HTTP instead of TLS. Only behind a TLS-terminating proxy (mc-proxy L7); never the default. */
+      plain_http: z.boolean().default(false),
+      /** Time allowed to receive a request's headers. Bodies (uploads) are bounded by idle_timeout instead. */
+      read_timeout: duration("30s"),
+      /** 0 = no limit: blob downloads may take as long as they need. */
+      write_timeout: duration("0"),
+      /** Inactivity on a connection before it is closed. */
+      idle_timeout: duration("120s"),
+      /** How long SIGTERM waits for in-flight requests (uploads included) before closing them. */
+      shutdown_timeout: duration("60s"),
+    }),
+    database: z.object({ path: nonEmpty }),
+    storage: z.object({
+      layers_path: nonEmpty,
+      /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
+      uploads_path: z.string().default(""),
+      /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
+      delete_enabled: z.boolean().default(true),
+      /** Largest manifest accepted, in bytes (the OCI spec asks for at least 4 MiB). */
+      max_manifest_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+      /** Largest blob accepted, in bytes; 0 = no limit. */
+      max_blob_bytes: z.number().int().nonnegative().default(0),
+    }),
+    mcias: z
+      .object({
+        server_url: z.string().default(""),
+        ca_cert: z.string().default(""),
+        service_name: z.string().default("mcr"),
+        tags: z.array(z.string()).default([]),
+      })
+      .default({}),
+    auth: z
+      .object({
+        /** Serve every request without authentication. Must be said explicitly. */
+        disabled: z.boolean().default(false),
+      })
+      .default({}),
+    log: z.object({ level: logLevel }).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    if (!cfg.server.plain_http) {
+      if (!cfg.server.tls_cert) ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });
+      if (!cfg.server.tls_key) ctx.addIssue({ code: "custom", path: ["server", "tls_key"], message: "is required (or set plain_http = true behind a TLS proxy)" });
+    }
+    if (!cfg.auth.disabled) {
+      // Identity (embedded or [mcias] server_url) is not part of this build yet; refuse rather than run open by accident.
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth", "disabled"],
+        message: "must be set to true: this build has no identity service yet, so the registry runs only when told explicitly to run without authentication",
+      });
+    }
+  });
+
+export type RegistryConfig = z.output<typeof registryConfigSchema>;
+
+export function loadRegistryConfig(path: string, env: NodeJS.ProcessEnv = process.env): RegistryConfig {
+  const cfg = loadConfig({
+    path,
+    schema: registryConfigSchema,
+    envPrefix: "MCR",
+    env,
+    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "storage.layers_path", "storage.uploads_path", "mcias.ca_cert"],
+  });
+  if (!cfg.storage.uploads_path) cfg.storage.uploads_path = join(dirname(cfg.storage.layers_path), "uploads");
+  return cfg;
+}

@@ -1,0 +1,77 @@
+// Table types for kysely. Columns mirror the migration in migrations.ts.
+import type { ColumnType, Generated } from "kysely";
+
+type CreatedAt = ColumnType<string, string | undefined, never>;
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  name: string;
+  created_at: CreatedAt;
+}
+
+export interface BlobsTable {
+  id: Generated<number>;
+  digest: string;
+  size: number;
+  created_at: CreatedAt;
+}
+
+/** Which blobs a repository may serve: uploaded into it, mounted into it, or referenced by its manifests. */
+export interface RepositoryBlobsTable {
+  repository_id: number;
+  blob_id: number;
+  created_at: CreatedAt;
+}
+
+export interface ManifestsTable {
+  id: Generated<number>;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  content: Buffer;
+  size: number;
+  /** The `subject` descriptor's digest, for the referrers API. */
+  subject_digest: string | null;
+  artifact_type: string | null;
+  created_at: CreatedAt;
+}
+
+export interface TagsTable {
+  id: Generated<number>;
+  repository_id: number;
+  name: string;
+  manifest_id: number;
+  updated_at: string;
+}
+
+export interface ManifestBlobsTable {
+  manifest_id: number;
+  blob_id: number;
+}
+
+/** Manifests an index or manifest list names, by digest, within the same repository. */
+export interface ManifestChildrenTable {
+  manifest_id: number;
+  child_digest: string;
+}
+
+export interface UploadsTable {
+  id: Generated<number>;
+  uuid: string;
+  repository_id: number;
+  /** Bytes acknowledged to the client; the upload file is cut back to this on resume. */
+  byte_offset: number;
+  created_at: CreatedAt;
+  updated_at: string;
+}
+
+export interface RegistryDatabase {
+  repositories: RepositoriesTable;
+  blobs: BlobsTable;
+  repository_blobs: RepositoryBlobsTable;
+  manifests: ManifestsTable;
+  tags: TagsTable;
+  manifest_blobs: ManifestBlobsTable;
+  manifest_children: ManifestChildrenTable;
+  uploads: UploadsTable;
+}

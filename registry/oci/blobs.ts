@@ -1,0 +1,101 @@
+// Blob GET/HEAD (streamed, with Range) and DELETE.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
+import parseRange from "range-parser";
+import { BlobMissingError, type ByteRange } from "../storage/blob-store.ts";
+import { DigestError, parseDigest, type Digest } from "../storage/digest.ts";
+import type { OciDeps } from "./deps.ts";
+import { OciError } from "./errors.ts";
+import { sendEmpty } from "./http.ts";
+
+export function checkDigest(text: string): Digest {
+  try {
+    return parseDigest(text);
+  } catch (err) {
+    const unsupported = err instanceof DigestError && err.unsupported;
+    throw new OciError(unsupported ? "UNSUPPORTED" : "DIGEST_INVALID", (err as Error).message, { digest: text.slice(0, 200) }, unsupported ? 400 : undefined);
+  }
+}
+
+export type RangeDecision = { kind: "full" } | { kind: "partial"; range: ByteRange } | { kind: "unsatisfiable" };
+
+/**
+ * Decides what part of a `size`-byte blob to send (RFC 9110 §14): a malformed or multi-part
+ * Range, or one whose If-Range does not match `etag`, gets the whole blob.
+ */
+export function decideRange(size: number, rangeHeader: string | undefined, ifRange: string | undefined, etag: string): RangeDecision {
+  if (rangeHeader === undefined) return { kind: "full" };
+  if (ifRange !== undefined && ifRange.trim() !== etag) return { kind: "full" };
+  const parsed = parseRange(size, rangeHeader, { combine: true });
+  if (parsed === -2 || (Array.isArray(parsed) && parsed.type !== "bytes")) return { kind: "full" };
+  if (parsed === -1) return { kind: "unsatisfiable" };
+  if (parsed.length !== 1) return { kind: "full" };
+  return { kind: "partial", range: parsed[0]! };
+}
+
+export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, digestText: string): Promise<void> {
+  const digest = checkDigest(digestText);
+  const size = await deps.meta.blobInRepository(name, digest.text);
+  if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest.text} is not known in repository ${name}`, { digest: digest.text });
+  const etag = `"${digest.text}"`;
+  const headers: Record<string, string | number> = {
+    "Content-Type": "application/octet-stream",
+    "Docker-Content-Digest": digest.text,
+    ETag: etag,
+    "Accept-Ranges": "bytes",
+    "Cache-Control": "max-age=31536000, immutable",
+  };
+  const inm = req.headers["if-none-match"];
+  if (inm !== undefined && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const ifRange = req.headers["if-range"];
+  const decision = decideRange(size, req.headers.range, Array.isArray(ifRange) ? ifRange[0] : ifRange, etag);
+  if (decision.kind === "unsatisfiable") {
+    throw new OciError("RANGE_INVALID", `requested range is not satisfiable for a ${size}-byte blob`, undefined, 416, {
+      "Content-Range": `bytes */${size}`,
+      "Accept-Ranges": "bytes",
+    });
+  }
+  const range = decision.kind === "partial" ? decision.range : undefined;
+  const head = req.method === "HEAD";
+  let stream;
+  if (!head && size > 0) {
+    try {
+      stream = await deps.store.open(digest, range ?? { start: 0, end: size - 1 });
+    } catch (err) {
+      if (!(err instanceof BlobMissingError)) throw err;
+      deps.log.error({ digest: digest.text, repository: name }, "blob recorded in the database is missing from storage");
+      throw new OciError("BLOB_UNKNOWN", `blob ${digest.text} is missing from storage`, { digest: digest.text });
+    }
+  }
+  if (range) {
+    headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+    headers["Content-Length"] = range.end - range.start + 1;
+  } else {
+    headers["Content-Length"] = size;
+  }
+  res.writeHead(range ? 206 : 200, headers);
+  if (!stream) {
+    res.end();
+    return;
+  }
+  try {
+    await pipeline(stream, res);
+  } catch (err) {
+    // The client went away mid-download: nothing to report to it.
+    if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") deps.log.warn({ err, digest: digest.text }, "blob stream failed");
+  }
+}
+
+export async function deleteBlob(deps: OciDeps, res: ServerResponse, name: string, digestText: string): Promise<void> {
+  if (!deps.limits.deleteEnabled) throw new OciError("UNSUPPORTED", "deletes are disabled on this registry");
+  const digest = checkDigest(digestText);
+  if (!(await deps.meta.unlinkBlob(name, digest.text))) {
+    throw new OciError("BLOB_UNKNOWN", `blob ${digest.text} is not known in repository ${name}`, { digest: digest.text });
+  }
+  deps.log.info({ repository: name, digest: digest.text }, "blob unlinked from repository");
+  sendEmpty(res, 202);
+}

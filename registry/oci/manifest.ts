@@ -1,0 +1,105 @@
+// Parses a pushed manifest and lists what it references, per media type.
+import { OciError } from "./errors.ts";
+import { isDigest } from "../storage/digest.ts";
+
+export const MEDIA = {
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  ociIndex: "application/vnd.oci.image.index.v1+json",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
+} as const;
+
+const IMAGE_TYPES = new Set<string>([MEDIA.ociManifest, MEDIA.dockerManifest]);
+const INDEX_TYPES = new Set<string>([MEDIA.ociIndex, MEDIA.dockerList]);
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  urls?: string[];
+}
+
+export interface ParsedManifest {
+  mediaType: string;
+  blobDigests: string[];
+  childDigests: string[];
+  subject: Descriptor | null;
+  artifactType: string | null;
+  annotations: Record<string, string> | undefined;
+}
+
+function invalid(message: string): never {
+  throw new OciError("MANIFEST_INVALID", message);
+}
+
+function descriptor(value: unknown, where: string): Descriptor {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) invalid(`${where} is not a descriptor object`);
+  const d = value as Record<string, unknown>;
+  if (typeof d.mediaType !== "string" || d.mediaType === "") invalid(`${where}.mediaType must be a non-empty string`);
+  if (typeof d.digest !== "string" || !isDigest(d.digest)) invalid(`${where}.digest is not a valid digest`);
+  if (typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0) invalid(`${where}.size must be a non-negative integer`);
+  if (d.urls !== undefined && (!Array.isArray(d.urls) || !d.urls.every((u) => typeof u === "string"))) invalid(`${where}.urls must be an array of strings`);
+  return d as unknown as Descriptor;
+}
+
+function descriptors(value: unknown, where: string): Descriptor[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) invalid(`${where} must be an array`);
+  return value.map((v, i) => descriptor(v, `${where}[${i}]`));
+}
+
+/** A layer fetched from elsewhere (foreign or non-distributable) need not be pushed. */
+function isExternal(d: Descriptor): boolean {
+  return Array.isArray(d.urls) && d.urls.length > 0;
+}
+
+/**
+ * Validates a manifest body. `contentType` is the request's Content-Type; when the body
+ * carries `mediaType` too, the two must agree.
+ */
+export function parseManifest(body: Buffer, contentType: string | undefined): ParsedManifest {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    invalid(`manifest is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) invalid("manifest must be a JSON object");
+  const m = doc as Record<string, unknown>;
+  if (m.schemaVersion !== 2) invalid("schemaVersion must be 2");
+  const declared = typeof m.mediaType === "string" ? m.mediaType : undefined;
+  const header = contentType?.split(";")[0]?.trim() || undefined;
+  if (declared && header && header !== declared && header !== "application/json") {
+    invalid(`Content-Type ${header} does not match the manifest's mediaType ${declared}`);
+  }
+  const mediaType = declared ?? header ?? (m.manifests !== undefined ? MEDIA.ociIndex : MEDIA.ociManifest);
+  const subject = m.subject === undefined ? null : descriptor(m.subject, "subject");
+  if (m.artifactType !== undefined && typeof m.artifactType !== "string") invalid("artifactType must be a string");
+  const annotations = m.annotations as Record<string, string> | undefined;
+
+  if (IMAGE_TYPES.has(mediaType)) {
+    if (m.manifests !== undefined) invalid("an image manifest must not have manifests");
+    const config = descriptor(m.config, "config");
+    const layers = descriptors(m.layers, "layers");
+    if (mediaType === MEDIA.dockerManifest && m.layers === undefined) invalid("layers is required");
+    const blobDigests = [config, ...layers].filter((d) => !isExternal(d)).map((d) => d.digest);
+    const artifactType = (m.artifactType as string | undefined) ?? config.mediaType;
+    return { mediaType, blobDigests: [...new Set(blobDigests)], childDigests: [], subject, artifactType, annotations };
+  }
+  if (INDEX_TYPES.has(mediaType)) {
+    if (m.layers !== undefined || m.config !== undefined) invalid("an index must not have config or layers");
+    if (!Array.isArray(m.manifests)) invalid("manifests must be an array");
+    const children = descriptors(m.manifests, "manifests");
+    return {
+      mediaType,
+      blobDigests: [],
+      childDigests: [...new Set(children.map((d) => d.digest))],
+      subject,
+      artifactType: (m.artifactType as string | undefined) ?? null,
+      annotations,
+    };
+  }
+  invalid(`unsupported manifest media type ${JSON.stringify(mediaType)}`);
+}

@@ -1,0 +1,109 @@
+// Maps /v2/ requests to handlers. The path is matched raw (never URL-normalised),
+// so `..` and `%2f` reach name validation and fail there.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { deleteBlob, getBlob } from "./blobs.ts";
+import type { OciDeps } from "./deps.ts";
+import { OciError, writeOciError } from "./errors.ts";
+import { sendJson } from "./http.ts";
+import { catalog, listTags, referrers } from "./listing.ts";
+import { deleteManifest, getManifest, putManifest } from "./manifests.ts";
+import { checkName } from "./names.ts";
+import { cancelUpload, patchUpload, putUpload, startUpload, uploadStatus } from "./uploads.ts";
+
+export type OciRoute =
+  | { kind: "base" }
+  | { kind: "catalog" }
+  | { kind: "tags"; name: string }
+  | { kind: "manifest"; name: string; reference: string }
+  | { kind: "uploads"; name: string }
+  | { kind: "upload"; name: string; id: string }
+  | { kind: "blob"; name: string; digest: string }
+  | { kind: "referrers"; name: string; digest: string };
+
+const PATTERNS: [RegExp, (m: RegExpExecArray) => OciRoute][] = [
+  [/^\/v2\/?$/, () => ({ kind: "base" })],
+  [/^\/v2\/_catalog$/, () => ({ kind: "catalog" })],
+  [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: "tags", name: m[1]! })],
+  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: "manifest", name: m[1]!, reference: m[2]! })],
+  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: "uploads", name: m[1]! })],
+  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: "upload", name: m[1]!, id: m[2]! })],
+  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: "blob", name: m[1]!, digest: m[2]! })],
+  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: "referrers", name: m[1]!, digest: m[2]! })],
+];
+
+export function matchRoute(path: string): OciRoute | undefined {
+  for (const [re, build] of PATTERNS) {
+    const m = re.exec(path);
+    if (m) return build(m);
+  }
+  return undefined;
+}
+
+const ALLOWED: Record<OciRoute["kind"], string[]> = {
+  base: ["GET", "HEAD"],
+  catalog: ["GET", "HEAD"],
+  tags: ["GET", "HEAD"],
+  manifest: ["GET", "HEAD", "PUT", "DELETE"],
+  uploads: ["POST"],
+  upload: ["GET", "PATCH", "PUT", "DELETE"],
+  blob: ["GET", "HEAD", "DELETE"],
+  referrers: ["GET", "HEAD"],
+};
+
+/** Handles one /v2/ request; every failure becomes an OCI error response. */
+export async function handleOci(deps: OciDeps, req: IncomingMessage, res: ServerResponse, route: OciRoute, query: URLSearchParams): Promise<void> {
+  const method = req.method ?? "GET";
+  try {
+    if (!ALLOWED[route.kind].includes(method)) {
+      throw new OciError("UNSUPPORTED", `${method} is not supported on this endpoint`, undefined, 405, { Allow: ALLOWED[route.kind].join(", ") });
+    }
+    if ("name" in route) checkName(route.name);
+    switch (route.kind) {
+      case "base":
+        return sendJson(res, 200, {}, {}, method === "HEAD");
+      case "catalog":
+        return await catalog(deps, req, res, query);
+      case "tags":
+        return await listTags(deps, req, res, route.name, query);
+      case "referrers":
+        return await referrers(deps, req, res, route.name, route.digest, query);
+      case "manifest":
+        if (method === "PUT") return await putManifest(deps, req, res, route.name, route.reference);
+        if (method === "DELETE") return await deleteManifest(deps, res, route.name, route.reference);
+        return await getManifest(deps, req, res, route.name, route.reference);
+      case "blob":
+        if (method === "DELETE") return await deleteBlob(deps, res, route.name, route.digest);
+        return await getBlob(deps, req, res, route.name, route.digest);
+      case "uploads":
+        return await startUpload(deps, req, res, route.name, query);
+      case "upload":
+        if (method === "PATCH") return await patchUpload(deps, req, res, route.name, route.id);
+        if (method === "PUT") return await putUpload(deps, req, res, route.name, route.id, query);
+        if (method === "DELETE") return await cancelUpload(deps, res, route.name, route.id);
+        return await uploadStatus(deps, res, route.name, route.id);
+    }
+  } catch (err) {
+    respondWithError(deps, req, res, err);
+  }
+}
+
+function respondWithError(deps: OciDeps, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  let oci: OciError;
+  if (err instanceof OciError) {
+    oci = err;
+  } else if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
+    deps.log.error({ err }, "storage is full");
+    oci = new OciError("UNKNOWN", "the registry's storage is full", undefined, 507);
+  } else if ((err as NodeJS.ErrnoException).code === "ECONNRESET" || (err as Error).message === "aborted") {
+    return; // the client went away; there is nobody to answer
+  } else {
+    deps.log.error({ err, method: req.method, url: req.url }, "request failed");
+    oci = new OciError("UNKNOWN", "internal error");
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // Node discards any unread request body after the response, keeping the connection usable.
+  writeOciError(res, oci, req.method === "HEAD");
+}

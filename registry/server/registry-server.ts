@@ -1,0 +1,136 @@
+// The mcr HTTP(S) server: /v2/ (OCI), /v1/health, and graceful shutdown.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { splitHostPort } from "../../lib/config/load.ts";
+import { openSqlite } from "../../lib/db/sqlite.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import { serverTlsOptions } from "../../lib/tls/server-options.ts";
+import type { RegistryConfig } from "../config.ts";
+import { Metadata } from "../db/metadata.ts";
+import { registryMigrations } from "../db/migrations.ts";
+import type { RegistryDatabase } from "../db/schema.ts";
+import type { OciDeps } from "../oci/deps.ts";
+import { OciError, writeOciError } from "../oci/errors.ts";
+import { sendJson } from "../oci/http.ts";
+import { KeyedLock } from "../oci/keyed-lock.ts";
+import { handleOci, matchRoute } from "../oci/router.ts";
+import { reconcileUploads } from "../oci/uploads.ts";
+import { LocalBlobStore } from "../storage/local-fs.ts";
+
+export interface RunningRegistry {
+  server: Server;
+  address: AddressInfo;
+  /** Stops accepting, waits for in-flight requests up to shutdown_timeout, then closes everything. */
+  shutdown(): Promise<void>;
+}
+
+export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<RunningRegistry> {
+  const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
+  const meta = new Metadata(db);
+  const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
+  const deps: OciDeps = {
+    meta,
+    store,
+    log,
+    uploadLocks: new KeyedLock(),
+    limits: {
+      deleteEnabled: cfg.storage.delete_enabled,
+      maxManifestBytes: cfg.storage.max_manifest_bytes,
+      maxBlobBytes: cfg.storage.max_blob_bytes,
+    },
+  };
+  await reconcileUploads(deps);
+
+  let closing = false;
+  let inflight = 0;
+  let drained: (() => void) | undefined;
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    inflight++;
+    const started = performance.now();
+    res.on("close", () => {
+      inflight--;
+      const entry = { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - started), remote: req.socket.remoteAddress };
+      // Successful reads are the bulk of traffic: keep them at debug.
+      if (res.statusCode < 400 && (req.method === "GET" || req.method === "HEAD")) log.debug(entry, "request");
+      else log.info(entry, "request");
+      if (closing && inflight === 0) drained?.();
+    });
+    if (closing) res.setHeader("Connection", "close");
+    if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
+    route(deps, req, res).catch((err) => {
+      log.error({ err }, "unhandled request failure");
+      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      else res.destroy();
+    });
+  };
+
+  const server = cfg.server.plain_http
+    ? createHttpServer(handler)
+    : createHttpsServer(serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), handler);
+  server.headersTimeout = cfg.server.read_timeout;
+  server.requestTimeout = 0; // uploads of any size; idle connections are bounded by `timeout` below
+  server.keepAliveTimeout = cfg.server.idle_timeout;
+  server.timeout = cfg.server.idle_timeout;
+  server.on("clientError", (err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    log.debug({ err: (err as Error).message }, "client error");
+  });
+
+  const { host, port } = splitHostPort(cfg.server.listen_addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host || undefined, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ address: address.address, port: address.port, tls: !cfg.server.plain_http }, "mcr listening");
+
+  return {
+    server,
+    address,
+    async shutdown() {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        log.info({ inflight, timeout_ms: cfg.server.shutdown_timeout }, "draining in-flight requests");
+        const done = new Promise<void>((resolve) => (drained = resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), cfg.server.shutdown_timeout)));
+        if (await Promise.race([done.then(() => false), timedOut])) log.warn({ inflight }, "shutdown timeout: closing remaining connections");
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+      await db.destroy();
+      log.info("mcr stopped");
+    },
+  };
+}
+
+async function route(deps: OciDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
+  if (path === "/v2" || path.startsWith("/v2/")) {
+    res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
+    const r = matchRoute(path);
+    if (!r) return writeOciError(res, new OciError("NAME_UNKNOWN", `no such endpoint ${path.slice(0, 200)}`, undefined, 404));
+    return handleOci(deps, req, res, r, query);
+  }
+  if (path === "/v1/health") {
+    try {
+      await deps.meta.ping();
+      return sendJson(res, 200, { status: "ok" });
+    } catch (err) {
+      deps.log.error({ err }, "health check failed");
+      return sendJson(res, 503, { status: "unavailable", error: "database is not answering" });
+    }
+  }
+  sendJson(res, 404, { error: `no such endpoint ${path.slice(0, 200)}` });
+}

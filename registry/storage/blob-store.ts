@@ -1,0 +1,67 @@
+// The storage interface: the only thing in the registry that knows where bytes
+// live. The local filesystem implements it today; an S3-compatible store can
+// implement the same contract for several replicas.
+import type { Readable } from "node:stream";
+import type { Digest } from "./digest.ts";
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface AppendOptions {
+  /** The upload may not grow beyond this many bytes in all (0 = no limit). */
+  maxBytes?: number;
+  /** The body must carry exactly this many bytes. */
+  expectedLength?: number;
+}
+
+export interface BlobStore {
+  /** Creates an empty upload. */
+  startUpload(id: string): Promise<void>;
+  /**
+   * Appends `source` to upload `id`, which has `offset` acknowledged bytes; returns the new size.
+   * On any failure (client gone, too large, short body, disk full) the upload is cut back to `offset`.
+   */
+  appendUpload(id: string, offset: number, source: Readable, options?: AppendOptions): Promise<number>;
+  /**
+   * Checks that the first `size` bytes of upload `id` hash to `expected`, then makes them the blob `expected`.
+   * Throws DigestMismatchError (the upload is kept) or UploadMissingError.
+   */
+  commitUpload(id: string, size: number, expected: Digest): Promise<void>;
+  cancelUpload(id: string): Promise<void>;
+  /** Ids of uploads present in storage (for start-up cleanup). */
+  listUploads(): Promise<string[]>;
+
+  /** Size of a stored blob, or undefined. */
+  stat(digest: Digest): Promise<number | undefined>;
+  /** A stream of the blob's bytes, or of one range of them. */
+  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  delete(digest: Digest): Promise<boolean>;
+  list(): AsyncIterable<Digest>;
+}
+
+export class DigestMismatchError extends Error {
+  override name = "DigestMismatchError";
+  constructor(readonly expected: string, readonly actual: string) {
+    super(`content digest ${actual} does not match ${expected}`);
+  }
+}
+
+export class UploadMissingError extends Error {
+  override name = "UploadMissingError";
+}
+
+export class BlobTooLargeError extends Error {
+  override name = "BlobTooLargeError";
+}
+
+export class BodyLengthError extends Error {
+  override name = "BodyLengthError";
+}
+
+export class BlobMissingError extends Error {
+  override name = "BlobMissingError";
+}

@@ -1,0 +1,199 @@
+// BlobStore on the local filesystem. Blobs live at
+// <layers>/<algorithm>/<first 2 hex>/<hex>; uploads at <uploads>/<id>, on the
+// same filesystem so that commit is a rename: a blob appears whole or not at all.
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rmdir, stat, truncate, unlink } from "node:fs/promises";
+import type { Hash } from "node:crypto";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fsyncDir } from "../../lib/fs/atomic.ts";
+import {
+  BlobMissingError,
+  BlobTooLargeError,
+  BodyLengthError,
+  DigestMismatchError,
+  UploadMissingError,
+  type AppendOptions,
+  type BlobStore,
+  type ByteRange,
+} from "./blob-store.ts";
+import { newHash, parseDigest, type Digest, type DigestAlgorithm } from "./digest.ts";
+
+const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
+/** Read size for blob streams: large reads keep syscalls few on multi-GiB blobs. */
+const READ_CHUNK = 1024 * 1024;
+
+interface HashState {
+  hash: Hash;
+  size: number;
+}
+
+export class LocalBlobStore implements BlobStore {
+  /** Running SHA-256 of each upload, so finishing a multi-GiB upload does not re-read it. */
+  private readonly hashes = new Map<string, HashState>();
+
+  private constructor(
+    private readonly layersPath: string,
+    private readonly uploadsPath: string,
+  ) {}
+
+  /** Creates the folders if needed and checks they share a filesystem (rename must be atomic). */
+  static async open(layersPath: string, uploadsPath: string): Promise<LocalBlobStore> {
+    await mkdir(layersPath, { recursive: true, mode: 0o750 });
+    await mkdir(uploadsPath, { recursive: true, mode: 0o750 });
+    const [a, b] = await Promise.all([stat(layersPath), stat(uploadsPath)]);
+    if (a.dev !== b.dev) {
+      throw new Error(`storage: uploads_path ${uploadsPath} is not on the same filesystem as layers_path ${layersPath} (device ${b.dev} vs ${a.dev}); blobs could not be moved into place atomically`);
+    }
+    return new LocalBlobStore(layersPath, uploadsPath);
+  }
+
+  private uploadFile(id: string): string {
+    if (!UPLOAD_ID_RE.test(id)) throw new UploadMissingError(`invalid upload id`);
+    return join(this.uploadsPath, id);
+  }
+
+  private blobDir(d: Digest): string {
+    return join(this.layersPath, d.algorithm, d.hex.slice(0, 2));
+  }
+
+  private blobFile(d: Digest): string {
+    return join(this.blobDir(d), d.hex);
+  }
+
+  async startUpload(id: string): Promise<void> {
+    const fh = await open(this.uploadFile(id), "wx", 0o640);
+    await fh.close();
+    this.hashes.set(id, { hash: newHash(), size: 0 });
+  }
+
+  /** The upload's hash state at exactly `offset` bytes, rebuilt from the file after a restart or failure. */
+  private async hashAt(id: string, offset: number, algorithm: DigestAlgorithm = "sha256"): Promise<Hash> {
+    const cached = this.hashes.get(id);
+    if (algorithm === "sha256" && cached && cached.size === offset) return cached.hash;
+    const file = this.uploadFile(id);
+    const size = await stat(file).then((s) => s.size, () => undefined);
+    if (size === undefined) throw new UploadMissingError(`upload ${id} has no data in storage`);
+    if (size < offset) throw new UploadMissingError(`upload ${id} holds ${size} bytes but ${offset} were acknowledged`);
+    if (size > offset) await truncate(file, offset); // bytes of a request that never completed
+    const hash = newHash(algorithm);
+    if (offset > 0) {
+      for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
+    }
+    if (algorithm === "sha256") this.hashes.set(id, { hash, size: offset });
+    return hash;
+  }
+
+  async appendUpload(id: string, offset: number, source: Readable, options: AppendOptions = {}): Promise<number> {
+    const file = this.uploadFile(id);
+    const hash = await this.hashAt(id, offset);
+    const state = this.hashes.get(id)!;
+    const maxBytes = options.maxBytes ?? 0;
+    let written = 0;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            written += chunk.length;
+            if (maxBytes > 0 && offset + written > maxBytes) throw new BlobTooLargeError(`blob exceeds the limit of ${maxBytes} bytes`);
+            if (options.expectedLength !== undefined && written > options.expectedLength) {
+              throw new BodyLengthError(`body is longer than the declared ${options.expectedLength} bytes`);
+            }
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(file, { flags: "r+", start: offset, highWaterMark: READ_CHUNK }),
+      );
+      if (options.expectedLength !== undefined && written !== options.expectedLength) {
+        throw new BodyLengthError(`body carried ${written} bytes, ${options.expectedLength} were declared`);
+      }
+    } catch (err) {
+      // The hash has consumed bytes that are being discarded: drop it and cut the file back.
+      this.hashes.delete(id);
+      await truncate(file, offset).catch(() => undefined);
+      throw err;
+    }
+    state.size = offset + written;
+    return state.size;
+  }
+
+  async commitUpload(id: string, size: number, expected: Digest): Promise<void> {
+    const file = this.uploadFile(id);
+    const hash = await this.hashAt(id, size, expected.algorithm);
+    const actual = `${expected.algorithm}:${hash.copy().digest("hex")}`;
+    if (actual !== expected.text) throw new DigestMismatchError(expected.text, actual);
+    const fh = await open(file, "r");
+    try {
+      await fh.datasync(); // the bytes are on disk before the name points at them
+    } finally {
+      await fh.close();
+    }
+    const dir = this.blobDir(expected);
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    await rename(file, this.blobFile(expected)); // same content if it already existed
+    fsyncDir(dir);
+    this.hashes.delete(id);
+  }
+
+  async cancelUpload(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await unlink(this.uploadFile(id)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  async listUploads(): Promise<string[]> {
+    return (await readdir(this.uploadsPath)).filter((n) => UPLOAD_ID_RE.test(n));
+  }
+
+  async stat(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobFile(digest))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    // Open first so a missing file is an error here, not mid-response.
+    let fh;
+    try {
+      fh = await open(this.blobFile(digest), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new BlobMissingError(`blob ${digest.text} is missing from storage`);
+      throw err;
+    }
+    return fh.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK, autoClose: true });
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await unlink(this.blobFile(digest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw err;
+    }
+    await rmdir(this.blobDir(digest)).catch(() => undefined); // only succeeds when empty
+    return true;
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    for (const algorithm of ["sha256", "sha512"]) {
+      const root = join(this.layersPath, algorithm);
+      const prefixes = await readdir(root).catch(() => [] as string[]);
+      for (const prefix of prefixes.sort()) {
+        for (const hex of (await readdir(join(root, prefix)).catch(() => [] as string[])).sort()) {
+          try {
+            yield parseDigest(`${algorithm}:${hex}`);
+          } catch {
+            /* not a blob file (editor backup, stray temp); ignore */
+          }
+        }
+      }
+    }
+  }
+}
