@@ -1,0 +1,69 @@
+// Podman and skopeo for integration tests, isolated from the host: their own
+// containers.conf (runc, explicit ulimits: see docs/operations.md) and storage under a temp folder.
+import { execFile } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface PodmanEnv {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  podman(args: string[]): Promise<string>;
+  skopeo(args: string[]): Promise<string>;
+  /** Builds a tiny image from a busybox-static root with `podman import`. */
+  importBusybox(ref: string): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export const BUSYBOX = "/bin/busybox";
+
+export function createPodmanEnv(): PodmanEnv {
+  const dir = mkdtempSync(join(tmpdir(), "mcr-podman-"));
+  writeFileSync(
+    join(dir, "containers.conf"),
+    '[engine]\nruntime = "runc"\n[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n',
+  );
+  writeFileSync(
+    join(dir, "storage.conf"),
+    `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, "graph")}"\nrunroot = "${join(dir, "run")}"\n`,
+  );
+  writeFileSync(join(dir, "auth.json"), "{}\n");
+  const env = {
+    ...process.env,
+    CONTAINERS_CONF: join(dir, "containers.conf"),
+    CONTAINERS_STORAGE_CONF: join(dir, "storage.conf"),
+    // No user registries.conf or auth file leaks in from the host.
+    REGISTRY_AUTH_FILE: join(dir, "auth.json"),
+  };
+  const exec = async (cmd: string, args: string[]) => {
+    try {
+      const { stdout } = await run(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`${cmd} ${args.join(" ")} failed: ${e.stderr || e.message}`);
+    }
+  };
+  return {
+    dir,
+    env,
+    podman: (args) => exec("podman", args),
+    skopeo: (args) => exec("skopeo", args),
+    async importBusybox(ref) {
+      const root = join(dir, `rootfs-${Date.now()}`);
+      mkdirSync(join(root, "bin"), { recursive: true });
+      copyFileSync(BUSYBOX, join(root, "bin", "busybox"));
+      chmodSync(join(root, "bin", "busybox"), 0o755);
+      for (const tool of ["sh", "echo", "cat", "ls", "sleep", "date", "env", "id", "touch"]) symlinkSync("busybox", join(root, "bin", tool));
+      await exec("tar", ["-C", root, "-cf", join(dir, "rootfs.tar"), "."]);
+      await exec("podman", ["import", "--change", "CMD [\"/bin/sh\"]", join(dir, "rootfs.tar"), ref]);
+    },
+    async cleanup() {
+      await exec("podman", ["system", "reset", "--force"]).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
