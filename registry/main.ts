@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // mcr: the Metacircular container registry. `init` creates the embedded
 // default; `server` runs the registry until SIGTERM/SIGINT.
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
 import { initRegistry } from "./commands/init.ts";
 import { loadRegistryConfig } from "./config.ts";
 import { startRegistry } from "./server/registry-server.ts";
+import { version } from "./version.ts";
 
-const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 function fail(message: string): never {
   process.stderr.write(`mcr: ${message}\n`);

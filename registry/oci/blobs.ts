@@ -28,7 +28,11 @@ export function decideRange(size: number, rangeHeader: string | undefined, ifRan
   if (ifRange !== undefined && ifRange.trim() !== etag) return { kind: "full" };
   const parsed = parseRange(size, rangeHeader, { combine: true });
   if (parsed === -2 || (Array.isArray(parsed) && parsed.type !== "bytes")) return { kind: "full" };
-  if (parsed === -1) return { kind: "unsatisfiable" };
+  if (parsed === -1) {
+    // RFC 9110 §14.1.3: a suffix longer than the blob selects all of it (range-parser calls it unsatisfiable).
+    if (size > 0 && /^bytes=\s*-\d*[1-9]\d*\s*$/.test(rangeHeader)) return { kind: "partial", range: { start: 0, end: size - 1 } };
+    return { kind: "unsatisfiable" };
+  }
   if (parsed.length !== 1) return { kind: "full" };
   return { kind: "partial", range: parsed[0]! };
 }
@@ -46,7 +50,8 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     "Cache-Control": "max-age=31536000, immutable",
   };
   const inm = req.headers["if-none-match"];
-  if (inm !== undefined && inm.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
+  // If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+  if (inm !== undefined && inm.split(",").some((t) => [etag, "*"].includes(t.trim().replace(/^W\//, "")))) {
     res.writeHead(304, headers);
     res.end();
     return;

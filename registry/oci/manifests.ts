@@ -30,7 +30,8 @@ export async function getManifest(deps: OciDeps, req: IncomingMessage, res: Serv
     "Content-Length": manifest.size,
   };
   const inm = req.headers["if-none-match"];
-  if (inm !== undefined && inm.split(",").some((t) => t.trim() === etag)) {
+  // Weak comparison, as for blobs (RFC 9110 §13.1.2).
+  if (inm !== undefined && inm.split(",").some((t) => [etag, "*"].includes(t.trim().replace(/^W\//, "")))) {
     res.writeHead(304, { ETag: etag, "Docker-Content-Digest": manifest.digest });
     res.end();
     return;

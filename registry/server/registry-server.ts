@@ -17,6 +17,9 @@ import { KeyedLock } from "../oci/keyed-lock.ts";
 import { handleOci, matchRoute } from "../oci/router.ts";
 import { reconcileUploads } from "../oci/uploads.ts";
 import { LocalBlobStore } from "../storage/local-fs.ts";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { adminRoutes } from "../admin/routes.ts";
+import { version } from "../version.ts";
 
 export interface RunningRegistry {
   server: Server;
@@ -41,6 +44,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
     },
   };
   await reconcileUploads(deps);
+  const rpc = connectNodeAdapter({ routes: adminRoutes({ meta, version }) });
 
   let closing = false;
   let inflight = 0;
@@ -59,7 +63,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
     });
     if (closing) res.setHeader("Connection", "close");
     if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
-    route(deps, req, res).catch((err) => {
+    route(deps, rpc, req, res).catch((err) => {
       log.error({ err }, "unhandled request failure");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
@@ -112,7 +116,9 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
   };
 }
 
-async function route(deps: OciDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+type RpcHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function route(deps: OciDeps, rpc: RpcHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
@@ -123,6 +129,7 @@ async function route(deps: OciDeps, req: IncomingMessage, res: ServerResponse): 
     if (!r) return writeOciError(res, new OciError("NAME_UNKNOWN", `no such endpoint ${path.slice(0, 200)}`, undefined, 404));
     return handleOci(deps, req, res, r, query);
   }
+  if (path.startsWith("/mcr.v1.")) return rpc(req, res);
   if (path === "/v1/health") {
     try {
       await deps.meta.ping();
