@@ -56,8 +56,10 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     res.end();
     return;
   }
+  const head = req.method === "HEAD";
   const ifRange = req.headers["if-range"];
-  const decision = decideRange(size, req.headers.range, Array.isArray(ifRange) ? ifRange[0] : ifRange, etag);
+  // Range applies to GET only (RFC 9110 §14.2); HEAD describes the whole blob.
+  const decision: RangeDecision = head ? { kind: "full" } : decideRange(size, req.headers.range, Array.isArray(ifRange) ? ifRange[0] : ifRange, etag);
   if (decision.kind === "unsatisfiable") {
     throw new OciError("RANGE_INVALID", `requested range is not satisfiable for a ${size}-byte blob`, undefined, 416, {
       "Content-Range": `bytes */${size}`,
@@ -65,7 +67,6 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     });
   }
   const range = decision.kind === "partial" ? decision.range : undefined;
-  const head = req.method === "HEAD";
   let stream;
   if (!head && size > 0) {
     try {

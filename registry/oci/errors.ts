@@ -20,6 +20,8 @@ export const OCI_ERRORS = {
   RANGE_INVALID: 416,
   /** Distribution's code for a bad `n` on list endpoints. */
   PAGINATION_NUMBER_INVALID: 400,
+  /** Distribution's code when a dependency (the identity server) is down. */
+  UNAVAILABLE: 503,
   UNKNOWN: 500,
 } as const;
 

@@ -107,10 +107,12 @@ describe("OCI pull", () => {
     }
 
     it("If-None-Match with the manifest's ETag gives 304 without a body; another ETag gives 200", async () => {
-      const hit = await client.request("GET", `/v2/${REPO}/manifests/v1`, { headers: { "If-None-Match": `"${manifestDigest}"` } });
-      assert.equal(hit.status, 304);
-      assert.equal(hit.body.length, 0);
-      assert.equal(hit.headers.etag, `"${manifestDigest}"`);
+      for (const inm of [`"${manifestDigest}"`, `W/"${manifestDigest}"`, "*", `"${sha256("other")}", "${manifestDigest}"`]) {
+        const hit = await client.request("GET", `/v2/${REPO}/manifests/v1`, { headers: { "If-None-Match": inm } });
+        assert.equal(hit.status, 304, `If-None-Match ${inm}`);
+        assert.equal(hit.body.length, 0);
+        assert.equal(hit.headers.etag, `"${manifestDigest}"`);
+      }
       const miss = await client.request("GET", `/v2/${REPO}/manifests/v1`, { headers: { "If-None-Match": `"${sha256("other")}"` } });
       assert.equal(miss.status, 200);
       assert.ok(miss.body.equals(manifestBytes));
@@ -158,6 +160,14 @@ describe("OCI pull", () => {
       assert.equal(res.headers["docker-content-digest"], digest);
       assert.equal(res.headers["accept-ranges"], "bytes");
       assert.equal(res.body.length, 0);
+    });
+
+    it("HEAD ignores Range (RFC 9110 §14.2) and describes the whole blob", async () => {
+      const digest = sha256(layer);
+      const res = await client.request("HEAD", `/v2/${REPO}/blobs/${digest}`, { headers: { Range: "bytes=0-9" } });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers["content-length"], String(layer.length));
+      assert.equal(res.headers["content-range"], undefined);
     });
 
     it("a blob that exists only in another repository is BLOB_UNKNOWN (404) here", async () => {
