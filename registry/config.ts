@@ -47,8 +47,12 @@ export const registryConfigSchema = z
       .default({}),
     auth: z
       .object({
-        /** Serve every request without authentication. Must be said explicitly. */
+        /** Serve every request without authentication or policy. Only when said explicitly. */
         disabled: z.boolean().default(false),
+        /** Lifetime of tokens issued by the embedded identity service. */
+        token_ttl: duration("12h"),
+        /** Login attempts allowed per account and per source address each minute. */
+        logins_per_minute: z.number().int().positive().default(10),
       })
       .default({}),
     log: z.object({ level: logLevel }).default({}),
@@ -58,13 +62,8 @@ export const registryConfigSchema = z
       if (!cfg.server.tls_cert) ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });
       if (!cfg.server.tls_key) ctx.addIssue({ code: "custom", path: ["server", "tls_key"], message: "is required (or set plain_http = true behind a TLS proxy)" });
     }
-    if (!cfg.auth.disabled) {
-      // Identity (embedded or [mcias] server_url) is not part of this build yet; refuse rather than run open by accident.
-      ctx.addIssue({
-        code: "custom",
-        path: ["auth", "disabled"],
-        message: "must be set to true: this build has no identity service yet, so the registry runs only when told explicitly to run without authentication",
-      });
+    if (cfg.mcias.server_url && !cfg.mcias.server_url.startsWith("https://")) {
+      ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "must be an https:// URL" });
     }
   });
 

@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
 import { initRegistry } from "./commands/init.ts";
+import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
 import { loadRegistryConfig } from "./config.ts";
 import { startRegistry } from "./server/registry-server.ts";
 import { version } from "./version.ts";
@@ -29,7 +30,14 @@ program
     try {
       const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force });
       if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
-      else process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\nstart with: mcr server --config ${r.config}\n`);
+      else {
+        process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n`);
+        if (r.admin) {
+          process.stdout.write(`  admin account: ${r.admin.username}, one-time password: ${r.admin.password}\n`);
+          process.stdout.write(`  (also in ${r.admin.passwordFile}, mode 0600; change it with \`mcr account passwd admin\`)\n`);
+        }
+        process.stdout.write(`start with: mcr server --config ${r.config}\n`);
+      }
     } catch (err) {
       fail((err as Error).message);
     }
@@ -70,5 +78,78 @@ program
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+
+const account = program.command("account").description("manage accounts of the embedded identity service");
+const withConfig = (c: Command) => c.requiredOption("--config <file>", "path to mcr.toml");
+const run = (fn: () => Promise<void>) => fn().catch((err) => fail((err as Error).message));
+
+withConfig(account.command("add <username>"))
+  .description("create an account; prints a generated password unless --stdin gives one")
+  .option("--type <type>", "human or system", "human")
+  .option("--role <role...>", "admin, user or guest", ["user"])
+  .option("--stdin", "read the password from standard input", false)
+  .action((username: string, o: { config: string; type: "human" | "system"; role: string[]; stdin: boolean }) =>
+    run(() =>
+      withAccounts(o.config, async (accounts, audit) => {
+        const password = o.stdin ? await readStdinPassword() : generatePassword();
+        const a = await accounts.create(username, password, o.type, o.role);
+        audit.record({ type: "account_created", actor: "cli", details: { username, roles: a.roles.join(","), account_type: a.accountType } });
+        process.stdout.write(`created ${a.username} (${a.accountType}, ${a.roles.join(",")}) id ${a.id}\n`);
+        if (!o.stdin) process.stdout.write(`password: ${password}\n`);
+      }),
+    ),
+  );
+
+withConfig(account.command("list"))
+  .description("list accounts")
+  .option("--json", "print JSON", false)
+  .action((o: { config: string; json: boolean }) =>
+    run(() =>
+      withAccounts(o.config, async (accounts) => {
+        const list = await accounts.list();
+        process.stdout.write(o.json ? JSON.stringify(list) + "\n" : formatAccounts(list));
+      }),
+    ),
+  );
+
+withConfig(account.command("passwd <username>"))
+  .description("set a new password (generated unless --stdin); revokes the account's tokens")
+  .option("--stdin", "read the password from standard input", false)
+  .action((username: string, o: { config: string; stdin: boolean }) =>
+    run(() =>
+      withAccounts(o.config, async (accounts, audit) => {
+        const password = o.stdin ? await readStdinPassword() : generatePassword();
+        await accounts.setPassword(username, password);
+        audit.record({ type: "account_updated", actor: "cli", details: { username, change: "password" } });
+        process.stdout.write(o.stdin ? `password of ${username} changed\n` : `new password of ${username}: ${password}\n`);
+      }),
+    ),
+  );
+
+for (const [name, disabled] of [["disable", true], ["enable", false]] as const) {
+  withConfig(account.command(`${name} <username>`))
+    .description(disabled ? "disable an account and revoke its tokens" : "enable a disabled account")
+    .action((username: string, o: { config: string }) =>
+      run(() =>
+        withAccounts(o.config, async (accounts, audit) => {
+          await accounts.setDisabled(username, disabled);
+          audit.record({ type: "account_updated", actor: "cli", details: { username, change: name } });
+          process.stdout.write(`${username} ${disabled ? "disabled" : "enabled"}\n`);
+        }),
+      ),
+    );
+}
+
+withConfig(account.command("role <username> <roles...>"))
+  .description("replace an account's roles (admin, user, guest)")
+  .action((username: string, roles: string[], o: { config: string }) =>
+    run(() =>
+      withAccounts(o.config, async (accounts, audit) => {
+        const a = await accounts.setRoles(username, roles);
+        audit.record({ type: "account_updated", actor: "cli", details: { username, change: "roles", roles: a.roles.join(",") } });
+        process.stdout.write(`${username}: ${a.roles.join(",")}\n`);
+      }),
+    ),
+  );
 
 program.parseAsync().catch((err) => fail((err as Error).message));

@@ -4,6 +4,12 @@ import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import type { Metadata } from "../db/metadata.ts";
+import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
+import type { PolicyStore } from "../policy/store.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
+import { policyService } from "./policy-service.ts";
+import { auditService } from "./audit-service.ts";
 
 export interface AdminDeps {
   meta: Pick<Metadata, "ping">;
@@ -23,8 +29,15 @@ export function adminService(deps: AdminDeps): ServiceImpl<typeof AdminService> 
   };
 }
 
-export function adminRoutes(deps: AdminDeps) {
+export interface AdminRouteDeps extends AdminDeps {
+  policies: PolicyStore;
+  audit: AuditLog;
+}
+
+export function adminRoutes(deps: AdminRouteDeps) {
   return (router: ConnectRouter) => {
     router.service(AdminService, adminService(deps));
+    router.service(PolicyService, policyService(deps.policies));
+    router.service(AuditService, auditService(deps.audit));
   };
 }

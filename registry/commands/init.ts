@@ -8,6 +8,8 @@ import { openSqlite } from "../../lib/db/sqlite.ts";
 import { createCA, issueServerCert } from "../../lib/tls/certs.ts";
 import { registryMigrations } from "../db/migrations.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
+import { AccountStore } from "../identity/accounts.ts";
+import { generatePassword } from "../identity/passwords.ts";
 
 export interface InitOptions {
   dir: string;
@@ -21,6 +23,8 @@ export interface InitResult {
   config: string;
   caCert: string;
   created: string[];
+  /** The first admin account, created only when the database had none. */
+  admin?: { username: string; password: string; passwordFile: string };
 }
 
 export async function initRegistry(opts: InitOptions): Promise<InitResult> {
@@ -55,10 +59,24 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
 
   const dbPath = join(dir, "mcr.db");
   const { db } = await openSqlite<RegistryDatabase>(dbPath, registryMigrations);
-  await db.destroy();
+  let admin: InitResult["admin"];
+  try {
+    const accounts = new AccountStore(db);
+    if ((await accounts.list()).length === 0) {
+      const password = generatePassword();
+      await accounts.create("admin", password, "human", ["admin"]);
+      // For scripts; the operator should change it (`mcr account passwd admin`) and delete the file.
+      const passwordFile = join(dir, "admin.password");
+      writeFileAtomic(passwordFile, `${password}\n`, 0o600);
+      admin = { username: "admin", password, passwordFile };
+      created.push(passwordFile);
+    }
+  } finally {
+    await db.destroy();
+  }
   created.push(dbPath);
   writeFileSync(join(dir, ".gitignore"), "*\n");
-  return { dir, config, caCert: caCertPath, created };
+  return { dir, config, caCert: caCertPath, created, admin };
 }
 
 function configText(dir: string, listen: string, hosts: string[]): string {
@@ -80,10 +98,15 @@ layers_path = ${JSON.stringify(join(dir, "layers"))}
 uploads_path = ${JSON.stringify(join(dir, "uploads"))}
 delete_enabled = true
 
+[mcias]
+# Empty server_url: mcr is its own identity service (accounts in mcr.db; see \`mcr account\`).
+# Set it (and ca_cert) to use an external MCIAS-compatible server instead.
+server_url = ""
+service_name = "mcr"
+
 [auth]
-# This build has no identity service yet: every client may pull, push and delete.
-# Keep the listener on loopback (or behind a proxy that authenticates) until it does.
-disabled = true
+token_ttl = "12h"
+logins_per_minute = 10
 
 [log]
 level = "info"

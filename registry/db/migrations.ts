@@ -76,6 +76,58 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_identity_policy_audit": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("accounts")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("username", "text", (c) => c.notNull().unique())
+        .addColumn("password_hash", "text", (c) => c.notNull())
+        .addColumn("account_type", "text", (c) => c.notNull().check(sql`account_type in ('human', 'system')`))
+        .addColumn("roles", "text", (c) => c.notNull())
+        .addColumn("disabled", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
+        .addColumn("updated_at", "text", (c) => c.notNull().defaultTo(now))
+        .execute();
+      await db.schema
+        .createTable("tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("account_id", "text", (c) => c.notNull().references("accounts.id").onDelete("cascade"))
+        .addColumn("service_name", "text", (c) => c.notNull())
+        .addColumn("tags", "text", (c) => c.notNull())
+        .addColumn("issued_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("revoked_at", "text")
+        .execute();
+      await db.schema.createIndex("tokens_account").on("tokens").column("account_id").execute();
+      await db.schema
+        .createTable("policy_rules")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("priority", "integer", (c) => c.notNull().check(sql`priority >= 1`))
+        .addColumn("description", "text", (c) => c.notNull())
+        .addColumn("rule_json", "text", (c) => c.notNull())
+        .addColumn("enabled", "integer", (c) => c.notNull().defaultTo(1))
+        .addColumn("created_by", "text")
+        .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
+        .addColumn("updated_at", "text", (c) => c.notNull().defaultTo(now))
+        .execute();
+      await db.schema
+        .createTable("audit_log")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("event_time", "text", (c) => c.notNull())
+        .addColumn("event_type", "text", (c) => c.notNull())
+        .addColumn("actor_id", "text")
+        .addColumn("repository", "text")
+        .addColumn("digest", "text")
+        .addColumn("ip_address", "text")
+        .addColumn("details", "text")
+        .execute();
+      await db.schema.createIndex("audit_time").on("audit_log").column("event_time").execute();
+      await db.schema.createIndex("audit_type").on("audit_log").columns(["event_type", "event_time"]).execute();
+      await db.schema.createIndex("audit_actor").on("audit_log").columns(["actor_id", "event_time"]).execute();
+      await db.schema.createIndex("audit_repo").on("audit_log").columns(["repository", "event_time"]).execute();
+    },
+  },
 };
 
 export const registryMigrations: MigrationProvider = {

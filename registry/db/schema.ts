@@ -65,7 +65,60 @@ export interface UploadsTable {
   updated_at: string;
 }
 
+export interface AccountsTable {
+  id: string;
+  username: string;
+  /** scrypt, see registry/identity/passwords.ts */
+  password_hash: string;
+  account_type: "human" | "system";
+  /** JSON array of role names. */
+  roles: string;
+  disabled: number;
+  created_at: CreatedAt;
+  updated_at: string;
+}
+
+/** Issued bearer tokens, stored only as SHA-256 hashes. */
+export interface TokensTable {
+  token_hash: string;
+  account_id: string;
+  service_name: string;
+  /** JSON array. */
+  tags: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface PolicyRulesTable {
+  id: Generated<number>;
+  priority: number;
+  description: string;
+  /** The rule's matching fields and effect, as JSON (registry/policy/rules.ts). */
+  rule_json: string;
+  enabled: number;
+  created_by: string | null;
+  created_at: CreatedAt;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  event_time: string;
+  event_type: string;
+  actor_id: string | null;
+  repository: string | null;
+  digest: string | null;
+  ip_address: string | null;
+  /** JSON object of strings. */
+  details: string | null;
+}
+
 export interface RegistryDatabase {
+  accounts: AccountsTable;
+  tokens: TokensTable;
+  policy_rules: PolicyRulesTable;
+  audit_log: AuditLogTable;
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;

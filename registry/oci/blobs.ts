@@ -7,6 +7,7 @@ import { DigestError, parseDigest, type Digest } from "../storage/digest.ts";
 import type { OciDeps } from "./deps.ts";
 import { OciError } from "./errors.ts";
 import { sendEmpty } from "./http.ts";
+import { requestOrigin } from "../auth/access.ts";
 
 export function checkDigest(text: string): Digest {
   try {
@@ -96,12 +97,13 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
   }
 }
 
-export async function deleteBlob(deps: OciDeps, res: ServerResponse, name: string, digestText: string): Promise<void> {
+export async function deleteBlob(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, digestText: string): Promise<void> {
   if (!deps.limits.deleteEnabled) throw new OciError("UNSUPPORTED", "deletes are disabled on this registry");
   const digest = checkDigest(digestText);
   if (!(await deps.meta.unlinkBlob(name, digest.text))) {
     throw new OciError("BLOB_UNKNOWN", `blob ${digest.text} is not known in repository ${name}`, { digest: digest.text });
   }
   deps.log.info({ repository: name, digest: digest.text }, "blob unlinked from repository");
+  deps.audit.record({ type: "blob_deleted", repository: name, digest: digest.text, ...requestOrigin(req) });
   sendEmpty(res, 202);
 }

@@ -3,6 +3,8 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import type { KeyedLock } from "./keyed-lock.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
+import type { RegistryAccess } from "../auth/access.ts";
 
 export interface OciLimits {
   deleteEnabled: boolean;
@@ -18,4 +20,7 @@ export interface OciDeps {
   log: Logger;
   /** Serializes requests on one upload session. */
   uploadLocks: KeyedLock;
+  /** Authentication and policy for every /v2/ request. */
+  access: RegistryAccess;
+  audit: AuditLog;
 }

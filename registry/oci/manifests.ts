@@ -7,6 +7,7 @@ import { OciError } from "./errors.ts";
 import { readBody, sendEmpty } from "./http.ts";
 import { parseManifest } from "./manifest.ts";
 import { isValidTag } from "./names.ts";
+import { requestOrigin } from "../auth/access.ts";
 
 /** A reference is a digest (has an algorithm prefix) or a tag. */
 function parseReference(reference: string): { digest: string } | { tag: string } {
@@ -38,6 +39,7 @@ export async function getManifest(deps: OciDeps, req: IncomingMessage, res: Serv
   }
   res.writeHead(200, headers);
   res.end(req.method === "HEAD" ? undefined : manifest.content);
+  if (req.method === "GET") deps.audit.record({ type: "manifest_pulled", repository: name, digest: manifest.digest, ...requestOrigin(req), ...("tag" in ref ? { details: { tag: ref.tag } } : {}) });
 }
 
 export async function putManifest(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
@@ -70,12 +72,13 @@ export async function putManifest(deps: OciDeps, req: IncomingMessage, res: Serv
     throw new OciError("MANIFEST_BLOB_UNKNOWN", `index references manifests not in repository ${name}: ${result.missingManifests.join(", ")}`, { digests: result.missingManifests });
   }
   deps.log.info({ repository: name, digest, tag: "tag" in ref ? ref.tag : undefined }, "manifest pushed");
+  deps.audit.record({ type: "manifest_pushed", repository: name, digest, ...requestOrigin(req), ...("tag" in ref ? { details: { tag: ref.tag } } : {}) });
   const headers: Record<string, string> = { Location: `/v2/${name}/manifests/${digest}`, "Docker-Content-Digest": digest };
   if (parsed.subject) headers["OCI-Subject"] = parsed.subject.digest;
   sendEmpty(res, 201, headers);
 }
 
-export async function deleteManifest(deps: OciDeps, res: ServerResponse, name: string, reference: string): Promise<void> {
+export async function deleteManifest(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
   if (!deps.limits.deleteEnabled) throw new OciError("UNSUPPORTED", "deletes are disabled on this registry");
   const ref = parseReference(reference);
   const deleted = "digest" in ref ? await deps.meta.deleteManifest(name, ref.digest) : await deps.meta.deleteTag(name, ref.tag);
@@ -84,5 +87,10 @@ export async function deleteManifest(deps: OciDeps, res: ServerResponse, name: s
     throw new OciError("MANIFEST_UNKNOWN", `manifest ${reference} is not known in repository ${name}`, { reference });
   }
   deps.log.info({ repository: name, reference }, "digest" in ref ? "manifest deleted" : "tag deleted");
+  deps.audit.record(
+    "digest" in ref
+      ? { type: "manifest_deleted", repository: name, digest: ref.digest, ...requestOrigin(req) }
+      : { type: "tag_deleted", repository: name, ...requestOrigin(req), details: { tag: ref.tag } },
+  );
   sendEmpty(res, 202);
 }

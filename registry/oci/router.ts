@@ -58,6 +58,7 @@ export async function handleOci(deps: OciDeps, req: IncomingMessage, res: Server
       throw new OciError("UNSUPPORTED", `${method} is not supported on this endpoint`, undefined, 405, { Allow: ALLOWED[route.kind].join(", ") });
     }
     if ("name" in route) checkName(route.name);
+    await deps.access.check(req, route, method, query);
     switch (route.kind) {
       case "base":
         return sendJson(res, 200, {}, {}, method === "HEAD");
@@ -69,10 +70,10 @@ export async function handleOci(deps: OciDeps, req: IncomingMessage, res: Server
         return await referrers(deps, req, res, route.name, route.digest, query);
       case "manifest":
         if (method === "PUT") return await putManifest(deps, req, res, route.name, route.reference);
-        if (method === "DELETE") return await deleteManifest(deps, res, route.name, route.reference);
+        if (method === "DELETE") return await deleteManifest(deps, req, res, route.name, route.reference);
         return await getManifest(deps, req, res, route.name, route.reference);
       case "blob":
-        if (method === "DELETE") return await deleteBlob(deps, res, route.name, route.digest);
+        if (method === "DELETE") return await deleteBlob(deps, req, res, route.name, route.digest);
         return await getBlob(deps, req, res, route.name, route.digest);
       case "uploads":
         return await startUpload(deps, req, res, route.name, query);

@@ -15,6 +15,7 @@ import type { OciDeps } from "./deps.ts";
 import { OciError } from "./errors.ts";
 import { contentLength, hasBody, sendEmpty } from "./http.ts";
 import { isValidName } from "./names.ts";
+import { requestOrigin } from "../auth/access.ts";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -85,7 +86,7 @@ function mapStorageError(err: unknown): unknown {
 }
 
 /** Verifies and stores the upload's bytes as `digest`, links it, and ends the session. */
-async function finish(deps: OciDeps, name: string, row: UploadRow, size: number, digest: Digest): Promise<void> {
+async function finish(deps: OciDeps, req: IncomingMessage, name: string, row: UploadRow, size: number, digest: Digest): Promise<void> {
   try {
     await deps.store.commitUpload(row.uuid, size, digest);
   } catch (err) {
@@ -96,6 +97,7 @@ async function finish(deps: OciDeps, name: string, row: UploadRow, size: number,
   await deps.meta.linkBlob(row.repositoryId, digest.text, size);
   await deps.meta.deleteUpload(row.uuid);
   deps.log.info({ repository: name, digest: digest.text, size }, "blob uploaded");
+  deps.audit.record({ type: "blob_uploaded", repository: name, digest: digest.text, ...requestOrigin(req), details: { size: String(size) } });
 }
 
 export async function startUpload(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
@@ -108,6 +110,7 @@ export async function startUpload(deps: OciDeps, req: IncomingMessage, res: Serv
       const repoId = await deps.meta.ensureRepository(name);
       await deps.meta.linkBlob(repoId, digest.text, size);
       deps.log.info({ repository: name, from, digest: digest.text }, "blob mounted");
+      deps.audit.record({ type: "blob_uploaded", repository: name, digest: digest.text, ...requestOrigin(req), details: { mounted_from: from } });
       blobCreated(res, name, digest.text);
       return;
     }
@@ -125,7 +128,7 @@ export async function startUpload(deps: OciDeps, req: IncomingMessage, res: Serv
     const row: UploadRow = { uuid, repositoryId: repoId, byteOffset: 0 };
     try {
       const size = await deps.store.appendUpload(uuid, 0, req, { maxBytes: deps.limits.maxBlobBytes, expectedLength: contentLength(req) });
-      await finish(deps, name, row, size, digest);
+      await finish(deps, req, name, row, size, digest);
     } catch (err) {
       await deps.store.cancelUpload(uuid);
       throw mapStorageError(err);
@@ -153,7 +156,7 @@ export async function putUpload(deps: OciDeps, req: IncomingMessage, res: Server
     if (digestParam === null) throw new OciError("DIGEST_INVALID", "the digest query parameter is required to finish an upload");
     const digest = checkDigest(digestParam);
     const size = hasBody(req) ? await appendChunk(deps, req, name, row) : row.byteOffset;
-    await finish(deps, name, { ...row, byteOffset: size }, size, digest);
+    await finish(deps, req, name, { ...row, byteOffset: size }, size, digest);
     blobCreated(res, name, digest.text);
   });
 }

@@ -3,23 +3,14 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { splitHostPort } from "../../lib/config/load.ts";
-import { openSqlite } from "../../lib/db/sqlite.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
-import { Metadata } from "../db/metadata.ts";
-import { registryMigrations } from "../db/migrations.ts";
-import type { RegistryDatabase } from "../db/schema.ts";
-import type { OciDeps } from "../oci/deps.ts";
+import { handleIdentityApi, handleTokenEndpoint } from "../identity/http.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { sendJson } from "../oci/http.ts";
-import { KeyedLock } from "../oci/keyed-lock.ts";
 import { handleOci, matchRoute } from "../oci/router.ts";
-import { reconcileUploads } from "../oci/uploads.ts";
-import { LocalBlobStore } from "../storage/local-fs.ts";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { adminRoutes } from "../admin/routes.ts";
-import { version } from "../version.ts";
+import { assembleRegistry, type RegistryParts } from "./assemble.ts";
 
 export interface RunningRegistry {
   server: Server;
@@ -29,23 +20,7 @@ export interface RunningRegistry {
 }
 
 export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<RunningRegistry> {
-  const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
-  const meta = new Metadata(db);
-  const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
-  const deps: OciDeps = {
-    meta,
-    store,
-    log,
-    uploadLocks: new KeyedLock(),
-    limits: {
-      deleteEnabled: cfg.storage.delete_enabled,
-      maxManifestBytes: cfg.storage.max_manifest_bytes,
-      maxBlobBytes: cfg.storage.max_blob_bytes,
-    },
-  };
-  await reconcileUploads(deps);
-  const rpc = connectNodeAdapter({ routes: adminRoutes({ meta, version }) });
-
+  const parts = await assembleRegistry(cfg, log);
   let closing = false;
   let inflight = 0;
   let drained: (() => void) | undefined;
@@ -63,7 +38,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
     });
     if (closing) res.setHeader("Connection", "close");
     if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
-    route(deps, rpc, req, res).catch((err) => {
+    route(parts, req, res).catch((err) => {
       log.error({ err }, "unhandled request failure");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
@@ -110,34 +85,38 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
       }
       server.closeAllConnections();
       await closed;
-      await db.destroy();
+      await parts.close();
       log.info("mcr stopped");
     },
   };
 }
 
-type RpcHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-async function route(deps: OciDeps, rpc: RpcHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
   const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
   if (path === "/v2" || path.startsWith("/v2/")) {
     res.setHeader("Docker-Distribution-API-Version", "registry/2.0");
+    if (path === "/v2/token") {
+      if (!parts.identityHttp) return writeOciError(res, new OciError("UNSUPPORTED", "authentication is disabled on this registry", undefined, 404));
+      return handleTokenEndpoint(parts.identityHttp, req, res, query);
+    }
     const r = matchRoute(path);
     if (!r) return writeOciError(res, new OciError("NAME_UNKNOWN", `no such endpoint ${path.slice(0, 200)}`, undefined, 404));
-    return handleOci(deps, req, res, r, query);
+    return handleOci(parts.oci, req, res, r, query);
   }
-  if (path.startsWith("/mcr.v1.")) return rpc(req, res);
+  if (path.startsWith("/mcr.v1.")) return parts.rpc(req, res);
   if (path === "/v1/health") {
     try {
-      await deps.meta.ping();
+      await parts.oci.meta.ping();
       return sendJson(res, 200, { status: "ok" });
     } catch (err) {
-      deps.log.error({ err }, "health check failed");
+      parts.oci.log.error({ err }, "health check failed");
       return sendJson(res, 503, { status: "unavailable", error: "database is not answering" });
     }
   }
+  if (path.startsWith("/v1/") && parts.identityHttp && (await handleIdentityApi(parts.identityHttp, req, res, path))) return;
+  if (path.startsWith("/v1/auth/") || path === "/v1/token/validate") return sendJson(res, 404, { error: "authentication is disabled on this registry" });
   sendJson(res, 404, { error: `no such endpoint ${path.slice(0, 200)}` });
 }

@@ -14,6 +14,8 @@ export interface McrHome {
   config: string;
   caPem: string;
   caPath: string;
+  /** The one-time password `mcr init` gave the first admin account. */
+  adminPassword: string;
 }
 
 /** `mcr init` into a new temporary folder; `extraToml` is appended to the config. */
@@ -23,7 +25,8 @@ export async function initHome(extraToml = ""): Promise<McrHome> {
   const config = join(dir, "mcr.toml");
   if (extraToml) appendFileSync(config, `\n${extraToml}\n`);
   const caPath = join(dir, "certs", "ca.pem");
-  return { dir, config, caPath, caPem: readFileSync(caPath, "utf8") };
+  const adminPassword = readFileSync(join(dir, "admin.password"), "utf8").trim();
+  return { dir, config, caPath, caPem: readFileSync(caPath, "utf8"), adminPassword };
 }
 
 export interface McrProcess {
@@ -40,9 +43,18 @@ export interface McrProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export async function startMcr(home: McrHome, env: NodeJS.ProcessEnv = {}): Promise<McrProcess> {
+export interface StartOptions {
+  /**
+   * Authentication and policy as configured by `mcr init` (embedded identity).
+   * Off by default: protocol tests exercise the OCI API itself, and say so with
+   * MCR_AUTH_DISABLED=true; the identity tests turn it on.
+   */
+  auth?: boolean;
+}
+
+export async function startMcr(home: McrHome, env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<McrProcess> {
   const child = spawn(MCR_BIN, ["server", "--config", home.config], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(opts.auth ? {} : { MCR_AUTH_DISABLED: "true" }), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let logs = "";

@@ -70,9 +70,9 @@ describe("start-up and configuration", () => {
     writeFileSync(noCert, readFileSync(home.config, "utf8").replace(/tls_cert = .*\n/, ""));
     assert.match(await fail(["server", "--config", noCert]), /\[server\] tls_cert is required/);
 
-    const noAuth = join(home.dir, "noauth.toml");
-    writeFileSync(noAuth, readFileSync(home.config, "utf8").replace("disabled = true", "disabled = false"));
-    assert.match(await fail(["server", "--config", noAuth]), /\[auth\] disabled must be set to true/);
+    const httpIdentity = join(home.dir, "http-identity.toml");
+    writeFileSync(httpIdentity, readFileSync(home.config, "utf8").replace('server_url = ""', 'server_url = "http://identity.example"'));
+    assert.match(await fail(["server", "--config", httpIdentity]), /\[mcias\] server_url must be an https:\/\/ URL/);
 
     assert.match(await fail(["server", "--config", home.config], { MCR_SERVER_SHUTDOWN_TIMEOUT: "soon" }), /\[server\] shutdown_timeout is not a duration/);
     assert.match(await fail(["server", "--config", home.config], { PORT: "http" }), /\$PORT value "http" is not a port number/);

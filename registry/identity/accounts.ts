@@ -1,0 +1,115 @@
+// Accounts of the embedded identity service: create, list, change password,
+// roles and state. Disabling an account or changing its password revokes its tokens.
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { ROLES, type AccountType, type Role } from "../../lib/auth/types.ts";
+import type { RegistryDatabase } from "../db/schema.ts";
+import { checkPasswordPolicy, hashPassword, verifyPassword } from "./passwords.ts";
+
+export interface Account {
+  id: string;
+  username: string;
+  accountType: AccountType;
+  roles: Role[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+export class AccountError extends Error {
+  override name = "AccountError";
+}
+
+const USERNAME_RE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
+
+export function checkRoles(roles: string[]): Role[] {
+  const bad = roles.filter((r) => !ROLES.includes(r as Role));
+  if (bad.length) throw new AccountError(`unknown role ${bad.join(", ")}: roles are ${ROLES.join(", ")}`);
+  return [...new Set(roles)] as Role[];
+}
+
+type Row = { id: string; username: string; account_type: AccountType; roles: string; disabled: number; created_at: string };
+const toAccount = (r: Row): Account => ({
+  id: r.id,
+  username: r.username,
+  accountType: r.account_type,
+  roles: JSON.parse(r.roles) as Role[],
+  disabled: r.disabled !== 0,
+  createdAt: r.created_at,
+});
+const COLUMNS = ["id", "username", "account_type", "roles", "disabled", "created_at"] as const;
+
+export class AccountStore {
+  constructor(private readonly db: Kysely<RegistryDatabase>) {}
+
+  async create(username: string, password: string, accountType: AccountType, roles: string[]): Promise<Account> {
+    if (!USERNAME_RE.test(username)) throw new AccountError(`invalid username ${JSON.stringify(username)}: use [a-z0-9][a-z0-9_.-]*, at most 64 characters`);
+    if (accountType !== "human" && accountType !== "system") throw new AccountError(`account type must be human or system`);
+    const checked = checkRoles(roles);
+    try {
+      checkPasswordPolicy(password);
+    } catch (err) {
+      throw new AccountError((err as Error).message);
+    }
+    if (await this.byUsername(username)) throw new AccountError(`account ${username} already exists`);
+    const id = randomUUID();
+    await this.db
+      .insertInto("accounts")
+      .values({ id, username, password_hash: await hashPassword(password), account_type: accountType, roles: JSON.stringify(checked), disabled: 0, updated_at: new Date().toISOString() })
+      .execute();
+    return (await this.byUsername(username))!;
+  }
+
+  async byUsername(username: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom("accounts").select(COLUMNS).where("username", "=", username).executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async byId(id: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom("accounts").select(COLUMNS).where("id", "=", id).executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  async list(): Promise<Account[]> {
+    return (await this.db.selectFrom("accounts").select(COLUMNS).orderBy("username").execute()).map(toAccount);
+  }
+
+  /** The account if the password is right and the account is enabled. */
+  async authenticate(username: string, password: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom("accounts").select([...COLUMNS, "password_hash"]).where("username", "=", username).executeTakeFirst();
+    if (!row) {
+      await hashPassword(password); // same cost whether or not the account exists
+      return undefined;
+    }
+    if (!(await verifyPassword(password, row.password_hash)) || row.disabled) return undefined;
+    return toAccount(row);
+  }
+
+  private async update(username: string, set: Partial<{ password_hash: string; roles: string; disabled: number }>): Promise<Account> {
+    const res = await this.db.updateTable("accounts").set({ ...set, updated_at: new Date().toISOString() }).where("username", "=", username).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw new AccountError(`no account named ${username}`);
+    const account = (await this.byUsername(username))!;
+    if (set.password_hash !== undefined || set.disabled === 1) await this.revokeTokens(account.id);
+    return account;
+  }
+
+  async setPassword(username: string, password: string): Promise<Account> {
+    try {
+      checkPasswordPolicy(password);
+    } catch (err) {
+      throw new AccountError((err as Error).message);
+    }
+    return this.update(username, { password_hash: await hashPassword(password) });
+  }
+
+  async setRoles(username: string, roles: string[]): Promise<Account> {
+    return this.update(username, { roles: JSON.stringify(checkRoles(roles)) });
+  }
+
+  async setDisabled(username: string, disabled: boolean): Promise<Account> {
+    return this.update(username, { disabled: disabled ? 1 : 0 });
+  }
+
+  async revokeTokens(accountId: string): Promise<void> {
+    await this.db.updateTable("tokens").set({ revoked_at: new Date().toISOString() }).where("account_id", "=", accountId).where("revoked_at", "is", null).execute();
+  }
+}

@@ -1,0 +1,86 @@
+// The embedded identity service: MCIAS's login/validate/logout over mcr's own
+// database. Tokens are 256-bit random strings stored only as SHA-256 hashes.
+import { createHash, randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import {
+  InvalidCredentialsError,
+  RateLimitedError,
+  type Claims,
+  type IdentityProvider,
+  type IssuedToken,
+  type LoginRequest,
+} from "../../lib/auth/types.ts";
+import type { RegistryDatabase } from "../db/schema.ts";
+import { AccountStore } from "./accounts.ts";
+import { RateLimiter } from "./rate-limit.ts";
+
+export const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
+
+export interface EmbeddedIdentityOptions {
+  tokenTtlMs: number;
+  /** Login attempts allowed per account and per source address each minute. */
+  loginsPerMinute: number;
+  now?: () => number;
+}
+
+export class EmbeddedIdentity implements IdentityProvider {
+  readonly accounts: AccountStore;
+  private readonly limiter: RateLimiter;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: Kysely<RegistryDatabase>,
+    private readonly opts: EmbeddedIdentityOptions,
+  ) {
+    this.accounts = new AccountStore(db);
+    this.now = opts.now ?? Date.now;
+    this.limiter = new RateLimiter(opts.loginsPerMinute, 60_000, this.now);
+  }
+
+  async login(req: LoginRequest): Promise<IssuedToken> {
+    // Both the account and the address are limited, so neither spraying one account
+    // from many addresses nor many accounts from one address gets far.
+    const wait = Math.max(this.limiter.attempt(`user:${req.username}`), req.source ? this.limiter.attempt(`addr:${req.source}`) : 0);
+    if (wait > 0) throw new RateLimitedError(wait);
+    const account = await this.accounts.authenticate(req.username, req.password);
+    if (!account) throw new InvalidCredentialsError();
+    const token = randomBytes(32).toString("base64url");
+    const issued = this.now();
+    const expiresAt = new Date(issued + this.opts.tokenTtlMs).toISOString();
+    await this.db
+      .insertInto("tokens")
+      .values({
+        token_hash: tokenHash(token),
+        account_id: account.id,
+        service_name: req.serviceName,
+        tags: JSON.stringify(req.tags),
+        issued_at: new Date(issued).toISOString(),
+        expires_at: expiresAt,
+      })
+      .execute();
+    return { token, expiresAt };
+  }
+
+  async validate(token: string): Promise<Claims | null> {
+    if (token.length === 0 || token.length > 512) return null;
+    const row = await this.db
+      .selectFrom("tokens as t")
+      .innerJoin("accounts as a", "a.id", "t.account_id")
+      .select(["a.id", "a.username", "a.account_type", "a.roles", "a.disabled", "t.expires_at", "t.revoked_at"])
+      .where("t.token_hash", "=", tokenHash(token))
+      .executeTakeFirst();
+    if (!row || row.revoked_at !== null || row.disabled || Date.parse(row.expires_at) <= this.now()) return null;
+    return { subject: row.id, username: row.username, accountType: row.account_type, roles: JSON.parse(row.roles), expiresAt: row.expires_at };
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.db.updateTable("tokens").set({ revoked_at: new Date(this.now()).toISOString() }).where("token_hash", "=", tokenHash(token)).where("revoked_at", "is", null).execute();
+  }
+
+  /** Drops tokens that expired more than a day ago. */
+  async pruneTokens(): Promise<number> {
+    const cutoff = new Date(this.now() - 86_400_000).toISOString();
+    const res = await this.db.deleteFrom("tokens").where("expires_at", "<", cutoff).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}

@@ -1,0 +1,99 @@
+// Builds the registry's parts from its config: database, blob store, identity
+// (embedded, external or disabled), policy engine, audit log, and the request deps.
+import { readFileSync } from "node:fs";
+import type { Kysely } from "kysely";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CachedIdentity } from "../../lib/auth/cache.ts";
+import { RemoteIdentity } from "../../lib/auth/remote.ts";
+import type { IdentityProvider } from "../../lib/auth/types.ts";
+import { openSqlite } from "../../lib/db/sqlite.ts";
+import type { Logger } from "../../lib/log/logger.ts";
+import { adminAuthInterceptor } from "../admin/interceptor.ts";
+import { adminRoutes } from "../admin/routes.ts";
+import { AuditLog } from "../audit/audit-log.ts";
+import { RegistryAccess } from "../auth/access.ts";
+import type { RegistryConfig } from "../config.ts";
+import { Metadata } from "../db/metadata.ts";
+import { registryMigrations } from "../db/migrations.ts";
+import type { RegistryDatabase } from "../db/schema.ts";
+import { EmbeddedIdentity } from "../identity/embedded.ts";
+import type { IdentityHttpDeps } from "../identity/http.ts";
+import type { OciDeps } from "../oci/deps.ts";
+import { KeyedLock } from "../oci/keyed-lock.ts";
+import { reconcileUploads } from "../oci/uploads.ts";
+import { PolicyEngine } from "../policy/engine.ts";
+import { PolicyStore } from "../policy/store.ts";
+import { LocalBlobStore } from "../storage/local-fs.ts";
+import { version } from "../version.ts";
+
+export interface RegistryParts {
+  db: Kysely<RegistryDatabase>;
+  oci: OciDeps;
+  /** Null when authentication is disabled. */
+  identityHttp: IdentityHttpDeps | null;
+  rpc: (req: IncomingMessage, res: ServerResponse) => void;
+  close(): Promise<void>;
+}
+
+export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
+  if (cfg.auth.disabled) return { identity: null, embedded: null, remote: null };
+  if (cfg.mcias.server_url) {
+    const remote = new RemoteIdentity({ serverUrl: cfg.mcias.server_url, caCert: cfg.mcias.ca_cert ? readFileSync(cfg.mcias.ca_cert, "utf8") : undefined });
+    return { identity: new CachedIdentity(remote), embedded: null, remote };
+  }
+  const embedded = new EmbeddedIdentity(db, { tokenTtlMs: cfg.auth.token_ttl, loginsPerMinute: cfg.auth.logins_per_minute });
+  return { identity: embedded, embedded, remote: null };
+}
+
+export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promise<RegistryParts> {
+  const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
+  const meta = new Metadata(db);
+  const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
+  const audit = new AuditLog(db, log);
+  const policies = new PolicyStore(db, audit);
+  const engine = new PolicyEngine(policies);
+  policies.attach(engine);
+  await engine.reload();
+
+  const { identity, embedded, remote } = identityFor(cfg, db);
+  if (identity === null) log.warn("authentication is disabled ([auth] disabled = true): every client may pull, push and delete");
+  else log.info({ identity: embedded ? "embedded" : cfg.mcias.server_url }, "identity service");
+
+  const access = new RegistryAccess({ identity, engine, audit, serviceName: cfg.mcias.service_name, publicUrl: cfg.server.public_url, log });
+  const oci: OciDeps = {
+    meta,
+    store,
+    log,
+    audit,
+    access,
+    uploadLocks: new KeyedLock(),
+    limits: {
+      deleteEnabled: cfg.storage.delete_enabled,
+      maxManifestBytes: cfg.storage.max_manifest_bytes,
+      maxBlobBytes: cfg.storage.max_blob_bytes,
+    },
+  };
+  await reconcileUploads(oci);
+  if (embedded) {
+    const pruned = await embedded.pruneTokens();
+    if (pruned) log.info({ pruned }, "expired tokens removed");
+  }
+
+  const rpc = connectNodeAdapter({
+    routes: adminRoutes({ meta, version, policies, audit }),
+    interceptors: [adminAuthInterceptor(identity)],
+  });
+
+  return {
+    db,
+    oci,
+    identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name } : null,
+    rpc,
+    async close() {
+      await audit.flush();
+      remote?.close();
+      await db.destroy();
+    },
+  };
+}
