@@ -36,7 +36,7 @@ function fromProtoRule(p: PolicyRule | undefined): RuleInput {
     accountTypes: p.accountTypes as AccountType[],
     subjectUUID: p.subjectUuid || undefined,
     repositories: p.repositories,
-    enabled: p.enabled,
+    enabled: p.enabled ?? true,
   };
 }
 

@@ -25,7 +25,8 @@ export interface EmbeddedIdentityOptions {
 
 export class EmbeddedIdentity implements IdentityProvider {
   readonly accounts: AccountStore;
-  private readonly limiter: RateLimiter;
+  private readonly perAccount: RateLimiter;
+  private readonly perAddress: RateLimiter;
   private readonly now: () => number;
 
   constructor(
@@ -34,16 +35,24 @@ export class EmbeddedIdentity implements IdentityProvider {
   ) {
     this.accounts = new AccountStore(db);
     this.now = opts.now ?? Date.now;
-    this.limiter = new RateLimiter(opts.loginsPerMinute, 60_000, this.now);
+    this.perAccount = new RateLimiter(opts.loginsPerMinute, 60_000, this.now);
+    this.perAddress = new RateLimiter(opts.loginsPerMinute * 10, 60_000, this.now);
   }
 
   async login(req: LoginRequest): Promise<IssuedToken> {
-    // Both the account and the address are limited, so neither spraying one account
-    // from many addresses nor many accounts from one address gets far.
-    const wait = Math.max(this.limiter.attempt(`user:${req.username}`), req.source ? this.limiter.attempt(`addr:${req.source}`) : 0);
+    // Failures are limited per (account, address) pair, and more loosely per address so that
+    // spraying many accounts from one address does not get far either. Successes never count:
+    // podman fetches a token on every command.
+    const pair = `${req.username}\u0000${req.source ?? ""}`;
+    const addr = req.source ?? "";
+    const wait = Math.max(this.perAccount.waitFor(pair), this.perAddress.waitFor(addr));
     if (wait > 0) throw new RateLimitedError(wait);
     const account = await this.accounts.authenticate(req.username, req.password);
-    if (!account) throw new InvalidCredentialsError();
+    if (!account) {
+      this.perAccount.fail(pair);
+      this.perAddress.fail(addr);
+      throw new InvalidCredentialsError();
+    }
     const token = randomBytes(32).toString("base64url");
     const issued = this.now();
     const expiresAt = new Date(issued + this.opts.tokenTtlMs).toISOString();

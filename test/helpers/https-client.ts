@@ -18,13 +18,15 @@ export interface RequestOptions {
 
 export class RegistryClient {
   readonly agent: Agent;
-  constructor(readonly url: string, ca: string) {
+  /** With `token`, every request carries it as a bearer token unless it sets Authorization itself. */
+  constructor(readonly url: string, ca: string, private readonly token?: string) {
     this.agent = new Agent({ ca, keepAlive: true, maxSockets: 16 });
   }
 
   request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(new URL(path, this.url), { method, agent: this.agent, headers: opts.headers }, (res) => {
+      const headers = this.token ? { Authorization: `Bearer ${this.token}`, ...opts.headers } : opts.headers;
+      const req = httpsRequest(new URL(path, this.url), { method, agent: this.agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);

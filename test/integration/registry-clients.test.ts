@@ -1,5 +1,6 @@
-// Real OCI clients against the real mcr over TLS: podman push/pull/run/build and skopeo copy,
-// trusting the platform CA through a certs.d folder (never --tls-verify=false).
+// Real OCI clients against the real mcr over TLS with authentication on: podman login,
+// push/pull/run/build, skopeo login/--creds/copy/delete, trusting the platform CA
+// through a certs.d folder (never --tls-verify=false).
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,8 @@ import { RegistryClient } from "../helpers/https-client.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { requireTools } from "../helpers/tools.ts";
+import { login } from "../helpers/identity.ts";
+import { execFile } from "node:child_process";
 
 describe("podman and skopeo against mcr", () => {
   let home: McrHome;
@@ -19,9 +22,10 @@ describe("podman and skopeo against mcr", () => {
   before(async (t) => {
     if (!requireTools(t as never, "podman", "skopeo", "runc", "busybox")) return;
     home = await initHome();
-    mcr = await startMcr(home);
-    client = new RegistryClient(mcr.url, home.caPem);
+    mcr = await startMcr(home, {}, { auth: true });
+    client = new RegistryClient(mcr.url, home.caPem, await login(new RegistryClient(mcr.url, home.caPem), "admin", home.adminPassword));
     pm = createPodmanEnv();
+    await loginWith("podman", ["login", "--cert-dir", mcr.certDir, "--username", "admin", "--password-stdin", mcr.host], home.adminPassword);
     await pm.importBusybox("localhost/mcr-test/busybox:1");
     ready = true;
   });
@@ -34,6 +38,16 @@ describe("podman and skopeo against mcr", () => {
   });
 
   const certDir = () => join(mcr.certDir, "..", mcr.host);
+
+  /** Runs a login command with the password on standard input (never on the command line). */
+  async function loginWith(cmd: string, args: string[], password: string): Promise<void> {
+    const child = execFile(cmd, args, { env: pm.env });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.stdin!.end(password);
+    const code = await new Promise<number>((r) => child.on("exit", (c) => r(c ?? 1)));
+    if (code !== 0) throw new Error(`${cmd} ${args[0]} failed: ${stderr}`);
+  }
 
   test("podman pushes, pulls and runs an image; digests agree", async (t) => {
     if (!ready) return t.skip("tools missing");
@@ -73,6 +87,9 @@ describe("podman and skopeo against mcr", () => {
   test("skopeo copies between repositories, to an OCI layout and back, with identical digests", async (t) => {
     if (!ready) return t.skip("tools missing");
     const src = `docker://${mcr.host}/platform/busybox:1`;
+    // skopeo shares podman's auth file (REGISTRY_AUTH_FILE); log in again with skopeo itself.
+    await pm.podman(["logout", mcr.host]);
+    await loginWith("skopeo", ["login", "--cert-dir", certDir(), "--username", "admin", "--password-stdin", mcr.host], home.adminPassword);
     const certArgs = ["--src-cert-dir", certDir(), "--dest-cert-dir", certDir()];
     await pm.skopeo(["copy", ...certArgs, src, `docker://${mcr.host}/mirror/busybox:copied`]);
     const layout = join(pm.dir, "layout");
@@ -93,9 +110,17 @@ describe("podman and skopeo against mcr", () => {
     assert.deepEqual(catalog.json().repositories, ["apps/built", "from-layout/busybox", "mirror/busybox", "platform/busybox"]);
   });
 
+  test("skopeo --creds works without a stored login; unauthenticated clients are refused", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    await pm.skopeo(["logout", "--all"]);
+    await assert.rejects(pm.skopeo(["inspect", "--cert-dir", certDir(), `docker://${mcr.host}/platform/busybox:1`]), /authentication required|unauthorized/i);
+    const out = await pm.skopeo(["inspect", "--cert-dir", certDir(), "--creds", `admin:${home.adminPassword}`, `docker://${mcr.host}/platform/busybox:1`]);
+    assert.equal(JSON.parse(out).Name, `${mcr.host}/platform/busybox`);
+  });
+
   test("skopeo deletes a manifest and the tag is gone", async (t) => {
     if (!ready) return t.skip("tools missing");
-    await pm.skopeo(["delete", "--cert-dir", certDir(), `docker://${mcr.host}/mirror/busybox:copied`]);
+    await pm.skopeo(["delete", "--cert-dir", certDir(), "--creds", `admin:${home.adminPassword}`, `docker://${mcr.host}/mirror/busybox:copied`]);
     const res = await client.request("GET", "/v2/mirror/busybox/manifests/copied");
     assert.equal(res.status, 404);
     assert.equal(res.json().errors[0].code, "MANIFEST_UNKNOWN");
