@@ -2,7 +2,7 @@
 import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import type { KeyedLock } from "./keyed-lock.ts";
+import type { KeyedLock } from "../../lib/sync/keyed-lock.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { RegistryAccess } from "../auth/access.ts";
 

@@ -20,7 +20,7 @@ import type { RegistryDatabase } from "../db/schema.ts";
 import { EmbeddedIdentity } from "../identity/embedded.ts";
 import type { IdentityHttpDeps } from "../identity/http.ts";
 import type { OciDeps } from "../oci/deps.ts";
-import { KeyedLock } from "../oci/keyed-lock.ts";
+import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
 import { reconcileUploads } from "../oci/uploads.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyStore } from "../policy/store.ts";

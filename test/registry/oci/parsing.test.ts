@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decideRange, checkDigest } from "../../../registry/oci/blobs.ts";
 import { OciError } from "../../../registry/oci/errors.ts";
-import { KeyedLock } from "../../../registry/oci/keyed-lock.ts";
+import { KeyedLock } from "../../../lib/sync/keyed-lock.ts";
 import { MEDIA, parseManifest } from "../../../registry/oci/manifest.ts";
 import { checkName, isValidName, isValidTag } from "../../../registry/oci/names.ts";
 import { matchRoute } from "../../../registry/oci/router.ts";

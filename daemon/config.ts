@@ -1,0 +1,100 @@
+// mcp-agent's configuration: seed 000 §5's sections plus [node], [runtime],
+// [registry], [ports] and [storage].
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { loadConfig } from "../lib/config/load.ts";
+import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+
+const nonEmpty = z.string().min(1, "must not be empty");
+
+export const agentConfigSchema = z
+  .object({
+    server: z.object({
+      listen_addr: listenAddr,
+      tls_cert: nonEmpty,
+      tls_key: nonEmpty,
+      shutdown_timeout: duration("30s"),
+    }),
+    database: z.object({ path: nonEmpty }),
+    mcias: z
+      .object({
+        /** The identity server that validates callers' tokens (usually mcr's embedded one). */
+        server_url: z.string().default(""),
+        ca_cert: z.string().default(""),
+        service_name: z.string().default("mcp-agent"),
+      })
+      .default({}),
+    auth: z.object({ disabled: z.boolean().default(false) }).default({}),
+    node: z.object({ name: z.string().default(hostname()) }).default({}),
+    runtime: z
+      .object({
+        podman: z.string().default("podman"),
+        /** containers.conf for every podman call (CONTAINERS_CONF); empty: podman's own lookup. */
+        containers_conf: z.string().default(""),
+        /** storage.conf for every podman call (CONTAINERS_STORAGE_CONF); empty: podman's own lookup. */
+        storage_conf: z.string().default(""),
+        reconcile_interval: duration("30s"),
+        /** Seconds podman waits after SIGTERM before SIGKILL on stop. */
+        stop_timeout: z.number().int().nonnegative().default(10),
+        /** How long a new container must stay up before a deploy calls it started. */
+        start_grace: duration("1s"),
+        /** Host address published ports bind to (mc-proxy runs on the node). */
+        publish_address: z.string().default("127.0.0.1"),
+        /** Network for components that do not name one; empty: podman's default. */
+        default_network: z.string().default(""),
+      })
+      .default({}),
+    registry: z
+      .object({
+        /** host:port of mcr; convention-derived images are <host>/<service>[-<component>]:<version>. */
+        host: z.string().default(""),
+        /** The platform CA that signed mcr's certificate. */
+        ca_cert: z.string().default(""),
+        username: z.string().default(""),
+        /** File holding the password (one line, mode 0600). */
+        password_file: z.string().default(""),
+      })
+      .default({}),
+    ports: z
+      .object({
+        range_start: z.number().int().min(1024).max(65535).default(10000),
+        range_end: z.number().int().min(1024).max(65535).default(60000),
+      })
+      .default({}),
+    storage: z
+      .object({
+        /** Default volume of a service: <root>/<service> mounted at /srv/<service>. */
+        root: z.string().default("/srv"),
+        /** Host paths volumes may use; empty: only under root. */
+        allowed_volume_roots: z.array(z.string()).default([]),
+      })
+      .default({}),
+    log: z.object({ level: logLevel }).default({}),
+  })
+  .superRefine((cfg, ctx) => {
+    if (!cfg.auth.disabled && !cfg.mcias.server_url) {
+      ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "is required to validate callers' tokens (or set [auth] disabled = true)" });
+    }
+    if (cfg.ports.range_end <= cfg.ports.range_start) ctx.addIssue({ code: "custom", path: ["ports", "range_end"], message: "must be above range_start" });
+    if (cfg.registry.username && !cfg.registry.password_file) ctx.addIssue({ code: "custom", path: ["registry", "password_file"], message: "is required with [registry] username" });
+  });
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const cfg = loadConfig({
+    path,
+    schema: agentConfigSchema,
+    envPrefix: "MCP",
+    env,
+    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root"],
+  });
+  if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root];
+  return cfg;
+}
+
+/** The agent's own data folder (never on NFS): env files, registry auth, certs. */
+export function dataDir(cfg: AgentConfig): string {
+  return dirname(cfg.database.path);
+}

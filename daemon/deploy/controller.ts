@@ -1,0 +1,276 @@
+// Deploy, stop, start, restart and remove, one service at a time. A deploy
+// creates the new container beside the old one, swaps them, and puts the old
+// one back if the new one does not stay up: a failed deploy never leaves the
+// service down when it was running before.
+import { mkdir } from "node:fs/promises";
+import type { Logger } from "../../lib/log/logger.ts";
+import type { ServiceDefinition } from "../../lib/services/definition.ts";
+import { writeFileAtomic } from "../../lib/fs/atomic.ts";
+import { Channel } from "../../lib/sync/channel.ts";
+import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
+import { ensurePorts, type PortRange } from "../ports/allocator.ts";
+import { NoSuchContainerError, type ContainerInfo, type PullOptions, type Runtime } from "../runtime/runtime.ts";
+import type { StateStore } from "../state/store.ts";
+import { noHooks, type DeployHooks } from "./hooks.ts";
+import { containerName, envFileText, planService, type PlanContext, type PlannedComponent } from "./plan.ts";
+
+export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
+
+export interface DeployProgress {
+  component: string;
+  phase: DeployPhase;
+  message: string;
+  container?: string;
+  image?: string;
+}
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+export class DeployFailedError extends Error {
+  override name = "DeployFailedError";
+}
+
+export interface ControllerDeps {
+  runtime: Runtime;
+  store: StateStore;
+  plan: PlanContext;
+  ports: PortRange;
+  pull: PullOptions;
+  startGraceMs: number;
+  stopTimeoutSeconds: number;
+  log: Logger;
+  hooks?: DeployHooks;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ServiceController {
+  /** One operation per service at a time; the reconciler takes the same lock. */
+  readonly locks = new KeyedLock();
+  private readonly hooks: DeployHooks;
+
+  constructor(private readonly d: ControllerDeps) {
+    this.hooks = d.hooks ?? noHooks;
+  }
+
+  private async observed(name: string): Promise<ContainerInfo | undefined> {
+    try {
+      return await this.d.runtime.inspect(name);
+    } catch (err) {
+      if (err instanceof NoSuchContainerError) return undefined;
+      throw err;
+    }
+  }
+
+  async definitionOf(service: string): Promise<ServiceDefinition> {
+    const def = await this.d.store.definition(service);
+    if (!def) throw new NotFoundError(`service ${service} is not known on this node (sync or deploy its definition first)`);
+    return def;
+  }
+
+  /** The plan for a stored service, with ports assigned. */
+  async plan(def: ServiceDefinition): Promise<PlannedComponent[]> {
+    const ports = await ensurePorts(def, this.d.store, this.d.ports);
+    return planService(def, ports, this.d.plan);
+  }
+
+  /** Streams the progress of a deploy; the last item has phase "done" (or the stream throws DeployFailedError after a "failed" item). */
+  deploy(service: string): AsyncIterable<DeployProgress> {
+    const out = new Channel<DeployProgress>();
+    this.locks
+      .run(service, () => this.deployLocked(service, (p) => out.push(p)))
+      .then(
+        () => out.close(),
+        (err) => out.close(err),
+      );
+    return out;
+  }
+
+  private async deployLocked(service: string, emit: (p: DeployProgress) => void): Promise<void> {
+    const def = await this.definitionOf(service);
+    const planned = await this.plan(def);
+    for (const p of planned) {
+      try {
+        await this.deployComponent(def, p, emit);
+      } catch (err) {
+        const message = (err as Error).message;
+        await this.d.store.event(service, p.component, "deploy_failed", message);
+        emit({ component: p.component, phase: "failed", message, container: p.container, image: p.image });
+        throw new DeployFailedError(`deploy of ${service} failed at ${p.component}: ${message}`);
+      }
+    }
+    for (const gone of await this.d.store.dropComponents(service, planned.map((p) => p.component))) {
+      await this.hooks.componentStopping(service, gone);
+      await this.d.runtime.remove(containerName(service, gone), true).catch((err) => {
+        if (!(err instanceof NoSuchContainerError)) throw err;
+      });
+      await this.d.store.event(service, gone, "removed", "component no longer in the definition");
+    }
+    if (!def.active) await this.stopLocked(service, undefined);
+    emit({ component: "", phase: "done", message: `${service} ${def.version} deployed` });
+  }
+
+  private async deployComponent(def: ServiceDefinition, p: PlannedComponent, emit: (x: DeployProgress) => void): Promise<void> {
+    const base = { component: p.component, container: p.container, image: p.image };
+    const current = await this.observed(p.container);
+    if (current && current.labels["mcp.hash"] === p.hash) {
+      if (current.state !== "running" && def.active) {
+        emit({ ...base, phase: "starting", message: "starting the existing container" });
+        await this.d.runtime.start(p.container);
+      }
+      await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
+      emit({ ...base, phase: "unchanged", message: "container is up to date" });
+      return;
+    }
+
+    emit({ ...base, phase: "pulling", message: `pulling ${p.image}` });
+    await this.d.runtime.pull(p.image, this.d.pull);
+
+    emit({ ...base, phase: "creating", message: current ? "creating a replacement container" : "creating the container" });
+    for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
+    await mkdir(this.d.plan.envDir, { recursive: true, mode: 0o700 });
+    // The env file of the new container must not clobber the running one's until the swap succeeds.
+    const next = `${p.container}-next`;
+    const nextEnv = `${p.spec.envFile}.next`;
+    writeFileAtomic(nextEnv, envFileText(p.env), 0o600);
+    await this.d.runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
+    await this.d.runtime.create({ ...p.spec, name: next, envFile: nextEnv });
+
+    const wasRunning = current?.state === "running";
+    if (current && wasRunning) {
+      await this.hooks.componentStopping(def.name, p.component);
+      await this.d.runtime.stop(p.container, this.d.stopTimeoutSeconds);
+    }
+    emit({ ...base, phase: "starting", message: "starting" });
+    const failure = await this.startAndWatch(next);
+    if (failure) {
+      await this.d.runtime.remove(next, true).catch(() => undefined);
+      if (current && wasRunning) {
+        await this.d.runtime.start(p.container);
+        await this.hooks.componentStarted(def, { ...p, hash: current.labels["mcp.hash"] ?? "" });
+      }
+      throw new Error(`${failure}${current && wasRunning ? "; the previous container was started again" : ""}`);
+    }
+    if (current) await this.d.runtime.remove(p.container, true);
+    await this.d.runtime.rename(next, p.container);
+    writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
+    await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
+    await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
+    await this.hooks.componentStarted(def, p);
+    emit({ ...base, phase: "running", message: `running ${p.image}` });
+  }
+
+  /** Rebuilds a missing container from the stored definition (caller holds the service's lock). */
+  async recreate(service: string, component: string): Promise<void> {
+    const def = await this.definitionOf(service);
+    const p = (await this.plan(def)).find((x) => x.component === component);
+    if (!p) throw new NotFoundError(`service ${service} has no component ${component}`);
+    // The image is usually still in local storage; pull only when it is not.
+    await this.d.runtime.pull(p.image, this.d.pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
+    for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
+    await mkdir(this.d.plan.envDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
+    await this.d.runtime.run(p.spec);
+    await this.hooks.componentStarted(def, p);
+  }
+
+  /** Starts a container and checks that it is still up after the grace period; returns why it failed, if it did. */
+  private async startAndWatch(name: string): Promise<string | undefined> {
+    try {
+      await this.d.runtime.start(name);
+    } catch (err) {
+      return `the new container did not start: ${(err as Error).message}`;
+    }
+    await sleep(this.d.startGraceMs);
+    const info = await this.observed(name);
+    if (info?.state === "running") return undefined;
+    const tail: string[] = [];
+    try {
+      for await (const l of this.d.runtime.logs(name, { follow: false, tail: 10, timestamps: false }, AbortSignal.timeout(5000))) tail.push(l.line);
+    } catch {
+      /* logs are a courtesy here */
+    }
+    return `the new container exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})${tail.length ? `; last output: ${tail.join(" | ")}` : ""}`;
+  }
+
+  private async targets(service: string, component: string | undefined): Promise<string[]> {
+    const def = await this.definitionOf(service);
+    const names = def.components.map((c) => c.name);
+    if (component !== undefined && component !== "") {
+      if (!names.includes(component)) throw new NotFoundError(`service ${service} has no component ${component}`);
+      return [component];
+    }
+    return names;
+  }
+
+  private async stateOf(service: string, component: string): Promise<{ component: string; container: string; state: string }> {
+    const container = containerName(service, component);
+    return { component, container, state: (await this.observed(container))?.state ?? "missing" };
+  }
+
+  private async stopLocked(service: string, component: string | undefined) {
+    const out = [];
+    for (const c of await this.targets(service, component)) {
+      await this.hooks.componentStopping(service, c);
+      await this.d.store.setDesired(service, c, "stopped");
+      const info = await this.observed(containerName(service, c));
+      if (info?.state === "running") await this.d.runtime.stop(info.name, this.d.stopTimeoutSeconds);
+      await this.d.store.event(service, c, "stopped", "stopped by request");
+      out.push(await this.stateOf(service, c));
+    }
+    return out;
+  }
+
+  stop(service: string, component?: string) {
+    return this.locks.run(service, () => this.stopLocked(service, component));
+  }
+
+  start(service: string, component?: string) {
+    return this.locks.run(service, async () => {
+      const out = [];
+      const def = await this.definitionOf(service);
+      for (const c of await this.targets(service, component)) {
+        const name = containerName(service, c);
+        const info = await this.observed(name);
+        if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
+        await this.d.store.setDesired(service, c, "running");
+        if (info.state !== "running") await this.d.runtime.start(name);
+        const planned = (await this.plan(def)).find((p) => p.component === c)!;
+        await this.hooks.componentStarted(def, planned);
+        await this.d.store.event(service, c, "started", "started by request");
+        out.push(await this.stateOf(service, c));
+      }
+      return out;
+    });
+  }
+
+  async restart(service: string, component?: string) {
+    await this.stop(service, component);
+    return this.start(service, component);
+  }
+
+  /** Stops and removes every container of the service and forgets it. */
+  remove(service: string) {
+    return this.locks.run(service, async () => {
+      const def = await this.definitionOf(service);
+      const removed: string[] = [];
+      for (const c of def.components) {
+        await this.hooks.componentStopping(service, c.name);
+        const name = containerName(service, c.name);
+        for (const n of [name, `${name}-next`]) {
+          try {
+            await this.d.runtime.remove(n, true);
+            if (n === name) removed.push(n);
+          } catch (err) {
+            if (!(err instanceof NoSuchContainerError)) throw err;
+          }
+        }
+      }
+      await this.d.store.removeService(service);
+      await this.d.store.event(service, "", "removed", `removed ${removed.length} container(s)`);
+      return removed;
+    });
+  }
+}

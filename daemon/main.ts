@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// mcp-agent: the node daemon. `init` writes a config and certificate; `server`
+// serves AgentService until SIGTERM/SIGINT.
+import { Command } from "commander";
+import { ConfigError } from "../lib/config/load.ts";
+import { createLogger } from "../lib/log/logger.ts";
+import { version } from "../registry/version.ts";
+import { initAgent } from "./commands/init.ts";
+import { loadAgentConfig } from "./config.ts";
+import { startAgent } from "./server.ts";
+
+function fail(message: string): never {
+  process.stderr.write(`mcp-agent: ${message}\n`);
+  process.exit(1);
+}
+
+const program = new Command("mcp-agent").description("Metacircular node agent: runs services as podman containers").version(version);
+
+program
+  .command("init")
+  .description("write a config, a TLS certificate and the state database")
+  .requiredOption("--dir <dir>", "the agent's data folder (local disk, never NFS)")
+  .option("--listen <addr>", "listen address", "127.0.0.1:9444")
+  .option("--hostname <name...>", "extra names for the certificate", [])
+  .option("--ca-cert <file>", "platform CA certificate (e.g. <mcr home>/certs/ca.pem)")
+  .option("--ca-key <file>", "platform CA key (e.g. <mcr home>/certs/ca-key.pem)")
+  .option("--identity-url <url>", "identity server that validates tokens (e.g. https://localhost:8443)")
+  .option("--identity-ca <file>", "CA of the identity server (default: the platform CA)")
+  .option("--registry <host:port>", "the registry images come from")
+  .option("--registry-ca <file>", "CA of the registry (default: the platform CA)")
+  .option("--node <name>", "this node's name (default: the host name)")
+  .option("--force", "rewrite an existing config and certificate", false)
+  .action(async (o) => {
+    try {
+      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, force: o.force });
+      process.stdout.write(`initialized ${r.dir}\n  config: ${r.config}\n  CA:     ${r.caCert}\nstart with: mcp-agent server --config ${r.config}\n`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command("server")
+  .description("serve AgentService")
+  .requiredOption("--config <file>", "path to mcp-agent.toml")
+  .action(async (o: { config: string }) => {
+    let cfg;
+    try {
+      cfg = loadAgentConfig(o.config);
+    } catch (err) {
+      fail(err instanceof ConfigError ? err.message : `config: ${(err as Error).message}`);
+    }
+    const log = createLogger("mcp-agent", cfg.log.level);
+    let running;
+    try {
+      running = await startAgent(cfg, log);
+    } catch (err) {
+      log.fatal({ err }, "mcp-agent failed to start");
+      fail((err as Error).message);
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      running.shutdown().then(
+        () => process.exit(0),
+        (err) => {
+          log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
+
+program.parseAsync().catch((err) => fail((err as Error).message));

@@ -1,0 +1,194 @@
+// AgentService: the node's RPC surface. Handlers only translate between the
+// wire and the controller, store, reconciler and runtime.
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { Logger } from "../../lib/log/logger.ts";
+import { DeployPhase, LogStream, AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../deploy/controller.ts";
+import { LABELS, PlanError, containerName } from "../deploy/plan.ts";
+import { PortError } from "../ports/allocator.ts";
+import { driftOf } from "../reconcile/reconciler.ts";
+import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime } from "../runtime/runtime.ts";
+import type { StateStore } from "../state/store.ts";
+import { definitionFromProto } from "./convert.ts";
+
+export interface AgentServiceDeps {
+  controller: ServiceController;
+  store: StateStore;
+  runtime: Runtime;
+  node: string;
+  version: string;
+  log: Logger;
+}
+
+const PHASES: Record<Phase, DeployPhase> = {
+  pulling: DeployPhase.PULLING,
+  creating: DeployPhase.CREATING,
+  starting: DeployPhase.STARTING,
+  running: DeployPhase.RUNNING,
+  unchanged: DeployPhase.UNCHANGED,
+  failed: DeployPhase.FAILED,
+  done: DeployPhase.DONE,
+};
+
+/** Maps the agent's errors onto Connect codes, keeping their messages (podman's stderr included). */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const message = (err as Error).message;
+  if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
+  if (err instanceof PlanError) return new ConnectError(message, Code.InvalidArgument);
+  if (err instanceof PortError) return new ConnectError(message, Code.ResourceExhausted);
+  if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
+  if (err instanceof RuntimeError) return new ConnectError(message, Code.Internal);
+  return new ConnectError(message, Code.Internal);
+}
+
+async function guard<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toConnectError(err);
+  }
+}
+
+function checkService(name: string): string {
+  if (!/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(name)) throw new ConnectError(`invalid service name ${JSON.stringify(name)}`, Code.InvalidArgument);
+  return name;
+}
+
+function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; route: string }[]) {
+  return routes.map((r) => ({ route: r.route, hostPort: r.hostPort, hostIp: info?.ports.find((p) => p.hostPort === r.hostPort)?.hostIp ?? "" }));
+}
+
+export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
+  const inspect = async (name: string) => {
+    try {
+      return await d.runtime.inspect(name);
+    } catch (err) {
+      if (err instanceof NoSuchContainerError) return undefined;
+      throw err;
+    }
+  };
+  return {
+    async health() {
+      return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtime.version().catch(() => "") };
+    },
+
+    async sync(req) {
+      const defs = req.services.map(definitionFromProto); // validate all before storing any
+      const results = [];
+      for (const def of defs) results.push({ service: def.name, outcome: await d.store.putDefinition(def) });
+      return { results };
+    },
+
+    async *deploy(req) {
+      if (req.definition) {
+        const def = definitionFromProto(req.definition);
+        if (req.service && req.service !== def.name) throw new ConnectError(`service ${req.service} does not match the definition's name ${def.name}`, Code.InvalidArgument);
+        await d.store.putDefinition(def);
+      }
+      const service = checkService(req.service || req.definition?.name || "");
+      try {
+        for await (const p of d.controller.deploy(service)) {
+          yield { component: p.component, phase: PHASES[p.phase], message: p.message, container: p.container ?? "", image: p.image ?? "" };
+        }
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    async stop(req) {
+      return guard(async () => ({ components: await d.controller.stop(checkService(req.service), req.component || undefined) }));
+    },
+    async start(req) {
+      return guard(async () => ({ components: await d.controller.start(checkService(req.service), req.component || undefined) }));
+    },
+    async restart(req) {
+      return guard(async () => ({ components: await d.controller.restart(checkService(req.service), req.component || undefined) }));
+    },
+    async remove(req) {
+      return guard(async () => ({ removedContainers: await d.controller.remove(checkService(req.service)) }));
+    },
+
+    async list() {
+      return guard(async () => {
+        const ports = await d.store.ports();
+        const containers = await d.runtime.list({ [LABELS.managed]: "true" });
+        return {
+          containers: containers.map((c) => {
+            const service = c.labels[LABELS.service] ?? "";
+            const component = c.labels[LABELS.component] ?? "";
+            return {
+              service,
+              component,
+              container: c.name,
+              image: c.image,
+              version: c.version,
+              state: c.state,
+              startedAt: c.startedAt ?? "",
+              ports: portsOf(c, ports.filter((p) => p.service === service && p.component === component)),
+            };
+          }),
+        };
+      });
+    },
+
+    async status(req) {
+      return guard(async () => {
+        const service = checkService(req.service);
+        const def = await d.controller.definitionOf(service);
+        const stored = await d.store.components(service);
+        const ports = await d.store.ports(service);
+        const components = [];
+        for (const c of def.components) {
+          const container = containerName(service, c.name);
+          const info = await inspect(container);
+          const want = stored.find((s) => s.name === c.name);
+          const drift = want?.specHash ? driftOf(want.specHash, want.image, info) : info ? undefined : "missing";
+          components.push({
+            component: c.name,
+            container,
+            desiredState: want?.desired ?? "running",
+            observedState: info?.state ?? "missing",
+            desiredImage: want?.image ?? "",
+            observedImage: info?.image ?? "",
+            drift: drift === "stopped" && want?.desired === "stopped" ? "" : (drift ?? ""),
+            ports: portsOf(info, ports.filter((p) => p.component === c.name)),
+            startedAt: info?.startedAt ?? "",
+          });
+        }
+        const names = new Set(def.components.flatMap((c) => [containerName(service, c.name), `${containerName(service, c.name)}-next`]));
+        const unknown = (await d.runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
+        const recent = await d.store.recentEvents(service);
+        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown };
+      });
+    },
+
+    async *logs(req, ctx) {
+      const service = checkService(req.service);
+      const def = await guard(() => d.controller.definitionOf(service));
+      const component = req.component || def.components[0]!.name;
+      if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
+      if (req.tail < 0) throw new ConnectError("tail must not be negative", Code.InvalidArgument);
+      const lines = d.runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, ctx.signal);
+      try {
+        for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        throw toConnectError(err);
+      }
+    },
+
+    async *events(req, ctx) {
+      const labels: Record<string, string> = { [LABELS.managed]: "true" };
+      if (req.service) labels[LABELS.service] = checkService(req.service);
+      try {
+        for await (const e of d.runtime.events(labels, ctx.signal)) {
+          yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
+        }
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        throw toConnectError(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,129 @@
+// The container runtime the agent drives (seed 002's Runtime interface, plus
+// the lifecycle calls deploys need and the two streams: logs and events).
+// The podman implementation is in podman.ts; tests may swap in a fake.
+
+export interface ContainerSpec {
+  /** `<service>-<component>`, validated by the caller. */
+  name: string;
+  image: string;
+  /** Empty: podman's default network. */
+  network?: string;
+  /** `uid[:gid]` or a user name. */
+  user?: string;
+  /** no | always | on-failure[:N] | unless-stopped */
+  restart?: string;
+  /** `-p` values: `[ip:]hostPort:containerPort[/proto]`. */
+  ports: string[];
+  /** `-v` values: `host:container[:options]`. */
+  volumes: string[];
+  /** Path of an env file (KEY=value lines) the container gets with --env-file. */
+  envFile?: string;
+  labels: Record<string, string>;
+  /** Replaces the image's CMD when not empty. */
+  cmd: string[];
+}
+
+export interface PortBinding {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  /** podman's state: created, running, exited, stopped, paused, ... */
+  state: string;
+  /** ISO 8601, when running or once started. */
+  startedAt?: string;
+  exitCode?: number;
+  labels: Record<string, string>;
+  ports: PortBinding[];
+  /** The tag of the image reference, e.g. "v1.2.0". */
+  version: string;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** Lines from the end; undefined = all. */
+  tail?: number;
+  /** RFC 3339 time or a duration like "10m". */
+  since?: string;
+  timestamps: boolean;
+}
+
+export interface LogLine {
+  stream: "stdout" | "stderr";
+  line: string;
+}
+
+export interface RuntimeEvent {
+  /** ISO 8601. */
+  time: string;
+  /** create, start, died, stop, remove, ... */
+  action: string;
+  containerId: string;
+  containerName: string;
+  image: string;
+  labels: Record<string, string>;
+}
+
+export interface PullOptions {
+  /** containers-auth.json with the registry credentials (podman login --authfile). */
+  authFile?: string;
+  /** certs.d-style folder for the registry's CA (never --tls-verify=false). */
+  certDir?: string;
+}
+
+export interface Runtime {
+  /** podman's version, e.g. "4.3.1". */
+  version(): Promise<string>;
+  /** Stores registry credentials in `opts.authFile` (podman login --password-stdin). */
+  login(registry: string, username: string, password: string, opts: PullOptions): Promise<void>;
+  pull(image: string, opts?: PullOptions): Promise<void>;
+  /** Creates a container without starting it; returns its id. */
+  create(spec: ContainerSpec): Promise<string>;
+  /** Creates and starts a container (podman run -d); returns its id. */
+  run(spec: ContainerSpec): Promise<string>;
+  start(name: string): Promise<void>;
+  /** Stops with SIGTERM, then SIGKILL after `timeoutSeconds` (podman's default when undefined). */
+  stop(name: string, timeoutSeconds?: number): Promise<void>;
+  /** Removes a container; `force` also removes a running one. */
+  remove(name: string, force?: boolean): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Throws NoSuchContainerError when it does not exist. */
+  inspect(name: string): Promise<ContainerInfo>;
+  /** Every container (running or not) whose labels include all of `labels`. */
+  list(labels?: Record<string, string>): Promise<ContainerInfo[]>;
+  build(image: string, contextDir: string, containerfile: string): Promise<void>;
+  push(image: string, opts?: PullOptions): Promise<void>;
+  /** Whether the image exists in its registry. */
+  imageExists(image: string, opts?: PullOptions): Promise<boolean>;
+  /** Log lines until the container's log ends (or forever with follow) or `signal` aborts, which ends the podman process. */
+  logs(name: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
+  /** Container lifecycle events of containers carrying all of `labels`, until `signal` aborts. */
+  events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+}
+
+/** A podman command failed; the message includes podman's own stderr. */
+export class RuntimeError extends Error {
+  override name = "RuntimeError";
+  constructor(
+    message: string,
+    readonly command: string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+  }
+}
+
+export class NoSuchContainerError extends RuntimeError {
+  override name = "NoSuchContainerError";
+}
+
+export class ImageNotFoundError extends RuntimeError {
+  override name = "ImageNotFoundError";
+}

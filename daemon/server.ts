@@ -1,0 +1,136 @@
+// Assembles mcp-agent from its config and serves AgentService over HTTP/2 + TLS 1.3.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { CachedIdentity } from "../lib/auth/cache.ts";
+import { RemoteIdentity } from "../lib/auth/remote.ts";
+import { splitHostPort } from "../lib/config/load.ts";
+import { openSqlite } from "../lib/db/sqlite.ts";
+import type { Logger } from "../lib/log/logger.ts";
+import { serverTlsOptions } from "../lib/tls/server-options.ts";
+import { AgentService } from "../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { dataDir, type AgentConfig } from "./config.ts";
+import { ServiceController } from "./deploy/controller.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+import { agentService } from "./rpc/agent-service.ts";
+import { agentAuthInterceptor } from "./rpc/interceptor.ts";
+import { PodmanRuntime } from "./runtime/podman.ts";
+import type { PullOptions, Runtime } from "./runtime/runtime.ts";
+import { agentMigrations } from "./state/migrations.ts";
+import type { AgentDatabase } from "./state/schema.ts";
+import { StateStore } from "./state/store.ts";
+import { version } from "../registry/version.ts";
+
+export interface RunningAgent {
+  address: AddressInfo;
+  reconciler: Reconciler;
+  shutdown(): Promise<void>;
+}
+
+/** The environment every podman call gets: the agent's containers.conf/storage.conf if configured. */
+export function podmanEnv(cfg: AgentConfig): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (cfg.runtime.containers_conf) env.CONTAINERS_CONF = cfg.runtime.containers_conf;
+  if (cfg.runtime.storage_conf) env.CONTAINERS_STORAGE_CONF = cfg.runtime.storage_conf;
+  return env;
+}
+
+/** Trust for the registry (a certs.d folder with the platform CA) and its credentials (an auth file). */
+async function registryAccess(cfg: AgentConfig, runtime: Runtime, log: Logger): Promise<PullOptions> {
+  const opts: PullOptions = {};
+  if (!cfg.registry.host) return opts;
+  const data = dataDir(cfg);
+  if (cfg.registry.ca_cert) {
+    const certDir = join(data, "certs.d", cfg.registry.host);
+    mkdirSync(certDir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(certDir, "ca.crt"), readFileSync(cfg.registry.ca_cert));
+    opts.certDir = certDir;
+  }
+  if (cfg.registry.username) {
+    opts.authFile = join(data, "registry-auth.json");
+    const password = readFileSync(cfg.registry.password_file, "utf8").trim();
+    try {
+      await runtime.login(cfg.registry.host, cfg.registry.username, password, opts);
+      log.info({ registry: cfg.registry.host, username: cfg.registry.username }, "logged in to the registry");
+    } catch (err) {
+      // Not fatal: images already on the node still run; deploys report the pull error.
+      log.error({ err: (err as Error).message, registry: cfg.registry.host }, "registry login failed");
+    }
+  }
+  return opts;
+}
+
+export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) })): Promise<RunningAgent> {
+  const { db } = await openSqlite<AgentDatabase>(cfg.database.path, agentMigrations);
+  const store = new StateStore(db);
+  const pull = await registryAccess(cfg, runtime, log);
+  const controller = new ServiceController({
+    runtime,
+    store,
+    pull,
+    log,
+    startGraceMs: cfg.runtime.start_grace,
+    stopTimeoutSeconds: cfg.runtime.stop_timeout,
+    ports: { start: cfg.ports.range_start, end: cfg.ports.range_end, address: cfg.runtime.publish_address },
+    plan: {
+      registryHost: cfg.registry.host,
+      publishAddress: cfg.runtime.publish_address,
+      defaultNetwork: cfg.runtime.default_network,
+      storageRoot: cfg.storage.root,
+      allowedVolumeRoots: cfg.storage.allowed_volume_roots,
+      envDir: join(dataDir(cfg), "env"),
+    },
+  });
+  const reconciler = new Reconciler({ runtime, store, controller, log });
+
+  let identity = null;
+  let remote: RemoteIdentity | undefined;
+  if (cfg.auth.disabled) log.warn("authentication is disabled ([auth] disabled = true): anyone who reaches the agent controls the node");
+  else {
+    remote = new RemoteIdentity({ serverUrl: cfg.mcias.server_url, caCert: cfg.mcias.ca_cert ? readFileSync(cfg.mcias.ca_cert, "utf8") : undefined });
+    identity = new CachedIdentity(remote);
+  }
+
+  const handler = connectNodeAdapter({
+    routes: (router) => router.service(AgentService, agentService({ controller, store, runtime, node: cfg.node.name, version, log })),
+    interceptors: [agentAuthInterceptor(identity)],
+  });
+  const server: Http2SecureServer = createSecureServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), allowHTTP1: true }, handler);
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (s: ServerHttp2Session) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+  });
+  const { host, port } = splitHostPort(cfg.server.listen_addr);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host || undefined, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  reconciler.start(cfg.runtime.reconcile_interval);
+  log.info({ address: address.address, port: address.port, node: cfg.node.name }, "mcp-agent listening");
+
+  return {
+    address,
+    reconciler,
+    async shutdown() {
+      await reconciler.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sessions) s.close(); // graceful: lets open streams finish
+      const timer = setTimeout(() => {
+        log.warn({ sessions: sessions.size }, "shutdown timeout: closing remaining sessions");
+        for (const s of sessions) s.destroy();
+      }, cfg.server.shutdown_timeout);
+      await closed;
+      clearTimeout(timer);
+      remote?.close();
+      await db.destroy();
+      log.info("mcp-agent stopped");
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// The agent's schema, supplied in code.
+import type { Kysely, Migration, MigrationProvider } from "kysely";
+
+const migrations: Record<string, Migration> = {
+  "0001_agent_state": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("services")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("definition", "text", (c) => c.notNull())
+        .addColumn("version", "text", (c) => c.notNull())
+        .addColumn("active", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("components")
+        .addColumn("service", "text", (c) => c.notNull().references("services.name").onDelete("cascade"))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("desired", "text", (c) => c.notNull())
+        .addColumn("spec_hash", "text", (c) => c.notNull())
+        .addColumn("image", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("components_pk", ["service", "name"])
+        .execute();
+      await db.schema
+        .createTable("ports")
+        .addColumn("host_port", "integer", (c) => c.primaryKey())
+        .addColumn("service", "text", (c) => c.notNull().references("services.name").onDelete("cascade"))
+        .addColumn("component", "text", (c) => c.notNull())
+        .addColumn("route", "text", (c) => c.notNull())
+        .addUniqueConstraint("ports_route", ["service", "component", "route"])
+        .execute();
+      await db.schema
+        .createTable("events")
+        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("time", "text", (c) => c.notNull())
+        .addColumn("service", "text", (c) => c.notNull())
+        .addColumn("component", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("events_service").on("events").columns(["service", "id"]).execute();
+    },
+  },
+};
+
+export const agentMigrations: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

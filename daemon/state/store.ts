@@ -1,0 +1,133 @@
+// Reads and writes the node's desired state. Only this module writes SQL for the agent.
+import type { Kysely } from "kysely";
+import type { ServiceDefinition } from "../../lib/services/definition.ts";
+import type { AgentDatabase } from "./schema.ts";
+
+export type DesiredState = "running" | "stopped";
+
+export interface StoredComponent {
+  service: string;
+  name: string;
+  desired: DesiredState;
+  specHash: string;
+  image: string;
+}
+
+export interface PortAssignment {
+  hostPort: number;
+  service: string;
+  component: string;
+  route: string;
+}
+
+export interface AgentEventRecord {
+  time: string;
+  service: string;
+  component: string;
+  kind: string;
+  message: string;
+}
+
+const now = () => new Date().toISOString();
+const EVENTS_KEPT_PER_SERVICE = 500;
+
+export class StateStore {
+  constructor(readonly db: Kysely<AgentDatabase>) {}
+
+  /** Stores a definition; returns whether it was new, changed or the same. Components are added with desired=running. */
+  async putDefinition(def: ServiceDefinition): Promise<"created" | "updated" | "unchanged"> {
+    const json = JSON.stringify(def);
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom("services").select("definition").where("name", "=", def.name).executeTakeFirst();
+      if (existing?.definition === json) return "unchanged";
+      const row = { definition: json, version: def.version, active: def.active ? 1 : 0, updated_at: now() };
+      if (existing) await trx.updateTable("services").set(row).where("name", "=", def.name).execute();
+      else await trx.insertInto("services").values({ name: def.name, ...row }).execute();
+      for (const c of def.components) {
+        await trx
+          .insertInto("components")
+          .values({ service: def.name, name: c.name, desired: "running", spec_hash: "", image: "" })
+          .onConflict((oc) => oc.columns(["service", "name"]).doNothing())
+          .execute();
+      }
+      return existing ? "updated" : "created";
+    });
+  }
+
+  async definition(service: string): Promise<ServiceDefinition | undefined> {
+    const row = await this.db.selectFrom("services").select("definition").where("name", "=", service).executeTakeFirst();
+    return row && (JSON.parse(row.definition) as ServiceDefinition);
+  }
+
+  async definitions(): Promise<ServiceDefinition[]> {
+    const rows = await this.db.selectFrom("services").select("definition").orderBy("name").execute();
+    return rows.map((r) => JSON.parse(r.definition) as ServiceDefinition);
+  }
+
+  async components(service?: string): Promise<StoredComponent[]> {
+    let q = this.db.selectFrom("components").selectAll().orderBy("service").orderBy("name");
+    if (service !== undefined) q = q.where("service", "=", service);
+    return (await q.execute()).map((r) => ({ service: r.service, name: r.name, desired: r.desired as DesiredState, specHash: r.spec_hash, image: r.image }));
+  }
+
+  async recordDeployed(service: string, component: string, specHash: string, image: string): Promise<void> {
+    await this.db
+      .insertInto("components")
+      .values({ service, name: component, desired: "running", spec_hash: specHash, image })
+      .onConflict((oc) => oc.columns(["service", "name"]).doUpdateSet({ desired: "running", spec_hash: specHash, image }))
+      .execute();
+  }
+
+  async setDesired(service: string, component: string | undefined, desired: DesiredState): Promise<void> {
+    let q = this.db.updateTable("components").set({ desired }).where("service", "=", service);
+    if (component) q = q.where("name", "=", component);
+    await q.execute();
+  }
+
+  /** Drops components that are no longer in the definition, with their ports. */
+  async dropComponents(service: string, keep: string[]): Promise<string[]> {
+    const gone = (await this.components(service)).map((c) => c.name).filter((n) => !keep.includes(n));
+    if (gone.length) {
+      await this.db.deleteFrom("components").where("service", "=", service).where("name", "in", gone).execute();
+      await this.db.deleteFrom("ports").where("service", "=", service).where("component", "in", gone).execute();
+    }
+    return gone;
+  }
+
+  async removeService(service: string): Promise<void> {
+    await this.db.deleteFrom("services").where("name", "=", service).execute(); // components and ports cascade
+  }
+
+  async ports(service?: string): Promise<PortAssignment[]> {
+    let q = this.db.selectFrom("ports").selectAll().orderBy("host_port");
+    if (service !== undefined) q = q.where("service", "=", service);
+    return (await q.execute()).map((r) => ({ hostPort: r.host_port, service: r.service, component: r.component, route: r.route }));
+  }
+
+  async assignPort(a: PortAssignment): Promise<void> {
+    await this.db.insertInto("ports").values({ host_port: a.hostPort, service: a.service, component: a.component, route: a.route }).execute();
+  }
+
+  async releasePorts(service: string, component: string, keepRoutes: string[]): Promise<void> {
+    let q = this.db.deleteFrom("ports").where("service", "=", service).where("component", "=", component);
+    if (keepRoutes.length) q = q.where("route", "not in", keepRoutes);
+    await q.execute();
+  }
+
+  async event(service: string, component: string, kind: string, message: string): Promise<void> {
+    await this.db.insertInto("events").values({ time: now(), service, component, kind, message }).execute();
+    // Keep the table small: only the newest events of each service.
+    await this.db
+      .deleteFrom("events")
+      .where("service", "=", service)
+      .where("id", "<=", (eb) =>
+        eb.selectFrom("events").select("id").where("service", "=", service).orderBy("id", "desc").offset(EVENTS_KEPT_PER_SERVICE).limit(1),
+      )
+      .execute();
+  }
+
+  async recentEvents(service: string, limit = 20): Promise<AgentEventRecord[]> {
+    const rows = await this.db.selectFrom("events").selectAll().where("service", "=", service).orderBy("id", "desc").limit(limit).execute();
+    return rows.map((r) => ({ time: r.time, service: r.service, component: r.component, kind: r.kind, message: r.message }));
+  }
+}

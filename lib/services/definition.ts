@@ -1,0 +1,185 @@
+// Service definitions (seed 000 §2): what the operator writes in TOML, and the
+// validated form the console ships to agents. Validation lives here so that
+// the console refuses a bad file and the agent refuses a bad RPC the same way.
+import { isAbsolute, normalize } from "node:path/posix";
+import { parse as parseToml } from "smol-toml";
+
+export interface RouteDefinition {
+  /** Decides `$PORT_<NAME>`; required when a component has several routes. */
+  name: string;
+  /** External port on mc-proxy. */
+  port: number;
+  mode: "l4" | "l7";
+  hostname: string;
+}
+
+export interface ComponentDefinition {
+  name: string;
+  /** Full image reference; empty: derived from the service name and the registry. */
+  image: string;
+  /** Empty: the service's version. */
+  version: string;
+  volumes: string[];
+  cmd: string[];
+  network: string;
+  user: string;
+  restart: string;
+  env: Record<string, string>;
+  routes: RouteDefinition[];
+}
+
+export interface ServiceDefinition {
+  name: string;
+  node: string;
+  version: string;
+  active: boolean;
+  components: ComponentDefinition[];
+}
+
+export class DefinitionError extends Error {
+  override name = "DefinitionError";
+}
+
+export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const RESTART_RE = /^(no|always|unless-stopped|on-failure(:\d{1,4})?)$/;
+const USER_RE = /^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$/i;
+const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const IMAGE_RE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const VOLUME_OPTS = new Set(["ro", "rw", "z", "Z"]);
+
+type Raw = Record<string, unknown>;
+
+function fail(where: string, message: string): never {
+  throw new DefinitionError(`${where}: ${message}`);
+}
+
+function str(v: unknown, where: string, fallback = ""): string {
+  if (v === undefined) return fallback;
+  if (typeof v !== "string") fail(where, "must be a string");
+  return v;
+}
+
+function strList(v: unknown, where: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) fail(where, "must be a list of strings");
+  return v as string[];
+}
+
+function checkName(v: string, where: string): void {
+  if (!NAME_RE.test(v)) fail(where, `${JSON.stringify(v)} is not a valid name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
+}
+
+/** `host:container[:opts]`, both absolute, no `..`; host paths are checked against the node's roots by the agent. */
+export function parseVolume(spec: string, where: string): { host: string; container: string; options: string[] } {
+  const parts = spec.split(":");
+  if (parts.length < 2 || parts.length > 3) fail(where, `${JSON.stringify(spec)} must be host:container[:options]`);
+  const [host, container, opts] = parts as [string, string, string | undefined];
+  for (const [p, label] of [[host, "host"], [container, "container"]] as const) {
+    if (!isAbsolute(p)) fail(where, `${label} path ${JSON.stringify(p)} must be absolute`);
+    if (p !== "/" && (normalize(p) !== p || p.endsWith("/"))) fail(where, `${label} path ${JSON.stringify(p)} must be normalised (no "..", ".", "//" or trailing "/")`);
+  }
+  const options = opts ? opts.split(",") : [];
+  for (const o of options) if (!VOLUME_OPTS.has(o)) fail(where, `volume option ${JSON.stringify(o)} is not one of ro, rw, z, Z`);
+  return { host, container, options };
+}
+
+function route(raw: unknown, where: string): RouteDefinition {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(where, "must be a table");
+  const r = raw as Raw;
+  const name = str(r.name, `${where}.name`);
+  if (name && !/^[a-z][a-z0-9_]*$/.test(name)) fail(`${where}.name`, `${JSON.stringify(name)} must be [a-z][a-z0-9_]* (it becomes $PORT_${name.toUpperCase()})`);
+  const port = r.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port`, "must be an integer between 1 and 65535");
+  const mode = str(r.mode, `${where}.mode`, "l4");
+  if (mode !== "l4" && mode !== "l7") fail(`${where}.mode`, 'must be "l4" or "l7"');
+  const hostname = str(r.hostname, `${where}.hostname`);
+  if (hostname && !HOSTNAME_RE.test(hostname)) fail(`${where}.hostname`, `${JSON.stringify(hostname)} is not a valid host name`);
+  return { name, port, mode, hostname };
+}
+
+function component(raw: unknown, where: string): ComponentDefinition {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(where, "must be a table");
+  const c = raw as Raw;
+  const name = str(c.name, `${where}.name`);
+  checkName(name, `${where}.name`);
+  const env: Record<string, string> = {};
+  if (c.env !== undefined) {
+    if (typeof c.env !== "object" || c.env === null || Array.isArray(c.env)) fail(`${where}.env`, "must be a table of strings");
+    for (const [k, v] of Object.entries(c.env as Raw)) {
+      if (!ENV_KEY_RE.test(k)) fail(`${where}.env`, `${JSON.stringify(k)} is not a valid variable name`);
+      if (k === "PORT" || k.startsWith("PORT_") || k.startsWith("TIN_")) fail(`${where}.env`, `${k} is set by the agent and cannot be defined`);
+      if (typeof v !== "string" || /[\r\n\0]/.test(v)) fail(`${where}.env.${k}`, "must be a single-line string");
+      env[k] = v;
+    }
+  }
+  const routes = Array.isArray(c.routes) ? c.routes.map((r, i) => route(r, `${where}.routes[${i}]`)) : c.routes === undefined ? [] : fail(`${where}.routes`, "must be a list of tables");
+  if (routes.length > 1) {
+    const seen = new Set<string>();
+    for (const [i, r] of routes.entries()) {
+      if (!r.name) fail(`${where}.routes[${i}].name`, "is required when a component has several routes");
+      if (seen.has(r.name)) fail(`${where}.routes[${i}].name`, `duplicate route name ${JSON.stringify(r.name)}`);
+      seen.add(r.name);
+    }
+  }
+  const image = str(c.image, `${where}.image`);
+  if (image && !IMAGE_RE.test(image)) fail(`${where}.image`, `${JSON.stringify(image)} is not a valid image reference`);
+  const version = str(c.version, `${where}.version`);
+  if (version && !TAG_RE.test(version)) fail(`${where}.version`, `${JSON.stringify(version)} is not a valid tag`);
+  const volumes = strList(c.volumes, `${where}.volumes`);
+  volumes.forEach((v, i) => parseVolume(v, `${where}.volumes[${i}]`));
+  const network = str(c.network, `${where}.network`);
+  if (network && !NAME_RE.test(network)) fail(`${where}.network`, `${JSON.stringify(network)} is not a valid network name`);
+  const user = str(c.user, `${where}.user`);
+  if (user && !USER_RE.test(user)) fail(`${where}.user`, `${JSON.stringify(user)} must be uid[:gid] or a user name`);
+  const restart = str(c.restart, `${where}.restart`, "unless-stopped");
+  if (!RESTART_RE.test(restart)) fail(`${where}.restart`, `${JSON.stringify(restart)} must be no, always, unless-stopped or on-failure[:N]`);
+  return { name, image, version, volumes, cmd: strList(c.cmd, `${where}.cmd`), network, user, restart, env, routes };
+}
+
+/** Validates a definition given as a plain object (parsed TOML, or an RPC message converted to one). */
+export function validateDefinition(raw: unknown): ServiceDefinition {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new DefinitionError("a service definition must be a table");
+  const d = raw as Raw;
+  const name = str(d.name, "name");
+  if (!name) fail("name", "is required");
+  checkName(name, "name");
+  const node = str(d.node, `${name}: node`);
+  if (!node) fail(`${name}: node`, "is required");
+  const version = str(d.version, `${name}: version`);
+  if (!version) fail(`${name}: version`, "is required (pin an explicit tag such as v1.0.0)");
+  if (!TAG_RE.test(version)) fail(`${name}: version`, `${JSON.stringify(version)} is not a valid tag`);
+  if (version === "latest") fail(`${name}: version`, '"latest" is not allowed: pin an explicit tag so deploys are reproducible');
+  if (d.active !== undefined && typeof d.active !== "boolean") fail(`${name}: active`, "must be true or false");
+  if (!Array.isArray(d.components) || d.components.length === 0) fail(`${name}: components`, "at least one [[components]] is required");
+  const components = d.components.map((c, i) => component(c, `${name}: components[${i}]`));
+  const names = new Set<string>();
+  const external = new Map<string, string>();
+  for (const c of components) {
+    if (names.has(c.name)) fail(`${name}: components`, `duplicate component ${JSON.stringify(c.name)}`);
+    names.add(c.name);
+    for (const r of c.routes) {
+      const key = `${r.hostname || name}:${r.port}`;
+      const owner = external.get(key);
+      if (owner) fail(`${name}: components.${c.name}.routes`, `duplicate route ${key}, already used by ${owner}`);
+      external.set(key, `${c.name}${r.name ? `/${r.name}` : ""}`);
+    }
+  }
+  return { name, node, version, active: d.active === undefined ? true : (d.active as boolean), components };
+}
+
+export function parseServiceToml(text: string, source = "service definition"): ServiceDefinition {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    throw new DefinitionError(`${source}: invalid TOML: ${(err as Error).message}`);
+  }
+  try {
+    return validateDefinition(raw);
+  } catch (err) {
+    if (err instanceof DefinitionError) throw new DefinitionError(`${source}: ${err.message}`);
+    throw err;
+  }
+}
