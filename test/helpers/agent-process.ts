@@ -1,0 +1,113 @@
+// Starts the real `mcp-agent` binary with a home made by `mcp-agent init`,
+// signed by an mcr home's platform CA and validating tokens against that mcr.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { REPO_ROOT, type McrHome, type McrProcess } from "./mcr-process.ts";
+
+const run = promisify(execFile);
+export const AGENT_BIN = join(REPO_ROOT, "bin", "mcp-agent");
+
+export interface AgentHome {
+  dir: string;
+  config: string;
+  storageRoot: string;
+}
+
+export interface AgentHomeOptions {
+  mcr: McrProcess;
+  mcrHome: McrHome;
+  podmanDir: string;
+  registryUser?: { username: string; password: string };
+  extraToml?: string;
+}
+
+export async function initAgentHome(o: AgentHomeOptions): Promise<AgentHome> {
+  const dir = mkdtempSync(join(tmpdir(), "agent-test-"));
+  const storageRoot = join(dir, "srv");
+  mkdirSync(storageRoot);
+  await run(AGENT_BIN, [
+    "init", "--dir", dir, "--listen", "127.0.0.1:0", "--node", "node1",
+    "--ca-cert", join(o.mcrHome.dir, "certs", "ca.pem"), "--ca-key", join(o.mcrHome.dir, "certs", "ca-key.pem"),
+    "--identity-url", o.mcr.url, "--registry", o.mcr.host,
+  ]);
+  const config = join(dir, "mcp-agent.toml");
+  let text = `
+[runtime]
+containers_conf = "${join(o.podmanDir, "containers.conf")}"
+storage_conf = "${join(o.podmanDir, "storage.conf")}"
+reconcile_interval = "1s"
+stop_timeout = 2
+start_grace = "1s"
+
+[ports]
+range_start = 31000
+range_end = 31200
+
+[storage]
+root = "${storageRoot}"
+`;
+  // The generated config already has these sections: drop them and append ours.
+  const { readFileSync } = await import("node:fs");
+  let base = readFileSync(config, "utf8").replace(/\[runtime\][\s\S]*?(?=\n\[)/, "").replace(/\[ports\][\s\S]*?(?=\n\[)/, "").replace(/\[storage\][\s\S]*?(?=\n\[)/, "");
+  if (o.registryUser) {
+    writeFileSync(join(dir, "registry.password"), o.registryUser.password, { mode: 0o600 });
+    base = base.replace('# username = "agent-node1"', `username = "${o.registryUser.username}"`).replace(/# password_file = .*/, `password_file = "${join(dir, "registry.password")}"`);
+  }
+  writeFileSync(config, base + text + (o.extraToml ?? ""));
+  return { dir, config, storageRoot };
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export async function startAgentProcess(home: AgentHome, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let logs = "";
+  child.stdout!.on("data", (d: Buffer) => (logs += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<number | string>((res) => child.once("exit", (code, sig) => res(code ?? sig ?? -1)));
+  const port = await new Promise<number>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`mcp-agent did not start within 20s:\n${logs}`)), 20_000);
+    child.stderr!.on("data", () => {
+      const m = /"port":(\d+).*"msg":"mcp-agent listening"/.exec(logs);
+      if (m) {
+        clearTimeout(timer);
+        res(Number(m[1]));
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`mcp-agent exited (${code}) before listening:\n${logs}`));
+    });
+  });
+  return {
+    child,
+    port,
+    url: `https://localhost:${port}`,
+    logs: () => logs,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** An AgentService client over HTTP/2 with keep-alive pings, trusting the platform CA. */
+export function agentClient(url: string, caPem: string): Client<typeof AgentService> {
+  return createClient(AgentService, createConnectTransport({ baseUrl: url, httpVersion: "2", nodeOptions: { ca: caPem }, pingIntervalMs: 10_000 }));
+}
+
+export function appendToml(home: AgentHome, text: string): void {
+  appendFileSync(home.config, `\n${text}\n`);
+}

@@ -1,0 +1,300 @@
+// mcp-agent end to end: real mcr (images, identity), real agent process, real podman.
+// A busybox service with two components and routes is deployed, served on its
+// ports, streamed, stopped and started, broken behind the agent's back and
+// repaired, re-adopted after an agent restart, and removed.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { get } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { AgentService, DeployPhase, LogStream, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
+import { addAccount, bearer, login } from "../helpers/identity.ts";
+import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { requireTools } from "../helpers/tools.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path: "/index.html" }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+describe("mcp-agent with real podman", () => {
+  let mcrHome: McrHome;
+  let mcr: McrProcess;
+  let pm: PodmanEnv;
+  let home: AgentHome;
+  let agent: AgentProcess;
+  let client: Client<typeof AgentService>;
+  let admin: ReturnType<typeof bearer>;
+  let ready = false;
+
+  const shop = (over: { cmd?: string[]; version?: string; image?: string } = {}): Partial<ServiceDefinition> => ({
+    name: "shop",
+    node: "node1",
+    version: over.version ?? "v1",
+    components: [
+      {
+        name: "api",
+        image: over.image ?? "",
+        cmd: over.cmd ?? ["sh", "-c", "echo api listening on $PORT_REST; echo to-stderr >&2; exec busybox httpd -f -p $PORT_REST -h /srv/shop"],
+        routes: [{ name: "rest", port: 8443, mode: "l4" }, { name: "admin", port: 9443, mode: "l4" }],
+      },
+      { name: "web", cmd: ["sh", "-c", "echo web on $PORT; exec busybox httpd -f -p $PORT -h /srv/shop"], routes: [{ port: 443, mode: "l7" }] },
+    ] as ServiceDefinition["components"],
+  });
+
+  async function deploy(def: Partial<ServiceDefinition>): Promise<DeployResponse[]> {
+    const out: DeployResponse[] = [];
+    for await (const p of client.deploy({ service: def.name!, definition: def as ServiceDefinition }, admin)) out.push(p);
+    return out;
+  }
+
+  before(async (t) => {
+    if (!requireTools(t as never, "podman", "busybox", "runc")) return;
+    mcrHome = await initHome();
+    const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
+    await addAccount(mcrHome, "viewer", "human", ["user"]);
+    await addAccount(mcrHome, "visitor", "human", ["guest"]);
+    mcr = await startMcr(mcrHome, {}, { auth: true });
+    const adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
+    admin = bearer(adminToken);
+
+    // Images: busybox pushed to mcr under the convention-derived names.
+    pm = createPodmanEnv();
+    await pm.importBusybox("localhost/agent-test/busybox:1");
+    execFileSync("sh", ["-c", `echo hello-from-shop > ${pm.dir}/index.html`]);
+    const login2 = execFileSync("podman", ["login", "--cert-dir", mcr.certDir, "-u", "admin", "--password-stdin", mcr.host], { env: pm.env, input: mcrHome.adminPassword });
+    assert.ok(login2);
+    for (const repo of ["shop:v1", "shop-web:v1", "shop:v2"]) {
+      await pm.podman(["tag", "localhost/agent-test/busybox:1", `${mcr.host}/${repo}`]);
+      await pm.podman(["push", "--cert-dir", mcr.certDir, `${mcr.host}/${repo}`]);
+      await pm.podman(["rmi", `${mcr.host}/${repo}`]);
+    }
+
+    home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-node1", password: agentPassword } });
+    agent = await startAgentProcess(home);
+    client = agentClient(agent.url, mcrHome.caPem);
+    ready = true;
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await pm?.cleanup();
+    await mcr?.stop();
+    if (mcrHome) removeHome(mcrHome);
+  });
+
+  test("Health is public; everything else needs a token and the right role", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const h = await client.health({});
+    assert.equal(h.status, "ok");
+    assert.equal(h.node, "node1");
+    assert.match(h.podmanVersion, /^4\./);
+    await assert.rejects(client.list({}), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+    await assert.rejects(client.list({}, bearer("not-a-token")), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+  });
+
+  test("deploy streams progress; the service answers on its assigned ports with $PORT_* set", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const progress = await deploy(shop());
+    const phases = (c: string) => progress.filter((p) => p.component === c).map((p) => p.phase);
+    assert.deepEqual(phases("api"), [DeployPhase.PULLING, DeployPhase.CREATING, DeployPhase.STARTING, DeployPhase.RUNNING]);
+    assert.deepEqual(phases("web"), [DeployPhase.PULLING, DeployPhase.CREATING, DeployPhase.STARTING, DeployPhase.RUNNING]);
+    assert.equal(progress.at(-1)!.phase, DeployPhase.DONE);
+    assert.equal(progress[0]!.image, `${mcr.host}/shop:v1`);
+
+    const list = await client.list({}, admin);
+    const api = list.containers.find((c) => c.container === "shop-api")!;
+    assert.equal(api.state, "running");
+    assert.equal(api.version, "v1");
+    assert.deepEqual(api.ports.map((p) => [p.route, p.hostPort]), [["rest", 31000], ["admin", 31001]]);
+    const web = list.containers.find((c) => c.container === "shop-web")!;
+    assert.deepEqual(web.ports.map((p) => [p.route, p.hostPort]), [["default", 31002]]);
+
+    execFileSync("sh", ["-c", `cp ${pm.dir}/index.html ${home.storageRoot}/shop/index.html`]);
+    assert.equal((await until("httpd on 31000", () => httpGet(31000))).trim(), "hello-from-shop");
+    assert.equal((await until("httpd on 31002", () => httpGet(31002))).trim(), "hello-from-shop");
+  });
+
+  test("deploying the same definition again changes nothing", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const before = (await client.list({}, admin)).containers.map((c) => c.startedAt).sort();
+    const progress = await deploy(shop());
+    assert.deepEqual(progress.filter((p) => p.component).map((p) => p.phase), [DeployPhase.UNCHANGED, DeployPhase.UNCHANGED]);
+    assert.deepEqual((await client.list({}, admin)).containers.map((c) => c.startedAt).sort(), before);
+  });
+
+  test("logs: tail, stdout/stderr marked, and a live follow that ends its podman process when the client goes away", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const lines = [];
+    for await (const l of client.logs({ service: "shop", component: "api", tail: 10 }, admin)) lines.push(l);
+    assert.ok(lines.some((l) => l.stream === LogStream.STDOUT && l.line === "api listening on 31000"));
+    assert.ok(lines.some((l) => l.stream === LogStream.STDERR && l.line === "to-stderr"));
+
+    const countLogProcs = () => Number(execFileSync("sh", ["-c", "pgrep -fc 'podman logs --follow' || true"]).toString().trim());
+    const before = countLogProcs();
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      try {
+        for await (const l of client.logs({ service: "shop", component: "web", follow: true, timestamps: true }, { ...admin, signal: abort.signal })) seen.push(l.line);
+      } catch {
+        /* aborted */
+      }
+    })();
+    await until("the first followed line", async () => (seen.length > 0 ? true : undefined));
+    assert.match(seen[0]!, /^\d{4}-\d\d-\d\dT.* web on 31002$/);
+    assert.equal(countLogProcs(), before + 1, "one podman logs -f runs while the client follows");
+    abort.abort();
+    await reading;
+    await until("podman logs -f to exit", async () => (countLogProcs() === before ? true : undefined), 5000);
+  });
+
+  test("stop, start, restart; Status shows desired vs observed", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const stopped = await client.stop({ service: "shop", component: "web" }, admin);
+    assert.deepEqual(stopped.components.map((c) => [c.component, c.state]), [["web", "exited"]]);
+    let status = await client.status({ service: "shop" }, admin);
+    const web = status.components.find((c) => c.component === "web")!;
+    assert.equal(web.desiredState, "stopped");
+    assert.equal(web.observedState, "exited");
+    assert.equal(web.drift, "");
+    await sleep(1500); // a reconcile pass must not restart a component stopped on purpose
+    assert.equal((await client.status({ service: "shop" }, admin)).components.find((c) => c.component === "web")!.observedState, "exited");
+    assert.deepEqual((await client.start({ service: "shop" }, admin)).components.map((c) => c.state), ["running", "running"]);
+    const started = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!.startedAt;
+    await client.restart({ service: "shop", component: "api" }, admin);
+    status = await client.status({ service: "shop" }, admin);
+    assert.notEqual(status.components.find((c) => c.component === "api")!.startedAt, started);
+    assert.ok(status.recentEvents.some((e) => e.kind === "stopped") && status.recentEvents.some((e) => e.kind === "started"));
+    await assert.rejects(client.stop({ service: "nope" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
+  });
+
+  test("reconciliation repairs containers removed or stopped behind the agent's back", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    await pm.podman(["rm", "-f", "shop-web"]);
+    await pm.podman(["stop", "-t", "1", "shop-api"]);
+    await until("shop-web recreated and shop-api restarted", async () => {
+      const s = await client.status({ service: "shop" }, admin);
+      return s.components.every((c) => c.observedState === "running") ? s : undefined;
+    });
+    const s = await client.status({ service: "shop" }, admin);
+    assert.ok(s.recentEvents.some((e) => e.kind === "drift_missing" && e.component === "web"));
+    assert.ok(s.recentEvents.some((e) => e.kind === "drift_stopped" && e.component === "api"));
+    assert.equal((await until("web serving again", () => httpGet(31002))).trim(), "hello-from-shop");
+  });
+
+  test("a restarted agent re-adopts running containers without restarting them", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
+    assert.equal(await agent.stop("SIGTERM"), 0);
+    agent = await startAgentProcess(home);
+    client = agentClient(agent.url, mcrHome.caPem);
+    await sleep(1500); // at least one reconcile pass
+    const after = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
+    assert.deepEqual(after, before);
+  });
+
+  test("a deploy whose new container dies keeps the previous one running and says why", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const apiBefore = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!;
+    const seen: DeployResponse[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const p of client.deploy({ service: "shop", definition: shop({ version: "v2", cmd: ["sh", "-c", "echo bad config >&2; exit 3"] }) as ServiceDefinition }, admin)) seen.push(p);
+      })(),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Aborted && /exit code 3.*bad config.*previous container was started again/.test(e.message),
+    );
+    assert.equal(seen.at(-1)!.phase, DeployPhase.FAILED);
+    const apiAfter = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!;
+    assert.equal(apiAfter.state, "running");
+    assert.equal(apiAfter.image, apiBefore.image);
+    assert.equal((await until("api serving", () => httpGet(31000))).trim(), "hello-from-shop");
+    // Put the good definition back.
+    await deploy(shop());
+  });
+
+  test("bad definitions get clear errors and leave the node unchanged", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
+    const refuse = async (def: Partial<ServiceDefinition>, code: Code, re: RegExp) =>
+      assert.rejects(deploy(def), (e: unknown) => e instanceof ConnectError && e.code === code && re.test(e.message));
+    await refuse({ ...shop(), name: "Bad Name" }, Code.InvalidArgument, /not a valid name/);
+    const dup = shop();
+    dup.components![1]!.routes = [{ name: "", port: 8443, mode: "l4", hostname: "" } as never];
+    await refuse(dup, Code.InvalidArgument, /duplicate route shop:8443/);
+    const vol = shop();
+    vol.components![0]!.volumes = ["/etc:/host-etc"];
+    await refuse(vol, Code.InvalidArgument, /outside the allowed roots/);
+    const rel = shop();
+    rel.components![0]!.volumes = ["../x:/x"];
+    await refuse(rel, Code.InvalidArgument, /must be absolute/);
+    await refuse({ name: "ghost", node: "node1", version: "v1", components: [{ name: "api", image: `${mcr.host}/ghost` }] as never }, Code.Internal, /ghost.*(manifest unknown|not found|name unknown)/i);
+    const after = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
+    assert.deepEqual(after, before);
+  });
+
+  test("users may read but not change the node; guests may do neither", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const rc = new RegistryClient(mcr.url, mcrHome.caPem);
+    // viewer and visitor were created with generated passwords; reset them to known ones.
+    const pw = async (user: string) => {
+      const child = (await import("node:child_process")).execFileSync("bin/mcr", ["account", "passwd", user, "--stdin", "--config", mcrHome.config], { input: `${user}-password-long` });
+      void child;
+      return login(rc, user, `${user}-password-long`);
+    };
+    const viewer = bearer(await pw("viewer"));
+    const visitor = bearer(await pw("visitor"));
+    assert.ok((await client.list({}, viewer)).containers.length >= 2);
+    assert.equal((await client.status({ service: "shop" }, viewer)).service, "shop");
+    await assert.rejects(client.stop({ service: "shop" }, viewer), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied && /needs the admin role/.test(e.message));
+    await assert.rejects(client.list({}, visitor), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
+  });
+
+  test("Events streams lifecycle events of managed containers", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      try {
+        for await (const e of client.events({ service: "shop" }, { ...admin, signal: abort.signal })) seen.push(`${e.component}:${e.action}`);
+      } catch {
+        /* aborted */
+      }
+    })();
+    await sleep(500);
+    await client.restart({ service: "shop", component: "web" }, admin);
+    await until("start event of web", async () => (seen.includes("web:start") ? true : undefined), 10_000);
+    abort.abort();
+    await reading;
+    assert.ok(seen.some((s) => s.startsWith("web:") && /died|stop/.test(s)));
+    assert.ok(seen.every((s) => s.startsWith("web:") || s.startsWith("api:")));
+  });
+
+  test("remove stops and deletes every container and forgets the service", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const res = await client.remove({ service: "shop" }, admin);
+    assert.deepEqual(res.removedContainers.sort(), ["shop-api", "shop-web"]);
+    assert.deepEqual((await client.list({}, admin)).containers, []);
+    await assert.rejects(client.status({ service: "shop" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
+  });
+});
