@@ -12,7 +12,7 @@ import { ensurePorts, type PortRange } from "../ports/allocator.ts";
 import { NoSuchContainerError, type ContainerInfo, type PullOptions, type Runtime } from "../runtime/runtime.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
-import { containerName, envFileText, planService, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent } from "./plan.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
 
@@ -76,11 +76,37 @@ export class ServiceController {
     return planService(def, ports, this.d.plan);
   }
 
-  /** Streams the progress of a deploy; the last item has phase "done" (or the stream throws DeployFailedError after a "failed" item). */
-  deploy(service: string): AsyncIterable<DeployProgress> {
+  /**
+   * Checks everything about a definition that does not need podman (image names, volume roots)
+   * without assigning ports or storing anything. Throws PlanError.
+   */
+  validate(def: ServiceDefinition): void {
+    const ports = def.components.flatMap((c) => c.routes.map((r) => ({ hostPort: 0, service: def.name, component: c.name, route: routeKey(r.name) })));
+    planService(def, ports, this.d.plan);
+  }
+
+  /**
+   * Streams the progress of a deploy; the last item has phase "done" (or the stream throws
+   * DeployFailedError after a "failed" item). With `def`, the definition is validated and stored
+   * first, and put back as it was if the deploy fails, so a bad definition leaves the node's
+   * desired state unchanged.
+   */
+  deploy(service: string, def?: ServiceDefinition): AsyncIterable<DeployProgress> {
     const out = new Channel<DeployProgress>();
     this.locks
-      .run(service, () => this.deployLocked(service, (p) => out.push(p)))
+      .run(service, async () => {
+        if (!def) return this.deployLocked(service, (p) => out.push(p));
+        this.validate(def);
+        const previous = await this.d.store.definition(service);
+        await this.d.store.putDefinition(def);
+        try {
+          await this.deployLocked(service, (p) => out.push(p));
+        } catch (err) {
+          if (previous) await this.d.store.putDefinition(previous);
+          else if (!(await this.d.runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
+          throw err;
+        }
+      })
       .then(
         () => out.close(),
         (err) => out.close(err),
@@ -185,14 +211,16 @@ export class ServiceController {
     }
     await sleep(this.d.startGraceMs);
     const info = await this.observed(name);
-    if (info?.state === "running") return undefined;
+    // podman's restart policy brings a crashing container back, so "running" alone proves nothing.
+    if (info?.state === "running" && !info.restartCount) return undefined;
     const tail: string[] = [];
     try {
       for await (const l of this.d.runtime.logs(name, { follow: false, tail: 10, timestamps: false }, AbortSignal.timeout(5000))) tail.push(l.line);
     } catch {
       /* logs are a courtesy here */
     }
-    return `the new container exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})${tail.length ? `; last output: ${tail.join(" | ")}` : ""}`;
+    const how = info?.restartCount ? `kept crashing (restarted ${info.restartCount} times)` : `exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})`;
+    return `the new container ${how}${tail.length ? `; last output: ${tail.join(" | ")}` : ""}`;
   }
 
   private async targets(service: string, component: string | undefined): Promise<string[]> {

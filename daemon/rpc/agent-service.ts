@@ -75,20 +75,18 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
 
     async sync(req) {
       const defs = req.services.map(definitionFromProto); // validate all before storing any
+      await guard(async () => defs.forEach((def) => d.controller.validate(def)));
       const results = [];
       for (const def of defs) results.push({ service: def.name, outcome: await d.store.putDefinition(def) });
       return { results };
     },
 
     async *deploy(req) {
-      if (req.definition) {
-        const def = definitionFromProto(req.definition);
-        if (req.service && req.service !== def.name) throw new ConnectError(`service ${req.service} does not match the definition's name ${def.name}`, Code.InvalidArgument);
-        await d.store.putDefinition(def);
-      }
-      const service = checkService(req.service || req.definition?.name || "");
+      const def = req.definition ? definitionFromProto(req.definition) : undefined;
+      if (def && req.service && req.service !== def.name) throw new ConnectError(`service ${req.service} does not match the definition's name ${def.name}`, Code.InvalidArgument);
+      const service = checkService(req.service || def?.name || "");
       try {
-        for await (const p of d.controller.deploy(service)) {
+        for await (const p of d.controller.deploy(service, def)) {
           yield { component: p.component, phase: PHASES[p.phase], message: p.message, container: p.container ?? "", image: p.image ?? "" };
         }
       } catch (err) {

@@ -39,6 +39,8 @@ export interface ContainerInfo {
   /** ISO 8601, when running or once started. */
   startedAt?: string;
   exitCode?: number;
+  /** Times podman's restart policy restarted it (inspect only). */
+  restartCount?: number;
   labels: Record<string, string>;
   ports: PortBinding[];
   /** The tag of the image reference, e.g. "v1.2.0". */

@@ -43,6 +43,7 @@ export class StateStore {
       const row = { definition: json, version: def.version, active: def.active ? 1 : 0, updated_at: now() };
       if (existing) await trx.updateTable("services").set(row).where("name", "=", def.name).execute();
       else await trx.insertInto("services").values({ name: def.name, ...row }).execute();
+      // Components that left the definition stay until a deploy removes their containers.
       for (const c of def.components) {
         await trx
           .insertInto("components")

@@ -207,3 +207,33 @@ describe("ServiceController on a fake runtime", () => {
     });
   });
 });
+
+describe("deploy with a definition", () => {
+  test("a refused or failed deploy leaves the stored definition as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "agent-"));
+    const { db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations);
+    const store = new StateStore(db);
+    const rt = new FakeRuntime();
+    const ctl = new ServiceController({
+      runtime: rt,
+      store,
+      pull: {},
+      log: silentLogger(),
+      startGraceMs: 0,
+      stopTimeoutSeconds: 1,
+      ports: { start: 20000, end: 20010, address: "127.0.0.1" },
+      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+    });
+    const good = def({}, [{ name: "api", image: "reg.local/shop" }]);
+    await collect(ctl.deploy("shop", good));
+    const outside = def({}, [{ name: "api", image: "reg.local/shop", volumes: ["/etc:/x"] }]);
+    await assert.rejects(collect(ctl.deploy("shop", outside)), PlanError);
+    assert.deepEqual(await store.definition("shop"), good);
+    const unpullable = def({}, [{ name: "api", image: "reg.local/missing:v9" }]);
+    await assert.rejects(collect(ctl.deploy("shop", unpullable)), DeployFailedError);
+    assert.deepEqual(await store.definition("shop"), good);
+    await assert.rejects(collect(ctl.deploy("ghost", { ...unpullable, name: "ghost" })), DeployFailedError);
+    assert.equal(await store.definition("ghost"), undefined);
+    assert.deepEqual(await store.ports("ghost"), []);
+  });
+});

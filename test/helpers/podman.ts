@@ -22,10 +22,25 @@ export const BUSYBOX = "/bin/busybox";
 
 export function createPodmanEnv(): PodmanEnv {
   const dir = mkdtempSync(join(tmpdir(), "mcr-podman-"));
+  // tmp_dir and the event log are per environment too: podman's default tmp_dir
+  // (/run/libpod) is shared, and `podman system reset` deletes it, which breaks
+  // containers of every other environment running at the same time.
+  mkdirSync(join(dir, "tmp"));
   writeFileSync(
     join(dir, "containers.conf"),
-    '[engine]\nruntime = "runc"\n[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n',
+    [
+      "[engine]",
+      'runtime = "runc"',
+      `tmp_dir = "${join(dir, "tmp")}"`,
+      'events_logger = "file"',
+      `events_logfile_path = "${join(dir, "tmp", "events.log")}"`,
+      "[containers]",
+      'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+      "",
+    ].join("\n"),
   );
+  // No short-name search: an unqualified name fails at once instead of trying registries.
+  writeFileSync(join(dir, "registries.conf"), "unqualified-search-registries = []\n");
   writeFileSync(
     join(dir, "storage.conf"),
     `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, "graph")}"\nrunroot = "${join(dir, "run")}"\n`,
@@ -37,6 +52,7 @@ export function createPodmanEnv(): PodmanEnv {
     CONTAINERS_STORAGE_CONF: join(dir, "storage.conf"),
     // No user registries.conf or auth file leaks in from the host.
     REGISTRY_AUTH_FILE: join(dir, "auth.json"),
+    CONTAINERS_REGISTRIES_CONF: join(dir, "registries.conf"),
   };
   const exec = async (cmd: string, args: string[]) => {
     try {
@@ -62,6 +78,8 @@ export function createPodmanEnv(): PodmanEnv {
       await exec("podman", ["import", "--change", "CMD [\"/bin/sh\"]", join(dir, "rootfs.tar"), ref]);
     },
     async cleanup() {
+      // Kill leftovers at once: reset would give each one its 10 s stop timeout.
+      await exec("podman", ["rm", "--all", "--force", "--time", "0"]).catch(() => undefined);
       await exec("podman", ["system", "reset", "--force"]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,201 @@
+// Pure translation between the Runtime interface and podman 4.3's command line:
+// the argument list for `podman run`/`podman create`, and parsers for the JSON of
+// `podman inspect`, `podman ps -a --format json` and `podman events --format json`.
+// No process is started here, so all of it is unit-tested against captured output.
+import type { ContainerInfo, ContainerSpec, PortBinding, RuntimeEvent } from "./runtime.ts";
+
+/** `podman run -d ...` or `podman create ...` for a spec. */
+export function buildRunArgs(spec: ContainerSpec, mode: "run" | "create"): string[] {
+  const args = mode === "run" ? ["run", "-d", "--name", spec.name] : ["create", "--name", spec.name];
+  if (spec.network) args.push("--network", spec.network);
+  if (spec.user) args.push("--user", spec.user);
+  if (spec.restart) args.push("--restart", spec.restart);
+  for (const port of spec.ports) args.push("-p", port);
+  for (const volume of spec.volumes) args.push("-v", volume);
+  if (spec.envFile) args.push("--env-file", spec.envFile);
+  for (const key of Object.keys(spec.labels).sort()) args.push("--label", `${key}=${spec.labels[key]}`);
+  // The image ends podman's options: everything after it is the container's command.
+  args.push(spec.image, ...spec.cmd);
+  return args;
+}
+
+/**
+ * The tag of an image reference: "registry:5000/svc/api:v1.2.0" → "v1.2.0".
+ * "" when there is no tag (a ':' before the last '/' is a registry port) or when
+ * the reference is pinned by digest (`@sha256:...`).
+ */
+export function extractVersion(image: string): string {
+  if (image.includes("@")) return "";
+  const lastSlash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  return colon > lastSlash ? image.slice(colon + 1) : "";
+}
+
+/** Podman prints Go's zero time for "never"; anything before 1971 is treated as unset. */
+function isoTime(value: unknown): string | undefined {
+  let ms: number;
+  if (typeof value === "number") ms = value * 1000; // ps: Unix seconds
+  else if (typeof value === "string" && value !== "") ms = Date.parse(value);
+  else return undefined;
+  if (!Number.isFinite(ms) || ms < 365 * 24 * 3600 * 1000) return undefined;
+  return new Date(ms).toISOString();
+}
+
+function toLabels(value: unknown): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) labels[k] = String(v);
+  }
+  return labels;
+}
+
+// Plain code-unit order (localeCompare ignores the punctuation in "::1").
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function sortPorts(ports: PortBinding[]): PortBinding[] {
+  return ports.sort(
+    (a, b) => a.containerPort - b.containerPort || cmp(a.protocol, b.protocol) || cmp(a.hostIp, b.hostIp) || a.hostPort - b.hostPort,
+  );
+}
+
+type InspectPortMap = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined;
+
+/**
+ * Inspect's port map (`{"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "18080"}]}`)
+ * as bindings. Exposed but unpublished ports (`"7000/tcp": null`) are left out.
+ * A HostIp of "" means every address, as podman prints it.
+ */
+export function parsePortBindings(map: InspectPortMap): PortBinding[] {
+  const ports: PortBinding[] = [];
+  for (const [key, bindings] of Object.entries(map ?? {})) {
+    const [port = "", protocol = "tcp"] = key.split("/");
+    for (const b of bindings ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (!Number.isInteger(hostPort) || hostPort <= 0) continue;
+      ports.push({ hostIp: b.HostIp ?? "", hostPort, containerPort: Number(port), protocol });
+    }
+  }
+  return sortPorts(ports);
+}
+
+// The subset of `podman inspect` (4.3) this module reads.
+interface InspectJson {
+  Id: string;
+  Name: string;
+  ImageName?: string;
+  State?: { Status?: string; StartedAt?: string; ExitCode?: number };
+  Config?: { Image?: string; Labels?: Record<string, string> | null };
+  HostConfig?: { PortBindings?: InspectPortMap };
+  RestartCount?: number;
+  NetworkSettings?: { Ports?: InspectPortMap };
+}
+
+// A finished container has a meaningful exit code; a created or running one does not.
+const FINISHED = new Set(["exited", "stopped", "dead"]);
+
+function fromInspect(c: InspectJson): ContainerInfo {
+  const image = c.ImageName || c.Config?.Image || "";
+  const state = c.State?.Status ?? "unknown";
+  // NetworkSettings.Ports is what is bound; HostConfig.PortBindings what was asked for.
+  const netPorts = c.NetworkSettings?.Ports;
+  const ports = parsePortBindings(netPorts && Object.keys(netPorts).length > 0 ? netPorts : c.HostConfig?.PortBindings);
+  const info: ContainerInfo = {
+    id: c.Id,
+    name: c.Name.replace(/^\//, ""),
+    image,
+    state,
+    labels: toLabels(c.Config?.Labels),
+    ports,
+    version: extractVersion(image),
+  };
+  const startedAt = isoTime(c.State?.StartedAt);
+  if (startedAt) info.startedAt = startedAt;
+  if (FINISHED.has(state) && typeof c.State?.ExitCode === "number") info.exitCode = c.State.ExitCode;
+  if (typeof c.RestartCount === "number") info.restartCount = c.RestartCount;
+  return info;
+}
+
+/** `podman inspect NAME...` output (a JSON array) as ContainerInfo, one per container. */
+export function parseInspect(json: string): ContainerInfo[] {
+  const parsed = JSON.parse(json) as InspectJson[] | null;
+  return (parsed ?? []).map(fromInspect);
+}
+
+// The subset of `podman ps -a --format json` (4.3) this module reads.
+interface PsJson {
+  Id: string;
+  Names?: string[] | null;
+  Image?: string;
+  State?: string;
+  StartedAt?: number;
+  Exited?: boolean;
+  ExitCode?: number;
+  Labels?: Record<string, string> | null;
+  Ports?: Array<{ host_ip?: string; container_port: number; host_port: number; range?: number; protocol?: string }> | null;
+}
+
+function fromPs(c: PsJson): ContainerInfo {
+  const image = c.Image ?? "";
+  const state = c.State ?? "unknown";
+  const ports: PortBinding[] = [];
+  for (const p of c.Ports ?? []) {
+    // ps folds a published range (-p 19000-19001:9000-9001) into one entry with range=N.
+    for (let i = 0; i < Math.max(1, p.range ?? 1); i++) {
+      ports.push({ hostIp: p.host_ip ?? "", hostPort: p.host_port + i, containerPort: p.container_port + i, protocol: p.protocol ?? "tcp" });
+    }
+  }
+  const info: ContainerInfo = {
+    id: c.Id,
+    name: c.Names?.[0] ?? "",
+    image,
+    state,
+    labels: toLabels(c.Labels),
+    ports: sortPorts(ports),
+    version: extractVersion(image),
+  };
+  const startedAt = isoTime(c.StartedAt);
+  if (startedAt) info.startedAt = startedAt;
+  if ((c.Exited || FINISHED.has(state)) && typeof c.ExitCode === "number") info.exitCode = c.ExitCode;
+  return info;
+}
+
+/** `podman ps -a --format json` output as ContainerInfo (podman prints `[]` when there are none). */
+export function parsePs(json: string): ContainerInfo[] {
+  const trimmed = json.trim();
+  if (trimmed === "") return [];
+  const parsed = JSON.parse(trimmed) as PsJson[] | null;
+  return (parsed ?? []).map(fromPs);
+}
+
+/** Whether `have` includes every key=value of `want`. */
+export function hasLabels(have: Record<string, string>, want: Record<string, string>): boolean {
+  return Object.entries(want).every(([k, v]) => have[k] === v);
+}
+
+/**
+ * One line of `podman events --format json` (4.3: `{"ID","Image","Name","Status",
+ * "Time","Type","Attributes":{labels}}`, plus `ContainerExitCode` on "died") as a
+ * RuntimeEvent; undefined for anything that is not a container event.
+ */
+export function parseEvent(line: string): RuntimeEvent | undefined {
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!e || typeof e !== "object" || (e.Type !== undefined && e.Type !== "container")) return undefined;
+  // 4.3 prints "Time" (RFC 3339, nanoseconds); later versions "time" (Unix seconds) and "timeNano".
+  const time =
+    isoTime(e.Time) ?? (typeof e.timeNano === "number" ? isoTime(e.timeNano / 1e9) : isoTime(e.time)) ?? "";
+  const action = String(e.Status ?? e.status ?? "");
+  if (!action) return undefined;
+  return {
+    time,
+    action,
+    containerId: String(e.ID ?? e.id ?? ""),
+    containerName: String(e.Name ?? e.name ?? ""),
+    image: String(e.Image ?? e.image ?? ""),
+    labels: toLabels(e.Attributes ?? e.attributes),
+  };
+}
