@@ -115,6 +115,7 @@ describe("parseInspect (podman 4.3.1 output)", () => {
         { hostIp: "", hostPort: 18443, containerPort: 8443, protocol: "tcp" },
       ],
       version: "v1.2.0",
+      restartCount: 0,
     });
   });
 
