@@ -1,46 +1,75 @@
 #!/usr/bin/env bash
-# Installs mcr on a systemd host. Idempotent: run it again to upgrade.
-#   sudo deploy/install.sh [--hostname registry.example.net] [--listen 0.0.0.0:8443]
-# Puts the code in /opt/metacircular, the registry home in /srv/mcr (created by
-# `mcr init` on first install only), and enables mcr.service.
+# Installs mcr or mcp-agent on a systemd host. Idempotent: run it again to upgrade.
+#   sudo deploy/install.sh mcr [--hostname registry.example.net] [--listen 0.0.0.0:8443]
+#   sudo deploy/install.sh agent --identity-url https://mcr:8443 --registry mcr:8443 [--listen 0.0.0.0:9444]
+# Puts the code in /opt/metacircular. mcr's home is /srv/mcr (created by `mcr init`
+# on first install only); the agent's is /var/lib/mcp-agent (`mcp-agent init`, signed
+# by the platform CA when /srv/mcr/certs holds it). Then enables the unit.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/opt/metacircular
 home=/srv/mcr
-listen=127.0.0.1:8443
+what=${1:-}
+case "$what" in
+  mcr|agent) shift ;;
+  *) echo "usage: install.sh mcr|agent [options]" >&2; exit 2 ;;
+esac
+listen=
 hostnames=()
+identity_url=
+registry=
 while [ $# -gt 0 ]; do
   case "$1" in
     --hostname) hostnames+=("$2"); shift 2 ;;
     --listen) listen=$2; shift 2 ;;
+    --identity-url) identity_url=$2; shift 2 ;;
+    --registry) registry=$2; shift 2 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
-
-getent group mcr >/dev/null || groupadd --system mcr
-getent passwd mcr >/dev/null || useradd --system --gid mcr --home-dir "$home" --shell /usr/sbin/nologin mcr
 
 mkdir -p "$prefix"
 # Copy the code (not node_modules, tests or local state), then install production dependencies.
 tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./test --exclude=./bench -cf - . | tar -C "$prefix" -xf -
 (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
 
-if [ ! -f "$home/mcr.toml" ]; then
-  args=(init --dir "$home" --listen "$listen")
-  for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
-  "$prefix/bin/mcr" "${args[@]}"
-fi
-chown -R mcr:mcr "$home"
-chmod 0700 "$home"
+install_mcr() {
+  getent group mcr >/dev/null || groupadd --system mcr
+  getent passwd mcr >/dev/null || useradd --system --gid mcr --home-dir "$home" --shell /usr/sbin/nologin mcr
+  if [ ! -f "$home/mcr.toml" ]; then
+    args=(init --dir "$home" --listen "${listen:-127.0.0.1:8443}")
+    for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
+    "$prefix/bin/mcr" "${args[@]}"
+  fi
+  chown -R mcr:mcr "$home"
+  chmod 0700 "$home"
+  install -m 0644 "$src/deploy/systemd/mcr.service" /etc/systemd/system/mcr.service
+  echo "clients trust the registry through $home/certs/ca.pem"
+}
 
-install -m 0644 "$src/deploy/systemd/mcr.service" /etc/systemd/system/mcr.service
+install_agent() {
+  local dir=/var/lib/mcp-agent
+  if [ ! -f "$dir/mcp-agent.toml" ]; then
+    args=(init --dir "$dir" --listen "${listen:-127.0.0.1:9444}")
+    for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
+    [ -f "$home/certs/ca-key.pem" ] && args+=(--ca-cert "$home/certs/ca.pem" --ca-key "$home/certs/ca-key.pem")
+    [ -n "$identity_url" ] && args+=(--identity-url "$identity_url")
+    [ -n "$registry" ] && args+=(--registry "$registry")
+    "$prefix/bin/mcp-agent" "${args[@]}"
+  fi
+  chmod 0700 "$dir"
+  install -m 0644 "$src/deploy/systemd/mcp-agent.service" /etc/systemd/system/mcp-agent.service
+}
+
+unit=mcr.service
+if [ "$what" = mcr ]; then install_mcr; else install_agent; unit=mcp-agent.service; fi
+
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable mcr.service
-  systemctl restart mcr.service
-  echo "mcr installed and started; check: systemctl status mcr"
+  systemctl enable "$unit"
+  systemctl restart "$unit"
+  echo "$unit installed and started; check: systemctl status $unit"
 else
-  echo "mcr installed; systemd is not running here, start it with: systemctl start mcr"
+  echo "$unit installed; systemd is not running here, start it with: systemctl start $unit"
 fi
-echo "clients trust the registry through $home/certs/ca.pem"

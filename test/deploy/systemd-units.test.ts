@@ -13,18 +13,29 @@ import { loadRegistryConfig } from "../../registry/config.ts";
 
 const run = promisify(execFile);
 
-test("mcr.service passes systemd-analyze verify", async (t) => {
-  if (!requireTools(t, "systemd-analyze")) return;
+async function verify(name: string, binary: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "units-"));
   // Point ExecStart at this checkout so verify can check the binary exists.
-  const unit = readFileSync(join(REPO_ROOT, "deploy/systemd/mcr.service"), "utf8").replace("/opt/metacircular/bin/mcr", join(REPO_ROOT, "bin/mcr"));
-  writeFileSync(join(dir, "mcr.service"), unit);
-  const res = await run("systemd-analyze", ["verify", join(dir, "mcr.service")]).catch((e: { stderr: string; code: number }) => e);
+  const unit = readFileSync(join(REPO_ROOT, "deploy/systemd", name), "utf8").replace(`/opt/metacircular/bin/${binary}`, join(REPO_ROOT, "bin", binary));
+  writeFileSync(join(dir, name), unit);
+  const res = await run("systemd-analyze", ["verify", join(dir, name)]).catch((e: { stderr: string; code: number }) => e);
   const stderr = "stderr" in res ? res.stderr : "";
   // Only complaints about this unit count (the host's own units may be noisy in a container).
-  const ours = stderr.split("\n").filter((l) => l.includes("mcr.service") && !/User=|Group=|No such process/.test(l));
+  const ours = stderr.split("\n").filter((l) => l.includes(name) && !/User=|Group=|No such process/.test(l));
   assert.deepEqual(ours, []);
+  return unit;
+}
+
+test("mcr.service passes systemd-analyze verify", async (t) => {
+  if (!requireTools(t, "systemd-analyze")) return;
+  const unit = await verify("mcr.service", "mcr");
   assert.match(unit, /TimeoutStopSec=75/, "systemd must wait longer than mcr's 60 s drain");
+});
+
+test("mcp-agent.service passes systemd-analyze verify and leaves containers alone on stop", async (t) => {
+  if (!requireTools(t, "systemd-analyze")) return;
+  const unit = await verify("mcp-agent.service", "mcp-agent");
+  assert.match(unit, /KillMode=process/);
 });
 
 test("the example production config loads", () => {
