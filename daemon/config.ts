@@ -64,10 +64,34 @@ export const agentConfigSchema = z
       .default({}),
     storage: z
       .object({
-        /** Default volume of a service: <root>/<service> mounted at /srv/<service>. */
+        /** Default volume of a service: <root>/<service> (or <root>/<service>-<env> with SMEP) mounted at /srv/<service>. */
         root: z.string().default("/srv"),
-        /** Host paths volumes may use; empty: only under root. */
+        /** Host paths volumes may use; empty: only under root (and mount_root for NFS). */
         allowed_volume_roots: z.array(z.string()).default([]),
+        /** NFS exports mount at <mount_root>/<service>-<env>. */
+        mount_root: z.string().default("/mnt"),
+        /** NFS mount options before the definition's own (NFSv4, hard mounts). */
+        nfs_options: z.string().default("nfsvers=4.2,hard,timeo=600,retrans=2"),
+        mount_command: z.string().default("mount"),
+        umount_command: z.string().default("umount"),
+        /** Node-level NFS exports by `<service>-<env>`, used when the definition names none. */
+        nfs_exports: z.record(z.string()).default({}),
+        /** When set, a systemd .mount unit for each NFS mount is written here (e.g. /etc/systemd/system). */
+        mount_units_dir: z.string().default(""),
+      })
+      .default({}),
+    placement: z
+      .object({
+        /** SMEP sheet name; empty: no SMEP (ports from [ports], containers as the agent's podman). */
+        sheet: z.string().default(""),
+        /** Overrides the sheet name's hash (1-9). */
+        sheet_number: z.number().int().min(0).max(9).default(0),
+        /** rootless: each service-environment's own user runs its podman; rootful: the agent's podman with --user UID:GID. */
+        isolation: z.enum(["rootless", "rootful"]).default("rootless"),
+        /** Homes of the service users (local disk: their podman storage lives there). */
+        home_root: z.string().default("/var/lib/mcp-services"),
+        /** Reserve SMEP ports that fall in the kernel's ephemeral range (ip_local_reserved_ports). */
+        reserve_ephemeral_ports: z.boolean().default(false),
       })
       .default({}),
     log: z.object({ level: logLevel }).default({}),
@@ -88,9 +112,9 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
     schema: agentConfigSchema,
     envPrefix: "MCP",
     env,
-    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root"],
+    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root", "storage.mount_root", "placement.home_root"],
   });
-  if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root];
+  if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root, cfg.storage.mount_root];
   return cfg;
 }
 

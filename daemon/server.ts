@@ -21,6 +21,9 @@ import type { PullOptions, Runtime } from "./runtime/runtime.ts";
 import { agentMigrations } from "./state/migrations.ts";
 import type { AgentDatabase } from "./state/schema.ts";
 import { StateStore } from "./state/store.ts";
+import { Placer } from "./placement/placer.ts";
+import { ServiceUserRuntimes, SharedRuntime, type RuntimeProvider } from "./runtime/provider.ts";
+import { sheetNumber } from "../lib/smep/smep.ts";
 import { version } from "../registry/version.ts";
 
 export interface RunningAgent {
@@ -62,14 +65,51 @@ async function registryAccess(cfg: AgentConfig, runtime: Runtime, log: Logger): 
   return opts;
 }
 
+/** The placer when the node places services by SMEP ([placement] sheet). */
+function placerFor(cfg: AgentConfig, store: StateStore, log: Logger): Placer | undefined {
+  if (!cfg.placement.sheet) return undefined;
+  return new Placer(
+    {
+      sheet: cfg.placement.sheet,
+      sheetNumber: cfg.placement.sheet_number,
+      isolation: cfg.placement.isolation,
+      homeRoot: cfg.placement.home_root,
+      reserveEphemeralPorts: cfg.placement.reserve_ephemeral_ports,
+      nfsExports: cfg.storage.nfs_exports,
+      containersConf: cfg.runtime.containers_conf,
+      registryHost: cfg.registry.host,
+      storage: {
+        localRoot: cfg.storage.root,
+        mountRoot: cfg.storage.mount_root,
+        nfsOptions: cfg.storage.nfs_options,
+        mountCommand: cfg.storage.mount_command,
+        umountCommand: cfg.storage.umount_command,
+        mountUnitsDir: cfg.storage.mount_units_dir,
+        checkKernel: cfg.storage.mount_command === "mount",
+      },
+    },
+    store,
+    log,
+  );
+}
+
 export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) })): Promise<RunningAgent> {
   const { db } = await openSqlite<AgentDatabase>(cfg.database.path, agentMigrations);
   const store = new StateStore(db);
   const pull = await registryAccess(cfg, runtime, log);
+  const placer = placerFor(cfg, store, log);
+  const runtimes: RuntimeProvider =
+    placer && cfg.placement.isolation === "rootless"
+      ? new ServiceUserRuntimes(runtime, { command: cfg.runtime.podman }, store, placer, pull)
+      : new SharedRuntime(runtime, pull);
+  if (placer) {
+    const n = cfg.placement.sheet_number || sheetNumber(cfg.placement.sheet);
+    log.info({ sheet: cfg.placement.sheet, sheet_number: n, isolation: cfg.placement.isolation }, "SMEP placement");
+  }
   const controller = new ServiceController({
-    runtime,
+    runtimes,
     store,
-    pull,
+    placer,
     log,
     startGraceMs: cfg.runtime.start_grace,
     stopTimeoutSeconds: cfg.runtime.stop_timeout,
@@ -83,7 +123,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
       envDir: join(dataDir(cfg), "env"),
     },
   });
-  const reconciler = new Reconciler({ runtime, store, controller, log });
+  const reconciler = new Reconciler({ runtimes, store, controller, log });
 
   let identity = null;
   let remote: RemoteIdentity | undefined;
@@ -94,7 +134,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   }
 
   const handler = connectNodeAdapter({
-    routes: (router) => router.service(AgentService, agentService({ controller, store, runtime, node: cfg.node.name, version, log })),
+    routes: (router) => router.service(AgentService, agentService({ controller, store, runtimes, node: cfg.node.name, version, log })),
     interceptors: [agentAuthInterceptor(identity)],
   });
   const server: Http2SecureServer = createSecureServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), allowHTTP1: true }, handler);

@@ -8,11 +8,14 @@ import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { Channel } from "../../lib/sync/channel.ts";
 import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
-import { ensurePorts, type PortRange } from "../ports/allocator.ts";
-import { NoSuchContainerError, type ContainerInfo, type PullOptions, type Runtime } from "../runtime/runtime.ts";
+import { PortError, ensurePorts, portIsFree, type PortRange } from "../ports/allocator.ts";
+import { NoSuchContainerError, type ContainerInfo, type Runtime } from "../runtime/runtime.ts";
+import type { RuntimeProvider, ServiceRuntime } from "../runtime/provider.ts";
+import type { Placer, ServicePlacement } from "../placement/placer.ts";
+import { portHolder } from "../placement/ports.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
-import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
 
@@ -33,11 +36,12 @@ export class DeployFailedError extends Error {
 }
 
 export interface ControllerDeps {
-  runtime: Runtime;
+  runtimes: RuntimeProvider;
   store: StateStore;
   plan: PlanContext;
   ports: PortRange;
-  pull: PullOptions;
+  /** SMEP placement; absent: ports from `ports`, containers in the agent's podman. */
+  placer?: Placer;
   startGraceMs: number;
   stopTimeoutSeconds: number;
   log: Logger;
@@ -55,9 +59,13 @@ export class ServiceController {
     this.hooks = d.hooks ?? noHooks;
   }
 
-  private async observed(name: string): Promise<ContainerInfo | undefined> {
+  private rt(service: string): Promise<ServiceRuntime> {
+    return this.d.runtimes.forService(service);
+  }
+
+  private async observed(runtime: Runtime, name: string): Promise<ContainerInfo | undefined> {
     try {
-      return await this.d.runtime.inspect(name);
+      return await runtime.inspect(name);
     } catch (err) {
       if (err instanceof NoSuchContainerError) return undefined;
       throw err;
@@ -70,17 +78,35 @@ export class ServiceController {
     return def;
   }
 
-  /** The plan for a stored service, with ports assigned. */
+  private smepPlan(sp: ServicePlacement): SmepPlan {
+    return { placement: sp.placement, storageRoot: sp.storage.path, rootful: sp.isolation === "rootful" };
+  }
+
+  /** The plan for a stored service, with ports assigned (SMEP: computed; otherwise allocated). */
   async plan(def: ServiceDefinition): Promise<PlannedComponent[]> {
+    if (this.d.placer) {
+      const sp = await this.d.placer.placementFor(def, true);
+      return planService(def, sp.ports, this.d.plan, this.smepPlan(sp));
+    }
     const ports = await ensurePorts(def, this.d.store, this.d.ports);
     return planService(def, ports, this.d.plan);
+  }
+
+  /** The service's SMEP placement, when the node places by SMEP. */
+  async placementOf(def: ServiceDefinition): Promise<ServicePlacement | undefined> {
+    return this.d.placer?.placementFor(def);
   }
 
   /**
    * Checks everything about a definition that does not need podman (image names, volume roots)
    * without assigning ports or storing anything. Throws PlanError.
    */
-  validate(def: ServiceDefinition): void {
+  async validate(def: ServiceDefinition): Promise<void> {
+    if (this.d.placer) {
+      const sp = await this.d.placer.placementFor(def); // PlacementError: refused numbers
+      planService(def, sp.ports, this.d.plan, this.smepPlan(sp));
+      return;
+    }
     const ports = def.components.flatMap((c) => c.routes.map((r) => ({ hostPort: 0, service: def.name, component: c.name, route: routeKey(r.name) })));
     planService(def, ports, this.d.plan);
   }
@@ -96,14 +122,14 @@ export class ServiceController {
     this.locks
       .run(service, async () => {
         if (!def) return this.deployLocked(service, (p) => out.push(p));
-        this.validate(def);
+        await this.validate(def);
         const previous = await this.d.store.definition(service);
         await this.d.store.putDefinition(def);
         try {
           await this.deployLocked(service, (p) => out.push(p));
         } catch (err) {
           if (previous) await this.d.store.putDefinition(previous);
-          else if (!(await this.d.runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
+          else if (!(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
           throw err;
         }
       })
@@ -117,9 +143,13 @@ export class ServiceController {
   private async deployLocked(service: string, emit: (p: DeployProgress) => void): Promise<void> {
     const def = await this.definitionOf(service);
     const planned = await this.plan(def);
+    if (this.d.placer) {
+      await this.d.placer.prepare(def, await this.d.placer.placementFor(def), this.d.runtimes.agentPull);
+    }
+    const srt = await this.rt(service);
     for (const p of planned) {
       try {
-        await this.deployComponent(def, p, emit);
+        await this.deployComponent(srt, def, p, emit);
       } catch (err) {
         const message = (err as Error).message;
         await this.d.store.event(service, p.component, "deploy_failed", message);
@@ -129,7 +159,7 @@ export class ServiceController {
     }
     for (const gone of await this.d.store.dropComponents(service, planned.map((p) => p.component))) {
       await this.hooks.componentStopping(service, gone);
-      await this.d.runtime.remove(containerName(service, gone), true).catch((err) => {
+      await srt.runtime.remove(containerName(service, gone), true).catch((err) => {
         if (!(err instanceof NoSuchContainerError)) throw err;
       });
       await this.d.store.event(service, gone, "removed", "component no longer in the definition");
@@ -138,13 +168,14 @@ export class ServiceController {
     emit({ component: "", phase: "done", message: `${service} ${def.version} deployed` });
   }
 
-  private async deployComponent(def: ServiceDefinition, p: PlannedComponent, emit: (x: DeployProgress) => void): Promise<void> {
+  private async deployComponent(srt: ServiceRuntime, def: ServiceDefinition, p: PlannedComponent, emit: (x: DeployProgress) => void): Promise<void> {
+    const runtime = srt.runtime;
     const base = { component: p.component, container: p.container, image: p.image };
-    const current = await this.observed(p.container);
+    const current = await this.observed(runtime, p.container);
     if (current && current.labels["mcp.hash"] === p.hash) {
       if (current.state !== "running" && def.active) {
         emit({ ...base, phase: "starting", message: "starting the existing container" });
-        await this.d.runtime.start(p.container);
+        await runtime.start(p.container);
       }
       await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
       emit({ ...base, phase: "unchanged", message: "container is up to date" });
@@ -152,7 +183,8 @@ export class ServiceController {
     }
 
     emit({ ...base, phase: "pulling", message: `pulling ${p.image}` });
-    await this.d.runtime.pull(p.image, this.d.pull);
+    await runtime.pull(p.image, srt.pull);
+    await this.checkPorts(p, current);
 
     emit({ ...base, phase: "creating", message: current ? "creating a replacement container" : "creating the container" });
     for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
@@ -161,26 +193,26 @@ export class ServiceController {
     const next = `${p.container}-next`;
     const nextEnv = `${p.spec.envFile}.next`;
     writeFileAtomic(nextEnv, envFileText(p.env), 0o600);
-    await this.d.runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
-    await this.d.runtime.create({ ...p.spec, name: next, envFile: nextEnv });
+    await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
+    await runtime.create({ ...p.spec, name: next, envFile: nextEnv });
 
     const wasRunning = current?.state === "running";
     if (current && wasRunning) {
       await this.hooks.componentStopping(def.name, p.component);
-      await this.d.runtime.stop(p.container, this.d.stopTimeoutSeconds);
+      await runtime.stop(p.container, this.d.stopTimeoutSeconds);
     }
     emit({ ...base, phase: "starting", message: "starting" });
-    const failure = await this.startAndWatch(next);
+    const failure = await this.startAndWatch(runtime, next);
     if (failure) {
-      await this.d.runtime.remove(next, true).catch(() => undefined);
+      await runtime.remove(next, true).catch(() => undefined);
       if (current && wasRunning) {
-        await this.d.runtime.start(p.container);
+        await runtime.start(p.container);
         await this.hooks.componentStarted(def, { ...p, hash: current.labels["mcp.hash"] ?? "" });
       }
       throw new Error(`${failure}${current && wasRunning ? "; the previous container was started again" : ""}`);
     }
-    if (current) await this.d.runtime.remove(p.container, true);
-    await this.d.runtime.rename(next, p.container);
+    if (current) await runtime.remove(p.container, true);
+    await runtime.rename(next, p.container);
     writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
     await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
     await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
@@ -188,34 +220,45 @@ export class ServiceController {
     emit({ ...base, phase: "running", message: `running ${p.image}` });
   }
 
+  /** Refuses to start when a route's port is held by something other than this component's own container. */
+  private async checkPorts(p: PlannedComponent, current: ContainerInfo | undefined): Promise<void> {
+    for (const { route, hostPort } of p.ports) {
+      if (current?.state === "running" && current.ports.some((b) => b.hostPort === hostPort)) continue;
+      if (await portIsFree(hostPort, this.d.plan.publishAddress)) continue;
+      const holder = await portHolder(hostPort);
+      throw new PortError(`port ${hostPort} for ${p.container} route ${route} is already in use${holder ? ` by ${holder}` : ""}`);
+    }
+  }
+
   /** Rebuilds a missing container from the stored definition (caller holds the service's lock). */
   async recreate(service: string, component: string): Promise<void> {
     const def = await this.definitionOf(service);
     const p = (await this.plan(def)).find((x) => x.component === component);
     if (!p) throw new NotFoundError(`service ${service} has no component ${component}`);
+    const { runtime, pull } = await this.rt(service);
     // The image is usually still in local storage; pull only when it is not.
-    await this.d.runtime.pull(p.image, this.d.pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
+    await runtime.pull(p.image, pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
     for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
     await mkdir(this.d.plan.envDir, { recursive: true, mode: 0o700 });
     writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
-    await this.d.runtime.run(p.spec);
+    await runtime.run(p.spec);
     await this.hooks.componentStarted(def, p);
   }
 
   /** Starts a container and checks that it is still up after the grace period; returns why it failed, if it did. */
-  private async startAndWatch(name: string): Promise<string | undefined> {
+  private async startAndWatch(runtime: Runtime, name: string): Promise<string | undefined> {
     try {
-      await this.d.runtime.start(name);
+      await runtime.start(name);
     } catch (err) {
       return `the new container did not start: ${(err as Error).message}`;
     }
     await sleep(this.d.startGraceMs);
-    const info = await this.observed(name);
+    const info = await this.observed(runtime, name);
     // podman's restart policy brings a crashing container back, so "running" alone proves nothing.
     if (info?.state === "running" && !info.restartCount) return undefined;
     const tail: string[] = [];
     try {
-      for await (const l of this.d.runtime.logs(name, { follow: false, tail: 10, timestamps: false }, AbortSignal.timeout(5000))) tail.push(l.line);
+      for await (const l of runtime.logs(name, { follow: false, tail: 10, timestamps: false }, AbortSignal.timeout(5000))) tail.push(l.line);
     } catch {
       /* logs are a courtesy here */
     }
@@ -233,20 +276,21 @@ export class ServiceController {
     return names;
   }
 
-  private async stateOf(service: string, component: string): Promise<{ component: string; container: string; state: string }> {
+  private async stateOf(runtime: Runtime, service: string, component: string): Promise<{ component: string; container: string; state: string }> {
     const container = containerName(service, component);
-    return { component, container, state: (await this.observed(container))?.state ?? "missing" };
+    return { component, container, state: (await this.observed(runtime, container))?.state ?? "missing" };
   }
 
   private async stopLocked(service: string, component: string | undefined) {
     const out = [];
+    const { runtime } = await this.rt(service);
     for (const c of await this.targets(service, component)) {
       await this.hooks.componentStopping(service, c);
       await this.d.store.setDesired(service, c, "stopped");
-      const info = await this.observed(containerName(service, c));
-      if (info?.state === "running") await this.d.runtime.stop(info.name, this.d.stopTimeoutSeconds);
+      const info = await this.observed(runtime, containerName(service, c));
+      if (info?.state === "running") await runtime.stop(info.name, this.d.stopTimeoutSeconds);
       await this.d.store.event(service, c, "stopped", "stopped by request");
-      out.push(await this.stateOf(service, c));
+      out.push(await this.stateOf(runtime, service, c));
     }
     return out;
   }
@@ -259,16 +303,17 @@ export class ServiceController {
     return this.locks.run(service, async () => {
       const out = [];
       const def = await this.definitionOf(service);
+      const { runtime } = await this.rt(service);
       for (const c of await this.targets(service, component)) {
         const name = containerName(service, c);
-        const info = await this.observed(name);
+        const info = await this.observed(runtime, name);
         if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
         await this.d.store.setDesired(service, c, "running");
-        if (info.state !== "running") await this.d.runtime.start(name);
+        if (info.state !== "running") await runtime.start(name);
         const planned = (await this.plan(def)).find((p) => p.component === c)!;
         await this.hooks.componentStarted(def, planned);
         await this.d.store.event(service, c, "started", "started by request");
-        out.push(await this.stateOf(service, c));
+        out.push(await this.stateOf(runtime, service, c));
       }
       return out;
     });
@@ -283,19 +328,21 @@ export class ServiceController {
   remove(service: string) {
     return this.locks.run(service, async () => {
       const def = await this.definitionOf(service);
+      const { runtime } = await this.rt(service);
       const removed: string[] = [];
       for (const c of def.components) {
         await this.hooks.componentStopping(service, c.name);
         const name = containerName(service, c.name);
         for (const n of [name, `${name}-next`]) {
           try {
-            await this.d.runtime.remove(n, true);
+            await runtime.remove(n, true);
             if (n === name) removed.push(n);
           } catch (err) {
             if (!(err instanceof NoSuchContainerError)) throw err;
           }
         }
       }
+      if (this.d.placer) await this.d.placer.release(def, await this.d.placer.placementFor(def));
       await this.d.store.removeService(service);
       await this.d.store.event(service, "", "removed", `removed ${removed.length} container(s)`);
       return removed;

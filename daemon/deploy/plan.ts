@@ -6,6 +6,16 @@ import { join } from "node:path";
 import { parseVolume, type ComponentDefinition, type ServiceDefinition } from "../../lib/services/definition.ts";
 import type { ContainerSpec } from "../runtime/runtime.ts";
 import type { PortAssignment } from "../state/store.ts";
+import type { Placement } from "../../lib/smep/smep.ts";
+
+/** What SMEP placement adds to a plan. */
+export interface SmepPlan {
+  placement: Placement;
+  /** The service-environment's storage root (local or NFS mount). */
+  storageRoot: string;
+  /** Rootful isolation runs the container as the SMEP UID with --user. */
+  rootful: boolean;
+}
 
 export const LABELS = {
   managed: "mcp.managed",
@@ -65,7 +75,7 @@ function underRoot(path: string, roots: string[]): boolean {
   return roots.some((r) => path === r || path.startsWith(r.endsWith("/") ? r : `${r}/`));
 }
 
-function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: PortAssignment[], ctx: PlanContext): PlannedComponent {
+function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: PortAssignment[], ctx: PlanContext, smep?: SmepPlan): PlannedComponent {
   const container = containerName(def.name, c.name);
   const image = resolveImage(def, c, ctx.registryHost);
   const network = c.network || ctx.defaultNetwork;
@@ -77,25 +87,38 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
   const env: Record<string, string> = { ...c.env };
   if (assigned.length === 1) env.PORT = String(assigned[0]!.hostPort);
   else for (const a of assigned) env[`PORT_${a.name.toUpperCase()}`] = String(a.hostPort);
+  if (smep) {
+    // tinsnip compatibility (seed 004): the service's UID and all ten of its ports.
+    const p = smep.placement;
+    env.TIN_SHEET = p.sheet;
+    env.TIN_SERVICE_NAME = def.name;
+    env.TIN_SERVICE_ENVIRONMENT = p.environment;
+    env.TIN_SERVICE_UID = String(p.uid);
+    p.ports.forEach((port, i) => (env[`TIN_PORT_${i}`] = String(port)));
+  }
 
-  const volumes = c.volumes.length ? c.volumes : [`${join(ctx.storageRoot, def.name)}:/srv/${def.name}`];
+  const defaultRoot = smep ? smep.storageRoot : join(ctx.storageRoot, def.name);
+  const volumes = c.volumes.length ? c.volumes : [`${defaultRoot}:/srv/${def.name}`];
+  const roots = smep ? [...ctx.allowedVolumeRoots, smep.storageRoot] : ctx.allowedVolumeRoots;
   const hostDirs: string[] = [];
   for (const v of volumes) {
     const { host } = parseVolume(v, `${def.name}/${c.name} volume`);
-    if (!underRoot(host, ctx.allowedVolumeRoots)) {
-      throw new PlanError(`${def.name}/${c.name}: volume host path ${host} is outside the allowed roots (${ctx.allowedVolumeRoots.join(", ")})`);
+    if (!underRoot(host, roots)) {
+      throw new PlanError(`${def.name}/${c.name}: volume host path ${host} is outside the allowed roots (${roots.join(", ")})`);
     }
-    hostDirs.push(host);
+    // The SMEP storage root is prepared (owned by its UID, maybe NFS) by the placer, not here.
+    if (!(smep && underRoot(host, [smep.storageRoot]))) hostDirs.push(host);
   }
+  const user = c.user || (smep?.rootful ? `${smep.placement.uid}:${smep.placement.uid}` : "");
   // The container listens on $PORT itself, so host and container ports are the same number.
   const publish = network === "host" ? [] : assigned.map((a) => `${ctx.publishAddress}:${a.hostPort}:${a.hostPort}`);
-  const material = { image, network, user: c.user, restart: c.restart, ports: publish, volumes, env, cmd: c.cmd };
+  const material = { image, network, user, restart: c.restart, ports: publish, volumes, env, cmd: c.cmd };
   const hash = createHash("sha256").update(JSON.stringify(material)).digest("hex").slice(0, 16);
   const spec: ContainerSpec = {
     name: container,
     image,
     network: network || undefined,
-    user: c.user || undefined,
+    user: user || undefined,
     restart: c.restart,
     ports: publish,
     volumes,
@@ -112,8 +135,8 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
   return { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, hash };
 }
 
-export function planService(def: ServiceDefinition, ports: PortAssignment[], ctx: PlanContext): PlannedComponent[] {
-  return def.components.map((c) => planComponent(def, c, ports, ctx));
+export function planService(def: ServiceDefinition, ports: PortAssignment[], ctx: PlanContext, smep?: SmepPlan): PlannedComponent[] {
+  return def.components.map((c) => planComponent(def, c, ports, ctx, smep));
 }
 
 /** KEY=value lines for podman --env-file (values are single-line, checked by the definition). */

@@ -4,7 +4,8 @@
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceController } from "../deploy/controller.ts";
 import { LABELS, containerName } from "../deploy/plan.ts";
-import type { ContainerInfo, Runtime } from "../runtime/runtime.ts";
+import type { ContainerInfo } from "../runtime/runtime.ts";
+import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
 
 export type DriftKind = "missing" | "stopped" | "image_mismatch" | "definition_changed" | "unknown_container";
@@ -20,7 +21,7 @@ export interface Drift {
 }
 
 export interface ReconcilerDeps {
-  runtime: Runtime;
+  runtimes: RuntimeProvider;
   store: StateStore;
   controller: ServiceController;
   log: Logger;
@@ -54,7 +55,8 @@ export class Reconciler {
   }
 
   private async pass(): Promise<Drift[]> {
-    const observed = new Map((await this.d.runtime.list({ [LABELS.managed]: "true" })).map((c) => [c.name, c]));
+    const observed = new Map<string, ContainerInfo>();
+    for (const rt of await this.d.runtimes.all()) for (const c of await rt.list({ [LABELS.managed]: "true" })) observed.set(c.name, c);
     const drifts: Drift[] = [];
     const known = new Set<string>();
     for (const def of await this.d.store.definitions()) {
@@ -96,7 +98,7 @@ export class Reconciler {
         drift.action = "recreated";
         drift.message = `${container} was missing; recreated from the agent's state`;
       } else if (kind === "stopped" && policyRestarts(restart, observed?.exitCode)) {
-        await this.d.runtime.start(container);
+        await (await this.d.runtimes.forService(service)).runtime.start(container);
         drift.action = "started";
         drift.message = `${container} was ${observed!.state}; started (restart policy ${restart})`;
       } else {

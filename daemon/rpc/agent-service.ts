@@ -7,14 +7,20 @@ import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type Servi
 import { LABELS, PlanError, containerName } from "../deploy/plan.ts";
 import { PortError } from "../ports/allocator.ts";
 import { driftOf } from "../reconcile/reconciler.ts";
-import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime } from "../runtime/runtime.ts";
+import { NoSuchContainerError, RuntimeError, type ContainerInfo, type RuntimeEvent } from "../runtime/runtime.ts";
+import type { RuntimeProvider } from "../runtime/provider.ts";
+import { PlacementError } from "../../lib/smep/smep.ts";
+import { UserError } from "../placement/users.ts";
+import { NfsError } from "../placement/nfs.ts";
+import { HostCommandError } from "../placement/system.ts";
+import { mergeStreams } from "../../lib/sync/merge.ts";
 import type { StateStore } from "../state/store.ts";
 import { definitionFromProto } from "./convert.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
   store: StateStore;
-  runtime: Runtime;
+  runtimes: RuntimeProvider;
   node: string;
   version: string;
   log: Logger;
@@ -35,7 +41,8 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   const message = (err as Error).message;
   if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
-  if (err instanceof PlanError) return new ConnectError(message, Code.InvalidArgument);
+  if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
+  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError) return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof PortError) return new ConnectError(message, Code.ResourceExhausted);
   if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
   if (err instanceof RuntimeError) return new ConnectError(message, Code.Internal);
@@ -60,9 +67,9 @@ function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; ro
 }
 
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
-  const inspect = async (name: string) => {
+  const inspect = async (service: string, name: string) => {
     try {
-      return await d.runtime.inspect(name);
+      return await (await d.runtimes.forService(service)).runtime.inspect(name);
     } catch (err) {
       if (err instanceof NoSuchContainerError) return undefined;
       throw err;
@@ -70,12 +77,20 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   };
   return {
     async health() {
-      return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtime.version().catch(() => "") };
+      return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };
     },
 
     async sync(req) {
       const defs = req.services.map(definitionFromProto); // validate all before storing any
-      await guard(async () => defs.forEach((def) => d.controller.validate(def)));
+      const registry = new Map(Object.entries(req.machineRegistry));
+      if (registry.size) {
+        const { parseMachineRegistry, formatMachineRegistry } = await import("../../lib/smep/smep.ts");
+        await guard(async () => parseMachineRegistry(formatMachineRegistry(registry), "synced machine registry")); // same checks as the file
+        await d.store.replaceMachineRegistry(registry);
+      }
+      await guard(async () => {
+        for (const def of defs) await d.controller.validate(def);
+      });
       const results = [];
       for (const def of defs) results.push({ service: def.name, outcome: await d.store.putDefinition(def) });
       return { results };
@@ -110,7 +125,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     async list() {
       return guard(async () => {
         const ports = await d.store.ports();
-        const containers = await d.runtime.list({ [LABELS.managed]: "true" });
+        const containers: ContainerInfo[] = [];
+        for (const rt of await d.runtimes.all()) containers.push(...(await rt.list({ [LABELS.managed]: "true" })));
         return {
           containers: containers.map((c) => {
             const service = c.labels[LABELS.service] ?? "";
@@ -139,7 +155,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
         const components = [];
         for (const c of def.components) {
           const container = containerName(service, c.name);
-          const info = await inspect(container);
+          const info = await inspect(service, container);
           const want = stored.find((s) => s.name === c.name);
           const drift = want?.specHash ? driftOf(want.specHash, want.image, info) : info ? undefined : "missing";
           components.push({
@@ -155,9 +171,23 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
           });
         }
         const names = new Set(def.components.flatMap((c) => [containerName(service, c.name), `${containerName(service, c.name)}-next`]));
-        const unknown = (await d.runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
+        const { runtime } = await d.runtimes.forService(service);
+        const unknown = (await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
         const recent = await d.store.recentEvents(service);
-        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown };
+        const sp = await d.controller.placementOf(def);
+        const placement = sp && {
+          sheet: sp.placement.sheet,
+          sheetNumber: sp.placement.sheetNumber,
+          machineNumber: sp.placement.machineNumber,
+          environment: sp.placement.environment,
+          uid: sp.placement.uid,
+          user: sp.placement.user,
+          ports: sp.placement.ports,
+          storageRoot: sp.storage.path,
+          isolation: sp.isolation,
+          ephemeralPorts: sp.ephemeral,
+        };
+        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown, placement };
       });
     },
 
@@ -167,7 +197,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const component = req.component || def.components[0]!.name;
       if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
       if (req.tail < 0) throw new ConnectError("tail must not be negative", Code.InvalidArgument);
-      const lines = d.runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, ctx.signal);
+      const { runtime } = await guard(() => d.runtimes.forService(service));
+      const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, ctx.signal);
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {
@@ -179,8 +210,9 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     async *events(req, ctx) {
       const labels: Record<string, string> = { [LABELS.managed]: "true" };
       if (req.service) labels[LABELS.service] = checkService(req.service);
+      const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await d.runtimes.all();
       try {
-        for await (const e of d.runtime.events(labels, ctx.signal)) {
+        for await (const e of mergeStreams<RuntimeEvent>(sources.map((rt) => rt.events(labels, ctx.signal)))) {
           yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
         }
       } catch (err) {

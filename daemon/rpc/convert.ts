@@ -13,6 +13,9 @@ export function definitionFromProto(m: ServiceDefinitionMsg | undefined): Servic
     node: m.node,
     version: m.version,
     active: m.active,
+    environment: opt(m.environment),
+    number: m.number,
+    storage: { nfs: opt(m.nfsExport), nfs_options: opt(m.nfsOptions) },
     components: m.components.map((c) => ({
       name: c.name,
       image: opt(c.image),
@@ -23,7 +26,7 @@ export function definitionFromProto(m: ServiceDefinitionMsg | undefined): Servic
       user: opt(c.user),
       restart: opt(c.restart),
       env: c.env,
-      routes: c.routes.map((r) => ({ name: opt(r.name), port: r.port, mode: opt(r.mode), hostname: opt(r.hostname) })),
+      routes: c.routes.map((r) => ({ name: opt(r.name), port: r.port, mode: opt(r.mode), hostname: opt(r.hostname), index: r.index })),
     })),
   };
   try {
@@ -40,6 +43,10 @@ export function definitionToProto(d: ServiceDefinition) {
     node: d.node,
     version: d.version,
     active: d.active,
+    environment: d.environment,
+    number: d.number,
+    nfsExport: d.storage.nfs,
+    nfsOptions: d.storage.nfsOptions,
     components: d.components.map((c) => ({ ...c, routes: c.routes.map((r) => ({ ...r })) })),
   };
 }

@@ -17,6 +17,12 @@ export interface PodmanOptions {
   env?: NodeJS.ProcessEnv;
   /** Limit for each one-shot call (not for logs/events); default 10 minutes, enough for a large pull. */
   timeoutMs?: number;
+  /**
+   * A command that runs podman on the runtime's behalf, e.g. `runuser -u gazette-prod -- env -i
+   * HOME=… XDG_RUNTIME_DIR=…` for a service user's rootless podman. The podman (or skopeo)
+   * command and its arguments are appended to it.
+   */
+  wrapper?: string[];
 }
 
 const STDERR_LIMIT = 4000;
@@ -64,22 +70,29 @@ export class PodmanRuntime implements Runtime {
   private readonly skopeo: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly timeoutMs: number;
+  private readonly wrapper: string[];
 
   constructor(opts: PodmanOptions = {}) {
     this.command = opts.command ?? "podman";
     this.skopeo = opts.skopeo ?? "skopeo";
     this.env = opts.env;
     this.timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
+    this.wrapper = opts.wrapper ?? [];
+  }
+
+  /** The program to start and its arguments, through the wrapper when there is one. */
+  private argv(cmd: string, args: string[]): [string, string[]] {
+    return this.wrapper.length ? [this.wrapper[0]!, [...this.wrapper.slice(1), cmd, ...args]] : [cmd, args];
   }
 
   /** Runs one command to completion; `what` names it in errors ("podman stop svc-api"). */
   private exec(args: string[], what: string, opts: { cmd?: string; cwd?: string; input?: string } = {}): Promise<string> {
-    const cmd = opts.cmd ?? this.command;
-    const argv = [cmd, ...args];
+    const [file, fileArgs] = this.argv(opts.cmd ?? this.command, args);
+    const argv = [file, ...fileArgs];
     return new Promise((resolve, reject) => {
       const child = execFile(
-        cmd,
-        args,
+        file,
+        fileArgs,
         { env: this.env, cwd: opts.cwd, timeout: this.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
@@ -196,7 +209,8 @@ export class PodmanRuntime implements Runtime {
     return (async function* () {
       // Checked first: once podman logs runs, its own errors and the container's stderr share a pipe.
       await self.mustExist(name);
-      yield* streamLines(self.command, args, self.env, signal, `${self.command} logs ${name}`);
+      const [file, fileArgs] = self.argv(self.command, args);
+      yield* streamLines(file, fileArgs, self.env, signal, `${self.command} logs ${name}`);
     })();
   }
 
@@ -206,8 +220,9 @@ export class PodmanRuntime implements Runtime {
     for (const [k, v] of Object.entries(labels)) args.push("--filter", `label=${k}=${v}`);
     const command = this.command;
     const env = this.env;
+    const [file, fileArgs] = this.argv(command, args);
     return (async function* () {
-      for await (const { stream, line } of streamLines(command, args, env, signal, `${command} events`)) {
+      for await (const { stream, line } of streamLines(file, fileArgs, env, signal, `${command} events`)) {
         if (stream !== "stdout") continue;
         const event = parseEvent(line);
         // podman ORs several label filters in events; keep only containers that carry them all.

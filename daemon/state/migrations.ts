@@ -41,6 +41,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("events_service").on("events").columns(["service", "id"]).execute();
     },
   },
+  "0002_machine_registry": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("machine_registry")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("number", "integer", (c) => c.notNull().unique())
+        .execute();
+    },
+  },
 };
 
 export const agentMigrations: MigrationProvider = {

@@ -36,7 +36,14 @@ export interface EventsTable {
   message: string;
 }
 
+/** The sheet's machine registry as last synced (or assigned here): service → SMEP machine number. */
+export interface MachineRegistryTable {
+  name: string;
+  number: number;
+}
+
 export interface AgentDatabase {
+  machine_registry: MachineRegistryTable;
   services: ServicesTable;
   components: ComponentsTable;
   ports: PortsTable;

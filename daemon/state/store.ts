@@ -115,6 +115,31 @@ export class StateStore {
     await q.execute();
   }
 
+  async machineRegistry(): Promise<Map<string, number>> {
+    const rows = await this.db.selectFrom("machine_registry").selectAll().orderBy("number").execute();
+    return new Map(rows.map((r) => [r.name, r.number]));
+  }
+
+  /** Replaces the registry with the console's (Sync). */
+  async replaceMachineRegistry(registry: Map<string, number>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("machine_registry").execute();
+      for (const [name, number] of registry) await trx.insertInto("machine_registry").values({ name, number }).execute();
+    });
+  }
+
+  async registerMachine(name: string, number: number): Promise<void> {
+    await this.db.insertInto("machine_registry").values({ name, number }).onConflict((oc) => oc.column("name").doUpdateSet({ number })).execute();
+  }
+
+  /** Replaces a service's port assignments (SMEP ports are computed, not allocated). */
+  async setPorts(service: string, ports: PortAssignment[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("ports").where("service", "=", service).execute();
+      for (const a of ports) await trx.insertInto("ports").values({ host_port: a.hostPort, service: a.service, component: a.component, route: a.route }).execute();
+    });
+  }
+
   async event(service: string, component: string, kind: string, message: string): Promise<void> {
     await this.db.insertInto("events").values({ time: now(), service, component, kind, message }).execute();
     // Keep the table small: only the newest events of each service.

@@ -3,6 +3,7 @@
 // the console refuses a bad file and the agent refuses a bad RPC the same way.
 import { isAbsolute, normalize } from "node:path/posix";
 import { parse as parseToml } from "smol-toml";
+import { ENVIRONMENTS, PORTS_PER_PLACEMENT, isEnvironment } from "../smep/smep.ts";
 
 export interface RouteDefinition {
   /** Decides `$PORT_<NAME>`; required when a component has several routes. */
@@ -11,6 +12,8 @@ export interface RouteDefinition {
   port: number;
   mode: "l4" | "l7";
   hostname: string;
+  /** SMEP port index (0-9); undefined: the next free one in declaration order. */
+  index?: number;
 }
 
 export interface ComponentDefinition {
@@ -28,11 +31,23 @@ export interface ComponentDefinition {
   routes: RouteDefinition[];
 }
 
+export interface StorageDefinition {
+  /** NFS export `server:/path` for the service-environment's storage root; empty: local disk. */
+  nfs: string;
+  /** Extra mount options for the NFS export. */
+  nfsOptions: string;
+}
+
 export interface ServiceDefinition {
   name: string;
   node: string;
   version: string;
   active: boolean;
+  /** SMEP environment (seed 004): prod, test, dev, ... */
+  environment: string;
+  /** Pins the SMEP machine number (01-99) instead of the machine registry's. */
+  number?: number;
+  storage: StorageDefinition;
   components: ComponentDefinition[];
 }
 
@@ -96,7 +111,12 @@ function route(raw: unknown, where: string): RouteDefinition {
   if (mode !== "l4" && mode !== "l7") fail(`${where}.mode`, 'must be "l4" or "l7"');
   const hostname = str(r.hostname, `${where}.hostname`);
   if (hostname && !HOSTNAME_RE.test(hostname)) fail(`${where}.hostname`, `${JSON.stringify(hostname)} is not a valid host name`);
-  return { name, port, mode, hostname };
+  const out: RouteDefinition = { name, port, mode, hostname };
+  if (r.index !== undefined) {
+    if (typeof r.index !== "number" || !Number.isInteger(r.index) || r.index < 0 || r.index >= PORTS_PER_PLACEMENT) fail(`${where}.index`, "must be an integer from 0 to 9");
+    out.index = r.index;
+  }
+  return out;
 }
 
 function component(raw: unknown, where: string): ComponentDefinition {
@@ -166,7 +186,53 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
       external.set(key, `${c.name}${r.name ? `/${r.name}` : ""}`);
     }
   }
-  return { name, node, version, active: d.active === undefined ? true : (d.active as boolean), components };
+  const environment = str(d.environment, `${name}: environment`, "prod");
+  if (!isEnvironment(environment)) fail(`${name}: environment`, `${JSON.stringify(environment)} is not one of ${Object.keys(ENVIRONMENTS).join(", ")}`);
+  let number: number | undefined;
+  if (d.number !== undefined) {
+    if (typeof d.number !== "number" || !Number.isInteger(d.number) || d.number < 1 || d.number > 99) fail(`${name}: number`, "must be an integer from 1 to 99 (00 is the station)");
+    number = d.number;
+  }
+  portIndices(components, name); // refuses more than ten routes or clashing indices
+  const storageRaw = (d.storage ?? {}) as Raw;
+  if (typeof storageRaw !== "object" || Array.isArray(storageRaw)) fail(`${name}: storage`, "must be a table");
+  const nfs = str(storageRaw.nfs, `${name}: storage.nfs`);
+  if (nfs && !/^[a-zA-Z0-9.-]+:\/[^\s,]*$/.test(nfs)) fail(`${name}: storage.nfs`, `${JSON.stringify(nfs)} must be server:/path`);
+  const nfsOptions = str(storageRaw.nfs_options ?? storageRaw.nfsOptions, `${name}: storage.nfs_options`);
+  if (nfsOptions && !/^[a-zA-Z0-9_=.,:-]+$/.test(nfsOptions)) fail(`${name}: storage.nfs_options`, `${JSON.stringify(nfsOptions)} is not a mount option list`);
+  const def: ServiceDefinition = { name, node, version, active: d.active === undefined ? true : (d.active as boolean), environment, storage: { nfs, nfsOptions }, components };
+  if (number !== undefined) def.number = number;
+  return def;
+}
+
+/**
+ * SMEP port index of every route, in declaration order across components: explicit `index`
+ * values first, the others take the lowest free index. Keyed `<component>/<route key>`.
+ */
+export function portIndices(components: ComponentDefinition[], service = "service"): Map<string, number> {
+  const out = new Map<string, number>();
+  const used = new Map<number, string>();
+  for (const c of components) {
+    for (const r of c.routes) {
+      if (r.index === undefined) continue;
+      const key = `${c.name}/${r.name || "default"}`;
+      if (used.has(r.index)) fail(`${service}: components.${c.name}.routes`, `port index ${r.index} is already used by ${used.get(r.index)}`);
+      used.set(r.index, key);
+      out.set(key, r.index);
+    }
+  }
+  let next = 0;
+  for (const c of components) {
+    for (const r of c.routes) {
+      const key = `${c.name}/${r.name || "default"}`;
+      if (out.has(key)) continue;
+      while (used.has(next)) next++;
+      if (next >= PORTS_PER_PLACEMENT) fail(`${service}: components`, `a service-environment has ${PORTS_PER_PLACEMENT} ports (SMEP P=0-9); these routes need more`);
+      used.set(next, key);
+      out.set(key, next);
+    }
+  }
+  return out;
 }
 
 export function parseServiceToml(text: string, source = "service definition"): ServiceDefinition {

@@ -14,6 +14,7 @@ import { agentMigrations } from "../../daemon/state/migrations.ts";
 import type { AgentDatabase } from "../../daemon/state/schema.ts";
 import { StateStore } from "../../daemon/state/store.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
+import { SharedRuntime } from "../../daemon/runtime/provider.ts";
 
 const def = (over: Record<string, unknown> = {}, components?: unknown[]): ServiceDefinition =>
   validateDefinition({
@@ -44,9 +45,8 @@ describe("ServiceController on a fake runtime", () => {
     store = new StateStore(db);
     rt = new FakeRuntime();
     ctl = new ServiceController({
-      runtime: rt,
+      runtimes: new SharedRuntime(rt, {}),
       store,
-      pull: {},
       log: silentLogger(),
       startGraceMs: 0,
       stopTimeoutSeconds: 1,
@@ -166,7 +166,7 @@ describe("ServiceController on a fake runtime", () => {
     test("repairs what it can, reports the rest, and never touches unlabelled containers", async () => {
       await store.putDefinition(def());
       await collect(ctl.deploy("shop"));
-      const rec = new Reconciler({ runtime: rt, store, controller: ctl, log: silentLogger() });
+      const rec = new Reconciler({ runtimes: new SharedRuntime(rt, {}), store, controller: ctl, log: silentLogger() });
       assert.deepEqual(await rec.reconcileOnce(), [], "in sync after a deploy");
 
       rt.kill("shop-api");
@@ -192,7 +192,7 @@ describe("ServiceController on a fake runtime", () => {
       await collect(ctl.deploy("shop"));
       await ctl.stop("shop", "api");
       rt.kill("shop-job");
-      const rec = new Reconciler({ runtime: rt, store, controller: ctl, log: silentLogger() });
+      const rec = new Reconciler({ runtimes: new SharedRuntime(rt, {}), store, controller: ctl, log: silentLogger() });
       const drift = await rec.reconcileOnce();
       assert.deepEqual(drift.map((d) => [d.container, d.kind, d.action]), [["shop-job", "stopped", "reported"]]);
       assert.equal((await rt.inspect("shop-api")).state, "exited");
@@ -215,9 +215,8 @@ describe("deploy with a definition", () => {
     const store = new StateStore(db);
     const rt = new FakeRuntime();
     const ctl = new ServiceController({
-      runtime: rt,
+      runtimes: new SharedRuntime(rt, {}),
       store,
-      pull: {},
       log: silentLogger(),
       startGraceMs: 0,
       stopTimeoutSeconds: 1,

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcp/agent/v1/agent.proto.
  */
 export const file_mcp_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChhtY3AvYWdlbnQvdjEvYWdlbnQucHJvdG8SDG1jcC5hZ2VudC52MSIPCg1IZWFsdGhSZXF1ZXN0IlcKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBG5vZGUYAyABKAkSFgoOcG9kbWFuX3ZlcnNpb24YBCABKAkiQwoFUm91dGUSDAoEbmFtZRgBIAEoCRIMCgRwb3J0GAIgASgFEgwKBG1vZGUYAyABKAkSEAoIaG9zdG5hbWUYBCABKAkihwIKCUNvbXBvbmVudBIMCgRuYW1lGAEgASgJEg0KBWltYWdlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSDwoHdm9sdW1lcxgEIAMoCRILCgNjbWQYBSADKAkSDwoHbmV0d29yaxgGIAEoCRIMCgR1c2VyGAcgASgJEg8KB3Jlc3RhcnQYCCABKAkSLQoDZW52GAkgAygLMiAubWNwLmFnZW50LnYxLkNvbXBvbmVudC5FbnZFbnRyeRIjCgZyb3V0ZXMYCiADKAsyEy5tY3AuYWdlbnQudjEuUm91dGUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKNAQoRU2VydmljZURlZmluaXRpb24SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSEwoGYWN0aXZlGAQgASgISACIAQESKwoKY29tcG9uZW50cxgFIAMoCzIXLm1jcC5hZ2VudC52MS5Db21wb25lbnRCCQoHX2FjdGl2ZSJACgtTeW5jUmVxdWVzdBIxCghzZXJ2aWNlcxgBIAMoCzIfLm1jcC5hZ2VudC52MS5TZXJ2aWNlRGVmaW5pdGlvbiIuCgpTeW5jUmVzdWx0Eg8KB3NlcnZpY2UYASABKAkSDwoHb3V0Y29tZRgCIAEoCSI5CgxTeW5jUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLm1jcC5hZ2VudC52MS5TeW5jUmVzdWx0IlUKDURlcGxveVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIzCgpkZWZpbml0aW9uGAIgASgLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uIoABCg5EZXBsb3lSZXNwb25zZRIRCgljb21wb25lbnQYASABKAkSKAoFcGhhc2UYAiABKA4yGS5tY3AuYWdlbnQudjEuRGVwbG95UGhhc2USDwoHbWVzc2FnZRgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDQoFaW1hZ2UYBSABKAkiQAoLUG9ydEJpbmRpbmcSDQoFcm91dGUYASABKAkSEQoJaG9zdF9wb3J0GAIgASgFEg8KB2hvc3RfaXAYAyABKAkiRQoOQ29tcG9uZW50U3RhdGUSEQoJY29tcG9uZW50GAEgASgJEhEKCWNvbnRhaW5lchgCIAEoCRINCgVzdGF0ZRgDIAEoCSIxCgtTdG9wUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJEhEKCWNvbXBvbmVudBgCIAEoCSJACgxTdG9wUmVzcG9uc2USMAoKY29tcG9uZW50cxgBIAMoCzIcLm1jcC5hZ2VudC52MS5Db21wb25lbnRTdGF0ZSIyCgxTdGFydFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkiQQoNU3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIjQKDlJlc3RhcnRSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJIkMKD1Jlc3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIiAKDVJlbW92ZVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCSIsCg5SZW1vdmVSZXNwb25zZRIaChJyZW1vdmVkX2NvbnRhaW5lcnMYASADKAkiDQoLTGlzdFJlcXVlc3QitgEKEENvbnRhaW5lclN1bW1hcnkSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSEQoJY29udGFpbmVyGAMgASgJEg0KBWltYWdlGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFc3RhdGUYBiABKAkSEgoKc3RhcnRlZF9hdBgHIAEoCRIoCgVwb3J0cxgIIAMoCzIZLm1jcC5hZ2VudC52MS5Qb3J0QmluZGluZyJCCgxMaXN0UmVzcG9uc2USMgoKY29udGFpbmVycxgBIAMoCzIeLm1jcC5hZ2VudC52MS5Db250YWluZXJTdW1tYXJ5IiAKDVN0YXR1c1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSLiAQoPQ29tcG9uZW50U3RhdHVzEhEKCWNvbXBvbmVudBgBIAEoCRIRCgljb250YWluZXIYAiABKAkSFQoNZGVzaXJlZF9zdGF0ZRgDIAEoCRIWCg5vYnNlcnZlZF9zdGF0ZRgEIAEoCRIVCg1kZXNpcmVkX2ltYWdlGAUgASgJEhYKDm9ic2VydmVkX2ltYWdlGAYgASgJEg0KBWRyaWZ0GAcgASgJEigKBXBvcnRzGAggAygLMhkubWNwLmFnZW50LnYxLlBvcnRCaW5kaW5nEhIKCnN0YXJ0ZWRfYXQYCSABKAkiXQoKQWdlbnRFdmVudBIMCgR0aW1lGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSEQoJY29tcG9uZW50GAMgASgJEgwKBGtpbmQYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSLCAQoOU3RhdHVzUmVzcG9uc2USDwoHc2VydmljZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBmFjdGl2ZRgDIAEoCBIxCgpjb21wb25lbnRzGAQgAygLMh0ubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXR1cxIvCg1yZWNlbnRfZXZlbnRzGAUgAygLMhgubWNwLmFnZW50LnYxLkFnZW50RXZlbnQSGgoSdW5rbm93bl9jb250YWluZXJzGAYgAygJInIKC0xvZ3NSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJEg4KBmZvbGxvdxgDIAEoCBIMCgR0YWlsGAQgASgFEg0KBXNpbmNlGAUgASgJEhIKCnRpbWVzdGFtcHMYBiABKAgiWAoMTG9nc1Jlc3BvbnNlEhEKCWNvbXBvbmVudBgBIAEoCRInCgZzdHJlYW0YAiABKA4yFy5tY3AuYWdlbnQudjEuTG9nU3RyZWFtEgwKBGxpbmUYAyABKAkiIAoNRXZlbnRzUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJImUKDkV2ZW50c1Jlc3BvbnNlEgwKBHRpbWUYASABKAkSDwoHc2VydmljZRgCIAEoCRIRCgljb21wb25lbnQYAyABKAkSEQoJY29udGFpbmVyGAQgASgJEg4KBmFjdGlvbhgFIAEoCSrhAQoLRGVwbG95UGhhc2USHAoYREVQTE9ZX1BIQVNFX1VOU1BFQ0lGSUVEEAASGAoUREVQTE9ZX1BIQVNFX1BVTExJTkcQARIZChVERVBMT1lfUEhBU0VfQ1JFQVRJTkcQAhIZChVERVBMT1lfUEhBU0VfU1RBUlRJTkcQAxIYChRERVBMT1lfUEhBU0VfUlVOTklORxAEEhoKFkRFUExPWV9QSEFTRV9VTkNIQU5HRUQQBRIXChNERVBMT1lfUEhBU0VfRkFJTEVEEAYSFQoRREVQTE9ZX1BIQVNFX0RPTkUQBypVCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAjLzBQoMQWdlbnRTZXJ2aWNlEkMKBkhlYWx0aBIbLm1jcC5hZ2VudC52MS5IZWFsdGhSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkhlYWx0aFJlc3BvbnNlEj0KBFN5bmMSGS5tY3AuYWdlbnQudjEuU3luY1JlcXVlc3QaGi5tY3AuYWdlbnQudjEuU3luY1Jlc3BvbnNlEkUKBkRlcGxveRIbLm1jcC5hZ2VudC52MS5EZXBsb3lSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkRlcGxveVJlc3BvbnNlMAESPQoEU3RvcBIZLm1jcC5hZ2VudC52MS5TdG9wUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5TdG9wUmVzcG9uc2USQAoFU3RhcnQSGi5tY3AuYWdlbnQudjEuU3RhcnRSZXF1ZXN0GhsubWNwLmFnZW50LnYxLlN0YXJ0UmVzcG9uc2USRgoHUmVzdGFydBIcLm1jcC5hZ2VudC52MS5SZXN0YXJ0UmVxdWVzdBodLm1jcC5hZ2VudC52MS5SZXN0YXJ0UmVzcG9uc2USQwoGUmVtb3ZlEhsubWNwLmFnZW50LnYxLlJlbW92ZVJlcXVlc3QaHC5tY3AuYWdlbnQudjEuUmVtb3ZlUmVzcG9uc2USPQoETGlzdBIZLm1jcC5hZ2VudC52MS5MaXN0UmVxdWVzdBoaLm1jcC5hZ2VudC52MS5MaXN0UmVzcG9uc2USQwoGU3RhdHVzEhsubWNwLmFnZW50LnYxLlN0YXR1c1JlcXVlc3QaHC5tY3AuYWdlbnQudjEuU3RhdHVzUmVzcG9uc2USPwoETG9ncxIZLm1jcC5hZ2VudC52MS5Mb2dzUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5Mb2dzUmVzcG9uc2UwARJFCgZFdmVudHMSGy5tY3AuYWdlbnQudjEuRXZlbnRzUmVxdWVzdBocLm1jcC5hZ2VudC52MS5FdmVudHNSZXNwb25zZTABYgZwcm90bzM");
+  fileDesc("ChhtY3AvYWdlbnQvdjEvYWdlbnQucHJvdG8SDG1jcC5hZ2VudC52MSIPCg1IZWFsdGhSZXF1ZXN0IlcKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBG5vZGUYAyABKAkSFgoOcG9kbWFuX3ZlcnNpb24YBCABKAkiYQoFUm91dGUSDAoEbmFtZRgBIAEoCRIMCgRwb3J0GAIgASgFEgwKBG1vZGUYAyABKAkSEAoIaG9zdG5hbWUYBCABKAkSEgoFaW5kZXgYBSABKAVIAIgBAUIICgZfaW5kZXgihwIKCUNvbXBvbmVudBIMCgRuYW1lGAEgASgJEg0KBWltYWdlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSDwoHdm9sdW1lcxgEIAMoCRILCgNjbWQYBSADKAkSDwoHbmV0d29yaxgGIAEoCRIMCgR1c2VyGAcgASgJEg8KB3Jlc3RhcnQYCCABKAkSLQoDZW52GAkgAygLMiAubWNwLmFnZW50LnYxLkNvbXBvbmVudC5FbnZFbnRyeRIjCgZyb3V0ZXMYCiADKAsyEy5tY3AuYWdlbnQudjEuUm91dGUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLrAQoRU2VydmljZURlZmluaXRpb24SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSEwoGYWN0aXZlGAQgASgISACIAQESKwoKY29tcG9uZW50cxgFIAMoCzIXLm1jcC5hZ2VudC52MS5Db21wb25lbnQSEwoLZW52aXJvbm1lbnQYBiABKAkSEwoGbnVtYmVyGAcgASgFSAGIAQESEgoKbmZzX2V4cG9ydBgIIAEoCRITCgtuZnNfb3B0aW9ucxgJIAEoCUIJCgdfYWN0aXZlQgkKB19udW1iZXIiwgEKC1N5bmNSZXF1ZXN0EjEKCHNlcnZpY2VzGAEgAygLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uEkgKEG1hY2hpbmVfcmVnaXN0cnkYAiADKAsyLi5tY3AuYWdlbnQudjEuU3luY1JlcXVlc3QuTWFjaGluZVJlZ2lzdHJ5RW50cnkaNgoUTWFjaGluZVJlZ2lzdHJ5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgFOgI4ASIuCgpTeW5jUmVzdWx0Eg8KB3NlcnZpY2UYASABKAkSDwoHb3V0Y29tZRgCIAEoCSI5CgxTeW5jUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLm1jcC5hZ2VudC52MS5TeW5jUmVzdWx0IlUKDURlcGxveVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIzCgpkZWZpbml0aW9uGAIgASgLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uIoABCg5EZXBsb3lSZXNwb25zZRIRCgljb21wb25lbnQYASABKAkSKAoFcGhhc2UYAiABKA4yGS5tY3AuYWdlbnQudjEuRGVwbG95UGhhc2USDwoHbWVzc2FnZRgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDQoFaW1hZ2UYBSABKAkiQAoLUG9ydEJpbmRpbmcSDQoFcm91dGUYASABKAkSEQoJaG9zdF9wb3J0GAIgASgFEg8KB2hvc3RfaXAYAyABKAkiRQoOQ29tcG9uZW50U3RhdGUSEQoJY29tcG9uZW50GAEgASgJEhEKCWNvbnRhaW5lchgCIAEoCRINCgVzdGF0ZRgDIAEoCSIxCgtTdG9wUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJEhEKCWNvbXBvbmVudBgCIAEoCSJACgxTdG9wUmVzcG9uc2USMAoKY29tcG9uZW50cxgBIAMoCzIcLm1jcC5hZ2VudC52MS5Db21wb25lbnRTdGF0ZSIyCgxTdGFydFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkiQQoNU3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIjQKDlJlc3RhcnRSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJIkMKD1Jlc3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIiAKDVJlbW92ZVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCSIsCg5SZW1vdmVSZXNwb25zZRIaChJyZW1vdmVkX2NvbnRhaW5lcnMYASADKAkiDQoLTGlzdFJlcXVlc3QitgEKEENvbnRhaW5lclN1bW1hcnkSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSEQoJY29udGFpbmVyGAMgASgJEg0KBWltYWdlGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFc3RhdGUYBiABKAkSEgoKc3RhcnRlZF9hdBgHIAEoCRIoCgVwb3J0cxgIIAMoCzIZLm1jcC5hZ2VudC52MS5Qb3J0QmluZGluZyJCCgxMaXN0UmVzcG9uc2USMgoKY29udGFpbmVycxgBIAMoCzIeLm1jcC5hZ2VudC52MS5Db250YWluZXJTdW1tYXJ5IiAKDVN0YXR1c1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSLJAQoJUGxhY2VtZW50Eg0KBXNoZWV0GAEgASgJEhQKDHNoZWV0X251bWJlchgCIAEoBRIWCg5tYWNoaW5lX251bWJlchgDIAEoBRITCgtlbnZpcm9ubWVudBgEIAEoCRILCgN1aWQYBSABKAUSDAoEdXNlchgGIAEoCRINCgVwb3J0cxgHIAMoBRIUCgxzdG9yYWdlX3Jvb3QYCCABKAkSEQoJaXNvbGF0aW9uGAkgASgJEhcKD2VwaGVtZXJhbF9wb3J0cxgKIAMoBSLiAQoPQ29tcG9uZW50U3RhdHVzEhEKCWNvbXBvbmVudBgBIAEoCRIRCgljb250YWluZXIYAiABKAkSFQoNZGVzaXJlZF9zdGF0ZRgDIAEoCRIWCg5vYnNlcnZlZF9zdGF0ZRgEIAEoCRIVCg1kZXNpcmVkX2ltYWdlGAUgASgJEhYKDm9ic2VydmVkX2ltYWdlGAYgASgJEg0KBWRyaWZ0GAcgASgJEigKBXBvcnRzGAggAygLMhkubWNwLmFnZW50LnYxLlBvcnRCaW5kaW5nEhIKCnN0YXJ0ZWRfYXQYCSABKAkiXQoKQWdlbnRFdmVudBIMCgR0aW1lGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSEQoJY29tcG9uZW50GAMgASgJEgwKBGtpbmQYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSLuAQoOU3RhdHVzUmVzcG9uc2USDwoHc2VydmljZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBmFjdGl2ZRgDIAEoCBIxCgpjb21wb25lbnRzGAQgAygLMh0ubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXR1cxIvCg1yZWNlbnRfZXZlbnRzGAUgAygLMhgubWNwLmFnZW50LnYxLkFnZW50RXZlbnQSGgoSdW5rbm93bl9jb250YWluZXJzGAYgAygJEioKCXBsYWNlbWVudBgHIAEoCzIXLm1jcC5hZ2VudC52MS5QbGFjZW1lbnQicgoLTG9nc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSDgoGZm9sbG93GAMgASgIEgwKBHRhaWwYBCABKAUSDQoFc2luY2UYBSABKAkSEgoKdGltZXN0YW1wcxgGIAEoCCJYCgxMb2dzUmVzcG9uc2USEQoJY29tcG9uZW50GAEgASgJEicKBnN0cmVhbRgCIAEoDjIXLm1jcC5hZ2VudC52MS5Mb2dTdHJlYW0SDAoEbGluZRgDIAEoCSIgCg1FdmVudHNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkiZQoORXZlbnRzUmVzcG9uc2USDAoEdGltZRgBIAEoCRIPCgdzZXJ2aWNlGAIgASgJEhEKCWNvbXBvbmVudBgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDgoGYWN0aW9uGAUgASgJKuEBCgtEZXBsb3lQaGFzZRIcChhERVBMT1lfUEhBU0VfVU5TUEVDSUZJRUQQABIYChRERVBMT1lfUEhBU0VfUFVMTElORxABEhkKFURFUExPWV9QSEFTRV9DUkVBVElORxACEhkKFURFUExPWV9QSEFTRV9TVEFSVElORxADEhgKFERFUExPWV9QSEFTRV9SVU5OSU5HEAQSGgoWREVQTE9ZX1BIQVNFX1VOQ0hBTkdFRBAFEhcKE0RFUExPWV9QSEFTRV9GQUlMRUQQBhIVChFERVBMT1lfUEhBU0VfRE9ORRAHKlUKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACMvMFCgxBZ2VudFNlcnZpY2USQwoGSGVhbHRoEhsubWNwLmFnZW50LnYxLkhlYWx0aFJlcXVlc3QaHC5tY3AuYWdlbnQudjEuSGVhbHRoUmVzcG9uc2USPQoEU3luYxIZLm1jcC5hZ2VudC52MS5TeW5jUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5TeW5jUmVzcG9uc2USRQoGRGVwbG95EhsubWNwLmFnZW50LnYxLkRlcGxveVJlcXVlc3QaHC5tY3AuYWdlbnQudjEuRGVwbG95UmVzcG9uc2UwARI9CgRTdG9wEhkubWNwLmFnZW50LnYxLlN0b3BSZXF1ZXN0GhoubWNwLmFnZW50LnYxLlN0b3BSZXNwb25zZRJACgVTdGFydBIaLm1jcC5hZ2VudC52MS5TdGFydFJlcXVlc3QaGy5tY3AuYWdlbnQudjEuU3RhcnRSZXNwb25zZRJGCgdSZXN0YXJ0EhwubWNwLmFnZW50LnYxLlJlc3RhcnRSZXF1ZXN0Gh0ubWNwLmFnZW50LnYxLlJlc3RhcnRSZXNwb25zZRJDCgZSZW1vdmUSGy5tY3AuYWdlbnQudjEuUmVtb3ZlUmVxdWVzdBocLm1jcC5hZ2VudC52MS5SZW1vdmVSZXNwb25zZRI9CgRMaXN0EhkubWNwLmFnZW50LnYxLkxpc3RSZXF1ZXN0GhoubWNwLmFnZW50LnYxLkxpc3RSZXNwb25zZRJDCgZTdGF0dXMSGy5tY3AuYWdlbnQudjEuU3RhdHVzUmVxdWVzdBocLm1jcC5hZ2VudC52MS5TdGF0dXNSZXNwb25zZRI/CgRMb2dzEhkubWNwLmFnZW50LnYxLkxvZ3NSZXF1ZXN0GhoubWNwLmFnZW50LnYxLkxvZ3NSZXNwb25zZTABEkUKBkV2ZW50cxIbLm1jcC5hZ2VudC52MS5FdmVudHNSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw");
 
 /**
  * @generated from message mcp.agent.v1.HealthRequest
@@ -84,6 +84,13 @@ export type Route = Message<"mcp.agent.v1.Route"> & {
    * @generated from field: string hostname = 4;
    */
   hostname: string;
+
+  /**
+   * SMEP port index 0-9; unset: the next free one in declaration order.
+   *
+   * @generated from field: optional int32 index = 5;
+   */
+  index?: number | undefined;
 };
 
 /**
@@ -183,6 +190,32 @@ export type ServiceDefinition = Message<"mcp.agent.v1.ServiceDefinition"> & {
    * @generated from field: repeated mcp.agent.v1.Component components = 5;
    */
   components: Component[];
+
+  /**
+   * SMEP environment: prod (default), test, dev, staging, demo, qa, uat, preview, canary, local.
+   *
+   * @generated from field: string environment = 6;
+   */
+  environment: string;
+
+  /**
+   * Pins the SMEP machine number (1-99) instead of the machine registry's.
+   *
+   * @generated from field: optional int32 number = 7;
+   */
+  number?: number | undefined;
+
+  /**
+   * NFS export (server:/path) for the service-environment's storage; empty: local disk.
+   *
+   * @generated from field: string nfs_export = 8;
+   */
+  nfsExport: string;
+
+  /**
+   * @generated from field: string nfs_options = 9;
+   */
+  nfsOptions: string;
 };
 
 /**
@@ -200,6 +233,13 @@ export type SyncRequest = Message<"mcp.agent.v1.SyncRequest"> & {
    * @generated from field: repeated mcp.agent.v1.ServiceDefinition services = 1;
    */
   services: ServiceDefinition[];
+
+  /**
+   * The sheet's machine registry (service name → machine number), owned by the console.
+   *
+   * @generated from field: map<string, int32> machine_registry = 2;
+   */
+  machineRegistry: { [key: string]: number };
 };
 
 /**
@@ -622,6 +662,72 @@ export const StatusRequestSchema: GenMessage<StatusRequest> = /*@__PURE__*/
   messageDesc(file_mcp_agent_v1_agent, 23);
 
 /**
+ * @generated from message mcp.agent.v1.Placement
+ */
+export type Placement = Message<"mcp.agent.v1.Placement"> & {
+  /**
+   * @generated from field: string sheet = 1;
+   */
+  sheet: string;
+
+  /**
+   * @generated from field: int32 sheet_number = 2;
+   */
+  sheetNumber: number;
+
+  /**
+   * @generated from field: int32 machine_number = 3;
+   */
+  machineNumber: number;
+
+  /**
+   * @generated from field: string environment = 4;
+   */
+  environment: string;
+
+  /**
+   * @generated from field: int32 uid = 5;
+   */
+  uid: number;
+
+  /**
+   * @generated from field: string user = 6;
+   */
+  user: string;
+
+  /**
+   * @generated from field: repeated int32 ports = 7;
+   */
+  ports: number[];
+
+  /**
+   * @generated from field: string storage_root = 8;
+   */
+  storageRoot: string;
+
+  /**
+   * "rootless" or "rootful".
+   *
+   * @generated from field: string isolation = 9;
+   */
+  isolation: string;
+
+  /**
+   * Ports that fall in the kernel's ephemeral range.
+   *
+   * @generated from field: repeated int32 ephemeral_ports = 10;
+   */
+  ephemeralPorts: number[];
+};
+
+/**
+ * Describes the message mcp.agent.v1.Placement.
+ * Use `create(PlacementSchema)` to create a new message.
+ */
+export const PlacementSchema: GenMessage<Placement> = /*@__PURE__*/
+  messageDesc(file_mcp_agent_v1_agent, 24);
+
+/**
  * @generated from message mcp.agent.v1.ComponentStatus
  */
 export type ComponentStatus = Message<"mcp.agent.v1.ComponentStatus"> & {
@@ -680,7 +786,7 @@ export type ComponentStatus = Message<"mcp.agent.v1.ComponentStatus"> & {
  * Use `create(ComponentStatusSchema)` to create a new message.
  */
 export const ComponentStatusSchema: GenMessage<ComponentStatus> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 24);
+  messageDesc(file_mcp_agent_v1_agent, 25);
 
 /**
  * @generated from message mcp.agent.v1.AgentEvent
@@ -717,7 +823,7 @@ export type AgentEvent = Message<"mcp.agent.v1.AgentEvent"> & {
  * Use `create(AgentEventSchema)` to create a new message.
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 25);
+  messageDesc(file_mcp_agent_v1_agent, 26);
 
 /**
  * @generated from message mcp.agent.v1.StatusResponse
@@ -754,6 +860,13 @@ export type StatusResponse = Message<"mcp.agent.v1.StatusResponse"> & {
    * @generated from field: repeated string unknown_containers = 6;
    */
   unknownContainers: string[];
+
+  /**
+   * Set when the node places services by SMEP.
+   *
+   * @generated from field: mcp.agent.v1.Placement placement = 7;
+   */
+  placement?: Placement | undefined;
 };
 
 /**
@@ -761,7 +874,7 @@ export type StatusResponse = Message<"mcp.agent.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 26);
+  messageDesc(file_mcp_agent_v1_agent, 27);
 
 /**
  * @generated from message mcp.agent.v1.LogsRequest
@@ -809,7 +922,7 @@ export type LogsRequest = Message<"mcp.agent.v1.LogsRequest"> & {
  * Use `create(LogsRequestSchema)` to create a new message.
  */
 export const LogsRequestSchema: GenMessage<LogsRequest> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 27);
+  messageDesc(file_mcp_agent_v1_agent, 28);
 
 /**
  * @generated from message mcp.agent.v1.LogsResponse
@@ -836,7 +949,7 @@ export type LogsResponse = Message<"mcp.agent.v1.LogsResponse"> & {
  * Use `create(LogsResponseSchema)` to create a new message.
  */
 export const LogsResponseSchema: GenMessage<LogsResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 28);
+  messageDesc(file_mcp_agent_v1_agent, 29);
 
 /**
  * @generated from message mcp.agent.v1.EventsRequest
@@ -855,7 +968,7 @@ export type EventsRequest = Message<"mcp.agent.v1.EventsRequest"> & {
  * Use `create(EventsRequestSchema)` to create a new message.
  */
 export const EventsRequestSchema: GenMessage<EventsRequest> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 29);
+  messageDesc(file_mcp_agent_v1_agent, 30);
 
 /**
  * @generated from message mcp.agent.v1.EventsResponse
@@ -894,7 +1007,7 @@ export type EventsResponse = Message<"mcp.agent.v1.EventsResponse"> & {
  * Use `create(EventsResponseSchema)` to create a new message.
  */
 export const EventsResponseSchema: GenMessage<EventsResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 30);
+  messageDesc(file_mcp_agent_v1_agent, 31);
 
 /**
  * @generated from enum mcp.agent.v1.DeployPhase

@@ -1,0 +1,73 @@
+// Which podman a service's containers live in: the agent's own (no SMEP, or
+// rootful isolation) or its service user's rootless podman (runuser).
+import type { Placer } from "../placement/placer.ts";
+import { podmanWrapper } from "../placement/users.ts";
+import type { StateStore } from "../state/store.ts";
+import { PodmanRuntime, type PodmanOptions } from "./podman.ts";
+import type { PullOptions, Runtime } from "./runtime.ts";
+
+export interface ServiceRuntime {
+  runtime: Runtime;
+  /** Registry trust and credentials as that podman sees them. */
+  pull: PullOptions;
+}
+
+export interface RuntimeProvider {
+  forService(service: string): Promise<ServiceRuntime>;
+  /** Every podman that may hold managed containers. */
+  all(): Promise<Runtime[]>;
+  /** The agent's own podman (health, version). */
+  readonly shared: Runtime;
+  /** The agent's own registry trust and credentials. */
+  readonly agentPull: PullOptions;
+}
+
+export class SharedRuntime implements RuntimeProvider {
+  constructor(readonly shared: Runtime, readonly agentPull: PullOptions) {}
+  async forService(): Promise<ServiceRuntime> {
+    return { runtime: this.shared, pull: this.agentPull };
+  }
+  async all(): Promise<Runtime[]> {
+    return [this.shared];
+  }
+}
+
+/** Rootless isolation: one podman per service user, keyed by user name. */
+export class ServiceUserRuntimes implements RuntimeProvider {
+  private readonly byUser = new Map<string, Runtime>();
+
+  constructor(
+    readonly shared: Runtime,
+    private readonly base: PodmanOptions,
+    private readonly store: StateStore,
+    private readonly placer: Placer,
+    readonly agentPull: PullOptions,
+  ) {}
+
+  async forService(service: string): Promise<ServiceRuntime> {
+    const def = await this.store.definition(service);
+    if (!def) return { runtime: this.shared, pull: this.agentPull };
+    const { placement } = await this.placer.placementFor(def);
+    const user = { name: placement.user, uid: placement.uid, home: this.placer.homeOf(placement.user), runtimeDir: `/run/user/${placement.uid}` };
+    let runtime = this.byUser.get(user.name);
+    if (!runtime) {
+      runtime = new PodmanRuntime({ ...this.base, env: undefined, wrapper: podmanWrapper(user) });
+      this.byUser.set(user.name, runtime);
+    }
+    return { runtime, pull: this.placer.pullOptionsFor(user, this.agentPull) };
+  }
+
+  async all(): Promise<Runtime[]> {
+    const out = new Set<Runtime>([this.shared]);
+    for (const def of await this.store.definitions()) {
+      try {
+        const { placement } = await this.placer.placementFor(def);
+        if (!this.placer.userExists(placement.user)) continue; // never deployed: no podman to ask
+        out.add((await this.forService(def.name)).runtime);
+      } catch {
+        /* a service that cannot be placed has no containers */
+      }
+    }
+    return [...out];
+  }
+}
