@@ -2,7 +2,9 @@
 // creates the new container beside the old one, swaps them, and puts the old
 // one back if the new one does not stay up: a failed deploy never leaves the
 // service down when it was running before.
+import { chownSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
@@ -79,7 +81,20 @@ export class ServiceController {
   }
 
   private smepPlan(sp: ServicePlacement): SmepPlan {
-    return { placement: sp.placement, storageRoot: sp.storage.path, rootful: sp.isolation === "rootful" };
+    const plan: SmepPlan = { placement: sp.placement, storageRoot: sp.storage.path, rootful: sp.isolation === "rootful" };
+    if (sp.isolation === "rootless") plan.envDir = join(this.d.placer!.homeOf(sp.placement.user), ".config", "mcp", "env");
+    return plan;
+  }
+
+  /** Writes a container's env file (0600), owned by the service user when its podman must read it. */
+  private async writeEnvFile(p: PlannedComponent, path: string): Promise<void> {
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(path, envFileText(p.env), 0o600);
+    if (p.envOwner !== undefined) {
+      for (const d of [dirname(dir), dir]) chownSync(d, p.envOwner, p.envOwner);
+      chownSync(path, p.envOwner, p.envOwner);
+    }
   }
 
   /** The plan for a stored service, with ports assigned (SMEP: computed; otherwise allocated). */
@@ -188,11 +203,10 @@ export class ServiceController {
 
     emit({ ...base, phase: "creating", message: current ? "creating a replacement container" : "creating the container" });
     for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
-    await mkdir(this.d.plan.envDir, { recursive: true, mode: 0o700 });
     // The env file of the new container must not clobber the running one's until the swap succeeds.
     const next = `${p.container}-next`;
     const nextEnv = `${p.spec.envFile}.next`;
-    writeFileAtomic(nextEnv, envFileText(p.env), 0o600);
+    await this.writeEnvFile(p, nextEnv);
     await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
     await runtime.create({ ...p.spec, name: next, envFile: nextEnv });
 
@@ -213,7 +227,7 @@ export class ServiceController {
     }
     if (current) await runtime.remove(p.container, true);
     await runtime.rename(next, p.container);
-    writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
+    await this.writeEnvFile(p, p.spec.envFile!);
     await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
     await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
     await this.hooks.componentStarted(def, p);
@@ -239,8 +253,7 @@ export class ServiceController {
     // The image is usually still in local storage; pull only when it is not.
     await runtime.pull(p.image, pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
     for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
-    await mkdir(this.d.plan.envDir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(p.spec.envFile!, envFileText(p.env), 0o600);
+    await this.writeEnvFile(p, p.spec.envFile!);
     await runtime.run(p.spec);
     await this.hooks.componentStarted(def, p);
   }

@@ -15,6 +15,8 @@ export interface SmepPlan {
   storageRoot: string;
   /** Rootful isolation runs the container as the SMEP UID with --user. */
   rootful: boolean;
+  /** Rootless: env files live in the service user's home (its podman reads them), owned by its UID. */
+  envDir?: string;
 }
 
 export const LABELS = {
@@ -45,6 +47,8 @@ export interface PlannedComponent {
   ports: { route: string; hostPort: number }[];
   /** Host folders the volumes need (created before the container). */
   hostDirs: string[];
+  /** UID that must own the env file (rootless service users). */
+  envOwner?: number;
   hash: string;
 }
 
@@ -122,7 +126,7 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     restart: c.restart,
     ports: publish,
     volumes,
-    envFile: join(ctx.envDir, `${container}.env`),
+    envFile: join(smep?.envDir ?? ctx.envDir, `${container}.env`),
     labels: {
       [LABELS.managed]: "true",
       [LABELS.service]: def.name,
@@ -132,7 +136,9 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     },
     cmd: c.cmd,
   };
-  return { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, hash };
+  const planned: PlannedComponent = { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, hash };
+  if (smep?.envDir) planned.envOwner = smep.placement.uid;
+  return planned;
 }
 
 export function planService(def: ServiceDefinition, ports: PortAssignment[], ctx: PlanContext, smep?: SmepPlan): PlannedComponent[] {

@@ -24,6 +24,8 @@ export interface AgentHomeOptions {
   mcrHome: McrHome;
   podmanDir: string;
   registryUser?: { username: string; password: string };
+  /** Extra keys for the [storage] table. */
+  storageToml?: string;
   extraToml?: string;
 }
 
@@ -51,6 +53,7 @@ range_end = 31200
 
 [storage]
 root = "${storageRoot}"
+${o.storageToml ?? ""}
 `;
   // The generated config already has these sections: drop them and append ours.
   const { readFileSync } = await import("node:fs");

@@ -1,0 +1,275 @@
+// SMEP placement end to end: the agent places a service-environment by sheet,
+// machine number and environment, creates its user, runs it under that user's
+// rootless podman, gives it its storage root, XDG links and ports; NFS mounts go
+// through the configured mount program (a stand-in here: this kernel has no NFS
+// client), and the real mount's failure is reported clearly.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { AgentService, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { kernelSupportsNfs } from "../../daemon/placement/nfs.ts";
+import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
+import { addAccount, bearer, login } from "../helpers/identity.ts";
+import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { requireTools } from "../helpers/tools.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// dynamicalsystem is sheet 1; gazette pinned to machine 42, environment test: UID 14210, ports 14210-14219.
+const UID = 14210;
+const USER = "gazette-test";
+
+function httpGet(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port, path }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function deleteUser(name: string): void {
+  try {
+    execFileSync("pkill", ["-KILL", "-u", name], { stdio: "ignore" });
+  } catch {
+    /* no processes */
+  }
+  for (const [cmd, args] of [["userdel", ["-r", name]], ["groupdel", [name]]] as const) {
+    try {
+      execFileSync(cmd, [...args], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+describe("SMEP placement with real podman", () => {
+  let mcrHome: McrHome;
+  let mcr: McrProcess;
+  let pm: PodmanEnv;
+  let home: AgentHome;
+  let agent: AgentProcess;
+  let client: Client<typeof AgentService>;
+  let admin: ReturnType<typeof bearer>;
+  let homes: string;
+  let mounts: string;
+  let mountLog: string;
+  let ready = false;
+
+  const gazette = (over: Partial<ServiceDefinition> = {}): Partial<ServiceDefinition> => ({
+    name: "gazette",
+    node: "node1",
+    version: "v1",
+    environment: "test",
+    number: 42,
+    components: [
+      {
+        name: "api",
+        cmd: ["sh", "-c", "id > /srv/gazette/data/whoami; env | sort > /srv/gazette/data/env; exec busybox httpd -f -p $PORT_REST -h /srv/gazette/data"],
+        routes: [{ name: "rest", port: 8443, mode: "l4" }, { name: "admin", port: 9443, mode: "l4" }],
+      },
+      { name: "web", image: "", cmd: ["sh", "-c", "exec busybox httpd -f -p $PORT -h /srv/gazette/data"], routes: [{ port: 443, mode: "l7" }] },
+    ] as ServiceDefinition["components"],
+    ...over,
+  });
+
+  async function deploy(def: Partial<ServiceDefinition>): Promise<DeployResponse[]> {
+    const out: DeployResponse[] = [];
+    for await (const p of client.deploy({ service: def.name!, definition: def as ServiceDefinition }, admin)) out.push(p);
+    return out;
+  }
+
+  before(async (t) => {
+    if (!requireTools(t as never, "podman", "busybox", "runc", "runuser", "useradd", "slirp4netns")) return;
+    if (process.getuid?.() !== 0) {
+      if (process.env.CI === "true") throw new Error("the placement test needs root (it creates users)");
+      return (t as unknown as { skip(m: string): void }).skip("needs root");
+    }
+    deleteUser(USER);
+    // Rootless networking (slirp4netns) opens /dev/net/tun as the service user.
+    chmodSync("/dev/net/tun", 0o666);
+    mcrHome = await initHome();
+    const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
+    mcr = await startMcr(mcrHome, {}, { auth: true });
+    admin = bearer(await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword));
+    pm = createPodmanEnv();
+    await pm.importBusybox("localhost/placement/busybox:1");
+    execFileSync("podman", ["login", "--cert-dir", mcr.certDir, "-u", "admin", "--password-stdin", mcr.host], { env: pm.env, input: mcrHome.adminPassword });
+    for (const repo of ["gazette:v1", "gazette-web:v1"]) {
+      await pm.podman(["tag", "localhost/placement/busybox:1", `${mcr.host}/${repo}`]);
+      await pm.podman(["push", "--cert-dir", mcr.certDir, `${mcr.host}/${repo}`]);
+    }
+
+    // The agent's podman config must be readable by service users: keep it outside root's 0700 temp dirs.
+    homes = "/var/tmp/mcp-placement-test";
+    execFileSync("rm", ["-rf", homes]);
+    mkdirSync(join(homes, "conf"), { recursive: true, mode: 0o755 });
+    writeFileSync(join(homes, "conf", "containers.conf"), readFileSync(join(pm.dir, "containers.conf"), "utf8").replace(/events_logfile_path.*\n/, "").replace(/tmp_dir.*\n/, ""));
+    chmodSync(join(homes, "conf", "containers.conf"), 0o644);
+    mounts = join(homes, "mnt");
+    mountLog = join(homes, "mount.log");
+    // Stand-in for mount(8): records its arguments and provides the target folder, like a mounted export would.
+    const fakeMount = join(homes, "fake-mount");
+    writeFileSync(fakeMount, `#!/bin/sh\necho "mount $*" >> ${mountLog}\nfor last; do :; done\nmkdir -p "$last"\n`, { mode: 0o755 });
+    const fakeUmount = join(homes, "fake-umount");
+    writeFileSync(fakeUmount, `#!/bin/sh\necho "umount $*" >> ${mountLog}\n`, { mode: 0o755 });
+    mkdirSync(join(homes, "units"));
+
+    home = await initAgentHome({
+      mcr,
+      mcrHome,
+      podmanDir: pm.dir,
+      registryUser: { username: "agent-node1", password: agentPassword },
+      storageToml: `mount_root = "${mounts}"\nmount_command = "${fakeMount}"\numount_command = "${fakeUmount}"\nmount_units_dir = "${join(homes, "units")}"`,
+      extraToml: `\n[placement]\nsheet = "dynamicalsystem"\nisolation = "rootless"\nhome_root = "${join(homes, "users")}"\n`,
+    });
+    // Service users must reach their storage root through the agent's test folder.
+    chmodSync(home.dir, 0o755);
+    chmodSync(home.storageRoot, 0o755);
+    execFileSync("sed", ["-i", `s|^containers_conf = .*|containers_conf = "${join(homes, "conf", "containers.conf")}"|`, home.config]);
+    agent = await startAgentProcess(home);
+    client = agentClient(agent.url, mcrHome.caPem);
+    ready = true;
+  });
+
+  after(async () => {
+    if (ready) await client.remove({ service: "gazette" }, admin).catch(() => undefined);
+    await agent?.stop();
+    deleteUser(USER);
+    deleteUser("nfsapp-prod");
+    await pm?.cleanup();
+    await mcr?.stop();
+    if (mcrHome) removeHome(mcrHome);
+    if (homes) execFileSync("rm", ["-rf", homes]);
+  });
+
+  test("deploy places gazette-test at UID 14210 with ports 14210-14219, as its own rootless user", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const progress = await deploy(gazette());
+    assert.equal(progress.at(-1)!.message, "gazette v1 deployed");
+
+    const passwd = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith(`${USER}:`))!;
+    assert.equal(passwd.split(":")[2], String(UID));
+    assert.equal(passwd.split(":")[3], String(UID));
+    assert.equal(passwd.split(":")[5], join(homes, "users", USER));
+
+    const status = await client.status({ service: "gazette" }, admin);
+    const p = status.placement!;
+    assert.deepEqual([p.sheet, p.sheetNumber, p.machineNumber, p.environment, p.uid, p.user, p.isolation], ["dynamicalsystem", 1, 42, "test", UID, USER, "rootless"]);
+    assert.deepEqual(p.ports, Array.from({ length: 10 }, (_, i) => UID + i));
+    assert.equal(p.storageRoot, join(home.storageRoot, USER));
+    assert.deepEqual(status.components.map((c) => c.ports.map((x) => [x.route, x.hostPort])), [[["rest", 14210], ["admin", 14211]], [["default", 14212]]]);
+
+    // The containers run in the service user's podman, not the agent's.
+    const userPs = execFileSync("runuser", ["-u", USER, "--", "env", "-i", `HOME=${join(homes, "users", USER)}`, `XDG_RUNTIME_DIR=/run/user/${UID}`, "PATH=/usr/bin:/bin", "podman", "ps", "--format", "{{.Names}}"]).toString();
+    assert.deepEqual(userPs.trim().split("\n").sort(), ["gazette-api", "gazette-web"]);
+    assert.equal((await pm.podman(["ps", "-a", "--format", "{{.Names}}"])).includes("gazette-api"), false);
+  });
+
+  test("files the container writes belong to the SMEP UID; $PORT_* and TIN_* are visible inside", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const data = join(home.storageRoot, USER, "data");
+    await until("the container to write its files", async () => (existsSync(join(data, "env")) ? true : undefined));
+    assert.equal(statSync(join(data, "whoami")).uid, UID);
+    const env = readFileSync(join(data, "env"), "utf8");
+    for (const line of ["PORT_REST=14210", "PORT_ADMIN=14211", "TIN_SERVICE_UID=14210", "TIN_PORT_0=14210", "TIN_PORT_9=14219", "TIN_SHEET=dynamicalsystem", "TIN_SERVICE_ENVIRONMENT=test"]) {
+      assert.ok(env.includes(`${line}\n`), `${line} in the container's environment`);
+    }
+    assert.equal(/XDG_(DATA|CONFIG|STATE)_HOME/.test(env), false);
+    for (const d of ["state", "data", "config", "service"]) {
+      const st = statSync(join(home.storageRoot, USER, d));
+      assert.equal(st.uid, UID, `${d} owned by the service`);
+      assert.equal(st.mode & 0o777, 0o750);
+    }
+    // Ports published on the computed numbers.
+    assert.match(await until("api on 14210", () => httpGet(14210, "/whoami")), /^uid=0 gid=0/);
+    assert.match(await until("web on 14212", () => httpGet(14212, "/whoami")), /^uid=0 gid=0/);
+  });
+
+  test("XDG links in the service user's home point at the storage root, and are repaired when wrong", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const userHome = join(homes, "users", USER);
+    const root = join(home.storageRoot, USER);
+    const links = { ".local/state": "state", ".local/share": "data", ".config": "config" };
+    for (const [base, dir] of Object.entries(links)) assert.equal(readlinkSync(join(userHome, base, "dynamicalsystem", "@gazette")), join(root, dir));
+    // The user's podman storage is in its local home, not in the service's storage.
+    assert.ok(existsSync(join(userHome, ".local", "share", "containers", "storage")));
+    execFileSync("ln", ["-sfn", "/tmp", join(userHome, ".config", "dynamicalsystem", "@gazette")]);
+    await deploy(gazette());
+    assert.equal(readlinkSync(join(userHome, ".config", "dynamicalsystem", "@gazette")), join(root, "config"));
+  });
+
+  test("a port held by another process is a clear deploy error naming it; the node is unchanged", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(14313, "127.0.0.1", r)); // holder-prod: machine 43 → 14300 + index 13? no: index 3 of machine 43
+    try {
+      await assert.rejects(
+        deploy({
+          name: "holder",
+          node: "node1",
+          version: "v1",
+          number: 43,
+          environment: "test",
+          components: [{ name: "api", image: `${mcr.host}/gazette:v1`, cmd: ["sleep", "3600"], routes: [{ name: "a", port: 1, mode: "l4" }, { name: "b", port: 2, mode: "l4" }, { name: "c", port: 3, mode: "l4" }, { name: "d", port: 4, mode: "l4" }] }] as never,
+        }),
+        (e: unknown) => e instanceof ConnectError && /port 14313 for holder-api route d is already in use by node \(pid \d+\)/.test(e.message),
+      );
+    } finally {
+      blocker.close();
+      deleteUser("holder-test");
+    }
+    await assert.rejects(client.status({ service: "holder" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
+  });
+
+  test("bad placements are refused before anything happens", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    await assert.rejects(deploy(gazette({ environment: "production" })), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /not one of prod, test/.test(e.message));
+    await assert.rejects(deploy(gazette({ number: 100 })), (e: unknown) => e instanceof ConnectError && /number: must be an integer from 1 to 99/.test(e.message));
+    const many = gazette();
+    many.components![0]!.routes = Array.from({ length: 11 }, (_, i) => ({ name: `r${i}`, port: 1000 + i, mode: "l4", hostname: "" })) as never;
+    await assert.rejects(deploy(many), (e: unknown) => e instanceof ConnectError && /has 10 ports/.test(e.message));
+  });
+
+  test("NFS: the export is mounted through the mount program with NFSv4 options, a .mount unit is written, and it is unmounted on remove", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const def = { name: "nfsapp", node: "node1", version: "v1", number: 44, environment: "prod", nfsExport: "nas.example:/volume1/dynamicalsystem/nfsapp/prod", nfsOptions: "noatime", components: [{ name: "api", image: `${mcr.host}/gazette:v1`, cmd: ["sh", "-c", "touch /srv/nfsapp/state/alive; exec sleep 3600"] }] } as never;
+    await deploy(def);
+    const log = readFileSync(mountLog, "utf8");
+    assert.match(log, new RegExp(`mount -t nfs4 -o nfsvers=4.2,hard,timeo=600,retrans=2,noatime nas.example:/volume1/dynamicalsystem/nfsapp/prod ${join(mounts, "nfsapp-prod")}`));
+    const unit = readFileSync(join(homes, "units", `${join(mounts, "nfsapp-prod").slice(1).replace(/-/g, "\\x2d").replace(/\//g, "-")}.mount`), "utf8");
+    assert.match(unit, /What=nas.example:\/volume1\/dynamicalsystem\/nfsapp\/prod/);
+    assert.match(unit, new RegExp(`Where=${join(mounts, "nfsapp-prod")}`));
+    await until("the container to write to its NFS storage", async () => (existsSync(join(mounts, "nfsapp-prod", "state", "alive")) ? true : undefined));
+    assert.equal(statSync(join(mounts, "nfsapp-prod", "state", "alive")).uid, 14400);
+    await client.remove({ service: "nfsapp" }, admin);
+    assert.match(readFileSync(mountLog, "utf8"), new RegExp(`umount ${join(mounts, "nfsapp-prod")}`));
+    assert.equal(lstatSync(join(homes, "users", "nfsapp-prod", ".config", "dynamicalsystem"), { throwIfNoEntry: false })?.isDirectory(), true);
+    assert.equal(existsSync(join(homes, "users", "nfsapp-prod", ".config", "dynamicalsystem", "@nfsapp")), false, "XDG links removed on remove");
+  });
+
+  test("with the real mount program the kernel's missing NFS client is reported clearly", async () => {
+    const { mountNfs } = await import("../../daemon/placement/nfs.ts");
+    const target = join(homes ?? "/tmp", "real-mount-target");
+    const attempt = mountNfs({ exportSpec: "127.0.0.1:/nonexistent", target, options: "nfsvers=4.2,hard,timeo=10,retrans=1", mountCommand: "mount", checkKernel: true });
+    if (kernelSupportsNfs()) await assert.rejects(attempt, /mounting 127.0.0.1:\/nonexistent at .* failed/);
+    else await assert.rejects(attempt, /this kernel cannot mount NFS \(no nfs4 in \/proc\/filesystems\)/);
+  });
+});
