@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd curl ca-certificates)
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux curl ca-certificates)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -143,8 +143,13 @@ export class ServiceController {
         try {
           await this.deployLocked(service, (p) => out.push(p));
         } catch (err) {
-          if (previous) await this.d.store.putDefinition(previous);
-          else if (!(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
+          // Put the desired state back; a failure while doing so must not hide why the deploy failed.
+          try {
+            if (previous) await this.d.store.putDefinition(previous);
+            else if (!(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
+          } catch (restoreErr) {
+            this.d.log.error({ err: (restoreErr as Error).message, service }, "could not restore the previous definition after a failed deploy");
+          }
           throw err;
         }
       })

@@ -73,6 +73,8 @@ export async function ensureServiceUser(p: Placement, homeRoot: string): Promise
   mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
   chownSync(runtimeDir, p.uid, p.uid);
   const h = passwdEntry(name)!.home;
+  // A home removed behind our back (or a user made by hand without one) is recreated.
+  mkdirSync(h, { recursive: true, mode: 0o750 });
   if (statSync(h).uid !== p.uid) chownSync(h, p.uid, p.uid);
   return { name, uid: p.uid, home: h, runtimeDir };
 }

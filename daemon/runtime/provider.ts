@@ -48,6 +48,8 @@ export class ServiceUserRuntimes implements RuntimeProvider {
     const def = await this.store.definition(service);
     if (!def) return { runtime: this.shared, pull: this.agentPull };
     const { placement } = await this.placer.placementFor(def);
+    // Not deployed yet: no user, so no podman of its own and none of its containers anywhere.
+    if (!this.placer.userExists(placement.user)) return { runtime: this.shared, pull: this.agentPull };
     const user = { name: placement.user, uid: placement.uid, home: this.placer.homeOf(placement.user), runtimeDir: `/run/user/${placement.uid}` };
     let runtime = this.byUser.get(user.name);
     if (!runtime) {

@@ -239,6 +239,16 @@ describe("SMEP placement with real podman", () => {
     await assert.rejects(client.status({ service: "holder" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
+  test("Sync ships the console's machine registry; a service without a pinned number takes its number from it", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const def = { name: "ledger", node: "node1", version: "v1", environment: "dev", components: [{ name: "api", image: `${mcr.host}/gazette:v1` }] } as never;
+    const res = await client.sync({ services: [def], machineRegistry: { gazette: 42, ledger: 7 } }, admin);
+    assert.deepEqual(res.results.map((r) => [r.service, r.outcome]), [["ledger", "created"]]);
+    const p = (await client.status({ service: "ledger" }, admin)).placement!;
+    assert.deepEqual([p.machineNumber, p.uid, p.user], [7, 10720, "ledger-dev"]);
+    await assert.rejects(client.sync({ services: [], machineRegistry: { a: 3, b: 3 } }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /already a's/.test(e.message));
+  });
+
   test("bad placements are refused before anything happens", async (t) => {
     if (!ready) return t.skip("tools missing");
     await assert.rejects(deploy(gazette({ environment: "production" })), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /not one of prod, test/.test(e.message));
