@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
+import { exitOnSignals } from "../lib/process/signals.ts";
 import { version } from "../registry/version.ts";
 import { initAgent } from "./commands/init.ts";
 import { loadAgentConfig } from "./config.ts";
@@ -58,21 +59,7 @@ program
       log.fatal({ err }, "mcp-agent failed to start");
       fail((err as Error).message);
     }
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "shutting down");
-      running.shutdown().then(
-        () => process.exit(0),
-        (err) => {
-          log.error({ err }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    exitOnSignals(running, log);
   });
 
 program.parseAsync().catch((err) => fail((err as Error).message));

@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
+import { exitOnSignals } from "../lib/process/signals.ts";
 import { initRegistry } from "./commands/init.ts";
 import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
 import { loadRegistryConfig } from "./config.ts";
@@ -62,21 +63,7 @@ program
       log.fatal({ err }, "mcr failed to start");
       fail((err as Error).message);
     }
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, "shutting down");
-      running.shutdown().then(
-        () => process.exit(0),
-        (err) => {
-          log.error({ err }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    exitOnSignals(running, log);
   });
 
 const account = program.command("account").description("manage accounts of the embedded identity service");

@@ -4,7 +4,6 @@
 // repaired, re-adopted after an agent restart, and removed.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { get } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AgentService, DeployPhase, LogStream, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
@@ -14,28 +13,7 @@ import { addAccount, bearer, login } from "../helpers/identity.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { requireTools } from "../helpers/tools.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function httpGet(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: "127.0.0.1", port, path: "/index.html" }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve(body));
-    }).on("error", reject);
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
+import { httpGet, sleep, until } from "../helpers/wait.ts";
 
 describe("mcp-agent with real podman", () => {
   let mcrHome: McrHome;

@@ -1,7 +1,7 @@
 // OCI Distribution Spec v1.1 "content discovery" and "content management" against the real `mcr`
 // over TLS: tags list, _catalog, referrers, DELETE, and hostile names and methods.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
@@ -9,32 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RegistryClient, type Response } from "../helpers/https-client.ts";
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, assertOciError, descriptor, sha256 } from "../helpers/oci.ts";
 import { initHome, removeHome, REPO_ROOT, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
-
-function sha256(data: Buffer | string): string {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
-}
-
-function assertOciError(res: Response, status: number, code?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.match(String(res.headers["content-type"]), /^application\/json/);
-  const body = res.json<{ errors: { code: string; message: string }[] }>();
-  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, `not an OCI error envelope: ${res.text}`);
-  for (const e of body.errors) {
-    assert.match(e.code, /^[A-Z_]+$/);
-    assert.equal(typeof e.message, "string");
-  }
-  if (code) assert.equal(body.errors[0]!.code, code);
-}
-
-function descriptor(mediaType: string, data: Buffer, extra: Record<string, unknown> = {}) {
-  return { mediaType, digest: sha256(data), size: data.length, ...extra };
-}
 
 function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}, configType = OCI_CONFIG): Buffer {
   return Buffer.from(

@@ -1,28 +1,11 @@
 // OCI Distribution Spec v1.1 "pull" workflow against the real `mcr` over TLS:
 // manifests and blobs by GET/HEAD, error codes, HTTP Range (RFC 9110 §14) and conditional requests.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { RegistryClient, type Response } from "../helpers/https-client.ts";
+import { OCI_MANIFEST, sha256, assertOciError } from "../helpers/oci.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-
-function sha256(data: Buffer | string): string {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
-}
-
-function assertOciError(res: Response, status: number, code?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.match(String(res.headers["content-type"]), /^application\/json/);
-  const body = res.json<{ errors: { code: string; message: string }[] }>();
-  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, `not an OCI error envelope: ${res.text}`);
-  for (const e of body.errors) {
-    assert.match(e.code, /^[A-Z_]+$/);
-    assert.equal(typeof e.message, "string");
-  }
-  if (code) assert.equal(body.errors[0]!.code, code);
-}
 
 describe("OCI pull", () => {
   let home: McrHome;

@@ -1,43 +1,20 @@
 // OCI Distribution Spec v1.1 "push" workflow against the real `mcr` over TLS:
 // upload sessions (monolithic, single POST, chunked), mounts, and manifest PUT.
 import assert from "node:assert/strict";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { RegistryClient, type Response } from "../helpers/https-client.ts";
+import { OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, sha256, assertOciError, descriptor } from "../helpers/oci.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER = "application/vnd.oci.image.layer.v1.tar";
 const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 const DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json";
 const DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_MANIFEST = 4 * 1024 * 1024;
-
-function sha256(data: Buffer | string): string {
-  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
-}
-
-function assertOciError(res: Response, status: number, code?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.match(String(res.headers["content-type"]), /^application\/json/);
-  const body = res.json<{ errors: { code: string; message: string }[] }>();
-  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, `not an OCI error envelope: ${res.text}`);
-  for (const e of body.errors) {
-    assert.match(e.code, /^[A-Z_]+$/);
-    assert.equal(typeof e.message, "string");
-  }
-  if (code) assert.equal(body.errors[0]!.code, code);
-}
-
-function descriptor(mediaType: string, data: Buffer, extra: Record<string, unknown> = {}) {
-  return { mediaType, digest: sha256(data), size: data.length, ...extra };
-}
 
 /** An image manifest (OCI by default) for a config blob and layer blobs. */
 function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}, docker = false): Buffer {
