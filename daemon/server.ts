@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CachedIdentity } from "../lib/auth/cache.ts";
 import { RemoteIdentity } from "../lib/auth/remote.ts";
-import { splitHostPort } from "../lib/config/load.ts";
+import { listenOn } from "../lib/net/listen.ts";
 import { openSqlite } from "../lib/db/sqlite.ts";
 import type { Logger } from "../lib/log/logger.ts";
 import { serverTlsOptions } from "../lib/tls/server-options.ts";
@@ -143,15 +143,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
-  const { host, port } = splitHostPort(cfg.server.listen_addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host || undefined, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenOn(server, cfg.server.listen_addr);
   reconciler.start(cfg.runtime.reconcile_interval);
   log.info({ address: address.address, port: address.port, node: cfg.node.name }, "mcp-agent listening");
 

@@ -2,7 +2,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { splitHostPort } from "../../lib/config/load.ts";
+import { listenOn } from "../../lib/net/listen.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
@@ -57,15 +57,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
     log.debug({ err: (err as Error).message }, "client error");
   });
 
-  const { host, port } = splitHostPort(cfg.server.listen_addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host || undefined, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await listenOn(server, cfg.server.listen_addr);
   log.info({ address: address.address, port: address.port, tls: !cfg.server.plain_http }, "mcr listening");
 
   return {
