@@ -191,7 +191,8 @@ export class ServiceController {
   private async deployComponent(srt: ServiceRuntime, def: ServiceDefinition, p: PlannedComponent, emit: (x: DeployProgress) => void): Promise<void> {
     const runtime = srt.runtime;
     const base = { component: p.component, container: p.container, image: p.image };
-    const current = await this.observed(runtime, p.container);
+    // Each podman call costs tens of milliseconds: ask both questions at once.
+    const [current, present] = await Promise.all([this.observed(runtime, p.container), runtime.hasImage(p.image)]);
     if (current && current.labels["mcp.hash"] === p.hash) {
       if (current.state !== "running" && def.active) {
         emit({ ...base, phase: "starting", message: "starting the existing container" });
@@ -202,12 +203,43 @@ export class ServiceController {
       return;
     }
 
-    emit({ ...base, phase: "pulling", message: `pulling ${p.image}` });
-    await runtime.pull(p.image, srt.pull);
+    // Versions are pinned tags (never "latest"), so an image already in local storage is the one wanted.
+    if (present) emit({ ...base, phase: "pulling", message: `${p.image} is already present` });
+    else {
+      emit({ ...base, phase: "pulling", message: `pulling ${p.image}` });
+      await runtime.pull(p.image, srt.pull);
+    }
     await this.checkPorts(p, current);
 
     emit({ ...base, phase: "creating", message: current ? "creating a replacement container" : "creating the container" });
     for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
+    if (!current) {
+      // First deploy: nothing to keep running, so one `podman run` under the final name.
+      await this.writeEnvFile(p, p.spec.envFile!);
+      emit({ ...base, phase: "starting", message: "starting" });
+      let failure: string | undefined;
+      try {
+        await runtime.run(p.spec);
+        failure = await this.watch(runtime, p.container);
+      } catch (err) {
+        failure = `the new container did not start: ${(err as Error).message}`;
+      }
+      if (failure) {
+        await runtime.remove(p.container, true).catch(() => undefined);
+        throw new Error(failure);
+      }
+    } else {
+      await this.replace(runtime, def, p, current, emit);
+    }
+    await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
+    await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
+    await this.hooks.componentStarted(def, p);
+    emit({ ...base, phase: "running", message: `running ${p.image}` });
+  }
+
+  /** Swaps a changed component: new container beside the old, old stopped, new started; the old one comes back if the new one fails. */
+  private async replace(runtime: Runtime, def: ServiceDefinition, p: PlannedComponent, current: ContainerInfo, emit: (x: DeployProgress) => void): Promise<void> {
+    const base = { component: p.component, container: p.container, image: p.image };
     // The env file of the new container must not clobber the running one's until the swap succeeds.
     const next = `${p.container}-next`;
     const nextEnv = `${p.spec.envFile}.next`;
@@ -215,8 +247,8 @@ export class ServiceController {
     await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
     await runtime.create({ ...p.spec, name: next, envFile: nextEnv });
 
-    const wasRunning = current?.state === "running";
-    if (current && wasRunning) {
+    const wasRunning = current.state === "running";
+    if (wasRunning) {
       await this.hooks.componentStopping(def.name, p.component);
       await runtime.stop(p.container, this.d.stopTimeoutSeconds);
     }
@@ -224,19 +256,15 @@ export class ServiceController {
     const failure = await this.startAndWatch(runtime, next);
     if (failure) {
       await runtime.remove(next, true).catch(() => undefined);
-      if (current && wasRunning) {
+      if (wasRunning) {
         await runtime.start(p.container);
         await this.hooks.componentStarted(def, { ...p, hash: current.labels["mcp.hash"] ?? "" });
       }
-      throw new Error(`${failure}${current && wasRunning ? "; the previous container was started again" : ""}`);
+      throw new Error(`${failure}${wasRunning ? "; the previous container was started again" : ""}`);
     }
-    if (current) await runtime.remove(p.container, true);
+    await runtime.remove(p.container, true);
     await runtime.rename(next, p.container);
     await this.writeEnvFile(p, p.spec.envFile!);
-    await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
-    await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
-    await this.hooks.componentStarted(def, p);
-    emit({ ...base, phase: "running", message: `running ${p.image}` });
   }
 
   /** Refuses to start when a route's port is held by something other than this component's own container. */
@@ -270,7 +298,12 @@ export class ServiceController {
     } catch (err) {
       return `the new container did not start: ${(err as Error).message}`;
     }
-    await sleep(this.d.startGraceMs);
+    return this.watch(runtime, name);
+  }
+
+  /** Checks that a started container is still up after the grace period; returns why not, if it is not. */
+  private async watch(runtime: Runtime, name: string): Promise<string | undefined> {
+    if (this.d.startGraceMs > 0) await sleep(this.d.startGraceMs);
     const info = await this.observed(runtime, name);
     // podman's restart policy brings a crashing container back, so "running" alone proves nothing.
     if (info?.state === "running" && !info.restartCount) return undefined;

@@ -185,6 +185,17 @@ export class PodmanRuntime implements Runtime {
     await this.podman(["push", "--quiet", ...registryArgs(opts), image], image);
   }
 
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.exec(["image", "exists", image], `${this.command} image exists ${image}`);
+      return true;
+    } catch (err) {
+      // `image exists` answers 1, with nothing on stderr, when the image is not there.
+      if (err instanceof RuntimeError && err.exitCode === 1) return false;
+      throw err;
+    }
+  }
+
   async imageExists(image: string, opts?: PullOptions): Promise<boolean> {
     // podman 4.3's `manifest inspect` takes neither --authfile nor --cert-dir and
     // rejects docker:// references, so ask the registry through skopeo.

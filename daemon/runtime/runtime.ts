@@ -101,6 +101,8 @@ export interface Runtime {
   list(labels?: Record<string, string>): Promise<ContainerInfo[]>;
   build(image: string, contextDir: string, containerfile: string): Promise<void>;
   push(image: string, opts?: PullOptions): Promise<void>;
+  /** Whether the image is in local storage (podman image exists). */
+  hasImage(image: string): Promise<boolean>;
   /** Whether the image exists in its registry. */
   imageExists(image: string, opts?: PullOptions): Promise<boolean>;
   /** Log lines until the container's log ends (or forever with follow) or `signal` aborts, which ends the podman process. */

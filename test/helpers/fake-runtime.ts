@@ -89,6 +89,9 @@ export class FakeRuntime implements Runtime {
   }
   async build() {}
   async push() {}
+  async hasImage(image: string) {
+    return this.images.has(image);
+  }
   async imageExists(image: string) {
     return this.images.has(image);
   }
