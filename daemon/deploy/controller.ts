@@ -17,6 +17,7 @@ import type { Placer, ServicePlacement } from "../placement/placer.ts";
 import { portHolder } from "../placement/ports.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
+import { startAndWatch, watchStart } from "./watch.ts";
 import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
@@ -49,8 +50,6 @@ export interface ControllerDeps {
   log: Logger;
   hooks?: DeployHooks;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class ServiceController {
   /** One operation per service at a time; the reconciler takes the same lock. */
@@ -220,7 +219,7 @@ export class ServiceController {
       let failure: string | undefined;
       try {
         await runtime.run(p.spec);
-        failure = await this.watch(runtime, p.container);
+        failure = await watchStart(runtime, p.container, this.d.startGraceMs);
       } catch (err) {
         failure = `the new container did not start: ${(err as Error).message}`;
       }
@@ -253,7 +252,7 @@ export class ServiceController {
       await runtime.stop(p.container, this.d.stopTimeoutSeconds);
     }
     emit({ ...base, phase: "starting", message: "starting" });
-    const failure = await this.startAndWatch(runtime, next);
+    const failure = await startAndWatch(runtime, next, this.d.startGraceMs);
     if (failure) {
       await runtime.remove(next, true).catch(() => undefined);
       if (wasRunning) {
@@ -289,32 +288,6 @@ export class ServiceController {
     await this.writeEnvFile(p, p.spec.envFile!);
     await runtime.run(p.spec);
     await this.hooks.componentStarted(def, p);
-  }
-
-  /** Starts a container and checks that it is still up after the grace period; returns why it failed, if it did. */
-  private async startAndWatch(runtime: Runtime, name: string): Promise<string | undefined> {
-    try {
-      await runtime.start(name);
-    } catch (err) {
-      return `the new container did not start: ${(err as Error).message}`;
-    }
-    return this.watch(runtime, name);
-  }
-
-  /** Checks that a started container is still up after the grace period; returns why not, if it is not. */
-  private async watch(runtime: Runtime, name: string): Promise<string | undefined> {
-    if (this.d.startGraceMs > 0) await sleep(this.d.startGraceMs);
-    const info = await this.observed(runtime, name);
-    // podman's restart policy brings a crashing container back, so "running" alone proves nothing.
-    if (info?.state === "running" && !info.restartCount) return undefined;
-    const tail: string[] = [];
-    try {
-      for await (const l of runtime.logs(name, { follow: false, tail: 10, timestamps: false }, AbortSignal.timeout(5000))) tail.push(l.line);
-    } catch {
-      /* logs are a courtesy here */
-    }
-    const how = info?.restartCount ? `kept crashing (restarted ${info.restartCount} times)` : `exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})`;
-    return `the new container ${how}${tail.length ? `; last output: ${tail.join(" | ")}` : ""}`;
   }
 
   private async targets(service: string, component: string | undefined): Promise<string[]> {
