@@ -254,6 +254,33 @@ describe("SMEP placement with real podman", () => {
     assert.equal(existsSync(join(homes, "users", "nfsapp-prod", ".config", "dynamicalsystem", "@nfsapp")), false, "XDG links removed on remove");
   });
 
+  test("rootful isolation: the agent's own podman runs the container as the SMEP UID", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    await agent.stop();
+    writeFileSync(home.config, readFileSync(home.config, "utf8").replace('isolation = "rootless"', 'isolation = "rootful"'));
+    const rootful = await startAgentProcess(home);
+    try {
+      const c = agentClient(rootful.url, mcrHome.caPem);
+      const def = { name: "rootfulapp", node: "node1", version: "v1", number: 45, components: [{ name: "api", image: `${mcr.host}/gazette:v1`, cmd: ["sh", "-c", "id > /srv/rootfulapp/data/whoami; exec sleep 3600"] }] } as never;
+      for await (const _ of c.deploy({ service: "rootfulapp", definition: def }, admin)) void _;
+      const status = await c.status({ service: "rootfulapp" }, admin);
+      assert.equal(status.placement!.isolation, "rootful");
+      assert.equal(status.placement!.uid, 14500);
+      const file = join(home.storageRoot, "rootfulapp-prod", "data", "whoami");
+      await until("the container to write", async () => (existsSync(file) ? true : undefined));
+      assert.match(readFileSync(file, "utf8"), /^uid=14500 gid=14500/);
+      assert.equal(statSync(file).uid, 14500);
+      assert.ok((await pm.podman(["ps", "--format", "{{.Names}}"])).includes("rootfulapp-api"), "in the agent's podman");
+      await c.remove({ service: "rootfulapp" }, admin);
+    } finally {
+      await rootful.stop();
+      deleteUser("rootfulapp-prod");
+      writeFileSync(home.config, readFileSync(home.config, "utf8").replace('isolation = "rootful"', 'isolation = "rootless"'));
+      agent = await startAgentProcess(home);
+      client = agentClient(agent.url, mcrHome.caPem);
+    }
+  });
+
   test("with the real mount program the kernel's missing NFS client is reported clearly", async () => {
     const { mountNfs } = await import("../../daemon/placement/nfs.ts");
     const target = join(homes ?? "/tmp", "real-mount-target");
