@@ -1,6 +1,5 @@
 // Blob GET/HEAD (streamed, with Range) and DELETE.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import parseRange from "range-parser";
 import { BlobMissingError, type ByteRange } from "../storage/blob-store.ts";
 import { DigestError, parseDigest, type Digest } from "../storage/digest.ts";
@@ -68,10 +67,10 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     });
   }
   const range = decision.kind === "partial" ? decision.range : undefined;
-  let stream;
+  let reader;
   if (!head && size > 0) {
     try {
-      stream = await deps.store.open(digest, range ?? { start: 0, end: size - 1 });
+      reader = await deps.store.reader(digest); // opened before the headers: a missing file is still a clean 404
     } catch (err) {
       if (!(err instanceof BlobMissingError)) throw err;
       deps.log.error({ digest: digest.text, repository: name }, "blob recorded in the database is missing from storage");
@@ -85,16 +84,11 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     headers["Content-Length"] = size;
   }
   res.writeHead(range ? 206 : 200, headers);
-  if (!stream) {
+  if (!reader) {
     res.end();
     return;
   }
-  try {
-    await pipeline(stream, res);
-  } catch (err) {
-    // The client went away mid-download: nothing to report to it.
-    if ((err as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") deps.log.warn({ err, digest: digest.text }, "blob stream failed");
-  }
+  await reader.copyTo(res, range ?? { start: 0, end: size - 1 });
 }
 
 export async function deleteBlob(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, digestText: string): Promise<void> {

@@ -1,7 +1,7 @@
 // The storage interface: the only thing in the registry that knows where bytes
 // live. The local filesystem implements it today; an S3-compatible store can
 // implement the same contract for several replicas.
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { Digest } from "./digest.ts";
 
 export interface ByteRange {
@@ -39,8 +39,19 @@ export interface BlobStore {
   stat(digest: Digest): Promise<number | undefined>;
   /** A stream of the blob's bytes, or of one range of them. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  /** An open blob for serving downloads; throws BlobMissingError before anything is sent. */
+  reader(digest: Digest): Promise<BlobReader>;
   delete(digest: Digest): Promise<boolean>;
   list(): AsyncIterable<Digest>;
+}
+
+export interface BlobReader {
+  /**
+   * Writes bytes `range` to `out` and ends it; resolves when done or when `out` closes early
+   * (client gone). Closes the blob afterwards.
+   */
+  copyTo(out: Writable, range: ByteRange): Promise<void>;
+  close(): Promise<void>;
 }
 
 export class DigestMismatchError extends Error {
