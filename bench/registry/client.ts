@@ -3,6 +3,7 @@
 // Both trust the bench CA; certificate verification is never turned off.
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 
@@ -12,10 +13,14 @@ export interface Response {
   body: Buffer;
 }
 
-/** One request on a fresh connection; `ca` is the PEM every bench server's certificate chains to. */
-export function request(url: string | URL, ca: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
+const pems = new Map<string, string>();
+
+/** One request on a fresh connection; `ca` is the file holding the CA every bench server's certificate chains to. */
+export function request(url: string | URL, caPath: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
   const u = new URL(url);
   const send = u.protocol === "https:" ? httpsRequest : httpRequest;
+  let ca = pems.get(caPath);
+  if (ca === undefined) pems.set(caPath, (ca = readFileSync(caPath, "utf8")));
   return new Promise((resolve, reject) => {
     const req = send(u, { method, headers, ca, agent: false, timeout: 30_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -30,8 +35,8 @@ export function request(url: string | URL, ca: string, method = "GET", headers: 
 }
 
 /** Like request() but fails unless the status is `want`. */
-export async function expect(want: number, url: string | URL, ca: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
-  const res = await request(url, ca, method, headers, body);
+export async function expect(want: number, url: string | URL, caPath: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
+  const res = await request(url, caPath, method, headers, body);
   if (res.status !== want) throw new Error(`${method} ${url}: HTTP ${res.status} (wanted ${want}): ${res.body.toString("utf8").slice(0, 500)}`);
   return res;
 }
@@ -52,9 +57,9 @@ export function location(res: Response, base: string): URL {
  *   servers AES-256 and distribution AES-128).
  * - No `Expect: 100-continue` round trip before uploads.
  */
-export function curlBase(ca: string): string[] {
+export function curlBase(caPath: string): string[] {
   return [
-    "--silent", "--show-error", "--http1.1", "--cacert", ca,
+    "--silent", "--show-error", "--http1.1", "--cacert", caPath,
     "--tls13-ciphers", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
     "-H", "Expect:",
   ];
@@ -71,9 +76,9 @@ export interface CurlResult {
 const WRITE_OUT = "%{http_code} %{size_download} %{size_upload} %{time_total} %header{location}";
 
 /** Runs one curl transfer (response body to /dev/null) and parses its -w report. */
-export function curl(ca: string, args: string[]): Promise<CurlResult> {
+export function curl(caPath: string, args: string[]): Promise<CurlResult> {
   return new Promise((resolve, reject) => {
-    execFile("curl", [...curlBase(ca), "--output", "/dev/null", "--write-out", WRITE_OUT, ...args], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile("curl", [...curlBase(caPath), "--output", "/dev/null", "--write-out", WRITE_OUT, ...args], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`curl ${args.join(" ")}: ${stderr.trim() || err.message}`));
       const [status, down, up, secs, ...loc] = stdout.trim().split(" ");
       resolve({ status: Number(status), downloaded: Number(down), uploaded: Number(up), seconds: Number(secs), location: loc.join(" ").trim() });
@@ -82,14 +87,24 @@ export function curl(ca: string, args: string[]): Promise<CurlResult> {
 }
 
 /** Downloads `url` with curl and returns the SHA-256 of what arrived (an untimed correctness check). */
-export function curlDigest(ca: string, url: string): Promise<string> {
+export function curlDigest(caPath: string, url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn("curl", [...curlBase(ca), "--fail", url], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("curl", [...curlBase(caPath), "--fail", url], { stdio: ["ignore", "pipe", "pipe"] });
     const hash = createHash("sha256");
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => hash.update(c));
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve(`sha256:${hash.digest("hex")}`) : reject(new Error(`curl ${url} exited ${code}: ${stderr.trim()}`))));
+  });
+}
+
+/** The TLS version and suite curl negotiates with `url` (same options as the timed transfers). */
+export function curlCipher(caPath: string, url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("curl", [...curlBase(caPath), "--verbose", "--head", "--output", "/dev/null", url], (err, _stdout, stderr) => {
+      if (err) return reject(new Error(`curl ${url}: ${stderr.trim() || err.message}`));
+      resolve(/SSL connection using (.+)/.exec(stderr)?.[1]?.trim() ?? "unknown");
+    });
   });
 }
