@@ -14,6 +14,7 @@ mcr is starting on https://localhost:${PORT:-$port} (CA: $home/certs/ca.pem)
 Push an image with podman, trusting the CA through a certs.d folder:
   mkdir -p ~/.config/containers/certs.d/localhost:${PORT:-$port}
   cp $home/certs/ca.pem ~/.config/containers/certs.d/localhost:${PORT:-$port}/ca.crt
+  podman login localhost:${PORT:-$port} --username admin     # password: $home/admin.password
   podman push <image> localhost:${PORT:-$port}/<name>:<tag>
 
 TXT
