@@ -28,6 +28,19 @@ const def = (over: Record<string, unknown> = {}, components?: unknown[]): Servic
     ...over,
   });
 
+/** A controller on a fake runtime, with ports 20000-20010 and storage under `dir`. */
+function controllerFor(dir: string, rt: FakeRuntime, store: StateStore): ServiceController {
+  return new ServiceController({
+    runtimes: new SharedRuntime(rt, {}),
+    store,
+    log: silentLogger(),
+    startGraceMs: 0,
+    stopTimeoutSeconds: 1,
+    ports: { start: 20000, end: 20010, address: "127.0.0.1" },
+    plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+  });
+}
+
 async function collect(it: AsyncIterable<DeployProgress>): Promise<DeployProgress[]> {
   const out: DeployProgress[] = [];
   for await (const p of it) out.push(p);
@@ -44,15 +57,7 @@ describe("ServiceController on a fake runtime", () => {
     const { db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations);
     store = new StateStore(db);
     rt = new FakeRuntime();
-    ctl = new ServiceController({
-      runtimes: new SharedRuntime(rt, {}),
-      store,
-      log: silentLogger(),
-      startGraceMs: 0,
-      stopTimeoutSeconds: 1,
-      ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
-    });
+    ctl = controllerFor(dir, rt, store);
   });
 
   test("first deploy: pull, create, start, rename; ports and $PORT variables; env file 0600", async () => {
@@ -214,15 +219,7 @@ describe("deploy with a definition", () => {
     const { db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations);
     const store = new StateStore(db);
     const rt = new FakeRuntime();
-    const ctl = new ServiceController({
-      runtimes: new SharedRuntime(rt, {}),
-      store,
-      log: silentLogger(),
-      startGraceMs: 0,
-      stopTimeoutSeconds: 1,
-      ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
-    });
+    const ctl = controllerFor(dir, rt, store);
     const good = def({}, [{ name: "api", image: "reg.local/shop" }]);
     await collect(ctl.deploy("shop", good));
     const outside = def({}, [{ name: "api", image: "reg.local/shop", volumes: ["/etc:/x"] }]);
