@@ -2,9 +2,8 @@
 // creates the new container beside the old one, swaps them, and puts the old
 // one back if the new one does not stay up: a failed deploy never leaves the
 // service down when it was running before.
-import { chownSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
@@ -15,6 +14,7 @@ import { NoSuchContainerError, type ContainerInfo, type Runtime } from "../runti
 import type { RuntimeProvider, ServiceRuntime } from "../runtime/provider.ts";
 import type { Placer, ServicePlacement } from "../placement/placer.ts";
 import { portHolder } from "../placement/ports.ts";
+import { withServiceDir, writeFileIn } from "../placement/safe-fs.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
@@ -81,19 +81,24 @@ export class ServiceController {
 
   private smepPlan(sp: ServicePlacement): SmepPlan {
     const plan: SmepPlan = { placement: sp.placement, storageRoot: sp.storage.path, rootful: sp.isolation === "rootful" };
-    if (sp.isolation === "rootless") plan.envDir = join(this.d.placer!.homeOf(sp.placement.user), ".config", "mcp", "env");
+    if (sp.isolation === "rootless") {
+      plan.envBase = this.d.placer!.homeOf(sp.placement.user);
+      plan.envDir = join(plan.envBase, ".config", "mcp", "env");
+    }
     return plan;
   }
 
   /** Writes a container's env file (0600), owned by the service user when its podman must read it. */
   private async writeEnvFile(p: PlannedComponent, path: string): Promise<void> {
-    const dir = dirname(path);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(path, envFileText(p.env), 0o600);
-    if (p.envOwner !== undefined) {
-      for (const d of [dirname(dir), dir]) chownSync(d, p.envOwner, p.envOwner);
-      chownSync(path, p.envOwner, p.envOwner);
+    const o = p.envOwner;
+    if (o) {
+      // In the service user's home: nothing there may be followed (safe-fs).
+      const owner = { uid: o.uid, gid: o.uid };
+      withServiceDir(o.base, relative(o.base, dirname(path)), { ...owner, mode: 0o700 }, (fd) => writeFileIn(fd, basename(path), envFileText(p.env), 0o600, owner));
+      return;
     }
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileAtomic(path, envFileText(p.env), 0o600);
   }
 
   /** The plan for a stored service, with ports assigned (SMEP: computed; otherwise allocated). */

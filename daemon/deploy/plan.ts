@@ -17,6 +17,8 @@ export interface SmepPlan {
   rootful: boolean;
   /** Rootless: env files live in the service user's home (its podman reads them), owned by its UID. */
   envDir?: string;
+  /** The home that envDir lies below: the service can change everything under it. */
+  envBase?: string;
 }
 
 export const LABELS = {
@@ -47,8 +49,8 @@ export interface PlannedComponent {
   ports: { route: string; hostPort: number }[];
   /** Host folders the volumes need (created before the container). */
   hostDirs: string[];
-  /** UID that must own the env file (rootless service users). */
-  envOwner?: number;
+  /** Rootless service users: the UID that must own the env file, and the home its folder lies below. */
+  envOwner?: { uid: number; base: string };
   hash: string;
 }
 
@@ -137,7 +139,7 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     cmd: c.cmd,
   };
   const planned: PlannedComponent = { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, hash };
-  if (smep?.envDir) planned.envOwner = smep.placement.uid;
+  if (smep?.envDir) planned.envOwner = { uid: smep.placement.uid, base: smep.envBase ?? smep.envDir };
   return planned;
 }
 

@@ -1,6 +1,6 @@
 // SMEP placement of a service-environment on this node: its numbers, its user,
 // its storage root (local or NFS), its XDG links, its ports.
-import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../lib/log/logger.ts";
 import { portIndices, type ServiceDefinition } from "../../lib/services/definition.ts";
@@ -9,7 +9,9 @@ import { routeKey } from "../deploy/plan.ts";
 import type { PortAssignment, StateStore } from "../state/store.ts";
 import { ensureStorage, ensureXdgLinks, releaseStorage, removeXdgLinks, storageRootFor, type StorageConfig, type StorageRoot } from "./storage.ts";
 import { ephemeralRange, reservePorts } from "./ports.ts";
+import { withServiceDir, writeFileIn } from "./safe-fs.ts";
 import { ensureServiceUser, type ServiceUser } from "./users.ts";
+import type { PullOptions } from "../runtime/runtime.ts";
 
 export interface PlacerConfig {
   sheet: string;
@@ -23,7 +25,7 @@ export interface PlacerConfig {
   nfsExports: Record<string, string>;
   /** containers.conf copied into each service user's home (rootless). */
   containersConf: string;
-  /** Registry host and the agent's certs.d folder / auth file, copied for rootless users. */
+  /** Registry host: the agent's certs.d folder for it is copied for rootless users (never its credentials). */
   registryHost: string;
 }
 
@@ -69,7 +71,7 @@ export class Placer {
   }
 
   /** Creates what the service-environment needs before its first start; idempotent. */
-  async prepare(def: ServiceDefinition, sp: ServicePlacement, agentPull: { certDir?: string; authFile?: string }): Promise<ServiceUser> {
+  async prepare(def: ServiceDefinition, sp: ServicePlacement, agentPull: PullOptions): Promise<ServiceUser> {
     const user = await ensureServiceUser(sp.placement, this.cfg.homeRoot);
     await ensureStorage(sp.placement, sp.storage, def.storage.nfsOptions, this.cfg.storage);
     ensureXdgLinks(sp.placement, def.name, user.home, sp.storage.path);
@@ -86,35 +88,38 @@ export class Placer {
     return user;
   }
 
-  /** The user's podman reads ~/.config/containers: the node's containers.conf, the registry's CA and the pull credentials. */
-  private configurePodman(user: ServiceUser, agentPull: { certDir?: string; authFile?: string }): void {
-    const dir = join(user.home, ".config", "containers");
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const own = (p: string) => chownSync(p, user.uid, user.uid);
-    for (const d of [join(user.home, ".config"), dir]) own(d);
-    if (this.cfg.containersConf) {
-      copyFileSync(this.cfg.containersConf, join(dir, "containers.conf"));
-      own(join(dir, "containers.conf"));
-    }
+  /**
+   * The user's podman reads ~/.config/containers: the node's containers.conf and the registry's
+   * CA. Its home is the service's to change, so every write goes through safe-fs. The registry
+   * credentials stay in the agent's own folder (see pullOptionsFor).
+   */
+  private configurePodman(user: ServiceUser, agentPull: PullOptions): void {
+    const owner = { uid: user.uid, gid: user.uid };
+    const dirs = { ...owner, mode: 0o700 };
+    withServiceDir(user.home, ".config/containers", dirs, (fd) => {
+      if (this.cfg.containersConf) writeFileIn(fd, "containers.conf", readFileSync(this.cfg.containersConf), 0o644, owner);
+      // Earlier versions copied the agent's registry login here: take it away.
+      try {
+        if (lstatSync(`/proc/self/fd/${fd}/registry-auth.json`)) unlinkSync(`/proc/self/fd/${fd}/registry-auth.json`);
+      } catch {
+        /* not there */
+      }
+    });
     if (agentPull.certDir && this.cfg.registryHost) {
-      const certs = join(dir, "certs.d", this.cfg.registryHost);
-      mkdirSync(certs, { recursive: true, mode: 0o755 });
-      copyFileSync(join(agentPull.certDir, "ca.crt"), join(certs, "ca.crt"));
-      for (const p of [join(dir, "certs.d"), certs, join(certs, "ca.crt")]) own(p);
-    }
-    if (agentPull.authFile && existsSync(agentPull.authFile)) {
-      const auth = join(dir, "registry-auth.json");
-      copyFileSync(agentPull.authFile, auth);
-      own(auth);
+      const ca = readFileSync(join(agentPull.certDir, "ca.crt"));
+      withServiceDir(user.home, `.config/containers/certs.d/${this.cfg.registryHost}`, dirs, (fd) => writeFileIn(fd, "ca.crt", ca, 0o644, owner));
     }
   }
 
-  /** Pull options as the service user sees them (paths inside its home). */
-  pullOptionsFor(user: ServiceUser, agentPull: { certDir?: string; authFile?: string }): { certDir?: string; authFile?: string } {
+  /**
+   * Pull options as the service user's podman sees them: the CA inside its home; the agent's
+   * auth file, which that user cannot read, is handed to its podman through a pipe (`pipeAuth`).
+   */
+  pullOptionsFor(user: ServiceUser, agentPull: PullOptions): PullOptions {
     const dir = join(user.home, ".config", "containers");
     return {
       ...(agentPull.certDir && this.cfg.registryHost ? { certDir: join(dir, "certs.d", this.cfg.registryHost) } : {}),
-      ...(agentPull.authFile ? { authFile: join(dir, "registry-auth.json") } : {}),
+      ...(agentPull.authFile ? { authFile: agentPull.authFile, pipeAuth: true } : {}),
     };
   }
 

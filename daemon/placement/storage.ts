@@ -1,11 +1,12 @@
 // A service-environment's storage root: local (<storage root>/<service>-<env>)
 // or an NFS mount (<mount root>/<service>-<env>), with state/ data/ config/
 // service/ owned by its UID (0750), and the XDG links in its user's home (seed 004).
-import { chownSync, chmodSync, lchownSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, unlinkSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
 import type { Placement } from "../../lib/smep/smep.ts";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { isMounted, mountNfs, mountUnit, unmountNfs, NfsError } from "./nfs.ts";
+import { ensureLinkIn, ensureServiceDirs, removeLinkBelow, withServiceDir } from "./safe-fs.ts";
 import { runHost } from "./system.ts";
 
 export const STORAGE_DIRS = ["state", "data", "config", "service"] as const;
@@ -35,8 +36,13 @@ export function storageRootFor(p: Placement, nfsExport: string, c: StorageConfig
   return nfsExport ? { path: join(c.mountRoot, p.user), nfs: nfsExport } : { path: join(c.localRoot, p.user) };
 }
 
-/** Mounts (if NFS), creates the standard folders and checks that the service UID can write. Idempotent. */
+/**
+ * Mounts (if NFS), creates the standard folders and checks that the service UID can write.
+ * Idempotent. The service can write inside its root, so nothing there is followed if it is a
+ * link (UnsafePathError names it); the root itself sits in a folder only root can change.
+ */
 export async function ensureStorage(p: Placement, root: StorageRoot, extraOptions: string, c: StorageConfig): Promise<void> {
+  const owner = { uid: p.uid, gid: p.uid, mode: 0o750, enforceMode: true };
   if (root.nfs) {
     const options = [c.nfsOptions, extraOptions].filter(Boolean).join(",");
     await mountNfs({ exportSpec: root.nfs, target: root.path, options, mountCommand: c.mountCommand, checkKernel: c.checkKernel });
@@ -45,21 +51,11 @@ export async function ensureStorage(p: Placement, root: StorageRoot, extraOption
       writeFileAtomic(join(c.mountUnitsDir, unit.name), unit.text, 0o644);
     }
   } else {
-    mkdirSync(root.path, { recursive: true, mode: 0o750 });
-    chownSync(root.path, p.uid, p.uid);
-    chmodSync(root.path, 0o750);
+    mkdirSync(dirname(root.path), { recursive: true, mode: 0o755 });
+    ensureServiceDirs(dirname(root.path), basename(root.path), owner);
   }
-  for (const d of STORAGE_DIRS) {
-    const dir = join(root.path, d);
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
-    try {
-      chownSync(dir, p.uid, p.uid);
-      chmodSync(dir, 0o750);
-    } catch (err) {
-      // On an all_squash export chown is refused: the server maps every write to the UID anyway.
-      if (!root.nfs) throw err;
-    }
-  }
+  // On an all_squash export chown is refused: the server maps every write to the UID anyway.
+  for (const d of STORAGE_DIRS) ensureServiceDirs(root.path, d, { ...owner, tolerateChownRefusal: Boolean(root.nfs) });
   await checkWritable(p, root);
 }
 
@@ -67,8 +63,8 @@ export async function ensureStorage(p: Placement, root: StorageRoot, extraOption
 async function checkWritable(p: Placement, root: StorageRoot): Promise<void> {
   const probe = join(root.path, "state", `.mcp-write-check-${process.pid}`);
   try {
-    await runHost("setpriv", [`--reuid=${p.uid}`, `--regid=${p.uid}`, "--clear-groups", "touch", probe]);
-    rmSync(probe, { force: true });
+    // Both as the service user: root never touches a path the service could have redirected.
+    await runHost("setpriv", [`--reuid=${p.uid}`, `--regid=${p.uid}`, "--clear-groups", "sh", "-c", 'touch "$1" && rm -f "$1"', "sh", probe]);
   } catch (err) {
     const hint = root.nfs ? " (the export must map writes to this UID: all_squash with anonuid/anongid)" : "";
     throw new NfsError(`UID ${p.uid} cannot write to ${join(root.path, "state")}${hint}: ${(err as Error).message}`);
@@ -80,33 +76,16 @@ export function xdgLinks(p: Placement, service: string, home: string, root: stri
   return XDG.map(([dir, base]) => ({ link: join(home, base, p.sheet, `@${service}`), target: join(root, dir) }));
 }
 
-/** Creates the XDG links, repairing any that point elsewhere. */
+/** Creates the XDG links, repairing any that point elsewhere; a parent the service replaced with a link is refused. */
 export function ensureXdgLinks(p: Placement, service: string, home: string, root: string): void {
+  const owner = { uid: p.uid, gid: p.uid };
   for (const { link, target } of xdgLinks(p, service, home, root)) {
-    const parent = join(link, "..");
-    mkdirSync(parent, { recursive: true, mode: 0o750 });
-    for (let d = parent; d.startsWith(home) && d !== home; d = join(d, "..")) chownSync(d, p.uid, p.uid);
-    let current: string | undefined;
-    try {
-      current = lstatSync(link).isSymbolicLink() ? readlinkSync(link) : "(not a link)";
-    } catch {
-      current = undefined;
-    }
-    if (current === target) continue;
-    if (current !== undefined) rmSync(link, { recursive: true, force: true });
-    symlinkSync(target, link);
-    lchownSync(link, p.uid, p.uid); // the link itself belongs to the service user
+    withServiceDir(home, relative(home, dirname(link)), { ...owner, mode: 0o750 }, (fd) => ensureLinkIn(fd, basename(link), target, owner, link));
   }
 }
 
 export function removeXdgLinks(p: Placement, service: string, home: string, root: string): void {
-  for (const { link } of xdgLinks(p, service, home, root)) {
-    try {
-      if (lstatSync(link).isSymbolicLink()) unlinkSync(link);
-    } catch {
-      /* already gone */
-    }
-  }
+  for (const { link } of xdgLinks(p, service, home, root)) removeLinkBelow(home, relative(home, dirname(link)), basename(link));
 }
 
 export async function releaseStorage(root: StorageRoot, c: StorageConfig): Promise<void> {

@@ -1,9 +1,10 @@
 // Per-service users (seed 004): `<service>-<env>` with UID = GID = the SMEP
 // UID, a home on local disk (their rootless podman storage lives there, never on
 // NFS) and a subordinate UID range, plus /run/user/<uid> for XDG_RUNTIME_DIR.
-import { chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { Placement } from "../../lib/smep/smep.ts";
+import { ensureServiceDirs } from "./safe-fs.ts";
 import { runHost } from "./system.ts";
 
 export interface ServiceUser {
@@ -70,12 +71,13 @@ export async function ensureServiceUser(p: Placement, homeRoot: string): Promise
     await runHost("usermod", ["--add-subuids", `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`, "--add-subgids", `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`, name]);
   }
   const runtimeDir = `/run/user/${p.uid}`;
-  mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-  chownSync(runtimeDir, p.uid, p.uid);
+  mkdirSync("/run/user", { recursive: true, mode: 0o755 });
+  ensureServiceDirs("/run/user", String(p.uid), { uid: p.uid, gid: p.uid, mode: 0o700, enforceMode: true });
   const h = passwdEntry(name)!.home;
-  // A home removed behind our back (or a user made by hand without one) is recreated.
-  mkdirSync(h, { recursive: true, mode: 0o750 });
-  if (statSync(h).uid !== p.uid) chownSync(h, p.uid, p.uid);
+  if (dirname(h) === h) throw new UserError(`user ${name} has ${h} as its home; give it a home of its own`);
+  // A home removed behind our back (or a user made by hand without one) is recreated; never through a link.
+  mkdirSync(dirname(h), { recursive: true, mode: 0o755 });
+  ensureServiceDirs(dirname(h), basename(h), { uid: p.uid, gid: p.uid, mode: 0o750 });
   return { name, uid: p.uid, home: h, runtimeDir };
 }
 

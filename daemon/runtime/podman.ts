@@ -2,6 +2,7 @@
 // create/start/rename, the log and event streams, and registry credentials).
 // Every call is execFile/spawn with an argument array; no shell is involved.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { buildRunArgs, hasLabels, parseEvent, parseInspect, parsePs } from "./run-args.ts";
@@ -54,7 +55,7 @@ function spawnFailure(what: string, command: string[], err: NodeJS.ErrnoExceptio
 
 function registryArgs(opts: PullOptions | undefined): string[] {
   const args: string[] = [];
-  if (opts?.authFile) args.push("--authfile", opts.authFile);
+  if (opts?.authFile) args.push("--authfile", opts.pipeAuth ? "/dev/stdin" : opts.authFile);
   if (opts?.certDir) args.push("--cert-dir", opts.certDir);
   return args;
 }
@@ -112,6 +113,24 @@ export class PodmanRuntime implements Runtime {
     return this.exec(args, `${this.command} ${args[0]} ${target}`);
   }
 
+  /**
+   * A registry call (pull, push, skopeo inspect) with `opts`' credentials. With `pipeAuth` the
+   * auth file's content goes to stdin and `sh -c 'cat | …'` run as the service user makes the
+   * pipe that podman reads /dev/stdin from: a pipe of root's own cannot be reopened by another
+   * UID, one made by that user can, and only by the process holding it. Nothing reaches disk.
+   */
+  private async registryCall(cmd: string, args: string[], what: string, opts: PullOptions | undefined): Promise<string> {
+    const full = [...args.slice(0, -1), ...registryArgs(opts), args[args.length - 1]!];
+    if (!opts?.pipeAuth || !opts.authFile) return this.exec(full, what, { cmd });
+    let auth: string;
+    try {
+      auth = await readFile(opts.authFile, "utf8");
+    } catch (err) {
+      throw new RuntimeError(`${what} failed: cannot read the registry credentials ${opts.authFile}: ${(err as Error).message}`, [cmd, ...full], null, "");
+    }
+    return this.exec(["-c", 'cat | "$0" "$@"', cmd, ...full], what, { cmd: "sh", input: auth });
+  }
+
   async version(): Promise<string> {
     return (await this.exec(["version", "--format", "{{.Client.Version}}"], `${this.command} version`)).trim();
   }
@@ -122,7 +141,7 @@ export class PodmanRuntime implements Runtime {
   }
 
   async pull(image: string, opts?: PullOptions): Promise<void> {
-    await this.podman(["pull", "--quiet", ...registryArgs(opts), image], image);
+    await this.registryCall(this.command, ["pull", "--quiet", image], `${this.command} pull ${image}`, opts);
   }
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -182,7 +201,7 @@ export class PodmanRuntime implements Runtime {
   }
 
   async push(image: string, opts?: PullOptions): Promise<void> {
-    await this.podman(["push", "--quiet", ...registryArgs(opts), image], image);
+    await this.registryCall(this.command, ["push", "--quiet", image], `${this.command} push ${image}`, opts);
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -199,9 +218,8 @@ export class PodmanRuntime implements Runtime {
   async imageExists(image: string, opts?: PullOptions): Promise<boolean> {
     // podman 4.3's `manifest inspect` takes neither --authfile nor --cert-dir and
     // rejects docker:// references, so ask the registry through skopeo.
-    const args = ["inspect", "--raw", ...registryArgs(opts), `docker://${image}`];
     try {
-      await this.exec(args, `${this.skopeo} inspect ${image}`, { cmd: this.skopeo });
+      await this.registryCall(this.skopeo, ["inspect", "--raw", `docker://${image}`], `${this.skopeo} inspect ${image}`, opts);
       return true;
     } catch (err) {
       if (err instanceof ImageNotFoundError) return false;

@@ -77,6 +77,11 @@ export interface PullOptions {
   authFile?: string;
   /** certs.d-style folder for the registry's CA (never --tls-verify=false). */
   certDir?: string;
+  /**
+   * The runtime's user cannot read `authFile` (a service user's podman; the file is the agent's):
+   * the agent reads it and podman gets its content through a pipe only that podman holds.
+   */
+  pipeAuth?: boolean;
 }
 
 export interface Runtime {

@@ -50,10 +50,10 @@ describe("plans with SMEP placement", () => {
   });
 
   test("rootless: no --user (the user's own podman), env files in the user's home owned by its UID", () => {
-    const [api] = planService(def, ports, ctx, { placement, storageRoot: "/mnt/gazette-test", rootful: false, envDir: "/home/svc/gazette-test/.config/mcp/env" });
+    const [api] = planService(def, ports, ctx, { placement, storageRoot: "/mnt/gazette-test", rootful: false, envDir: "/home/svc/gazette-test/.config/mcp/env", envBase: "/home/svc/gazette-test" });
     assert.equal(api!.spec.user, undefined);
     assert.equal(api!.spec.envFile, "/home/svc/gazette-test/.config/mcp/env/gazette-api.env");
-    assert.equal(api!.envOwner, 10110);
+    assert.deepEqual(api!.envOwner, { uid: 10110, base: "/home/svc/gazette-test" });
     assert.deepEqual(api!.spec.volumes, ["/mnt/gazette-test:/srv/gazette"]);
   });
 
