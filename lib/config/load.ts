@@ -105,20 +105,18 @@ function coerceEnv(value: string, type: z.ZodTypeAny): unknown {
   return value;
 }
 
-/** `$PORT` replaces the port of `[server] listen_addr`; `$PORT_GRPC` that of `grpc_addr` (seed 000 §5). */
+/**
+ * `$PORT` replaces the port of `[server] listen_addr`. Seed 000 §5 also names `$PORT_GRPC`,
+ * but every daemon here serves gRPC/Connect on its one listener, so it is not read: a
+ * service placed with `PORT_GRPC` in its environment must not have it rewrite anything.
+ */
 function applyPortOverrides(raw: Table, env: NodeJS.ProcessEnv): void {
-  const server = raw.server as Table | undefined;
-  const set = (key: string, port: string | undefined) => {
-    if (port === undefined || port === "") return;
-    if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
-      throw new ConfigError(`$PORT value ${JSON.stringify(port)} is not a port number`);
-    }
-    const table = (raw.server ??= {}) as Table;
-    const current = typeof server?.[key] === "string" ? (server[key] as string) : "";
-    table[key] = `${splitHostPort(current).host}:${port}`;
-  };
-  set("listen_addr", env.PORT);
-  set("grpc_addr", env.PORT_GRPC);
+  const port = env.PORT;
+  if (port === undefined || port === "") return;
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new ConfigError(`$PORT value ${JSON.stringify(port)} is not a port number`);
+  const server = (raw.server ??= {}) as Table;
+  const current = typeof server.listen_addr === "string" ? server.listen_addr : "";
+  server.listen_addr = `${splitHostPort(current).host}:${port}`;
 }
 
 export function splitHostPort(addr: string): { host: string; port: number } {

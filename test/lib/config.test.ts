@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { ConfigError, loadConfig, splitHostPort } from "../../lib/config/load.ts";
 import { duration, listenAddr, parseDuration } from "../../lib/config/types.ts";
@@ -13,8 +13,12 @@ const schema = z.object({
   mcias: z.object({ tags: z.array(z.string()).default([]), retries: z.number().default(3) }).default({}),
 });
 
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function write(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+  dirs.push(dir);
   const path = join(dir, "svc.toml");
   writeFileSync(path, text);
   return path;
@@ -54,10 +58,15 @@ describe("loadConfig", () => {
     assert.equal(cfg.mcias.retries, 5);
   });
 
-  test("$PORT beats both the file and $PREFIX_SERVER_LISTEN_ADDR, keeping the host; $PORT_GRPC sets grpc_addr", () => {
-    const cfg = loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { SVC_SERVER_LISTEN_ADDR: "0.0.0.0:1", PORT: "20443", PORT_GRPC: "20444" } });
+  test("$PORT beats both the file and $PREFIX_SERVER_LISTEN_ADDR, keeping the host", () => {
+    const cfg = loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { SVC_SERVER_LISTEN_ADDR: "0.0.0.0:1", PORT: "20443" } });
     assert.equal(cfg.server.listen_addr, "0.0.0.0:20443");
-    assert.equal(cfg.server.grpc_addr, ":20444");
+  });
+
+  test("$PORT_GRPC is not read: no daemon has a second listener (a placed service may have it set)", () => {
+    const cfg = loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { PORT_GRPC: "20444" } });
+    assert.equal(cfg.server.grpc_addr, "");
+    assert.equal(loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { PORT_GRPC: "not-a-port" } }).server.listen_addr, "127.0.0.1:8443");
   });
 
   test("refuses a missing required field, naming it", () => {
