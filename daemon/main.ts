@@ -23,8 +23,9 @@ program
   .requiredOption("--dir <dir>", "the agent's data folder (local disk, never NFS)")
   .option("--listen <addr>", "listen address", "127.0.0.1:9444")
   .option("--hostname <name...>", "extra names for the certificate", [])
-  .option("--ca-cert <file>", "platform CA certificate (e.g. <mcr home>/certs/ca.pem)")
-  .option("--ca-key <file>", "platform CA key (e.g. <mcr home>/certs/ca-key.pem)")
+  .option("--ca-dir <dir>", "the platform CA's folder, made by `mcr init` (default <dir>-ca; a new CA is made there when it has none)")
+  .option("--ca-cert <file>", "platform CA certificate (instead of --ca-dir, with --ca-key)")
+  .option("--ca-key <file>", "platform CA key (instead of --ca-dir, with --ca-cert)")
   .option("--identity-url <url>", "identity server that validates tokens (e.g. https://localhost:8443)")
   .option("--identity-ca <file>", "CA of the identity server (default: the platform CA)")
   .option("--registry <host:port>", "the registry images come from")
@@ -33,7 +34,7 @@ program
   .option("--force", "rewrite an existing config and certificate", false)
   .action(async (o) => {
     try {
-      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, force: o.force });
+      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, caDir: o.caDir, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, force: o.force });
       process.stdout.write(`initialized ${r.dir}\n  config: ${r.config}\n  CA:     ${r.caCert}\nstart with: mcp-agent server --config ${r.config}\n`);
     } catch (err) {
       fail((err as Error).message);

@@ -3,8 +3,9 @@
 #   sudo deploy/install.sh mcr [--hostname registry.example.net] [--listen 0.0.0.0:8443]
 #   sudo deploy/install.sh agent --identity-url https://mcr:8443 --registry mcr:8443 [--listen 0.0.0.0:9444]
 # Puts the code in /opt/metacircular. mcr's home is /srv/mcr (created by `mcr init`
-# on first install only); the agent's is /var/lib/mcp-agent (`mcp-agent init`, signed
-# by the platform CA when /srv/mcr/certs holds it). Then enables the unit.
+# on first install only) and the platform CA's key sits in /srv/mcr-ca, root-only, out
+# of the mcr user's reach; the agent's home is /var/lib/mcp-agent (`mcp-agent init`,
+# signed by the platform CA when /srv/mcr-ca holds it). Then enables the unit.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/opt/metacircular
@@ -31,7 +32,7 @@ done
 
 mkdir -p "$prefix"
 # Copy the code (not node_modules, tests or local state), then install production dependencies.
-tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./test --exclude=./bench -cf - . | tar -C "$prefix" -xf -
+tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./.mcr-ca --exclude=./test --exclude=./bench -cf - . | tar -C "$prefix" -xf -
 (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
 
 install_mcr() {
@@ -44,6 +45,8 @@ install_mcr() {
   fi
   chown -R mcr:mcr "$home"
   chmod 0700 "$home"
+  chown -R root:root "$home-ca"
+  chmod 0700 "$home-ca"
   install -m 0644 "$src/deploy/systemd/mcr.service" /etc/systemd/system/mcr.service
   echo "clients trust the registry through $home/certs/ca.pem"
 }
@@ -53,7 +56,8 @@ install_agent() {
   if [ ! -f "$dir/mcp-agent.toml" ]; then
     args=(init --dir "$dir" --listen "${listen:-127.0.0.1:9444}")
     for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
-    [ -f "$home/certs/ca-key.pem" ] && args+=(--ca-cert "$home/certs/ca.pem" --ca-key "$home/certs/ca-key.pem")
+    # The platform CA's folder (root-only, beside mcr's home) when mcr is on this node.
+    [ -f "$home-ca/ca-key.pem" ] && args+=(--ca-dir "$home-ca")
     [ -n "$identity_url" ] && args+=(--identity-url "$identity_url")
     [ -n "$registry" ] && args+=(--registry "$registry")
     "$prefix/bin/mcp-agent" "${args[@]}"

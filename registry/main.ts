@@ -25,14 +25,15 @@ program
   .requiredOption("--dir <dir>", "platform home for this registry")
   .option("--listen <addr>", "listen address written to the config", "127.0.0.1:8443")
   .option("--hostname <name...>", "extra DNS names or IPs for the server certificate", [])
+  .option("--ca-dir <dir>", "the platform CA's folder, kept out of the server's reach (default <dir>-ca; made when it has no CA)")
   .option("--force", "rewrite config and certificates of an existing home (the CA and data are kept)", false)
   .option("--json", "print the result as JSON", false)
-  .action(async (opts: { dir: string; listen: string; hostname: string[]; force: boolean; json: boolean }) => {
+  .action(async (opts: { dir: string; listen: string; hostname: string[]; caDir?: string; force: boolean; json: boolean }) => {
     try {
-      const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force });
+      const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force, caDir: opts.caDir });
       if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
       else {
-        process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n`);
+        process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n  CA key:  ${r.caDir} (keep it root-only; only init and certificate commands need it)\n`);
         if (r.admin) {
           process.stdout.write(`  admin account: ${r.admin.username}, one-time password: ${r.admin.password}\n`);
           process.stdout.write(`  (also in ${r.admin.passwordFile}, mode 0600; change it with \`mcr account passwd admin\`)\n`);

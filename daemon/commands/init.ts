@@ -5,7 +5,8 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { openSqlite } from "../../lib/db/sqlite.ts";
-import { createCA, issueServerCert } from "../../lib/tls/certs.ts";
+import { issueServerCert } from "../../lib/tls/certs.ts";
+import { defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
 import { agentMigrations } from "../state/migrations.ts";
 import type { AgentDatabase } from "../state/schema.ts";
 
@@ -16,6 +17,8 @@ export interface AgentInitOptions {
   /** Platform CA certificate and key (e.g. an mcr home's certs/ca.pem and ca-key.pem); a new CA when absent. */
   caCert?: string;
   caKey?: string;
+  /** The platform CA's folder (mcr init's `<mcr home>-ca`); default `<dir>-ca`, made when missing. */
+  caDir?: string;
   identityUrl?: string;
   identityCa?: string;
   registry?: string;
@@ -35,9 +38,9 @@ export async function initAgent(o: AgentInitOptions): Promise<{ dir: string; con
   if (o.caCert && o.caKey) ca = { certPem: readFileSync(o.caCert, "utf8"), keyPem: readFileSync(o.caKey, "utf8") };
   else if (o.caCert || o.caKey) throw new Error("--ca-cert and --ca-key go together");
   else {
-    ca = await createCA("Metacircular Platform CA");
-    writeFileAtomic(join(certs, "ca-key.pem"), ca.keyPem, 0o600);
-    writeFileAtomic(caCertPath, ca.certPem, 0o644);
+    // The key stays in the CA folder; the agent's home gets only the certificate.
+    ca = await loadOrCreateCA(o.caDir ?? defaultCaDir(dir), certs);
+    publishCaCert(ca, caCertPath);
   }
   const node = o.node ?? hostname();
   const pair = await issueServerCert(ca, [...new Set(["localhost", "127.0.0.1", "::1", hostname(), node, ...o.hostnames])]);

@@ -5,7 +5,8 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { openSqlite } from "../../lib/db/sqlite.ts";
-import { createCA, issueServerCert } from "../../lib/tls/certs.ts";
+import { issueServerCert } from "../../lib/tls/certs.ts";
+import { defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
 import { registryMigrations } from "../db/migrations.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore } from "../identity/accounts.ts";
@@ -16,12 +17,16 @@ export interface InitOptions {
   listen: string;
   hostnames: string[];
   force: boolean;
+  /** The platform CA's folder; default `<dir>-ca`. Never inside the home the server reads. */
+  caDir?: string;
 }
 
 export interface InitResult {
   dir: string;
   config: string;
   caCert: string;
+  /** The folder holding the CA key: keep it root-only, away from the server. */
+  caDir: string;
   created: string[];
   /** The first admin account, created only when the database had none. */
   admin?: { username: string; password: string; passwordFile: string };
@@ -37,17 +42,12 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   for (const d of [dir, certs, join(dir, "layers"), join(dir, "uploads"), join(dir, "backups")]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const created: string[] = [];
 
-  // Reuse an existing CA so certificates already trusted by clients stay valid.
+  // Reuse an existing CA so certificates already trusted by clients stay valid; its key lives
+  // outside the home (the server never needs it). Clients find the certificate at certs/ca.pem.
+  const ca = await loadOrCreateCA(opts.caDir ?? defaultCaDir(dir), certs);
+  if (ca.created) created.push(ca.certPath, ca.keyPath);
   const caCertPath = join(certs, "ca.pem");
-  const caKeyPath = join(certs, "ca-key.pem");
-  const ca = existsSync(caCertPath) && existsSync(caKeyPath)
-    ? { certPem: readFileSync(caCertPath, "utf8"), keyPem: readFileSync(caKeyPath, "utf8") }
-    : await createCA("Metacircular Platform CA");
-  if (!existsSync(caCertPath)) {
-    writeFileAtomic(caKeyPath, ca.keyPem, 0o600);
-    writeFileAtomic(caCertPath, ca.certPem, 0o644);
-    created.push(caCertPath, caKeyPath);
-  }
+  publishCaCert(ca, caCertPath);
   const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...opts.hostnames])];
   const server = await issueServerCert(ca, hosts);
   writeFileAtomic(join(certs, "key.pem"), server.keyPem, 0o600);
@@ -76,7 +76,7 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   }
   created.push(dbPath);
   writeFileSync(join(dir, ".gitignore"), "*\n");
-  return { dir, config, caCert: caCertPath, created, admin };
+  return { dir, config, caCert: caCertPath, caDir: ca.dir, created, admin };
 }
 
 function configText(dir: string, listen: string, hosts: string[]): string {

@@ -35,7 +35,7 @@ export async function initAgentHome(o: AgentHomeOptions): Promise<AgentHome> {
   mkdirSync(storageRoot);
   await run(AGENT_BIN, [
     "init", "--dir", dir, "--listen", "127.0.0.1:0", "--node", "node1",
-    "--ca-cert", join(o.mcrHome.dir, "certs", "ca.pem"), "--ca-key", join(o.mcrHome.dir, "certs", "ca-key.pem"),
+    "--ca-dir", o.mcrHome.caDir,
     "--identity-url", o.mcr.url, "--registry", o.mcr.host,
   ]);
   const config = join(dir, "mcp-agent.toml");

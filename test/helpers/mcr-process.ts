@@ -14,6 +14,8 @@ export interface McrHome {
   config: string;
   caPem: string;
   caPath: string;
+  /** The platform CA's folder (`<dir>-ca`): the key, outside the registry's home. */
+  caDir: string;
   /** The one-time password `mcr init` gave the first admin account. */
   adminPassword: string;
 }
@@ -26,7 +28,7 @@ export async function initHome(extraToml = ""): Promise<McrHome> {
   if (extraToml) appendFileSync(config, `\n${extraToml}\n`);
   const caPath = join(dir, "certs", "ca.pem");
   const adminPassword = readFileSync(join(dir, "admin.password"), "utf8").trim();
-  return { dir, config, caPath, caPem: readFileSync(caPath, "utf8"), adminPassword };
+  return { dir, config, caPath, caDir: `${dir}-ca`, caPem: readFileSync(caPath, "utf8"), adminPassword };
 }
 
 export interface McrProcess {
@@ -97,4 +99,5 @@ export async function startMcr(home: McrHome, env: NodeJS.ProcessEnv = {}, opts:
 
 export function removeHome(home: McrHome): void {
   rmSync(home.dir, { recursive: true, force: true });
+  rmSync(home.caDir, { recursive: true, force: true });
 }

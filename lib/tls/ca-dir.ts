@@ -1,0 +1,50 @@
+// Where the platform CA lives: a folder of its own (ca.pem, ca-key.pem), apart
+// from every daemon's home, so that no network-facing server can read the key.
+// Only `init` and certificate commands open it.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../fs/atomic.ts";
+import { createCA, type PemPair } from "./certs.ts";
+
+export interface PlatformCA extends PemPair {
+  dir: string;
+  certPath: string;
+  keyPath: string;
+  /** True when this call made a new CA. */
+  created: boolean;
+}
+
+/** The CA folder beside a daemon home when none is given: /srv/mcr → /srv/mcr-ca. */
+export const defaultCaDir = (home: string): string => `${resolve(home).replace(/\/+$/, "")}-ca`;
+
+/**
+ * Loads the CA from `dir`, or creates it there (folder 0700, key 0600). A `legacyCerts` folder
+ * (a home made before the CA moved out) hands its CA over: the key leaves the home. A ca.pem
+ * without its key is refused: signing with a fresh CA that clients do not trust helps no one.
+ */
+export async function loadOrCreateCA(dir: string, legacyCerts?: string): Promise<PlatformCA> {
+  dir = resolve(dir);
+  const certPath = join(dir, "ca.pem");
+  const keyPath = join(dir, "ca-key.pem");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(certPath) && legacyCerts && existsSync(join(legacyCerts, "ca-key.pem")) && existsSync(join(legacyCerts, "ca.pem"))) {
+    copyFileSync(join(legacyCerts, "ca.pem"), certPath);
+    writeFileAtomic(keyPath, readFileSync(join(legacyCerts, "ca-key.pem")), 0o600);
+    unlinkSync(join(legacyCerts, "ca-key.pem"));
+  }
+  const hasCert = existsSync(certPath);
+  const hasKey = existsSync(keyPath);
+  if (hasCert && !hasKey) throw new Error(`${certPath} exists but its key ${keyPath} does not: restore the key, or move the CA folder away to start a new CA (clients must then trust the new ca.pem)`);
+  if (!hasCert && hasKey) throw new Error(`${keyPath} exists without ${certPath}: restore the certificate or remove the key`);
+  if (hasCert) return { dir, certPath, keyPath, certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8"), created: false };
+  const ca = await createCA("Metacircular Platform CA");
+  writeFileAtomic(keyPath, ca.keyPem, 0o600);
+  writeFileAtomic(certPath, ca.certPem, 0o644);
+  return { dir, certPath, keyPath, ...ca, created: true };
+}
+
+/** Copies the CA certificate (public) to where a daemon's clients look for it. */
+export function publishCaCert(ca: PlatformCA, path: string): void {
+  if (existsSync(path) && readFileSync(path, "utf8") === ca.certPem) return;
+  writeFileAtomic(path, ca.certPem, 0o644);
+}
