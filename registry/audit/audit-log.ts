@@ -54,16 +54,39 @@ export interface AuditFilter {
 
 type Row = Insertable<RegistryDatabase["audit_log"]>;
 
+export interface AuditLogOptions {
+  /** How long events wait to be written together; default 200 ms. */
+  flushMs?: number;
+  /** Delay before retrying a failed write; doubles on each failure up to maxRetryMs (default 1 s, 60 s). */
+  retryMs?: number;
+  maxRetryMs?: number;
+  /** Events kept while writes fail; past this the oldest are dropped and counted in the log (default 10,000). */
+  maxPending?: number;
+}
+
 export class AuditLog {
   private pending: Row[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Consecutive failed writes; while non-zero a retry is scheduled and record() waits for it. */
+  private failures = 0;
+  /** Events dropped over maxPending since the last successful write. */
+  private dropped = 0;
+  private readonly flushMs: number;
+  private readonly retryMs: number;
+  private readonly maxRetryMs: number;
+  private readonly maxPending: number;
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
     private readonly log: Logger,
-    private readonly flushMs = 200,
-  ) {}
+    opts: AuditLogOptions = {},
+  ) {
+    this.flushMs = opts.flushMs ?? 200;
+    this.retryMs = opts.retryMs ?? 1000;
+    this.maxRetryMs = opts.maxRetryMs ?? 60_000;
+    this.maxPending = opts.maxPending ?? 10_000;
+  }
 
   record(e: AuditEvent): void {
     this.pending.push({
@@ -75,27 +98,65 @@ export class AuditLog {
       ip_address: e.ip ?? null,
       details: e.details ? JSON.stringify(e.details) : null,
     });
-    if (this.pending.length >= 500) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+    this.bound();
+    if (this.failures > 0) return; // the scheduled retry writes it
+    if (this.pending.length >= 500) this.flushInBackground();
+    else this.timer ??= setTimeout(() => this.flushInBackground(), this.flushMs);
   }
 
-  /** Writes everything recorded so far. */
+  /** Number of events recorded but not yet written. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Writes everything recorded so far. Rejects when the write fails; the events are
+   * then kept (up to maxPending) and retried with backoff.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    const run = this.flushing.then(() => this.write());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Timer-driven flushes: a failure is logged and retried by write() itself. */
+  private flushInBackground(): void {
+    this.flush().catch(() => undefined);
+  }
+
+  private async write(): Promise<void> {
     const batch = this.pending;
+    if (batch.length === 0) return;
     this.pending = [];
-    this.flushing = this.flushing.then(async () => {
-      if (batch.length === 0) return;
-      try {
-        await this.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < batch.length; i += 100) await trx.insertInto("audit_log").values(batch.slice(i, i + 100)).execute();
-        });
-      } catch (err) {
-        this.log.error({ err, events: batch.length }, "audit events could not be written");
-      }
-    });
-    return this.flushing;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < batch.length; i += 100) await trx.insertInto("audit_log").values(batch.slice(i, i + 100)).execute();
+      });
+    } catch (err) {
+      this.pending = batch.concat(this.pending); // oldest first, as recorded
+      this.bound();
+      this.failures++;
+      const retryMs = Math.min(this.retryMs * 2 ** (this.failures - 1), this.maxRetryMs);
+      this.log.error({ err, events: batch.length, pending: this.pending.length, dropped: this.dropped, attempt: this.failures, retry_ms: retryMs }, "audit events could not be written; kept for a retry");
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flushInBackground(), retryMs);
+      this.timer.unref(); // a retry alone must not keep a stopping process alive
+      throw err;
+    }
+    if (this.failures > 0 || this.dropped > 0) this.log.warn({ events: batch.length, failed_attempts: this.failures, dropped: this.dropped }, "audit events written after failed attempts");
+    this.failures = 0;
+    this.dropped = 0;
+  }
+
+  /** Keeps at most maxPending events, dropping the oldest. */
+  private bound(): void {
+    const over = this.pending.length - this.maxPending;
+    if (over <= 0) return;
+    if (this.dropped === 0) this.log.error({ max_pending: this.maxPending }, "audit buffer full: dropping the oldest events until the database accepts writes");
+    this.pending.splice(0, over);
+    this.dropped += over;
   }
 
   async list(f: AuditFilter = {}): Promise<AuditRecord[]> {
