@@ -3,6 +3,7 @@
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
+import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
@@ -14,6 +15,7 @@ import { auditService } from "./audit-service.ts";
 export interface AdminDeps {
   meta: Pick<Metadata, "ping">;
   version: string;
+  log: Logger;
 }
 
 export function adminService(deps: AdminDeps): ServiceImpl<typeof AdminService> {
@@ -21,8 +23,10 @@ export function adminService(deps: AdminDeps): ServiceImpl<typeof AdminService> 
     async health() {
       try {
         await deps.meta.ping();
-      } catch {
-        throw new ConnectError("database is not answering", Code.Unavailable);
+      } catch (err) {
+        deps.log.error({ err }, "health check failed: the database is not answering");
+        // Health is public: the caller gets the summary; the cause stays on the error and in the log.
+        throw new ConnectError("database is not answering", Code.Unavailable, undefined, undefined, err);
       }
       return { status: "ok", version: deps.version };
     },

@@ -81,7 +81,7 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promis
   }
 
   const rpc = connectNodeAdapter({
-    routes: adminRoutes({ meta, version, policies, audit }),
+    routes: adminRoutes({ meta, version, log, policies, audit }),
     interceptors: [adminAuthInterceptor(identity)],
   });
 
