@@ -135,7 +135,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
 
   const handler = connectNodeAdapter({
     routes: (router) => router.service(AgentService, agentService({ controller, store, runtimes, node: cfg.node.name, version, log })),
-    interceptors: [agentAuthInterceptor(identity)],
+    interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
   });
   const server: Http2SecureServer = createSecureServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), allowHTTP1: true }, handler);
   const sessions = new Set<ServerHttp2Session>();

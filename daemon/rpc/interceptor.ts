@@ -9,11 +9,12 @@ export const callerKey = createContextKey<Claims | undefined>(undefined, { descr
 const PUBLIC = new Set(["Health"]);
 const ADMIN = new Set(["Sync", "Deploy", "Stop", "Start", "Restart", "Remove"]);
 
-export function agentAuthInterceptor(identity: IdentityProvider | null): Interceptor {
+/** `service`: the agent's service_name ([mcias], "mcp-agent"): a registry token does not drive the node. */
+export function agentAuthInterceptor(identity: IdentityProvider | null, service: string): Interceptor {
   return (next) => async (req) => {
     const method = req.method.name;
     if (identity === null || PUBLIC.has(method)) return next(req);
-    const claims = await rpcCaller(identity, req.header);
+    const claims = await rpcCaller(identity, req.header, service);
     const allowed = ADMIN.has(method) ? claims.roles.includes("admin") : claims.roles.includes("admin") || claims.roles.includes("user");
     if (!allowed) throw new ConnectError(`${claims.username} may not call ${method} (needs the ${ADMIN.has(method) ? "admin" : "user"} role)`, Code.PermissionDenied);
     req.contextValues.set(callerKey, claims);

@@ -84,10 +84,10 @@ export class RemoteIdentity implements IdentityProvider {
   async validate(token: string): Promise<Claims | null> {
     const res = await this.post("/v1/token/validate", { token });
     if (res.status === 401) return null;
-    const b = res.body as { valid?: boolean; subject?: string; username?: string; account_type?: Claims["accountType"]; roles?: Claims["roles"]; expires_at?: string } | undefined;
+    const b = res.body as { valid?: boolean; subject?: string; username?: string; account_type?: Claims["accountType"]; roles?: Claims["roles"]; expires_at?: string; service_name?: string } | undefined;
     if (res.status !== 200 || !b) throw new IdentityUnavailableError(`identity server answered validate with HTTP ${res.status}`);
     if (!b.valid || !b.subject) return null;
-    return { subject: b.subject, username: b.username ?? "", accountType: b.account_type ?? "human", roles: b.roles ?? [], expiresAt: b.expires_at ?? "" };
+    return { subject: b.subject, username: b.username ?? "", accountType: b.account_type ?? "human", roles: b.roles ?? [], expiresAt: b.expires_at ?? "", audience: b.service_name ?? "" };
   }
 
   async logout(token: string): Promise<void> {

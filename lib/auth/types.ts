@@ -24,6 +24,15 @@ export interface Claims {
   accountType: AccountType;
   roles: Role[];
   expiresAt: string;
+  /** The service the token was issued for (login's service_name): each service takes only its own. */
+  audience: string;
+}
+
+/** Why a token issued for another service is refused here, or null when it is this service's. */
+export function audienceError(claims: Claims, service: string): string | null {
+  if (claims.audience === service) return null;
+  if (!claims.audience) return `the identity server did not say which service this token is for; ${service} needs a token issued for it`;
+  return `this token was issued for ${claims.audience}, not ${service}: log in for ${service} (service_name "${service}")`;
 }
 
 export interface IdentityProvider {

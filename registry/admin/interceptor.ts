@@ -9,10 +9,11 @@ export const callerKey = createContextKey<Claims | undefined>(undefined, { descr
 
 const PUBLIC_METHODS = new Set(["mcr.v1.AdminService/Health"]);
 
-export function adminAuthInterceptor(identity: IdentityProvider | null): Interceptor {
+/** `service`: the registry's service_name ([mcias]); tokens issued for other services are refused. */
+export function adminAuthInterceptor(identity: IdentityProvider | null, service: string): Interceptor {
   return (next) => async (req) => {
     if (identity === null || PUBLIC_METHODS.has(`${req.service.typeName}/${req.method.name}`)) return next(req);
-    const claims = await rpcCaller(identity, req.header);
+    const claims = await rpcCaller(identity, req.header, service);
     if (!claims.roles.includes("admin")) throw new ConnectError(`${claims.username} is not an admin`, Code.PermissionDenied);
     req.contextValues.set(callerKey, claims);
     return next(req);

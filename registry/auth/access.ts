@@ -3,7 +3,7 @@
 // A denial answers 403 DENIED and is audited as policy_deny.
 import type { IncomingMessage } from "node:http";
 import { bearerToken } from "../../lib/auth/cache.ts";
-import { IdentityUnavailableError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
+import { audienceError, IdentityUnavailableError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
@@ -96,6 +96,8 @@ export class RegistryAccess {
       throw err;
     }
     if (!claims) throw unauthorized("invalid or expired token");
+    const wrongAudience = audienceError(claims, this.o.serviceName);
+    if (wrongAudience) throw unauthorized(wrongAudience);
     callers.set(req, claims);
     return claims;
   }

@@ -75,11 +75,11 @@ export class EmbeddedIdentity implements IdentityProvider {
     const row = await this.db
       .selectFrom("tokens as t")
       .innerJoin("accounts as a", "a.id", "t.account_id")
-      .select(["a.id", "a.username", "a.account_type", "a.roles", "a.disabled", "t.expires_at", "t.revoked_at"])
+      .select(["a.id", "a.username", "a.account_type", "a.roles", "a.disabled", "t.expires_at", "t.revoked_at", "t.service_name"])
       .where("t.token_hash", "=", tokenHash(token))
       .executeTakeFirst();
     if (!row || row.revoked_at !== null || row.disabled || Date.parse(row.expires_at) <= this.now()) return null;
-    return { subject: row.id, username: row.username, accountType: row.account_type, roles: JSON.parse(row.roles), expiresAt: row.expires_at };
+    return { subject: row.id, username: row.username, accountType: row.account_type, roles: JSON.parse(row.roles), expiresAt: row.expires_at, audience: row.service_name };
   }
 
   async logout(token: string): Promise<void> {

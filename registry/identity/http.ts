@@ -85,7 +85,7 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
       const token = str(await readJson(req), "token");
       const claims = await deps.identity.validate(token);
       if (!claims) sendJson(res, 200, { valid: false });
-      else sendJson(res, 200, { valid: true, subject: claims.subject, username: claims.username, account_type: claims.accountType, roles: claims.roles, expires_at: claims.expiresAt });
+      else sendJson(res, 200, { valid: true, subject: claims.subject, username: claims.username, account_type: claims.accountType, roles: claims.roles, expires_at: claims.expiresAt, service_name: claims.audience });
     } else {
       const token = bearerToken(req.headers.authorization);
       if (!token) throw new JsonError(401, "logout needs the token as Authorization: Bearer");

@@ -82,7 +82,7 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promis
 
   const rpc = connectNodeAdapter({
     routes: adminRoutes({ meta, version, log, policies, audit }),
-    interceptors: [adminAuthInterceptor(identity)],
+    interceptors: [adminAuthInterceptor(identity, cfg.mcias.service_name)],
   });
 
   return {

@@ -9,10 +9,11 @@ import { MCR_BIN, type McrHome } from "./mcr-process.ts";
 
 const run = promisify(execFile);
 
-export async function login(client: RegistryClient, username: string, password: string): Promise<string> {
+/** A token issued for `service`: "mcr" for the registry, "mcp-agent" for agents (each takes only its own). */
+export async function login(client: RegistryClient, username: string, password: string, service = "mcr"): Promise<string> {
   const res = await client.request("POST", "/v1/auth/login", {
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username, password, service_name: "mcr", tags: [] }),
+    body: JSON.stringify({ username, password, service_name: service, tags: [] }),
   });
   if (res.status !== 200) throw new Error(`login ${username}: HTTP ${res.status} ${res.text}`);
   return res.json().token as string;

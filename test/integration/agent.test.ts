@@ -53,7 +53,7 @@ describe("mcp-agent with real podman", () => {
     await addAccount(mcrHome, "viewer", "human", ["user"]);
     await addAccount(mcrHome, "visitor", "human", ["guest"]);
     mcr = await startMcr(mcrHome, {}, { auth: true });
-    const adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
+    const adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword, "mcp-agent");
     admin = bearer(adminToken);
 
     // Images: busybox pushed to mcr under the convention-derived names.
@@ -89,6 +89,9 @@ describe("mcp-agent with real podman", () => {
     assert.match(h.podmanVersion, /^4\./);
     await assert.rejects(client.list({}), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
     await assert.rejects(client.list({}, bearer("not-a-token")), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+    // The admin's token for the registry does not drive the node: tokens carry their service.
+    const registryToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword, "mcr");
+    await assert.rejects(client.remove({ service: "shop" }, bearer(registryToken)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr, not mcp-agent/.test(e.rawMessage));
   });
 
   test("deploy streams progress; the service answers on its assigned ports with $PORT_* set", async (t) => {
@@ -241,7 +244,7 @@ describe("mcp-agent with real podman", () => {
     const pw = async (user: string) => {
       const child = (await import("node:child_process")).execFileSync("bin/mcr", ["account", "passwd", user, "--stdin", "--config", mcrHome.config], { input: `${user}-password-long` });
       void child;
-      return login(rc, user, `${user}-password-long`);
+      return login(rc, user, `${user}-password-long`, "mcp-agent");
     };
     const viewer = bearer(await pw("viewer"));
     const visitor = bearer(await pw("visitor"));

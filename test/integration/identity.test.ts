@@ -57,6 +57,16 @@ describe("identity, policy and audit", () => {
       assert.equal(after.status, 401, "a revoked token is refused at once");
     });
 
+    test("a token carries the service it was issued for; the registry refuses one issued for the agent", async () => {
+      const agentToken = await login(client, "alice", passwords.alice!, "mcp-agent");
+      secrets.push(agentToken);
+      const v = (await client.request("POST", "/v1/token/validate", { body: JSON.stringify({ token: agentToken }) })).json();
+      assert.equal(v.service_name, "mcp-agent");
+      const res = await client.request("GET", "/v2/_catalog", { headers: { Authorization: `Bearer ${agentToken}` } });
+      assert.equal(res.status, 401);
+      assert.match(res.text, /issued for mcp-agent, not mcr/);
+    });
+
     test("wrong password, unknown user, bad JSON, missing fields and wrong methods", async () => {
       const post = (body: string) => client.request("POST", "/v1/auth/login", { body });
       const wrong = await post(JSON.stringify({ username: "alice", password: "nope" }));

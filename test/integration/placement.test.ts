@@ -87,7 +87,7 @@ describe("SMEP placement with real podman", () => {
     mcrHome = await initHome();
     const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
     mcr = await startMcr(mcrHome, {}, { auth: true });
-    admin = bearer(await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword));
+    admin = bearer(await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword, "mcp-agent"));
     pm = createPodmanEnv();
     await pm.importBusybox("localhost/placement/busybox:1");
     execFileSync("podman", ["login", "--cert-dir", mcr.certDir, "-u", "admin", "--password-stdin", mcr.host], { env: pm.env, input: mcrHome.adminPassword });

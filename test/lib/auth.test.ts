@@ -3,10 +3,12 @@ import { createServer, type Server } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { CachedIdentity, bearerToken } from "../../lib/auth/cache.ts";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
-import { IdentityUnavailableError, InvalidCredentialsError, RateLimitedError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
+import { audienceError, IdentityUnavailableError, InvalidCredentialsError, RateLimitedError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
+import { rpcCaller } from "../../lib/auth/connect.ts";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createCA, issueServerCert } from "../../lib/tls/certs.ts";
 
-const claims = (over: Partial<Claims> = {}): Claims => ({ subject: "s", username: "u", accountType: "human", roles: ["user"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), ...over });
+const claims = (over: Partial<Claims> = {}): Claims => ({ subject: "s", username: "u", accountType: "human", roles: ["user"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), audience: "mcr", ...over });
 
 class FakeIdentity implements IdentityProvider {
   calls = 0;
@@ -121,10 +123,10 @@ describe("RemoteIdentity against a scripted MCIAS-compatible server", () => {
     script = (path, body) =>
       path === "/v1/auth/login"
         ? { status: 200, body: { token: `tok-${body.username}-${body.service_name}`, expires_at: "2030-01-01T00:00:00Z" } }
-        : { status: 200, body: { valid: true, subject: "id-1", username: "alice", account_type: "system", roles: ["user"], expires_at: "2030-01-01T00:00:00Z" } };
+        : { status: 200, body: { valid: true, subject: "id-1", username: "alice", account_type: "system", roles: ["user"], expires_at: "2030-01-01T00:00:00Z", service_name: "mcp-agent" } };
     const id = new RemoteIdentity({ serverUrl: url, caCert: ca });
     assert.deepEqual(await id.login({ username: "alice", password: "p", serviceName: "mcr", tags: [] }), { token: "tok-alice-mcr", expiresAt: "2030-01-01T00:00:00Z" });
-    assert.deepEqual(await id.validate("t"), { subject: "id-1", username: "alice", accountType: "system", roles: ["user"], expiresAt: "2030-01-01T00:00:00Z" });
+    assert.deepEqual(await id.validate("t"), { subject: "id-1", username: "alice", accountType: "system", roles: ["user"], expiresAt: "2030-01-01T00:00:00Z", audience: "mcp-agent" });
     id.close();
   });
 
@@ -151,5 +153,21 @@ describe("RemoteIdentity against a scripted MCIAS-compatible server", () => {
     await assert.rejects(untrusted.validate("t"), (e: unknown) => e instanceof IdentityUnavailableError && /unreachable/.test(e.message));
     untrusted.close();
     assert.throws(() => new RemoteIdentity({ serverUrl: "http://localhost:1" }), /must be https/);
+  });
+});
+
+describe("token audience", () => {
+  test("a service takes only tokens issued for it, and says which service to log in for", () => {
+    assert.equal(audienceError(claims({ audience: "mcp-agent" }), "mcp-agent"), null);
+    assert.match(audienceError(claims({ audience: "mcr" }), "mcp-agent")!, /issued for mcr, not mcp-agent: log in for mcp-agent/);
+    assert.match(audienceError(claims({ audience: "" }), "mcp-agent")!, /did not say which service/);
+  });
+
+  test("rpcCaller refuses a registry token on the agent as Unauthenticated", async () => {
+    const inner = new FakeIdentity();
+    inner.answer = claims({ audience: "mcr", roles: ["admin"] });
+    const headers = new Headers({ authorization: "Bearer t" });
+    await assert.rejects(rpcCaller(inner, headers, "mcp-agent"), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr/.test(e.rawMessage));
+    assert.equal((await rpcCaller(inner, headers, "mcr")).username, "u");
   });
 });
