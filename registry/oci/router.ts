@@ -95,8 +95,12 @@ function respondWithError(deps: OciDeps, req: IncomingMessage, res: ServerRespon
   } else if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
     deps.log.error({ err }, "storage is full");
     oci = new OciError("UNKNOWN", "the registry's storage is full", undefined, 507);
-  } else if ((err as NodeJS.ErrnoException).code === "ECONNRESET" || (err as Error).message === "aborted") {
-    return; // the client went away; there is nobody to answer
+  } else if (clientGone(req, res)) {
+    // Decided by the connection's state, not by the error's text: an upstream reset
+    // with a client still waiting is a failure that gets an answer (below).
+    deps.log.info({ method: req.method, url: req.url, err: (err as Error).message, code: (err as NodeJS.ErrnoException).code }, "client disconnected before the response was complete");
+    res.destroy();
+    return;
   } else {
     deps.log.error({ err, method: req.method, url: req.url }, "request failed");
     oci = new OciError("UNKNOWN", "internal error");
@@ -107,4 +111,9 @@ function respondWithError(deps: OciDeps, req: IncomingMessage, res: ServerRespon
   }
   // Node discards any unread request body after the response, keeping the connection usable.
   writeOciError(res, oci, req.method === "HEAD");
+}
+
+/** The client's connection is closed: there is nobody left to answer. */
+function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
+  return req.socket.destroyed || res.destroyed;
 }
