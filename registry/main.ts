@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // mcr: the Metacircular container registry. `init` creates the embedded
-// default; `server` runs the registry until SIGTERM/SIGINT.
+// default; `server` runs the registry until SIGTERM/SIGINT; `cert renew` reissues
+// the server certificate.
 import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
 import { exitOnSignals } from "../lib/process/signals.ts";
 import { initRegistry } from "./commands/init.ts";
+import { renewServerCert } from "./commands/cert.ts";
 import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
 import { loadRegistryConfig } from "./config.ts";
 import { startRegistry } from "./server/registry-server.ts";
@@ -26,7 +28,7 @@ program
   .option("--listen <addr>", "listen address written to the config", "127.0.0.1:8443")
   .option("--hostname <name...>", "extra DNS names or IPs for the server certificate", [])
   .option("--ca-dir <dir>", "the platform CA's folder, kept out of the server's reach (default <dir>-ca; made when it has no CA)")
-  .option("--force", "rewrite config and certificates of an existing home (the CA and data are kept)", false)
+  .option("--force", "rewrite config (from the template: edits are lost) and certificates of an existing home; the CA and data are kept. To renew the certificate or add names: mcr cert renew", false)
   .option("--json", "print the result as JSON", false)
   .action(async (opts: { dir: string; listen: string; hostname: string[]; caDir?: string; force: boolean; json: boolean }) => {
     try {
@@ -40,6 +42,23 @@ program
         }
         process.stdout.write(`start with: mcr server --config ${r.config}\n`);
       }
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command("cert")
+  .description("the registry's server certificate")
+  .command("renew")
+  .description("issue a new server certificate from the platform CA with the current names plus any --hostname; never touches mcr.toml; restart mcr to serve it")
+  .requiredOption("--config <file>", "path to mcr.toml (read for tls_cert and tls_key)")
+  .option("--hostname <name...>", "DNS names or IPs to add", [])
+  .option("--ca-dir <dir>", "the platform CA's folder (default: <the config's folder>-ca)")
+  .action(async (o: { config: string; hostname: string[]; caDir?: string }) => {
+    try {
+      const r = await renewServerCert({ config: o.config, hostnames: o.hostname, caDir: o.caDir });
+      process.stdout.write(`renewed ${r.cert} (key ${r.key})\n  names: ${r.hosts.join(", ")}\n  valid until: ${r.notAfter}\nrestart mcr to serve it\n`);
     } catch (err) {
       fail((err as Error).message);
     }

@@ -20,14 +20,32 @@ export const defaultCaDir = (home: string): string => `${resolve(home).replace(/
 /**
  * Loads the CA from `dir`, or creates it there (folder 0700, key 0600). A `legacyCerts` folder
  * (a home made before the CA moved out) hands its CA over: the key leaves the home. A ca.pem
- * without its key is refused: signing with a fresh CA that clients do not trust helps no one.
+ * without its key is refused, in `dir` or in `legacyCerts` (the copy clients trust): signing
+ * with a fresh CA that clients do not trust helps no one.
  */
 export async function loadOrCreateCA(dir: string, legacyCerts?: string): Promise<PlatformCA> {
+  const found = loadCA(dir, legacyCerts);
+  if (found) return found;
+  dir = resolve(dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = await createCA("Metacircular Platform CA");
+  const certPath = join(dir, "ca.pem");
+  const keyPath = join(dir, "ca-key.pem");
+  writeFileAtomic(keyPath, ca.keyPem, 0o600);
+  writeFileAtomic(certPath, ca.certPem, 0o644);
+  return { dir, certPath, keyPath, ...ca, created: true };
+}
+
+/** The CA in `dir` (after a `legacyCerts` handover), or undefined when there is none at all. */
+export function loadCA(dir: string, legacyCerts?: string): PlatformCA | undefined {
   dir = resolve(dir);
   const certPath = join(dir, "ca.pem");
   const keyPath = join(dir, "ca-key.pem");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!existsSync(certPath) && legacyCerts && existsSync(join(legacyCerts, "ca-key.pem")) && existsSync(join(legacyCerts, "ca.pem"))) {
+  if (!existsSync(certPath) && !existsSync(keyPath) && legacyCerts && existsSync(join(legacyCerts, "ca.pem"))) {
+    if (!existsSync(join(legacyCerts, "ca-key.pem"))) {
+      throw new Error(`${join(legacyCerts, "ca.pem")} exists but its key is neither in ${dir} nor in ${legacyCerts}: pass --ca-dir with the platform CA's folder (or restore it); a new CA would leave every client that trusts this ca.pem unable to connect`);
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     copyFileSync(join(legacyCerts, "ca.pem"), certPath);
     writeFileAtomic(keyPath, readFileSync(join(legacyCerts, "ca-key.pem")), 0o600);
     unlinkSync(join(legacyCerts, "ca-key.pem"));
@@ -36,11 +54,8 @@ export async function loadOrCreateCA(dir: string, legacyCerts?: string): Promise
   const hasKey = existsSync(keyPath);
   if (hasCert && !hasKey) throw new Error(`${certPath} exists but its key ${keyPath} does not: restore the key, or move the CA folder away to start a new CA (clients must then trust the new ca.pem)`);
   if (!hasCert && hasKey) throw new Error(`${keyPath} exists without ${certPath}: restore the certificate or remove the key`);
-  if (hasCert) return { dir, certPath, keyPath, certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8"), created: false };
-  const ca = await createCA("Metacircular Platform CA");
-  writeFileAtomic(keyPath, ca.keyPem, 0o600);
-  writeFileAtomic(certPath, ca.certPem, 0o644);
-  return { dir, certPath, keyPath, ...ca, created: true };
+  if (!hasCert) return undefined;
+  return { dir, certPath, keyPath, certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8"), created: false };
 }
 
 /** Copies the CA certificate (public) to where a daemon's clients look for it. */

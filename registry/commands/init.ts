@@ -36,7 +36,7 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   const dir = resolve(opts.dir);
   const config = join(dir, "mcr.toml");
   if (existsSync(config) && !opts.force) {
-    throw new Error(`${config} already exists; mcr init will not overwrite an existing registry (use --force to rewrite its config and certificates)`);
+    throw new Error(`${config} already exists; mcr init will not overwrite an existing registry (to renew the certificate or add names: \`mcr cert renew --config ${config}\`; --force rewrites the config from the template)`);
   }
   const certs = join(dir, "certs");
   for (const d of [dir, certs, join(dir, "layers"), join(dir, "uploads"), join(dir, "backups")]) mkdirSync(d, { recursive: true, mode: 0o700 });
