@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { AgentService, DeployPhase, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { kernelSupportsNfs } from "../../daemon/placement/nfs.ts";
 import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
@@ -193,6 +193,50 @@ describe("SMEP placement with real podman", () => {
     execFileSync("ln", ["-sfn", "/tmp", join(userHome, ".config", "dynamicalsystem", "@gazette")]);
     await deploy(gazette());
     assert.equal(readlinkSync(join(userHome, ".config", "dynamicalsystem", "@gazette")), join(root, "config"));
+  });
+
+  test("a service that swaps its storage folders or an XDG parent for a link to a root folder gets a refused deploy, not the folder", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const userHome = join(homes, "users", USER);
+    const root = join(home.storageRoot, USER);
+    const victim = join(homes, "victim");
+    mkdirSync(victim, { mode: 0o755 });
+    chmodSync(victim, 0o755);
+    const asService = (...args: string[]) =>
+      execFileSync("runuser", ["-u", USER, "--", "env", "-i", `HOME=${userHome}`, `XDG_RUNTIME_DIR=/run/user/${UID}`, "PATH=/usr/bin:/bin", ...args], { stdio: "pipe" });
+    const refused = async (link: string) => {
+      await assert.rejects(deploy(gazette()), (e: unknown) => e instanceof ConnectError && e.rawMessage.includes(`${link} is a symbolic link to ${victim}`) && /refusing to follow it/.test(e.rawMessage));
+      const st = statSync(victim);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 0, 0o755], `${victim} keeps its owner and mode`);
+    };
+    // From inside the container (its root is the service's UID): each storage folder in turn.
+    for (const d of ["state", "data", "config", "service"]) {
+      asService("podman", "exec", "gazette-api", "sh", "-c", `mv /srv/gazette/${d} /srv/gazette/${d}.moved && ln -s ${victim} /srv/gazette/${d}`);
+      await refused(join(root, d));
+      asService("podman", "exec", "gazette-api", "sh", "-c", `rm /srv/gazette/${d} && mv /srv/gazette/${d}.moved /srv/gazette/${d}`);
+    }
+    // As the service user: a parent of an XDG link.
+    const parent = join(userHome, ".config", "dynamicalsystem");
+    asService("mv", parent, `${parent}.moved`);
+    asService("ln", "-s", victim, parent);
+    await refused(parent);
+    asService("rm", parent);
+    asService("mv", `${parent}.moved`, parent);
+    assert.equal((await deploy(gazette())).at(-1)!.phase, DeployPhase.DONE, "once the links are gone, deploys work again");
+  });
+
+  test("the agent's registry login never lands in the service user's home", async (t) => {
+    if (!ready) return t.skip("tools missing");
+    const userHome = join(homes, "users", USER);
+    const found = execFileSync("find", [userHome, "-path", join(userHome, ".local", "share", "containers"), "-prune", "-o", "-type", "f", "-print"]).toString().trim().split("\n");
+    assert.ok(found.length > 0);
+    assert.equal(found.some((f) => /auth\.json$/.test(f)), false, `no auth file among ${found.join(", ")}`);
+    const agentPassword = readFileSync(join(home.dir, "registry.password"), "utf8").trim();
+    const encoded = Buffer.from(`agent-node1:${agentPassword}`).toString("base64");
+    for (const f of found) {
+      const text = readFileSync(f, "utf8");
+      assert.equal(text.includes(agentPassword) || text.includes(encoded), false, `${f} holds the agent's registry login`);
+    }
   });
 
   test("a port held by another process is a clear deploy error naming it; the node is unchanged", async (t) => {
