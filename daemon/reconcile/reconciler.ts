@@ -8,7 +8,8 @@ import type { ContainerInfo } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
 
-export type DriftKind = "missing" | "stopped" | "image_mismatch" | "definition_changed" | "unknown_container";
+/** placement_failed: the service's podman cannot be found, so its containers cannot be observed (left alone). */
+export type DriftKind = "missing" | "stopped" | "image_mismatch" | "definition_changed" | "unknown_container" | "placement_failed";
 
 export interface Drift {
   service: string;
@@ -42,30 +43,77 @@ export function driftOf(desiredHash: string, desiredImage: string, observed: Con
   return undefined;
 }
 
+interface PassWaiter {
+  resolve(drifts: Drift[]): void;
+  reject(err: unknown): void;
+}
+
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<Drift[]> | undefined;
+  private completed = 0;
+  /** Waiting for a pass that starts after they asked. */
+  private waiters: PassWaiter[] = [];
 
   constructor(private readonly d: ReconcilerDeps) {}
 
-  /** One pass over every service; returns the drift found (and what was done). */
+  /** Passes finished so far (failed ones included). */
+  get passes(): number {
+    return this.completed;
+  }
+
+  /** One pass over every service; returns the drift found (and what was done). Joins a pass already running. */
   reconcileOnce(): Promise<Drift[]> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+    if (!this.running) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      this.running = this.pass().then(
+        (drifts) => {
+          this.finished(drifts.length);
+          waiters.forEach((w) => w.resolve(drifts));
+          return drifts;
+        },
+        (err: unknown) => {
+          this.finished(undefined);
+          waiters.forEach((w) => w.reject(err));
+          throw err;
+        },
+      );
+    }
     return this.running;
+  }
+
+  /** The drift of the next pass that starts after this call (one already running observed too early). */
+  nextPass(): Promise<Drift[]> {
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private finished(drifts: number | undefined): void {
+    this.running = undefined; // before the waiters run: a pass they ask for is a new one
+    this.completed++;
+    // Tests of the agent process wait for this line instead of sleeping through an interval.
+    this.d.log.debug({ pass: this.completed, drifts, ok: drifts !== undefined }, "reconcile pass done");
   }
 
   private async pass(): Promise<Drift[]> {
     const observed = new Map<string, ContainerInfo>();
-    for (const rt of await this.d.runtimes.all()) for (const c of await rt.list({ [LABELS.managed]: "true" })) observed.set(c.name, c);
+    const { runtimes, failed } = await this.d.runtimes.all();
+    for (const rt of runtimes) for (const c of await rt.list({ [LABELS.managed]: "true" })) observed.set(c.name, c);
     const drifts: Drift[] = [];
     const known = new Set<string>();
     for (const def of await this.d.store.definitions()) {
       const stored = await this.d.store.components(def.name);
+      const placementError = failed.get(def.name);
+      if (placementError) this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
       for (const comp of def.components) {
         const container = containerName(def.name, comp.name);
         known.add(container).add(`${container}-next`);
         const want = stored.find((s) => s.name === comp.name);
         if (!want || !want.specHash) continue; // never deployed: nothing to compare
+        if (placementError) {
+          drifts.push(await this.unobservable(def.name, comp.name, placementError));
+          continue;
+        }
         const drift = await this.d.controller.locks.run(def.name, () => this.check(def.name, comp.name, comp.restart, want.desired, want.specHash, want.image, observed.get(container)));
         if (drift) drifts.push(drift);
       }
@@ -83,6 +131,14 @@ export class Reconciler {
     }
     for (const d of drifts) this.d.log.warn({ ...d }, "drift");
     return drifts;
+  }
+
+  /** Not "missing": recreating a container that may be running elsewhere would be wrong. */
+  private async unobservable(service: string, component: string, err: Error): Promise<Drift> {
+    const container = containerName(service, component);
+    const message = `${container}: placement failed, so its podman cannot be asked; left alone: ${err.message}`;
+    await this.d.store.event(service, component, "drift_placement_failed", message);
+    return { service, component, container, kind: "placement_failed", action: "reported", message };
   }
 
   private async check(service: string, component: string, restart: string, desired: string, hash: string, image: string, observed: ContainerInfo | undefined): Promise<Drift | undefined> {

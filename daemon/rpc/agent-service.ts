@@ -7,7 +7,7 @@ import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type Servi
 import { LABELS, PlanError, containerName } from "../deploy/plan.ts";
 import { PortError } from "../ports/allocator.ts";
 import { driftOf } from "../reconcile/reconciler.ts";
-import { NoSuchContainerError, RuntimeError, type ContainerInfo, type RuntimeEvent } from "../runtime/runtime.ts";
+import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime, type RuntimeEvent } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import { PlacementError } from "../../lib/smep/smep.ts";
 import { UserError } from "../placement/users.ts";
@@ -67,6 +67,12 @@ function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; ro
 }
 
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
+  // The replies have no field for it: the log says whose containers are left out (Status names the error).
+  const allRuntimes = async (what: string): Promise<Runtime[]> => {
+    const { runtimes, failed } = await d.runtimes.all();
+    for (const [service, err] of failed) d.log.warn({ service, err }, `${what}: placement failed; this service's containers are left out`);
+    return runtimes;
+  };
   const inspect = async (service: string, name: string) => {
     try {
       return await (await d.runtimes.forService(service)).runtime.inspect(name);
@@ -126,7 +132,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       return guard(async () => {
         const ports = await d.store.ports();
         const containers: ContainerInfo[] = [];
-        for (const rt of await d.runtimes.all()) containers.push(...(await rt.list({ [LABELS.managed]: "true" })));
+        for (const rt of await allRuntimes("list")) containers.push(...(await rt.list({ [LABELS.managed]: "true" })));
         return {
           containers: containers.map((c) => {
             const service = c.labels[LABELS.service] ?? "";
@@ -210,7 +216,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     async *events(req, ctx) {
       const labels: Record<string, string> = { [LABELS.managed]: "true" };
       if (req.service) labels[LABELS.service] = checkService(req.service);
-      const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await d.runtimes.all();
+      const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await allRuntimes("events");
       try {
         for await (const e of mergeStreams<RuntimeEvent>(sources.map((rt) => rt.events(labels, ctx.signal)))) {
           yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };

@@ -12,10 +12,19 @@ export interface ServiceRuntime {
   pull: PullOptions;
 }
 
+export interface RuntimeSet {
+  runtimes: Runtime[];
+  /**
+   * Services whose placement failed, with the error: which podman holds their containers is
+   * unknown, so those containers are unknown too — never to be taken for missing.
+   */
+  failed: Map<string, Error>;
+}
+
 export interface RuntimeProvider {
   forService(service: string): Promise<ServiceRuntime>;
-  /** Every podman that may hold managed containers. */
-  all(): Promise<Runtime[]>;
+  /** Every podman that may hold managed containers, and the services whose podman could not be found. */
+  all(): Promise<RuntimeSet>;
   /** The agent's own podman (health, version). */
   readonly shared: Runtime;
   /** The agent's own registry trust and credentials. */
@@ -27,8 +36,8 @@ export class SharedRuntime implements RuntimeProvider {
   async forService(): Promise<ServiceRuntime> {
     return { runtime: this.shared, pull: this.agentPull };
   }
-  async all(): Promise<Runtime[]> {
-    return [this.shared];
+  async all(): Promise<RuntimeSet> {
+    return { runtimes: [this.shared], failed: new Map() };
   }
 }
 
@@ -59,17 +68,19 @@ export class ServiceUserRuntimes implements RuntimeProvider {
     return { runtime, pull: this.placer.pullOptionsFor(user, this.agentPull) };
   }
 
-  async all(): Promise<Runtime[]> {
-    const out = new Set<Runtime>([this.shared]);
+  async all(): Promise<RuntimeSet> {
+    const runtimes = new Set<Runtime>([this.shared]);
+    const failed = new Map<string, Error>();
     for (const def of await this.store.definitions()) {
       try {
         const { placement } = await this.placer.placementFor(def);
         if (!this.placer.userExists(placement.user)) continue; // never deployed: no podman to ask
-        out.add((await this.forService(def.name)).runtime);
-      } catch {
-        /* a service that cannot be placed has no containers */
+        runtimes.add((await this.forService(def.name)).runtime);
+      } catch (err) {
+        // Its containers may well be running under its user: reported by the caller, not skipped.
+        failed.set(def.name, err instanceof Error ? err : new Error(String(err)));
       }
     }
-    return [...out];
+    return { runtimes: [...runtimes], failed };
   }
 }

@@ -1,9 +1,10 @@
 // The agent's deploy/stop/start/remove logic and reconciliation, on a fake runtime.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeEach, describe, test } from "node:test";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import type { Kysely } from "kysely";
 import { openSqlite } from "../../lib/db/sqlite.ts";
 import { silentLogger } from "../../lib/log/logger.ts";
 import { validateDefinition, type ServiceDefinition } from "../../lib/services/definition.ts";
@@ -52,12 +53,17 @@ describe("ServiceController on a fake runtime", () => {
   let store: StateStore;
   let ctl: ServiceController;
   let dir: string;
+  let db: Kysely<AgentDatabase>;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "agent-"));
-    const { db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations);
+    ({ db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations));
     store = new StateStore(db);
     rt = new FakeRuntime();
     ctl = controllerFor(dir, rt, store);
+  });
+  afterEach(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test("first deploy: pull, create, start, rename; ports and $PORT variables; env file 0600", async () => {
@@ -214,9 +220,13 @@ describe("ServiceController on a fake runtime", () => {
 });
 
 describe("deploy with a definition", () => {
-  test("a refused or failed deploy leaves the stored definition as it was", async () => {
+  test("a refused or failed deploy leaves the stored definition as it was", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "agent-"));
     const { db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations);
+    t.after(async () => {
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
     const store = new StateStore(db);
     const rt = new FakeRuntime();
     const ctl = controllerFor(dir, rt, store);
