@@ -2,12 +2,12 @@
 import { z } from "zod";
 import { splitHostPort } from "./load.ts";
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses Go-style durations ("30s", "2m", "1h30m", "500ms", "0") into milliseconds. */
+/** Parses Go-style durations ("30s", "2m", "1h30m", "500ms", "0"), plus days ("90d"), into milliseconds. */
 export function parseDuration(text: string): number | undefined {
   if (text === "0") return 0;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
   let total = 0;
   let pos = 0;
   while (pos < text.length) {

@@ -179,4 +179,24 @@ export class AuditLog {
       ...(r.details ? { details: JSON.parse(r.details) as Record<string, string> } : {}),
     }));
   }
+
+  /**
+   * Deletes events older than `before` (ISO 8601) and returns how many. A few thousand rows
+   * per statement, so that the first prune of a large table never holds the write lock for
+   * long; stops between batches once `signal` aborts (shutdown).
+   */
+  async prune(before: string, signal?: AbortSignal, batch = 5000): Promise<number> {
+    let total = 0;
+    while (!signal?.aborted) {
+      const res = await this.db
+        .deleteFrom("audit_log")
+        .where("id", "in", (eb) => eb.selectFrom("audit_log").select("id").where("event_time", "<", before).limit(batch))
+        .executeTakeFirst();
+      const n = Number(res.numDeletedRows);
+      total += n;
+      if (n < batch) break;
+      await new Promise((resolve) => setImmediate(resolve)); // requests get their turn between batches
+    }
+    return total;
+  }
 }

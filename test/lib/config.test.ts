@@ -96,7 +96,9 @@ describe("config field types", () => {
     assert.equal(parseDuration("1h30m"), 5_400_000);
     assert.equal(parseDuration("250ms"), 250);
     assert.equal(parseDuration("1.5s"), 1500);
-    for (const bad of ["", "30", "s", "3d", "1h 2m", "-1s"]) assert.equal(parseDuration(bad), undefined, bad);
+    assert.equal(parseDuration("90d"), 90 * 86_400_000, "days, for retention periods");
+    assert.equal(parseDuration("1d12h"), 36 * 3_600_000);
+    for (const bad of ["", "30", "s", "3w", "1h 2m", "-1s"]) assert.equal(parseDuration(bad), undefined, bad);
   });
 
   test("a duration may also be a number of seconds", () => {

@@ -1,0 +1,77 @@
+// Periodic upkeep of mcr's database: expired tokens of the embedded identity service and
+// audit events past `[audit] retention` (every manifest GET writes one, so without this the
+// table grows for ever). One pass at start-up, then one per interval on an unref'd timer
+// that shutdown stops; the clock and the interval are injectable for tests.
+import type { Logger } from "../../lib/log/logger.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
+
+export const DEFAULT_MAINTENANCE_INTERVAL_MS = 3_600_000;
+
+export interface MaintenanceOptions {
+  audit: AuditLog;
+  /** The embedded identity service; null when tokens live elsewhere (external or disabled). */
+  tokens: { pruneTokens(): Promise<number> } | null;
+  /** Audit events older than this are deleted; 0 keeps them for ever. */
+  auditRetentionMs: number;
+  log: Logger;
+  intervalMs?: number;
+  now?: () => number;
+}
+
+export interface PruneResult {
+  tokens: number;
+  auditEvents: number;
+}
+
+export class Maintenance {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<PruneResult | undefined> | undefined;
+  private readonly stopping = new AbortController();
+  private readonly now: () => number;
+
+  constructor(private readonly o: MaintenanceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Starts the timer (not keeping the process alive) and the first pass. */
+  start(): void {
+    if (this.timer || this.stopping.signal.aborted) return;
+    this.timer = setInterval(() => void this.run(), this.o.intervalMs ?? DEFAULT_MAINTENANCE_INTERVAL_MS);
+    this.timer.unref();
+    void this.run();
+  }
+
+  /**
+   * One pass; a pass still running is joined rather than doubled. Never rejects: a failure
+   * is logged and the next interval tries again. Undefined once stopped.
+   */
+  run(): Promise<PruneResult | undefined> {
+    if (this.stopping.signal.aborted) return Promise.resolve(undefined);
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Stops the timer and waits for a pass in progress (which stops between batches). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.stopping.abort();
+    await this.running;
+  }
+
+  private async pass(): Promise<PruneResult | undefined> {
+    try {
+      const tokens = this.o.tokens ? await this.o.tokens.pruneTokens() : 0;
+      let auditEvents = 0;
+      if (this.o.auditRetentionMs > 0) {
+        const before = new Date(this.now() - this.o.auditRetentionMs).toISOString();
+        auditEvents = await this.o.audit.prune(before, this.stopping.signal);
+      }
+      if (tokens || auditEvents) this.o.log.info({ tokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
+      return { tokens, auditEvents };
+    } catch (err) {
+      this.o.log.error({ err }, "database maintenance failed; retrying at the next interval");
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// Database upkeep on a timer: expired tokens and audit events past retention are
+// pruned at start-up and every interval, and nothing runs after stop(). The clock and
+// the interval are injected, and the timer is Node's mock, so nothing sleeps.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, beforeEach, describe, mock, test } from "node:test";
+import type { Kysely } from "kysely";
+import { openSqlite } from "../../../lib/db/sqlite.ts";
+import { silentLogger } from "../../../lib/log/logger.ts";
+import { AuditLog } from "../../../registry/audit/audit-log.ts";
+import { registryMigrations } from "../../../registry/db/migrations.ts";
+import type { RegistryDatabase } from "../../../registry/db/schema.ts";
+import { EmbeddedIdentity } from "../../../registry/identity/embedded.ts";
+import { Maintenance } from "../../../registry/server/maintenance.ts";
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const NOW = Date.parse("2026-06-01T00:00:00Z");
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function openDb(): Promise<Kysely<RegistryDatabase>> {
+  const dir = mkdtempSync(join(tmpdir(), "maint-"));
+  dirs.push(dir);
+  return (await openSqlite<RegistryDatabase>(join(dir, "mcr.db"), registryMigrations)).db;
+}
+
+/** Audit rows `ages` (in ms) before NOW. */
+async function auditAt(db: Kysely<RegistryDatabase>, ...ages: number[]): Promise<void> {
+  await db.insertInto("audit_log").values(ages.map((age) => ({ event_time: new Date(NOW - age).toISOString(), event_type: "manifest_pulled", actor_id: "a", repository: "r", digest: null, ip_address: null, details: null }))).execute();
+}
+
+const count = async (db: Kysely<RegistryDatabase>, table: "audit_log" | "tokens") => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+
+describe("AuditLog.prune", () => {
+  test("deletes only events older than the cutoff, in batches, and stops between batches on abort", async () => {
+    const db = await openDb();
+    const audit = new AuditLog(db, silentLogger());
+    await auditAt(db, 100 * DAY, 95 * DAY, 91 * DAY, 91 * DAY, 91 * DAY, 89 * DAY, 0);
+    const cutoff = new Date(NOW - 90 * DAY).toISOString();
+    const stopped = new AbortController();
+    stopped.abort();
+    assert.equal(await audit.prune(cutoff, stopped.signal, 2), 0, "an aborted prune deletes nothing more");
+    assert.equal(await audit.prune(cutoff, undefined, 2), 5, "five old events, three batches");
+    assert.equal(await count(db, "audit_log"), 2);
+    await db.destroy();
+  });
+});
+
+describe("Maintenance", () => {
+  let db: Kysely<RegistryDatabase>;
+  let identity: EmbeddedIdentity;
+  let audit: AuditLog;
+  let clock: number;
+
+  beforeEach(async () => {
+    db = await openDb();
+    clock = NOW;
+    identity = new EmbeddedIdentity(db, { tokenTtlMs: HOUR, loginsPerMinute: 10, now: () => clock });
+    audit = new AuditLog(db, silentLogger());
+    await identity.accounts.create("alice", "a long enough password", "human", ["user"]);
+  });
+
+  const login = () => identity.login({ username: "alice", password: "a long enough password", serviceName: "mcr", tags: [] });
+
+  test("a pass removes tokens expired over a day ago and events past retention; retention 0 keeps events", async () => {
+    clock = NOW - 3 * DAY;
+    await login(); // expired two days before NOW
+    clock = NOW;
+    await login(); // valid
+    await auditAt(db, 91 * DAY, 30 * DAY);
+    const m = new Maintenance({ audit, tokens: identity, auditRetentionMs: 90 * DAY, log: silentLogger(), now: () => clock });
+    assert.deepEqual(await m.run(), { tokens: 1, auditEvents: 1 });
+    assert.equal(await count(db, "tokens"), 1);
+    assert.equal(await count(db, "audit_log"), 1);
+
+    const keep = new Maintenance({ audit, tokens: null, auditRetentionMs: 0, log: silentLogger(), now: () => NOW + 365 * DAY });
+    assert.deepEqual(await keep.run(), { tokens: 0, auditEvents: 0 });
+    assert.equal(await count(db, "audit_log"), 1);
+    await db.destroy();
+  });
+
+  test("runs at start and on every interval, on an unref'd timer that stop() clears", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const m = new Maintenance({ audit, tokens: identity, auditRetentionMs: 90 * DAY, log: silentLogger(), intervalMs: HOUR, now: () => clock });
+    const passes = mock.method(audit, "prune");
+    await auditAt(db, 100 * DAY);
+    m.start();
+    await m.run(); // joins the start-up pass
+    assert.equal(passes.mock.callCount(), 1);
+    assert.equal(await count(db, "audit_log"), 0);
+
+    // A day later the events of NOW - 89.5 days are past retention.
+    await auditAt(db, 89.5 * DAY);
+    clock = NOW + DAY;
+    t.mock.timers.tick(HOUR);
+    await m.run();
+    assert.equal(passes.mock.callCount(), 2, "the interval ran a pass");
+    assert.equal(await count(db, "audit_log"), 0);
+
+    await m.stop();
+    const after = passes.mock.callCount();
+    await auditAt(db, 200 * DAY);
+    t.mock.timers.tick(10 * HOUR);
+    assert.equal(await m.run(), undefined, "stopped: no more passes");
+    assert.equal(passes.mock.callCount(), after);
+    assert.equal(await count(db, "audit_log"), 1);
+    await db.destroy();
+  });
+
+  test("the timer does not keep the process alive", async () => {
+    const m = new Maintenance({ audit, tokens: null, auditRetentionMs: 0, log: silentLogger(), intervalMs: HOUR });
+    m.start();
+    assert.equal((m as unknown as { timer: NodeJS.Timeout }).timer.hasRef(), false);
+    await m.stop();
+    await db.destroy();
+  });
+
+  test("a failing pass is logged and the next one still runs", async () => {
+    let fail = true;
+    const tokens = { pruneTokens: async () => (fail ? Promise.reject(new Error("database is locked")) : 0) };
+    const errors: string[] = [];
+    const log = Object.assign(silentLogger(), { error: (_o: unknown, msg: string) => void errors.push(msg) }) as ReturnType<typeof silentLogger>;
+    const m = new Maintenance({ audit, tokens, auditRetentionMs: 90 * DAY, log, now: () => clock });
+    assert.equal(await m.run(), undefined);
+    assert.match(errors[0]!, /maintenance failed/);
+    fail = false;
+    assert.deepEqual(await m.run(), { tokens: 0, auditEvents: 0 });
+    await db.destroy();
+  });
+});
