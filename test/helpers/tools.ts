@@ -1,22 +1,47 @@
-// Integration tests need real tools. Locally a missing tool skips the test;
-// on CI (CI=true) it fails, because .ci/run installs every one of them.
+// Integration tests need real tools. Suites and tests declare them through their
+// `skip` option, decided before they are declared (a suite's before hook cannot
+// skip: Node 20's SuiteContext has no skip()). Locally a missing tool skips for
+// real; on CI (CI=true) it fails the file, naming the tool, because .ci/run
+// installs every one of them.
 import { execFileSync } from "node:child_process";
 import type { TestContext } from "node:test";
 
 export function hasTool(name: string): boolean {
   try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
+    execFileSync("sh", ["-c", 'command -v "$1"', "sh", name], { stdio: "ignore" });
     return true;
   } catch {
     return false;
   }
 }
 
-/** Returns true when the test may go on; on CI a missing tool throws. */
-export function requireTools(t: TestContext, ...names: string[]): boolean {
+/** A `skip` option value: false when there is no problem; the problem locally; on CI it throws. */
+function skipOrFail(problem: string | undefined): string | false {
+  if (problem === undefined) return false;
+  if (process.env.CI === "true") throw new Error(`${problem} (required on CI)`);
+  return problem;
+}
+
+/** `describe(name, { skip: skipUnlessTools("podman") }, …)`: false when every tool is on PATH. */
+export function skipUnlessTools(...names: string[]): string | false {
   const missing = names.filter((n) => !hasTool(n));
-  if (missing.length === 0) return true;
-  if (process.env.CI === "true") throw new Error(`required tools missing on CI: ${missing.join(", ")}`);
-  t.skip(`missing tools: ${missing.join(", ")}`);
+  return skipOrFail(missing.length ? `missing tools: ${missing.join(", ")}` : undefined);
+}
+
+/** Like skipUnlessTools, for tests that must run as root (they create users or touch devices). */
+export function skipUnlessRoot(): string | false {
+  return skipOrFail(process.getuid?.() === 0 ? undefined : "needs root");
+}
+
+/**
+ * Inside a test body only (a TestContext can skip): true when the test may go on.
+ * Suites declare their tools with `{ skip: skipUnlessTools(...) }` instead.
+ */
+export function requireTools(t: TestContext, ...names: string[]): boolean {
+  const reason = skipUnlessTools(...names);
+  if (reason === false) return true;
+  // A suite hook's context has no skip() in Node 20: say so instead of crashing on the call.
+  if (typeof (t as Partial<TestContext>).skip !== "function") throw new Error(`${reason}: a suite hook cannot skip; declare the suite with { skip: skipUnlessTools(...) }`);
+  t.skip(reason);
   return false;
 }

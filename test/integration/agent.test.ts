@@ -12,10 +12,10 @@ import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, bearer, login } from "../helpers/identity.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { requireTools } from "../helpers/tools.ts";
+import { skipUnlessTools } from "../helpers/tools.ts";
 import { httpGet, sleep, until } from "../helpers/wait.ts";
 
-describe("mcp-agent with real podman", () => {
+describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybox", "runc") }, () => {
   let mcrHome: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
@@ -23,7 +23,6 @@ describe("mcp-agent with real podman", () => {
   let agent: AgentProcess;
   let client: Client<typeof AgentService>;
   let admin: ReturnType<typeof bearer>;
-  let ready = false;
 
   const shop = (over: { cmd?: string[]; version?: string; image?: string } = {}): Partial<ServiceDefinition> => ({
     name: "shop",
@@ -46,8 +45,7 @@ describe("mcp-agent with real podman", () => {
     return out;
   }
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "busybox", "runc")) return;
+  before(async () => {
     mcrHome = await initHome();
     const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
     await addAccount(mcrHome, "viewer", "human", ["user"]);
@@ -71,7 +69,6 @@ describe("mcp-agent with real podman", () => {
     home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-node1", password: agentPassword } });
     agent = await startAgentProcess(home);
     client = agentClient(agent.url, mcrHome.caPem);
-    ready = true;
   });
 
   after(async () => {
@@ -81,8 +78,7 @@ describe("mcp-agent with real podman", () => {
     if (mcrHome) removeHome(mcrHome);
   });
 
-  test("Health is public; everything else needs a token and the right role", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("Health is public; everything else needs a token and the right role", async () => {
     const h = await client.health({});
     assert.equal(h.status, "ok");
     assert.equal(h.node, "node1");
@@ -94,8 +90,7 @@ describe("mcp-agent with real podman", () => {
     await assert.rejects(client.remove({ service: "shop" }, bearer(registryToken)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr, not mcp-agent/.test(e.rawMessage));
   });
 
-  test("deploy streams progress; the service answers on its assigned ports with $PORT_* set", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("deploy streams progress; the service answers on its assigned ports with $PORT_* set", async () => {
     const progress = await deploy(shop());
     const phases = (c: string) => progress.filter((p) => p.component === c).map((p) => p.phase);
     assert.deepEqual(phases("api"), [DeployPhase.PULLING, DeployPhase.CREATING, DeployPhase.STARTING, DeployPhase.RUNNING]);
@@ -116,16 +111,14 @@ describe("mcp-agent with real podman", () => {
     assert.equal((await until("httpd on 31002", () => httpGet(31002))).trim(), "hello-from-shop");
   });
 
-  test("deploying the same definition again changes nothing", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("deploying the same definition again changes nothing", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => c.startedAt).sort();
     const progress = await deploy(shop());
     assert.deepEqual(progress.filter((p) => p.component).map((p) => p.phase), [DeployPhase.UNCHANGED, DeployPhase.UNCHANGED]);
     assert.deepEqual((await client.list({}, admin)).containers.map((c) => c.startedAt).sort(), before);
   });
 
-  test("logs: tail, stdout/stderr marked, and a live follow that ends its podman process when the client goes away", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("logs: tail, stdout/stderr marked, and a live follow that ends its podman process when the client goes away", async () => {
     const lines = [];
     for await (const l of client.logs({ service: "shop", component: "api", tail: 10 }, admin)) lines.push(l);
     assert.ok(lines.some((l) => l.stream === LogStream.STDOUT && l.line === "api listening on 31000"));
@@ -150,8 +143,7 @@ describe("mcp-agent with real podman", () => {
     await until("podman logs -f to exit", async () => (countLogProcs() === before ? true : undefined), 5000);
   });
 
-  test("stop, start, restart; Status shows desired vs observed", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("stop, start, restart; Status shows desired vs observed", async () => {
     const stopped = await client.stop({ service: "shop", component: "web" }, admin);
     assert.deepEqual(stopped.components.map((c) => [c.component, c.state]), [["web", "exited"]]);
     let status = await client.status({ service: "shop" }, admin);
@@ -170,8 +162,7 @@ describe("mcp-agent with real podman", () => {
     await assert.rejects(client.stop({ service: "nope" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
-  test("reconciliation repairs containers removed or stopped behind the agent's back", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("reconciliation repairs containers removed or stopped behind the agent's back", async () => {
     await pm.podman(["rm", "-f", "shop-web"]);
     await pm.podman(["stop", "-t", "1", "shop-api"]);
     await until("shop-web recreated and shop-api restarted", async () => {
@@ -184,8 +175,7 @@ describe("mcp-agent with real podman", () => {
     assert.equal((await until("web serving again", () => httpGet(31002))).trim(), "hello-from-shop");
   });
 
-  test("a restarted agent re-adopts running containers without restarting them", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("a restarted agent re-adopts running containers without restarting them", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
     assert.equal(await agent.stop("SIGTERM"), 0);
     agent = await startAgentProcess(home);
@@ -195,8 +185,7 @@ describe("mcp-agent with real podman", () => {
     assert.deepEqual(after, before);
   });
 
-  test("a deploy whose new container dies keeps the previous one running and says why", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("a deploy whose new container dies keeps the previous one running and says why", async () => {
     const apiBefore = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!;
     const seen: DeployResponse[] = [];
     await assert.rejects(
@@ -214,8 +203,7 @@ describe("mcp-agent with real podman", () => {
     await deploy(shop());
   });
 
-  test("bad definitions get clear errors and leave the node unchanged", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("bad definitions get clear errors and leave the node unchanged", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
     const refuse = async (def: Partial<ServiceDefinition>, code: Code, re: RegExp) =>
       assert.rejects(deploy(def), (e: unknown) => e instanceof ConnectError && e.code === code && re.test(e.message));
@@ -237,8 +225,7 @@ describe("mcp-agent with real podman", () => {
     await assert.rejects(client.status({ service: "ghost" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
-  test("users may read but not change the node; guests may do neither", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("users may read but not change the node; guests may do neither", async () => {
     const rc = new RegistryClient(mcr.url, mcrHome.caPem);
     // viewer and visitor were created with generated passwords; reset them to known ones.
     const pw = async (user: string) => {
@@ -254,8 +241,7 @@ describe("mcp-agent with real podman", () => {
     await assert.rejects(client.list({}, visitor), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
   });
 
-  test("Events streams lifecycle events of managed containers", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("Events streams lifecycle events of managed containers", async () => {
     const abort = new AbortController();
     const seen: string[] = [];
     const reading = (async () => {
@@ -274,8 +260,7 @@ describe("mcp-agent with real podman", () => {
     assert.ok(seen.every((s) => s.startsWith("web:") || s.startsWith("api:")));
   });
 
-  test("remove stops and deletes every container and forgets the service", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("remove stops and deletes every container and forgets the service", async () => {
     const res = await client.remove({ service: "shop" }, admin);
     assert.deepEqual(res.removedContainers.sort(), ["shop-api", "shop-web"]);
     assert.deepEqual((await client.list({}, admin)).containers, []);

@@ -10,7 +10,7 @@ import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, adminClient, bearer, login } from "../helpers/identity.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { requireTools } from "../helpers/tools.ts";
+import { skipUnlessTools } from "../helpers/tools.ts";
 
 describe("identity, policy and audit", () => {
   let home: McrHome;
@@ -137,14 +137,11 @@ describe("identity, policy and audit", () => {
     });
   });
 
-  describe("with podman", () => {
+  describe("with podman", { skip: skipUnlessTools("podman", "busybox") }, () => {
     let pm: PodmanEnv;
-    let ready = false;
-    before(async (t) => {
-      if (!requireTools(t as never, "podman", "busybox")) return;
+    before(async () => {
       pm = createPodmanEnv();
       await pm.importBusybox("localhost/idtest/busybox:1");
-      ready = true;
     });
     after(async () => pm?.cleanup());
 
@@ -158,22 +155,19 @@ describe("identity, policy and audit", () => {
     };
     const push = (repo: string) => pm.podman(["push", "--cert-dir", mcr.certDir, "localhost/idtest/busybox:1", `${mcr.host}/${repo}:1`]);
 
-    test("podman login with a wrong password fails; a user may push and pull", async (t) => {
-      if (!ready) return t.skip("tools missing");
+    test("podman login with a wrong password fails; a user may push and pull", async () => {
       await assert.rejects(podmanLogin("alice", "wrong-password"), /invalid username|unauthorized/i);
       await podmanLogin("alice", passwords.alice!);
       await push("team/app");
       await pm.podman(["pull", "--cert-dir", mcr.certDir, `${mcr.host}/team/app:1`]);
     });
 
-    test("a guest may not push", async (t) => {
-      if (!ready) return t.skip("tools missing");
+    test("a guest may not push", async () => {
       await podmanLogin("visitor", passwords.guest!);
       await assert.rejects(push("team/guest"), /denied|403/i);
     });
 
-    test("a system account needs a rule; a deny rule beats an allow rule of lower priority number", async (t) => {
-      if (!ready) return t.skip("tools missing");
+    test("a system account needs a rule; a deny rule beats an allow rule of lower priority number", async () => {
       await podmanLogin("ci-bot", passwords.ci!);
       await assert.rejects(push("ci/app"), /denied|403/i);
 

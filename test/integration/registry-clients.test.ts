@@ -8,26 +8,23 @@ import { after, before, describe, test } from "node:test";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { requireTools } from "../helpers/tools.ts";
+import { skipUnlessTools } from "../helpers/tools.ts";
 import { login } from "../helpers/identity.ts";
 import { execFile } from "node:child_process";
 
-describe("podman and skopeo against mcr", () => {
+describe("podman and skopeo against mcr", { skip: skipUnlessTools("podman", "skopeo", "runc", "busybox") }, () => {
   let home: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
   let client: RegistryClient;
-  let ready = false;
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "skopeo", "runc", "busybox")) return;
+  before(async () => {
     home = await initHome();
     mcr = await startMcr(home, {}, { auth: true });
     client = new RegistryClient(mcr.url, home.caPem, await login(new RegistryClient(mcr.url, home.caPem), "admin", home.adminPassword));
     pm = createPodmanEnv();
     await loginWith("podman", ["login", "--cert-dir", mcr.certDir, "--username", "admin", "--password-stdin", mcr.host], home.adminPassword);
     await pm.importBusybox("localhost/mcr-test/busybox:1");
-    ready = true;
   });
 
   after(async () => {
@@ -49,8 +46,7 @@ describe("podman and skopeo against mcr", () => {
     if (code !== 0) throw new Error(`${cmd} ${args[0]} failed: ${stderr}`);
   }
 
-  test("podman pushes, pulls and runs an image; digests agree", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("podman pushes, pulls and runs an image; digests agree", async () => {
     const ref = `${mcr.host}/platform/busybox:1`;
     await pm.podman(["tag", "localhost/mcr-test/busybox:1", ref]);
     const digestFile = join(pm.dir, "push.digest");
@@ -70,8 +66,7 @@ describe("podman and skopeo against mcr", () => {
     assert.equal(out.trim(), "hello from mcr");
   });
 
-  test("podman builds FROM a pulled image and pushes to another repository (layer reuse)", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("podman builds FROM a pulled image and pushes to another repository (layer reuse)", async () => {
     const ctx = mkdtempSync(join(pm.dir, "build-"));
     writeFileSync(join(ctx, "Containerfile"), `FROM ${mcr.host}/platform/busybox:1\nRUN echo built > /built.txt\nCMD ["/bin/cat", "/built.txt"]\n`);
     const ref = `${mcr.host}/apps/built:v1`;
@@ -84,8 +79,7 @@ describe("podman and skopeo against mcr", () => {
     assert.deepEqual(tags.json(), { name: "apps/built", tags: ["v1"] });
   });
 
-  test("skopeo copies between repositories, to an OCI layout and back, with identical digests", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("skopeo copies between repositories, to an OCI layout and back, with identical digests", async () => {
     const src = `docker://${mcr.host}/platform/busybox:1`;
     // skopeo shares podman's auth file (REGISTRY_AUTH_FILE); log in again with skopeo itself.
     await pm.podman(["logout", mcr.host]);
@@ -110,24 +104,21 @@ describe("podman and skopeo against mcr", () => {
     assert.deepEqual(catalog.json().repositories, ["apps/built", "from-layout/busybox", "mirror/busybox", "platform/busybox"]);
   });
 
-  test("skopeo --creds works without a stored login; unauthenticated clients are refused", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("skopeo --creds works without a stored login; unauthenticated clients are refused", async () => {
     await pm.skopeo(["logout", "--all"]);
     await assert.rejects(pm.skopeo(["inspect", "--cert-dir", certDir(), `docker://${mcr.host}/platform/busybox:1`]), /authentication required|unauthorized/i);
     const out = await pm.skopeo(["inspect", "--cert-dir", certDir(), "--creds", `admin:${home.adminPassword}`, `docker://${mcr.host}/platform/busybox:1`]);
     assert.equal(JSON.parse(out).Name, `${mcr.host}/platform/busybox`);
   });
 
-  test("skopeo deletes a manifest and the tag is gone", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("skopeo deletes a manifest and the tag is gone", async () => {
     await pm.skopeo(["delete", "--cert-dir", certDir(), "--creds", `admin:${home.adminPassword}`, `docker://${mcr.host}/mirror/busybox:copied`]);
     const res = await client.request("GET", "/v2/mirror/busybox/manifests/copied");
     assert.equal(res.status, 404);
     assert.equal(res.json().errors[0].code, "MANIFEST_UNKNOWN");
   });
 
-  test("a client that does not trust the CA is refused", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("a client that does not trust the CA is refused", async () => {
     await assert.rejects(
       pm.skopeo(["inspect", "--cert-dir", join(pm.dir, "empty-certs"), `docker://${mcr.host}/platform/busybox:1`]),
       /certificate signed by unknown authority|x509/,

@@ -4,32 +4,29 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { PodmanRuntime } from "../../../daemon/runtime/podman.ts";
 import { ImageNotFoundError, RuntimeError, type PullOptions } from "../../../daemon/runtime/runtime.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../../helpers/podman.ts";
-import { requireTools } from "../../helpers/tools.ts";
+import { skipUnlessTools } from "../../helpers/tools.ts";
 
 const LOCAL = "localhost/mcp-test/bb:v1";
 
-describe("PodmanRuntime against mcr", () => {
+describe("PodmanRuntime against mcr", { skip: skipUnlessTools("podman", "skopeo", "runc", "busybox") }, () => {
   let home: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
   let rt: PodmanRuntime;
   let opts: PullOptions;
-  let ready = false;
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "skopeo", "runc", "busybox")) return;
+  before(async () => {
     home = await initHome();
     mcr = await startMcr(home, {}, { auth: true });
     pm = createPodmanEnv();
     await pm.importBusybox(LOCAL);
     rt = new PodmanRuntime({ env: pm.env, timeoutMs: 30_000 });
     opts = { authFile: join(pm.dir, "agent-auth.json"), certDir: mcr.certDir };
-    ready = true;
   });
 
   after(async () => {
@@ -38,13 +35,7 @@ describe("PodmanRuntime against mcr", () => {
     if (home) removeHome(home);
   });
 
-  function skip(t: TestContext): boolean {
-    if (!ready) t.skip("podman, skopeo or mcr is not available");
-    return !ready;
-  }
-
-  test("login writes the auth file; push, imageExists and pull use it with the cert dir", async (t) => {
-    if (skip(t)) return;
+  test("login writes the auth file; push, imageExists and pull use it with the cert dir", async () => {
     await rt.login(mcr.host, "admin", home.adminPassword, opts);
     assert.ok(JSON.parse(readFileSync(opts.authFile!, "utf8")).auths[mcr.host], "credentials stored for the registry");
 
@@ -61,8 +52,7 @@ describe("PodmanRuntime against mcr", () => {
     await assert.rejects(rt.pull(`${mcr.host}/mcp-test/bb:v-missing`, opts), ImageNotFoundError);
   });
 
-  test("TLS and credential failures are errors, not 'image missing'", async (t) => {
-    if (skip(t)) return;
+  test("TLS and credential failures are errors, not 'image missing'", async () => {
     const ref = `${mcr.host}/mcp-test/bb:v1`;
     // No cert dir: the platform CA is unknown, and imageExists must not answer false.
     await assert.rejects(rt.imageExists(ref, { authFile: opts.authFile }), (e: unknown) => {

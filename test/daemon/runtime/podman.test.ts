@@ -17,22 +17,19 @@ import {
   type RuntimeEvent,
 } from "../../../daemon/runtime/runtime.ts";
 import { createPodmanEnv, type PodmanEnv } from "../../helpers/podman.ts";
-import { requireTools } from "../../helpers/tools.ts";
+import { skipUnlessTools } from "../../helpers/tools.ts";
 
 const IMAGE = "localhost/mcp-test/bb:v1.2.0";
 const RUN = `rt${process.pid}`; // keeps names unique if two runs share a machine
 
-describe("PodmanRuntime (real podman)", () => {
+describe("PodmanRuntime (real podman)", { skip: skipUnlessTools("podman", "runc", "busybox") }, () => {
   let pm: PodmanEnv;
   let rt: PodmanRuntime;
-  let ready = false;
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "runc", "busybox")) return;
+  before(async () => {
     pm = createPodmanEnv();
     await pm.importBusybox(IMAGE);
     rt = new PodmanRuntime({ env: pm.env, timeoutMs: 30_000 });
-    ready = true;
   });
 
   after(async () => {
@@ -44,11 +41,6 @@ describe("PodmanRuntime (real podman)", () => {
     const full = `${RUN}-${name}`;
     t.after(() => rt.remove(full, true).catch(() => undefined));
     return { name: full, image: IMAGE, ports: [], volumes: [], labels: {}, cmd: ["sleep", "1000"], ...over };
-  }
-
-  function skip(t: TestContext): boolean {
-    if (!ready) t.skip("podman is not available");
-    return !ready;
   }
 
   async function waitForState(name: string, state: string, ms = 10_000): Promise<void> {
@@ -85,13 +77,11 @@ describe("PodmanRuntime (real podman)", () => {
     return port;
   }
 
-  test("version is podman's client version", async (t) => {
-    if (skip(t)) return;
+  test("version is podman's client version", async () => {
     assert.match(await rt.version(), /^\d+\.\d+\.\d+/);
   });
 
   test("run, then inspect: id, labels, ports, state, startedAt, version", async (t) => {
-    if (skip(t)) return;
     const port = await freePort();
     const s = spec(t, "api", { labels: { "mcp.service": "svc", "mcp.component": "api" }, ports: [`127.0.0.1:${port}:8080`], restart: "unless-stopped" });
     const before = Date.now();
@@ -117,7 +107,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("list returns only containers carrying every requested label, in any state", async (t) => {
-    if (skip(t)) return;
     const svc = `${RUN}-list`;
     await rt.run(spec(t, "l-api", { labels: { "mcp.service": svc, "mcp.component": "api" } }));
     await rt.create(spec(t, "l-web", { labels: { "mcp.service": svc, "mcp.component": "web" } }));
@@ -134,7 +123,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("create, start, stop, rename, remove", async (t) => {
-    if (skip(t)) return;
     const s = spec(t, "life");
     const renamed = `${s.name}-old`;
     t.after(() => rt.remove(renamed, true).catch(() => undefined));
@@ -158,7 +146,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("--env-file reaches the container (read back through logs)", async (t) => {
-    if (skip(t)) return;
     const envFile = join(pm.dir, "svc.env");
     writeFileSync(envFile, "FOO=hello world\nBAR=2\n");
     const s = spec(t, "env", { envFile, cmd: ["sh", "-c", 'echo "FOO=$FOO BAR=$BAR"'] });
@@ -169,7 +156,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("logs: stdout and stderr marked, tail, timestamps", async (t) => {
-    if (skip(t)) return;
     // conmon writes the log file per read from each pipe; the pauses fix the file order.
     const s = spec(t, "logs", { cmd: ["sh", "-c", "echo o1; sleep 0.1; echo e1 >&2; sleep 0.1; echo o2; sleep 0.1; echo e2 >&2; exit 3"] });
     await rt.run(s);
@@ -186,7 +172,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("logs --follow: abort ends the stream and the podman logs process", async (t) => {
-    if (skip(t)) return;
     const s = spec(t, "follow", { cmd: ["sh", "-c", "echo ready; i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done"] });
     await rt.run(s);
     const ac = new AbortController();
@@ -202,7 +187,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("logs --follow: abort while waiting for output, and a consumer that breaks, leave no process", async (t) => {
-    if (skip(t)) return;
     const s = spec(t, "quiet", { cmd: ["sh", "-c", "echo ready; exec sleep 1000"] });
     await rt.run(s);
     const ac = new AbortController();
@@ -223,8 +207,7 @@ describe("PodmanRuntime (real podman)", () => {
     assert.deepEqual(processesWith(`logs --follow ${s.name}`), []);
   });
 
-  test("logs of a missing container throw NoSuchContainerError before any line", async (t) => {
-    if (skip(t)) return;
+  test("logs of a missing container throw NoSuchContainerError before any line", async () => {
     const seen: LogLine[] = [];
     await assert.rejects(async () => {
       for await (const l of logs(`${RUN}-missing`, { follow: true })) seen.push(l);
@@ -233,7 +216,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("events: create, start and died arrive for labelled containers only", async (t) => {
-    if (skip(t)) return;
     const label = { "mcp.test": `${RUN}-events` };
     const ac = new AbortController();
     t.after(() => ac.abort());
@@ -264,7 +246,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("failures carry podman's stderr; missing containers are NoSuchContainerError", async (t) => {
-    if (skip(t)) return;
     const err = await rt.run(spec(t, "noimg", { image: "nope-not-here:1" })).then(
       () => assert.fail("run of an unknown image succeeded"),
       (e: unknown) => e,
@@ -293,8 +274,7 @@ describe("PodmanRuntime (real podman)", () => {
     await assert.rejects(rt.build(`localhost/${RUN}/x:1`, pm.dir, "no-such-Containerfile"), /podman build .* failed \(exit 125\): .*no such file/i);
   });
 
-  test("a podman binary that does not exist gives a RuntimeError that says so", async (t) => {
-    if (skip(t)) return;
+  test("a podman binary that does not exist gives a RuntimeError that says so", async () => {
     const bad = new PodmanRuntime({ command: "/nonexistent/podman" });
     await assert.rejects(bad.stop("x"), (e: unknown) => {
       assert.ok(e instanceof RuntimeError && !(e instanceof NoSuchContainerError));
@@ -310,7 +290,6 @@ describe("PodmanRuntime (real podman)", () => {
   });
 
   test("build from a local image, then run it", async (t) => {
-    if (skip(t)) return;
     const ctx = join(pm.dir, "build-ctx");
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, "Containerfile"), `FROM ${IMAGE}\nRUN echo built > /msg\nCMD ["cat", "/msg"]\n`);
