@@ -1,0 +1,97 @@
+// deploy/install.sh run for real into a temporary root (DESTDIR): the code, the units and
+// the homes it lays down, an upgrade that keeps the homes, and the agent signed by the
+// mcr home's CA. npm and the commands that would change the host (users, ownership,
+// systemd) are stand-ins on PATH that record their calls: npm links this checkout's
+// node_modules instead of downloading and compiling, the others must not be called.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { REPO_ROOT } from "../helpers/mcr-process.ts";
+import { loadRegistryConfig } from "../../registry/config.ts";
+
+const run = promisify(execFile);
+const INSTALL = join(REPO_ROOT, "deploy", "install.sh");
+
+describe("install.sh into a temporary root", () => {
+  let tmp: string;
+  let root: string;
+  let calls: string;
+  let env: NodeJS.ProcessEnv;
+  const prefix = () => join(root, "opt", "metacircular");
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  const recorded = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
+  // From a folder with no node_modules: the installed binaries must not depend on the working directory.
+  const install = (...args: string[]) => run("bash", [INSTALL, ...args], { cwd: tmp, env });
+
+  before(() => {
+    tmp = mkdtempSync(join(tmpdir(), "install-"));
+    root = join(tmp, "root");
+    calls = join(tmp, "calls.log");
+    const bin = join(tmp, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "npm"), `#!/bin/sh\necho "npm $* in $PWD" >> ${calls}\nln -sfn ${join(REPO_ROOT, "node_modules")} node_modules\n`, { mode: 0o755 });
+    for (const cmd of ["systemctl", "useradd", "groupadd", "chown"]) writeFileSync(join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> ${calls}\n`, { mode: 0o755 });
+    env = { ...process.env, DESTDIR: root, PATH: `${bin}:${process.env.PATH}` };
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test("mcr: code, production dependencies, unit, home and CA folder; nothing on the host", async () => {
+    const { stdout } = await install("mcr", "--hostname", "registry.test", "--listen", "127.0.0.1:0");
+    assert.match(stdout, /mcr\.service installed below .*root \(systemd not touched\)/);
+    assert.deepEqual(recorded(), [`npm ci --omit=dev --no-audit --no-fund in ${prefix()}`], "npm ci in the prefix; no users, chown or systemctl");
+
+    for (const f of ["bin/mcr", "bin/mcp-agent", "registry/main.ts", "daemon/main.ts", "lib/fs/atomic.ts", "package.json", "package-lock.json", "deploy/systemd/mcr.service"]) {
+      assert.ok(existsSync(join(prefix(), f)), `${f} installed`);
+    }
+    for (const f of ["test", "bench", ".git", ".mcr", ".mcr-ca"]) assert.equal(existsSync(join(prefix(), f)), false, `${f} not installed`);
+    assert.ok(lstatSync(join(prefix(), "node_modules")).isSymbolicLink(), "node_modules comes from npm, not copied from the source");
+
+    const unit = join(root, "etc", "systemd", "system", "mcr.service");
+    assert.equal(readFileSync(unit, "utf8"), readFileSync(join(REPO_ROOT, "deploy", "systemd", "mcr.service"), "utf8"));
+    assert.equal(mode(unit), 0o644);
+
+    const home = join(root, "srv", "mcr");
+    assert.equal(mode(home), 0o700);
+    assert.equal(mode(join(root, "srv", "mcr-ca")), 0o700);
+    assert.ok(existsSync(join(root, "srv", "mcr-ca", "ca-key.pem")), "the CA key is in its own folder");
+    assert.equal(existsSync(join(home, "certs", "ca-key.pem")), false, "and not in mcr's home");
+    const cfg = loadRegistryConfig(join(home, "mcr.toml"), {});
+    assert.equal(cfg.database.path, join(home, "mcr.db"));
+    assert.ok(existsSync(cfg.database.path));
+    const cert = new X509Certificate(readFileSync(cfg.server.tls_cert));
+    assert.match(cert.subjectAltName ?? "", /DNS:registry\.test/);
+
+    // The installed binary runs from any working directory (systemd starts it in /).
+    const { stdout: version } = await run(join(prefix(), "bin", "mcr"), ["--version"], { cwd: "/" });
+    assert.match(version, /^\d+\.\d+\.\d+/);
+  });
+
+  test("running it again upgrades the code and keeps the home", async () => {
+    const home = join(root, "srv", "mcr");
+    const before = { config: readFileSync(join(home, "mcr.toml"), "utf8"), password: readFileSync(join(home, "admin.password"), "utf8") };
+    await install("mcr");
+    assert.equal(readFileSync(join(home, "mcr.toml"), "utf8"), before.config);
+    assert.equal(readFileSync(join(home, "admin.password"), "utf8"), before.password);
+    assert.equal(recorded().filter((l) => l.startsWith("npm ci")).length, 2);
+  });
+
+  test("agent: its home is signed by the platform CA of the mcr home beside it", async () => {
+    const { stdout } = await install("agent", "--identity-url", "https://localhost:8443", "--registry", "localhost:8443");
+    assert.match(stdout, /mcp-agent\.service installed below/);
+    const dir = join(root, "var", "lib", "mcp-agent");
+    assert.equal(mode(dir), 0o700);
+    const config = readFileSync(join(dir, "mcp-agent.toml"), "utf8");
+    assert.match(config, /server_url = "https:\/\/localhost:8443"/);
+    assert.match(config, /host = "localhost:8443"/);
+    const ca = new X509Certificate(readFileSync(join(root, "srv", "mcr-ca", "ca.pem")));
+    const cert = new X509Certificate(readFileSync(join(dir, "certs", "cert.pem")));
+    assert.ok(cert.checkIssued(ca) && cert.verify(ca.publicKey), "the agent's certificate is signed by mcr's platform CA");
+    assert.equal(readFileSync(join(root, "etc", "systemd", "system", "mcp-agent.service"), "utf8"), readFileSync(join(REPO_ROOT, "deploy", "systemd", "mcp-agent.service"), "utf8"));
+    assert.equal(recorded().some((l) => /^(systemctl|useradd|groupadd|chown) /.test(l)), false);
+  });
+});
