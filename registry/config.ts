@@ -55,6 +55,12 @@ export const registryConfigSchema = z
         logins_per_minute: z.number().int().positive().default(10),
       })
       .default({}),
+    audit: z
+      .object({
+        /** Events older than this are deleted (hourly); 0 keeps them for ever. */
+        retention: duration("90d"),
+      })
+      .default({}),
     log: z.object({ level: logLevel }).default({}),
   })
   .superRefine((cfg, ctx) => {

@@ -25,6 +25,7 @@ import { reconcileUploads } from "../oci/uploads.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyStore } from "../policy/store.ts";
 import { LocalBlobStore } from "../storage/local-fs.ts";
+import { Maintenance } from "./maintenance.ts";
 import { version } from "../version.ts";
 
 export interface RegistryParts {
@@ -33,7 +34,15 @@ export interface RegistryParts {
   /** Null when authentication is disabled. */
   identityHttp: IdentityHttpDeps | null;
   rpc: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Prunes expired tokens and old audit events on a timer; close() stops it. */
+  maintenance: Maintenance;
   close(): Promise<void>;
+}
+
+/** For tests: the clock and period of the database upkeep. */
+export interface AssembleOptions {
+  now?: () => number;
+  maintenanceIntervalMs?: number;
 }
 
 export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
@@ -46,7 +55,7 @@ export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>): 
   return { identity: embedded, embedded, remote: null };
 }
 
-export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promise<RegistryParts> {
+export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: AssembleOptions = {}): Promise<RegistryParts> {
   const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
   const meta = new Metadata(db);
   const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
@@ -75,10 +84,8 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promis
     },
   };
   await reconcileUploads(oci);
-  if (embedded) {
-    const pruned = await embedded.pruneTokens();
-    if (pruned) log.info({ pruned }, "expired tokens removed");
-  }
+  const maintenance = new Maintenance({ audit, tokens: embedded, auditRetentionMs: cfg.audit.retention, log, intervalMs: opts.maintenanceIntervalMs, now: opts.now });
+  maintenance.start();
 
   const rpc = connectNodeAdapter({
     routes: adminRoutes({ meta, version, log, policies, audit }),
@@ -90,7 +97,9 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger): Promis
     oci,
     identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
+    maintenance,
     async close() {
+      await maintenance.stop();
       await audit.flush();
       remote?.close();
       await db.destroy();

@@ -2,7 +2,7 @@
 // pruned at start-up and every interval, and nothing runs after stop(). The clock and
 // the interval are injected, and the timer is Node's mock, so nothing sleeps.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, beforeEach, describe, mock, test } from "node:test";
@@ -12,7 +12,9 @@ import { silentLogger } from "../../../lib/log/logger.ts";
 import { AuditLog } from "../../../registry/audit/audit-log.ts";
 import { registryMigrations } from "../../../registry/db/migrations.ts";
 import type { RegistryDatabase } from "../../../registry/db/schema.ts";
+import { loadRegistryConfig } from "../../../registry/config.ts";
 import { EmbeddedIdentity } from "../../../registry/identity/embedded.ts";
+import { assembleRegistry } from "../../../registry/server/assemble.ts";
 import { Maintenance } from "../../../registry/server/maintenance.ts";
 
 const DAY = 86_400_000;
@@ -129,5 +131,47 @@ describe("Maintenance", () => {
     fail = false;
     assert.deepEqual(await m.run(), { tokens: 0, auditEvents: 0 });
     await db.destroy();
+  });
+});
+
+describe("the registry's upkeep", () => {
+  /** A plain-HTTP registry home with the given extra TOML; returns the config path. */
+  function home(extra = ""): string {
+    const dir = mkdtempSync(join(tmpdir(), "maint-home-"));
+    dirs.push(dir);
+    const path = join(dir, "mcr.toml");
+    writeFileSync(path, `[server]\nlisten_addr = "127.0.0.1:0"\nplain_http = true\n[database]\npath = "mcr.db"\n[storage]\nlayers_path = "layers"\n${extra}`);
+    return path;
+  }
+
+  test("[audit] retention defaults to 90 days and takes durations in days", () => {
+    assert.equal(loadRegistryConfig(home(), {}).audit.retention, 90 * DAY);
+    assert.equal(loadRegistryConfig(home('[audit]\nretention = "30d"\n'), {}).audit.retention, 30 * DAY);
+    assert.equal(loadRegistryConfig(home(), { MCR_AUDIT_RETENTION: "0" }).audit.retention, 0);
+  });
+
+  test("the assembled registry prunes on its timer with the configured retention, and close() stops it", async (t) => {
+    const cfg = loadRegistryConfig(home('[audit]\nretention = "30d"\n'), {});
+    const seed = (await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations)).db;
+    const past = new EmbeddedIdentity(seed, { tokenTtlMs: HOUR, loginsPerMinute: 10, now: () => NOW - 3 * DAY });
+    await past.accounts.create("alice", "a long enough password", "human", ["user"]);
+    await past.login({ username: "alice", password: "a long enough password", serviceName: "mcr", tags: [] });
+    await auditAt(seed, 31 * DAY, 29 * DAY);
+    await seed.destroy();
+
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const parts = await assembleRegistry(cfg, silentLogger(), { now: () => NOW, maintenanceIntervalMs: HOUR });
+    try {
+      await parts.maintenance.run(); // the start-up pass
+      assert.equal(await count(parts.db, "tokens"), 0, "the expired token is gone");
+      assert.equal(await count(parts.db, "audit_log"), 1, "only the event past 30 days is gone");
+      await auditAt(parts.db, 45 * DAY);
+      t.mock.timers.tick(HOUR);
+      await parts.maintenance.run();
+      assert.equal(await count(parts.db, "audit_log"), 1, "the hourly pass pruned the new old event");
+    } finally {
+      await parts.close();
+    }
+    assert.equal(await parts.maintenance.run(), undefined, "stopped with the registry");
   });
 });
