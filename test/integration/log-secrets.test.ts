@@ -20,11 +20,11 @@ import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from ".
 import { OCI_MANIFEST } from "../helpers/oci.ts";
 import { PushClient, imageManifest } from "../helpers/oci-push.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { requireTools } from "../helpers/tools.ts";
+import { skipUnlessTools } from "../helpers/tools.ts";
 
 const basic = (user: string, password: string) => Buffer.from(`${user}:${password}`).toString("base64");
 
-describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", () => {
+describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", { skip: skipUnlessTools("podman", "skopeo", "busybox", "runc") }, () => {
   let mcrHome: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
@@ -32,12 +32,10 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", (
   let agent: AgentProcess;
   let http: RegistryClient;
   let rpc: Client<typeof AgentService>;
-  let ready = false;
   const secrets: string[] = [];
   const pw: Record<string, string> = {};
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "skopeo", "busybox", "runc")) return;
+  before(async () => {
     mcrHome = await initHome();
     pw.admin = mcrHome.adminPassword;
     pw.alice = await addAccount(mcrHome, "alice", "human", ["user"]);
@@ -50,7 +48,6 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", (
     agent = await startAgentProcess(agentHome, { MCP_LOG_LEVEL: "debug" });
     rpc = agentClient(agent.url, mcrHome.caPem);
     secrets.push(...Object.values(pw), ...Object.entries(pw).map(([u, p]) => basic(u, p)));
-    ready = true;
   });
 
   after(async () => {
@@ -62,8 +59,7 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", (
     if (mcrHome) removeHome(mcrHome);
   });
 
-  test("logins, pushes, pulls and RPCs leave no password, token or credential in any log line", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("logins, pushes, pulls and RPCs leave no password, token or credential in any log line", async () => {
     // Logins: the identity API (right and wrong passwords) and the Docker token flow.
     const wrong = `wrong-${randomBytes(12).toString("hex")}`;
     secrets.push(wrong, basic("alice", wrong));
