@@ -15,6 +15,16 @@ export const agentConfigSchema = z
       tls_cert: nonEmpty,
       tls_key: nonEmpty,
       shutdown_timeout: duration("30s"),
+      /** TLS handshake and (HTTP/1.1) request headers must arrive within this. */
+      read_timeout: duration("30s"),
+      /** A request's body must arrive within this; responses (Logs, Events, Deploy streams) are not limited. */
+      request_timeout: duration("60s"),
+      /** Connections with no request in flight are closed after this. */
+      idle_timeout: duration("120s"),
+      /** Open connections at most; further ones are closed at once. */
+      max_connections: z.number().int().positive().default(256),
+      /** Largest RPC message, in bytes (after decompression). */
+      max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
     }),
     database: z.object({ path: nonEmpty }),
     mcias: z

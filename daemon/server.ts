@@ -3,10 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { CachedIdentity } from "../lib/auth/cache.ts";
 import { RemoteIdentity } from "../lib/auth/remote.ts";
 import { listenOn } from "../lib/net/listen.ts";
+import { capConnections, closeIdleConnections, limitRequestTime } from "../lib/net/request-limits.ts";
+import { guardedConnectHandler } from "../lib/net/rpc-guard.ts";
 import { openSqlite } from "../lib/db/sqlite.ts";
 import type { Logger } from "../lib/log/logger.ts";
 import { serverTlsOptions } from "../lib/tls/server-options.ts";
@@ -25,6 +26,9 @@ import { Placer } from "./placement/placer.ts";
 import { ServiceUserRuntimes, SharedRuntime, type RuntimeProvider } from "./runtime/provider.ts";
 import { sheetNumber } from "../lib/smep/smep.ts";
 import { version } from "../registry/version.ts";
+
+/** Concurrent streams one HTTP/2 connection may open (Node's default is unlimited). */
+const MAX_STREAMS_PER_SESSION = 100;
 
 export interface RunningAgent {
   address: AddressInfo;
@@ -133,11 +137,29 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     identity = new CachedIdentity(remote);
   }
 
-  const handler = connectNodeAdapter({
+  // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
+  const rpc = guardedConnectHandler({
     routes: (router) => router.service(AgentService, agentService({ controller, store, runtimes, node: cfg.node.name, version, log })),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
+    maxMessageBytes: cfg.server.max_rpc_bytes,
+    requireToken: identity !== null,
+    publicPaths: new Set([`/${AgentService.typeName}/${AgentService.method.health.name}`]),
   });
-  const server: Http2SecureServer = createSecureServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), allowHTTP1: true }, handler);
+  const server: Http2SecureServer = createSecureServer({
+    ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key),
+    allowHTTP1: true,
+    ...(cfg.server.read_timeout > 0 ? { handshakeTimeout: cfg.server.read_timeout } : {}),
+    settings: { maxConcurrentStreams: MAX_STREAMS_PER_SESSION },
+  });
+  // The HTTP/1.1 fallback's own limits; HTTP/2 streams get limitRequestTime and the idle close below.
+  Object.assign(server, { headersTimeout: cfg.server.read_timeout, requestTimeout: cfg.server.request_timeout });
+  capConnections(server, cfg.server.max_connections, (refused) => log.warn({ refused, max_connections: cfg.server.max_connections }, "connections refused: max_connections reached"));
+  const idle = closeIdleConnections(server, cfg.server.idle_timeout);
+  server.on("request", (req, res) => {
+    idle.track(req, res);
+    limitRequestTime(req, res, cfg.server.request_timeout);
+    rpc(req, res);
+  });
   const sessions = new Set<ServerHttp2Session>();
   server.on("session", (s: ServerHttp2Session) => {
     sessions.add(s);

@@ -24,6 +24,12 @@ export const registryConfigSchema = z
       idle_timeout: duration("120s"),
       /** How long SIGTERM waits for in-flight requests (uploads included) before closing them. */
       shutdown_timeout: duration("60s"),
+      /** Time allowed to receive a whole request on every route but blob uploads; 0 = none. */
+      request_timeout: duration("60s"),
+      /** Open connections at most; further ones are closed at once. */
+      max_connections: z.number().int().positive().default(1024),
+      /** Largest admin RPC message, in bytes (after decompression). */
+      max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
     }),
     database: z.object({ path: nonEmpty }),
     storage: z.object({
@@ -34,8 +40,8 @@ export const registryConfigSchema = z
       delete_enabled: z.boolean().default(true),
       /** Largest manifest accepted, in bytes (the OCI spec asks for at least 4 MiB). */
       max_manifest_bytes: z.number().int().positive().default(4 * 1024 * 1024),
-      /** Largest blob accepted, in bytes; 0 = no limit. */
-      max_blob_bytes: z.number().int().nonnegative().default(0),
+      /** Largest blob accepted, in bytes (default 10 GiB); 0 = no limit. */
+      max_blob_bytes: z.number().int().nonnegative().default(10 * 1024 * 1024 * 1024),
     }),
     mcias: z
       .object({

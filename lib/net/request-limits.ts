@@ -13,10 +13,13 @@ function isHttp2(req: NodeRequest): req is Http2ServerRequest {
   return "stream" in req;
 }
 
+/** How long an HTTP/1.1 connection keeps dropping a refused request's body before it is closed. */
+const LINGER_MS = 2_000;
+
 /**
- * Answers `status` with `body` and stops reading the request: HTTP/1.1 closes the
- * connection after the answer (Connection: close), HTTP/2 resets the stream with
- * NO_ERROR once the answer is sent (RFC 9113 §8.1: the client stops sending).
+ * Answers `status` with `body` and stops reading the request. HTTP/2 resets the
+ * stream with NO_ERROR once the answer is sent (RFC 9113 §8.1: the client stops
+ * sending). HTTP/1.1 answers with Connection: close and closes by lingering.
  */
 export function answerAndClose(req: NodeRequest, res: NodeResponse, status: number, headers: Record<string, string>, body?: Uint8Array): void {
   if (isHttp2(req)) {
@@ -29,8 +32,25 @@ export function answerAndClose(req: NodeRequest, res: NodeResponse, status: numb
   }
   const r = res as ServerResponse;
   if (r.headersSent) return void req.socket.destroy();
+  lingerOnClose(req.socket);
   r.writeHead(status, { ...headers, connection: "close" });
   r.end(body ?? "");
+}
+
+/**
+ * Node closes the socket right after a Connection: close answer. With request
+ * bytes still unread, that close is a TCP reset, and a reset can make the client
+ * lose the answer it has not read yet. So, as Go's net/http does: half-close
+ * after the answer, let Node drop whatever still arrives (it never buffers a
+ * dumped body), and close for good when the client does or after LINGER_MS.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    this.end();
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    timer.unref();
+    this.once("close", () => clearTimeout(timer));
+  };
 }
 
 /** True once the whole request has arrived (whether or not the handler has read it). */
@@ -79,4 +99,21 @@ export function closeIdleConnections(server: Server & { setTimeout(ms: number): 
       res.once("close", () => inflight.set(conn, (inflight.get(conn) ?? 1) - 1));
     },
   };
+}
+
+/**
+ * At most `max` open connections; further ones are closed by Node as they
+ * arrive. `warn` is called at most once a minute with the number refused since.
+ */
+export function capConnections(server: Server, max: number, warn: (refused: number) => void): void {
+  server.maxConnections = max;
+  let refused = 0;
+  let lastWarning = 0;
+  server.on("drop", () => {
+    refused++;
+    if (Date.now() - lastWarning < 60_000) return;
+    warn(refused);
+    refused = 0;
+    lastWarning = Date.now();
+  });
 }

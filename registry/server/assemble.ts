@@ -2,13 +2,14 @@
 // (embedded, external or disabled), policy engine, audit log, and the request deps.
 import { readFileSync } from "node:fs";
 import type { Kysely } from "kysely";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CachedIdentity } from "../../lib/auth/cache.ts";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import type { IdentityProvider } from "../../lib/auth/types.ts";
 import { openSqlite } from "../../lib/db/sqlite.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import { guardedConnectHandler } from "../../lib/net/rpc-guard.ts";
+import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { adminAuthInterceptor } from "../admin/interceptor.ts";
 import { adminRoutes } from "../admin/routes.ts";
 import { AuditLog } from "../audit/audit-log.ts";
@@ -87,9 +88,13 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
   const maintenance = new Maintenance({ audit, tokens: embedded, auditRetentionMs: cfg.audit.retention, log, intervalMs: opts.maintenanceIntervalMs, now: opts.now });
   maintenance.start();
 
-  const rpc = connectNodeAdapter({
+  // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
+  const rpc = guardedConnectHandler({
     routes: adminRoutes({ meta, version, log, policies, audit }),
     interceptors: [adminAuthInterceptor(identity, cfg.mcias.service_name)],
+    maxMessageBytes: cfg.server.max_rpc_bytes,
+    requireToken: identity !== null,
+    publicPaths: new Set([`/${AdminService.typeName}/${AdminService.method.health.name}`]),
   });
 
   return {

@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { listenOn } from "../../lib/net/listen.ts";
+import { capConnections, limitRequestTime } from "../../lib/net/request-limits.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
@@ -38,6 +39,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
     });
     if (closing) res.setHeader("Connection", "close");
     if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
+    if (!isBlobUpload(req)) limitRequestTime(req, res, cfg.server.request_timeout);
     route(parts, req, res).catch((err) => {
       log.error({ err }, "unhandled request failure");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
@@ -47,9 +49,11 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
 
   const server = cfg.server.plain_http
     ? createHttpServer(handler)
-    : createHttpsServer(serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), handler);
+    : createHttpsServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), ...(cfg.server.read_timeout > 0 ? { handshakeTimeout: cfg.server.read_timeout } : {}) }, handler);
   server.headersTimeout = cfg.server.read_timeout;
-  server.requestTimeout = 0; // uploads of any size; idle connections are bounded by `timeout` below
+  // Uploads of any size: request_timeout is applied per request, to every route but uploads.
+  server.requestTimeout = 0;
+  capConnections(server, cfg.server.max_connections, (refused) => log.warn({ refused, max_connections: cfg.server.max_connections }, "connections refused: max_connections reached"));
   server.keepAliveTimeout = cfg.server.idle_timeout;
   server.timeout = cfg.server.idle_timeout;
   server.on("clientError", (err, socket) => {
@@ -81,6 +85,12 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<R
       log.info("mcr stopped");
     },
   };
+}
+
+/** Blob upload requests (POST, PATCH, PUT of upload sessions): their bodies may take as long as they need. */
+function isBlobUpload(req: IncomingMessage): boolean {
+  const kind = matchRoute((req.url ?? "/").split("?", 1)[0]!)?.kind;
+  return kind === "uploads" || kind === "upload";
 }
 
 async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
