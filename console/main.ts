@@ -4,7 +4,7 @@
 import { Command } from "commander";
 import { loadConsoleConfig } from "./config.ts";
 import { formatPlacement, placeService } from "./commands/place.ts";
-import { version } from "../registry/version.ts";
+import { version } from "../lib/version.ts";
 
 const program = new Command("mcp").description("Metacircular operator console").version(version).option("--config <file>", "console config (default ~/.config/mcp/mcp.toml)");
 

@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { ConfigError } from "../lib/config/load.ts";
 import { createLogger } from "../lib/log/logger.ts";
 import { exitOnSignals } from "../lib/process/signals.ts";
-import { version } from "../registry/version.ts";
+import { version } from "../lib/version.ts";
 import { initAgent } from "./commands/init.ts";
 import { loadAgentConfig } from "./config.ts";
 import { startAgent } from "./server.ts";

@@ -25,7 +25,7 @@ import { StateStore } from "./state/store.ts";
 import { Placer } from "./placement/placer.ts";
 import { ServiceUserRuntimes, SharedRuntime, type RuntimeProvider } from "./runtime/provider.ts";
 import { sheetNumber } from "../lib/smep/smep.ts";
-import { version } from "../registry/version.ts";
+import { version } from "../lib/version.ts";
 
 /** Concurrent streams one HTTP/2 connection may open (Node's default is unlimited). */
 const MAX_STREAMS_PER_SESSION = 100;

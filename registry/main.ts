@@ -11,7 +11,7 @@ import { renewServerCert } from "./commands/cert.ts";
 import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
 import { loadRegistryConfig } from "./config.ts";
 import { startRegistry } from "./server/registry-server.ts";
-import { version } from "./version.ts";
+import { version } from "../lib/version.ts";
 
 
 function fail(message: string): never {

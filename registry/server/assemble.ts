@@ -27,7 +27,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyStore } from "../policy/store.ts";
 import { LocalBlobStore } from "../storage/local-fs.ts";
 import { Maintenance } from "./maintenance.ts";
-import { version } from "../version.ts";
+import { version } from "../../lib/version.ts";
 
 export interface RegistryParts {
   db: Kysely<RegistryDatabase>;
