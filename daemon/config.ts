@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { z } from "zod";
 import { loadConfig } from "../lib/config/load.ts";
 import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+import { consoleConfigSchema } from "../console/config.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 
@@ -25,8 +26,8 @@ export const agentConfigSchema = z
       max_connections: z.number().int().positive().default(256),
       /** Largest RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
-    }),
-    database: z.object({ path: nonEmpty }),
+    }).strict(),
+    database: z.object({ path: nonEmpty }).strict(),
     mcias: z
       .object({
         /** The identity server that validates callers' tokens (usually mcr's embedded one). */
@@ -34,9 +35,10 @@ export const agentConfigSchema = z
         ca_cert: z.string().default(""),
         service_name: z.string().default("mcp-agent"),
       })
+      .strict()
       .default({}),
-    auth: z.object({ disabled: z.boolean().default(false) }).default({}),
-    node: z.object({ name: z.string().default(hostname()) }).default({}),
+    auth: z.object({ disabled: z.boolean().default(false) }).strict().default({}),
+    node: z.object({ name: z.string().default(hostname()) }).strict().default({}),
     runtime: z
       .object({
         podman: z.string().default("podman"),
@@ -54,6 +56,7 @@ export const agentConfigSchema = z
         /** Network for components that do not name one; empty: podman's default. */
         default_network: z.string().default(""),
       })
+      .strict()
       .default({}),
     registry: z
       .object({
@@ -65,12 +68,14 @@ export const agentConfigSchema = z
         /** File holding the password (one line, mode 0600). */
         password_file: z.string().default(""),
       })
+      .strict()
       .default({}),
     ports: z
       .object({
         range_start: z.number().int().min(1024).max(65535).default(10000),
         range_end: z.number().int().min(1024).max(65535).default(60000),
       })
+      .strict()
       .default({}),
     storage: z
       .object({
@@ -89,6 +94,7 @@ export const agentConfigSchema = z
         /** When set, a systemd .mount unit for each NFS mount is written here (e.g. /etc/systemd/system). */
         mount_units_dir: z.string().default(""),
       })
+      .strict()
       .default({}),
     placement: z
       .object({
@@ -103,9 +109,11 @@ export const agentConfigSchema = z
         /** Reserve SMEP ports that fall in the kernel's ephemeral range (ip_local_reserved_ports). */
         reserve_ephemeral_ports: z.boolean().default(false),
       })
+      .strict()
       .default({}),
-    log: z.object({ level: logLevel }).default({}),
+    log: z.object({ level: logLevel }).strict().default({}),
   })
+  .strict()
   .superRefine((cfg, ctx) => {
     if (!cfg.auth.disabled && !cfg.mcias.server_url) {
       ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "is required to validate callers' tokens (or set [auth] disabled = true)" });
@@ -122,6 +130,8 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
     schema: agentConfigSchema,
     envPrefix: "MCP",
     env,
+    // $MCP_ is the console's prefix too: its keys are not this file's mistakes.
+    envSiblings: () => [consoleConfigSchema],
     pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root", "storage.mount_root", "placement.home_root"],
   });
   if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root, cfg.storage.mount_root];

@@ -30,8 +30,8 @@ export const registryConfigSchema = z
       max_connections: z.number().int().positive().default(1024),
       /** Largest admin RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
-    }),
-    database: z.object({ path: nonEmpty }),
+    }).strict(),
+    database: z.object({ path: nonEmpty }).strict(),
     storage: z.object({
       layers_path: nonEmpty,
       /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
@@ -42,7 +42,7 @@ export const registryConfigSchema = z
       max_manifest_bytes: z.number().int().positive().default(4 * 1024 * 1024),
       /** Largest blob accepted, in bytes (default 10 GiB); 0 = no limit. */
       max_blob_bytes: z.number().int().nonnegative().default(10 * 1024 * 1024 * 1024),
-    }),
+    }).strict(),
     mcias: z
       .object({
         server_url: z.string().default(""),
@@ -50,6 +50,7 @@ export const registryConfigSchema = z
         service_name: z.string().default("mcr"),
         tags: z.array(z.string()).default([]),
       })
+      .strict()
       .default({}),
     auth: z
       .object({
@@ -60,15 +61,18 @@ export const registryConfigSchema = z
         /** Login attempts allowed per account and per source address each minute. */
         logins_per_minute: z.number().int().positive().default(10),
       })
+      .strict()
       .default({}),
     audit: z
       .object({
         /** Events older than this are deleted (hourly); 0 keeps them for ever. */
         retention: duration("90d"),
       })
+      .strict()
       .default({}),
-    log: z.object({ level: logLevel }).default({}),
+    log: z.object({ level: logLevel }).strict().default({}),
   })
+  .strict()
   .superRefine((cfg, ctx) => {
     if (!cfg.server.plain_http) {
       if (!cfg.server.tls_cert) ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });

@@ -1,5 +1,7 @@
 // Loads a service's TOML config (seed 000 §5): file → `$<PREFIX>_<SECTION>_<KEY>`
-// overrides → `$PORT` → schema validation. Every failure names the field.
+// overrides → `$PORT` → schema validation. Every failure names the field. Schemas are
+// strict (unknown sections and keys are errors), and so are the overrides: a
+// `$<PREFIX>_<A>_<B>` that names no key is refused rather than ignored.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -17,6 +19,11 @@ export interface LoadConfigOptions<S extends z.ZodTypeAny> {
   env?: NodeJS.ProcessEnv;
   /** Dotted keys ("storage.layers_path") whose relative values resolve against the config file's folder. */
   pathKeys?: string[];
+  /**
+   * Schemas of other programs that read the same prefix (`$MCP_` is both the agent's and the
+   * console's): their variables are not this config's, but not mistakes either.
+   */
+  envSiblings?: () => z.ZodTypeAny[];
 }
 
 type Table = Record<string, unknown>;
@@ -40,11 +47,14 @@ export function loadConfig<S extends z.ZodTypeAny>(opts: LoadConfigOptions<S>): 
 /** The part of loadConfig after the file is parsed; exported for tests and for `init`. */
 export function resolveConfig<S extends z.ZodTypeAny>(raw: Table, opts: LoadConfigOptions<S>): z.output<S> {
   const env = opts.env ?? process.env;
-  applyEnvOverrides(raw, opts.schema, opts.envPrefix, env);
+  applyEnvOverrides(raw, opts, env);
   applyPortOverrides(raw, env);
   const result = opts.schema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    // An unknown key first: a misspelled [databse] would otherwise be reported as "[database] is required".
+    const issues = result.error.issues;
+    const issue = issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]!;
+    if (issue.code === "unrecognized_keys") throw new ConfigError(`config ${opts.path}: ${describeUnknown(issue, raw)}`);
     throw new ConfigError(`config ${opts.path}: ${describePath(issue.path)} ${describeIssue(issue)}`);
   }
   const cfg = result.data as Table;
@@ -56,6 +66,15 @@ function describePath(path: (string | number)[]): string {
   if (path.length === 0) return "(top level)";
   if (path.length === 1) return `[${path[0]}]`;
   return `[${path[0]}] ${path.slice(1).join(".")}`;
+}
+
+function describeUnknown(issue: z.ZodUnrecognizedKeysIssue, raw: Table): string {
+  const keys = issue.keys;
+  if (issue.path.length === 0) {
+    const isTable = (k: string) => typeof raw[k] === "object" && raw[k] !== null && !Array.isArray(raw[k]);
+    return keys.map((k) => (isTable(k) ? `unknown section [${k}]` : `unknown key ${k}`)).join(", ");
+  }
+  return `${describePath(issue.path)} unknown key${keys.length > 1 ? "s" : ""} ${keys.join(", ")}`;
 }
 
 function describeIssue(issue: z.ZodIssue): string {
@@ -73,22 +92,52 @@ function baseType(t: z.ZodTypeAny): z.ZodTypeAny {
   }
 }
 
-function applyEnvOverrides(raw: Table, schema: z.ZodTypeAny, prefix: string, env: NodeJS.ProcessEnv): void {
+/** Every `<rest>` of `$<PREFIX>_<REST>` (lower case) that names a key: top-level scalars and `<section>_<key>`. */
+export function envKeys(schema: z.ZodTypeAny): Set<string> {
+  const out = new Set<string>();
   const root = baseType(schema);
+  if (!(root instanceof z.ZodObject)) return out;
+  for (const [name, type] of Object.entries(root.shape as Record<string, z.ZodTypeAny>)) {
+    const t = baseType(type);
+    if (t instanceof z.ZodObject) for (const key of Object.keys(t.shape as object)) out.add(`${name}_${key}`);
+    else if (!(t instanceof z.ZodArray)) out.add(name);
+  }
+  return out;
+}
+
+function applyEnvOverrides(raw: Table, opts: LoadConfigOptions<z.ZodTypeAny>, env: NodeJS.ProcessEnv): void {
+  const root = baseType(opts.schema);
   if (!(root instanceof z.ZodObject)) return;
   const sections = root.shape as Record<string, z.ZodTypeAny>;
-  const lead = `${prefix}_`;
+  const lead = `${opts.envPrefix}_`;
+  let known: Set<string> | undefined;
+  const unknown = (name: string, rest: string): void => {
+    known ??= new Set([opts.schema, ...(opts.envSiblings?.() ?? [])].flatMap((s) => [...envKeys(s)]));
+    if (known.has(rest)) return; // another program's key under the same prefix
+    const cut = rest.indexOf("_");
+    const section = rest.slice(0, cut);
+    const why = section in sections ? `[${section}] has no key ${rest.slice(cut + 1)}` : `there is no section [${section}]`;
+    throw new ConfigError(`config ${opts.path}: $${name} names no config key (${why}); $${lead}<SECTION>_<KEY> must name one`);
+  };
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(lead) || value === undefined) continue;
     const rest = name.slice(lead.length).toLowerCase();
+    // A top-level scalar key ("ca_cert" → $MCP_CA_CERT) before a section's key.
+    const topType = sections[rest] && baseType(sections[rest]);
+    if (topType && !(topType instanceof z.ZodObject) && !(topType instanceof z.ZodArray)) {
+      raw[rest] = coerceEnv(value, topType);
+      continue;
+    }
     const cut = rest.indexOf("_");
-    if (cut < 0) continue;
+    if (cut <= 0) continue; // $MCR_HOME, $MCR_BIN: not shaped like a config key
     const section = rest.slice(0, cut);
     const key = rest.slice(cut + 1);
     const sectionType = sections[section] && baseType(sections[section]);
-    if (!(sectionType instanceof z.ZodObject)) continue;
-    const fieldType = (sectionType.shape as Record<string, z.ZodTypeAny>)[key];
-    if (!fieldType) continue;
+    const fieldType = sectionType instanceof z.ZodObject ? (sectionType.shape as Record<string, z.ZodTypeAny>)[key] : undefined;
+    if (!fieldType) {
+      unknown(name, rest);
+      continue;
+    }
     const table = (raw[section] ??= {}) as Table;
     table[key] = coerceEnv(value, baseType(fieldType));
   }
@@ -126,8 +175,9 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 }
 
 function resolvePathKey(cfg: Table, dotted: string, base: string): void {
-  const [section, key] = dotted.split(".") as [string, string];
-  const table = cfg[section] as Table | undefined;
+  const [first, second] = dotted.split(".") as [string, string | undefined];
+  // "ca_cert": a top-level key; "storage.root": a key of a section.
+  const [table, key] = second === undefined ? [cfg, first] : [cfg[first] as Table | undefined, second];
   const value = table?.[key];
   if (typeof value === "string" && value !== "" && !isAbsolute(value)) table![key] = resolve(base, value);
 }

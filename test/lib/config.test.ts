@@ -47,7 +47,6 @@ describe("loadConfig", () => {
         SVC_SERVER_SHUTDOWN_TIMEOUT: "2m",
         SVC_MCIAS_TAGS: "env:prod, team:infra",
         SVC_MCIAS_RETRIES: "5",
-        SVC_UNKNOWN_KEY: "ignored",
         OTHER_SERVER_LISTEN_ADDR: ":1",
       },
     });
