@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux curl ca-certificates)
+# acl: the placement test opens /dev/net/tun to its service users by ACL (setfacl), never by mode.
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl ca-certificates)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

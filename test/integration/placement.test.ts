@@ -3,9 +3,12 @@
 // rootless podman, gives it its storage root, XDG links and ports; NFS mounts go
 // through the configured mount program (a stand-in here: this kernel has no NFS
 // client), and the real mount's failure is reported clearly.
+// The machine is left as found: the service users must not exist beforehand and are
+// removed afterwards, /dev/net/tun is opened to their UIDs only by an ACL that is
+// restored, and only processes the test started are ended (test/helpers/host.ts).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -17,29 +20,25 @@ import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, bearer, login } from "../helpers/identity.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { requireTools } from "../helpers/tools.ts";
-import { httpGet, sleep, until } from "../helpers/wait.ts";
+import { assertUsersAbsent, existingUsers, grantTun, removeServiceUser, type ServiceUserSpec } from "../helpers/host.ts";
+import { skipUnlessRoot, skipUnlessTools } from "../helpers/tools.ts";
+import { httpGet, until } from "../helpers/wait.ts";
 
 // dynamicalsystem is sheet 1; gazette pinned to machine 42, environment test: UID 14210, ports 14210-14219.
 const UID = 14210;
 const USER = "gazette-test";
 
-function deleteUser(name: string): void {
-  try {
-    execFileSync("pkill", ["-KILL", "-u", name], { stdio: "ignore" });
-  } catch {
-    /* no processes */
-  }
-  for (const [cmd, args] of [["userdel", ["-r", name]], ["groupdel", [name]]] as const) {
-    try {
-      execFileSync(cmd, [...args], { stdio: "ignore" });
-    } catch {
-      /* already gone */
-    }
-  }
-}
+// Every user this test's deploys may create. Rootless ones open /dev/net/tun (slirp4netns).
+const SERVICE_USERS: (ServiceUserSpec & { rootless: boolean })[] = [
+  { name: USER, uid: UID, rootless: true },
+  { name: "holder-test", uid: 14310, rootless: true },
+  { name: "ledger-dev", uid: 10720, rootless: true },
+  { name: "nfsapp-prod", uid: 14400, rootless: true },
+  { name: "rootfulapp-prod", uid: 14500, rootless: false },
+];
+const SERVICES = ["gazette", "holder", "ledger", "nfsapp", "rootfulapp"];
 
-describe("SMEP placement with real podman", () => {
+describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnlessTools("podman", "busybox", "runc", "runuser", "useradd", "userdel", "slirp4netns", "setfacl", "getfacl") }, () => {
   let mcrHome: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
@@ -50,7 +49,7 @@ describe("SMEP placement with real podman", () => {
   let homes: string;
   let mounts: string;
   let mountLog: string;
-  let ready = false;
+  let restoreTun: (() => void) | undefined;
 
   const gazette = (over: Partial<ServiceDefinition> = {}): Partial<ServiceDefinition> => ({
     name: "gazette",
@@ -75,15 +74,9 @@ describe("SMEP placement with real podman", () => {
     return out;
   }
 
-  before(async (t) => {
-    if (!requireTools(t as never, "podman", "busybox", "runc", "runuser", "useradd", "slirp4netns")) return;
-    if (process.getuid?.() !== 0) {
-      if (process.env.CI === "true") throw new Error("the placement test needs root (it creates users)");
-      return (t as unknown as { skip(m: string): void }).skip("needs root");
-    }
-    deleteUser(USER);
-    // Rootless networking (slirp4netns) opens /dev/net/tun as the service user.
-    chmodSync("/dev/net/tun", 0o666);
+  before(async () => {
+    assertUsersAbsent(SERVICE_USERS);
+    restoreTun = grantTun(SERVICE_USERS.filter((u) => u.rootless).map((u) => u.uid));
     mcrHome = await initHome();
     const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
     mcr = await startMcr(mcrHome, {}, { auth: true });
@@ -97,9 +90,9 @@ describe("SMEP placement with real podman", () => {
     }
 
     // The agent's podman config must be readable by service users: keep it outside root's 0700 temp dirs.
-    homes = "/var/tmp/mcp-placement-test";
-    execFileSync("rm", ["-rf", homes]);
-    mkdirSync(join(homes, "conf"), { recursive: true, mode: 0o755 });
+    homes = mkdtempSync("/var/tmp/mcp-placement-");
+    chmodSync(homes, 0o755);
+    mkdirSync(join(homes, "conf"), { mode: 0o755 });
     writeFileSync(join(homes, "conf", "containers.conf"), readFileSync(join(pm.dir, "containers.conf"), "utf8").replace(/events_logfile_path.*\n/, "").replace(/tmp_dir.*\n/, ""));
     chmodSync(join(homes, "conf", "containers.conf"), 0o644);
     mounts = join(homes, "mnt");
@@ -125,22 +118,26 @@ describe("SMEP placement with real podman", () => {
     execFileSync("sed", ["-i", `s|^containers_conf = .*|containers_conf = "${join(homes, "conf", "containers.conf")}"|`, home.config]);
     agent = await startAgentProcess(home);
     client = agentClient(agent.url, mcrHome.caPem);
-    ready = true;
   });
 
   after(async () => {
-    if (ready) await client.remove({ service: "gazette" }, admin).catch(() => undefined);
+    // Their containers first (idempotent; a test that failed half-way may have left some).
+    if (client) for (const service of SERVICES) await client.remove({ service }, admin).catch(() => undefined);
     await agent?.stop();
-    deleteUser(USER);
-    deleteUser("nfsapp-prod");
-    await pm?.cleanup();
+    await pm?.cleanup(); // rootful containers run in the agent's podman
+    const problems: string[] = [];
+    // assertUsersAbsent held in before (restoreTun is set after it): every one of these was created by this run.
+    if (restoreTun) for (const u of existingUsers(SERVICE_USERS)) await removeServiceUser(u, join(homes, "users", u.name)).catch((err: Error) => problems.push(err.message));
+    restoreTun?.();
     await mcr?.stop();
     if (mcrHome) removeHome(mcrHome);
-    if (homes) execFileSync("rm", ["-rf", homes]);
+    if (home) rmSync(home.dir, { recursive: true, force: true });
+    // Kept when a user could not be removed: its processes may still use its home there.
+    if (homes && problems.length === 0) rmSync(homes, { recursive: true, force: true });
+    assert.deepEqual(problems, [], `service users left on this machine (their homes are in ${homes})`);
   });
 
-  test("deploy places gazette-test at UID 14210 with ports 14210-14219, as its own rootless user", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("deploy places gazette-test at UID 14210 with ports 14210-14219, as its own rootless user", async () => {
     const progress = await deploy(gazette());
     assert.equal(progress.at(-1)!.message, "gazette v1 deployed");
 
@@ -162,8 +159,7 @@ describe("SMEP placement with real podman", () => {
     assert.equal((await pm.podman(["ps", "-a", "--format", "{{.Names}}"])).includes("gazette-api"), false);
   });
 
-  test("files the container writes belong to the SMEP UID; $PORT_* and TIN_* are visible inside", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("files the container writes belong to the SMEP UID; $PORT_* and TIN_* are visible inside", async () => {
     const data = join(home.storageRoot, USER, "data");
     await until("the container to write its files", async () => (existsSync(join(data, "env")) ? true : undefined));
     assert.equal(statSync(join(data, "whoami")).uid, UID);
@@ -182,8 +178,7 @@ describe("SMEP placement with real podman", () => {
     assert.match(await until("web on 14212", () => httpGet(14212, "/whoami")), /^uid=0 gid=0/);
   });
 
-  test("XDG links in the service user's home point at the storage root, and are repaired when wrong", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("XDG links in the service user's home point at the storage root, and are repaired when wrong", async () => {
     const userHome = join(homes, "users", USER);
     const root = join(home.storageRoot, USER);
     const links = { ".local/state": "state", ".local/share": "data", ".config": "config" };
@@ -195,8 +190,7 @@ describe("SMEP placement with real podman", () => {
     assert.equal(readlinkSync(join(userHome, ".config", "dynamicalsystem", "@gazette")), join(root, "config"));
   });
 
-  test("a service that swaps its storage folders or an XDG parent for a link to a root folder gets a refused deploy, not the folder", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("a service that swaps its storage folders or an XDG parent for a link to a root folder gets a refused deploy, not the folder", async () => {
     const userHome = join(homes, "users", USER);
     const root = join(home.storageRoot, USER);
     const victim = join(homes, "victim");
@@ -225,8 +219,7 @@ describe("SMEP placement with real podman", () => {
     assert.equal((await deploy(gazette())).at(-1)!.phase, DeployPhase.DONE, "once the links are gone, deploys work again");
   });
 
-  test("the agent's registry login never lands in the service user's home", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("the agent's registry login never lands in the service user's home", async () => {
     const userHome = join(homes, "users", USER);
     const found = execFileSync("find", [userHome, "-path", join(userHome, ".local", "share", "containers"), "-prune", "-o", "-type", "f", "-print"]).toString().trim().split("\n");
     assert.ok(found.length > 0);
@@ -239,10 +232,9 @@ describe("SMEP placement with real podman", () => {
     }
   });
 
-  test("a port held by another process is a clear deploy error naming it; the node is unchanged", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("a port held by another process is a clear deploy error naming it; the node is unchanged", async () => {
     const blocker: Server = createServer();
-    await new Promise<void>((r) => blocker.listen(14313, "127.0.0.1", r)); // holder-prod: machine 43 → 14300 + index 13? no: index 3 of machine 43
+    await new Promise<void>((r) => blocker.listen(14313, "127.0.0.1", r)); // holder-test: machine 43, environment test → ports 14310-14319; route d is the fourth
     try {
       await assert.rejects(
         deploy({
@@ -257,13 +249,11 @@ describe("SMEP placement with real podman", () => {
       );
     } finally {
       blocker.close();
-      deleteUser("holder-test");
     }
     await assert.rejects(client.status({ service: "holder" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
-  test("Sync ships the console's machine registry; a service without a pinned number takes its number from it", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("Sync ships the console's machine registry; a service without a pinned number takes its number from it", async () => {
     const def = { name: "ledger", node: "node1", version: "v1", environment: "dev", components: [{ name: "api", image: `${mcr.host}/gazette:v1` }] } as never;
     const res = await client.sync({ services: [def], machineRegistry: { gazette: 42, ledger: 7 } }, admin);
     assert.deepEqual(res.results.map((r) => [r.service, r.outcome]), [["ledger", "created"]]);
@@ -272,8 +262,7 @@ describe("SMEP placement with real podman", () => {
     await assert.rejects(client.sync({ services: [], machineRegistry: { a: 3, b: 3 } }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /already a's/.test(e.message));
   });
 
-  test("bad placements are refused before anything happens", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("bad placements are refused before anything happens", async () => {
     await assert.rejects(deploy(gazette({ environment: "production" })), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /not one of prod, test/.test(e.message));
     await assert.rejects(deploy(gazette({ number: 100 })), (e: unknown) => e instanceof ConnectError && /number: must be an integer from 1 to 99/.test(e.message));
     const many = gazette();
@@ -281,8 +270,7 @@ describe("SMEP placement with real podman", () => {
     await assert.rejects(deploy(many), (e: unknown) => e instanceof ConnectError && /has 10 ports/.test(e.message));
   });
 
-  test("NFS: the export is mounted through the mount program with NFSv4 options, a .mount unit is written, and it is unmounted on remove", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("NFS: the export is mounted through the mount program with NFSv4 options, a .mount unit is written, and it is unmounted on remove", async () => {
     const def = { name: "nfsapp", node: "node1", version: "v1", number: 44, environment: "prod", nfsExport: "nas.example:/volume1/dynamicalsystem/nfsapp/prod", nfsOptions: "noatime", components: [{ name: "api", image: `${mcr.host}/gazette:v1`, cmd: ["sh", "-c", "touch /srv/nfsapp/state/alive; exec sleep 3600"] }] } as never;
     await deploy(def);
     const log = readFileSync(mountLog, "utf8");
@@ -298,8 +286,7 @@ describe("SMEP placement with real podman", () => {
     assert.equal(existsSync(join(homes, "users", "nfsapp-prod", ".config", "dynamicalsystem", "@nfsapp")), false, "XDG links removed on remove");
   });
 
-  test("rootful isolation: the agent's own podman runs the container as the SMEP UID", async (t) => {
-    if (!ready) return t.skip("tools missing");
+  test("rootful isolation: the agent's own podman runs the container as the SMEP UID", async () => {
     await agent.stop();
     writeFileSync(home.config, readFileSync(home.config, "utf8").replace('isolation = "rootless"', 'isolation = "rootful"'));
     const rootful = await startAgentProcess(home);
@@ -315,10 +302,9 @@ describe("SMEP placement with real podman", () => {
       assert.match(readFileSync(file, "utf8"), /^uid=14500 gid=14500/);
       assert.equal(statSync(file).uid, 14500);
       assert.ok((await pm.podman(["ps", "--format", "{{.Names}}"])).includes("rootfulapp-api"), "in the agent's podman");
-      await c.remove({ service: "rootfulapp" }, admin);
     } finally {
+      await agentClient(rootful.url, mcrHome.caPem).remove({ service: "rootfulapp" }, admin).catch(() => undefined);
       await rootful.stop();
-      deleteUser("rootfulapp-prod");
       writeFileSync(home.config, readFileSync(home.config, "utf8").replace('isolation = "rootful"', 'isolation = "rootless"'));
       agent = await startAgentProcess(home);
       client = agentClient(agent.url, mcrHome.caPem);
