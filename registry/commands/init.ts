@@ -108,6 +108,10 @@ service_name = "mcr"
 token_ttl = "12h"
 logins_per_minute = 10
 
+[audit]
+# Older audit events are deleted every hour; "0" keeps them for ever.
+retention = "90d"
+
 [log]
 level = "info"
 `;
