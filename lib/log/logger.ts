@@ -36,7 +36,7 @@ function pinoRequestOrResponse(o: object): object {
 
 export function createLogger(name: string, level = "info", destination: number | NodeJS.WritableStream = 2): Logger {
   const dest = typeof destination === "number" ? pinoDestination({ fd: destination, sync: true }) : destination;
-  return pino(
+  const logger = pino(
     {
       name,
       level,
@@ -46,10 +46,17 @@ export function createLogger(name: string, level = "info", destination: number |
       // Errors are already serialized (and redacted) by the hook; pino's serializer would
       // turn the plain result into type "Object".
       serializers: { err: (e: unknown) => (e instanceof Error ? redactValue(e) : e) },
-      formatters: { level: (label) => ({ level: label }), bindings: (b) => redactValue(b) as typeof b },
+      formatters: { level: (label) => ({ level: label }) },
     },
     dest,
   );
+  // pino gives children no bindings formatter: redact their bindings here. Children inherit
+  // this method (a child is Object.create(parent)), so grandchildren are covered too.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, redactValue(bindings) as typeof bindings, options);
+  } as typeof logger.child;
+  return logger;
 }
 
 /** A logger that drops everything; for unit tests that do not look at logs. */

@@ -106,6 +106,17 @@ describe("log redaction", () => {
     assert.equal(depth, MAX_DEPTH);
   });
 
+  test("bindings of child loggers are redacted, at every generation", () => {
+    const c = capture();
+    const child = c.log.child({ component: "rpc", headers: { Authorization: `Bearer ${SECRET}` } });
+    child.child({ db: `postgres://app:${SECRET}@db/x` }).info("from a grandchild");
+    assert.equal(c.text().includes(SECRET), false, c.text());
+    const line = c.lines[0]!;
+    assert.equal(line.component, "rpc");
+    assert.equal(line.headers.Authorization, REDACTED);
+    assert.equal(line.db, `postgres://${REDACTED}@db/x`);
+  });
+
   test("a record with nothing to hide is passed through without copying", () => {
     const rec = { method: "GET", path: "/v2/team/app/manifests/1", status: 200, ms: 3, remote: "127.0.0.1", nested: { a: [1, 2, "x"] } };
     assert.equal(redactValue(rec), rec);
