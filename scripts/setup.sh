@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the platform and its tests need on a fresh Debian machine:
-# podman (with runc), skopeo and busybox-static for the integration tests, then npm ci.
+# podman (with runc), skopeo and busybox-static for the integration tests, then npm ci
+# and the build (dist/, which bin/* run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+# bin/* run the bundles in dist/ (gitignored): build them from this checkout's sources.
+npm run --silent build
 echo "setup: done (node $(node --version), podman $(podman --version | awk '{print $3}'))"

@@ -97,6 +97,10 @@ export class LocalBlobStore implements BlobStore {
     const hash = await this.hashAt(id, offset);
     const state = this.hashes.get(id)!;
     const maxBytes = options.maxBytes ?? 0;
+    // A declared length past the limit is refused before a byte reaches the disk.
+    if (maxBytes > 0 && options.expectedLength !== undefined && offset + options.expectedLength > maxBytes) {
+      throw new BlobTooLargeError(`blob of ${offset + options.expectedLength} bytes exceeds the limit of ${maxBytes} bytes`);
+    }
     let written = 0;
     try {
       await pipeline(

@@ -87,6 +87,11 @@ describe("LocalBlobStore", () => {
   test("limits: too large and wrong body length are refused and leave the offset unchanged", async () => {
     await store.startUpload(ID);
     await assert.rejects(store.appendUpload(ID, 0, Readable.from([randomBytes(100)]), { maxBytes: 50 }), BlobTooLargeError);
+    // A declared length past the limit is refused without reading the body.
+    let pulled = false;
+    const lazy = new Readable({ read() { pulled = true; this.push(null); } });
+    await assert.rejects(store.appendUpload(ID, 0, lazy, { maxBytes: 50, expectedLength: 51 }), /51 bytes exceeds the limit of 50/);
+    assert.equal(pulled, false);
     await assert.rejects(store.appendUpload(ID, 0, Readable.from([randomBytes(10)]), { expectedLength: 20 }), BodyLengthError);
     await assert.rejects(store.appendUpload(ID, 0, Readable.from([randomBytes(30)]), { expectedLength: 20 }), BodyLengthError);
     assert.equal(statSync(join(root, "uploads", ID)).size, 0);

@@ -1,0 +1,5 @@
+// The built `mcr` binary starts here (scripts/build.mjs): lib/cli/launch.ts checks the
+// build and answers --version before main.ts (commander and the rest) is loaded.
+import { launch } from "../lib/cli/launch.ts";
+
+await launch("mcr", import.meta.url, () => import("./main.ts"));

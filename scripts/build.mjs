@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `npm run build`: one esbuild bundle per binary in dist/ (mcr.js, mcp-agent.js, mcp.js),
+// run by bin/<name> with plain node. dist/build.json records when the build started and
+// which project files went into each bundle; lib/cli/launch.ts never runs a bundle older
+// than any of them. Plain JavaScript so that it runs without tsx.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(root, "dist");
+const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "daemon/entry.ts", mcp: "console/entry.ts" };
+// Native addons load a .node file next to their own sources: they stay in node_modules.
+// react-devtools-core is Ink's optional peer (loaded only with DEV=true), not installed.
+const EXTERNAL = ["better-sqlite3", "react-devtools-core"];
+const EXTERNAL_RE = new RegExp(`^(${EXTERNAL.join("|")})$`);
+// Files that change a bundle without being bundled themselves.
+const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs"];
+
+/**
+ * An ESM import of an external package is linked when the bundle loads, before any code
+ * runs: better-sqlite3 would be loaded for `--version`. This turns each such import into
+ * a require() inside the bundle, which runs only when the importing module is first used.
+ */
+const lazyExternals = {
+  name: "lazy-externals",
+  setup(b) {
+    b.onResolve({ filter: EXTERNAL_RE }, (a) => (a.namespace === "lazy-external" ? { path: a.path, external: true } : { path: a.path, namespace: "lazy-external" }));
+    b.onLoad({ filter: /.*/, namespace: "lazy-external" }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: "js" }));
+  },
+};
+
+const started = Date.now();
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: Object.entries(BINARIES).map(([out, entry]) => ({ in: entry, out })),
+  outdir: dist,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  plugins: [lazyExternals],
+  // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
+  banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
+  define: { __MCP_VERSION__: JSON.stringify(pkg.version), __MCP_BUILD__: "true" },
+  sourcemap: "linked",
+  metafile: true,
+  write: false,
+  logLevel: "warning",
+});
+
+mkdirSync(dist, { recursive: true });
+// Each file is written beside its place and renamed: a binary started during a build
+// reads either the old file or the new one, never half of one.
+const writeAtomic = (path, data) => {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+};
+const written = new Set();
+for (const f of result.outputFiles) {
+  writeAtomic(f.path, f.contents);
+  written.add(basename(f.path));
+}
+
+const binaries = {};
+for (const [name, entry] of Object.entries(BINARIES)) {
+  const out = result.metafile.outputs[relative(root, join(dist, `${name}.js`))];
+  if (!out) throw new Error(`esbuild produced no dist/${name}.js`);
+  // Project files only: not node_modules (package-lock.json stands for them), not the plugin's stubs.
+  const sources = Object.keys(out.inputs).filter((p) => !p.startsWith("node_modules/") && !p.startsWith("lazy-external:"));
+  binaries[name] = { entry, sources: [...sources, ...ALSO].sort() };
+}
+// Last, so that a bundle is never paired with the record of an older build.
+writeAtomic(join(dist, "build.json"), JSON.stringify({ version: pkg.version, builtAt: started, binaries }, null, 1) + "\n");
+written.add("build.json");
+// Files of older builds go; another build's temporary files (binaries rebuild themselves
+// when stale, possibly several at once) are left to their own rename.
+for (const f of readdirSync(dist)) if (!written.has(f) && !f.includes(".tmp-")) rmSync(join(dist, f), { recursive: true, force: true });
+
+const sizes = Object.keys(BINARIES).map((n) => `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e6).toFixed(1)} MB`);
+process.stdout.write(`build: dist/ ${sizes.join(", ")} in ${Date.now() - started} ms\n`);

@@ -1,0 +1,96 @@
+// The three binaries as users run them: bin/<name> → dist/<name>.js with plain node, from
+// any folder and through a symlink on PATH; a stale build is rebuilt in a checkout that has
+// the build tools and refused without them. Runs on a copy of the checkout, so the real
+// dist/ is never touched.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { REPO_ROOT } from "../helpers/mcr-process.ts";
+
+const BINARIES = ["mcr", "mcp-agent", "mcp"];
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(file: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd: opts.cwd, env: opts.env ?? process.env }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("bin/mcr, bin/mcp-agent, bin/mcp", () => {
+  let tmp: string;
+  let root: string;
+  let onPath: NodeJS.ProcessEnv;
+
+  before(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "binaries-"));
+    root = join(tmp, "checkout");
+    // What a build reads, with mtimes kept; node_modules is the real one.
+    for (const p of ["bin", "lib", "registry", "daemon", "console", "proto", "scripts", "package.json", "package-lock.json"]) {
+      cpSync(join(REPO_ROOT, p), join(root, p), { recursive: true, preserveTimestamps: true });
+    }
+    symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
+    const built = await run(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root });
+    assert.equal(built.code, 0, built.stderr);
+    // As `npm link` or a package manager would install them: symlinks in a folder on PATH.
+    const linkDir = join(tmp, "path");
+    mkdirSync(linkDir);
+    for (const b of BINARIES) symlinkSync(join(root, "bin", b), join(linkDir, b));
+    onPath = { ...process.env, PATH: `${linkDir}:${process.env.PATH}` };
+  });
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test("--version from another folder and through a symlink: plain node, nothing on stderr", async () => {
+    for (const b of BINARIES) {
+      const direct = await run(join(root, "bin", b), ["--version"], { cwd: "/" });
+      assert.deepEqual(direct, { code: 0, stdout: `${VERSION}\n`, stderr: "" }, b);
+      const linked = await run(b, ["--version"], { cwd: tmpdir(), env: onPath });
+      assert.deepEqual(linked, { code: 0, stdout: `${VERSION}\n`, stderr: "" }, `${b} through a symlink`);
+    }
+  });
+
+  test("a command that needs commander and the rest runs from another folder too", async () => {
+    const r = await run("mcr", ["--help"], { cwd: "/", env: onPath });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Usage: mcr/);
+  });
+
+  test("a source newer than the build: rebuilt (said on stderr), then run; stdout is only the command's", async () => {
+    const now = new Date();
+    utimesSync(join(root, "lib", "version.ts"), now, now);
+    const r = await run(join(root, "bin", "mcp-agent"), ["--version"], { cwd: "/" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${VERSION}\n`);
+    assert.match(r.stderr, /mcp-agent: lib\/version\.ts changed after the build: rebuilding/);
+    const info = JSON.parse(readFileSync(join(root, "dist", "build.json"), "utf8")) as { builtAt: number };
+    assert.ok(info.builtAt > Date.now() - 60_000, "dist/build.json was rewritten");
+  });
+
+  test("without the build tools a stale build is refused, naming the file and the fix", async () => {
+    unlinkSync(join(root, "node_modules"));
+    const now = new Date();
+    utimesSync(join(root, "registry", "main.ts"), now, now);
+    const r = await run(join(root, "bin", "mcr"), ["--version"], { cwd: "/" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /mcr: the build in .*dist is out of date: registry\/main\.ts changed after the build/);
+    assert.match(r.stderr, /run `npm run build` in /);
+  });
+
+  test("without a build and without the build tools: refused with the fix", async () => {
+    rmSync(join(root, "dist"), { recursive: true });
+    const r = await run(join(root, "bin", "mcp"), ["--version"], { cwd: "/" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /mcp: not built: run 'npm run build' in /);
+  });
+});
