@@ -3,9 +3,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "../../lib/auth/cache.ts";
 import {
+  audienceError,
   IdentityUnavailableError,
   InvalidCredentialsError,
   RateLimitedError,
+  type Claims,
   type IdentityProvider,
 } from "../../lib/auth/types.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -102,6 +104,16 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
   return true;
 }
 
+/** Claims of `password` when it is a live token of `username` issued for this registry; else null. */
+async function tokenAsPassword(deps: IdentityHttpDeps, username: string, password: string): Promise<Claims | null> {
+  // Embedded tokens are 43 base64url characters; an external server's may differ, but a
+  // password with spaces or longer than a token can be is never sent to validation.
+  if (password.length < 20 || password.length > 512 || !/^[A-Za-z0-9._~+/=-]+$/.test(password)) return null;
+  const claims = await deps.identity.validate(password);
+  if (!claims || claims.username !== username || audienceError(claims, deps.serviceName)) return null;
+  return claims;
+}
+
 /** GET /v2/token: HTTP Basic credentials for a bearer token (the Docker token flow). */
 export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   const ip = clientAddress(req);
@@ -117,8 +129,25 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
   if (colon < 1) return unauthorized("malformed Basic credentials");
   const username = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
+  const service = query.get("service") || deps.serviceName;
   try {
-    const issued = await deps.identity.login({ username, password, serviceName: query.get("service") || deps.serviceName, tags: [], source: ip });
+    // A valid platform token issued for this registry, given as the password (as GitLab and
+    // GHCR accept access tokens), is answered with itself: `mcp build` hands podman a
+    // temporary auth file with the token, so no password is written anywhere. The token is
+    // not renewed (its expiry stays), it must be the named account's, and a token issued
+    // for another service is not taken. Anything else is tried as a password.
+    const claims = service === deps.serviceName ? await tokenAsPassword(deps, username, password) : null;
+    if (claims) {
+      deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "token", credential: "token", scope: query.get("scope") ?? "" } });
+      const now = new Date();
+      return sendJson(res, 200, {
+        token: password,
+        access_token: password,
+        expires_in: Math.max(0, Math.floor((Date.parse(claims.expiresAt) - now.getTime()) / 1000)),
+        issued_at: now.toISOString(),
+      });
+    }
+    const issued = await deps.identity.login({ username, password, serviceName: service, tags: [], source: ip });
     deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "token", scope: query.get("scope") ?? "" } });
     const now = new Date();
     sendJson(res, 200, {
