@@ -16,6 +16,8 @@ import { HostCommandError } from "../placement/system.ts";
 import { mergeStreams } from "../../lib/sync/merge.ts";
 import type { StateStore } from "../state/store.ts";
 import { definitionFromProto } from "./convert.ts";
+import { NAME_RE } from "../../lib/services/definition.ts";
+import { quote } from "../../lib/text/quote.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -57,9 +59,18 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Most services and machine registry entries one Sync may carry (docs/agent.md); SMEP numbers machines 00-99. */
+export const SYNC_LIMITS = { services: 256, machines: 100 } as const;
+
 function checkService(name: string): string {
-  if (!/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(name)) throw new ConnectError(`invalid service name ${JSON.stringify(name)}`, Code.InvalidArgument);
+  if (!NAME_RE.test(name)) throw new ConnectError(`invalid service name ${quote(name)}`, Code.InvalidArgument);
   return name;
+}
+
+/** An optional component name ("" = all, or the first); checked before it reaches a message or podman. */
+function checkComponent(name: string): string | undefined {
+  if (name && !NAME_RE.test(name)) throw new ConnectError(`invalid component name ${quote(name)}`, Code.InvalidArgument);
+  return name || undefined;
 }
 
 function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; route: string }[]) {
@@ -87,6 +98,9 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     },
 
     async sync(req) {
+      if (req.services.length > SYNC_LIMITS.services) throw new ConnectError(`services: ${req.services.length} given; at most ${SYNC_LIMITS.services} per Sync`, Code.InvalidArgument);
+      const machines = Object.keys(req.machineRegistry).length;
+      if (machines > SYNC_LIMITS.machines) throw new ConnectError(`machine_registry: ${machines} entries given; at most ${SYNC_LIMITS.machines} (numbers 00-99)`, Code.InvalidArgument);
       const defs = req.services.map(definitionFromProto); // validate all before storing any
       const registry = new Map(Object.entries(req.machineRegistry));
       if (registry.size) {
@@ -104,7 +118,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
 
     async *deploy(req) {
       const def = req.definition ? definitionFromProto(req.definition) : undefined;
-      if (def && req.service && req.service !== def.name) throw new ConnectError(`service ${req.service} does not match the definition's name ${def.name}`, Code.InvalidArgument);
+      if (def && req.service && req.service !== def.name) throw new ConnectError(`service ${quote(req.service)} does not match the definition's name ${def.name}`, Code.InvalidArgument);
       const service = checkService(req.service || def?.name || "");
       try {
         for await (const p of d.controller.deploy(service, def)) {
@@ -116,13 +130,13 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     },
 
     async stop(req) {
-      return guard(async () => ({ components: await d.controller.stop(checkService(req.service), req.component || undefined) }));
+      return guard(async () => ({ components: await d.controller.stop(checkService(req.service), checkComponent(req.component)) }));
     },
     async start(req) {
-      return guard(async () => ({ components: await d.controller.start(checkService(req.service), req.component || undefined) }));
+      return guard(async () => ({ components: await d.controller.start(checkService(req.service), checkComponent(req.component)) }));
     },
     async restart(req) {
-      return guard(async () => ({ components: await d.controller.restart(checkService(req.service), req.component || undefined) }));
+      return guard(async () => ({ components: await d.controller.restart(checkService(req.service), checkComponent(req.component)) }));
     },
     async remove(req) {
       return guard(async () => ({ removedContainers: await d.controller.remove(checkService(req.service)) }));
@@ -200,7 +214,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     async *logs(req, ctx) {
       const service = checkService(req.service);
       const def = await guard(() => d.controller.definitionOf(service));
-      const component = req.component || def.components[0]!.name;
+      const component = checkComponent(req.component) ?? def.components[0]!.name;
       if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
       if (req.tail < 0) throw new ConnectError("tail must not be negative", Code.InvalidArgument);
       const { runtime } = await guard(() => d.runtimes.forService(service));

@@ -75,8 +75,13 @@ export interface GuardedConnectOptions extends RpcGuardOptions {
   interceptors: Interceptor[];
 }
 
-/** connectNodeAdapter with readMaxBytes set, behind guardRpc: what both daemons serve. */
+/**
+ * connectNodeAdapter with readMaxBytes set, behind guardRpc: what both daemons serve.
+ * connect-es ignores unknown JSON fields by default (protobuf's JSON mapping rejects them):
+ * a Sync with its list misspelled `definitions` would succeed doing nothing. Here they are
+ * an InvalidArgument that names the field.
+ */
 export function guardedConnectHandler(o: GuardedConnectOptions): NodeHandler {
-  const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes });
+  const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes, jsonOptions: { ignoreUnknownFields: false } });
   return guardRpc(inner as NodeHandler, o);
 }

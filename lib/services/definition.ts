@@ -4,6 +4,7 @@
 import { isAbsolute, normalize } from "node:path/posix";
 import { parse as parseToml } from "smol-toml";
 import { ENVIRONMENTS, PORTS_PER_PLACEMENT, isEnvironment } from "../smep/smep.ts";
+import { quote } from "../text/quote.ts";
 
 export interface RouteDefinition {
   /** Decides `$PORT_<NAME>`; required when a component has several routes. */
@@ -57,17 +58,28 @@ export class DefinitionError extends Error {
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const ROUTE_NAME_RE = /^[a-z][a-z0-9_]{0,31}$/;
 const RESTART_RE = /^(no|always|unless-stopped|on-failure(:\d{1,4})?)$/;
 const USER_RE = /^[a-z0-9_][a-z0-9_.-]*(:[a-z0-9_][a-z0-9_.-]*)?$/i;
 const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const IMAGE_RE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const VOLUME_OPTS = new Set(["ro", "rw", "z", "Z"]);
 
+/**
+ * Most entries of each list a definition may have (docs/agent.md), checked before any entry
+ * is: neither an RPC nor a file makes the agent validate, store or plan without end.
+ */
+export const LIMITS = { components: 64, routes: PORTS_PER_PLACEMENT, volumes: 64, cmd: 256, env: 256, node: 253 } as const;
+
 type Raw = Record<string, unknown>;
 
 function fail(where: string, message: string): never {
   throw new DefinitionError(`${where}: ${message}`);
+}
+
+function atMost(count: number, max: number, where: string, what: string): void {
+  if (count > max) fail(where, `${count} ${what} given; at most ${max} are allowed`);
 }
 
 function str(v: unknown, where: string, fallback = ""): string {
@@ -76,27 +88,29 @@ function str(v: unknown, where: string, fallback = ""): string {
   return v;
 }
 
-function strList(v: unknown, where: string): string[] {
+function strList(v: unknown, where: string, max: number, what: string): string[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) fail(where, "must be a list of strings");
+  if (!Array.isArray(v)) fail(where, "must be a list of strings");
+  atMost(v.length, max, where, what);
+  if (!v.every((x) => typeof x === "string")) fail(where, "must be a list of strings");
   return v as string[];
 }
 
 function checkName(v: string, where: string): void {
-  if (!NAME_RE.test(v)) fail(where, `${JSON.stringify(v)} is not a valid name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
+  if (!NAME_RE.test(v)) fail(where, `${quote(v)} is not a valid name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
 }
 
 /** `host:container[:opts]`, both absolute, no `..`; host paths are checked against the node's roots by the agent. */
 export function parseVolume(spec: string, where: string): { host: string; container: string; options: string[] } {
   const parts = spec.split(":");
-  if (parts.length < 2 || parts.length > 3) fail(where, `${JSON.stringify(spec)} must be host:container[:options]`);
+  if (parts.length < 2 || parts.length > 3) fail(where, `${quote(spec)} must be host:container[:options]`);
   const [host, container, opts] = parts as [string, string, string | undefined];
   for (const [p, label] of [[host, "host"], [container, "container"]] as const) {
-    if (!isAbsolute(p)) fail(where, `${label} path ${JSON.stringify(p)} must be absolute`);
-    if (p !== "/" && (normalize(p) !== p || p.endsWith("/"))) fail(where, `${label} path ${JSON.stringify(p)} must be normalised (no "..", ".", "//" or trailing "/")`);
+    if (!isAbsolute(p)) fail(where, `${label} path ${quote(p)} must be absolute`);
+    if (p !== "/" && (normalize(p) !== p || p.endsWith("/"))) fail(where, `${label} path ${quote(p)} must be normalised (no "..", ".", "//" or trailing "/")`);
   }
   const options = opts ? opts.split(",") : [];
-  for (const o of options) if (!VOLUME_OPTS.has(o)) fail(where, `volume option ${JSON.stringify(o)} is not one of ro, rw, z, Z`);
+  for (const o of options) if (!VOLUME_OPTS.has(o)) fail(where, `volume option ${quote(o)} is not one of ro, rw, z, Z`);
   return { host, container, options };
 }
 
@@ -104,13 +118,13 @@ function route(raw: unknown, where: string): RouteDefinition {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(where, "must be a table");
   const r = raw as Raw;
   const name = str(r.name, `${where}.name`);
-  if (name && !/^[a-z][a-z0-9_]*$/.test(name)) fail(`${where}.name`, `${JSON.stringify(name)} must be [a-z][a-z0-9_]* (it becomes $PORT_${name.toUpperCase()})`);
+  if (name && !ROUTE_NAME_RE.test(name)) fail(`${where}.name`, `${quote(name)} must be [a-z][a-z0-9_]*, at most 32 characters (it becomes $PORT_<NAME>)`);
   const port = r.port;
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.port`, "must be an integer between 1 and 65535");
   const mode = str(r.mode, `${where}.mode`, "l4");
   if (mode !== "l4" && mode !== "l7") fail(`${where}.mode`, 'must be "l4" or "l7"');
   const hostname = str(r.hostname, `${where}.hostname`);
-  if (hostname && !HOSTNAME_RE.test(hostname)) fail(`${where}.hostname`, `${JSON.stringify(hostname)} is not a valid host name`);
+  if (hostname && !HOSTNAME_RE.test(hostname)) fail(`${where}.hostname`, `${quote(hostname)} is not a valid host name`);
   const out: RouteDefinition = { name, port, mode, hostname };
   if (r.index !== undefined) {
     if (typeof r.index !== "number" || !Number.isInteger(r.index) || r.index < 0 || r.index >= PORTS_PER_PLACEMENT) fail(`${where}.index`, "must be an integer from 0 to 9");
@@ -127,35 +141,38 @@ function component(raw: unknown, where: string): ComponentDefinition {
   const env: Record<string, string> = {};
   if (c.env !== undefined) {
     if (typeof c.env !== "object" || c.env === null || Array.isArray(c.env)) fail(`${where}.env`, "must be a table of strings");
-    for (const [k, v] of Object.entries(c.env as Raw)) {
-      if (!ENV_KEY_RE.test(k)) fail(`${where}.env`, `${JSON.stringify(k)} is not a valid variable name`);
+    const entries = Object.entries(c.env as Raw);
+    atMost(entries.length, LIMITS.env, `${where}.env`, "variables");
+    for (const [k, v] of entries) {
+      if (!ENV_KEY_RE.test(k)) fail(`${where}.env`, `${quote(k)} is not a valid variable name (at most 128 characters)`);
       if (k === "PORT" || k.startsWith("PORT_") || k.startsWith("TIN_")) fail(`${where}.env`, `${k} is set by the agent and cannot be defined`);
       if (typeof v !== "string" || /[\r\n\0]/.test(v)) fail(`${where}.env.${k}`, "must be a single-line string");
       env[k] = v;
     }
   }
+  if (Array.isArray(c.routes)) atMost(c.routes.length, LIMITS.routes, `${where}.routes`, "routes");
   const routes = Array.isArray(c.routes) ? c.routes.map((r, i) => route(r, `${where}.routes[${i}]`)) : c.routes === undefined ? [] : fail(`${where}.routes`, "must be a list of tables");
   if (routes.length > 1) {
     const seen = new Set<string>();
     for (const [i, r] of routes.entries()) {
       if (!r.name) fail(`${where}.routes[${i}].name`, "is required when a component has several routes");
-      if (seen.has(r.name)) fail(`${where}.routes[${i}].name`, `duplicate route name ${JSON.stringify(r.name)}`);
+      if (seen.has(r.name)) fail(`${where}.routes[${i}].name`, `duplicate route name ${quote(r.name)}`);
       seen.add(r.name);
     }
   }
   const image = str(c.image, `${where}.image`);
-  if (image && !IMAGE_RE.test(image)) fail(`${where}.image`, `${JSON.stringify(image)} is not a valid image reference`);
+  if (image && !IMAGE_RE.test(image)) fail(`${where}.image`, `${quote(image)} is not a valid image reference`);
   const version = str(c.version, `${where}.version`);
-  if (version && !TAG_RE.test(version)) fail(`${where}.version`, `${JSON.stringify(version)} is not a valid tag`);
-  const volumes = strList(c.volumes, `${where}.volumes`);
+  if (version && !TAG_RE.test(version)) fail(`${where}.version`, `${quote(version)} is not a valid tag`);
+  const volumes = strList(c.volumes, `${where}.volumes`, LIMITS.volumes, "volumes");
   volumes.forEach((v, i) => parseVolume(v, `${where}.volumes[${i}]`));
   const network = str(c.network, `${where}.network`);
-  if (network && !NAME_RE.test(network)) fail(`${where}.network`, `${JSON.stringify(network)} is not a valid network name`);
+  if (network && !NAME_RE.test(network)) fail(`${where}.network`, `${quote(network)} is not a valid network name`);
   const user = str(c.user, `${where}.user`);
-  if (user && !USER_RE.test(user)) fail(`${where}.user`, `${JSON.stringify(user)} must be uid[:gid] or a user name`);
+  if (user && !USER_RE.test(user)) fail(`${where}.user`, `${quote(user)} must be uid[:gid] or a user name`);
   const restart = str(c.restart, `${where}.restart`, "unless-stopped");
-  if (!RESTART_RE.test(restart)) fail(`${where}.restart`, `${JSON.stringify(restart)} must be no, always, unless-stopped or on-failure[:N]`);
-  return { name, image, version, volumes, cmd: strList(c.cmd, `${where}.cmd`), network, user, restart, env, routes };
+  if (!RESTART_RE.test(restart)) fail(`${where}.restart`, `${quote(restart)} must be no, always, unless-stopped or on-failure[:N]`);
+  return { name, image, version, volumes, cmd: strList(c.cmd, `${where}.cmd`, LIMITS.cmd, "arguments"), network, user, restart, env, routes };
 }
 
 /** Validates a definition given as a plain object (parsed TOML, or an RPC message converted to one). */
@@ -167,17 +184,19 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   checkName(name, "name");
   const node = str(d.node, `${name}: node`);
   if (!node) fail(`${name}: node`, "is required");
+  if (node.length > LIMITS.node) fail(`${name}: node`, `${quote(node)} is longer than ${LIMITS.node} characters`);
   const version = str(d.version, `${name}: version`);
   if (!version) fail(`${name}: version`, "is required (pin an explicit tag such as v1.0.0)");
-  if (!TAG_RE.test(version)) fail(`${name}: version`, `${JSON.stringify(version)} is not a valid tag`);
+  if (!TAG_RE.test(version)) fail(`${name}: version`, `${quote(version)} is not a valid tag`);
   if (version === "latest") fail(`${name}: version`, '"latest" is not allowed: pin an explicit tag so deploys are reproducible');
   if (d.active !== undefined && typeof d.active !== "boolean") fail(`${name}: active`, "must be true or false");
   if (!Array.isArray(d.components) || d.components.length === 0) fail(`${name}: components`, "at least one [[components]] is required");
+  atMost(d.components.length, LIMITS.components, `${name}: components`, "components");
   const components = d.components.map((c, i) => component(c, `${name}: components[${i}]`));
   const names = new Set<string>();
   const external = new Map<string, string>();
   for (const c of components) {
-    if (names.has(c.name)) fail(`${name}: components`, `duplicate component ${JSON.stringify(c.name)}`);
+    if (names.has(c.name)) fail(`${name}: components`, `duplicate component ${quote(c.name)}`);
     names.add(c.name);
     for (const r of c.routes) {
       const key = `${r.hostname || name}:${r.port}`;
@@ -187,7 +206,7 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
     }
   }
   const environment = str(d.environment, `${name}: environment`, "prod");
-  if (!isEnvironment(environment)) fail(`${name}: environment`, `${JSON.stringify(environment)} is not one of ${Object.keys(ENVIRONMENTS).join(", ")}`);
+  if (!isEnvironment(environment)) fail(`${name}: environment`, `${quote(environment)} is not one of ${Object.keys(ENVIRONMENTS).join(", ")}`);
   let number: number | undefined;
   if (d.number !== undefined) {
     if (typeof d.number !== "number" || !Number.isInteger(d.number) || d.number < 1 || d.number > 99) fail(`${name}: number`, "must be an integer from 1 to 99 (00 is the station)");
@@ -197,9 +216,9 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   const storageRaw = (d.storage ?? {}) as Raw;
   if (typeof storageRaw !== "object" || Array.isArray(storageRaw)) fail(`${name}: storage`, "must be a table");
   const nfs = str(storageRaw.nfs, `${name}: storage.nfs`);
-  if (nfs && !/^[a-zA-Z0-9.-]+:\/[^\s,]*$/.test(nfs)) fail(`${name}: storage.nfs`, `${JSON.stringify(nfs)} must be server:/path`);
+  if (nfs && !/^[a-zA-Z0-9.-]+:\/[^\s,]*$/.test(nfs)) fail(`${name}: storage.nfs`, `${quote(nfs)} must be server:/path`);
   const nfsOptions = str(storageRaw.nfs_options ?? storageRaw.nfsOptions, `${name}: storage.nfs_options`);
-  if (nfsOptions && !/^[a-zA-Z0-9_=.,:-]+$/.test(nfsOptions)) fail(`${name}: storage.nfs_options`, `${JSON.stringify(nfsOptions)} is not a mount option list`);
+  if (nfsOptions && !/^[a-zA-Z0-9_=.,:-]+$/.test(nfsOptions)) fail(`${name}: storage.nfs_options`, `${quote(nfsOptions)} is not a mount option list`);
   const def: ServiceDefinition = { name, node, version, active: d.active === undefined ? true : (d.active as boolean), environment, storage: { nfs, nfsOptions }, components };
   if (number !== undefined) def.number = number;
   return def;

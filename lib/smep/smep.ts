@@ -2,6 +2,7 @@
 // ports are S·10000 + M·100 + E·10 + P, where S is the sheet number, M the
 // machine (service) number, E the environment and P the port index.
 import { createHash } from "node:crypto";
+import { quote } from "../text/quote.ts";
 
 export const ENVIRONMENTS = { prod: 0, test: 1, dev: 2, staging: 3, demo: 4, qa: 5, uat: 6, preview: 7, canary: 8, local: 9 } as const;
 export type Environment = keyof typeof ENVIRONMENTS;
@@ -32,8 +33,8 @@ export function parseMachineRegistry(text: string, source = "machine registry"):
   for (const [i, raw] of text.split("\n").entries()) {
     const line = raw.replace(/#.*/, "").trim();
     if (!line) continue;
-    const m = /^([a-z0-9][a-z0-9_.-]*)\s*=\s*(\d{1,2})$/.exec(line);
-    if (!m) throw new PlacementError(`${source} line ${i + 1}: expected name=NN, got ${JSON.stringify(raw.trim())}`);
+    const m = /^([a-z0-9][a-z0-9_.-]{0,62})\s*=\s*(\d{1,2})$/.exec(line);
+    if (!m) throw new PlacementError(`${source} line ${i + 1}: expected name=NN, got ${quote(raw.trim())}`);
     const name = m[1]!;
     const n = Number(m[2]);
     if (out.has(name)) throw new PlacementError(`${source} line ${i + 1}: ${name} is listed twice`);
