@@ -40,17 +40,17 @@ export interface RegistryParts {
   close(): Promise<void>;
 }
 
-/** For tests: the clock and period of the database upkeep. */
+/** For tests: the clock (database upkeep, external identity's validation cache) and the upkeep's period. */
 export interface AssembleOptions {
   now?: () => number;
   maintenanceIntervalMs?: number;
 }
 
-export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
+export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, now?: () => number): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
   if (cfg.auth.disabled) return { identity: null, embedded: null, remote: null };
   if (cfg.mcias.server_url) {
     const remote = new RemoteIdentity({ serverUrl: cfg.mcias.server_url, caCert: cfg.mcias.ca_cert ? readFileSync(cfg.mcias.ca_cert, "utf8") : undefined });
-    return { identity: new CachedIdentity(remote), embedded: null, remote };
+    return { identity: new CachedIdentity(remote, { now }), embedded: null, remote };
   }
   const embedded = new EmbeddedIdentity(db, { tokenTtlMs: cfg.auth.token_ttl, loginsPerMinute: cfg.auth.logins_per_minute });
   return { identity: embedded, embedded, remote: null };
@@ -66,7 +66,7 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
   policies.attach(engine);
   await engine.reload();
 
-  const { identity, embedded, remote } = identityFor(cfg, db);
+  const { identity, embedded, remote } = identityFor(cfg, db, opts.now);
   if (identity === null) log.warn("authentication is disabled ([auth] disabled = true): every client may pull, push and delete");
   else log.info({ identity: embedded ? "embedded" : cfg.mcias.server_url }, "identity service");
 

@@ -11,7 +11,7 @@ import { handleIdentityApi, handleTokenEndpoint } from "../identity/http.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { sendJson } from "../oci/http.ts";
 import { handleOci, matchRoute } from "../oci/router.ts";
-import { assembleRegistry, type RegistryParts } from "./assemble.ts";
+import { assembleRegistry, type AssembleOptions, type RegistryParts } from "./assemble.ts";
 
 export interface RunningRegistry {
   server: Server;
@@ -20,8 +20,9 @@ export interface RunningRegistry {
   shutdown(): Promise<void>;
 }
 
-export async function startRegistry(cfg: RegistryConfig, log: Logger): Promise<RunningRegistry> {
-  const parts = await assembleRegistry(cfg, log);
+/** `opts` is for tests that run the registry in process (an injected clock). */
+export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: AssembleOptions = {}): Promise<RunningRegistry> {
+  const parts = await assembleRegistry(cfg, log, opts);
   let closing = false;
   let inflight = 0;
   let drained: (() => void) | undefined;
