@@ -67,6 +67,8 @@ export class Reconciler {
     if (!this.running) {
       const waiters = this.waiters;
       this.waiters = [];
+      // Tests of the agent process wait for these lines instead of sleeping through an interval.
+      this.d.log.debug({ pass: this.completed + 1 }, "reconcile pass started");
       this.running = this.pass().then(
         (drifts) => {
           this.finished(drifts.length);
@@ -91,7 +93,6 @@ export class Reconciler {
   private finished(drifts: number | undefined): void {
     this.running = undefined; // before the waiters run: a pass they ask for is a new one
     this.completed++;
-    // Tests of the agent process wait for this line instead of sleeping through an interval.
     this.d.log.debug({ pass: this.completed, drifts, ok: drifts !== undefined }, "reconcile pass done");
   }
 

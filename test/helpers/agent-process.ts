@@ -1,7 +1,7 @@
 // Starts the real `mcp-agent` binary with a home made by `mcp-agent init`,
 // signed by an mcr home's platform CA and validating tokens against that mcr.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -66,22 +66,36 @@ ${o.storageToml ?? ""}
   return { dir, config, storageRoot };
 }
 
+export function removeAgentHome(home: AgentHome): void {
+  rmSync(home.dir, { recursive: true, force: true });
+}
+
 export interface AgentProcess {
   child: ChildProcess;
   port: number;
   url: string;
   logs(): string;
+  /** Reconcile passes the agent has finished (its debug lines "reconcile pass done"). */
+  passes(): number;
+  /** Resolves when a reconcile pass that started after this call has finished. */
+  nextPass(ms?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/** Starts the agent at log level debug, so that its reconcile passes can be awaited. */
 export async function startAgentProcess(home: AgentHome, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, MCP_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stdout!.on("data", (d: Buffer) => (logs += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | string>((res) => child.once("exit", (code, sig) => res(code ?? sig ?? -1)));
+  const passes = () => logs.match(/"msg":"reconcile pass done"/g)?.length ?? 0;
+  const started = () => logs.match(/"msg":"reconcile pass started"/g)?.length ?? 0;
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`mcp-agent did not start within 20s:\n${logs}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      rej(new Error(`mcp-agent did not start within 20s:\n${logs}`));
+    }, 20_000);
     child.stderr!.on("data", () => {
       const m = /"port":(\d+).*"msg":"mcp-agent listening"/.exec(logs);
       if (m) {
@@ -99,6 +113,28 @@ export async function startAgentProcess(home: AgentHome, env: NodeJS.ProcessEnv 
     port,
     url: `https://localhost:${port}`,
     logs: () => logs,
+    passes,
+    nextPass(ms = 15_000) {
+      // A pass already running when asked may have looked at podman too early: wait for the next to start.
+      const target = started() + 1;
+      return new Promise<void>((res, rej) => {
+        const check = () => {
+          if (passes() < target) return;
+          done();
+          res();
+        };
+        const timer = setTimeout(() => {
+          done();
+          rej(new Error(`mcp-agent finished no reconcile pass within ${ms} ms:\n${logs.slice(-4000)}`));
+        }, ms);
+        const done = () => {
+          clearTimeout(timer);
+          child.stderr!.off("data", check);
+        };
+        child.stderr!.on("data", check); // after the listener that appends to `logs`
+        check();
+      });
+    },
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

@@ -3,14 +3,14 @@ import { get } from "node:http";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns a value (errors count as "not yet"), or fails after `ms`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+/** Polls `fn` every `everyMs` until it returns a value (errors count as "not yet"), or fails after `ms`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000, everyMs = 250): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
+    await sleep(everyMs);
   }
 }
 

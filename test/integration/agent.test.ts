@@ -7,13 +7,13 @@ import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AgentService, DeployPhase, LogStream, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, bearer, login } from "../helpers/identity.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
-import { httpGet, sleep, until } from "../helpers/wait.ts";
+import { httpGet, until } from "../helpers/wait.ts";
 
 describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybox", "runc") }, () => {
   let mcrHome: McrHome;
@@ -38,6 +38,9 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
       { name: "web", cmd: ["sh", "-c", "echo web on $PORT; exec busybox httpd -f -p $PORT -h /srv/shop"], routes: [{ port: 443, mode: "l7" }] },
     ] as ServiceDefinition["components"],
   });
+
+  /** How many `pattern` processes the agent itself runs (its podman children), not the whole machine's. */
+  const agentChildren = (pattern: string) => Number(execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f '${pattern}' || true`]).toString().trim());
 
   async function deploy(def: Partial<ServiceDefinition>): Promise<DeployResponse[]> {
     const out: DeployResponse[] = [];
@@ -76,6 +79,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     await pm?.cleanup();
     await mcr?.stop();
     if (mcrHome) removeHome(mcrHome);
+    if (home) removeAgentHome(home);
   });
 
   test("Health is public; everything else needs a token and the right role", async () => {
@@ -124,7 +128,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.ok(lines.some((l) => l.stream === LogStream.STDOUT && l.line === "api listening on 31000"));
     assert.ok(lines.some((l) => l.stream === LogStream.STDERR && l.line === "to-stderr"));
 
-    const countLogProcs = () => Number(execFileSync("sh", ["-c", "pgrep -fc 'podman logs --follow' || true"]).toString().trim());
+    const countLogProcs = () => agentChildren("podman logs --follow");
     const before = countLogProcs();
     const abort = new AbortController();
     const seen: string[] = [];
@@ -151,7 +155,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.equal(web.desiredState, "stopped");
     assert.equal(web.observedState, "exited");
     assert.equal(web.drift, "");
-    await sleep(1500); // a reconcile pass must not restart a component stopped on purpose
+    await agent.nextPass(); // a reconcile pass must not restart a component stopped on purpose
     assert.equal((await client.status({ service: "shop" }, admin)).components.find((c) => c.component === "web")!.observedState, "exited");
     assert.deepEqual((await client.start({ service: "shop" }, admin)).components.map((c) => c.state), ["running", "running"]);
     const started = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!.startedAt;
@@ -180,7 +184,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.equal(await agent.stop("SIGTERM"), 0);
     agent = await startAgentProcess(home);
     client = agentClient(agent.url, mcrHome.caPem);
-    await sleep(1500); // at least one reconcile pass
+    await agent.nextPass(); // a full reconcile pass of the new agent
     const after = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
     assert.deepEqual(after, before);
   });
@@ -251,7 +255,8 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
         /* aborted */
       }
     })();
-    await sleep(500);
+    // The stream covers what happens once the agent has started its podman events (--since now).
+    await until("the agent's podman events for the stream", async () => (agentChildren("podman events") > 0 ? true : undefined), 10_000);
     await client.restart({ service: "shop", component: "web" }, admin);
     await until("start event of web", async () => (seen.includes("web:start") ? true : undefined), 10_000);
     abort.abort();

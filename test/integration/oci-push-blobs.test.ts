@@ -2,6 +2,8 @@
 // (monolithic, single POST, chunked) and cross-repository mounts.
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
@@ -9,6 +11,7 @@ import { RegistryClient, type Response } from "../helpers/https-client.ts";
 import { OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, sha256, assertOciError, descriptor } from "../helpers/oci.ts";
 import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST, PushClient, UUID_RE, imageManifest, indexOf } from "../helpers/oci-push.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { until } from "../helpers/wait.ts";
 
 describe("OCI push: blobs", () => {
   let home: McrHome;
@@ -262,11 +265,13 @@ describe("OCI push: blobs", () => {
         });
         req.on("error", () => undefined); // the destroy below
         req.on("response", (res) => reject(new Error(`the server answered a half-sent body with ${res.statusCode}`)));
+        // Dropped once the server has written some of these bytes: they must not count.
+        const file = join(home.dir, "uploads", location.split("?")[0]!.split("/").pop()!);
         req.write(second.subarray(0, 2000), () =>
-          setTimeout(() => {
+          until("the server to write part of the body", async () => (statSync(file).size > 1000 ? true : undefined), 10_000, 5).then(() => {
             req.destroy();
             resolve();
-          }, 300),
+          }, reject),
         );
       });
 

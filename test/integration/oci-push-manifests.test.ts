@@ -9,6 +9,7 @@ import { RegistryClient, type Response } from "../helpers/https-client.ts";
 import { OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, sha256, assertOciError, descriptor } from "../helpers/oci.ts";
 import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST, PushClient, UUID_RE, imageManifest, indexOf } from "../helpers/oci-push.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { until } from "../helpers/wait.ts";
 
 describe("OCI push: manifests", () => {
   let home: McrHome;
@@ -207,10 +208,11 @@ describe("OCI push: manifests", () => {
         }
       };
       const readers = Array.from({ length: 6 }, reader);
-      await new Promise((r) => setTimeout(r, 30));
+      const seenBy = (d: string) => until(`readers to get ${d}`, async () => (seen.has(d) ? true : undefined), 10_000, 5);
+      await seenBy(sha256(a)); // reading before the move
       const put = await up.putManifest(MREPO, "moving", b, OCI_MANIFEST);
       assert.equal(put.status, 201, put.text);
-      await new Promise((r) => setTimeout(r, 30));
+      await seenBy(sha256(b)); // and after it
       done = true;
       await Promise.all(readers);
       assert.ok(seen.has(sha256(a)), "readers ran before the move");

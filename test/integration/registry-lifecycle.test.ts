@@ -3,14 +3,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import { after, describe, test } from "node:test";
 import { RegistryClient } from "../helpers/https-client.ts";
-import { MCR_BIN, initHome, removeHome, startMcr, type McrHome } from "../helpers/mcr-process.ts";
+import { MCR_BIN, initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { until } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -40,6 +41,18 @@ function openPatch(url: string, ca: string, path: string, first: Buffer, total: 
   req.write(first);
   return { req, response };
 }
+
+/**
+ * Resolves once the registry has written more than `bytes` of the upload at `location`
+ * to its file: the request is then in flight on the server, not merely sent.
+ */
+function uploadWritten(home: McrHome, location: string, bytes: number): Promise<true> {
+  const file = join(home.dir, "uploads", basename(location.split("?")[0]!));
+  return until(`more than ${bytes} bytes of the upload on the server`, async () => (statSync(file).size > bytes ? true : undefined), 10_000, 10);
+}
+
+/** Resolves once mcr has logged `re`. */
+const logged = (mcr: McrProcess, re: RegExp) => until(`mcr to log ${re}`, async () => (re.test(mcr.logs()) ? true : undefined), 10_000, 10);
 
 describe("start-up and configuration", () => {
   test("a missing config file, bad TOML and a missing required field are refused with a message naming the problem", async () => {
@@ -133,7 +146,7 @@ describe("crash and shutdown", () => {
     // A second chunk is half sent when the server dies.
     const second = openPatch(mcr.url, home.caPem, location, blob.subarray(cut, cut + 500_000), blob.length - cut);
     second.response.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
+    await uploadWritten(home, location, cut);
     assert.equal(await mcr.stop("SIGKILL"), "SIGKILL");
     second.req.destroy();
     client.close();
@@ -168,9 +181,9 @@ describe("crash and shutdown", () => {
     client.close();
 
     const patch = openPatch(mcr.url, home.caPem, location, blob.subarray(0, 1024 * 1024), blob.length);
-    await new Promise((r) => setTimeout(r, 200));
+    await uploadWritten(home, location, 0);
     const exited = mcr.stop("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
+    await logged(mcr, /draining in-flight requests/); // the listener is closed before this is logged
     // New connections are refused while draining.
     await assert.rejects(new RegistryClient(mcr.url, home.caPem).request("GET", "/v1/health"), /ECONNREFUSED|ECONNRESET|socket hang up/);
     patch.req.end(blob.subarray(1024 * 1024));
@@ -189,7 +202,7 @@ describe("crash and shutdown", () => {
     client.close();
     const patch = openPatch(mcr.url, home.caPem, location, Buffer.alloc(1000), 1_000_000);
     patch.response.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await uploadWritten(home, location, 0);
     const t0 = Date.now();
     assert.equal(await mcr.stop("SIGTERM"), 0);
     const took = Date.now() - t0;

@@ -194,7 +194,7 @@ describe("PodmanRuntime (real podman)", { skip: skipUnlessTools("podman", "runc"
     const started = Date.now();
     for await (const l of rt.logs(s.name, { follow: true, timestamps: false }, ac.signal)) {
       seen.push(l.line);
-      setTimeout(() => ac.abort(), 300); // the stream is idle when this fires
+      setImmediate(() => ac.abort()); // after this turn's microtasks: the stream is back to waiting for output
     }
     assert.deepEqual(seen, ["ready"]);
     assert.ok(Date.now() - started < 5000);
