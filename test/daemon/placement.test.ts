@@ -1,7 +1,7 @@
 // Placement pieces that need no podman: plans with SMEP (rootful and rootless),
 // port indices, .mount units, kernel NFS detection, reserved ports, XDG link paths.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -73,8 +73,9 @@ describe("NFS helpers", () => {
     assert.match(u.text, /WantedBy=remote-fs.target/);
   });
 
-  test("kernel support and mounts are read from /proc files", () => {
+  test("kernel support and mounts are read from /proc files", (t) => {
     const dir = mkdtempSync(join(tmpdir(), "proc-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "fs-without"), "nodev\tsysfs\n\text4\n");
     writeFileSync(join(dir, "fs-with"), "nodev\tsysfs\nnodev\tnfs4\n");
     assert.equal(kernelSupportsNfs(join(dir, "fs-without")), false);
@@ -86,8 +87,10 @@ describe("NFS helpers", () => {
 });
 
 describe("ports and links", () => {
-  test("reservePorts adds to ip_local_reserved_ports without losing what is there", () => {
-    const f = join(mkdtempSync(join(tmpdir(), "sysctl-")), "reserved");
+  test("reservePorts adds to ip_local_reserved_ports without losing what is there", (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "sysctl-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const f = join(dir, "reserved");
     writeFileSync(f, "8080\n");
     reservePorts([40100, 40101, 8080], f);
     assert.equal(readFileSync(f, "utf8"), "8080,40100,40101");

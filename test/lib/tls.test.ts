@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,10 +28,11 @@ describe("platform CA and server certificates", () => {
     await assert.rejects(issueServerCert(await createCA("CA"), []), /at least one host/);
   });
 
-  test("servers speak TLS 1.3 only, and clients verify against the CA", async () => {
+  test("servers speak TLS 1.3 only, and clients verify against the CA", async (t) => {
     const ca = await createCA("Test CA");
     const pair = await issueServerCert(ca, ["localhost"]);
     const dir = mkdtempSync(join(tmpdir(), "tls-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "cert.pem"), pair.certPem);
     writeFileSync(join(dir, "key.pem"), pair.keyPem);
     const server = createServer(serverTlsOptions(join(dir, "cert.pem"), join(dir, "key.pem")), (_req, res) => res.end("ok"));

@@ -1,7 +1,7 @@
 // The committed generated code must be what `buf generate` produces now, and `buf lint` must pass.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
@@ -19,8 +19,9 @@ test("buf lint passes", async () => {
   await run(buf, ["lint"], { cwd: REPO_ROOT });
 });
 
-test("proto/gen is what buf generate produces (regenerate with `npm run generate` and commit)", async () => {
+test("proto/gen is what buf generate produces (regenerate with `npm run generate` and commit)", async (t) => {
   const out = mkdtempSync(join(tmpdir(), "buf-gen-"));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
   await run(buf, ["generate", "-o", out], { cwd: REPO_ROOT, env: { ...process.env, PATH: `${join(REPO_ROOT, "node_modules", ".bin")}:${process.env.PATH}` } });
   const fresh = join(out, "proto", "gen");
   const committed = join(REPO_ROOT, "proto", "gen");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Kysely } from "kysely";
 import { openSqlite } from "../../../lib/db/sqlite.ts";
@@ -31,7 +31,10 @@ describe("registry metadata", () => {
     ({ db } = await openSqlite<RegistryDatabase>(path, registryMigrations));
     meta = new Metadata(db);
   });
-  after(() => db.destroy());
+  after(async () => {
+    await db.destroy();
+    rmSync(dirname(path), { recursive: true, force: true });
+  });
 
   test("the database file is private and migrations are idempotent", async () => {
     assert.equal(statSync(path).mode & 0o777, 0o600);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,12 +19,17 @@ describe("embedded identity", () => {
   let db: Kysely<RegistryDatabase>;
   let now = Date.parse("2026-01-01T00:00:00Z");
   let id: EmbeddedIdentity;
+  let dir: string;
   before(async () => {
-    ({ db } = await openSqlite<RegistryDatabase>(join(mkdtempSync(join(tmpdir(), "id-")), "mcr.db"), registryMigrations));
+    dir = mkdtempSync(join(tmpdir(), "id-"));
+    ({ db } = await openSqlite<RegistryDatabase>(join(dir, "mcr.db"), registryMigrations));
     id = new EmbeddedIdentity(db, { tokenTtlMs: 3600_000, loginsPerMinute: 3, now: () => now });
     await id.accounts.create("alice", PW, "human", ["user"]);
   });
-  after(() => db.destroy());
+  after(async () => {
+    await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const loginAs = (username: string, password = PW, source = "10.0.0.1") => id.login({ username, password, serviceName: "mcr", tags: [], source });
 
   test("passwords are scrypt hashes that verify only the right password", async () => {

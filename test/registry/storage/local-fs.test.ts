@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
-import { beforeEach, describe, test } from "node:test";
+import { afterEach, beforeEach, describe, test } from "node:test";
 import { BlobMissingError, BlobTooLargeError, BodyLengthError, DigestMismatchError, UploadMissingError } from "../../../registry/storage/blob-store.ts";
 import { parseDigest } from "../../../registry/storage/digest.ts";
 import { LocalBlobStore } from "../../../registry/storage/local-fs.ts";
@@ -33,6 +33,7 @@ describe("LocalBlobStore", () => {
     root = mkdtempSync(join(tmpdir(), "blobs-"));
     store = await LocalBlobStore.open(join(root, "layers"), join(root, "uploads"));
   });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   test("an upload in chunks becomes a content-addressed blob at layers/sha256/<2>/<64>", async () => {
     await store.startUpload(ID);
