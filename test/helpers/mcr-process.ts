@@ -64,7 +64,10 @@ export async function startMcr(home: McrHome, env: NodeJS.ProcessEnv = {}, opts:
   child.stderr!.on("data", (d: Buffer) => (logs += d.toString()));
   const exited = new Promise<number | string>((res) => child.once("exit", (code, sig) => res(code ?? sig ?? -1)));
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`mcr did not start within 20s:\n${logs}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // not left running behind a failed test
+      rej(new Error(`mcr did not start within 20s:\n${logs}`));
+    }, 20_000);
     const check = () => {
       const m = /"port":(\d+).*"msg":"mcr listening"/.exec(logs);
       if (m) {
