@@ -4,7 +4,6 @@
 // real; on CI (CI=true) it fails the file, naming the tool, because .ci/run
 // installs every one of them.
 import { execFileSync } from "node:child_process";
-import type { TestContext } from "node:test";
 
 export function hasTool(name: string): boolean {
   try {
@@ -31,17 +30,4 @@ export function skipUnlessTools(...names: string[]): string | false {
 /** Like skipUnlessTools, for tests that must run as root (they create users or touch devices). */
 export function skipUnlessRoot(): string | false {
   return skipOrFail(process.getuid?.() === 0 ? undefined : "needs root");
-}
-
-/**
- * Inside a test body only (a TestContext can skip): true when the test may go on.
- * Suites declare their tools with `{ skip: skipUnlessTools(...) }` instead.
- */
-export function requireTools(t: TestContext, ...names: string[]): boolean {
-  const reason = skipUnlessTools(...names);
-  if (reason === false) return true;
-  // A suite hook's context has no skip() in Node 20: say so instead of crashing on the call.
-  if (typeof (t as Partial<TestContext>).skip !== "function") throw new Error(`${reason}: a suite hook cannot skip; declare the suite with { skip: skipUnlessTools(...) }`);
-  t.skip(reason);
-  return false;
 }
