@@ -38,6 +38,9 @@ done
 [ -n "$root" ] || [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 
 mkdir -p "$prefix" "$units"
+# bin/* run the bundles in dist/, and production dependencies have no build tools: build them
+# here from these sources (a checkout after scripts/setup.sh, which has esbuild).
+node "$src/scripts/build.mjs" >&2
 # Copy the code (not node_modules, tests or local state), then install production dependencies.
 tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./.mcr-ca --exclude=./test --exclude=./bench -cf - . | tar -C "$prefix" -xf -
 (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
