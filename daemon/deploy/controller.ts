@@ -118,11 +118,11 @@ export class ServiceController {
 
   /**
    * Checks everything about a definition that does not need podman (image names, volume roots)
-   * without assigning ports or storing anything. Throws PlanError.
+   * without assigning ports or storing anything; `registry`: a machine registry about to be stored. Throws PlanError.
    */
-  async validate(def: ServiceDefinition): Promise<void> {
+  async validate(def: ServiceDefinition, registry?: Map<string, number>): Promise<void> {
     if (this.d.placer) {
-      const sp = await this.d.placer.placementFor(def); // PlacementError: refused numbers
+      const sp = await this.d.placer.placementFor(def, false, registry); // PlacementError: refused numbers
       planService(def, sp.ports, this.d.plan, this.smepPlan(sp));
       return;
     }

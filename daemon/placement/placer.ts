@@ -45,9 +45,12 @@ export class Placer {
     private readonly log: Logger,
   ) {}
 
-  /** Computes the placement; with `commit`, a machine number assigned now is recorded in the registry. Throws PlacementError. */
-  async placementFor(def: ServiceDefinition, commit = false): Promise<ServicePlacement> {
-    const registry = await this.store.machineRegistry();
+  /**
+   * Computes the placement; with `commit`, a machine number assigned now is recorded in the
+   * registry. `registry` checks against a machine registry not stored yet (Sync). Throws PlacementError.
+   */
+  async placementFor(def: ServiceDefinition, commit = false, registry?: Map<string, number>): Promise<ServicePlacement> {
+    registry ??= await this.store.machineRegistry();
     const { number, assigned } = machineNumberFor(def.name, registry, def.number);
     const placement = place({ service: def.name, environment: def.environment, sheet: this.cfg.sheet, sheetNumber: this.cfg.sheetNumber || undefined, machineNumber: number });
     if (commit && assigned) {

@@ -106,11 +106,12 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       if (registry.size) {
         const { parseMachineRegistry, formatMachineRegistry } = await import("../../lib/smep/smep.ts");
         await guard(async () => parseMachineRegistry(formatMachineRegistry(registry), "synced machine registry")); // same checks as the file
-        await d.store.replaceMachineRegistry(registry);
       }
+      // Everything is checked (against the new registry) before anything is stored.
       await guard(async () => {
-        for (const def of defs) await d.controller.validate(def);
+        for (const def of defs) await d.controller.validate(def, registry.size ? registry : undefined);
       });
+      if (registry.size) await d.store.replaceMachineRegistry(registry);
       const results = [];
       for (const def of defs) results.push({ service: def.name, outcome: await d.store.putDefinition(def) });
       return { results };

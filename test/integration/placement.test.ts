@@ -260,13 +260,20 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
     const p = (await client.status({ service: "ledger" }, admin)).placement!;
     assert.deepEqual([p.machineNumber, p.uid, p.user], [7, 10720, "ledger-dev"]);
     await assert.rejects(client.sync({ services: [], machineRegistry: { a: 3, b: 3 } }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /already a's/.test(e.message));
+    // A Sync refused for a bad definition stores nothing, not even its machine registry.
+    const bad = { ...(def as object), name: "ledger2", environment: "nowhere" } as never;
+    await assert.rejects(client.sync({ services: [bad], machineRegistry: { gazette: 42, ledger: 9 } }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument);
+    assert.equal((await client.status({ service: "ledger" }, admin)).placement!.machineNumber, 7, "the registry of the refused Sync was not stored");
   });
 
   test("bad placements are refused before anything happens", async () => {
     await assert.rejects(deploy(gazette({ environment: "production" })), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /not one of prod, test/.test(e.message));
     await assert.rejects(deploy(gazette({ number: 100 })), (e: unknown) => e instanceof ConnectError && /number: must be an integer from 1 to 99/.test(e.message));
+    // 12 ports across two components (one component may declare at most 10 routes anyway).
     const many = gazette();
-    many.components![0]!.routes = Array.from({ length: 11 }, (_, i) => ({ name: `r${i}`, port: 1000 + i, mode: "l4", hostname: "" })) as never;
+    const routes = (from: number) => Array.from({ length: 6 }, (_, i) => ({ name: `r${from + i}`, port: 1000 + from + i, mode: "l4", hostname: "" })) as never;
+    many.components![0]!.routes = routes(0);
+    many.components![1]!.routes = routes(6);
     await assert.rejects(deploy(many), (e: unknown) => e instanceof ConnectError && /has 10 ports/.test(e.message));
   });
 
