@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/admin.proto.
  */
 export const file_mcr_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJtY3IvdjEvYWRtaW4ucHJvdG8SBm1jci52MSIPCg1IZWFsdGhSZXF1ZXN0IjEKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJMkcKDEFkbWluU2VydmljZRI3CgZIZWFsdGgSFS5tY3IudjEuSGVhbHRoUmVxdWVzdBoWLm1jci52MS5IZWFsdGhSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChJtY3IvdjEvYWRtaW4ucHJvdG8SBm1jci52MSIPCg1IZWFsdGhSZXF1ZXN0IjEKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIhEKD1NuYXBzaG90UmVxdWVzdCJCChBTbmFwc2hvdFJlc3BvbnNlEgwKBHBhdGgYASABKAkSDAoEc2l6ZRgCIAEoAxISCgpjcmVhdGVkX2F0GAMgASgJIg4KDENoZWNrUmVxdWVzdCJ1Cg1DaGVja1Jlc3BvbnNlEgoKAm9rGAEgASgIEhgKEGludGVncml0eV9lcnJvcnMYAiADKAkSEQoJYmxvYl9yb3dzGAMgASgDEhQKDG9ycGhhbl9maWxlcxgEIAMoCRIVCg1taXNzaW5nX2ZpbGVzGAUgAygJMrwBCgxBZG1pblNlcnZpY2USNwoGSGVhbHRoEhUubWNyLnYxLkhlYWx0aFJlcXVlc3QaFi5tY3IudjEuSGVhbHRoUmVzcG9uc2USPQoIU25hcHNob3QSFy5tY3IudjEuU25hcHNob3RSZXF1ZXN0GhgubWNyLnYxLlNuYXBzaG90UmVzcG9uc2USNAoFQ2hlY2sSFC5tY3IudjEuQ2hlY2tSZXF1ZXN0GhUubWNyLnYxLkNoZWNrUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message mcr.v1.HealthRequest
@@ -52,8 +52,111 @@ export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
   messageDesc(file_mcr_v1_admin, 1);
 
 /**
- * AdminService is the registry's administrative Connect-RPC service. It is
- * served on the same TLS listener as the OCI API. Health needs no token.
+ * @generated from message mcr.v1.SnapshotRequest
+ */
+export type SnapshotRequest = Message<"mcr.v1.SnapshotRequest"> & {
+};
+
+/**
+ * Describes the message mcr.v1.SnapshotRequest.
+ * Use `create(SnapshotRequestSchema)` to create a new message.
+ */
+export const SnapshotRequestSchema: GenMessage<SnapshotRequest> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 2);
+
+/**
+ * @generated from message mcr.v1.SnapshotResponse
+ */
+export type SnapshotResponse = Message<"mcr.v1.SnapshotResponse"> & {
+  /**
+   * Absolute path of the new file: backups/mcr-YYYYMMDD-HHMMSS.db (UTC).
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * RFC 3339.
+   *
+   * @generated from field: string created_at = 3;
+   */
+  createdAt: string;
+};
+
+/**
+ * Describes the message mcr.v1.SnapshotResponse.
+ * Use `create(SnapshotResponseSchema)` to create a new message.
+ */
+export const SnapshotResponseSchema: GenMessage<SnapshotResponse> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 3);
+
+/**
+ * @generated from message mcr.v1.CheckRequest
+ */
+export type CheckRequest = Message<"mcr.v1.CheckRequest"> & {
+};
+
+/**
+ * Describes the message mcr.v1.CheckRequest.
+ * Use `create(CheckRequestSchema)` to create a new message.
+ */
+export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 4);
+
+/**
+ * @generated from message mcr.v1.CheckResponse
+ */
+export type CheckResponse = Message<"mcr.v1.CheckResponse"> & {
+  /**
+   * True when the integrity check passed and every blob row has its file.
+   *
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * PRAGMA integrity_check and foreign_key_check: empty when both pass.
+   *
+   * @generated from field: repeated string integrity_errors = 2;
+   */
+  integrityErrors: string[];
+
+  /**
+   * @generated from field: int64 blob_rows = 3;
+   */
+  blobRows: bigint;
+
+  /**
+   * Files without a row (left by a crash between GC phases; mcr gc --reconcile removes them).
+   *
+   * @generated from field: repeated string orphan_files = 4;
+   */
+  orphanFiles: string[];
+
+  /**
+   * Rows whose file is missing: pulls of these blobs fail.
+   *
+   * @generated from field: repeated string missing_files = 5;
+   */
+  missingFiles: string[];
+};
+
+/**
+ * Describes the message mcr.v1.CheckResponse.
+ * Use `create(CheckResponseSchema)` to create a new message.
+ */
+export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 5);
+
+/**
+ * AdminService is the registry's administrative Connect-RPC service. It is served on the
+ * same TLS listener as the OCI API. Health needs no token; Snapshot and Check need the
+ * admin role (REST: POST /v1/snapshot, GET /v1/check).
  *
  * @generated from service mcr.v1.AdminService
  */
@@ -67,6 +170,28 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof HealthRequestSchema;
     output: typeof HealthResponseSchema;
+  },
+  /**
+   * A consistent copy of the database (SQLite online backup) in <database folder>/backups/,
+   * taken while the registry keeps serving. Blob files are not copied.
+   *
+   * @generated from rpc mcr.v1.AdminService.Snapshot
+   */
+  snapshot: {
+    methodKind: "unary";
+    input: typeof SnapshotRequestSchema;
+    output: typeof SnapshotResponseSchema;
+  },
+  /**
+   * The database's integrity check, and blob rows compared with blob files both ways.
+   * Changes nothing.
+   *
+   * @generated from rpc mcr.v1.AdminService.Check
+   */
+  check: {
+    methodKind: "unary";
+    input: typeof CheckRequestSchema;
+    output: typeof CheckResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mcr_v1_admin, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/audit.proto.
  */
 export const file_mcr_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChJtY3IvdjEvYXVkaXQucHJvdG8SBm1jci52MSLVAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIMCgR0aW1lGAIgASgJEgwKBHR5cGUYAyABKAkSDQoFYWN0b3IYBCABKAkSEgoKcmVwb3NpdG9yeRgFIAEoCRIOCgZkaWdlc3QYBiABKAkSCgoCaXAYByABKAkSMAoHZGV0YWlscxgIIAMoCzIfLm1jci52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoRTGlzdEV2ZW50c1JlcXVlc3QSDAoEdHlwZRgBIAEoCRINCgVhY3RvchgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEg0KBXNpbmNlGAQgASgJEg0KBXVudGlsGAUgASgJEg0KBWxpbWl0GAYgASgFEg4KBm9mZnNldBgHIAEoBSI4ChJMaXN0RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQyUwoMQXVkaXRTZXJ2aWNlEkMKCkxpc3RFdmVudHMSGS5tY3IudjEuTGlzdEV2ZW50c1JlcXVlc3QaGi5tY3IudjEuTGlzdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChJtY3IvdjEvYXVkaXQucHJvdG8SBm1jci52MSLVAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIMCgR0aW1lGAIgASgJEgwKBHR5cGUYAyABKAkSDQoFYWN0b3IYBCABKAkSEgoKcmVwb3NpdG9yeRgFIAEoCRIOCgZkaWdlc3QYBiABKAkSCgoCaXAYByABKAkSMAoHZGV0YWlscxgIIAMoCzIfLm1jci52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoRTGlzdEV2ZW50c1JlcXVlc3QSDAoEdHlwZRgBIAEoCRINCgVhY3RvchgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEg0KBXNpbmNlGAQgASgJEg0KBXVudGlsGAUgASgJEg0KBWxpbWl0GAYgASgFEg4KBm9mZnNldBgHIAEoBSI4ChJMaXN0RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQiWAoTRm9sbG93RXZlbnRzUmVxdWVzdBIMCgR0eXBlGAEgASgJEg0KBWFjdG9yGAIgASgJEhIKCnJlcG9zaXRvcnkYAyABKAkSEAoIYWZ0ZXJfaWQYBCABKAMiOgoURm9sbG93RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQyoAEKDEF1ZGl0U2VydmljZRJDCgpMaXN0RXZlbnRzEhkubWNyLnYxLkxpc3RFdmVudHNSZXF1ZXN0GhoubWNyLnYxLkxpc3RFdmVudHNSZXNwb25zZRJLCgxGb2xsb3dFdmVudHMSGy5tY3IudjEuRm9sbG93RXZlbnRzUmVxdWVzdBocLm1jci52MS5Gb2xsb3dFdmVudHNSZXNwb25zZTABYgZwcm90bzM");
 
 /**
  * @generated from message mcr.v1.AuditEvent
@@ -137,7 +137,62 @@ export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PUR
   messageDesc(file_mcr_v1_audit, 2);
 
 /**
+ * @generated from message mcr.v1.FollowEventsRequest
+ */
+export type FollowEventsRequest = Message<"mcr.v1.FollowEventsRequest"> & {
+  /**
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string repository = 3;
+   */
+  repository: string;
+
+  /**
+   * Events with a larger id; 0 means from now on. A client that reconnects passes the last
+   * id it saw; one that listed first passes the newest listed id.
+   *
+   * @generated from field: int64 after_id = 4;
+   */
+  afterId: bigint;
+};
+
+/**
+ * Describes the message mcr.v1.FollowEventsRequest.
+ * Use `create(FollowEventsRequestSchema)` to create a new message.
+ */
+export const FollowEventsRequestSchema: GenMessage<FollowEventsRequest> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_audit, 3);
+
+/**
+ * @generated from message mcr.v1.FollowEventsResponse
+ */
+export type FollowEventsResponse = Message<"mcr.v1.FollowEventsResponse"> & {
+  /**
+   * Oldest first. Empty: a keep-alive, sent after 15 s without events.
+   *
+   * @generated from field: repeated mcr.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+};
+
+/**
+ * Describes the message mcr.v1.FollowEventsResponse.
+ * Use `create(FollowEventsResponseSchema)` to create a new message.
+ */
+export const FollowEventsResponseSchema: GenMessage<FollowEventsResponse> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_audit, 4);
+
+/**
  * AuditService lists the registry's audit log. Needs an admin token.
+ * REST: GET /v1/audit (event_type, actor_id, repository, since, until, n, offset).
  *
  * @generated from service mcr.v1.AuditService
  */
@@ -149,6 +204,16 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof ListEventsRequestSchema;
     output: typeof ListEventsResponseSchema;
+  },
+  /**
+   * New events as they are written, oldest first, until the client hangs up.
+   *
+   * @generated from rpc mcr.v1.AuditService.FollowEvents
+   */
+  followEvents: {
+    methodKind: "server_streaming";
+    input: typeof FollowEventsRequestSchema;
+    output: typeof FollowEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mcr_v1_audit, 0);
