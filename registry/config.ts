@@ -70,6 +70,15 @@ export const registryConfigSchema = z
       })
       .strict()
       .default({}),
+    gc: z
+      .object({
+        /** Blobs and manifests used (uploaded, mounted, checked, referenced, pushed) more recently are never collected. */
+        grace: duration("1h"),
+        /** Upload sessions without a new chunk for this long are removed (hourly); 0 keeps them. */
+        stale_uploads: duration("24h"),
+      })
+      .strict()
+      .default({}),
     log: z.object({ level: logLevel }).strict().default({}),
   })
   .strict()

@@ -159,4 +159,49 @@ withConfig(account.command("role <username> <roles...>"))
     ),
   );
 
+// Operations (docs/runbook.md). Each loads its implementation only when it runs.
+withConfig(program.command("gc"))
+  .description("garbage collection: asks the running server, or collects directly when it is stopped")
+  .option("--dry-run", "remove nothing; list what would go and the bytes it would free", false)
+  .option("--untagged", "also collect manifests that no tag, index or kept subject reaches", false)
+  .option("--reconcile", "also remove blob files without a row, and report rows without a file", false)
+  .option("--grace <duration>", "keep blobs and manifests used more recently than this (default [gc] grace, 1h)")
+  .option("--json", "print the final state as JSON", false)
+  .action((o: { config: string; dryRun: boolean; untagged: boolean; reconcile: boolean; grace?: string; json: boolean }) =>
+    run(async () => {
+      process.exitCode = await (await import("./commands/gc.ts")).gcCommand(o);
+    }),
+  );
+
+withConfig(program.command("snapshot"))
+  .description("a consistent copy of the database in backups/mcr-YYYYMMDD-HHMMSS.db (online while the server runs)")
+  .option("--json", "print JSON", false)
+  .action((o: { config: string; json: boolean }) =>
+    run(async () => {
+      const s = await (await import("./commands/snapshot.ts")).snapshotCommand(o);
+      process.stdout.write(o.json ? JSON.stringify(s) + "\n" : `snapshot ${s.path} (${s.size} bytes)\n`);
+    }),
+  );
+
+withConfig(program.command("restore <file>"))
+  .description("replace the database of a stopped registry by a snapshot; the current one is kept as <database>.pre-restore")
+  .action((file: string, o: { config: string }) =>
+    run(async () => {
+      const r = await (await import("./commands/restore.ts")).restoreCommand({ config: o.config, file });
+      process.stdout.write(`restored ${r.restored} from ${file}\n${r.preRestore ? `the previous database is ${r.preRestore}\n` : ""}blob files were not changed: run \`mcr check\` to compare them with the restored rows\n`);
+    }),
+  );
+
+withConfig(program.command("check"))
+  .description("database integrity check, and blob rows compared with blob files both ways; exits 1 on problems")
+  .option("--json", "print JSON", false)
+  .action((o: { config: string; json: boolean }) =>
+    run(async () => {
+      const { checkCommand, formatCheck } = await import("./commands/check.ts");
+      const r = await checkCommand(o);
+      process.stdout.write(o.json ? JSON.stringify(r) + "\n" : formatCheck(r));
+      if (!r.ok) process.exitCode = 1;
+    }),
+  );
+
 program.parseAsync().catch((err) => fail((err as Error).message));

@@ -73,6 +73,8 @@ export function rpcErrorResponse(contentType: string | null, err: ConnectError):
 export interface GuardedConnectOptions extends RpcGuardOptions {
   routes: (router: ConnectRouter) => void;
   interceptors: Interceptor[];
+  /** Aborting it ends streaming RPCs (their context's signal), so a shutdown need not wait for them. */
+  shutdownSignal?: AbortSignal;
 }
 
 /**
@@ -82,6 +84,6 @@ export interface GuardedConnectOptions extends RpcGuardOptions {
  * an InvalidArgument that names the field.
  */
 export function guardedConnectHandler(o: GuardedConnectOptions): NodeHandler {
-  const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes, jsonOptions: { ignoreUnknownFields: false } });
+  const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes, jsonOptions: { ignoreUnknownFields: false }, shutdownSignal: o.shutdownSignal });
   return guardRpc(inner as NodeHandler, o);
 }

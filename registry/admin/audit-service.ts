@@ -1,8 +1,11 @@
-// AuditService: the audit log with filters and pagination.
+// AuditService: the audit log with filters and pagination, and a follow stream.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
-import type { AuditLog } from "../audit/audit-log.ts";
+import type { AuditLog, AuditRecord } from "../audit/audit-log.ts";
+
+/** A follower with nothing new gets an empty batch this often, so idle connections stay open. */
+export const KEEPALIVE_MS = 15_000;
 
 function checkTime(value: string, field: string): string | undefined {
   if (value === "") return undefined;
@@ -11,7 +14,36 @@ function checkTime(value: string, field: string): string | undefined {
   return new Date(t).toISOString();
 }
 
-export function auditService(audit: AuditLog): ServiceImpl<typeof AuditService> {
+const toProto = (e: AuditRecord) => ({
+  id: BigInt(e.id),
+  time: e.time,
+  type: e.type,
+  actor: e.actor ?? "",
+  repository: e.repository ?? "",
+  digest: e.digest ?? "",
+  ip: e.ip ?? "",
+  details: e.details ?? {},
+});
+
+/** Resolves after the next audit write, after `ms`, or when `signal` aborts; cancel() stops waiting. */
+function nextWrite(audit: AuditLog, ms: number, signal: AbortSignal): { wait: Promise<"written" | "idle">; cancel(): void } {
+  let done!: (why: "written" | "idle") => void;
+  const wait = new Promise<"written" | "idle">((resolve) => {
+    done = (why) => {
+      clearTimeout(timer);
+      unsubscribe();
+      signal.removeEventListener("abort", aborted);
+      resolve(why);
+    };
+  });
+  const aborted = () => done("idle");
+  const timer = setTimeout(() => done("idle"), ms);
+  const unsubscribe = audit.onWrite(() => done("written"));
+  signal.addEventListener("abort", aborted);
+  return { wait, cancel: () => done("idle") };
+}
+
+export function auditService(audit: AuditLog, keepaliveMs = KEEPALIVE_MS): ServiceImpl<typeof AuditService> {
   return {
     async listEvents(req) {
       if (req.limit < 0 || req.offset < 0) throw new ConnectError("limit and offset must not be negative", Code.InvalidArgument);
@@ -24,18 +56,25 @@ export function auditService(audit: AuditLog): ServiceImpl<typeof AuditService> 
         limit: req.limit || 50,
         offset: req.offset,
       });
-      return {
-        events: events.map((e) => ({
-          id: BigInt(e.id),
-          time: e.time,
-          type: e.type,
-          actor: e.actor ?? "",
-          repository: e.repository ?? "",
-          digest: e.digest ?? "",
-          ip: e.ip ?? "",
-          details: e.details ?? {},
-        })),
-      };
+      return { events: events.map(toProto) };
+    },
+
+    async *followEvents(req, ctx) {
+      if (req.afterId < 0n) throw new ConnectError("after_id must not be negative", Code.InvalidArgument);
+      const filter = { type: req.type || undefined, actor: req.actor || undefined, repository: req.repository || undefined };
+      let after = req.afterId > 0n ? Number(req.afterId) : await audit.newestId();
+      while (!ctx.signal.aborted) {
+        // Listen before reading, so that a write in between is not missed.
+        const next = nextWrite(audit, keepaliveMs, ctx.signal);
+        const events = await audit.listAfter(after, filter);
+        if (events.length > 0) {
+          next.cancel();
+          after = events[events.length - 1]!.id;
+          yield { events: events.map(toProto) };
+          continue;
+        }
+        if ((await next.wait) === "idle" && !ctx.signal.aborted) yield { events: [] };
+      }
     },
   };
 }

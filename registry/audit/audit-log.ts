@@ -76,6 +76,8 @@ export class AuditLog {
   private readonly retryMs: number;
   private readonly maxRetryMs: number;
   private readonly maxPending: number;
+  /** Called after each successful write (audit followers). */
+  private readonly writeListeners = new Set<() => void>();
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
@@ -148,6 +150,20 @@ export class AuditLog {
     if (this.failures > 0 || this.dropped > 0) this.log.warn({ events: batch.length, failed_attempts: this.failures, dropped: this.dropped }, "audit events written after failed attempts");
     this.failures = 0;
     this.dropped = 0;
+    for (const l of this.writeListeners) l();
+  }
+
+  /** Calls `listener` after each batch of events is written; returns the unsubscribe. */
+  onWrite(listener: () => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  /** The id of the newest event written (after writing what is pending); 0 when none. */
+  async newestId(): Promise<number> {
+    await this.flush();
+    const row = await this.db.selectFrom("audit_log").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
+    return Number(row?.id ?? 0);
   }
 
   /** Keeps at most maxPending events, dropping the oldest. */
@@ -159,15 +175,25 @@ export class AuditLog {
     this.dropped += over;
   }
 
+  /** Events with an id above `afterId` that match `f`, oldest first, at most `f.limit` (default 500). */
+  async listAfter(afterId: number, f: AuditFilter = {}): Promise<AuditRecord[]> {
+    return this.query(f, afterId);
+  }
+
   async list(f: AuditFilter = {}): Promise<AuditRecord[]> {
     await this.flush();
-    let q = this.db.selectFrom("audit_log").selectAll().orderBy("id", "desc");
+    return this.query(f);
+  }
+
+  private async query(f: AuditFilter, afterId?: number): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom("audit_log").selectAll().orderBy("id", afterId === undefined ? "desc" : "asc");
+    if (afterId !== undefined) q = q.where("id", ">", afterId);
     if (f.type) q = q.where("event_type", "=", f.type);
     if (f.actor) q = q.where("actor_id", "=", f.actor);
     if (f.repository) q = q.where("repository", "=", f.repository);
     if (f.since) q = q.where("event_time", ">=", f.since);
     if (f.until) q = q.where("event_time", "<", f.until);
-    const rows = await q.limit(Math.min(Math.max(f.limit ?? 50, 1), 1000)).offset(Math.max(f.offset ?? 0, 0)).execute();
+    const rows = await q.limit(Math.min(Math.max(f.limit ?? (afterId === undefined ? 50 : 500), 1), 1000)).offset(Math.max(f.offset ?? 0, 0)).execute();
     return rows.map((r) => ({
       id: r.id,
       time: r.event_time,

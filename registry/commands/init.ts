@@ -112,6 +112,12 @@ logins_per_minute = 10
 # Older audit events are deleted every hour; "0" keeps them for ever.
 retention = "90d"
 
+[gc]
+# Garbage collection keeps blobs uploaded, mounted, checked or referenced within this window.
+grace = "1h"
+# Upload sessions without a new chunk for this long are removed every hour; "0" keeps them.
+stale_uploads = "24h"
+
 [log]
 level = "info"
 `;

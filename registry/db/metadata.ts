@@ -69,10 +69,19 @@ export class Metadata {
     return row?.size;
   }
 
-  /** Records a verified blob (if new) and links it to the repository. */
+  /**
+   * Records a verified blob (if new) and links it to the repository. Only an upload commit
+   * calls this, holding the digest's lock (registry/gc: a row is never created for a file
+   * that garbage collection may be removing). Refreshes the blob's GC grace window.
+   */
   async linkBlob(repositoryId: number, digest: string, size: number): Promise<void> {
+    const now = nowIso();
     await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto("blobs").values({ digest, size }).onConflict((oc) => oc.column("digest").doNothing()).execute();
+      await trx
+        .insertInto("blobs")
+        .values({ digest, size, last_used_at: now })
+        .onConflict((oc) => oc.column("digest").doUpdateSet({ last_used_at: now }))
+        .execute();
       const blob = await trx.selectFrom("blobs").select("id").where("digest", "=", digest).executeTakeFirstOrThrow();
       await trx
         .insertInto("repository_blobs")
@@ -80,6 +89,48 @@ export class Metadata {
         .onConflict((oc) => oc.columns(["repository_id", "blob_id"]).doNothing())
         .execute();
     });
+  }
+
+  /**
+   * Cross-repository mount: links an existing blob that repository `from` may serve into
+   * `repositoryId`, in one transaction, and refreshes its grace window. Never creates a
+   * blob row, so it cannot bring back a row that garbage collection has removed.
+   * Returns false when there is nothing to mount.
+   */
+  async mountBlob(repositoryId: number, from: string, digest: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("blobs as b")
+        .innerJoin("repository_blobs as rb", "rb.blob_id", "b.id")
+        .innerJoin("repositories as r", "r.id", "rb.repository_id")
+        .select("b.id")
+        .where("r.name", "=", from)
+        .where("b.digest", "=", digest)
+        .executeTakeFirst();
+      if (!row) return false;
+      await trx.updateTable("blobs").set({ last_used_at: nowIso() }).where("id", "=", row.id).execute();
+      await trx
+        .insertInto("repository_blobs")
+        .values({ repository_id: repositoryId, blob_id: row.id })
+        .onConflict((oc) => oc.columns(["repository_id", "blob_id"]).doNothing())
+        .execute();
+      return true;
+    });
+  }
+
+  /**
+   * A client checked that the blob exists (HEAD) and may reference it without uploading:
+   * restart its grace window, at most once per `everyMs` so HEADs rarely write.
+   */
+  async touchBlob(digest: string, everyMs: number): Promise<void> {
+    const now = Date.now();
+    const stale = new Date(now - everyMs).toISOString();
+    await this.db
+      .updateTable("blobs")
+      .set({ last_used_at: new Date(now).toISOString() })
+      .where("digest", "=", digest)
+      .where((eb) => eb(eb.fn.coalesce("last_used_at", "created_at"), "<", stale))
+      .execute();
   }
 
   /** Removes the blob from the repository; the file stays until garbage collection. */
@@ -155,8 +206,10 @@ export class Metadata {
           size: m.size,
           subject_digest: m.subjectDigest,
           artifact_type: m.artifactType,
+          last_used_at: nowIso(),
         })
-        .onConflict((oc) => oc.columns(["repository_id", "digest"]).doNothing())
+        // A push of a manifest that is already there restarts its grace window (GC of untagged manifests).
+        .onConflict((oc) => oc.columns(["repository_id", "digest"]).doUpdateSet({ last_used_at: nowIso() }))
         .execute();
       const manifest = await trx
         .selectFrom("manifests")
@@ -165,6 +218,7 @@ export class Metadata {
         .where("digest", "=", m.digest)
         .executeTakeFirstOrThrow();
       if (m.blobDigests.length) {
+        await trx.updateTable("blobs").set({ last_used_at: nowIso() }).where("digest", "in", m.blobDigests).execute();
         await trx
           .insertInto("manifest_blobs")
           .columns(["manifest_id", "blob_id"])

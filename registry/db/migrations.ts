@@ -128,6 +128,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_repo").on("audit_log").columns(["repository", "event_time"]).execute();
     },
   },
+  // Garbage collection's grace window counts from a blob's (or manifest's) last upload, mount
+  // or reference. SQLite cannot add a column with a computed default: NULL means created_at.
+  "0003_gc_last_used": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("blobs").addColumn("last_used_at", "text").execute();
+      await db.schema.alterTable("manifests").addColumn("last_used_at", "text").execute();
+      await db.schema.createIndex("manifest_children_child").on("manifest_children").column("child_digest").execute();
+    },
+  },
 };
 
 export const registryMigrations: MigrationProvider = {

@@ -14,6 +14,8 @@ export interface BlobsTable {
   digest: string;
   size: number;
   created_at: CreatedAt;
+  /** Last upload, mount, existence check or reference (GC's grace window); NULL means created_at. */
+  last_used_at: string | null;
 }
 
 /** Which blobs a repository may serve: uploaded into it, mounted into it, or referenced by its manifests. */
@@ -34,6 +36,8 @@ export interface ManifestsTable {
   subject_digest: string | null;
   artifact_type: string | null;
   created_at: CreatedAt;
+  /** Last push of this manifest (GC of untagged manifests); NULL means created_at. */
+  last_used_at: string | null;
 }
 
 export interface TagsTable {

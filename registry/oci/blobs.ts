@@ -39,6 +39,9 @@ export function decideRange(size: number, rangeHeader: string | undefined, ifRan
 
 export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, digestText: string): Promise<void> {
   const digest = checkDigest(digestText);
+  // An existence check is how a push learns it may skip an upload: restart the blob's grace
+  // window first, so that garbage collection leaves it to the manifest that will reference it.
+  if (req.method === "HEAD") await deps.meta.touchBlob(digest.text, deps.limits.blobTouchMs);
   const size = await deps.meta.blobInRepository(name, digest.text);
   if (size === undefined) throw new OciError("BLOB_UNKNOWN", `blob ${digest.text} is not known in repository ${name}`, { digest: digest.text });
   const etag = `"${digest.text}"`;

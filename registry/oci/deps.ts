@@ -3,6 +3,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import type { KeyedLock } from "../../lib/sync/keyed-lock.ts";
+import type { RwLock } from "../../lib/sync/rw-lock.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { RegistryAccess } from "../auth/access.ts";
 
@@ -11,6 +12,16 @@ export interface OciLimits {
   maxManifestBytes: number;
   /** 0 = no limit. */
   maxBlobBytes: number;
+  /** A blob existence check (HEAD) restarts the blob's GC grace window when it is older than this. */
+  blobTouchMs: number;
+}
+
+/** The locks garbage collection shares with pushes (docs/gc.md). */
+export interface BlobLocks {
+  /** Per digest: held by an upload commit from the rename until its row is written, and by GC around each file removal. */
+  digests: KeyedLock;
+  /** Shared by upload commits and mounts; exclusive during GC's mark phase. */
+  commits: RwLock;
 }
 
 export interface OciDeps {
@@ -20,6 +31,7 @@ export interface OciDeps {
   log: Logger;
   /** Serializes requests on one upload session. */
   uploadLocks: KeyedLock;
+  blobLocks: BlobLocks;
   /** Authentication and policy for every /v2/ request. */
   access: RegistryAccess;
   audit: AuditLog;

@@ -87,17 +87,31 @@ function mapStorageError(err: unknown): unknown {
 
 /** Verifies and stores the upload's bytes as `digest`, links it, and ends the session. */
 async function finish(deps: OciDeps, req: IncomingMessage, name: string, row: UploadRow, size: number, digest: Digest): Promise<void> {
-  try {
-    await deps.store.commitUpload(row.uuid, size, digest);
-  } catch (err) {
-    // A crash between commit and the database update leaves the blob in place: finish the job.
-    const done = err instanceof UploadMissingError && (await deps.store.stat(digest)) === size;
-    if (!done) throw mapStorageError(err);
-  }
-  await deps.meta.linkBlob(row.repositoryId, digest.text, size);
+  await commitBlob(deps, row, size, digest);
   await deps.meta.deleteUpload(row.uuid);
   deps.log.info({ repository: name, digest: digest.text, size }, "blob uploaded");
   deps.audit.record({ type: "blob_uploaded", repository: name, digest: digest.text, ...requestOrigin(req), details: { size: String(size) } });
+}
+
+/**
+ * Moves the upload's bytes into place as `digest` and records the blob. The digest's lock is
+ * held from the rename until the row is written, and garbage collection removes a file only
+ * under that lock after seeing no row (docs/gc.md); the shared commit lock keeps commits out
+ * of GC's mark phase.
+ */
+export async function commitBlob(deps: Pick<OciDeps, "store" | "meta" | "blobLocks">, row: UploadRow, size: number, digest: Digest): Promise<void> {
+  await deps.blobLocks.digests.run(digest.text, () =>
+    deps.blobLocks.commits.shared(async () => {
+      try {
+        await deps.store.commitUpload(row.uuid, size, digest);
+      } catch (err) {
+        // A crash between commit and the database update leaves the blob in place: finish the job.
+        const done = err instanceof UploadMissingError && (await deps.store.stat(digest)) === size;
+        if (!done) throw mapStorageError(err);
+      }
+      await deps.meta.linkBlob(row.repositoryId, digest.text, size);
+    }),
+  );
 }
 
 export async function startUpload(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> {
@@ -105,10 +119,11 @@ export async function startUpload(deps: OciDeps, req: IncomingMessage, res: Serv
   const from = query.get("from");
   if (mount !== null) {
     const digest = checkDigest(mount);
-    if (from !== null && isValidName(from) && (await deps.meta.blobInRepository(from, digest.text)) !== undefined) {
-      const size = (await deps.meta.blobSize(digest.text))!;
-      const repoId = await deps.meta.ensureRepository(name);
-      await deps.meta.linkBlob(repoId, digest.text, size);
+    const mounted =
+      from !== null &&
+      isValidName(from) &&
+      (await deps.blobLocks.commits.shared(async () => deps.meta.mountBlob(await deps.meta.ensureRepository(name), from, digest.text)));
+    if (mounted) {
       deps.log.info({ repository: name, from, digest: digest.text }, "blob mounted");
       deps.audit.record({ type: "blob_uploaded", repository: name, digest: digest.text, ...requestOrigin(req), details: { mounted_from: from } });
       blobCreated(res, name, digest.text);

@@ -28,6 +28,18 @@ import { PolicyStore } from "../policy/store.ts";
 import { LocalBlobStore } from "../storage/local-fs.ts";
 import { Maintenance } from "./maintenance.ts";
 import { version } from "../../lib/version.ts";
+import { RwLock } from "../../lib/sync/rw-lock.ts";
+import { Inventory } from "../db/inventory.ts";
+import { snapshot } from "../db/backup.ts";
+import { GarbageCollector, type GcHooks } from "../gc/collector.ts";
+import { checkRegistry } from "../gc/check.ts";
+import { GcManager } from "../gc/manager.ts";
+import { removeStaleUploads } from "../gc/stale-uploads.ts";
+import { envGcHooks } from "../gc/test-hooks.ts";
+import { adminImplementations } from "../admin/routes.ts";
+import { handleAdminRest } from "../admin/rest.ts";
+import { acquireLock, socketPath, type InstanceLock } from "./instance-lock.ts";
+import { serveLocalAdmin, type LocalAdmin } from "./local-admin.ts";
 
 export interface RegistryParts {
   db: Kysely<RegistryDatabase>;
@@ -35,6 +47,11 @@ export interface RegistryParts {
   /** Null when authentication is disabled. */
   identityHttp: IdentityHttpDeps | null;
   rpc: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The admin REST routes under /v1/; false when `path` is none of them. */
+  rest: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<boolean>;
+  gc: GcManager;
+  /** Ends streaming RPCs (audit follow, GC watch) so that a shutdown does not wait for them. */
+  endStreams(): void;
   /** Prunes expired tokens and old audit events on a timer; close() stops it. */
   maintenance: Maintenance;
   close(): Promise<void>;
@@ -44,6 +61,8 @@ export interface RegistryParts {
 export interface AssembleOptions {
   now?: () => number;
   maintenanceIntervalMs?: number;
+  /** Run between GC's phases (the re-upload-during-sweep test). */
+  gcHooks?: GcHooks;
 }
 
 export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, now?: () => number): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
@@ -57,7 +76,18 @@ export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, n
 }
 
 export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: AssembleOptions = {}): Promise<RegistryParts> {
-  const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
+  // One process per database: a second server, or an offline `mcr gc` or `mcr restore`, is refused.
+  const lock: InstanceLock | null = cfg.database.path === ":memory:" ? null : acquireLock(cfg.database.path, "server", socketPath(cfg.database.path));
+  try {
+    return await assembleLocked(cfg, log, opts, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOptions, lock: InstanceLock | null): Promise<RegistryParts> {
+  const { db, sqlite } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
   const meta = new Metadata(db);
   const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
   const audit = new AuditLog(db, log);
@@ -78,19 +108,57 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
     audit,
     access,
     uploadLocks: new KeyedLock(),
+    blobLocks: { digests: new KeyedLock(), commits: new RwLock() },
     limits: {
       deleteEnabled: cfg.storage.delete_enabled,
       maxManifestBytes: cfg.storage.max_manifest_bytes,
       maxBlobBytes: cfg.storage.max_blob_bytes,
+      // A blob HEAD restarts the grace window at most this often (docs/gc.md).
+      blobTouchMs: Math.max(1000, Math.min(60_000, cfg.gc.grace / 4)),
     },
   };
   await reconcileUploads(oci);
-  const maintenance = new Maintenance({ audit, tokens: embedded, auditRetentionMs: cfg.audit.retention, log, intervalMs: opts.maintenanceIntervalMs, now: opts.now });
+  const maintenance = new Maintenance({
+    audit,
+    tokens: embedded,
+    auditRetentionMs: cfg.audit.retention,
+    staleUploads: () => removeStaleUploads({ db, store, uploadLocks: oci.uploadLocks, log, now: opts.now }, cfg.gc.stale_uploads),
+    log,
+    intervalMs: opts.maintenanceIntervalMs,
+    now: opts.now,
+  });
   maintenance.start();
+
+  const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks ?? envGcHooks(log), now: opts.now });
+  const gc = new GcManager(collector, audit, log);
+  const admin = {
+    meta,
+    version,
+    log,
+    policies,
+    audit,
+    gc,
+    defaultGraceMs: cfg.gc.grace,
+    snapshot: () => snapshot(sqlite, cfg.database.path),
+    check: () => checkRegistry(sqlite, db, collector),
+    registry: {
+      inventory: new Inventory(db),
+      meta,
+      store,
+      uploadLocks: oci.uploadLocks,
+      audit,
+      deleteEnabled: cfg.storage.delete_enabled,
+      allowed: identity ? access.allowed.bind(access) : undefined,
+    },
+  };
+  const impls = adminImplementations(admin);
+  const streams = new AbortController();
+  const local: LocalAdmin | null = lock ? await serveLocalAdmin(lock.holder.socket!, adminRoutes(admin), log, streams.signal) : null;
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
   const rpc = guardedConnectHandler({
-    routes: adminRoutes({ meta, version, log, policies, audit }),
+    routes: adminRoutes(admin),
+    shutdownSignal: streams.signal,
     interceptors: [adminAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
@@ -102,12 +170,19 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
     oci,
     identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
+    rest: (req, res, path, query) => handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),
+    gc,
+    endStreams: () => streams.abort(),
     maintenance,
     async close() {
+      streams.abort();
+      await local?.close();
+      await gc.stop();
       await maintenance.stop();
       await audit.flush();
       remote?.close();
       await db.destroy();
+      lock?.release();
     },
   };
 }

@@ -1,6 +1,6 @@
-// Periodic upkeep of mcr's database: expired tokens of the embedded identity service and
+// Periodic upkeep of mcr's database: expired tokens of the embedded identity service,
 // audit events past `[audit] retention` (every manifest GET writes one, so without this the
-// table grows for ever). One pass at start-up, then one per interval on an unref'd timer
+// table grows for ever) and upload sessions idle past `[gc] stale_uploads`. One pass at start-up, then one per interval on an unref'd timer
 // that shutdown stops; the clock and the interval are injectable for tests.
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -13,6 +13,8 @@ export interface MaintenanceOptions {
   tokens: { pruneTokens(): Promise<number> } | null;
   /** Audit events older than this are deleted; 0 keeps them for ever. */
   auditRetentionMs: number;
+  /** Removes upload sessions idle past `[gc] stale_uploads`; returns how many. */
+  staleUploads?: () => Promise<number>;
   log: Logger;
   intervalMs?: number;
   now?: () => number;
@@ -21,6 +23,8 @@ export interface MaintenanceOptions {
 export interface PruneResult {
   tokens: number;
   auditEvents: number;
+  /** Present when staleUploads is given. */
+  uploads?: number;
 }
 
 export class Maintenance {
@@ -68,7 +72,8 @@ export class Maintenance {
         auditEvents = await this.o.audit.prune(before, this.stopping.signal);
       }
       if (tokens || auditEvents) this.o.log.info({ tokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
-      return { tokens, auditEvents };
+      if (!this.o.staleUploads || this.stopping.signal.aborted) return { tokens, auditEvents };
+      return { tokens, auditEvents, uploads: await this.o.staleUploads() };
     } catch (err) {
       this.o.log.error({ err }, "database maintenance failed; retrying at the next interval");
       return undefined;

@@ -1,4 +1,5 @@
-// The mcr HTTP(S) server: /v2/ (OCI), /v1/health, and graceful shutdown.
+// The mcr HTTP(S) server: /v2/ (OCI), /v1/ (health, identity, admin REST), /mcr.v1.* (admin
+// Connect-RPC), and graceful shutdown.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -70,6 +71,7 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
     address,
     async shutdown() {
       closing = true;
+      parts.endStreams();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inflight > 0) {
@@ -120,6 +122,7 @@ async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResp
     }
   }
   if (path.startsWith("/v1/") && parts.identityHttp && (await handleIdentityApi(parts.identityHttp, req, res, path))) return;
+  if (path.startsWith("/v1/") && (await parts.rest(req, res, path, query))) return;
   if (path.startsWith("/v1/auth/") || path === "/v1/token/validate") return sendJson(res, 404, { error: "authentication is disabled on this registry" });
   sendJson(res, 404, { error: `no such endpoint ${path.slice(0, 200)}` });
 }

@@ -143,8 +143,17 @@ export class LocalBlobStore implements BlobStore {
       await fh.close();
     }
     const dir = this.blobDir(expected);
-    await mkdir(dir, { recursive: true, mode: 0o750 });
-    await rename(file, this.blobFile(expected)); // same content if it already existed
+    for (let attempt = 1; ; attempt++) {
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      try {
+        await rename(file, this.blobFile(expected)); // same content if it already existed
+        break;
+      } catch (err) {
+        // Garbage collection removes a prefix folder once it is empty (delete below): it may
+        // do so between the mkdir and the rename. Make it again; the upload file is still there.
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5 || !(await stat(file).then(() => true, () => false))) throw err;
+      }
+    }
     fsyncDir(dir);
     this.hashes.delete(id);
   }

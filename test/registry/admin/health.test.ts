@@ -5,7 +5,7 @@ import { Writable } from "node:stream";
 import { test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createLogger } from "../../../lib/log/logger.ts";
-import { adminService } from "../../../registry/admin/routes.ts";
+import { adminService } from "../../../registry/admin/admin-service.ts";
 
 test("Health reports Unavailable with the database error as its cause, and logs it", async () => {
   const logged: string[] = [];

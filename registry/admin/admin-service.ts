@@ -1,0 +1,43 @@
+// AdminService: Health (public), Snapshot and Check (admin).
+import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Logger } from "../../lib/log/logger.ts";
+import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
+import type { SnapshotInfo } from "../db/backup.ts";
+import type { Metadata } from "../db/metadata.ts";
+import type { CheckResult } from "../gc/check.ts";
+
+export interface AdminServiceDeps {
+  meta: Pick<Metadata, "ping">;
+  version: string;
+  log: Logger;
+  snapshot?: () => Promise<SnapshotInfo>;
+  check?: () => Promise<CheckResult>;
+}
+
+export function adminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
+  const missing = (what: string): never => {
+    throw new ConnectError(`${what} is not available on this registry`, Code.Unimplemented);
+  };
+  return {
+    async health() {
+      try {
+        await deps.meta.ping();
+      } catch (err) {
+        deps.log.error({ err }, "health check failed: the database is not answering");
+        // Health is public: the caller gets the summary; the cause stays on the error and in the log.
+        throw new ConnectError("database is not answering", Code.Unavailable, undefined, undefined, err);
+      }
+      return { status: "ok", version: deps.version };
+    },
+    async snapshot() {
+      const s = await (deps.snapshot ?? (() => missing("snapshot")))();
+      deps.log.info({ path: s.path, size: s.size }, "database snapshot written");
+      return { path: s.path, size: BigInt(s.size), createdAt: s.createdAt };
+    },
+    async check() {
+      const c = await (deps.check ?? (() => missing("check")))();
+      return { ok: c.ok, integrityErrors: c.integrityErrors, blobRows: BigInt(c.blobRows), orphanFiles: c.orphanFiles, missingFiles: c.missingFiles };
+    },
+  };
+}

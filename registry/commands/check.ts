@@ -1,0 +1,38 @@
+// `mcr check`: the database's integrity check and blob rows against blob files, both ways.
+// Changes nothing. Through the running server when it runs (its locks keep an upload
+// commit in flight from looking like a file without a row), directly when it is stopped.
+import { silentLogger } from "../../lib/log/logger.ts";
+import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
+import { RwLock } from "../../lib/sync/rw-lock.ts";
+import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
+import { integrityErrors } from "../db/backup.ts";
+import { GarbageCollector } from "../gc/collector.ts";
+import { checkRegistry, type CheckResult } from "../gc/check.ts";
+import { loadRegistryConfig, openOffline, runningServer, serverClient } from "./offline.ts";
+
+export async function checkCommand(o: { config: string }): Promise<CheckResult> {
+  const cfg = loadRegistryConfig(o.config);
+  const socket = runningServer(cfg);
+  if (socket) {
+    const r = await serverClient(AdminService, socket).check({});
+    return { ok: r.ok, integrityErrors: r.integrityErrors, blobRows: Number(r.blobRows), orphanFiles: r.orphanFiles, missingFiles: r.missingFiles };
+  }
+  const off = await openOffline(cfg, "check", false);
+  try {
+    // A damaged file may not even list its tables: report that rather than a stack.
+    const errors = integrityErrors(off.sqlite);
+    if (errors.length) return { ok: false, integrityErrors: errors, blobRows: 0, orphanFiles: [], missingFiles: [] };
+    const collector = new GarbageCollector({ db: off.db, store: off.store, locks: { digests: new KeyedLock(), commits: new RwLock() }, log: silentLogger() });
+    return await checkRegistry(off.sqlite, off.db, collector);
+  } finally {
+    await off.close();
+  }
+}
+
+export function formatCheck(r: CheckResult): string {
+  const lines = [`integrity: ${r.integrityErrors.length ? `FAILED\n  ${r.integrityErrors.slice(0, 20).join("\n  ")}` : "ok"}`, `blob rows: ${r.blobRows}`];
+  lines.push(`rows without a file: ${r.missingFiles.length}${r.missingFiles.length ? `\n  ${r.missingFiles.join("\n  ")}` : ""}`);
+  lines.push(`files without a row: ${r.orphanFiles.length}${r.orphanFiles.length ? ` (mcr gc --reconcile removes them)\n  ${r.orphanFiles.join("\n  ")}` : ""}`);
+  lines.push(r.ok ? "ok" : "PROBLEMS FOUND");
+  return lines.join("\n") + "\n";
+}
