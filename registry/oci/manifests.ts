@@ -17,7 +17,15 @@ function parseReference(reference: string): { digest: string } | { tag: string }
 }
 
 export async function getManifest(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
-  const ref = parseReference(reference);
+  let ref: { digest: string } | { tag: string };
+  try {
+    ref = parseReference(reference);
+  } catch (err) {
+    // A reference that is neither a tag nor a digest names no manifest: 404, as the OCI
+    // conformance suite and distribution expect (a PUT with one stays 400).
+    if (!(err instanceof OciError)) throw err;
+    throw new OciError("MANIFEST_UNKNOWN", `manifest ${JSON.stringify(reference.slice(0, 200))} is not known in repository ${name}: ${err.message}`, { reference: reference.slice(0, 200) }, 404);
+  }
   const manifest = "digest" in ref ? await deps.meta.getManifest(name, ref.digest, true) : await deps.meta.getManifest(name, ref.tag, false);
   if (!manifest) {
     if ((await deps.meta.repositoryId(name)) === undefined) throw new OciError("NAME_UNKNOWN", `repository ${name} is not known`, { name });

@@ -117,6 +117,17 @@ describe("OCI pull", () => {
       assert.equal(head.body.length, 0);
     });
 
+    it("GET or HEAD of a reference that is neither a tag nor a digest is MANIFEST_UNKNOWN (404); a PUT with one stays 400", async () => {
+      for (const ref of [".INVALID_MANIFEST_NAME", "sha256:not-hex", "-dash"]) {
+        assertOciError(await client.request("GET", `/v2/${REPO}/manifests/${ref}`), 404, "MANIFEST_UNKNOWN");
+        const head = await client.request("HEAD", `/v2/${REPO}/manifests/${ref}`);
+        assert.equal(head.status, 404, ref);
+      }
+      const body = Buffer.from("{}");
+      const put = await client.request("PUT", `/v2/${REPO}/manifests/.INVALID_MANIFEST_NAME`, { headers: { "Content-Type": OCI_MANIFEST, "Content-Length": body.length }, body });
+      assert.equal(put.status, 400, put.text);
+    });
+
     it("a manifest of one repository is not served from another", async () => {
       assertOciError(await client.request("GET", `/v2/${OTHER}/manifests/${manifestDigest}`), 404, "MANIFEST_UNKNOWN");
     });
