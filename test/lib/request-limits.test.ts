@@ -132,13 +132,15 @@ test("capConnections: connections past the cap are closed at once and reported",
   await once(server, "listening");
   const port = (server.address() as AddressInfo).port;
   const sockets = [];
+  let accepted = 0;
+  const bothAccepted = new Promise<void>((resolve) => server.on("connection", () => ++accepted === 2 && resolve()));
   try {
     for (let i = 0; i < 2; i++) {
       const s = tcpConnect(port, "127.0.0.1");
       await once(s, "connect");
       sockets.push(s);
     }
-    await sleep(50); // the server has accepted both
+    await bothAccepted; // the server has accepted both
     const third = tcpConnect(port, "127.0.0.1");
     sockets.push(third);
     third.resume();
