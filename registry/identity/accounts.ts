@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { ROLES, type AccountType, type Role } from "../../lib/auth/types.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
+import type { CredentialCache } from "./credential-cache.ts";
 import { checkPasswordPolicy, hashPassword, verifyPassword } from "./passwords.ts";
 
 export interface Account {
@@ -39,7 +40,11 @@ const toAccount = (r: Row): Account => ({
 const COLUMNS = ["id", "username", "account_type", "roles", "disabled", "created_at"] as const;
 
 export class AccountStore {
-  constructor(private readonly db: Kysely<RegistryDatabase>) {}
+  /** `cache`: successful password checks remembered briefly (the server's token issuance). */
+  constructor(
+    private readonly db: Kysely<RegistryDatabase>,
+    readonly cache?: CredentialCache,
+  ) {}
 
   async create(username: string, password: string, accountType: AccountType, roles: string[]): Promise<Account> {
     if (!USERNAME_RE.test(username)) throw new AccountError(`invalid username ${JSON.stringify(username)}: use [a-z0-9][a-z0-9_.-]*, at most 64 characters`);
@@ -75,17 +80,20 @@ export class AccountStore {
 
   /** The account if the password is right and the account is enabled. */
   async authenticate(username: string, password: string): Promise<Account | undefined> {
-    const row = await this.db.selectFrom("accounts").select([...COLUMNS, "password_hash"]).where("username", "=", username).executeTakeFirst();
+    const row = await this.db.selectFrom("accounts").select([...COLUMNS, "password_hash", "updated_at"]).where("username", "=", username).executeTakeFirst();
     if (!row) {
       await hashPassword(password); // same cost whether or not the account exists
       return undefined;
     }
+    if (this.cache?.matches(username, password, row)) return toAccount(row);
     if (!(await verifyPassword(password, row.password_hash)) || row.disabled) return undefined;
+    this.cache?.remember(username, password, row);
     return toAccount(row);
   }
 
   private async update(username: string, set: Partial<{ password_hash: string; roles: string; disabled: number }>): Promise<Account> {
     const res = await this.db.updateTable("accounts").set({ ...set, updated_at: new Date().toISOString() }).where("username", "=", username).executeTakeFirst();
+    this.cache?.forget(username);
     if (Number(res.numUpdatedRows) === 0) throw new AccountError(`no account named ${username}`);
     const account = (await this.byUsername(username))!;
     if (set.password_hash !== undefined || set.disabled === 1) await this.revokeTokens(account.id);

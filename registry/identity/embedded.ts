@@ -12,6 +12,7 @@ import {
 } from "../../lib/auth/types.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore } from "./accounts.ts";
+import { CredentialCache } from "./credential-cache.ts";
 import { RateLimiter } from "./rate-limit.ts";
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -21,6 +22,8 @@ export interface EmbeddedIdentityOptions {
   /** Login attempts allowed per account and per source address each minute. */
   loginsPerMinute: number;
   now?: () => number;
+  /** How long a successful password check is remembered (default 60 s; 0 = never). */
+  credentialCacheMs?: number;
 }
 
 export class EmbeddedIdentity implements IdentityProvider {
@@ -33,8 +36,9 @@ export class EmbeddedIdentity implements IdentityProvider {
     private readonly db: Kysely<RegistryDatabase>,
     private readonly opts: EmbeddedIdentityOptions,
   ) {
-    this.accounts = new AccountStore(db);
     this.now = opts.now ?? Date.now;
+    const cacheMs = opts.credentialCacheMs ?? 60_000;
+    this.accounts = new AccountStore(db, cacheMs > 0 ? new CredentialCache(cacheMs, 10_000, this.now) : undefined);
     this.perAccount = new RateLimiter(opts.loginsPerMinute, 60_000, this.now);
     this.perAddress = new RateLimiter(opts.loginsPerMinute * 10, 60_000, this.now);
   }
