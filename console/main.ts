@@ -1,31 +1,79 @@
 #!/usr/bin/env node
-// mcp: the operator console. Each command is one file under commands/; this
-// entry point only parses arguments and chooses the output (text or --json).
-import { Command } from "commander";
-import { loadConsoleConfig } from "./config.ts";
-import { formatPlacement, placeService } from "./commands/place.ts";
+// mcp: the operator console. Parses argv once and picks the mode once: `--json` (one JSON
+// document, or NDJSON for streams), plain text when stdout is not a terminal, Ink on a
+// terminal. Each command is one file under commands/; this file only wires them up.
+import { Command, CommanderError, Option } from "commander";
 import { version } from "../lib/version.ts";
+import { Context, type CommandSpec } from "./commands/command.ts";
+import { COMMANDS } from "./commands/index.ts";
+import { ConsoleError, EXIT_CODES, toConsoleError } from "./output/errors.ts";
+import { Output, pickMode } from "./output/output.ts";
 
-const program = new Command("mcp").description("Metacircular operator console").version(version).option("--config <file>", "console config (default ~/.config/mcp/mcp.toml)");
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const mode = pickMode(json, process.stdout);
+const out = new Output(mode, process.stdout, process.stderr, mode === "tty" && !process.env.NO_COLOR);
+const aborter = new AbortController();
+let ctx: Context | undefined;
 
-function fail(message: string, json: boolean): never {
-  if (json) process.stdout.write(JSON.stringify({ error: message }) + "\n");
-  process.stderr.write(`mcp: ${message}\n`);
-  process.exit(1);
+async function finish(code: number): Promise<never> {
+  ctx?.close();
+  await out.flush();
+  process.exit(code);
 }
 
-program
-  .command("place <service>")
-  .description("show where a service-environment lands by SMEP (UID, ports, storage, XDG links) without deploying")
-  .option("--env <environment>", "environment (default: the definition's, else prod)")
-  .option("--json", "print one JSON document", false)
-  .action((service: string, o: { env?: string; json: boolean }) => {
-    try {
-      const report = placeService(loadConsoleConfig(program.opts().config), service, o.env);
-      process.stdout.write(o.json ? JSON.stringify(report) + "\n" : formatPlacement(report));
-    } catch (err) {
-      fail((err as Error).message, o.json);
-    }
-  });
+function onSignal(signal: NodeJS.Signals) {
+  if (aborter.signal.aborted) process.exit(130);
+  aborter.abort(new ConsoleError("failed", `interrupted (${signal})`));
+}
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 
-program.parseAsync().catch((err) => fail((err as Error).message, false));
+const program = new Command("mcp")
+  .description("Metacircular operator console (see docs/console.md)")
+  .version(version)
+  .option("--config <file>", "console config (default $XDG_CONFIG_HOME/mcp/mcp.toml)")
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => (json ? undefined : process.stderr.write(s)), outputError: (s, write) => write(s) });
+
+function register(spec: CommandSpec): void {
+  const cmd = program.command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`).description(spec.summary).exitOverride();
+  for (const o of spec.options) {
+    const opt = new Option(o.flags, o.description);
+    if (o.default !== undefined) opt.default(o.default);
+    if (o.parse) opt.argParser((v: string) => o.parse!(v));
+    cmd.addOption(opt);
+  }
+  cmd.option("--json", "JSON output: one document, or NDJSON for streams", false);
+  cmd.action(async (...params: unknown[]) => {
+    const opts = (params[params.length - 2] ?? {}) as Record<string, unknown>;
+    const args = params.slice(0, -2).flat().filter((a): a is string => typeof a === "string");
+    ctx = new Context({ configPath: program.opts().config as string | undefined, out, env: process.env, signal: aborter.signal });
+    const code = await spec.run(ctx, args, opts);
+    await finish(code);
+  });
+}
+
+for (const spec of COMMANDS) register(spec);
+
+async function main(): Promise<void> {
+  if (argv.length === 0 || (argv.length === 2 && argv[0] === "--config")) {
+    program.outputHelp();
+    return finish(0);
+  }
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return finish(0);
+      const e = new ConsoleError("usage", err.message.replace(/^error: /, ""));
+      if (json) out.document({ error: { code: e.code, message: e.message } });
+      return finish(EXIT_CODES.usage);
+    }
+    const e = toConsoleError(err);
+    out.error(e);
+    return finish(e.exitCode);
+  }
+}
+
+void main();

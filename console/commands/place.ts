@@ -3,9 +3,12 @@
 // deploying anything. A refused placement exits non-zero with the reason.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseServiceToml, portIndices } from "../../lib/services/definition.ts";
+import { portIndices } from "../../lib/services/definition.ts";
 import { machineNumberFor, parseMachineRegistry, place } from "../../lib/smep/smep.ts";
 import type { ConsoleConfig } from "../config.ts";
+import { parseDefinitionFile } from "../definitions.ts";
+import { ConsoleError } from "../output/errors.ts";
+import type { CommandSpec } from "./command.ts";
 
 export interface PlaceReport {
   service: string;
@@ -26,8 +29,8 @@ export interface PlaceReport {
 
 export function placeService(cfg: ConsoleConfig, service: string, envOverride?: string): PlaceReport {
   const file = join(cfg.services.dir, `${service}.toml`);
-  if (!existsSync(file)) throw new Error(`no service definition ${file}`);
-  const def = parseServiceToml(readFileSync(file, "utf8"), file);
+  if (!existsSync(file)) throw new ConsoleError("not_found", `no service definition ${file}`);
+  const def = parseDefinitionFile(file).def;
   const environment = envOverride ?? def.environment;
   const registry = existsSync(cfg.placement.machine_registry) ? parseMachineRegistry(readFileSync(cfg.placement.machine_registry, "utf8"), cfg.placement.machine_registry) : new Map<string, number>();
   const { number, assigned } = machineNumberFor(def.name, registry, def.number);
@@ -70,3 +73,25 @@ export function formatPlacement(r: PlaceReport): string {
   ];
   return lines.join("\n") + "\n";
 }
+
+const command: CommandSpec = {
+  name: "place",
+  args: "<service>",
+  summary: "show where a service-environment lands by SMEP (UID, ports, storage, XDG links) without deploying",
+  options: [{ flags: "--env <environment>", description: "environment (default: the definition's, else prod)" }],
+  async run(ctx, [service], opts) {
+    let report: PlaceReport;
+    try {
+      report = placeService(ctx.config(), service!, opts.env as string | undefined);
+    } catch (err) {
+      if (err instanceof ConsoleError) throw err;
+      // A refused placement (past port 65535, an unknown environment) is the answer, not a crash.
+      throw new ConsoleError(/unknown environment/.test((err as Error).message) ? "usage" : "failed", (err as Error).message);
+    }
+    if (ctx.mode === "json") ctx.out.document(report);
+    else ctx.out.text(formatPlacement(report));
+    return 0;
+  },
+};
+
+export default command;

@@ -1,11 +1,11 @@
 // `mcp place`, run as the real binary against a console config and definitions on disk.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { REPO_ROOT } from "../helpers/mcr-process.ts";
 
 const run = promisify(execFile);
@@ -18,6 +18,7 @@ describe("mcp place", () => {
     writeFileSync(path, `[placement]\nsheet = "${sheet}"\nmachine_registry = "machine-registry"\n${extra}\n[services]\ndir = "services"\n[storage]\nroot = "/srv"\nmount_root = "/mnt"\n[users]\nhome_root = "/home/svc"\n`);
     return path;
   };
+  after(() => rmSync(dir, { recursive: true, force: true }));
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "mcp-console-"));
     mkdirSync(join(dir, "services"));
@@ -52,17 +53,19 @@ describe("mcp place", () => {
     assert.match(stdout, /P=5 {2}10215 {2}api\/web/);
   });
 
-  test("a refused placement exits non-zero with the reason; so do unknown services and environments", async () => {
-    const refuse = async (args: string[], re: RegExp) => {
+  test("a refused placement exits 1 with the reason; unknown services exit 3, unknown environments 2", async () => {
+    const refuse = async (args: string[], code: number, re: RegExp) => {
       const err = await run(MCP, args).then(() => assert.fail("should fail"), (e: { code: number; stderr: string; stdout: string }) => e);
-      assert.equal(err.code, 1);
+      assert.equal(err.code, code);
       assert.match(err.stderr, re);
       return err;
     };
-    const e = await refuse(["--config", config("mycompany"), "place", "lldap", "--json"], /past the last TCP port 65535.*Set sheet_number/);
-    assert.match(JSON.parse(e.stdout).error, /UID 70210/);
-    await refuse(["--config", config("dynamicalsystem"), "place", "nope"], /no service definition .*nope\.toml/);
-    await refuse(["--config", config("dynamicalsystem"), "place", "lldap", "--env", "prd"], /unknown environment "prd"/);
+    const e = await refuse(["--config", config("mycompany"), "place", "lldap", "--json"], 1, /past the last TCP port 65535.*Set sheet_number/);
+    const doc = JSON.parse(e.stdout);
+    assert.equal(doc.error.code, "failed");
+    assert.match(doc.error.message, /UID 70210/);
+    await refuse(["--config", config("dynamicalsystem"), "place", "nope"], 3, /no service definition .*nope\.toml/);
+    await refuse(["--config", config("dynamicalsystem"), "place", "lldap", "--env", "prd"], 2, /unknown environment "prd"/);
     // sheet_number brings the sheet into range.
     const ok = JSON.parse((await run(MCP, ["--config", config("mycompany", "sheet_number = 2"), "place", "lldap", "--json"])).stdout);
     assert.equal(ok.uid, 20210);

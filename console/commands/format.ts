@@ -1,0 +1,34 @@
+// Small formatting pieces the command views share.
+import { cell, stateTone, type Cell } from "../output/screen.ts";
+import type { NodeState, PortRow } from "../store/types.ts";
+
+/** "3d4h", "5m12s" since an RFC 3339 time; "" when not started. */
+export function uptime(startedAt: string, now = Date.now()): string {
+  const t = Date.parse(startedAt);
+  if (!startedAt || Number.isNaN(t)) return "";
+  let s = Math.max(0, Math.floor((now - t) / 1000));
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d) return `${d}d${h}h`;
+  if (h) return `${h}h${m}m`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+export const portsText = (ports: PortRow[]) => ports.map((p) => `${p.route ? `${p.route}:` : ""}${p.hostPort}`).join(",");
+
+/** One note per node that did not answer. */
+export function nodeNotes(nodes: NodeState[]): Cell[] {
+  return nodes.filter((n) => n.state === "unreachable" || n.state === "error").map((n) => cell(`node ${n.name}: ${n.state}: ${n.reason}`, "bad"));
+}
+
+export const nodeJson = (n: NodeState) => ({ name: n.name, url: n.url, state: n.state, reason: n.reason, version: n.version, podmanVersion: n.podmanVersion });
+
+/** Exit code of a multi-node read: 6 when a node could not be reached (its data is missing). */
+export const partialExit = (nodes: NodeState[]) => (nodes.some((n) => n.state === "unreachable") ? 6 : 0);
+
+export const stateCell = (state: string) => cell(state, stateTone(state));

@@ -1,0 +1,73 @@
+// The three ways a command shows its work. Finite commands: one JSON document, a plain
+// text screen at the end, or a live Ink view on a TTY. Streams: NDJSON records, plain
+// lines, or (for progress) a live Ink view. Ink is imported only on a TTY.
+import type { Screen } from "../output/screen.ts";
+import { plainScreen } from "../output/screen.ts";
+import type { ConsoleState } from "../store/store.ts";
+import type { Context } from "./command.ts";
+
+/** Builds the screen from the state; `done` once the work has finished. */
+export type View = (s: ConsoleState, done: boolean) => Screen;
+
+async function live(ctx: Context, view: View, work: Promise<unknown>): Promise<void> {
+  const { renderLive } = await import("../tty/live.tsx");
+  await renderLive(ctx.store(), view, work, ctx.out);
+}
+
+/**
+ * Runs a finite command: `work` calls the store's actions; `json` makes the document from
+ * its result; `view` the tables. Errors propagate (main prints them in the mode's shape).
+ */
+export async function finite<T>(ctx: Context, work: () => Promise<T>, json: (r: T) => unknown, view: View): Promise<T> {
+  if (ctx.mode === "tty") {
+    const p = work();
+    await live(ctx, view, p.catch(() => undefined));
+    return p;
+  }
+  const result = await work();
+  if (ctx.mode === "json") ctx.out.document(json(result));
+  else ctx.out.text(plainScreen(view(ctx.store().getState(), true)));
+  return result;
+}
+
+export interface StreamFormat<E> {
+  /** The items of the stream in the state, each with a growing seq. */
+  select(s: ConsoleState): E[];
+  seq(e: E): number;
+  record(e: E): unknown;
+  /** One plain line (no ANSI), or null to skip the item in plain text. */
+  line(e: E): string | null;
+}
+
+/**
+ * Writes each new item of a stream as it lands in the store (NDJSON or plain lines); on a
+ * TTY with `view`, shows it live instead.
+ */
+export async function stream<E, T>(ctx: Context, format: StreamFormat<E>, work: () => Promise<T>, view?: View): Promise<T> {
+  const store = ctx.store();
+  if (ctx.mode === "tty" && view) {
+    const p = work();
+    await live(ctx, view, p.catch(() => undefined));
+    return p;
+  }
+  const startAt = format.select(store.getState());
+  let last = startAt.length ? format.seq(startAt[startAt.length - 1]!) : 0;
+  const emit = (s: ConsoleState) => {
+    for (const e of format.select(s)) {
+      if (format.seq(e) <= last) continue;
+      last = format.seq(e);
+      if (ctx.mode === "json") ctx.out.record(format.record(e));
+      else {
+        const l = format.line(e);
+        if (l !== null) ctx.out.text(l + "\n");
+      }
+    }
+  };
+  const unsubscribe = store.subscribe(emit);
+  try {
+    return await work();
+  } finally {
+    emit(store.getState());
+    unsubscribe();
+  }
+}

@@ -1,0 +1,41 @@
+// `mcp ps`: every managed container on every node, asked at once; a node that does not
+// answer in time is listed as unreachable and the others are shown all the same.
+import { cell } from "../output/screen.ts";
+import type { ConsoleState } from "../store/store.ts";
+import type { CommandSpec } from "./command.ts";
+import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "./format.ts";
+import { finite } from "./present.ts";
+
+export const containerRows = (s: ConsoleState) => Object.values(s.containers).flat().sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
+
+const command: CommandSpec = {
+  name: "ps",
+  args: "",
+  summary: "every managed container on every node",
+  options: [],
+  async run(ctx) {
+    const store = ctx.store();
+    await finite(
+      ctx,
+      () => store.getState().refreshContainers(),
+      () => {
+        const s = store.getState();
+        return { nodes: Object.values(s.nodes).map(nodeJson), containers: containerRows(s) };
+      },
+      (s, done) => ({
+        sections: [
+          {
+            columns: ["service", "component", "node", "version", "state", "uptime", "ports"],
+            rows: containerRows(s).map((c) => [cell(c.service), cell(c.component), cell(c.node), cell(c.version), stateCell(c.state), cell(c.state === "running" ? uptime(c.startedAt) : ""), cell(portsText(c.ports))]),
+            empty: done ? "no managed containers" : "",
+          },
+        ],
+        notes: nodeNotes(Object.values(s.nodes)),
+        ...(done ? {} : { pending: "asking the agents" }),
+      }),
+    );
+    return partialExit(Object.values(store.getState().nodes));
+  },
+};
+
+export default command;

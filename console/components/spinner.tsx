@@ -1,0 +1,13 @@
+// One spinner frame from a shared tick: the owner of the tick passes it in.
+import React from "react";
+import { Text } from "ink";
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+export function Spinner({ tick, label, color }: { tick: number; label: string; color: boolean }) {
+  return (
+    <Text>
+      <Text {...(color ? { color: "cyan" } : {})}>{FRAMES[tick % FRAMES.length]}</Text> {label}
+    </Text>
+  );
+}

@@ -1,0 +1,80 @@
+// What a command shows, independent of how: sections of tables and notes. Plain text
+// renders it once (no ANSI), the TTY renders it live with Ink (console/tty/).
+import stringWidth from "string-width";
+
+/** How a cell is shown on a TTY: ok (green), warn (yellow), bad (red), dim; plain text ignores it. */
+export type Tone = "ok" | "warn" | "bad" | "dim" | "";
+
+export interface Cell {
+  text: string;
+  tone?: Tone;
+}
+
+export interface Section {
+  title?: string;
+  columns: string[];
+  rows: Cell[][];
+  /** Shown when there are no rows. */
+  empty?: string;
+}
+
+export interface Screen {
+  sections: Section[];
+  /** Lines under the tables: unreachable nodes, things that could not be done. */
+  notes: Cell[];
+  /** While work is in progress: what it is waiting for (a spinner on a TTY). */
+  pending?: string;
+}
+
+export const cell = (text: string | number, tone: Tone = ""): Cell => ({ text: String(text), tone });
+
+/** Tone of a container or node state. */
+export function stateTone(state: string): Tone {
+  if (/^(running|ok|done|pushed|exists|created|updated|unchanged|healthy)$/.test(state)) return "ok";
+  if (/^(unreachable|failed|error|exited|missing|dead|cannot_build)/.test(state)) return "bad";
+  if (/^(stopped|paused|checking|pulling|creating|starting|building|pushing|connecting|unknown)$/.test(state)) return "warn";
+  return "";
+}
+
+/** Fits `text` in `width` display columns, with … when cut. */
+export function truncate(text: string, width: number): string {
+  if (stringWidth(text) <= width) return text;
+  let out = "";
+  for (const ch of text) {
+    if (stringWidth(out + ch) > width - 1) break;
+    out += ch;
+  }
+  return out + "…";
+}
+
+/** Column widths that fit `maxWidth`: the widest column gives way first. */
+export function columnWidths(section: Section, maxWidth = Infinity): number[] {
+  const widths = section.columns.map((c, i) => Math.max(stringWidth(c), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  while (total() > maxWidth) {
+    const i = widths.indexOf(Math.max(...widths));
+    if (widths[i]! <= 4) break;
+    widths[i]!--;
+  }
+  return widths;
+}
+
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - stringWidth(text)));
+
+/** A table as aligned plain text (no ANSI). */
+export function plainTable(section: Section, maxWidth = Infinity): string {
+  const widths = columnWidths(section, maxWidth);
+  const line = (cells: string[]) => cells.map((c, i) => pad(truncate(c, widths[i]!), widths[i]!)).join("  ").trimEnd();
+  const out: string[] = [];
+  if (section.title) out.push(section.title);
+  out.push(line(section.columns.map((c) => c.toUpperCase())));
+  for (const r of section.rows) out.push(line(r.map((c) => c.text)));
+  if (section.rows.length === 0 && section.empty) out.push(section.empty);
+  return out.join("\n");
+}
+
+export function plainScreen(screen: Screen): string {
+  const parts = screen.sections.map((s) => plainTable(s));
+  const notes = screen.notes.map((n) => n.text);
+  return [...parts, ...(notes.length ? [notes.join("\n")] : [])].join("\n\n") + "\n";
+}

@@ -1,0 +1,101 @@
+// sync (definitions and the machine registry to each node's agent) and deploy (the
+// agent's Deploy stream, per component), both after building the images the registry lacks.
+import { definitionToProto } from "../../daemon/rpc/convert.ts";
+import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { LoadedDefinition } from "../definitions.ts";
+import { agentError, ConsoleError } from "../output/errors.ts";
+import { fanOut, pickNodes, probe } from "./nodes.ts";
+import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { DeployPhaseName, DeployState, ImageState, SyncResultRow } from "./types.ts";
+
+export interface DeployActions {
+  /** Ships every definition to its node's agent (with the machine registry), after building missing images. */
+  sync(signal?: AbortSignal): Promise<{ results: SyncResultRow[]; images: ImageState[] }>;
+  /** Builds missing images, then streams the agent's Deploy into `deployment` and `deployEvents`. */
+  deploy(service: string, signal?: AbortSignal): Promise<DeployState>;
+}
+
+const PHASE_NAMES: Record<number, DeployPhaseName> = {
+  [DeployPhase.PULLING]: "pulling",
+  [DeployPhase.CREATING]: "creating",
+  [DeployPhase.STARTING]: "starting",
+  [DeployPhase.RUNNING]: "running",
+  [DeployPhase.UNCHANGED]: "unchanged",
+  [DeployPhase.FAILED]: "failed",
+  [DeployPhase.DONE]: "done",
+};
+
+const KEEP_EVENTS = 2000;
+
+/** Every definition's node must be one of the console's [[nodes]]. */
+function checkNodes(defs: LoadedDefinition[], deps: StoreDeps): void {
+  const known = new Set(pickNodes(deps));
+  for (const d of defs) if (!known.has(d.def.node)) throw new ConsoleError("usage", `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]]`);
+}
+
+export function deployActions(set: SetState, get: GetState, deps: StoreDeps): DeployActions {
+  return {
+    async sync(signal) {
+      const defs = deps.definitions.all();
+      if (defs.length === 0) throw new ConsoleError("not_found", `no service definitions in ${deps.definitions.dir}`);
+      checkNodes(defs, deps);
+      const images = await get().ensureImages(defs, signal);
+      const byNode = new Map<string, LoadedDefinition[]>();
+      for (const d of defs) byNode.set(d.def.node, [...(byNode.get(d.def.node) ?? []), d]);
+      const machineRegistry = deps.machineRegistry();
+      const outcomes = await fanOut(get, [...byNode.keys()], async (node) => {
+        const res = await deps.agents.client(node).sync({ services: byNode.get(node)!.map((d) => definitionToProto(d.def)), machineRegistry }, deps.agents.call());
+        return res.results;
+      });
+      const results: SyncResultRow[] = [];
+      for (const o of outcomes) {
+        for (const d of byNode.get(o.node)!) {
+          const r = o.ok ? o.value.find((x) => x.service === d.def.name) : undefined;
+          results.push({ node: o.node, service: d.def.name, outcome: o.ok ? (r?.outcome ?? "unknown") : "failed", error: o.ok ? null : { code: o.error.code, message: o.error.message } });
+        }
+      }
+      set({ syncResults: results });
+      return { results, images };
+    },
+
+    async deploy(service, signal) {
+      const d = deps.definitions.get(service);
+      checkNodes([d], deps);
+      const node = d.def.node;
+      const start: DeployState = { service, node, state: "building", components: {}, error: null };
+      set({ deployment: start, deployEvents: [] });
+      const fail = (e: ConsoleError) => {
+        set((s) => ({ deployment: { ...s.deployment!, state: "failed", error: { code: e.code, message: e.message } } }));
+        return e;
+      };
+      try {
+        await probe(deps, node);
+        await get().ensureImages([d], signal);
+      } catch (err) {
+        throw fail(agentError(err, node));
+      }
+      set((s) => ({ deployment: { ...s.deployment!, state: "deploying" } }));
+      try {
+        const stream = deps.agents.client(node).deploy({ service, definition: definitionToProto(d.def) }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
+        for await (const p of stream) {
+          const phase = PHASE_NAMES[p.phase] ?? "failed";
+          set((s) => {
+            const seq = s.seq + 1;
+            const deployEvents = [...s.deployEvents, { seq, service, node, component: p.component, phase, message: p.message, container: p.container, image: p.image }];
+            if (deployEvents.length > KEEP_EVENTS) deployEvents.splice(0, deployEvents.length - KEEP_EVENTS);
+            const components = p.component && phase !== "done" ? { ...s.deployment!.components, [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" } } : s.deployment!.components;
+            return { seq, deployEvents, deployment: { ...s.deployment!, components, ...(phase === "done" ? { state: "done" as const } : {}) } };
+          });
+        }
+        get().markNode(node, { ok: true });
+      } catch (err) {
+        const e = agentError(err, node);
+        get().markNode(node, { ok: false, error: e });
+        throw fail(e);
+      }
+      const final = get().deployment!;
+      if (final.state !== "done") throw fail(new ConsoleError("failed", `node ${node}: the deploy stream ended without DONE`));
+      return final;
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// Node connection states and the fan-out every multi-node action uses: every node is
+// asked at once, each call has the node timeout, and a node that does not answer is
+// marked unreachable (with the reason) without failing or delaying the others.
+import { agentError, ConsoleError } from "../output/errors.ts";
+import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { NodeState } from "./types.ts";
+
+export type NodeOutcome<T> = { node: string; ok: true; value: T } | { node: string; ok: false; error: ConsoleError };
+
+export interface NodeActions {
+  /** Health of every node. */
+  refreshNodes(): Promise<NodeState[]>;
+  /** Records what a call to `node` showed about its connection. */
+  markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
+}
+
+/** Operations that wait for podman (stop timeouts, pulls) get this long once the node has answered a probe. */
+export const LONG_CALL_MS = 300_000;
+
+/** Health with the short node timeout: a node that does not answer fails here, not after a long deadline. */
+export async function probe(deps: StoreDeps, node: string): Promise<void> {
+  try {
+    await deps.agents.client(node).health({}, deps.agents.call({ anonymous: true }));
+  } catch (err) {
+    throw agentError(err, node);
+  }
+}
+
+/** The nodes a fan-out goes to: all, or the named ones (which must be configured). */
+export function pickNodes(deps: StoreDeps, names?: string[]): string[] {
+  const all = deps.agents.nodes.map((n) => n.name);
+  if (all.length === 0) throw new ConsoleError("usage", "no [[nodes]] in the console config: add each node's agent (name, url)");
+  if (!names) return all;
+  for (const n of names) if (!all.includes(n)) throw new ConsoleError("usage", `node ${JSON.stringify(n)} is not in the console config's [[nodes]]`);
+  return names;
+}
+
+/**
+ * Calls `fn` on every node at once. Connection failures mark the node unreachable; the
+ * results of the others are kept. When no node answered because the session was refused,
+ * that error is thrown (one line: run `mcp login`).
+ */
+export async function fanOut<T>(get: GetState, nodes: string[], fn: (node: string) => Promise<T>): Promise<NodeOutcome<T>[]> {
+  const out = await Promise.all(
+    nodes.map(async (node): Promise<NodeOutcome<T>> => {
+      try {
+        const value = await fn(node);
+        get().markNode(node, { ok: true });
+        return { node, ok: true, value };
+      } catch (err) {
+        const error = agentError(err, node);
+        get().markNode(node, { ok: false, error });
+        return { node, ok: false, error };
+      }
+    }),
+  );
+  const auth = out.find((o): o is Extract<NodeOutcome<T>, { ok: false }> => !o.ok && (o.error.code === "unauthenticated" || o.error.code === "permission_denied"));
+  if (auth && !out.some((o) => o.ok)) throw auth.error;
+  return out;
+}
+
+export function nodeActions(set: SetState, get: GetState, deps: StoreDeps): NodeActions {
+  return {
+    async refreshNodes() {
+      const names = pickNodes(deps);
+      set((s) => ({ nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, n]) => [k, { ...n, state: n.state === "unknown" ? "checking" : n.state }])) }));
+      const results = await fanOut(get, names, async (node) => deps.agents.client(node).health({}, deps.agents.call({ anonymous: true })));
+      set((s) => {
+        const nodes = { ...s.nodes };
+        for (const r of results) if (r.ok) nodes[r.node] = { ...nodes[r.node]!, version: r.value.version, podmanVersion: r.value.podmanVersion };
+        return { nodes };
+      });
+      return names.map((n) => get().nodes[n]!);
+    },
+
+    markNode(node, outcome) {
+      set((s) => {
+        const cur = s.nodes[node];
+        if (!cur) return {};
+        const now = Date.now();
+        if (outcome.ok) return { nodes: { ...s.nodes, [node]: { ...cur, state: "ok", reason: "", checkedAt: now } } };
+        const e = outcome.error;
+        // Not-found, invalid and failed operations are answers: the node is up.
+        const state = e.code === "unreachable" ? "unreachable" : e.code === "unauthenticated" || e.code === "permission_denied" ? "error" : "ok";
+        return { nodes: { ...s.nodes, [node]: { ...cur, state, reason: state === "ok" ? "" : e.message, checkedAt: now } } };
+      });
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// What runs where: containers of every node (ps), one service's status, and the
+// lifecycle operations (stop, start, restart, remove) on the service's node.
+import type { ComponentStatus, ContainerSummary, PortBinding, StatusResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { agentError, ConsoleError } from "../output/errors.ts";
+import { fanOut, LONG_CALL_MS, pickNodes, probe, type NodeOutcome } from "./nodes.ts";
+import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { ComponentStatusRow, ContainerRow, OpResult, PortRow, ServiceStatus } from "./types.ts";
+
+export interface ServiceActions {
+  /** `List` on every node at once; unreachable nodes keep no rows. */
+  refreshContainers(): Promise<NodeOutcome<ContainerRow[]>[]>;
+  /** `Status` of one service on its node, or of every service of every node. */
+  fetchStatus(service?: string): Promise<NodeOutcome<ServiceStatus[]>[]>;
+  /** The node a service lives on: its definition's, else the one whose agent knows it. */
+  nodeOf(service: string): Promise<string>;
+  lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;
+  remove(service: string): Promise<OpResult>;
+}
+
+const ports = (p: PortBinding[]): PortRow[] => p.map((b) => ({ route: b.route, hostPort: b.hostPort, hostIp: b.hostIp }));
+
+export function containerRow(node: string, c: ContainerSummary): ContainerRow {
+  return { node, service: c.service, component: c.component, container: c.container, image: c.image, version: c.version, state: c.state, startedAt: c.startedAt, ports: ports(c.ports) };
+}
+
+function componentRow(c: ComponentStatus): ComponentStatusRow {
+  return {
+    component: c.component,
+    container: c.container,
+    desiredState: c.desiredState,
+    observedState: c.observedState,
+    desiredImage: c.desiredImage,
+    observedImage: c.observedImage,
+    drift: c.drift,
+    ports: ports(c.ports),
+    startedAt: c.startedAt,
+  };
+}
+
+export function statusFromProto(node: string, r: StatusResponse): ServiceStatus {
+  const p = r.placement;
+  return {
+    node,
+    service: r.service,
+    version: r.version,
+    active: r.active,
+    components: r.components.map(componentRow),
+    recentEvents: r.recentEvents.map((e) => ({ time: e.time, service: e.service, component: e.component, kind: e.kind, message: e.message })),
+    unknownContainers: [...r.unknownContainers],
+    placement: p
+      ? { sheet: p.sheet, sheetNumber: p.sheetNumber, machineNumber: p.machineNumber, environment: p.environment, uid: p.uid, user: p.user, ports: [...p.ports], storageRoot: p.storageRoot, isolation: p.isolation, ephemeralPorts: [...p.ephemeralPorts] }
+      : null,
+  };
+}
+
+/** Splits `service[/part]`. */
+export function splitTarget(target: string): { service: string; part: string } {
+  const cut = target.indexOf("/");
+  return cut < 0 ? { service: target, part: "" } : { service: target.slice(0, cut), part: target.slice(cut + 1) };
+}
+
+export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): ServiceActions {
+  const statusOn = async (node: string, service: string) => statusFromProto(node, await deps.agents.client(node).status({ service }, deps.agents.call()));
+  const keepStatuses = (list: ServiceStatus[]) => set((s) => ({ statuses: { ...s.statuses, ...Object.fromEntries(list.map((st) => [st.service, st])) } }));
+
+  return {
+    async refreshContainers() {
+      const results = await fanOut(get, pickNodes(deps), async (node) => {
+        const res = await deps.agents.client(node).list({}, deps.agents.call());
+        return res.containers.map((c) => containerRow(node, c));
+      });
+      set((s) => {
+        const containers = { ...s.containers };
+        for (const r of results) containers[r.node] = r.ok ? r.value : [];
+        return { containers };
+      });
+      return results;
+    },
+
+    async nodeOf(service) {
+      if (deps.definitions.has(service)) {
+        const node = deps.definitions.get(service).def.node;
+        pickNodes(deps, [node]);
+        return node;
+      }
+      const results = await fanOut(get, pickNodes(deps), (node) => statusOn(node, service));
+      const found = results.filter((r) => r.ok);
+      if (found.length > 0) return found[0]!.node;
+      const failures = results.filter((r): r is Extract<typeof r, { ok: false }> => !r.ok);
+      const other = failures.find((f) => f.error.code !== "not_found");
+      if (other) throw other.error;
+      throw new ConsoleError("not_found", `service ${service}: no definition in ${deps.definitions.dir} and no node runs it`);
+    },
+
+    async fetchStatus(service) {
+      if (service) {
+        const node = await get().nodeOf(service);
+        const out = await fanOut(get, [node], async (n) => [await statusOn(n, service)]);
+        const r = out[0]!;
+        if (!r.ok) throw r.error;
+        keepStatuses(r.value);
+        return out;
+      }
+      const out = await fanOut(get, pickNodes(deps), async (node) => {
+        const list = await deps.agents.client(node).list({}, deps.agents.call());
+        const services = [...new Set(list.containers.map((c) => c.service))].sort();
+        return Promise.all(services.map((svc) => statusOn(node, svc)));
+      });
+      keepStatuses(out.flatMap((r) => (r.ok ? r.value : [])));
+      return out;
+    },
+
+    async lifecycle(op, service, component = "") {
+      const node = await get().nodeOf(service);
+      const client = deps.agents.client(node);
+      try {
+        const req = { service, component };
+        await probe(deps, node);
+        const call = deps.agents.call({ timeoutMs: LONG_CALL_MS });
+        const res = op === "stop" ? await client.stop(req, call) : op === "start" ? await client.start(req, call) : await client.restart(req, call);
+        get().markNode(node, { ok: true });
+        const result: OpResult = { op, node, service, component, components: res.components.map((c) => ({ component: c.component, container: c.container, state: c.state })) };
+        set({ lastOp: result });
+        return result;
+      } catch (err) {
+        const e = agentError(err, node);
+        get().markNode(node, { ok: false, error: e });
+        throw e;
+      }
+    },
+
+    async remove(service) {
+      const node = await get().nodeOf(service);
+      try {
+        await probe(deps, node);
+        const res = await deps.agents.client(node).remove({ service }, deps.agents.call({ timeoutMs: LONG_CALL_MS }));
+        get().markNode(node, { ok: true });
+        const result: OpResult = { op: "remove", node, service, component: "", components: res.removedContainers.map((c) => ({ component: "", container: c, state: "removed" })) };
+        set((s) => {
+          const statuses = { ...s.statuses };
+          delete statuses[service];
+          return { lastOp: result, statuses };
+        });
+        return result;
+      } catch (err) {
+        const e = agentError(err, node);
+        get().markNode(node, { ok: false, error: e });
+        throw e;
+      }
+    },
+  };
+}
