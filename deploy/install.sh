@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs mcr or mcp-agent on a systemd host. Idempotent: run it again to upgrade.
+# Installs mcr or mcp-agent on a systemd host (docs/install.md). Idempotent: run it again
+# to upgrade; homes, configs and data are kept.
 #   sudo deploy/install.sh mcr [--hostname registry.example.net] [--listen 0.0.0.0:8443]
-#   sudo deploy/install.sh agent --identity-url https://mcr:8443 --registry mcr:8443 [--listen 0.0.0.0:9444]
-# Puts the code in /opt/metacircular. mcr's home is /srv/mcr (created by `mcr init`
-# on first install only) and the platform CA's key sits in /srv/mcr-ca, root-only, out
-# of the mcr user's reach; the agent's home is /var/lib/mcp-agent (`mcp-agent init`,
-# signed by the platform CA when /srv/mcr-ca holds it). Then enables the unit.
+#   sudo deploy/install.sh agent --identity-url https://mcr:8443 --registry mcr:8443 \
+#        [--listen 0.0.0.0:9444] [--hostname node.example.net] [--node NAME] [--ca-dir DIR]
+# Run it from a checkout after scripts/setup.sh (which installs the dependencies and the
+# build tools). The code goes to /opt/metacircular, replaced whole on upgrade. mcr's home is
+# /srv/mcr (`mcr init` on the first install only) and the platform CA's key sits in
+# /srv/mcr-ca, root-only, out of the mcr user's reach; the agent's home is
+# /var/lib/mcp-agent (`mcp-agent init`, signed by the platform CA when --ca-dir, by default
+# /srv/mcr-ca, holds it). The annotated examples go to /etc/metacircular/examples, never
+# over a file that is there. Then the units are installed, enabled and (re)started.
 #
 # DESTDIR=/some/folder lays everything down below that folder instead of / (staging,
 # tests): code, units and homes (whose configs then name paths below it); no user is
@@ -17,6 +22,7 @@ root=${root%/}
 prefix=$root/opt/metacircular
 home=$root/srv/mcr
 units=$root/etc/systemd/system
+examples=$root/etc/metacircular/examples
 what=${1:-}
 case "$what" in
   mcr|agent) shift ;;
@@ -26,24 +32,59 @@ listen=
 hostnames=()
 identity_url=
 registry=
+node=
+ca_dir=$home-ca
 while [ $# -gt 0 ]; do
   case "$1" in
+    --hostname|--listen|--identity-url|--registry|--node|--ca-dir)
+      [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; } ;;&
     --hostname) hostnames+=("$2"); shift 2 ;;
     --listen) listen=$2; shift 2 ;;
     --identity-url) identity_url=$2; shift 2 ;;
     --registry) registry=$2; shift 2 ;;
+    --node) node=$2; shift 2 ;;
+    --ca-dir) ca_dir=$2; shift 2 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 [ -n "$root" ] || [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
+# The installed code takes this checkout's dependencies, built by `npm ci` for this node's Node.
+if [ ! -f "$src/node_modules/.package-lock.json" ] || [ "$src/package-lock.json" -nt "$src/node_modules/.package-lock.json" ]; then
+  echo "install.sh: $src/node_modules is missing or older than package-lock.json: run scripts/setup.sh first" >&2
+  exit 1
+fi
 
-mkdir -p "$prefix" "$units"
-# bin/* run the bundles in dist/, and production dependencies have no build tools: build them
-# here from these sources (a checkout after scripts/setup.sh, which has esbuild).
-node "$src/scripts/build.mjs" >&2
-# Copy the code (not node_modules, tests or local state), then install production dependencies.
-tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./.mcr-ca --exclude=./test --exclude=./bench -cf - . | tar -C "$prefix" -xf -
-(cd "$prefix" && npm ci --omit=dev --no-audit --no-fund)
+# The code, staged beside its place and swapped in whole: files removed from the sources do
+# not linger, and running daemons keep the files they opened until they are restarted.
+install_code() {
+  local stage=$prefix.new old=$prefix.old
+  rm -rf "$stage" "$old"
+  mkdir -p "$stage"
+  # bin/* run the bundles in dist/, and production dependencies have no build tools: build
+  # them here from these sources.
+  node "$src/scripts/build.mjs" >&2
+  tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.mcr --exclude=./.mcr-ca --exclude=./test --exclude=./bench --exclude=./dist/*.tmp-* -cf - . | tar -C "$stage" -xf -
+  # Dependencies: this checkout's, without the dev ones. Offline, and no second native build.
+  cp -a "$src/node_modules" "$stage/node_modules"
+  (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund >&2)
+  # prune rewrites the lockfile; the bundles' build check would take it for a change.
+  cp -p "$src/package-lock.json" "$stage/package-lock.json"
+  if [ -z "$root" ]; then chown -R root:root "$stage"; fi
+  if [ -e "$prefix" ]; then mv "$prefix" "$old"; fi
+  mv "$stage" "$prefix"
+  rm -rf "$old"
+}
+
+# Annotated examples (deploy/examples) for operators to copy from; a file already there is kept.
+install_examples() {
+  (cd "$src/deploy/examples" && find . -type f) | while read -r f; do
+    if [ ! -e "$examples/$f" ]; then install -D -m 0644 "$src/deploy/examples/$f" "$examples/$f"; fi
+  done
+}
+
+install_unit() {
+  install -D -m 0644 "$src/deploy/systemd/$1" "$units/$1"
+}
 
 install_mcr() {
   if [ -z "$root" ]; then
@@ -51,16 +92,17 @@ install_mcr() {
     getent passwd mcr >/dev/null || useradd --system --gid mcr --home-dir "$home" --shell /usr/sbin/nologin mcr
   fi
   if [ ! -f "$home/mcr.toml" ]; then
-    args=(init --dir "$home" --listen "${listen:-127.0.0.1:8443}")
+    args=(init --dir "$home" --listen "${listen:-127.0.0.1:8443}" --ca-dir "$ca_dir")
     for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
     "$prefix/bin/mcr" "${args[@]}"
   fi
+  mkdir -p "$home/backups"
   if [ -z "$root" ]; then
     chown -R mcr:mcr "$home"
-    chown -R root:root "$home-ca"
+    chown -R root:root "$ca_dir"
   fi
-  chmod 0700 "$home" "$home-ca"
-  install -m 0644 "$src/deploy/systemd/mcr.service" "$units/mcr.service"
+  chmod 0700 "$home" "$home/backups" "$ca_dir"
+  for u in mcr.service mcr-backup.service mcr-backup.timer; do install_unit "$u"; done
   echo "clients trust the registry through $home/certs/ca.pem"
 }
 
@@ -69,26 +111,28 @@ install_agent() {
   if [ ! -f "$dir/mcp-agent.toml" ]; then
     args=(init --dir "$dir" --listen "${listen:-127.0.0.1:9444}")
     for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
-    # The platform CA's folder (root-only, beside mcr's home) when mcr is on this node.
-    [ -f "$home-ca/ca-key.pem" ] && args+=(--ca-dir "$home-ca")
+    # The platform CA's folder: beside mcr's home when mcr is on this node, or --ca-dir.
+    if [ -f "$ca_dir/ca-key.pem" ]; then args+=(--ca-dir "$ca_dir"); else echo "install.sh: no platform CA key in $ca_dir: the agent gets a CA of its own" >&2; fi
     [ -n "$identity_url" ] && args+=(--identity-url "$identity_url")
     [ -n "$registry" ] && args+=(--registry "$registry")
+    [ -n "$node" ] && args+=(--node "$node")
     "$prefix/bin/mcp-agent" "${args[@]}"
   fi
   chmod 0700 "$dir"
-  install -m 0644 "$src/deploy/systemd/mcp-agent.service" "$units/mcp-agent.service"
+  install_unit mcp-agent.service
 }
 
-unit=mcr.service
-if [ "$what" = mcr ]; then install_mcr; else install_agent; unit=mcp-agent.service; fi
+install_code
+install_examples
+if [ "$what" = mcr ]; then install_mcr; started=(mcr.service mcr-backup.timer); else install_agent; started=(mcp-agent.service); fi
 
 if [ -n "$root" ]; then
-  echo "$unit installed below $root (systemd not touched)"
+  echo "${started[*]} installed below $root (systemd not touched)"
 elif [ -d /run/systemd/system ]; then
   systemctl daemon-reload
-  systemctl enable "$unit"
-  systemctl restart "$unit"
-  echo "$unit installed and started; check: systemctl status $unit"
+  systemctl enable "${started[@]}"
+  systemctl restart "${started[@]}"
+  echo "${started[*]} installed and started; check: systemctl status ${started[0]}"
 else
-  echo "$unit installed; systemd is not running here, start it with: systemctl start $unit"
+  echo "${started[*]} installed; systemd is not running here, start with: systemctl start ${started[*]}"
 fi
