@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # acl: the placement test opens /dev/net/tun to its service users by ACL (setfacl), never by mode.
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl ca-certificates)
+# debootstrap: test/deploy/systemd-boot.test.ts boots systemd in a container from a Debian root it makes.
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl ca-certificates debootstrap)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
