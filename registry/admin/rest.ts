@@ -14,7 +14,8 @@ import { GcService } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { OciError } from "../oci/errors.ts";
-import { readBody, sendEmpty, sendJson } from "../oci/http.ts";
+import { hasBody, readBody, sendEmpty, sendJson } from "../oci/http.ts";
+import { answerAndClose } from "../../lib/net/request-limits.ts";
 import { authorizeCall, callerKey } from "./interceptor.ts";
 
 /** The request message's JSON; undefined members (absent parameters) are dropped. */
@@ -87,10 +88,14 @@ export async function handleAdminRest(d: RestDeps, req: IncomingMessage, res: Se
   }
   const { r, m } = hit;
   const method = r.service.methods.find((x) => x.localName === r.rpc)!;
+  let bodyRead = false;
   try {
     const claims = await authorizeCall(d.identity, d.serviceName, `${r.service.typeName}/${method.name}`, new Headers({ authorization: req.headers.authorization ?? "" }));
     let body: JsonObject = {};
-    if (req.method === "POST" || req.method === "PATCH") body = await readJsonObject(req, d.maxBodyBytes);
+    if (req.method === "POST" || req.method === "PATCH") {
+      bodyRead = true;
+      body = await readJsonObject(req, d.maxBodyBytes);
+    }
     let input: MessageOf;
     try {
       // Undefined (absent query parameters) is not JSON: drop it.
@@ -120,7 +125,12 @@ export async function handleAdminRest(d: RestDeps, req: IncomingMessage, res: Se
   } catch (err) {
     const e = ConnectError.from(err);
     if (e.code === Code.Unknown || e.code === Code.Internal) d.log.error({ err, path }, "admin REST request failed");
-    sendJson(res, codeToHttpStatus(e.code), { error: e.code === Code.Unknown ? "internal error" : e.rawMessage });
+    const status = e.code === Code.ResourceExhausted ? 413 : codeToHttpStatus(e.code); // Connect says 429; a body too large is 413 in HTTP
+    const answer = JSON.stringify({ error: e.code === Code.Unknown ? "internal error" : e.rawMessage });
+    // Refused before its body was read (no token, not an admin, too large): answer and close,
+    // so that a large body is not read just to be thrown away.
+    if ((!bodyRead && hasBody(req)) || e.code === Code.ResourceExhausted) answerAndClose(req, res, status, { "content-type": "application/json; charset=utf-8" }, Buffer.from(answer));
+    else sendJson(res, status, JSON.parse(answer));
   }
   return true;
 }

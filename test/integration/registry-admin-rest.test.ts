@@ -61,6 +61,16 @@ describe("mcr admin REST under /v1/", () => {
     error(await user.request("PUT", "/v1/repositories"), 405, /use GET/);
   });
 
+  test("a body sent without a token, or past max_rpc_bytes, is refused before it is read and the connection closed", async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024, 0x20);
+    const anonymous = await anon.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json", "Content-Length": big.length }, body: big });
+    error(anonymous, 401, /bearer token/);
+    assert.equal(anonymous.headers.connection, "close");
+    const tooLarge = await admin.request("POST", "/v1/policy/rules", { headers: { "Content-Type": "application/json", "Content-Length": big.length }, body: big });
+    error(tooLarge, 413, /exceeds the limit/);
+    assert.equal(tooLarge.headers.connection, "close");
+  });
+
   test("policy rules: create (201), get, patch, list, delete (204); bad input is 400", async () => {
     const created = await json(admin, "POST", "/v1/policy/rules", { priority: 5, description: "deny pushes to prod", effect: "deny", actions: ["registry:push"], repositories: ["prod/*"] });
     assert.equal(created.status, 201, created.text);
