@@ -54,7 +54,8 @@ export function generate(spec: ContentSpec): Image[] {
         }),
       ),
     );
-    const tag = (i * 7919) % 100 < spec.untagged * 100 ? null : `v${i}`;
+    // Every repository keeps tags (distribution 2.8's GC fails on a repository without any).
+    const tag = Math.floor(i / spec.repositories) % 10 < spec.untagged * 10 ? null : `v${i}`;
     images.push({ repo, tag, config, layers, manifest });
   }
   return images;

@@ -31,7 +31,9 @@ const files = (dir: string): number => readdirSync(dir, { withFileTypes: true })
 
 /** `cmd args` under /usr/bin/time: wall seconds and max RSS (MiB), plus stdout. */
 async function timed(cmd: string, args: string[]): Promise<{ secs: number; maxRssMiB: number; stdout: string }> {
-  const r = await run("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  const r = await run("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { maxBuffer: 64 * 1024 * 1024 }).catch((err: { stderr?: string; message: string }) => {
+    throw new Error(`${cmd} failed: ${(err.stderr ?? err.message).slice(-300)}`);
+  });
   const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
   if (!m) throw new Error(`no timing from ${cmd}: ${r.stderr.slice(-500)}`);
   return { secs: Number(m[1]), maxRssMiB: Number(m[2]) / 1024, stdout: r.stdout };
@@ -123,7 +125,7 @@ async function main() {
       const dist = await timed("docker-registry", ["garbage-collect", "--delete-untagged", config]);
       say(`distribution garbage-collect --delete-untagged: ${dist.secs.toFixed(2)} s, max RSS ${dist.maxRssMiB.toFixed(0)} MiB; blob files ${beforeFiles} → ${files(blobs)}`);
     } catch (err) {
-      say(`distribution: not measured (${(err as Error).message.split("\n")[0]}); apt-get install docker-registry`);
+      say(`distribution: not measured (${(err as Error).message}); apt-get install docker-registry`);
     }
     process.stdout.write(out.join("\n") + "\n");
   } finally {
