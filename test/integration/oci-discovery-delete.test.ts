@@ -506,8 +506,9 @@ describe("OCI content discovery and management", () => {
         ["GET", "/v2/disc/tags/tags/list?n=x", 400, undefined],
         ["DELETE", "/v2/", 405, "UNSUPPORTED"],
         ["GET", "/v2/not/an/endpoint", 404, undefined],
-        ["GET", "/v2/disc/tags/manifests/bad:tag", 400, undefined],
-        ["GET", "/v2/disc/tags/manifests/-bad", 400, undefined],
+        // A reference that is neither a tag nor a digest is simply not there (conformance, distribution).
+        ["GET", "/v2/disc/tags/manifests/bad:tag", 404, "MANIFEST_UNKNOWN"],
+        ["GET", "/v2/disc/tags/manifests/-bad", 404, "MANIFEST_UNKNOWN"],
       ];
       for (const [method, path, status, code] of cases) {
         const res = await client.request(method, path);
