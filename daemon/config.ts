@@ -1,5 +1,5 @@
 // mcp-agent's configuration: seed 000 §5's sections plus [node], [runtime],
-// [registry], [ports] and [storage].
+// [registry], [ports], [storage], [placement] and the optional [proxy] and [dns].
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { z } from "zod";
@@ -8,6 +8,50 @@ import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
 import { consoleConfigSchema } from "../console/config.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
+const ZONE_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+const proxySchema = z
+  .object({
+    /** The file the agent writes its route table into; HAProxy loads it with a second -f. */
+    config_file: z.string().default("/etc/haproxy/mcp-routes.cfg"),
+    /** HAProxy's master CLI (-S): the agent reloads through it and reads what is loaded. */
+    master_socket: z.string().default("/run/haproxy-master.sock"),
+    /** The haproxy binary, for `haproxy -c` of a new table before it is swapped in. */
+    haproxy: z.string().default("haproxy"),
+    /** Address the routes' frontends bind ("::" for every IPv4 and IPv6 address). */
+    bind_address: z.string().default("0.0.0.0"),
+    /** l7 certificate (PEM: certificate chain then key); {service} and {hostname} are replaced. */
+    cert_path: z.string().default("/srv/mc-proxy/certs/{service}.pem"),
+    /** How long HAProxy waits for a connection to a container; also the pause between retries. */
+    connect_timeout: duration("250ms"),
+    /** How long a request may wait for a restarting container (retried every connect_timeout) before it fails. */
+    retry_window: duration("15s"),
+    /** true: a deploy fails when HAProxy cannot take its routes; false: it succeeds with a warning and reconciliation retries. */
+    required: z.boolean().default(true),
+  })
+  .strict();
+
+const dnsSchema = z
+  .object({
+    /** Only "powerdns" today; the driver interface (daemon/dns/driver.ts) leaves room for RFC 2136. */
+    driver: z.enum(["powerdns"]).default("powerdns"),
+    /** PowerDNS's HTTP API (webserver-address/webserver-port). */
+    api_url: z.string().url().default("http://127.0.0.1:8081"),
+    /** A file holding PowerDNS's api-key (one line, mode 0600). */
+    api_key_file: nonEmpty,
+    /** PowerDNS's server id. */
+    server_id: z.string().default("localhost"),
+    /** The zone on the DNS server that records go into; default [node] zone. Names outside it get no record. */
+    zone: z.string().default(""),
+    /** The node's addresses: IPv4 ones become A records, IPv6 ones AAAA. */
+    addresses: z.array(z.string().ip()).min(1, "must name at least one address of this node"),
+    ttl: z.number().int().min(1).max(86400).default(60),
+    /** CA of an https api_url whose certificate is not publicly trusted. */
+    ca_cert: z.string().default(""),
+    /** true: a deploy fails when the DNS server cannot take its records; false: warning and retries. */
+    required: z.boolean().default(true),
+  })
+  .strict();
 
 export const agentConfigSchema = z
   .object({
@@ -38,7 +82,14 @@ export const agentConfigSchema = z
       .strict()
       .default({}),
     auth: z.object({ disabled: z.boolean().default(false) }).strict().default({}),
-    node: z.object({ name: z.string().default(hostname()) }).strict().default({}),
+    node: z
+      .object({
+        name: z.string().default(hostname()),
+        /** Services are named <service>.svc.<zone> on the proxy and in DNS; required with [proxy] or [dns]. */
+        zone: z.string().default(""),
+      })
+      .strict()
+      .default({}),
     runtime: z
       .object({
         podman: z.string().default("podman"),
@@ -111,6 +162,10 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Routes through HAProxy (docs/routing.md); absent: no routes are programmed. */
+    proxy: proxySchema.optional(),
+    /** Records through PowerDNS (docs/routing.md); absent: no records are written. */
+    dns: dnsSchema.optional(),
     log: z.object({ level: logLevel }).strict().default({}),
   })
   .strict()
@@ -119,6 +174,11 @@ export const agentConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "is required to validate callers' tokens (or set [auth] disabled = true)" });
     }
     if (cfg.ports.range_end <= cfg.ports.range_start) ctx.addIssue({ code: "custom", path: ["ports", "range_end"], message: "must be above range_start" });
+    for (const section of ["proxy", "dns"] as const) {
+      if (cfg[section] && !cfg.node.zone) ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `is required with [${section}] (services are named <service>.svc.<zone>)` });
+    }
+    if (cfg.node.zone && !ZONE_RE.test(cfg.node.zone)) ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `${JSON.stringify(cfg.node.zone)} is not a DNS name like "example.net"` });
+    if (cfg.dns?.zone && !ZONE_RE.test(cfg.dns.zone)) ctx.addIssue({ code: "custom", path: ["dns", "zone"], message: `${JSON.stringify(cfg.dns.zone)} is not a DNS name like "example.net"` });
     if (cfg.registry.username && !cfg.registry.password_file) ctx.addIssue({ code: "custom", path: ["registry", "password_file"], message: "is required with [registry] username" });
   });
 
@@ -132,9 +192,10 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
     env,
     // $MCP_ is the console's prefix too: its keys are not this file's mistakes.
     envSiblings: () => [consoleConfigSchema],
-    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root", "storage.mount_root", "placement.home_root"],
+    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root", "storage.mount_root", "placement.home_root", "proxy.config_file", "proxy.master_socket", "proxy.cert_path", "dns.api_key_file", "dns.ca_cert"],
   });
   if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root, cfg.storage.mount_root];
+  if (cfg.dns && !cfg.dns.zone) cfg.dns.zone = cfg.node.zone;
   return cfg;
 }
 

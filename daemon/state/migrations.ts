@@ -50,6 +50,36 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0003_routes_and_dns": {
+    async up(db: Kysely<unknown>) {
+      // What HAProxy should route (docs/routing.md): rows of running components only.
+      await db.schema
+        .createTable("routes")
+        .addColumn("service", "text", (c) => c.notNull().references("services.name").onDelete("cascade"))
+        .addColumn("component", "text", (c) => c.notNull())
+        .addColumn("route", "text", (c) => c.notNull())
+        .addColumn("hostname", "text", (c) => c.notNull())
+        .addColumn("port", "integer", (c) => c.notNull())
+        .addColumn("mode", "text", (c) => c.notNull())
+        .addColumn("target_host", "text", (c) => c.notNull())
+        .addColumn("target_port", "integer", (c) => c.notNull())
+        .addColumn("cert", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("routes_pk", ["service", "component", "route"])
+        // Two services may not claim the same hostname and port.
+        .addUniqueConstraint("routes_external", ["hostname", "port"])
+        .execute();
+      // DNS names the agent owns, per service (two services may share a hostname on different
+      // ports); present = 0 marks a name whose records must still be deleted from the server
+      // (the service is gone), so no FK to services.
+      await db.schema
+        .createTable("dns_names")
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("service", "text", (c) => c.notNull())
+        .addColumn("present", "integer", (c) => c.notNull())
+        .addPrimaryKeyConstraint("dns_names_pk", ["name", "service"])
+        .execute();
+    },
+  },
 };
 
 export const agentMigrations: MigrationProvider = {

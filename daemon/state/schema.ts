@@ -42,7 +42,31 @@ export interface MachineRegistryTable {
   number: number;
 }
 
+/** One route of a running component, as HAProxy should have it. */
+export interface RoutesTable {
+  service: string;
+  component: string;
+  route: string;
+  hostname: string;
+  port: number;
+  /** "l4" or "l7". */
+  mode: string;
+  target_host: string;
+  target_port: number;
+  /** l7: the PEM HAProxy terminates TLS with; l4: "". */
+  cert: string;
+}
+
+export interface DnsNamesTable {
+  name: string;
+  service: string;
+  /** 1: records should exist; 0: records must be deleted, then the row goes. */
+  present: number;
+}
+
 export interface AgentDatabase {
+  routes: RoutesTable;
+  dns_names: DnsNamesTable;
   machine_registry: MachineRegistryTable;
   services: ServicesTable;
   components: ComponentsTable;
