@@ -14,6 +14,7 @@ import { serverTlsOptions } from "../lib/tls/server-options.ts";
 import { AgentService } from "../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { dataDir, type AgentConfig } from "./config.ts";
 import { ServiceController } from "./deploy/controller.ts";
+import { publisherFor } from "./deploy/publisher-config.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { agentService } from "./rpc/agent-service.ts";
 import { agentAuthInterceptor } from "./rpc/interceptor.ts";
@@ -110,11 +111,13 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     const n = cfg.placement.sheet_number || sheetNumber(cfg.placement.sheet);
     log.info({ sheet: cfg.placement.sheet, sheet_number: n, isolation: cfg.placement.isolation }, "SMEP placement");
   }
+  const publisher = publisherFor(cfg, store, log);
   const controller = new ServiceController({
     runtimes,
     store,
     placer,
     log,
+    hooks: publisher,
     startGraceMs: cfg.runtime.start_grace,
     stopTimeoutSeconds: cfg.runtime.stop_timeout,
     ports: { start: cfg.ports.range_start, end: cfg.ports.range_end, address: cfg.runtime.publish_address },
@@ -127,7 +130,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
       envDir: join(dataDir(cfg), "env"),
     },
   });
-  const reconciler = new Reconciler({ runtimes, store, controller, log });
+  // Its first pass re-applies the route table and the records (HAProxy or PowerDNS restarted or replaced).
+  const reconciler = new Reconciler({ runtimes, store, controller, log, publisher });
 
   let identity = null;
   let remote: RemoteIdentity | undefined;
@@ -139,7 +143,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
   const rpc = guardedConnectHandler({
-    routes: (router) => router.service(AgentService, agentService({ controller, store, runtimes, node: cfg.node.name, version, log })),
+    routes: (router) => router.service(AgentService, agentService({ controller, publisher, store, runtimes, node: cfg.node.name, version, log })),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,

@@ -167,6 +167,8 @@ export class ServiceController {
   private async deployLocked(service: string, emit: (p: DeployProgress) => void): Promise<void> {
     const def = await this.definitionOf(service);
     const planned = await this.plan(def);
+    // Routes and records are checked before anything is pulled or switched (docs/routing.md).
+    await this.hooks.prepare(def, def.active ? planned : []);
     if (this.d.placer) {
       await this.d.placer.prepare(def, await this.d.placer.placementFor(def), this.d.runtimes.agentPull);
     }
@@ -198,11 +200,15 @@ export class ServiceController {
     // Each podman call costs tens of milliseconds: ask both questions at once.
     const [current, present] = await Promise.all([this.observed(runtime, p.container), runtime.hasImage(p.image)]);
     if (current && current.labels["mcp.hash"] === p.hash) {
-      if (current.state !== "running" && def.active) {
+      let running = current.state === "running";
+      if (!running && def.active) {
         emit({ ...base, phase: "starting", message: "starting the existing container" });
         await runtime.start(p.container);
+        running = true;
       }
       await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
+      // Routes are not part of the container's hash: a changed hostname or mode still applies.
+      if (running) await this.hooks.componentStarted(def, p);
       emit({ ...base, phase: "unchanged", message: "container is up to date" });
       return;
     }
@@ -251,19 +257,16 @@ export class ServiceController {
     await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
     await runtime.create({ ...p.spec, name: next, envFile: nextEnv });
 
+    // The routes stay on the host port through the swap (the new container listens on the same
+    // number): the proxy retries connections while neither container listens, and its table
+    // switches (componentStarted) only once the new container runs.
     const wasRunning = current.state === "running";
-    if (wasRunning) {
-      await this.hooks.componentStopping(def.name, p.component);
-      await runtime.stop(p.container, this.d.stopTimeoutSeconds);
-    }
+    if (wasRunning) await runtime.stop(p.container, this.d.stopTimeoutSeconds);
     emit({ ...base, phase: "starting", message: "starting" });
     const failure = await startAndWatch(runtime, next, this.d.startGraceMs);
     if (failure) {
       await runtime.remove(next, true).catch(() => undefined);
-      if (wasRunning) {
-        await runtime.start(p.container);
-        await this.hooks.componentStarted(def, { ...p, hash: current.labels["mcp.hash"] ?? "" });
-      }
+      if (wasRunning) await runtime.start(p.container); // its routes never left
       throw new Error(`${failure}${wasRunning ? "; the previous container was started again" : ""}`);
     }
     await runtime.remove(p.container, true);
@@ -373,6 +376,7 @@ export class ServiceController {
       }
       if (this.d.placer) await this.d.placer.release(def, await this.d.placer.placementFor(def));
       await this.d.store.removeService(service);
+      await this.hooks.serviceRemoved(service);
       await this.d.store.event(service, "", "removed", `removed ${removed.length} container(s)`);
       return removed;
     });

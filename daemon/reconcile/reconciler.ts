@@ -7,9 +7,24 @@ import { LABELS, containerName } from "../deploy/plan.ts";
 import type { ContainerInfo } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
+import type { Publisher } from "../deploy/publisher.ts";
+import { reconcilePublished, type PublishInput } from "./publish.ts";
 
-/** placement_failed: the service's podman cannot be found, so its containers cannot be observed (left alone). */
-export type DriftKind = "missing" | "stopped" | "image_mismatch" | "definition_changed" | "unknown_container" | "placement_failed";
+/**
+ * placement_failed: the service's podman cannot be found, so its containers cannot be observed (left alone).
+ * route_missing, route_withdrawn, proxy_out_of_sync, dns_out_of_sync: what the node publishes (reconcile/publish.ts).
+ */
+export type DriftKind =
+  | "missing"
+  | "stopped"
+  | "image_mismatch"
+  | "definition_changed"
+  | "unknown_container"
+  | "placement_failed"
+  | "route_missing"
+  | "route_withdrawn"
+  | "proxy_out_of_sync"
+  | "dns_out_of_sync";
 
 export interface Drift {
   service: string;
@@ -17,7 +32,7 @@ export interface Drift {
   container: string;
   kind: DriftKind;
   /** What the reconciler did about it. */
-  action: "recreated" | "started" | "reported" | "repair_failed";
+  action: "recreated" | "started" | "repaired" | "reported" | "repair_failed";
   message: string;
 }
 
@@ -26,6 +41,8 @@ export interface ReconcilerDeps {
   store: StateStore;
   controller: ServiceController;
   log: Logger;
+  /** Routes and DNS records, when the node has [proxy] or [dns]. */
+  publisher?: Publisher;
 }
 
 /** Whether a restart policy asks for a stopped container to be brought back. */
@@ -102,9 +119,15 @@ export class Reconciler {
     for (const rt of runtimes) for (const c of await rt.list({ [LABELS.managed]: "true" })) observed.set(c.name, c);
     const drifts: Drift[] = [];
     const known = new Set<string>();
+    const publish: PublishInput[] = [];
     for (const def of await this.d.store.definitions()) {
       const stored = await this.d.store.components(def.name);
       const placementError = failed.get(def.name);
+      if (this.d.publisher && !placementError && stored.some((s) => s.specHash)) {
+        const planned = await this.d.controller.locks.run(def.name, () => this.d.controller.plan(def)).catch(() => undefined);
+        const running = new Set(def.components.filter((c) => observed.get(containerName(def.name, c.name))?.state === "running").map((c) => c.name));
+        if (planned) publish.push({ def, planned, running });
+      }
       if (placementError) this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
       for (const comp of def.components) {
         const container = containerName(def.name, comp.name);
@@ -130,6 +153,7 @@ export class Reconciler {
         message: `${name} carries the agent's label but no desired state names it; left alone`,
       });
     }
+    if (this.d.publisher) drifts.push(...(await reconcilePublished(this.d.publisher, publish, (service, fn) => this.d.controller.locks.run(service, fn))));
     for (const d of drifts) this.d.log.warn({ ...d }, "drift");
     return drifts;
   }

@@ -16,11 +16,16 @@ import { HostCommandError } from "../placement/system.ts";
 import { mergeStreams } from "../../lib/sync/merge.ts";
 import type { StateStore } from "../state/store.ts";
 import { definitionFromProto } from "./convert.ts";
+import { PublishUnavailableError, type Publisher } from "../deploy/publisher.ts";
+import { RouteError } from "../routes/table.ts";
+import { publishStatus } from "./publish-status.ts";
 import { NAME_RE } from "../../lib/services/definition.ts";
 import { quote } from "../../lib/text/quote.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
+  /** Routes and DNS records; absent: Status says neither is configured. */
+  publisher?: Publisher;
   store: StateStore;
   runtimes: RuntimeProvider;
   node: string;
@@ -44,7 +49,8 @@ export function toConnectError(err: unknown): ConnectError {
   const message = (err as Error).message;
   if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
   if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
-  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError) return new ConnectError(message, Code.FailedPrecondition);
+  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError) return new ConnectError(message, Code.FailedPrecondition);
+  if (err instanceof PublishUnavailableError) return new ConnectError(message, Code.Unavailable);
   if (err instanceof PortError) return new ConnectError(message, Code.ResourceExhausted);
   if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
   if (err instanceof RuntimeError) return new ConnectError(message, Code.Internal);
@@ -208,7 +214,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
           isolation: sp.isolation,
           ephemeralPorts: sp.ephemeral,
         };
-        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown, placement };
+        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown, placement, ...(await publishStatus(d.publisher, service)) };
       });
     },
 

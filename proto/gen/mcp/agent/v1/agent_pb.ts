@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcp/agent/v1/agent.proto.
  */
 export const file_mcp_agent_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChhtY3AvYWdlbnQvdjEvYWdlbnQucHJvdG8SDG1jcC5hZ2VudC52MSIPCg1IZWFsdGhSZXF1ZXN0IlcKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBG5vZGUYAyABKAkSFgoOcG9kbWFuX3ZlcnNpb24YBCABKAkiYQoFUm91dGUSDAoEbmFtZRgBIAEoCRIMCgRwb3J0GAIgASgFEgwKBG1vZGUYAyABKAkSEAoIaG9zdG5hbWUYBCABKAkSEgoFaW5kZXgYBSABKAVIAIgBAUIICgZfaW5kZXgihwIKCUNvbXBvbmVudBIMCgRuYW1lGAEgASgJEg0KBWltYWdlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSDwoHdm9sdW1lcxgEIAMoCRILCgNjbWQYBSADKAkSDwoHbmV0d29yaxgGIAEoCRIMCgR1c2VyGAcgASgJEg8KB3Jlc3RhcnQYCCABKAkSLQoDZW52GAkgAygLMiAubWNwLmFnZW50LnYxLkNvbXBvbmVudC5FbnZFbnRyeRIjCgZyb3V0ZXMYCiADKAsyEy5tY3AuYWdlbnQudjEuUm91dGUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLrAQoRU2VydmljZURlZmluaXRpb24SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSEwoGYWN0aXZlGAQgASgISACIAQESKwoKY29tcG9uZW50cxgFIAMoCzIXLm1jcC5hZ2VudC52MS5Db21wb25lbnQSEwoLZW52aXJvbm1lbnQYBiABKAkSEwoGbnVtYmVyGAcgASgFSAGIAQESEgoKbmZzX2V4cG9ydBgIIAEoCRITCgtuZnNfb3B0aW9ucxgJIAEoCUIJCgdfYWN0aXZlQgkKB19udW1iZXIiwgEKC1N5bmNSZXF1ZXN0EjEKCHNlcnZpY2VzGAEgAygLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uEkgKEG1hY2hpbmVfcmVnaXN0cnkYAiADKAsyLi5tY3AuYWdlbnQudjEuU3luY1JlcXVlc3QuTWFjaGluZVJlZ2lzdHJ5RW50cnkaNgoUTWFjaGluZVJlZ2lzdHJ5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgFOgI4ASIuCgpTeW5jUmVzdWx0Eg8KB3NlcnZpY2UYASABKAkSDwoHb3V0Y29tZRgCIAEoCSI5CgxTeW5jUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLm1jcC5hZ2VudC52MS5TeW5jUmVzdWx0IlUKDURlcGxveVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIzCgpkZWZpbml0aW9uGAIgASgLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uIoABCg5EZXBsb3lSZXNwb25zZRIRCgljb21wb25lbnQYASABKAkSKAoFcGhhc2UYAiABKA4yGS5tY3AuYWdlbnQudjEuRGVwbG95UGhhc2USDwoHbWVzc2FnZRgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDQoFaW1hZ2UYBSABKAkiQAoLUG9ydEJpbmRpbmcSDQoFcm91dGUYASABKAkSEQoJaG9zdF9wb3J0GAIgASgFEg8KB2hvc3RfaXAYAyABKAkiRQoOQ29tcG9uZW50U3RhdGUSEQoJY29tcG9uZW50GAEgASgJEhEKCWNvbnRhaW5lchgCIAEoCRINCgVzdGF0ZRgDIAEoCSIxCgtTdG9wUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJEhEKCWNvbXBvbmVudBgCIAEoCSJACgxTdG9wUmVzcG9uc2USMAoKY29tcG9uZW50cxgBIAMoCzIcLm1jcC5hZ2VudC52MS5Db21wb25lbnRTdGF0ZSIyCgxTdGFydFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkiQQoNU3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIjQKDlJlc3RhcnRSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJIkMKD1Jlc3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIiAKDVJlbW92ZVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCSIsCg5SZW1vdmVSZXNwb25zZRIaChJyZW1vdmVkX2NvbnRhaW5lcnMYASADKAkiDQoLTGlzdFJlcXVlc3QitgEKEENvbnRhaW5lclN1bW1hcnkSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSEQoJY29udGFpbmVyGAMgASgJEg0KBWltYWdlGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFc3RhdGUYBiABKAkSEgoKc3RhcnRlZF9hdBgHIAEoCRIoCgVwb3J0cxgIIAMoCzIZLm1jcC5hZ2VudC52MS5Qb3J0QmluZGluZyJCCgxMaXN0UmVzcG9uc2USMgoKY29udGFpbmVycxgBIAMoCzIeLm1jcC5hZ2VudC52MS5Db250YWluZXJTdW1tYXJ5IiAKDVN0YXR1c1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSLJAQoJUGxhY2VtZW50Eg0KBXNoZWV0GAEgASgJEhQKDHNoZWV0X251bWJlchgCIAEoBRIWCg5tYWNoaW5lX251bWJlchgDIAEoBRITCgtlbnZpcm9ubWVudBgEIAEoCRILCgN1aWQYBSABKAUSDAoEdXNlchgGIAEoCRINCgVwb3J0cxgHIAMoBRIUCgxzdG9yYWdlX3Jvb3QYCCABKAkSEQoJaXNvbGF0aW9uGAkgASgJEhcKD2VwaGVtZXJhbF9wb3J0cxgKIAMoBSLiAQoPQ29tcG9uZW50U3RhdHVzEhEKCWNvbXBvbmVudBgBIAEoCRIRCgljb250YWluZXIYAiABKAkSFQoNZGVzaXJlZF9zdGF0ZRgDIAEoCRIWCg5vYnNlcnZlZF9zdGF0ZRgEIAEoCRIVCg1kZXNpcmVkX2ltYWdlGAUgASgJEhYKDm9ic2VydmVkX2ltYWdlGAYgASgJEg0KBWRyaWZ0GAcgASgJEigKBXBvcnRzGAggAygLMhkubWNwLmFnZW50LnYxLlBvcnRCaW5kaW5nEhIKCnN0YXJ0ZWRfYXQYCSABKAkiXQoKQWdlbnRFdmVudBIMCgR0aW1lGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSEQoJY29tcG9uZW50GAMgASgJEgwKBGtpbmQYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSLuAQoOU3RhdHVzUmVzcG9uc2USDwoHc2VydmljZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBmFjdGl2ZRgDIAEoCBIxCgpjb21wb25lbnRzGAQgAygLMh0ubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXR1cxIvCg1yZWNlbnRfZXZlbnRzGAUgAygLMhgubWNwLmFnZW50LnYxLkFnZW50RXZlbnQSGgoSdW5rbm93bl9jb250YWluZXJzGAYgAygJEioKCXBsYWNlbWVudBgHIAEoCzIXLm1jcC5hZ2VudC52MS5QbGFjZW1lbnQicgoLTG9nc1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSDgoGZm9sbG93GAMgASgIEgwKBHRhaWwYBCABKAUSDQoFc2luY2UYBSABKAkSEgoKdGltZXN0YW1wcxgGIAEoCCJYCgxMb2dzUmVzcG9uc2USEQoJY29tcG9uZW50GAEgASgJEicKBnN0cmVhbRgCIAEoDjIXLm1jcC5hZ2VudC52MS5Mb2dTdHJlYW0SDAoEbGluZRgDIAEoCSIgCg1FdmVudHNSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkiZQoORXZlbnRzUmVzcG9uc2USDAoEdGltZRgBIAEoCRIPCgdzZXJ2aWNlGAIgASgJEhEKCWNvbXBvbmVudBgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDgoGYWN0aW9uGAUgASgJKuEBCgtEZXBsb3lQaGFzZRIcChhERVBMT1lfUEhBU0VfVU5TUEVDSUZJRUQQABIYChRERVBMT1lfUEhBU0VfUFVMTElORxABEhkKFURFUExPWV9QSEFTRV9DUkVBVElORxACEhkKFURFUExPWV9QSEFTRV9TVEFSVElORxADEhgKFERFUExPWV9QSEFTRV9SVU5OSU5HEAQSGgoWREVQTE9ZX1BIQVNFX1VOQ0hBTkdFRBAFEhcKE0RFUExPWV9QSEFTRV9GQUlMRUQQBhIVChFERVBMT1lfUEhBU0VfRE9ORRAHKlUKCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASFQoRTE9HX1NUUkVBTV9TVERPVVQQARIVChFMT0dfU1RSRUFNX1NUREVSUhACMvMFCgxBZ2VudFNlcnZpY2USQwoGSGVhbHRoEhsubWNwLmFnZW50LnYxLkhlYWx0aFJlcXVlc3QaHC5tY3AuYWdlbnQudjEuSGVhbHRoUmVzcG9uc2USPQoEU3luYxIZLm1jcC5hZ2VudC52MS5TeW5jUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5TeW5jUmVzcG9uc2USRQoGRGVwbG95EhsubWNwLmFnZW50LnYxLkRlcGxveVJlcXVlc3QaHC5tY3AuYWdlbnQudjEuRGVwbG95UmVzcG9uc2UwARI9CgRTdG9wEhkubWNwLmFnZW50LnYxLlN0b3BSZXF1ZXN0GhoubWNwLmFnZW50LnYxLlN0b3BSZXNwb25zZRJACgVTdGFydBIaLm1jcC5hZ2VudC52MS5TdGFydFJlcXVlc3QaGy5tY3AuYWdlbnQudjEuU3RhcnRSZXNwb25zZRJGCgdSZXN0YXJ0EhwubWNwLmFnZW50LnYxLlJlc3RhcnRSZXF1ZXN0Gh0ubWNwLmFnZW50LnYxLlJlc3RhcnRSZXNwb25zZRJDCgZSZW1vdmUSGy5tY3AuYWdlbnQudjEuUmVtb3ZlUmVxdWVzdBocLm1jcC5hZ2VudC52MS5SZW1vdmVSZXNwb25zZRI9CgRMaXN0EhkubWNwLmFnZW50LnYxLkxpc3RSZXF1ZXN0GhoubWNwLmFnZW50LnYxLkxpc3RSZXNwb25zZRJDCgZTdGF0dXMSGy5tY3AuYWdlbnQudjEuU3RhdHVzUmVxdWVzdBocLm1jcC5hZ2VudC52MS5TdGF0dXNSZXNwb25zZRI/CgRMb2dzEhkubWNwLmFnZW50LnYxLkxvZ3NSZXF1ZXN0GhoubWNwLmFnZW50LnYxLkxvZ3NSZXNwb25zZTABEkUKBkV2ZW50cxIbLm1jcC5hZ2VudC52MS5FdmVudHNSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw");
+  fileDesc("ChhtY3AvYWdlbnQvdjEvYWdlbnQucHJvdG8SDG1jcC5hZ2VudC52MSIPCg1IZWFsdGhSZXF1ZXN0IlcKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBG5vZGUYAyABKAkSFgoOcG9kbWFuX3ZlcnNpb24YBCABKAkiYQoFUm91dGUSDAoEbmFtZRgBIAEoCRIMCgRwb3J0GAIgASgFEgwKBG1vZGUYAyABKAkSEAoIaG9zdG5hbWUYBCABKAkSEgoFaW5kZXgYBSABKAVIAIgBAUIICgZfaW5kZXgihwIKCUNvbXBvbmVudBIMCgRuYW1lGAEgASgJEg0KBWltYWdlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSDwoHdm9sdW1lcxgEIAMoCRILCgNjbWQYBSADKAkSDwoHbmV0d29yaxgGIAEoCRIMCgR1c2VyGAcgASgJEg8KB3Jlc3RhcnQYCCABKAkSLQoDZW52GAkgAygLMiAubWNwLmFnZW50LnYxLkNvbXBvbmVudC5FbnZFbnRyeRIjCgZyb3V0ZXMYCiADKAsyEy5tY3AuYWdlbnQudjEuUm91dGUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLrAQoRU2VydmljZURlZmluaXRpb24SDAoEbmFtZRgBIAEoCRIMCgRub2RlGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSEwoGYWN0aXZlGAQgASgISACIAQESKwoKY29tcG9uZW50cxgFIAMoCzIXLm1jcC5hZ2VudC52MS5Db21wb25lbnQSEwoLZW52aXJvbm1lbnQYBiABKAkSEwoGbnVtYmVyGAcgASgFSAGIAQESEgoKbmZzX2V4cG9ydBgIIAEoCRITCgtuZnNfb3B0aW9ucxgJIAEoCUIJCgdfYWN0aXZlQgkKB19udW1iZXIiwgEKC1N5bmNSZXF1ZXN0EjEKCHNlcnZpY2VzGAEgAygLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uEkgKEG1hY2hpbmVfcmVnaXN0cnkYAiADKAsyLi5tY3AuYWdlbnQudjEuU3luY1JlcXVlc3QuTWFjaGluZVJlZ2lzdHJ5RW50cnkaNgoUTWFjaGluZVJlZ2lzdHJ5RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgFOgI4ASIuCgpTeW5jUmVzdWx0Eg8KB3NlcnZpY2UYASABKAkSDwoHb3V0Y29tZRgCIAEoCSI5CgxTeW5jUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLm1jcC5hZ2VudC52MS5TeW5jUmVzdWx0IlUKDURlcGxveVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIzCgpkZWZpbml0aW9uGAIgASgLMh8ubWNwLmFnZW50LnYxLlNlcnZpY2VEZWZpbml0aW9uIoABCg5EZXBsb3lSZXNwb25zZRIRCgljb21wb25lbnQYASABKAkSKAoFcGhhc2UYAiABKA4yGS5tY3AuYWdlbnQudjEuRGVwbG95UGhhc2USDwoHbWVzc2FnZRgDIAEoCRIRCgljb250YWluZXIYBCABKAkSDQoFaW1hZ2UYBSABKAkiQAoLUG9ydEJpbmRpbmcSDQoFcm91dGUYASABKAkSEQoJaG9zdF9wb3J0GAIgASgFEg8KB2hvc3RfaXAYAyABKAkiRQoOQ29tcG9uZW50U3RhdGUSEQoJY29tcG9uZW50GAEgASgJEhEKCWNvbnRhaW5lchgCIAEoCRINCgVzdGF0ZRgDIAEoCSIxCgtTdG9wUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJEhEKCWNvbXBvbmVudBgCIAEoCSJACgxTdG9wUmVzcG9uc2USMAoKY29tcG9uZW50cxgBIAMoCzIcLm1jcC5hZ2VudC52MS5Db21wb25lbnRTdGF0ZSIyCgxTdGFydFJlcXVlc3QSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkiQQoNU3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIjQKDlJlc3RhcnRSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJIkMKD1Jlc3RhcnRSZXNwb25zZRIwCgpjb21wb25lbnRzGAEgAygLMhwubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXRlIiAKDVJlbW92ZVJlcXVlc3QSDwoHc2VydmljZRgBIAEoCSIsCg5SZW1vdmVSZXNwb25zZRIaChJyZW1vdmVkX2NvbnRhaW5lcnMYASADKAkiDQoLTGlzdFJlcXVlc3QitgEKEENvbnRhaW5lclN1bW1hcnkSDwoHc2VydmljZRgBIAEoCRIRCgljb21wb25lbnQYAiABKAkSEQoJY29udGFpbmVyGAMgASgJEg0KBWltYWdlGAQgASgJEg8KB3ZlcnNpb24YBSABKAkSDQoFc3RhdGUYBiABKAkSEgoKc3RhcnRlZF9hdBgHIAEoCRIoCgVwb3J0cxgIIAMoCzIZLm1jcC5hZ2VudC52MS5Qb3J0QmluZGluZyJCCgxMaXN0UmVzcG9uc2USMgoKY29udGFpbmVycxgBIAMoCzIeLm1jcC5hZ2VudC52MS5Db250YWluZXJTdW1tYXJ5IiAKDVN0YXR1c1JlcXVlc3QSDwoHc2VydmljZRgBIAEoCSLJAQoJUGxhY2VtZW50Eg0KBXNoZWV0GAEgASgJEhQKDHNoZWV0X251bWJlchgCIAEoBRIWCg5tYWNoaW5lX251bWJlchgDIAEoBRITCgtlbnZpcm9ubWVudBgEIAEoCRILCgN1aWQYBSABKAUSDAoEdXNlchgGIAEoCRINCgVwb3J0cxgHIAMoBRIUCgxzdG9yYWdlX3Jvb3QYCCABKAkSEQoJaXNvbGF0aW9uGAkgASgJEhcKD2VwaGVtZXJhbF9wb3J0cxgKIAMoBSLiAQoPQ29tcG9uZW50U3RhdHVzEhEKCWNvbXBvbmVudBgBIAEoCRIRCgljb250YWluZXIYAiABKAkSFQoNZGVzaXJlZF9zdGF0ZRgDIAEoCRIWCg5vYnNlcnZlZF9zdGF0ZRgEIAEoCRIVCg1kZXNpcmVkX2ltYWdlGAUgASgJEhYKDm9ic2VydmVkX2ltYWdlGAYgASgJEg0KBWRyaWZ0GAcgASgJEigKBXBvcnRzGAggAygLMhkubWNwLmFnZW50LnYxLlBvcnRCaW5kaW5nEhIKCnN0YXJ0ZWRfYXQYCSABKAkiXQoKQWdlbnRFdmVudBIMCgR0aW1lGAEgASgJEg8KB3NlcnZpY2UYAiABKAkSEQoJY29tcG9uZW50GAMgASgJEgwKBGtpbmQYBCABKAkSDwoHbWVzc2FnZRgFIAEoCSKRAQoLUm91dGVTdGF0dXMSEQoJY29tcG9uZW50GAEgASgJEg0KBXJvdXRlGAIgASgJEhAKCGhvc3RuYW1lGAMgASgJEgwKBHBvcnQYBCABKAUSDAoEbW9kZRgFIAEoCRIOCgZ0YXJnZXQYBiABKAkSEwoLY2VydGlmaWNhdGUYByABKAkSDQoFc3RhdGUYCCABKAkiVgoJRG5zUmVjb3JkEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIRCglhZGRyZXNzZXMYAyADKAkSCwoDdHRsGAQgASgFEg0KBXN0YXRlGAUgASgJIlMKDVB1Ymxpc2hTdGF0dXMSEgoKY29uZmlndXJlZBgBIAEoCBIOCgZzZXJ2ZXIYAiABKAkSDQoFc3RhdGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSKdAwoOU3RhdHVzUmVzcG9uc2USDwoHc2VydmljZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBmFjdGl2ZRgDIAEoCBIxCgpjb21wb25lbnRzGAQgAygLMh0ubWNwLmFnZW50LnYxLkNvbXBvbmVudFN0YXR1cxIvCg1yZWNlbnRfZXZlbnRzGAUgAygLMhgubWNwLmFnZW50LnYxLkFnZW50RXZlbnQSGgoSdW5rbm93bl9jb250YWluZXJzGAYgAygJEioKCXBsYWNlbWVudBgHIAEoCzIXLm1jcC5hZ2VudC52MS5QbGFjZW1lbnQSKQoGcm91dGVzGAggAygLMhkubWNwLmFnZW50LnYxLlJvdXRlU3RhdHVzEiwKC2Ruc19yZWNvcmRzGAkgAygLMhcubWNwLmFnZW50LnYxLkRuc1JlY29yZBIqCgVwcm94eRgKIAEoCzIbLm1jcC5hZ2VudC52MS5QdWJsaXNoU3RhdHVzEigKA2RucxgLIAEoCzIbLm1jcC5hZ2VudC52MS5QdWJsaXNoU3RhdHVzInIKC0xvZ3NSZXF1ZXN0Eg8KB3NlcnZpY2UYASABKAkSEQoJY29tcG9uZW50GAIgASgJEg4KBmZvbGxvdxgDIAEoCBIMCgR0YWlsGAQgASgFEg0KBXNpbmNlGAUgASgJEhIKCnRpbWVzdGFtcHMYBiABKAgiWAoMTG9nc1Jlc3BvbnNlEhEKCWNvbXBvbmVudBgBIAEoCRInCgZzdHJlYW0YAiABKA4yFy5tY3AuYWdlbnQudjEuTG9nU3RyZWFtEgwKBGxpbmUYAyABKAkiIAoNRXZlbnRzUmVxdWVzdBIPCgdzZXJ2aWNlGAEgASgJImUKDkV2ZW50c1Jlc3BvbnNlEgwKBHRpbWUYASABKAkSDwoHc2VydmljZRgCIAEoCRIRCgljb21wb25lbnQYAyABKAkSEQoJY29udGFpbmVyGAQgASgJEg4KBmFjdGlvbhgFIAEoCSrhAQoLRGVwbG95UGhhc2USHAoYREVQTE9ZX1BIQVNFX1VOU1BFQ0lGSUVEEAASGAoUREVQTE9ZX1BIQVNFX1BVTExJTkcQARIZChVERVBMT1lfUEhBU0VfQ1JFQVRJTkcQAhIZChVERVBMT1lfUEhBU0VfU1RBUlRJTkcQAxIYChRERVBMT1lfUEhBU0VfUlVOTklORxAEEhoKFkRFUExPWV9QSEFTRV9VTkNIQU5HRUQQBRIXChNERVBMT1lfUEhBU0VfRkFJTEVEEAYSFQoRREVQTE9ZX1BIQVNFX0RPTkUQBypVCglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEhUKEUxPR19TVFJFQU1fU1RET1VUEAESFQoRTE9HX1NUUkVBTV9TVERFUlIQAjLzBQoMQWdlbnRTZXJ2aWNlEkMKBkhlYWx0aBIbLm1jcC5hZ2VudC52MS5IZWFsdGhSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkhlYWx0aFJlc3BvbnNlEj0KBFN5bmMSGS5tY3AuYWdlbnQudjEuU3luY1JlcXVlc3QaGi5tY3AuYWdlbnQudjEuU3luY1Jlc3BvbnNlEkUKBkRlcGxveRIbLm1jcC5hZ2VudC52MS5EZXBsb3lSZXF1ZXN0GhwubWNwLmFnZW50LnYxLkRlcGxveVJlc3BvbnNlMAESPQoEU3RvcBIZLm1jcC5hZ2VudC52MS5TdG9wUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5TdG9wUmVzcG9uc2USQAoFU3RhcnQSGi5tY3AuYWdlbnQudjEuU3RhcnRSZXF1ZXN0GhsubWNwLmFnZW50LnYxLlN0YXJ0UmVzcG9uc2USRgoHUmVzdGFydBIcLm1jcC5hZ2VudC52MS5SZXN0YXJ0UmVxdWVzdBodLm1jcC5hZ2VudC52MS5SZXN0YXJ0UmVzcG9uc2USQwoGUmVtb3ZlEhsubWNwLmFnZW50LnYxLlJlbW92ZVJlcXVlc3QaHC5tY3AuYWdlbnQudjEuUmVtb3ZlUmVzcG9uc2USPQoETGlzdBIZLm1jcC5hZ2VudC52MS5MaXN0UmVxdWVzdBoaLm1jcC5hZ2VudC52MS5MaXN0UmVzcG9uc2USQwoGU3RhdHVzEhsubWNwLmFnZW50LnYxLlN0YXR1c1JlcXVlc3QaHC5tY3AuYWdlbnQudjEuU3RhdHVzUmVzcG9uc2USPwoETG9ncxIZLm1jcC5hZ2VudC52MS5Mb2dzUmVxdWVzdBoaLm1jcC5hZ2VudC52MS5Mb2dzUmVzcG9uc2UwARJFCgZFdmVudHMSGy5tY3AuYWdlbnQudjEuRXZlbnRzUmVxdWVzdBocLm1jcC5hZ2VudC52MS5FdmVudHNSZXNwb25zZTABYgZwcm90bzM");
 
 /**
  * @generated from message mcp.agent.v1.HealthRequest
@@ -826,6 +826,155 @@ export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
   messageDesc(file_mcp_agent_v1_agent, 26);
 
 /**
+ * One route of the service in the agent's route table (docs/routing.md).
+ *
+ * @generated from message mcp.agent.v1.RouteStatus
+ */
+export type RouteStatus = Message<"mcp.agent.v1.RouteStatus"> & {
+  /**
+   * @generated from field: string component = 1;
+   */
+  component: string;
+
+  /**
+   * The route's name, or "default".
+   *
+   * @generated from field: string route = 2;
+   */
+  route: string;
+
+  /**
+   * @generated from field: string hostname = 3;
+   */
+  hostname: string;
+
+  /**
+   * External port on the proxy.
+   *
+   * @generated from field: int32 port = 4;
+   */
+  port: number;
+
+  /**
+   * "l4" (TLS passed through by SNI) or "l7" (TLS terminated by the proxy).
+   *
+   * @generated from field: string mode = 5;
+   */
+  mode: string;
+
+  /**
+   * host:port of the component's published port.
+   *
+   * @generated from field: string target = 6;
+   */
+  target: string;
+
+  /**
+   * l7: the certificate file the proxy terminates with; l4: empty.
+   *
+   * @generated from field: string certificate = 7;
+   */
+  certificate: string;
+
+  /**
+   * "applied" (HAProxy runs the table) or "pending".
+   *
+   * @generated from field: string state = 8;
+   */
+  state: string;
+};
+
+/**
+ * Describes the message mcp.agent.v1.RouteStatus.
+ * Use `create(RouteStatusSchema)` to create a new message.
+ */
+export const RouteStatusSchema: GenMessage<RouteStatus> = /*@__PURE__*/
+  messageDesc(file_mcp_agent_v1_agent, 27);
+
+/**
+ * One DNS record set the service should have.
+ *
+ * @generated from message mcp.agent.v1.DnsRecord
+ */
+export type DnsRecord = Message<"mcp.agent.v1.DnsRecord"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * "A" or "AAAA".
+   *
+   * @generated from field: string type = 2;
+   */
+  type: string;
+
+  /**
+   * @generated from field: repeated string addresses = 3;
+   */
+  addresses: string[];
+
+  /**
+   * @generated from field: int32 ttl = 4;
+   */
+  ttl: number;
+
+  /**
+   * "in_sync", "missing", "differs", or "unknown" (the server could not be read).
+   *
+   * @generated from field: string state = 5;
+   */
+  state: string;
+};
+
+/**
+ * Describes the message mcp.agent.v1.DnsRecord.
+ * Use `create(DnsRecordSchema)` to create a new message.
+ */
+export const DnsRecordSchema: GenMessage<DnsRecord> = /*@__PURE__*/
+  messageDesc(file_mcp_agent_v1_agent, 28);
+
+/**
+ * The proxy or the DNS server as this agent sees it.
+ *
+ * @generated from message mcp.agent.v1.PublishStatus
+ */
+export type PublishStatus = Message<"mcp.agent.v1.PublishStatus"> & {
+  /**
+   * false: the agent's config has no [proxy] (or [dns]) section, so nothing is programmed.
+   *
+   * @generated from field: bool configured = 1;
+   */
+  configured: boolean;
+
+  /**
+   * Which server, e.g. "PowerDNS http://127.0.0.1:8081 zone example.net".
+   *
+   * @generated from field: string server = 2;
+   */
+  server: string;
+
+  /**
+   * "in_sync", "drift" or "unreachable"; empty when not configured.
+   *
+   * @generated from field: string state = 3;
+   */
+  state: string;
+
+  /**
+   * @generated from field: string message = 4;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message mcp.agent.v1.PublishStatus.
+ * Use `create(PublishStatusSchema)` to create a new message.
+ */
+export const PublishStatusSchema: GenMessage<PublishStatus> = /*@__PURE__*/
+  messageDesc(file_mcp_agent_v1_agent, 29);
+
+/**
  * @generated from message mcp.agent.v1.StatusResponse
  */
 export type StatusResponse = Message<"mcp.agent.v1.StatusResponse"> & {
@@ -867,6 +1016,28 @@ export type StatusResponse = Message<"mcp.agent.v1.StatusResponse"> & {
    * @generated from field: mcp.agent.v1.Placement placement = 7;
    */
   placement?: Placement | undefined;
+
+  /**
+   * Routes of the service's running components.
+   *
+   * @generated from field: repeated mcp.agent.v1.RouteStatus routes = 8;
+   */
+  routes: RouteStatus[];
+
+  /**
+   * @generated from field: repeated mcp.agent.v1.DnsRecord dns_records = 9;
+   */
+  dnsRecords: DnsRecord[];
+
+  /**
+   * @generated from field: mcp.agent.v1.PublishStatus proxy = 10;
+   */
+  proxy?: PublishStatus | undefined;
+
+  /**
+   * @generated from field: mcp.agent.v1.PublishStatus dns = 11;
+   */
+  dns?: PublishStatus | undefined;
 };
 
 /**
@@ -874,7 +1045,7 @@ export type StatusResponse = Message<"mcp.agent.v1.StatusResponse"> & {
  * Use `create(StatusResponseSchema)` to create a new message.
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 27);
+  messageDesc(file_mcp_agent_v1_agent, 30);
 
 /**
  * @generated from message mcp.agent.v1.LogsRequest
@@ -922,7 +1093,7 @@ export type LogsRequest = Message<"mcp.agent.v1.LogsRequest"> & {
  * Use `create(LogsRequestSchema)` to create a new message.
  */
 export const LogsRequestSchema: GenMessage<LogsRequest> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 28);
+  messageDesc(file_mcp_agent_v1_agent, 31);
 
 /**
  * @generated from message mcp.agent.v1.LogsResponse
@@ -949,7 +1120,7 @@ export type LogsResponse = Message<"mcp.agent.v1.LogsResponse"> & {
  * Use `create(LogsResponseSchema)` to create a new message.
  */
 export const LogsResponseSchema: GenMessage<LogsResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 29);
+  messageDesc(file_mcp_agent_v1_agent, 32);
 
 /**
  * @generated from message mcp.agent.v1.EventsRequest
@@ -968,7 +1139,7 @@ export type EventsRequest = Message<"mcp.agent.v1.EventsRequest"> & {
  * Use `create(EventsRequestSchema)` to create a new message.
  */
 export const EventsRequestSchema: GenMessage<EventsRequest> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 30);
+  messageDesc(file_mcp_agent_v1_agent, 33);
 
 /**
  * @generated from message mcp.agent.v1.EventsResponse
@@ -1007,7 +1178,7 @@ export type EventsResponse = Message<"mcp.agent.v1.EventsResponse"> & {
  * Use `create(EventsResponseSchema)` to create a new message.
  */
 export const EventsResponseSchema: GenMessage<EventsResponse> = /*@__PURE__*/
-  messageDesc(file_mcp_agent_v1_agent, 31);
+  messageDesc(file_mcp_agent_v1_agent, 34);
 
 /**
  * @generated from enum mcp.agent.v1.DeployPhase
