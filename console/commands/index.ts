@@ -1,10 +1,19 @@
 // Every command of `mcp`, in the order --help lists them.
+import build from "./build.ts";
 import type { CommandSpec } from "./command.ts";
+import deploy from "./deploy.ts";
+import events from "./events.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
+import logs from "./logs.ts";
 import nodes from "./nodes.ts";
 import place from "./place.ts";
 import ps from "./ps.ts";
+import remove from "./remove.ts";
+import restart from "./restart.ts";
+import start from "./start.ts";
 import status from "./status.ts";
+import stop from "./stop.ts";
+import sync from "./sync.ts";
 
-export const COMMANDS: CommandSpec[] = [login, logout, nodes, ps, status, place];
+export const COMMANDS: CommandSpec[] = [login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place];

@@ -4,7 +4,7 @@
 // that rolls back, an unreachable second node, sync, logout and a revoked session.
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -26,6 +26,7 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
   let env: NodeJS.ProcessEnv;
   let hole: Server;
   let holePort: number;
+  const holeSockets = new Set<Socket>();
 
   const configDir = () => join(dir, "config", "mcp");
   const services = () => join(configDir(), "services");
@@ -81,7 +82,10 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     mkdirSync(join(dir, "src", "hello"), { recursive: true });
     writeFileSync(join(dir, "src", "hello", "Containerfile"), "FROM localhost/console-test/busybox:1\nARG VERSION\nRUN echo \"$VERSION\" > /version\nCMD [\"sh\", \"-c\", \"cat /version\"]\n");
     // A node whose agent accepts connections and never answers.
-    hole = createServer(() => undefined);
+    hole = createServer((sock) => {
+      holeSockets.add(sock);
+      sock.on("close", () => holeSockets.delete(sock));
+    });
     await new Promise<void>((r) => hole.listen(0, "127.0.0.1", () => r()));
     holePort = (hole.address() as { port: number }).port;
     env = { ...pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
@@ -90,7 +94,8 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
   });
 
   after(async () => {
-    await new Promise((r) => hole?.close(r));
+    for (const sock of holeSockets) sock.destroy();
+    await new Promise((r) => (hole ? hole.close(r) : r(undefined)));
     await agent?.stop();
     await pm?.cleanup();
     await mcr?.stop();
@@ -152,6 +157,125 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     }
   });
 
+  test("mcp build builds the Containerfile with VERSION and pushes it with the session's token (no password written)", async () => {
+    const r = await run(["build", "hello", "--json"]);
+    ok(r);
+    const records = r.records();
+    assert.ok(records.every((e) => e.type === "build" && e.image === "hello"));
+    const phases = [...new Set(records.map((e) => e.phase))];
+    assert.deepEqual(phases, ["building", "pushing", "pushed"]);
+    assert.ok(records.some((e) => e.layer && /^[0-9a-f]{12}$/.test(e.layer.digest)), "push progress per layer");
+    assert.equal(records.at(-1).ref, `${mcr.host}/hello:v1`);
+    const registry = new RegistryClient(mcr.url, mcrHome.caPem, await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword));
+    try {
+      assert.equal((await registry.request("HEAD", "/v2/hello/manifests/v1", { headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } })).status, 200);
+    } finally {
+      registry.close();
+    }
+    // The image carries the version it was built with.
+    assert.equal((await pm.podman(["run", "--rm", `${mcr.host}/hello:v1`])).trim(), "v1");
+    // No temporary auth folder is left behind.
+    assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith("mcp-push-")), []);
+    const unknown = await run(["build", "hello/nope", "--json"]);
+    assert.equal(unknown.code, 3);
+  });
+
+  test("mcp deploy streams NDJSON progress per component and ends with done", async () => {
+    const r = await run(["deploy", "hello", "--json"]);
+    ok(r);
+    const deploy = r.records().filter((e) => e.type === "deploy");
+    const phases = (c: string) => deploy.filter((e) => e.component === c).map((e) => e.phase);
+    assert.deepEqual(phases("api"), ["pulling", "creating", "starting", "running"]);
+    assert.deepEqual(phases("worker"), ["pulling", "creating", "starting", "running"]);
+    assert.equal(deploy.at(-1).phase, "done");
+    // The image was in the registry: nothing was built.
+    assert.ok(r.records().filter((e) => e.type === "build").every((e) => e.phase === "checking" || e.phase === "exists"));
+  });
+
+  test("mcp ps --json lists the containers with node, version, state and start time", async () => {
+    const r = await run(["ps", "--json"]);
+    ok(r);
+    const doc = r.json();
+    assert.deepEqual(doc.nodes.map((n: { name: string; state: string }) => [n.name, n.state]), [["node1", "ok"]]);
+    const rows = doc.containers.filter((c: { service: string }) => c.service === "hello");
+    assert.deepEqual(rows.map((c: { component: string; state: string; version: string; node: string }) => [c.component, c.state, c.version, c.node]), [["api", "running", "v1", "node1"], ["worker", "running", "v1", "node1"]]);
+    assert.ok(!Number.isNaN(Date.parse(rows[0].startedAt)));
+    const plain = await run(["ps"]);
+    ok(plain);
+    assert.match(plain.stdout, /^SERVICE +COMPONENT +NODE +VERSION +STATE +UPTIME +PORTS/m);
+    assert.match(plain.stdout, /^hello +api +node1 +v1 +running/m);
+  });
+
+  test("mcp logs -f --json follows every component merged while the containers write", async () => {
+    const follow = mcpStream(["logs", "hello", "-f", "--tail", "5", "--json"], env);
+    try {
+      const api = await follow.waitFor((r) => r.component === "api" && /tick/.test(r.line));
+      await follow.waitFor((r) => r.component === "worker" && /tick/.test(r.line));
+      const first = Number(/tick (\d+)/.exec(api.line)![1]);
+      // New lines keep coming while we follow.
+      await follow.waitFor((r) => r.component === "api" && Number(/tick (\d+)/.exec(r.line)?.[1] ?? 0) >= first + 10);
+      const r0 = follow.records[0];
+      assert.deepEqual(Object.keys(r0).sort(), ["component", "line", "node", "service", "stream"]);
+      assert.equal(r0.service, "hello");
+      const apiTicks = follow.records.filter((r) => r.component === "api").map((r) => Number(/tick (\d+)/.exec(r.line)![1]));
+      assert.deepEqual(apiTicks, [...apiTicks].sort((a, b) => a - b), "lines of a component stay in order");
+      assert.equal(new Set(apiTicks).size, apiTicks.length, "no line twice");
+    } finally {
+      assert.equal(await follow.stop(), 0, follow.stderr());
+    }
+    // One component, no follow, plain text: the lines without a prefix.
+    const one = await run(["logs", "hello/worker", "--tail", "3"]);
+    ok(one);
+    const lines = one.stdout.trim().split("\n");
+    assert.equal(lines.length, 3);
+    assert.ok(lines.every((l) => /^worker tick \d+$/.test(l)), one.stdout);
+  });
+
+  test("stop and start a component; status shows desired and observed state", async () => {
+    const stopped = await run(["stop", "hello/worker", "--json"]);
+    ok(stopped);
+    assert.deepEqual(stopped.json().components.map((c: { component: string; state: string }) => [c.component, c.state]), [["worker", "exited"]]);
+    let status = (await run(["status", "hello", "--json"])).json().services[0];
+    let worker = status.components.find((c: { component: string }) => c.component === "worker");
+    assert.deepEqual([worker.desiredState, worker.observedState], ["stopped", "exited"]);
+    ok(await run(["start", "hello", "--json"]));
+    status = (await run(["status", "hello", "--json"])).json().services[0];
+    worker = status.components.find((c: { component: string }) => c.component === "worker");
+    assert.deepEqual([worker.desiredState, worker.observedState], ["running", "running"]);
+    const missing = await run(["stop", "nope", "--json"]);
+    assert.equal(missing.code, 3);
+    assert.equal(missing.json().error.code, "not_found");
+  });
+
+  test("a failing deploy builds the new version, rolls back, exits 1 and says why; v1 keeps running", async () => {
+    writeService("v2", "echo bad config >&2; exit 3");
+    try {
+      const r = await run(["deploy", "hello", "--json"]);
+      assert.equal(r.code, 1, r.stderr);
+      const records = r.records();
+      assert.ok(records.some((e) => e.type === "build" && e.phase === "pushed" && e.ref === `${mcr.host}/hello:v2`), "the missing v2 image was built and pushed");
+      assert.ok(records.some((e) => e.type === "deploy" && e.phase === "failed"));
+      const last = records.at(-1);
+      assert.equal(last.error.code, "failed");
+      assert.match(last.error.message, /bad config/);
+      const ps = (await run(["ps", "--json"])).json();
+      const api = ps.containers.find((c: { service: string; component: string }) => c.service === "hello" && c.component === "api");
+      assert.deepEqual([api.version, api.state], ["v1", "running"]);
+    } finally {
+      writeService("v1");
+    }
+  });
+
+  test("mcp sync ships every definition to its node", async () => {
+    const r = await run(["sync", "--json"]);
+    ok(r);
+    const doc = r.json();
+    assert.equal(doc.services.length, 1);
+    assert.deepEqual([doc.services[0].service, doc.services[0].node], ["hello", "node1"]);
+    assert.match(doc.services[0].outcome, /^(created|updated|unchanged)$/);
+    assert.deepEqual(doc.images.map((i: { ref: string; phase: string }) => [i.ref, i.phase]), [[`${mcr.host}/hello:v1`, "exists"]]);
+  });
+
   test("mcp logout revokes and deletes the tokens; a revoked session gets one line: run mcp login", async () => {
     // A fresh session: the agent has not cached these tokens (it caches validations 30 s).
     ok(await run(["login", "-u", "admin", "--password-stdin"], mcrHome.adminPassword));
@@ -170,5 +294,12 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     assert.match(ps.stderr, /run `mcp login`/);
     assert.equal(ps.stderr.trim().split("\n").length, 1);
     ok(await run(["login", "-u", "admin", "--password-stdin"], mcrHome.adminPassword));
+  });
+
+  test("mcp remove removes the service's containers", async () => {
+    const r = await run(["remove", "hello", "--json"]);
+    ok(r);
+    assert.deepEqual(r.json().removedContainers.sort(), ["hello-api", "hello-worker"]);
+    assert.deepEqual((await run(["ps", "--json"])).json().containers, []);
   });
 });

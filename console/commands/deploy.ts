@@ -1,0 +1,20 @@
+// `mcp deploy <service>`: builds and pushes the images the registry lacks (when the source
+// is there), then streams the agent's Deploy per component: pulling, creating, starting,
+// running; a container that does not stay up is rolled back and the error says why.
+import type { CommandSpec } from "./command.ts";
+import { stream } from "./present.ts";
+import { deployScreen, progressFormat } from "./progress.ts";
+
+const command: CommandSpec = {
+  name: "deploy",
+  args: "<service>",
+  summary: "build missing images, then deploy a service on its node with live progress",
+  options: [],
+  async run(ctx, [service]) {
+    const store = ctx.store();
+    await stream(ctx, progressFormat, () => store.getState().deploy(service!, ctx.signal), deployScreen);
+    return 0;
+  },
+};
+
+export default command;

@@ -1,0 +1,46 @@
+// Build and deploy progress as the commands show it: NDJSON records, plain lines, and the
+// live TTY view (images with their layers, components with their phases).
+import { cell, type Screen, type Section } from "../output/screen.ts";
+import type { ConsoleState } from "../store/store.ts";
+import type { BuildEvent, DeployEvent } from "../store/types.ts";
+import { stateCell } from "./format.ts";
+import type { StreamFormat } from "./present.ts";
+
+export type ProgressEvent = ({ type: "build" } & BuildEvent) | ({ type: "deploy" } & DeployEvent);
+
+export const progressEvents = (s: ConsoleState): ProgressEvent[] =>
+  [...s.buildEvents.map((e) => ({ type: "build" as const, ...e })), ...s.deployEvents.map((e) => ({ type: "deploy" as const, ...e }))].sort((a, b) => a.seq - b.seq);
+
+export const progressFormat: StreamFormat<ProgressEvent> = {
+  select: progressEvents,
+  seq: (e) => e.seq,
+  record: ({ seq: _seq, ...e }) => e,
+  line: (e) => (e.type === "build" ? `${e.image}  ${e.phase}  ${e.message}` : e.phase === "done" ? `${e.service}  done  ${e.message}` : `${e.component}  ${e.phase}  ${e.message}`),
+};
+
+export function imagesSection(s: ConsoleState, service?: string): Section {
+  const rows = Object.values(s.images)
+    .filter((i) => !service || i.service === service)
+    .map((i) => {
+      const layers = Object.values(i.layers);
+      const done = layers.filter((l) => l !== "copying").length;
+      return [cell(i.image), cell(i.ref), stateCell(i.phase), cell(layers.length ? `${done}/${layers.length}` : ""), cell(i.message, "dim")];
+    });
+  return { title: "images", columns: ["image", "ref", "phase", "layers", "last output"], rows };
+}
+
+export function deployScreen(s: ConsoleState, done: boolean): Screen {
+  const d = s.deployment;
+  const sections: Section[] = [];
+  const images = imagesSection(s, d?.service);
+  if (images.rows.length) sections.push(images);
+  if (d) {
+    sections.push({
+      title: `deploy ${d.service} on ${d.node}`,
+      columns: ["component", "phase", "image", "message"],
+      rows: Object.entries(d.components).map(([c, p]) => [cell(c), stateCell(p.phase), cell(p.image), cell(p.message, p.phase === "failed" ? "bad" : "dim")]),
+    });
+  }
+  const notes = d?.error ? [cell(d.error.message, "bad")] : [];
+  return { sections, notes, ...(done ? {} : { pending: d?.state === "building" ? "building missing images" : "deploying" }) };
+}
