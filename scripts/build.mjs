@@ -33,6 +33,8 @@ const lazyExternals = {
 
 const started = Date.now();
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+// $MCP_VERSION (e.g. `git describe` in an image build, deploy/Containerfile.*) overrides package.json's.
+const version = process.env.MCP_VERSION || pkg.version;
 const result = await build({
   absWorkingDir: root,
   entryPoints: Object.entries(BINARIES).map(([out, entry]) => ({ in: entry, out })),
@@ -44,7 +46,7 @@ const result = await build({
   plugins: [lazyExternals],
   // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
   banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
-  define: { __MCP_VERSION__: JSON.stringify(pkg.version), __MCP_BUILD__: "true" },
+  define: { __MCP_VERSION__: JSON.stringify(version), __MCP_BUILD__: "true" },
   sourcemap: "linked",
   metafile: true,
   write: false,
@@ -74,7 +76,7 @@ for (const [name, entry] of Object.entries(BINARIES)) {
   binaries[name] = { entry, sources: [...sources, ...ALSO].sort() };
 }
 // Last, so that a bundle is never paired with the record of an older build.
-writeAtomic(join(dist, "build.json"), JSON.stringify({ version: pkg.version, builtAt: started, binaries }, null, 1) + "\n");
+writeAtomic(join(dist, "build.json"), JSON.stringify({ version, builtAt: started, binaries }, null, 1) + "\n");
 written.add("build.json");
 // Files of older builds go; another build's temporary files (binaries rebuild themselves
 // when stale, possibly several at once) are left to their own rename.
