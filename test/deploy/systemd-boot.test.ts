@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { debianRoot } from "../helpers/debian-root.ts";
+import { debianRoot, TEST_ROOT } from "../helpers/debian-root.ts";
 import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { imageManifest } from "../helpers/oci-push.ts";
 import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
@@ -26,8 +26,6 @@ import { until } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const skip = skipUnlessTools("podman", "debootstrap", "skopeo", "curl", "tar") || skipUnlessRoot();
-// minbase has apt, passwd (useradd), util-linux (runuser), findutils and libstdc++ for node.
-const PACKAGES = ["systemd", "systemd-sysv"];
 
 /** systemd's time spans as `systemctl show` prints them: "1min 15s", "45s", "500ms". */
 function seconds(span: string): number {
@@ -77,7 +75,7 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
   before(async () => {
     pm = createPodmanEnv();
     tmp = mkdtempSync(join(tmpdir(), "systemd-boot-"));
-    const root = await timed("debian root", () => debianRoot({ packages: PACKAGES }));
+    const root = await timed("debian root", () => debianRoot(TEST_ROOT));
 
     // The checkout as install.sh sees it: sources copied (install.sh builds dist/ in it),
     // node_modules mounted read-only from this checkout.
@@ -95,10 +93,16 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
         "-v", `${src}:/src`, "-v", `${join(REPO_ROOT, "node_modules")}:/src/node_modules:ro`,
         "--rootfs", `${root}:O`, "/sbin/init"]);
       // running, or degraded (a unit of the Debian root that a container cannot run); anything else fails with the reason.
-      const state = await sh("timeout 60 systemctl is-system-running --wait || true").catch((e: Error) => e.message);
-      if (!/^(running|degraded)\s*$/.test(state)) {
+      // (systemctl answers nothing until systemd has set up its socket.)
+      let state = "";
+      const booted = await until("systemd to boot", async () => {
+        state = (await sh("systemctl is-system-running || true")).trim();
+        return /^(running|degraded)$/.test(state) ? state : undefined;
+      }, 60_000).catch(() => undefined);
+      if (!booted) {
         const logs = await pm.podman(["logs", "--tail", "40", name]).catch((e: Error) => e.message);
-        throw new Error(`systemd did not boot in the container (state: ${state.trim()}):\n${logs}`);
+        const failed = await sh("systemctl --failed --no-pager || true").catch((e: Error) => e.message);
+        throw new Error(`systemd did not boot in the container (state: ${state || "no answer"}):\n${failed}\n${logs}`);
       }
     });
   });

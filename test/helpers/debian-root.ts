@@ -12,6 +12,13 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 export const ROOTFS_CACHE = process.env.METACIRCULAR_ROOTFS_CACHE ?? "/var/cache/metacircular-test-rootfs";
 
+/**
+ * What the tests' root holds beyond minbase (which has apt, passwd, util-linux, findutils and
+ * the libstdc++ node needs): systemd for systemd-boot.test.ts, ca-certificates and tzdata for
+ * the image base of images.test.ts. One recipe, so CI makes one root.
+ */
+export const TEST_ROOT = { packages: ["systemd", "systemd-sysv", "ca-certificates", "tzdata"] };
+
 export interface RootRecipe {
   /** Debian packages beyond debootstrap's minbase variant. */
   packages: string[];
