@@ -37,8 +37,25 @@ export class Haproxy {
     return this.o.masterSocket;
   }
 
-  /** One command on the master CLI (prefix "@1 " for the current worker); its whole answer. */
-  command(cmd: string): Promise<string> {
+  /**
+   * One command on the master CLI (prefix "@1 " for the current worker); its whole answer.
+   * While the master re-executes itself (a reload, ours or anyone's) its socket is gone for
+   * a moment: a refused connection is tried again for up to two seconds.
+   */
+  async command(cmd: string): Promise<string> {
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      try {
+        return await this.once(cmd);
+      } catch (err) {
+        const code = ((err as HaproxyError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (!(code === "ECONNREFUSED" || code === "ENOENT" || code === "ECONNRESET") || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private once(cmd: string): Promise<string> {
     const timeoutMs = this.o.timeoutMs ?? 3000;
     return new Promise((resolve, reject) => {
       const sock = createConnection(this.o.masterSocket);
@@ -49,7 +66,7 @@ export class Haproxy {
       sock.on("data", (d: string) => (out += d));
       sock.on("error", (err) => {
         clearTimeout(timer);
-        reject(new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} does not answer: ${err.message}`));
+        reject(new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} does not answer: ${err.message}`, { cause: err }));
       });
       sock.on("close", (hadError) => {
         clearTimeout(timer);
@@ -58,11 +75,16 @@ export class Haproxy {
     });
   }
 
+  /** The master's reload counters; a master busy re-executing (it answers with its help) is asked again for up to two seconds. */
   async procs(): Promise<HaproxyProcs> {
-    const text = await this.command("show proc");
-    const m = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(text);
-    if (!m) throw new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} answered "show proc" with ${JSON.stringify(text.slice(0, 120))}`);
-    return { reloads: Number(m[1]), failed: Number(m[2]), workers: (text.match(/^\d+\s+worker\s/gm) ?? []).length };
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      const text = await this.command("show proc");
+      const m = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(text);
+      if (m) return { reloads: Number(m[1]), failed: Number(m[2]), workers: (text.match(/^\d+\s+worker\s/gm) ?? []).length };
+      if (Date.now() > deadline) throw new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} answered "show proc" with ${JSON.stringify(text.slice(0, 120))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** The digest of the route table the current worker has loaded (undefined: none of ours). */
@@ -74,13 +96,17 @@ export class Haproxy {
   /** `haproxy -c` of a file on its own; throws with HAProxy's alerts. */
   async check(file: string): Promise<void> {
     try {
-      await run(this.o.binary, ["-c", "-q", "-f", file], { timeout: 30_000 });
+      await run(this.o.binary, ["-c", "-f", file], { timeout: 30_000 });
     } catch (err) {
       const e = err as { stderr?: string; stdout?: string; message: string; code?: string | number };
       if (e.code === 2) return; // "no error but will not start (no listener)": an empty table on its own
       if (e.code === "ENOENT") throw new HaproxyError(`cannot run ${this.o.binary} to check the route table: is HAProxy installed? ([proxy] haproxy)`);
-      const alerts = `${e.stdout ?? ""}${e.stderr ?? ""}`.split("\n").filter((l) => /ALERT|error/i.test(l)).map((l) => l.replace(/^\[ALERT\]\s*\(\d+\)\s*:\s*/, "").trim());
-      throw new HaproxyError(`HAProxy refuses the route table: ${alerts.join("; ") || e.message}`);
+      // The alerts that say what is wrong, not the summary lines after them.
+      const alerts = `${e.stdout ?? ""}${e.stderr ?? ""}`
+        .split("\n")
+        .filter((l) => l.includes("[ALERT]") && !/Error\(s\) found|Fatal errors found/.test(l))
+        .map((l) => l.replace(/^\[ALERT\]\s*\(\d+\)\s*:\s*(config\s*:\s*)?/, "").trim());
+      throw new HaproxyError(`HAProxy refuses the route table: ${alerts.join("; ").slice(0, 2000) || e.message}`);
     }
   }
 

@@ -52,6 +52,7 @@ export function checkCertificate(file: string, e: Pick<RouteEntry, "service" | "
 
 export class RouteManager {
   private readonly lock = new KeyedLock();
+  private checks = 0;
 
   constructor(
     readonly haproxy: Haproxy,
@@ -84,9 +85,9 @@ export class RouteManager {
     await this.validate(renderHaproxyConfig(candidate, this.o.render).text);
   }
 
-  /** `haproxy -c` of a candidate file beside the real one. */
+  /** `haproxy -c` of a candidate file beside the real one (one per check: deploys of several services run at once). */
   private async validate(text: string): Promise<void> {
-    const candidate = `${this.o.configFile}.check`;
+    const candidate = `${this.o.configFile}.check-${process.pid}-${++this.checks}`;
     writeFileSync(candidate, text, { mode: 0o644 });
     try {
       await this.haproxy.check(candidate);
