@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 # acl: the placement test opens /dev/net/tun to its service users by ACL (setfacl), never by mode.
 # debootstrap: test/deploy/systemd-boot.test.ts boots systemd in a container from a Debian root it makes.
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap)
+# haproxy, pdns-server, pdns-backend-sqlite3, dnsutils (dig), openssl: the agent's routes and DNS
+# (docs/routing.md); test/integration/routing.test.ts starts its own HAProxy and PowerDNS on loopback.
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap haproxy pdns-server pdns-backend-sqlite3 dnsutils openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
