@@ -155,6 +155,9 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.equal(web.desiredState, "stopped");
     assert.equal(web.observedState, "exited");
     assert.equal(web.drift, "");
+    // No [proxy] or [dns] in this agent's config: nothing is published, and Status says so.
+    assert.deepEqual([status.proxy?.configured, status.dns?.configured, status.routes, status.dnsRecords], [false, false, [], []]);
+    assert.match(status.proxy!.message, /no \[proxy\] section/);
     await agent.nextPass(); // a reconcile pass must not restart a component stopped on purpose
     assert.equal((await client.status({ service: "shop" }, admin)).components.find((c) => c.component === "web")!.observedState, "exited");
     assert.deepEqual((await client.start({ service: "shop" }, admin)).components.map((c) => c.state), ["running", "running"]);
