@@ -203,6 +203,9 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     assert.deepEqual(await show("mcr-backup.service", "Result", "ExecMainStatus"), { Result: "success", ExecMainStatus: "0" });
     assert.match(await sh("ls /srv/mcr/backups"), /^mcr-\d{8}-\d{6}\.db$/m);
     assert.match(await sh("stat -c %U /srv/mcr/backups/mcr-*.db"), /^mcr$/m);
+    // Through the running server's local admin socket (its own sandbox and PrivateNetwork allow
+    // that), not by opening the database beside it.
+    assert.match(await sh("journalctl -u mcr -o cat --no-pager"), /"msg":"database snapshot written"/);
   });
 
   test("install.sh run again: the code is replaced, mcr restarted, the data kept", async () => {
