@@ -1,13 +1,14 @@
 // `mcp status [service]`: desired vs observed state per component, drift, ports, SMEP
-// placement and recent events of one service (on its node), or of every service of every node.
-import { cell, type Section } from "../output/screen.ts";
+// placement, routes and DNS records, and recent events of one service (on its node), or of
+// every service of every node.
+import { cell, type Cell, type Section } from "../output/screen.ts";
 import type { ServiceStatus } from "../store/types.ts";
 import type { ConsoleState } from "../store/store.ts";
 import type { CommandSpec } from "./command.ts";
 import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "./format.ts";
 import { finite } from "./present.ts";
 
-function serviceSections(st: ServiceStatus): Section[] {
+export function serviceSections(st: ServiceStatus): Section[] {
   const sections: Section[] = [
     {
       title: `${st.service} ${st.version} on ${st.node}${st.active ? "" : " (inactive)"}`,
@@ -27,7 +28,35 @@ function serviceSections(st: ServiceStatus): Section[] {
     sections.push({ title: "recent events", columns: ["time", "component", "kind", "message"], rows: st.recentEvents.slice(-10).map((e) => [cell(e.time, "dim"), cell(e.component), cell(e.kind), cell(e.message)]) });
   }
   if (st.unknownContainers.length > 0) sections.push({ title: "containers the agent does not know", columns: ["container"], rows: st.unknownContainers.map((c) => [cell(c, "warn")]) });
-  return sections;
+  return [...sections, ...publishSections([st], false)];
+}
+
+const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs)$/.test(state) ? "bad" : "warn");
+
+/** Routes and DNS records (docs/routing.md), shown where the agent publishes them. */
+function publishSections(statuses: ServiceStatus[], many: boolean): Section[] {
+  const out: Section[] = [];
+  const lead = (st: ServiceStatus) => (many ? [cell(st.service)] : []);
+  if (statuses.some((st) => st.proxy.configured)) {
+    const rows = statuses.flatMap((st) => st.routes.map((r) => [...lead(st), cell(r.component), cell(r.hostname), cell(r.port), cell(r.mode), cell(r.target), cell(r.state, syncTone(r.state))]));
+    out.push({ title: "routes", columns: [...(many ? ["service"] : []), "component", "hostname", "port", "mode", "target", "state"], rows, empty: "no routes" });
+  }
+  if (statuses.some((st) => st.dns.configured)) {
+    const rows = statuses.flatMap((st) => st.dnsRecords.map((r) => [...lead(st), cell(r.name), cell(r.type), cell(r.addresses.join(", ")), cell(r.ttl), cell(r.state, syncTone(r.state))]));
+    out.push({ title: "dns records", columns: [...(many ? ["service"] : []), "name", "type", "addresses", "ttl", "state"], rows, empty: "no records" });
+  }
+  return out;
+}
+
+/** A note per node whose proxy or DNS server is not in sync (the agent's own words). */
+function publishNotes(statuses: ServiceStatus[]): Cell[] {
+  const seen = new Map<string, Cell>();
+  for (const st of statuses) {
+    for (const [what, p] of [["proxy", st.proxy], ["dns", st.dns]] as const) {
+      if (p.configured && p.state !== "in_sync") seen.set(`${st.node} ${what}`, cell(`${st.node}: ${what} ${p.state}: ${p.message}`, p.state === "unreachable" ? "bad" : "warn"));
+    }
+  }
+  return [...seen.values()];
 }
 
 function summary(s: ConsoleState): Section {
@@ -37,10 +66,12 @@ function summary(s: ConsoleState): Section {
   return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: "no services" };
 }
 
+const all = (s: ConsoleState) => Object.values(s.statuses).sort((a, b) => a.service.localeCompare(b.service));
+
 const command: CommandSpec = {
   name: "status",
   args: "[service]",
-  summary: "desired vs observed state, drift, ports, placement and events of a service (or of all)",
+  summary: "desired vs observed state, drift, ports, placement, routes, DNS records and events of a service (or of all)",
   options: [],
   async run(ctx, [service]) {
     const store = ctx.store();
@@ -50,9 +81,10 @@ const command: CommandSpec = {
       (out) => ({ nodes: Object.values(store.getState().nodes).map(nodeJson), services: out.flatMap((r) => (r.ok ? r.value : [])) }),
       (s, done) => {
         const one = service ? s.statuses[service] : undefined;
+        const shown = one ? [one] : service ? [] : all(s);
         return {
-          sections: one ? serviceSections(one) : service ? [] : [summary(s)],
-          notes: nodeNotes(Object.values(s.nodes)),
+          sections: one ? serviceSections(one) : service ? [] : [summary(s), ...publishSections(shown, true)],
+          notes: [...nodeNotes(Object.values(s.nodes)), ...publishNotes(shown)],
           ...(done ? {} : { pending: service ? `asking ${service}'s node` : "asking the agents" }),
         };
       },

@@ -5,6 +5,7 @@ import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, LONG_CALL_MS, pickNodes, probe, type NodeOutcome } from "./nodes.ts";
 import type { GetState, SetState, StoreDeps } from "./store.ts";
 import type { ComponentStatusRow, ContainerRow, OpResult, PortRow, ServiceStatus } from "./types.ts";
+import { publishFromProto } from "./publish.ts";
 
 export interface ServiceActions {
   /** `List` on every node at once; unreachable nodes keep no rows. */
@@ -50,6 +51,7 @@ export function statusFromProto(node: string, r: StatusResponse): ServiceStatus 
     placement: p
       ? { sheet: p.sheet, sheetNumber: p.sheetNumber, machineNumber: p.machineNumber, environment: p.environment, uid: p.uid, user: p.user, ports: [...p.ports], storageRoot: p.storageRoot, isolation: p.isolation, ephemeralPorts: [...p.ephemeralPorts] }
       : null,
+    ...publishFromProto(r),
   };
 }
 

@@ -72,6 +72,36 @@ export interface PlacementInfo {
   ephemeralPorts: number[];
 }
 
+/** A route of the service in its agent's route table (docs/routing.md). */
+export interface RouteRow {
+  component: string;
+  route: string;
+  hostname: string;
+  port: number;
+  mode: string;
+  target: string;
+  certificate: string;
+  /** applied or pending. */
+  state: string;
+}
+
+export interface DnsRecordRow {
+  name: string;
+  type: string;
+  addresses: string[];
+  ttl: number;
+  /** in_sync, missing, differs or unknown. */
+  state: string;
+}
+
+/** The agent's proxy or DNS server: configured at all, and in sync, drifting or unreachable. */
+export interface PublishInfo {
+  configured: boolean;
+  server: string;
+  state: string;
+  message: string;
+}
+
 export interface ServiceStatus {
   node: string;
   service: string;
@@ -81,6 +111,10 @@ export interface ServiceStatus {
   recentEvents: EventRow[];
   unknownContainers: string[];
   placement: PlacementInfo | null;
+  routes: RouteRow[];
+  dnsRecords: DnsRecordRow[];
+  proxy: PublishInfo;
+  dns: PublishInfo;
 }
 
 export type DeployPhaseName = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
