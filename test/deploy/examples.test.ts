@@ -33,6 +33,9 @@ test("mcp-agent.toml: every key, as the agent reads it", () => {
   assert.equal(cfg.registry.password_file, "/var/lib/mcp-agent/registry.password");
   assert.deepEqual(cfg.storage.allowed_volume_roots, ["/srv", "/mnt"]);
   assert.equal(cfg.placement.isolation, "rootless");
+  assert.equal(cfg.proxy?.config_file, "/etc/haproxy/mcp-routes.cfg");
+  assert.equal(cfg.dns?.zone, "example.net", "[dns] zone defaults to [node] zone");
+  assert.deepEqual(cfg.dns?.addresses, ["192.0.2.10", "2001:db8::10"]);
 });
 
 test("mcp.toml: two nodes and the registry; services/ and machine-registry beside it", () => {
