@@ -57,11 +57,15 @@ function register(spec: CommandSpec): void {
 for (const spec of COMMANDS) register(spec);
 
 async function main(): Promise<void> {
-  if (argv.length === 0 || (argv.length === 2 && argv[0] === "--config")) {
-    program.outputHelp();
-    return finish(0);
-  }
   try {
+    if (argv.length === 0 || (argv.length === 2 && argv[0] === "--config")) {
+      // No command: the full-screen TUI on a terminal, the help otherwise.
+      if (mode !== "tty") return (program.outputHelp(), finish(0));
+      ctx = new Context({ configPath: argv[1], out, env: process.env, signal: aborter.signal });
+      const store = ctx.store();
+      const { runTui } = await import("./tui/app.tsx");
+      return finish(await runTui(store, { color: out.color }));
+    }
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {

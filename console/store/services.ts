@@ -10,8 +10,8 @@ import { publishFromProto } from "./publish.ts";
 export interface ServiceActions {
   /** `List` on every node at once; unreachable nodes keep no rows. */
   refreshContainers(): Promise<NodeOutcome<ContainerRow[]>[]>;
-  /** `Status` of one service on its node, or of every service of every node. */
-  fetchStatus(service?: string): Promise<NodeOutcome<ServiceStatus[]>[]>;
+  /** `Status` of one service on its node, or of every service of every node (or of `nodes`); also refreshes their containers. */
+  fetchStatus(service?: string, nodes?: string[]): Promise<NodeOutcome<ServiceStatus[]>[]>;
   /** The node a service lives on: its definition's, else the one whose agent knows it. */
   nodeOf(service: string): Promise<string>;
   lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;
@@ -94,7 +94,7 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
       throw new ConsoleError("not_found", `service ${service}: no definition in ${deps.definitions.dir} and no node runs it`);
     },
 
-    async fetchStatus(service) {
+    async fetchStatus(service, nodes) {
       if (service) {
         const node = await get().nodeOf(service);
         const out = await fanOut(get, [node], async (n) => [await statusOn(n, service)]);
@@ -103,12 +103,22 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         keepStatuses(r.value);
         return out;
       }
-      const out = await fanOut(get, pickNodes(deps), async (node) => {
+      const lists = new Map<string, ContainerRow[]>();
+      const out = await fanOut(get, pickNodes(deps, nodes), async (node) => {
         const list = await deps.agents.client(node).list({}, deps.agents.call());
+        lists.set(node, list.containers.map((c) => containerRow(node, c)));
         const services = [...new Set(list.containers.map((c) => c.service))].sort();
         return Promise.all(services.map((svc) => statusOn(node, svc)));
       });
-      keepStatuses(out.flatMap((r) => (r.ok ? r.value : [])));
+      set((s) => {
+        // A node's services that are gone from its list are dropped; unreachable nodes keep what was last seen.
+        const answered = new Set(out.filter((r) => r.ok).map((r) => r.node));
+        const statuses = Object.fromEntries(Object.entries(s.statuses).filter(([, st]) => !answered.has(st.node)));
+        for (const r of out) if (r.ok) for (const st of r.value) statuses[st.service] = st;
+        const containers = { ...s.containers };
+        for (const [node, rows] of lists) containers[node] = rows;
+        return { statuses, containers };
+      });
       return out;
     },
 

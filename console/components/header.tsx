@@ -1,0 +1,25 @@
+// The TUI's top line: the console and every node's connection state.
+import React from "react";
+import { Box, Text } from "ink";
+import type { NodeState } from "../store/types.ts";
+
+const MARK: Record<string, [string, string]> = { ok: ["●", "green"], unreachable: ["✗", "red"], error: ["!", "red"], checking: ["…", "yellow"], unknown: ["?", "gray"] };
+
+export function Header({ nodes, title, color }: { nodes: NodeState[]; title: string; color: boolean }) {
+  return (
+    <Box>
+      <Text bold>mcp</Text>
+      <Text> {title} </Text>
+      {nodes.map((n) => {
+        const [mark, c] = MARK[n.state] ?? ["?", "gray"];
+        return (
+          <Text key={n.name}>
+            {"  "}
+            <Text {...(color ? { color: c } : {})}>{mark}</Text> {n.name}
+            {n.state === "ok" || n.state === "unknown" ? "" : ` ${n.state}`}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}

@@ -1,0 +1,28 @@
+// Deploy: builds what the registry lacks, then the agent's progress per component, live.
+import React, { useEffect, useState } from "react";
+import { useStore } from "zustand";
+import { deployScreen } from "../commands/progress.ts";
+import { ScreenView } from "../components/screen-view.tsx";
+import type { ConsoleStore } from "../store/store.ts";
+import { useNav } from "../tui/nav.ts";
+
+export const DEPLOY_KEYS = "esc back (the deploy goes on)  ? help  q quit";
+
+export function DeployScreen({ store, service }: { store: ConsoleStore; service: string }) {
+  const nav = useNav();
+  const state = useStore(store);
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    const running = store.getState().deployment;
+    if (running && running.service === service && (running.state === "building" || running.state === "deploying")) return;
+    store
+      .getState()
+      .deploy(service)
+      .then(() => nav.flash(`deployed ${service}`))
+      .catch((err: Error) => nav.flash(err.message, true))
+      .finally(() => setDone(true));
+  }, [service]);
+  const d = state.deployment;
+  const finished = done || (d !== null && (d.state === "done" || d.state === "failed"));
+  return <ScreenView screen={deployScreen(state, finished)} width={nav.width} color={nav.color} tick={nav.tick} />;
+}

@@ -1,0 +1,31 @@
+// Help: every screen's keys and the `:` jumps.
+import React from "react";
+import { Box, Text } from "ink";
+import { useNav } from "../tui/nav.ts";
+import { DEPLOY_KEYS } from "./deploy.tsx";
+import { LOGS_KEYS } from "./logs.tsx";
+import { SERVICE_KEYS } from "./service.tsx";
+import { SERVICES_KEYS } from "./services.tsx";
+
+export function HelpScreen() {
+  const nav = useNav();
+  const lines: [string, string][] = [
+    ["services", SERVICES_KEYS],
+    ["service", SERVICE_KEYS],
+    ["logs", LOGS_KEYS],
+    ["deploy", DEPLOY_KEYS],
+    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :help  :q"],
+    ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],
+  ];
+  return (
+    <Box flexDirection="column">
+      {lines.map(([k, v]) => (
+        <Text key={k} wrap="wrap">
+          <Text bold>{k.padEnd(11)}</Text>
+          {v}
+        </Text>
+      ))}
+      <Text dimColor={nav.color}>NO_COLOR turns colours off. Nodes that drop are retried with backoff.</Text>
+    </Box>
+  );
+}

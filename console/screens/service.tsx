@@ -1,0 +1,51 @@
+// One service: components with desired/observed state and drift, routes with their ports,
+// SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
+// S start, r restart, x remove; l logs.
+import React, { useEffect } from "react";
+import { Box, Text } from "ink";
+import { useStore } from "zustand";
+import { serviceSections } from "../commands/status.ts";
+import { ScreenView } from "../components/screen-view.tsx";
+import type { ConsoleStore } from "../store/store.ts";
+import { useNav, useScreenKeys } from "../tui/nav.ts";
+
+export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  esc back  ? help  q quit";
+
+export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
+  const nav = useNav();
+  const status = useStore(store, (s) => s.statuses[service]);
+
+  useEffect(() => {
+    let stop = false;
+    const load = () => store.getState().fetchStatus(service).catch((err: Error) => !stop && nav.flash(err.message, true));
+    void load();
+    const timer = setInterval(load, 3000);
+    return () => {
+      stop = true;
+      clearInterval(timer);
+    };
+  }, [service]);
+
+  const op = (what: "stop" | "start" | "restart") => nav.confirm(`${what[0]!.toUpperCase()}${what.slice(1)} ${service}?`, () => nav.run(`${what} ${service}`, () => store.getState().lifecycle(what, service).then(() => store.getState().fetchStatus(service))));
+  useScreenKeys((input) => {
+    if (input === "d") return nav.confirm(`Deploy ${service}?`, () => nav.push({ screen: "deploy", service })), true;
+    if (input === "s") return op("stop"), true;
+    if (input === "S") return op("start"), true;
+    if (input === "r") return op("restart"), true;
+    if (input === "x") return nav.confirm(`Remove ${service} and its containers?`, () => nav.run(`remove ${service}`, async () => (await store.getState().remove(service), nav.back()))), true;
+    if (input === "l") return nav.push({ screen: "logs", target: service }), true;
+    return false;
+  });
+
+  if (!status) return <Text dimColor={nav.color}>asking {service}'s node…</Text>;
+  const sections = serviceSections(status);
+  // Routes with their host ports, from the components' port bindings.
+  const routes = status.components.flatMap((c) => c.ports.map((p) => `${c.component}/${p.route || "default"} → ${p.hostIp || "*"}:${p.hostPort}`));
+  return (
+    <Box flexDirection="column">
+      <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
+      {routes.length ? <Text>routes: {routes.join("  ")}</Text> : null}
+      <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
+    </Box>
+  );
+}

@@ -1,0 +1,192 @@
+// `mcp` with no arguments: the full-screen console. The terminal's alternate screen is
+// entered by hand (Ink 6) and left on every exit path (q, Ctrl-C, a signal, a crash); the
+// root box is one line shorter than the terminal (a full-height frame makes Ink 6 redraw
+// everything: flicker); a resize re-renders, clearing the screen when it shrinks. One key
+// dispatcher: the prompt line or the confirmation first, then the screen, then global keys.
+import React, { useEffect, useMemo, useRef, useState } from "react";
+import { Box, render, useApp, useInput } from "ink";
+import { useStore } from "zustand";
+import { Confirm } from "../components/confirm.tsx";
+import { Footer } from "../components/footer.tsx";
+import { Header } from "../components/header.tsx";
+import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
+import { HelpScreen } from "../screens/help.tsx";
+import { LogsScreen, LOGS_KEYS } from "../screens/logs.tsx";
+import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
+import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
+import type { ConsoleStore } from "../store/store.ts";
+import { NavContext, parseJump, type KeyHandler, type Nav, type Route } from "./nav.ts";
+import { startPoller } from "./poller.ts";
+
+export interface AppProps {
+  store: ConsoleStore;
+  width: number;
+  height: number;
+  color: boolean;
+  initial?: Route;
+  /** Poll the agents (off in tests that drive the store themselves). */
+  poll?: boolean;
+}
+
+type PromptState = { label: string; value: string; submit: (v: string) => void; change?: (v: string) => void };
+type ConfirmState = { message: string; action: () => void };
+
+const TITLES: Record<Route["screen"], string> = { services: "services", service: "service", logs: "logs", deploy: "deploy", help: "help" };
+const KEYS: Record<Route["screen"], string> = { services: SERVICES_KEYS, service: SERVICE_KEYS, logs: LOGS_KEYS, deploy: DEPLOY_KEYS, help: "esc back  q quit" };
+
+export function App({ store, width, height, color, initial, poll = true }: AppProps) {
+  const { exit } = useApp();
+  const [stack, setStack] = useState<Route[]>([initial ?? { screen: "services" }]);
+  // Dialog state lives in refs too: keys typed faster than React re-renders must reach the
+  // dialog that was just opened, not the screen under it.
+  const [prompt, setPromptState] = useState<PromptState | null>(null);
+  const [confirm, setConfirmState] = useState<ConfirmState | null>(null);
+  const promptRef = useRef<PromptState | null>(null);
+  const confirmRef = useRef<ConfirmState | null>(null);
+  const setPrompt = (p: PromptState | null) => ((promptRef.current = p), setPromptState(p));
+  const setConfirm = (c: ConfirmState | null) => ((confirmRef.current = c), setConfirmState(c));
+  const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
+  const [tick, setTick] = useState(0);
+  const screenKeys = useRef<KeyHandler | null>(null);
+  const nodes = useStore(store, (s) => s.nodes);
+  const route = stack[stack.length - 1]!;
+
+  useEffect(() => (poll ? startPoller(store) : undefined), [store, poll]);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 250);
+    return () => clearInterval(t);
+  }, []);
+  useEffect(() => {
+    if (!message) return;
+    const t = setTimeout(() => setMessage(null), 5000);
+    return () => clearTimeout(t);
+  }, [message]);
+
+  const bodyHeight = Math.max(3, height - 3); // header, footer, and the line Ink 6 needs free
+  const nav: Nav = useMemo(
+    () => ({
+      route,
+      push: (r) => (setMessage(null), setStack((s) => [...s, r])),
+      back: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+      quit: () => exit(),
+      confirm: (m, action) => setConfirm({ message: m, action }),
+      prompt: (label, initialValue, submit, change) => setPrompt({ label, value: initialValue, submit, ...(change ? { change } : {}) }),
+      flash: (text, bad = false) => setMessage({ text, bad }),
+      run: (what, work) => void work().then(
+        () => setMessage({ text: `${what}: done`, bad: false }),
+        (err: Error) => setMessage({ text: `${what}: ${err.message}`, bad: true }),
+      ),
+      width,
+      height: bodyHeight,
+      color,
+      tick,
+      screenKeys,
+    }),
+    [route, width, bodyHeight, color, tick],
+  );
+
+  useInput((input, key) => {
+    if (key.ctrl && input === "c") return exit();
+    const prompt = promptRef.current;
+    const confirm = confirmRef.current;
+    if (prompt) {
+      if (key.escape) {
+        prompt.change?.("");
+        return setPrompt(null);
+      }
+      if (key.return) {
+        setPrompt(null);
+        return prompt.submit(prompt.value);
+      }
+      const value = key.backspace || key.delete ? prompt.value.slice(0, -1) : input && !key.ctrl && !key.meta ? prompt.value + input : prompt.value;
+      prompt.change?.(value);
+      return setPrompt({ ...prompt, value });
+    }
+    if (confirm) {
+      setConfirm(null);
+      if (input === "y" || input === "Y") confirm.action();
+      return;
+    }
+    if (screenKeys.current?.(input, key)) return;
+    if (input === "q") return exit();
+    if (key.escape) return nav.back();
+    if (input === "?") return nav.push({ screen: "help" });
+    if (input === ":") {
+      return nav.prompt(":", "", (v) => {
+        const r = parseJump(v);
+        if (r === "quit") return exit();
+        if (r) nav.push(r);
+        else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :help`, bad: true });
+      });
+    }
+  });
+
+  const body =
+    route.screen === "services" ? <ServicesScreen store={store} />
+    : route.screen === "service" ? <ServiceScreen key={route.service} store={store} service={route.service} />
+    : route.screen === "logs" ? <LogsScreen key={route.target} store={store} target={route.target} />
+    : route.screen === "deploy" ? <DeployScreen key={route.service} store={store} service={route.service} />
+    : <HelpScreen />;
+  const title = route.screen === "service" ? `service ${route.service}` : route.screen === "logs" ? `logs ${route.target}` : route.screen === "deploy" ? `deploy ${route.service}` : TITLES[route.screen];
+  return (
+    <NavContext.Provider value={nav}>
+      <Box flexDirection="column" width={width} height={height - 1}>
+        <Header nodes={Object.values(nodes)} title={title} color={color} />
+        <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+          {confirm ? <Confirm message={confirm.message} color={color} /> : null}
+          {body}
+        </Box>
+        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt ? `${prompt.label}${prompt.value}` : null} color={color} width={width} />
+      </Box>
+    </NavContext.Provider>
+  );
+}
+
+const ENTER_ALT = "\x1b[?1049h\x1b[H";
+const LEAVE_ALT = "\x1b[?1049l";
+
+/** Runs the TUI until the operator quits; resolves to the exit code. */
+export async function runTui(store: ConsoleStore, opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream }): Promise<number> {
+  const stdout = opts.stdout ?? process.stdout;
+  const stdin = opts.stdin ?? process.stdin;
+  let left = false;
+  const leave = () => {
+    if (left) return;
+    left = true;
+    stdout.write(LEAVE_ALT);
+  };
+  const onCrash = (err: unknown) => {
+    leave();
+    process.stderr.write(`mcp: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  };
+  process.on("exit", leave);
+  process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
+  stdout.write(ENTER_ALT);
+  const size = () => ({ width: Math.max(40, stdout.columns ?? 80), height: Math.max(10, stdout.rows ?? 24) });
+  const element = (s: { width: number; height: number }) => <App store={store} width={s.width} height={s.height} color={opts.color} />;
+  let current = size();
+  const app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false });
+  const onResize = () => {
+    const next = size();
+    if (next.width < current.width || next.height < current.height) stdout.write("\x1b[2J\x1b[H");
+    current = next;
+    app.rerender(element(next));
+  };
+  stdout.on("resize", onResize);
+  const onSignal = () => app.unmount();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    await app.waitUntilExit();
+  } finally {
+    stdout.off("resize", onResize);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("uncaughtException", onCrash);
+    process.off("unhandledRejection", onCrash);
+    leave();
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+// The TUI's navigation and key routing, shared by the app and its screens through one
+// React context: a stack of screens, one key dispatcher (dialogs first, then the screen,
+// then the global keys), a confirmation dialog, a prompt line and a status message.
+import { createContext, useContext, useEffect, useRef } from "react";
+import type { Key } from "ink";
+
+export type Route =
+  | { screen: "services" }
+  | { screen: "service"; service: string }
+  | { screen: "logs"; target: string }
+  | { screen: "deploy"; service: string }
+  | { screen: "help" };
+
+/** Returns true when it used the key. */
+export type KeyHandler = (input: string, key: Key) => boolean;
+
+export interface Nav {
+  route: Route;
+  push(route: Route): void;
+  back(): void;
+  quit(): void;
+  /** Asks y/n; `action` runs on y. */
+  confirm(message: string, action: () => void): void;
+  /** Opens the prompt line (`/` filter or search, `:` jump); `onChange` sees every edit. */
+  prompt(label: string, initial: string, onSubmit: (value: string) => void, onChange?: (value: string) => void): void;
+  /** A one-line message in the footer (errors in red). */
+  flash(message: string, bad?: boolean): void;
+  /** Runs an action, flashing its error if it fails. */
+  run(what: string, work: () => Promise<unknown>): void;
+  width: number;
+  /** Lines the current screen may use. */
+  height: number;
+  color: boolean;
+  /** Shared spinner tick. */
+  tick: number;
+  /** The current screen's key handler goes here (see useScreenKeys). */
+  screenKeys: { current: KeyHandler | null };
+}
+
+export const NavContext = createContext<Nav | null>(null);
+
+export function useNav(): Nav {
+  const nav = useContext(NavContext);
+  if (!nav) throw new Error("useNav outside the TUI");
+  return nav;
+}
+
+/** Registers the screen's key handler; the latest closure is always the one called. */
+export function useScreenKeys(handler: KeyHandler): void {
+  const nav = useNav();
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => {
+    const h: KeyHandler = (i, k) => latest.current(i, k);
+    nav.screenKeys.current = h;
+    return () => {
+      if (nav.screenKeys.current === h) nav.screenKeys.current = null;
+    };
+  }, [nav.screenKeys]);
+}
+
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:help`: the route, or null. */
+export function parseJump(text: string): Route | "quit" | null {
+  const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
+  switch (cmd) {
+    case "services":
+    case "svc":
+    case "ps":
+      return { screen: "services" };
+    case "service":
+    case "status":
+    case "detail":
+      return arg ? { screen: "service", service: arg } : null;
+    case "logs":
+    case "log":
+      return arg ? { screen: "logs", target: arg } : null;
+    case "deploy":
+      return arg ? { screen: "deploy", service: arg } : null;
+    case "help":
+      return { screen: "help" };
+    case "q":
+    case "quit":
+      return "quit";
+    default:
+      return null;
+  }
+}
+
+/** Up/down movement keys: arrows and vim. */
+export function movement(input: string, key: Key, page: number): number | "top" | "bottom" | null {
+  if (key.upArrow || input === "k") return -1;
+  if (key.downArrow || input === "j") return 1;
+  if (key.pageUp || (key.ctrl && input === "b")) return -page;
+  if (key.pageDown || (key.ctrl && input === "f") || input === " ") return page;
+  if (input === "g" || key.home) return "top";
+  if (input === "G" || key.end) return "bottom";
+  return null;
+}
