@@ -15,12 +15,23 @@ missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=()
-  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   echo "setup: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian enables the HAProxy and PowerDNS services it installs (PowerDNS on port 53 with no
+# backend); the tests start their own on loopback ports. Switch off only what this run installed,
+# never a server the machine already ran.
+if [ -d /run/systemd/system ]; then
+  for p in "${missing[@]}"; do
+    case "$p" in
+      pdns-server) "${sudo_cmd[@]}" systemctl disable --now pdns.service || true ;;
+      haproxy) "${sudo_cmd[@]}" systemctl disable --now haproxy.service || true ;;
+    esac
+  done
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
