@@ -1,0 +1,107 @@
+// The TUI end to end: `mcp` with no arguments in a real terminal (tmux, its own server
+// socket) against a real mcr and mcp-agent. Navigate to a service, its detail and its
+// logs; quit; the terminal is restored (the alternate screen is left).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import { MCP_BIN, mcp } from "../helpers/console.ts";
+import { addAccount } from "../helpers/identity.ts";
+import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { skipUnlessTools } from "../helpers/tools.ts";
+import { sleep } from "../helpers/wait.ts";
+
+describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman", "runc", "busybox", "tmux") }, () => {
+  let mcrHome: McrHome;
+  let mcr: McrProcess;
+  let pm: PodmanEnv;
+  let home: AgentHome;
+  let agent: AgentProcess;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const socket = `mcp-tui-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+  const screen = () => tmux("capture-pane", "-p", "-t", "tui");
+
+  async function waitScreen(re: RegExp, ms = 20_000): Promise<string> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = screen();
+      if (re.test(s)) return s;
+      if (Date.now() > end) throw new Error(`the screen never matched ${re}:\n${s}`);
+      await sleep(100);
+    }
+  }
+
+  before(async () => {
+    mcrHome = await initHome();
+    const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
+    mcr = await startMcr(mcrHome, {}, { auth: true });
+    pm = createPodmanEnv();
+    await pm.importBusybox("localhost/tui-test/busybox:1");
+    home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-node1", password: agentPassword } });
+    agent = await startAgentProcess(home);
+    dir = mkdtempSync(join(tmpdir(), "mcp-tui-it-"));
+    const cfg = join(dir, "config", "mcp");
+    mkdirSync(join(cfg, "services"), { recursive: true });
+    mkdirSync(join(dir, "src", "hello"), { recursive: true });
+    writeFileSync(join(dir, "src", "hello", "Containerfile"), "FROM localhost/tui-test/busybox:1\n");
+    writeFileSync(join(cfg, "mcp.toml"), `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "node1"\nurl = "${agent.url}"\n[registry]\nurl = "${mcr.url}"\n[build]\nworkspace = "${join(dir, "src")}"\n`);
+    const loop = 'i=0; while true; do i=$((i+1)); echo "$NAME tick $i"; sleep 0.2; done';
+    writeFileSync(
+      join(cfg, "services", "hello.toml"),
+      `name = "hello"\nnode = "node1"\nversion = "v1"\n[build.images]\nhello = "Containerfile"\n[[components]]\nname = "api"\ncmd = ["sh", "-c", ${JSON.stringify(loop)}]\nenv = { NAME = "api" }\n[[components]]\nname = "worker"\nimage = "${mcr.host}/hello"\ncmd = ["sh", "-c", ${JSON.stringify(loop)}]\nenv = { NAME = "worker" }\n`,
+    );
+    env = { ...pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state") };
+    const login = await mcp(["login", "-u", "admin", "--password-stdin"], env, mcrHome.adminPassword);
+    assert.equal(login.code, 0, login.stderr);
+    const deploy = await mcp(["deploy", "hello", "--json"], env);
+    assert.equal(deploy.code, 0, deploy.stderr);
+  });
+
+  after(async () => {
+    try {
+      tmux("kill-server");
+    } catch {
+      /* already gone */
+    }
+    await agent?.stop();
+    await pm?.cleanup();
+    await mcr?.stop();
+    if (mcrHome) removeHome(mcrHome);
+    if (home) removeAgentHome(home);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("services → detail → logs, then q restores the terminal", async () => {
+    const vars = Object.entries({ CONTAINERS_CONF: env.CONTAINERS_CONF!, CONTAINERS_STORAGE_CONF: env.CONTAINERS_STORAGE_CONF!, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!, XDG_STATE_HOME: env.XDG_STATE_HOME!, NO_COLOR: "1" }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    tmux("new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", ...vars, `echo before-mcp; ${MCP_BIN}; echo "mcp exited $?"; sleep 60`);
+    let s = await waitScreen(/hello +worker +node1 +v1 +running/);
+    assert.match(s, /^mcp services +● node1/m);
+    assert.match(s, /hello +api +node1 +v1 +running/);
+    assert.doesNotMatch(s, /before-mcp/, "the TUI is on the alternate screen");
+
+    tmux("send-keys", "-t", "tui", "Enter");
+    s = await waitScreen(/hello v1 on node1/);
+    assert.match(s, /COMPONENT +DESIRED +OBSERVED +DRIFT/);
+    assert.match(s, /worker +running +running/);
+
+    tmux("send-keys", "-t", "tui", "l");
+    s = await waitScreen(/worker +\| worker tick \d+/);
+    assert.match(s, /^mcp logs hello/m);
+    assert.match(s, /api +\| api tick \d+/);
+    // Lines keep coming while we watch.
+    const last = (t: string) => Math.max(...[...t.matchAll(/api tick (\d+)/g)].map((m) => Number(m[1])));
+    const n = last(s);
+    await waitScreen(new RegExp(`api tick ${n + 5}\\b`));
+
+    tmux("send-keys", "-t", "tui", "q");
+    s = await waitScreen(/mcp exited 0/);
+    assert.match(s, /before-mcp/, "the normal screen is back");
+    assert.doesNotMatch(s, /mcp services|mcp logs/);
+  });
+});
