@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 # debootstrap: test/deploy/systemd-boot.test.ts boots systemd in a container from a Debian root it makes.
 # haproxy, pdns-server, pdns-backend-sqlite3, dnsutils (dig), openssl: the agent's routes and DNS
 # (docs/routing.md); test/integration/routing.test.ts starts its own HAProxy and PowerDNS on loopback.
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap haproxy pdns-server pdns-backend-sqlite3 dnsutils openssl)
+# postgresql (15): mcr's PostgreSQL metadata (docs/scale-out.md); its tests initdb their own cluster.
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap haproxy pdns-server pdns-backend-sqlite3 dnsutils openssl postgresql)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,14 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-# Debian enables the HAProxy and PowerDNS services it installs (PowerDNS on port 53 with no
-# backend); the tests start their own on loopback ports. Switch off only what this run installed,
+# Debian enables the HAProxy, PowerDNS and PostgreSQL services it installs (PowerDNS on port 53
+# with no backend, PostgreSQL's main cluster on 5432); the tests start their own on loopback ports. Switch off only what this run installed,
 # never a server the machine already ran.
 if [ -d /run/systemd/system ]; then
   for p in "${missing[@]}"; do
     case "$p" in
       pdns-server) "${sudo_cmd[@]}" systemctl disable --now pdns.service || true ;;
       haproxy) "${sudo_cmd[@]}" systemctl disable --now haproxy.service || true ;;
+      postgresql) "${sudo_cmd[@]}" systemctl disable --now postgresql.service || true ;;
     esac
   done
 fi
