@@ -6,6 +6,7 @@ import { parseMachineRegistry } from "../../lib/smep/smep.ts";
 import { AgentPool } from "../clients/agents.ts";
 import { AGENT_SERVICE, Credentials, REGISTRY_SERVICE } from "../clients/credentials.ts";
 import { PodmanBuilder } from "../clients/podman.ts";
+import { mcrAdmin, type McrAdmin } from "../clients/mcr-admin.ts";
 import { RegistryClient, type RegistryApi } from "../clients/registry.ts";
 import { identityUrl, loadConsoleConfig, registryCa, registryHost, stateHome, type ConsoleConfig } from "../config.ts";
 import { Definitions } from "../definitions.ts";
@@ -50,6 +51,7 @@ export class Context {
   private st?: ConsoleStore;
   private pool?: AgentPool;
   private reg?: RegistryApi;
+  private admin?: McrAdmin;
 
   constructor(private readonly o: ContextOptions) {
     this.out = o.out;
@@ -100,6 +102,7 @@ export class Context {
         const session = this.credentials().session(this.identity());
         return new PodmanBuilder({ podman: cfg.build.podman, registryHost: registryHost(cfg), caPem: regCa(), username: session?.username ?? "", token: token(REGISTRY_SERVICE) });
       },
+      ...(cfg.registry.url ? { mcrAdmin: () => (this.admin ??= mcrAdmin({ url: cfg.registry.url, caPem: regCa(), token: token(REGISTRY_SERVICE) })) } : {}),
       workspace: cfg.build.workspace,
       machineRegistry: () => {
         const file = cfg.placement.machine_registry;
@@ -120,6 +123,7 @@ export class Context {
   close(): void {
     this.pool?.close();
     this.reg?.close();
+    this.admin?.close();
   }
 }
 

@@ -4,10 +4,13 @@
 import { createStore, type StoreApi } from "zustand/vanilla";
 import type { AgentPool } from "../clients/agents.ts";
 import type { Builder } from "../clients/podman.ts";
+import type { McrAdmin } from "../clients/mcr-admin.ts";
 import type { RegistryApi } from "../clients/registry.ts";
 import type { Definitions } from "../definitions.ts";
 import { buildActions, type BuildActions } from "./build.ts";
 import { deployActions, type DeployActions } from "./deploy.ts";
+import { mcrActions, type McrActions } from "./mcr.ts";
+import { initialMcr, type McrData } from "./mcr-types.ts";
 import { nodeActions, type NodeActions } from "./nodes.ts";
 import { serviceActions, type ServiceActions } from "./services.ts";
 import { streamActions, type StreamActions } from "./streams.ts";
@@ -31,6 +34,8 @@ export interface StoreDeps {
   /** `<host:port>` of the registry images are tagged with; empty when none is configured. */
   registryHost: string;
   registry: () => RegistryApi;
+  /** mcr's admin RPCs with the registry token (absent when no [registry] url is configured). */
+  mcrAdmin?: () => McrAdmin;
   builder: () => Builder;
   /** Build workspace: each service's source is `<workspace>/<path>`. */
   workspace: string;
@@ -58,9 +63,11 @@ export interface ConsoleData {
   lastOp: OpResult | null;
   /** Sequence shared by deploy and build events (NDJSON writers follow it). */
   seq: number;
+  /** The registry: repositories, GC, policies, audit, snapshots (store/mcr.ts). */
+  mcr: McrData;
 }
 
-export type ConsoleState = ConsoleData & NodeActions & ServiceActions & BuildActions & DeployActions & StreamActions;
+export type ConsoleState = ConsoleData & NodeActions & ServiceActions & BuildActions & DeployActions & StreamActions & McrActions;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type SetState = StoreApi<ConsoleState>["setState"];
 export type GetState = StoreApi<ConsoleState>["getState"];
@@ -80,6 +87,7 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     eventSeq: 0,
     lastOp: null,
     seq: 0,
+    mcr: initialMcr(),
   };
 }
 
@@ -91,5 +99,6 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...buildActions(set, get, deps),
     ...deployActions(set, get, deps),
     ...streamActions(set, get, deps),
+    ...mcrActions(set, get, deps),
   }));
 }

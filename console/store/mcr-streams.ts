@@ -1,0 +1,125 @@
+// The registry's streams: GC (Start, Status, and Watch, which a client may join mid-run)
+// and the audit log (pages of ListEvents, FollowEvents from the newest id shown).
+import { ConsoleError } from "../output/errors.ts";
+import type { mcrKit } from "./mcr.ts";
+import { auditRow, gcRunRow, type AuditFilter, type AuditRow, type GcRunRow } from "./mcr-types.ts";
+
+export interface GcStartOptions {
+  dryRun: boolean;
+  untagged: boolean;
+  reconcile?: boolean;
+  grace?: string;
+}
+
+export interface McrStreamActions {
+  /** GC Status: the run in progress and the last one. */
+  gcStatus(): Promise<{ current: GcRunRow | null; last: GcRunRow | null }>;
+  /** Starts a run (`invalid` if one is running: mcr's already_exists). */
+  startGc(opts: GcStartOptions): Promise<GcRunRow>;
+  /**
+   * Follows Watch until the run ends (or `signal` aborts); each message lands in `gc.current`
+   * and `gcUpdates`. `runId`: the run to follow; when it ended before Watch was asked, the
+   * last run from Status is the result. Resolves to the final state of the run.
+   */
+  watchGc(runId?: string, signal?: AbortSignal): Promise<GcRunRow | null>;
+  /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given). */
+  listAudit(filter?: Partial<AuditFilter>, offset?: number, limit?: number): Promise<AuditRow[]>;
+  /** Follows new events (after `afterId`, else the newest listed) into `auditFeed` and the page until `signal` aborts. */
+  followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
+}
+
+const KEEP = 1000;
+
+export function mcrStreamActions(kit: ReturnType<typeof mcrKit>): McrStreamActions {
+  const { patch, guard, get } = kit;
+
+  const gcStatus = () =>
+    guard("gc", async (c) => {
+      const r = await c.gc.status({}, c.call());
+      const current = r.current ? gcRunRow(r.current) : null;
+      const last = r.last ? gcRunRow(r.last) : null;
+      patch((m) => ({ gc: { ...m.gc, current, last } }));
+      return { current, last };
+    });
+
+  const land = (run: GcRunRow) =>
+    patch((m) => ({
+      gc: { ...m.gc, current: run.running ? run : null, last: run.running ? m.gc.last : run },
+      gcUpdates: [...m.gcUpdates.slice(-KEEP + 1), { seq: m.gcSeq + 1, run }],
+      gcSeq: m.gcSeq + 1,
+    }));
+
+  return {
+    gcStatus,
+
+    startGc: (opts) =>
+      guard("gc", async (c) => {
+        const r = await c.gc.start({ options: { dryRun: opts.dryRun, untagged: opts.untagged, reconcile: opts.reconcile ?? false, grace: opts.grace ?? "" } }, c.call());
+        const run = gcRunRow(r.run!);
+        land(run);
+        return run;
+      }),
+
+    watchGc: (runId, signal) =>
+      guard("gc", async (c) => {
+        patch((m) => ({ gc: { ...m.gc, watching: true } }));
+        let final: GcRunRow | null = null;
+        try {
+          for await (const msg of c.gc.watch({}, c.call({ stream: true, ...(signal ? { signal } : {}) }))) {
+            if (!msg.run) continue;
+            const run = gcRunRow(msg.run);
+            if (runId && run.id !== runId) continue;
+            land(run);
+            final = run;
+            if (!run.running) break;
+          }
+        } catch (err) {
+          if (!signal?.aborted) throw err;
+        } finally {
+          patch((m) => ({ gc: { ...m.gc, watching: false } }));
+        }
+        if (runId && (!final || final.running) && !signal?.aborted) {
+          // The run ended before Watch was asked: Status has it as the last run.
+          const { last } = await gcStatus();
+          if (last && last.id === runId) (land(last), (final = last));
+        }
+        return final;
+      }),
+
+    listAudit: (filter, offset, limit) =>
+      guard("audit", async (c) => {
+        const cur = get().mcr.audit;
+        const f = { ...cur.filter, ...filter };
+        const off = offset ?? cur.offset;
+        const lim = limit ?? cur.limit;
+        const r = await c.audit.listEvents({ type: f.type, actor: f.actor, repository: f.repository, since: f.since, until: f.until, limit: lim, offset: off }, c.call());
+        const events = r.events.map(auditRow);
+        patch((m) => ({ audit: { ...m.audit, filter: f, offset: off, limit: lim, events, loaded: true } }));
+        return events;
+      }),
+
+    followAudit: (signal, afterId) =>
+      guard("audit", async (c) => {
+        const { filter, events } = get().mcr.audit;
+        const from = afterId ?? Math.max(0, ...events.map((e) => e.id));
+        if (filter.since || filter.until) throw new ConsoleError("usage", "--since and --until are for listing; follow shows new events only");
+        patch((m) => ({ audit: { ...m.audit, following: true } }));
+        try {
+          const req = { type: filter.type, actor: filter.actor, repository: filter.repository, afterId: BigInt(from) };
+          for await (const batch of c.audit.followEvents(req, c.call({ stream: true, signal }))) {
+            if (batch.events.length === 0) continue;
+            const rows = batch.events.map(auditRow);
+            patch((m) => ({
+              auditFeed: [...m.auditFeed, ...rows].slice(-KEEP),
+              // The page shows the newest first; a follow on the first page adds to it.
+              audit: m.audit.offset === 0 ? { ...m.audit, events: [...[...rows].reverse(), ...m.audit.events].slice(0, Math.max(m.audit.limit, 200)) } : m.audit,
+            }));
+          }
+        } catch (err) {
+          if (!signal.aborted) throw err;
+        } finally {
+          patch((m) => ({ audit: { ...m.audit, following: false } }));
+        }
+      }),
+  };
+}

@@ -1,0 +1,161 @@
+// The registry slice: mcr's admin RPCs (repositories, tags, manifests, deletes, policy
+// rules, snapshots) with the registry token. GC and audit streams are in mcr-streams.ts.
+// Shared by the commands (`mcp registry|policy|snapshot`) and the TUI screens.
+import { create } from "@bufbuild/protobuf";
+import { PolicyRuleSchema } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { mcrError, type McrAdmin } from "../clients/mcr-admin.ts";
+import { ConsoleError } from "../output/errors.ts";
+import { mcrStreamActions, type McrStreamActions } from "./mcr-streams.ts";
+import { manifestRow, policyRow, repoRow, tagRow, type ManifestDetail, type McrData, type PolicyRow, type RepoDetail, type RepoRow, type SnapshotRow } from "./mcr-types.ts";
+import type { GetState, SetState, StoreDeps } from "./store.ts";
+
+export interface NewPolicy {
+  priority: number;
+  description: string;
+  effect: "allow" | "deny";
+  actions: string[];
+  roles: string[];
+  accountTypes: string[];
+  subjectUuid: string;
+  repositories: string[];
+  enabled: boolean;
+}
+
+export interface PolicyChange {
+  priority?: number;
+  enabled?: boolean;
+  description?: string;
+}
+
+export interface McrActions extends McrStreamActions {
+  /** Every repository (all pages). */
+  listRepos(): Promise<RepoRow[]>;
+  /** One repository: tags, manifests with their layers. */
+  loadRepo(name: string): Promise<RepoDetail>;
+  /** One manifest by tag or digest. */
+  loadManifest(repository: string, reference: string): Promise<ManifestDetail>;
+  deleteRepo(name: string): Promise<{ repository: string; manifestsDeleted: number; tagsDeleted: number }>;
+  deleteTag(repository: string, tag: string): Promise<{ repository: string; tag: string; deleted: true }>;
+  listPolicies(): Promise<PolicyRow[]>;
+  createPolicy(rule: NewPolicy): Promise<PolicyRow>;
+  updatePolicy(id: number, change: PolicyChange): Promise<PolicyRow>;
+  deletePolicy(id: number): Promise<{ id: number; deleted: true }>;
+  snapshot(): Promise<SnapshotRow>;
+}
+
+export type McrArea = keyof McrData["errors"];
+
+/** What the slices share: the client, a patch of `mcr`, and error bookkeeping. */
+export function mcrKit(set: SetState, get: GetState, deps: StoreDeps) {
+  const client = (): McrAdmin => {
+    const c = deps.mcrAdmin?.();
+    if (!c) throw new ConsoleError("usage", "no [registry] url in the console config: the registry commands need it");
+    return c;
+  };
+  const patch = (p: Partial<McrData> | ((m: McrData) => Partial<McrData>)) => set((s) => ({ mcr: { ...s.mcr, ...(typeof p === "function" ? p(s.mcr) : p) } }));
+  /** Runs `work`; a failure is converted, kept under `area` for the screens, and thrown. */
+  const guard = async <T>(area: McrArea, work: (c: McrAdmin) => Promise<T>): Promise<T> => {
+    try {
+      const r = await work(client());
+      patch((m) => ({ errors: { ...m.errors, [area]: undefined } }));
+      return r;
+    } catch (err) {
+      const e = mcrError(err);
+      patch((m) => ({ errors: { ...m.errors, [area]: { code: e.code, message: e.message } } }));
+      throw e;
+    }
+  };
+  return { client, patch, guard, get };
+}
+
+export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrActions {
+  const kit = mcrKit(set, get, deps);
+  const { patch, guard } = kit;
+  return {
+    ...mcrStreamActions(kit),
+
+    listRepos: () =>
+      guard("repos", async (c) => {
+        const repos: RepoRow[] = [];
+        let pageToken = "";
+        do {
+          const r = await c.registry.listRepositories({ limit: 1000, pageToken }, c.call());
+          repos.push(...r.repositories.map(repoRow));
+          pageToken = r.nextPageToken;
+        } while (pageToken);
+        patch({ repos, reposLoaded: true });
+        return repos;
+      }),
+
+    loadRepo: (name) =>
+      guard("repo", async (c) => {
+        const r = await c.registry.getRepository({ name }, c.call());
+        if (!r.repository) throw new ConsoleError("not_found", `the registry has no repository ${name}`);
+        const repo: RepoDetail = { repository: repoRow(r.repository), tags: r.tags.map(tagRow), manifests: r.manifests.map(manifestRow) };
+        patch({ repo });
+        return repo;
+      }),
+
+    loadManifest: (repository, reference) =>
+      guard("manifest", async (c) => {
+        const r = await c.registry.getManifest({ repository, reference }, c.call());
+        if (!r.manifest) throw new ConsoleError("not_found", `the registry has no manifest ${repository}:${reference}`);
+        const manifest: ManifestDetail = { repository, reference, manifest: manifestRow(r.manifest), content: r.content };
+        patch({ manifest });
+        return manifest;
+      }),
+
+    deleteRepo: (name) =>
+      guard("repos", async (c) => {
+        const r = await c.registry.deleteRepository({ name }, c.call());
+        patch((m) => ({ repos: m.repos.filter((x) => x.name !== name), repo: m.repo?.repository.name === name ? null : m.repo }));
+        return { repository: name, manifestsDeleted: r.manifestsDeleted, tagsDeleted: r.tagsDeleted };
+      }),
+
+    deleteTag: (repository, tag) =>
+      guard("repo", async (c) => {
+        await c.registry.deleteTag({ repository, tag }, c.call());
+        patch((m) => ({ repo: m.repo && m.repo.repository.name === repository ? { ...m.repo, tags: m.repo.tags.filter((t) => t.name !== tag) } : m.repo }));
+        return { repository, tag, deleted: true as const };
+      }),
+
+    listPolicies: () =>
+      guard("policies", async (c) => {
+        const r = await c.policy.listRules({}, c.call());
+        const policies = r.rules.map(policyRow).sort((a, b) => a.priority - b.priority || a.id - b.id);
+        patch({ policies, policiesLoaded: true });
+        return policies;
+      }),
+
+    createPolicy: (rule) =>
+      guard("policies", async (c) => {
+        const r = await c.policy.createRule({ rule: create(PolicyRuleSchema, rule) }, c.call());
+        const row = policyRow(r.rule!);
+        patch((m) => ({ policies: [...m.policies, row].sort((a, b) => a.priority - b.priority || a.id - b.id) }));
+        return row;
+      }),
+
+    updatePolicy: (id, change) =>
+      guard("policies", async (c) => {
+        const r = await c.policy.updateRule({ id: BigInt(id), ...change }, c.call());
+        const row = policyRow(r.rule!);
+        patch((m) => ({ policies: m.policies.map((p) => (p.id === id ? row : p)) }));
+        return row;
+      }),
+
+    deletePolicy: (id) =>
+      guard("policies", async (c) => {
+        await c.policy.deleteRule({ id: BigInt(id) }, c.call());
+        patch((m) => ({ policies: m.policies.filter((p) => p.id !== id) }));
+        return { id, deleted: true as const };
+      }),
+
+    snapshot: () =>
+      guard("snapshot", async (c) => {
+        const r = await c.admin.snapshot({}, c.call({}));
+        const snapshot = { path: r.path, size: Number(r.size), createdAt: r.createdAt };
+        patch({ snapshot });
+        return snapshot;
+      }),
+  };
+}
