@@ -2,6 +2,7 @@
 // a repository's tags and manifests with the blobs they reference, and deleting a
 // repository. Blob rows and files are never touched here: garbage collection frees them.
 import { sql, type Kysely } from "kysely";
+import { serializable } from "./dialect.ts";
 import type { RegistryDatabase } from "./schema.ts";
 
 export interface RepositoryInfo {
@@ -141,7 +142,7 @@ export class Inventory {
    * the caller removes), or undefined when there is no such repository.
    */
   async deleteRepository(name: string): Promise<{ manifests: number; tags: number; uploads: string[] } | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return serializable(this.db, async (trx) => {
       const repo = await trx.selectFrom("repositories").select("id").where("name", "=", name).executeTakeFirst();
       if (!repo) return undefined;
       const count = async (table: "manifests" | "tags") =>

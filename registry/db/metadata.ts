@@ -1,6 +1,7 @@
 // Registry metadata: repositories, blobs and their links, manifests, tags and
 // upload sessions. The only module that writes SQL for the OCI API.
 import { sql, type Kysely, type Transaction } from "kysely";
+import { serializable } from "./dialect.ts";
 import type { RegistryDatabase } from "./schema.ts";
 
 export interface StoredManifest {
@@ -188,7 +189,9 @@ export class Metadata {
    * Returns the digests of referenced blobs or child manifests that are missing; nothing is written then.
    */
   async putManifest(repoName: string, m: NewManifest, tag: string | null): Promise<{ missingBlobs: string[]; missingManifests: string[] }> {
-    return this.db.transaction().execute(async (trx) => {
+    // Serialisable across replicas: the blob checks and the references they allow are one
+    // step with respect to GC's mark (docs/gc.md).
+    return serializable(this.db, async (trx) => {
       const repoId = await this.ensureRepository(repoName, trx);
       const missingBlobs = await this.missingBlobs(repoId, m.blobDigests, trx);
       const missingManifests = await this.missingManifests(repoId, m.childDigests, trx);

@@ -1,40 +1,43 @@
-// Schema migrations, supplied in code (no directory scan), applied in name order.
+// Schema migrations, supplied in code (no directory scan), applied in name order, on SQLite
+// and on PostgreSQL alike. Column types come from dialect.ts: on SQLite they are the types
+// these migrations always wrote, so databases made before PostgreSQL support match new ones.
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
-
-const now = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+import { columnTypes } from "./dialect.ts";
 
 const migrations: Record<string, Migration> = {
   "0001_registry_core": {
     async up(db: Kysely<unknown>) {
+      const t = columnTypes(db);
+      const now = t.now;
       await db.schema
         .createTable("repositories")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
-        .addColumn("name", "text", (c) => c.notNull().unique())
+        .addColumn("id", ...t.id)
+        .addColumn("name", t.name, (c) => c.notNull().unique())
         .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
         .execute();
       await db.schema
         .createTable("blobs")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...t.id)
         .addColumn("digest", "text", (c) => c.notNull().unique())
-        .addColumn("size", "integer", (c) => c.notNull())
+        .addColumn("size", t.bigint, (c) => c.notNull())
         .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
         .execute();
       await db.schema
         .createTable("repository_blobs")
-        .addColumn("repository_id", "integer", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
-        .addColumn("blob_id", "integer", (c) => c.notNull().references("blobs.id").onDelete("cascade"))
+        .addColumn("repository_id", t.ref, (c) => c.notNull().references("repositories.id").onDelete("cascade"))
+        .addColumn("blob_id", t.ref, (c) => c.notNull().references("blobs.id").onDelete("cascade"))
         .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
         .addPrimaryKeyConstraint("repository_blobs_pk", ["repository_id", "blob_id"])
         .execute();
       await db.schema.createIndex("repository_blobs_blob").on("repository_blobs").column("blob_id").execute();
       await db.schema
         .createTable("manifests")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
-        .addColumn("repository_id", "integer", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
+        .addColumn("id", ...t.id)
+        .addColumn("repository_id", t.ref, (c) => c.notNull().references("repositories.id").onDelete("cascade"))
         .addColumn("digest", "text", (c) => c.notNull())
         .addColumn("media_type", "text", (c) => c.notNull())
-        .addColumn("content", "blob", (c) => c.notNull())
-        .addColumn("size", "integer", (c) => c.notNull())
+        .addColumn("content", t.bytes, (c) => c.notNull())
+        .addColumn("size", t.bigint, (c) => c.notNull())
         .addColumn("subject_digest", "text")
         .addColumn("artifact_type", "text")
         .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
@@ -43,34 +46,34 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("manifests_subject").on("manifests").columns(["repository_id", "subject_digest"]).execute();
       await db.schema
         .createTable("tags")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
-        .addColumn("repository_id", "integer", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
-        .addColumn("name", "text", (c) => c.notNull())
-        .addColumn("manifest_id", "integer", (c) => c.notNull().references("manifests.id").onDelete("cascade"))
+        .addColumn("id", ...t.id)
+        .addColumn("repository_id", t.ref, (c) => c.notNull().references("repositories.id").onDelete("cascade"))
+        .addColumn("name", t.name, (c) => c.notNull())
+        .addColumn("manifest_id", t.ref, (c) => c.notNull().references("manifests.id").onDelete("cascade"))
         .addColumn("updated_at", "text", (c) => c.notNull())
         .addUniqueConstraint("tags_repo_name", ["repository_id", "name"])
         .execute();
       await db.schema.createIndex("tags_manifest").on("tags").column("manifest_id").execute();
       await db.schema
         .createTable("manifest_blobs")
-        .addColumn("manifest_id", "integer", (c) => c.notNull().references("manifests.id").onDelete("cascade"))
+        .addColumn("manifest_id", t.ref, (c) => c.notNull().references("manifests.id").onDelete("cascade"))
         // restrict: a blob row cannot go while a manifest still references it (GC relies on this).
-        .addColumn("blob_id", "integer", (c) => c.notNull().references("blobs.id").onDelete("restrict"))
+        .addColumn("blob_id", t.ref, (c) => c.notNull().references("blobs.id").onDelete("restrict"))
         .addPrimaryKeyConstraint("manifest_blobs_pk", ["manifest_id", "blob_id"])
         .execute();
       await db.schema.createIndex("manifest_blobs_blob").on("manifest_blobs").column("blob_id").execute();
       await db.schema
         .createTable("manifest_children")
-        .addColumn("manifest_id", "integer", (c) => c.notNull().references("manifests.id").onDelete("cascade"))
+        .addColumn("manifest_id", t.ref, (c) => c.notNull().references("manifests.id").onDelete("cascade"))
         .addColumn("child_digest", "text", (c) => c.notNull())
         .addPrimaryKeyConstraint("manifest_children_pk", ["manifest_id", "child_digest"])
         .execute();
       await db.schema
         .createTable("uploads")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...t.id)
         .addColumn("uuid", "text", (c) => c.notNull().unique())
-        .addColumn("repository_id", "integer", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
-        .addColumn("byte_offset", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("repository_id", t.ref, (c) => c.notNull().references("repositories.id").onDelete("cascade"))
+        .addColumn("byte_offset", t.bigint, (c) => c.notNull().defaultTo(0))
         .addColumn("created_at", "text", (c) => c.notNull().defaultTo(now))
         .addColumn("updated_at", "text", (c) => c.notNull())
         .execute();
@@ -78,10 +81,12 @@ const migrations: Record<string, Migration> = {
   },
   "0002_identity_policy_audit": {
     async up(db: Kysely<unknown>) {
+      const t = columnTypes(db);
+      const now = t.now;
       await db.schema
         .createTable("accounts")
         .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("username", "text", (c) => c.notNull().unique())
+        .addColumn("username", t.name, (c) => c.notNull().unique())
         .addColumn("password_hash", "text", (c) => c.notNull())
         .addColumn("account_type", "text", (c) => c.notNull().check(sql`account_type in ('human', 'system')`))
         .addColumn("roles", "text", (c) => c.notNull())
@@ -102,7 +107,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("tokens_account").on("tokens").column("account_id").execute();
       await db.schema
         .createTable("policy_rules")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...t.id)
         .addColumn("priority", "integer", (c) => c.notNull().check(sql`priority >= 1`))
         .addColumn("description", "text", (c) => c.notNull())
         .addColumn("rule_json", "text", (c) => c.notNull())
@@ -113,7 +118,7 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable("audit_log")
-        .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+        .addColumn("id", ...t.id)
         .addColumn("event_time", "text", (c) => c.notNull())
         .addColumn("event_type", "text", (c) => c.notNull())
         .addColumn("actor_id", "text")

@@ -3,6 +3,7 @@
 // references and whose grace window has passed. A dry run does the same work and rolls
 // it back, so its numbers are exactly what a real run would remove at that moment.
 import { sql, type Kysely, type Transaction } from "kysely";
+import { serializable } from "../db/dialect.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 
 export interface MarkedBlob {
@@ -40,7 +41,7 @@ const BATCH = 500;
 
 export async function mark(db: Kysely<RegistryDatabase>, o: MarkOptions): Promise<MarkResult> {
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await serializable(db, async (trx) => {
       const manifests = o.untagged ? await removeUntagged(trx, o.cutoff) : [];
       const blobs = await trx
         .selectFrom("blobs as b")

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { ROLES, type AccountType, type Role } from "../../lib/auth/types.ts";
+import { serializable } from "../db/dialect.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import type { CredentialCache } from "./credential-cache.ts";
 import { checkPasswordPolicy, hashPassword, verifyPassword } from "./passwords.ts";
@@ -91,12 +92,19 @@ export class AccountStore {
     return toAccount(row);
   }
 
+  /** The change and the revocation it implies are one serialisable transaction (replicas). */
   private async update(username: string, set: Partial<{ password_hash: string; roles: string; disabled: number }>): Promise<Account> {
-    const res = await this.db.updateTable("accounts").set({ ...set, updated_at: new Date().toISOString() }).where("username", "=", username).executeTakeFirst();
+    const account = await serializable(this.db, async (trx) => {
+      const res = await trx.updateTable("accounts").set({ ...set, updated_at: new Date().toISOString() }).where("username", "=", username).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return undefined;
+      const row = await trx.selectFrom("accounts").select(COLUMNS).where("username", "=", username).executeTakeFirstOrThrow();
+      if (set.password_hash !== undefined || set.disabled === 1) {
+        await trx.updateTable("tokens").set({ revoked_at: new Date().toISOString() }).where("account_id", "=", row.id).where("revoked_at", "is", null).execute();
+      }
+      return toAccount(row);
+    });
     this.cache?.forget(username);
-    if (Number(res.numUpdatedRows) === 0) throw new AccountError(`no account named ${username}`);
-    const account = (await this.byUsername(username))!;
-    if (set.password_hash !== undefined || set.disabled === 1) await this.revokeTokens(account.id);
+    if (!account) throw new AccountError(`no account named ${username}`);
     return account;
   }
 

@@ -87,11 +87,13 @@ export class PolicyStore implements RuleSource {
   async create(input: RuleInput, actor: string): Promise<StoredRule> {
     validateRule(input);
     const now = new Date().toISOString();
+    // RETURNING, not insertId: PostgreSQL has no last-insert id (both dialects support it).
     const res = await this.db
       .insertInto("policy_rules")
       .values({ priority: input.priority, description: input.description, rule_json: JSON.stringify(bodyOf(input)), enabled: input.enabled === false ? 0 : 1, created_by: actor, updated_at: now })
+      .returning("id")
       .executeTakeFirstOrThrow();
-    const rule = (await this.get(Number(res.insertId)))!;
+    const rule = (await this.get(Number(res.id)))!;
     this.audit.record({ type: "policy_rule_created", actor, details: { rule_id: String(rule.id), effect: rule.effect } });
     await this.engine?.reload();
     return rule;
