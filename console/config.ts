@@ -118,10 +118,14 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
 }
 
 /**
- * Loads the console config. A missing file at the default path means all defaults (paths
- * relative to that folder); a missing `--config` file is an error.
+ * Loads the console config. A missing file at the default path means the config of `mcp up`'s
+ * platform home when there is one, else all defaults (paths relative to that folder); a
+ * missing `--config` file is an error.
  */
 export function loadConsoleConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): ConsoleConfig {
+  // Without a config of its own, the console uses the platform `mcp up` runs on this machine.
+  const upConfig = join(env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "metacircular", "mcp.toml");
+  if (path === undefined && !existsSync(defaultConfigPath(env)) && existsSync(upConfig)) path = upConfig;
   const file = path ?? defaultConfigPath(env);
   // $MCP_ is the agent's prefix too (envSiblings): its keys are not this file's mistakes.
   const opts = { path: file, schema: consoleConfigSchema, envPrefix: "MCP", env, pathKeys: PATH_KEYS, envSiblings: () => [agentConfigSchema] };

@@ -23,10 +23,16 @@ export const portsText = (ports: PortRow[]) => ports.map((p) => `${p.route ? `${
 
 /** One note per node that did not answer. */
 export function nodeNotes(nodes: NodeState[]): Cell[] {
-  return nodes.filter((n) => n.state === "unreachable" || n.state === "error").map((n) => cell(`node ${n.name}: ${n.state}: ${n.reason}`, "bad"));
+  const down = nodes.filter((n) => n.state === "unreachable" || n.state === "error").map((n) => cell(`node ${n.name}: ${n.state}: ${n.reason}`, "bad"));
+  return [...down, ...nodes.filter(runtimeMissing).map((n) => cell(runtimeNote(n)!, "bad"))];
 }
 
-export const nodeJson = (n: NodeState) => ({ name: n.name, url: n.url, state: n.state, reason: n.reason, version: n.version, podmanVersion: n.podmanVersion });
+/** A node whose agent answers but has no container runtime: what to install. */
+export const RUNTIME_HINT = "podman is not installed on the node (or does not answer): install it (Debian: apt-get install podman runc; or bash scripts/setup.sh) and restart the agent";
+export const runtimeMissing = (n: NodeState) => n.state === "ok" && n.version !== "" && n.podmanVersion === "";
+export const runtimeNote = (n: NodeState) => (runtimeMissing(n) ? `node ${n.name}: ${RUNTIME_HINT}` : undefined);
+
+export const nodeJson = (n: NodeState) => ({ name: n.name, url: n.url, state: n.state, reason: n.reason || (runtimeMissing(n) ? RUNTIME_HINT : ""), version: n.version, podmanVersion: n.podmanVersion, runtime: n.version === "" ? "unknown" : n.podmanVersion ? "ok" : "missing" });
 
 /** Exit code of a multi-node read: 6 when a node could not be reached (its data is missing). */
 export const partialExit = (nodes: NodeState[]) => (nodes.some((n) => n.state === "unreachable") ? 6 : 0);

@@ -17,6 +17,7 @@ export function Header({ nodes, title, color }: { nodes: NodeState[]; title: str
             {"  "}
             <Text {...(color ? { color: c } : {})}>{mark}</Text> {n.name}
             {n.state === "ok" || n.state === "unknown" ? "" : ` ${n.state}`}
+            {n.state === "ok" && n.version && !n.podmanVersion ? " (no podman: install podman)" : ""}
           </Text>
         );
       })}

@@ -17,6 +17,8 @@ export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs
     delays.set(node, ok ? every : delay);
     timers.set(node, setTimeout(() => void poll(node), delay));
   };
+  // Health once: agent and podman versions (a node without podman says so in the header).
+  void store.getState().refreshNodes().catch(() => undefined);
   for (const node of Object.keys(store.getState().nodes)) void poll(node);
   return () => {
     stopped = true;

@@ -1,0 +1,135 @@
+// Creates the platform home on first `mcp up` with the binaries' own `init` commands, as an
+// operator would (docs/install.md): the CA in its own folder, `mcr init` (config, database,
+// first admin account), a system account for the agent, `mcp-agent init` (identity = the
+// registry, registry host = the registry) pointed at that account, and the console's config
+// for the local node and registry. Every step that is done already is skipped.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { writeFileAtomic } from "../../lib/fs/atomic.ts";
+import { binDir, type PlatformPaths } from "./paths.ts";
+
+const exec = promisify(execFile);
+
+export const NODE_NAME = "local";
+export const AGENT_ACCOUNT = "agent-local";
+
+export interface Endpoints {
+  registryUrl: string;
+  registryHost: string;
+  agentUrl: string;
+}
+
+/** Runs one of the platform's binaries; a failure names the command and its stderr. */
+export async function runBin(name: "mcr" | "mcp-agent", args: string[], input?: string): Promise<string> {
+  const p = exec(join(binDir(), name), args, { maxBuffer: 16 * 1024 * 1024 });
+  if (input !== undefined) p.child.stdin!.end(input);
+  try {
+    return (await p).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${name} ${args[0]} ${args[1] ?? ""} failed: ${(e.stderr || e.message).trim()}`);
+  }
+}
+
+/** `preferred` when given and free on loopback, else a port the OS picks. */
+async function freePort(preferred: number | undefined): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((res) => {
+      const s = createServer();
+      s.once("error", () => res(undefined));
+      s.listen(port, "127.0.0.1", () => {
+        const got = (s.address() as { port: number }).port;
+        s.close(() => res(got));
+      });
+    });
+  return (preferred !== undefined ? await tryPort(preferred) : undefined) ?? (await tryPort(0))!;
+}
+
+const portOf = (config: string) => {
+  const m = /^listen_addr = "[^"]*:(\d+)"/m.exec(readFileSync(config, "utf8"));
+  if (!m) throw new Error(`${config}: no listen_addr`);
+  return Number(m[1]);
+};
+
+export function endpoints(p: PlatformPaths): Endpoints {
+  const r = portOf(p.mcrConfig);
+  return { registryUrl: `https://localhost:${r}`, registryHost: `localhost:${r}`, agentUrl: `https://localhost:${portOf(p.agentConfig)}` };
+}
+
+/**
+ * Makes whatever part of the home is missing; returns the files it created. `usualPorts`:
+ * the registry on 8443 and the agent on 9444 when they are free (the default home), else
+ * ports the OS picks.
+ */
+export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise<string[]> {
+  const created: string[] = [];
+  for (const d of [p.home, join(p.home, "run"), join(p.home, "log"), p.services, p.workspace]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  if (!existsSync(p.mcrConfig)) {
+    const port = await freePort(usualPorts ? 8443 : undefined);
+    await runBin("mcr", ["init", "--dir", p.mcr, "--ca-dir", p.ca, "--listen", `127.0.0.1:${port}`]);
+    created.push(p.mcrConfig, p.adminPassword);
+  }
+  if (!existsSync(p.agentConfig)) {
+    const registryPort = portOf(p.mcrConfig);
+    const port = await freePort(usualPorts ? 9444 : undefined);
+    // The agent pulls with a system account of its own; the pull rule is added once mcr runs.
+    const password = randomBytes(24).toString("base64url");
+    await runBin("mcr", ["account", "add", AGENT_ACCOUNT, "--type", "system", "--role", "user", "--stdin", "--config", p.mcrConfig], password);
+    await runBin("mcp-agent", [
+      "init", "--dir", p.agent, "--ca-dir", p.ca, "--listen", `127.0.0.1:${port}`, "--node", NODE_NAME,
+      "--identity-url", `https://localhost:${registryPort}`, "--registry", `localhost:${registryPort}`,
+    ]);
+    writeFileAtomic(p.agentPassword, `${password}\n`, 0o600);
+    const storage = join(p.agent, "srv");
+    mkdirSync(storage, { recursive: true, mode: 0o700 });
+    const text = readFileSync(p.agentConfig, "utf8")
+      .replace(/^# username = .*$/m, `username = "${AGENT_ACCOUNT}"`)
+      .replace(/^# password_file = .*$/m, `password_file = ${JSON.stringify(p.agentPassword)}`)
+      // Not /srv: the platform home is all `mcp up` writes to, and it may run as a normal user.
+      .replace(/^\[storage\]\nroot = .*$/m, `[storage]\nroot = ${JSON.stringify(storage)}`);
+    writeFileAtomic(p.agentConfig, text, 0o600);
+    created.push(p.agentConfig, p.agentPassword);
+  }
+  if (!existsSync(p.consoleConfig)) {
+    writeConsoleConfig(p, endpoints(p));
+    created.push(p.consoleConfig);
+  }
+  const registry = join(p.home, "machine-registry");
+  if (!existsSync(registry)) writeFileSync(registry, `${NODE_NAME}=01\n`, { mode: 0o600 });
+  return created;
+}
+
+function writeConsoleConfig(p: PlatformPaths, e: Endpoints): void {
+  const q = JSON.stringify;
+  writeFileAtomic(
+    p.consoleConfig,
+    `# mcp's config for the platform \`mcp up\` runs on this machine (docs/console.md).
+# mcp reads it when $XDG_CONFIG_HOME/mcp/mcp.toml does not exist; \`mcp --config ${p.consoleConfig}\` otherwise.
+ca_cert = ${q(join(p.mcr, "certs", "ca.pem"))}
+
+[[nodes]]
+name = ${q(NODE_NAME)}
+url = ${q(e.agentUrl)}
+
+[registry]
+url = ${q(e.registryUrl)}
+
+[build]
+workspace = ${q(p.workspace)}
+
+[services]
+dir = ${q(p.services)}
+
+[placement]
+machine_registry = ${q(join(p.home, "machine-registry"))}
+
+[storage]
+root = ${q(join(p.agent, "srv"))}
+`,
+    0o600,
+  );
+}
