@@ -1,21 +1,24 @@
 // Every command of `mcp`, in the order --help lists them.
+import audit from "./audit.ts";
 import build from "./build.ts";
 import type { CommandSpec } from "./command.ts";
 import deploy from "./deploy.ts";
-import down from "./down.ts";
 import events from "./events.ts";
+import gc from "./gc.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
 import logs from "./logs.ts";
 import nodes from "./nodes.ts";
 import place from "./place.ts";
+import policy from "./policy.ts";
 import ps from "./ps.ts";
+import registry from "./registry.ts";
 import remove from "./remove.ts";
 import restart from "./restart.ts";
+import snapshot from "./snapshot.ts";
 import start from "./start.ts";
 import status from "./status.ts";
 import stop from "./stop.ts";
 import sync from "./sync.ts";
-import up from "./up.ts";
 
-export const COMMANDS: CommandSpec[] = [up, down, login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place];
+export const COMMANDS: CommandSpec[] = [login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place, registry, gc, policy, audit, snapshot];

@@ -22,7 +22,7 @@ export interface McrStreamActions {
    * last run from Status is the result. Resolves to the final state of the run.
    */
   watchGc(runId?: string, signal?: AbortSignal): Promise<GcRunRow | null>;
-  /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given). */
+  /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given); `auditFeed` becomes the page, oldest first. */
   listAudit(filter?: Partial<AuditFilter>, offset?: number, limit?: number): Promise<AuditRow[]>;
   /** Follows new events (after `afterId`, else the newest listed) into `auditFeed` and the page until `signal` aborts. */
   followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
@@ -94,7 +94,8 @@ export function mcrStreamActions(kit: ReturnType<typeof mcrKit>): McrStreamActio
         const lim = limit ?? cur.limit;
         const r = await c.audit.listEvents({ type: f.type, actor: f.actor, repository: f.repository, since: f.since, until: f.until, limit: lim, offset: off }, c.call());
         const events = r.events.map(auditRow);
-        patch((m) => ({ audit: { ...m.audit, filter: f, offset: off, limit: lim, events, loaded: true } }));
+        // The feed restarts with the page, oldest first; a follow appends to it.
+        patch((m) => ({ audit: { ...m.audit, filter: f, offset: off, limit: lim, events, loaded: true }, auditFeed: [...events].reverse() }));
         return events;
       }),
 
@@ -102,7 +103,7 @@ export function mcrStreamActions(kit: ReturnType<typeof mcrKit>): McrStreamActio
       guard("audit", async (c) => {
         const { filter, events } = get().mcr.audit;
         const from = afterId ?? Math.max(0, ...events.map((e) => e.id));
-        if (filter.since || filter.until) throw new ConsoleError("usage", "--since and --until are for listing; follow shows new events only");
+        if (filter.until) throw new ConsoleError("usage", "--until is for listing: a follow shows new events");
         patch((m) => ({ audit: { ...m.audit, following: true } }));
         try {
           const req = { type: filter.type, actor: filter.actor, repository: filter.repository, afterId: BigInt(from) };

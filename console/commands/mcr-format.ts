@@ -1,0 +1,72 @@
+// What the registry commands and screens share: GC run tables and lines, references.
+import { cell, type Section } from "../output/screen.ts";
+import { bytes, type GcRunRow, type PolicyRow } from "../store/mcr-types.ts";
+import { ConsoleError } from "../output/errors.ts";
+import { stateCell } from "./format.ts";
+
+const opts = (r: GcRunRow) => [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
+
+/** A GC run as a two-column table. */
+export function gcRunSection(title: string, r: GcRunRow): Section {
+  const rows: [string, string][] = [
+    ["run", `${r.id} by ${r.actor || "?"}`],
+    ["options", opts(r)],
+    ["phase", r.phase],
+    ["started", r.startedAt],
+    ["ended", r.completedAt || "-"],
+    ["manifests", String(r.manifestsRemoved)],
+    ["marked", `${r.blobsMarked} blobs, ${bytes(r.bytesMarked)}`],
+    ["swept", `${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed`],
+    ["kept", `${r.blobsKept} (re-uploaded during the sweep)`],
+  ];
+  if (r.options.reconcile) rows.push(["orphans", `${r.orphanFiles} files, ${bytes(r.orphanBytes)}; ${r.missingFiles} rows without a file`]);
+  if (r.error) rows.push(["error", r.error]);
+  return { title, columns: ["", ""], rows: rows.map(([k, v]) => [cell(k, "dim"), k === "phase" ? stateCell(v === "failed" ? "failed" : v) : cell(v, k === "error" ? "bad" : "")]) };
+}
+
+/** One line of GC progress (plain `mcp gc --watch`). */
+export const gcLine = (r: GcRunRow) =>
+  `${r.phase.padEnd(11)} marked ${r.blobsMarked} blobs (${bytes(r.bytesMarked)})  swept ${r.blobsSwept} (${bytes(r.bytesFreed)} freed)  manifests ${r.manifestsRemoved}${r.error ? `  error: ${r.error}` : ""}`;
+
+/** The items a run removed (or would remove, dry run). */
+export function gcItemsSection(r: GcRunRow, max = Infinity): Section {
+  return {
+    title: `${r.options.dryRun ? "would remove" : "removed"}${r.itemsOmitted ? ` (${r.itemsOmitted} more not listed)` : ""}`,
+    columns: ["kind", "repository", "digest", "size"],
+    rows: r.items.slice(0, max).map((i) => [cell(i.kind), cell(i.repository || "-"), cell(i.digest), cell(bytes(i.size))]),
+    empty: "nothing",
+  };
+}
+
+export function policySection(rules: PolicyRow[]): Section {
+  return {
+    columns: ["id", "prio", "effect", "enabled", "actions", "roles", "repositories", "description"],
+    rows: rules.map((p) => [
+      cell(p.id),
+      cell(p.priority),
+      cell(p.effect, p.effect === "deny" ? "warn" : ""),
+      cell(p.enabled ? "yes" : "no", p.enabled ? "ok" : "dim"),
+      cell(p.actions.join(",") || "*"),
+      cell([...p.roles, ...p.accountTypes.map((t) => `type:${t}`), ...(p.subjectUuid ? [`subject:${p.subjectUuid}`] : [])].join(",") || "*"),
+      cell(p.repositories.join(",") || "*"),
+      cell(p.description),
+    ]),
+    empty: "no custom rules",
+  };
+}
+
+/** `repo:tag`, `repo@sha256:…` or `repo` and a separate reference. */
+export function splitReference(target: string, reference?: string): { repository: string; reference: string } {
+  if (reference) return { repository: target, reference };
+  const at = target.indexOf("@");
+  if (at > 0) return { repository: target.slice(0, at), reference: target.slice(at + 1) };
+  const colon = target.lastIndexOf(":");
+  if (colon > target.lastIndexOf("/") && colon > 0) return { repository: target.slice(0, colon), reference: target.slice(colon + 1) };
+  return { repository: target, reference: "" };
+}
+
+/** A required positional argument of a sub-command. */
+export function need(value: string | undefined, what: string): string {
+  if (!value) throw new ConsoleError("usage", `missing ${what}`);
+  return value;
+}
