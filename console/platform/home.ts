@@ -91,8 +91,9 @@ export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise
       .replace(/^# password_file = .*$/m, `password_file = ${JSON.stringify(p.agentPassword)}`)
       // Not /srv: the platform home is all `mcp up` writes to, and it may run as a normal user.
       .replace(/^\[storage\]\nroot = .*$/m, `[storage]\nroot = ${JSON.stringify(storage)}`);
-    writeFileAtomic(p.agentConfig, text, 0o600);
-    created.push(p.agentConfig, p.agentPassword);
+    const conf = podmanLimitsConf(p);
+    writeFileAtomic(p.agentConfig, conf ? text.replace(/^\[runtime\]\n/m, `[runtime]\ncontainers_conf = ${JSON.stringify(conf)}\n`) : text, 0o600);
+    created.push(p.agentConfig, p.agentPassword, ...(conf ? [conf] : []));
   }
   if (!existsSync(p.consoleConfig)) {
     writeConsoleConfig(p, endpoints(p));
@@ -101,6 +102,42 @@ export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise
   const registry = join(p.home, "machine-registry");
   if (!existsSync(registry)) writeFileSync(registry, `${NODE_NAME}=01\n`, { mode: 0o600 });
   return created;
+}
+
+/** podman's defaults as root: containers get these limits unless containers.conf says otherwise. */
+const PODMAN_LIMITS = { nofile: 1_048_576, nproc: 4_194_304 };
+
+/**
+ * On a machine whose hard limits are below podman's defaults (VMs and containers often are),
+ * every `podman run` as root fails ("error setting rlimit type 7"). Then the agent gets a
+ * containers.conf with the machine's own hard limits as the containers' defaults.
+ */
+function podmanLimitsConf(p: PlatformPaths): string | undefined {
+  let limits: string;
+  try {
+    limits = readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return undefined;
+  }
+  const hard = (name: string) => {
+    const m = new RegExp(`^Max ${name}\\s+\\S+\\s+(\\S+)`, "m").exec(limits);
+    return m && m[1] !== "unlimited" ? Number(m[1]) : Infinity;
+  };
+  const nofile = hard("open files");
+  // Above kernel.pid_max, runc refuses the process limit here (32768 on this project's VM) although the hard limit is higher.
+  let pidMax = Infinity;
+  try {
+    pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8").trim()) || Infinity;
+  } catch {
+    // no procfs value: the hard limit alone
+  }
+  const nproc = Math.min(hard("processes"), pidMax);
+  if (process.getuid?.() !== 0 || (nofile >= PODMAN_LIMITS.nofile && nproc >= PODMAN_LIMITS.nproc)) return undefined;
+  const n = (v: number, d: number) => (Number.isFinite(v) ? Math.min(v, d) : d);
+  const file = join(p.agent, "containers.conf");
+  const ulimits = [`"nofile=${n(nofile, PODMAN_LIMITS.nofile)}:${n(nofile, PODMAN_LIMITS.nofile)}"`, `"nproc=${n(nproc, PODMAN_LIMITS.nproc)}:${n(nproc, PODMAN_LIMITS.nproc)}"`];
+  writeFileAtomic(file, `# Written by mcp up: this machine's hard limits are below podman's defaults.\n[containers]\ndefault_ulimits = [${ulimits.join(", ")}]\n`, 0o644);
+  return file;
 }
 
 function writeConsoleConfig(p: PlatformPaths, e: Endpoints): void {
