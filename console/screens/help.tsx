@@ -2,8 +2,14 @@
 import React from "react";
 import { Box, Text } from "ink";
 import { useNav } from "../tui/nav.ts";
+import { AUDIT_KEYS } from "./audit.tsx";
 import { DEPLOY_KEYS } from "./deploy.tsx";
+import { GC_KEYS } from "./gc.tsx";
 import { LOGS_KEYS } from "./logs.tsx";
+import { MANIFEST_KEYS } from "./manifest.tsx";
+import { POLICIES_KEYS } from "./policies.tsx";
+import { REGISTRY_KEYS } from "./registry.tsx";
+import { REPOSITORY_KEYS } from "./repository.tsx";
 import { SERVICE_KEYS } from "./service.tsx";
 import { SERVICES_KEYS } from "./services.tsx";
 
@@ -14,7 +20,13 @@ export function HelpScreen() {
     ["service", SERVICE_KEYS],
     ["logs", LOGS_KEYS],
     ["deploy", DEPLOY_KEYS],
-    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :help  :q"],
+    ["registry", REGISTRY_KEYS],
+    ["repository", REPOSITORY_KEYS],
+    ["manifest", MANIFEST_KEYS],
+    ["gc", GC_KEYS],
+    ["policies", POLICIES_KEYS],
+    ["audit", AUDIT_KEYS],
+    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :registry  :repo NAME  :gc  :policies  :audit  :help  :q"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],
   ];
   return (

@@ -9,9 +9,15 @@ import { useStore } from "zustand";
 import { Confirm } from "../components/confirm.tsx";
 import { Footer } from "../components/footer.tsx";
 import { Header } from "../components/header.tsx";
+import { AuditScreen, AUDIT_KEYS } from "../screens/audit.tsx";
 import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
+import { GcScreen, GC_KEYS } from "../screens/gc.tsx";
 import { HelpScreen } from "../screens/help.tsx";
 import { LogsScreen, LOGS_KEYS } from "../screens/logs.tsx";
+import { ManifestScreen, MANIFEST_KEYS } from "../screens/manifest.tsx";
+import { PoliciesScreen, POLICIES_KEYS } from "../screens/policies.tsx";
+import { RegistryScreen, REGISTRY_KEYS } from "../screens/registry.tsx";
+import { RepositoryScreen, REPOSITORY_KEYS } from "../screens/repository.tsx";
 import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
 import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
 import type { ConsoleStore } from "../store/store.ts";
@@ -31,8 +37,20 @@ export interface AppProps {
 type PromptState = { label: string; value: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
-const TITLES: Record<Route["screen"], string> = { services: "services", service: "service", logs: "logs", deploy: "deploy", help: "help" };
-const KEYS: Record<Route["screen"], string> = { services: SERVICES_KEYS, service: SERVICE_KEYS, logs: LOGS_KEYS, deploy: DEPLOY_KEYS, help: "esc back  q quit" };
+const TITLES: Record<Route["screen"], string> = { services: "services", service: "service", logs: "logs", deploy: "deploy", help: "help", registry: "registry", repository: "repository", manifest: "manifest", gc: "gc", policies: "policies", audit: "audit" };
+const KEYS: Record<Route["screen"], string> = {
+  services: SERVICES_KEYS,
+  service: SERVICE_KEYS,
+  logs: LOGS_KEYS,
+  deploy: DEPLOY_KEYS,
+  help: "esc back  q quit",
+  registry: REGISTRY_KEYS,
+  repository: REPOSITORY_KEYS,
+  manifest: MANIFEST_KEYS,
+  gc: GC_KEYS,
+  policies: POLICIES_KEYS,
+  audit: AUDIT_KEYS,
+};
 
 export function App({ store, width, height, color, initial, poll = true }: AppProps) {
   const { exit } = useApp();
@@ -116,7 +134,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
         const r = parseJump(v);
         if (r === "quit") return exit();
         if (r) nav.push(r);
-        else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :help`, bad: true });
+        else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`, bad: true });
       });
     }
   });
@@ -126,8 +144,20 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
     : route.screen === "service" ? <ServiceScreen key={route.service} store={store} service={route.service} />
     : route.screen === "logs" ? <LogsScreen key={route.target} store={store} target={route.target} />
     : route.screen === "deploy" ? <DeployScreen key={route.service} store={store} service={route.service} />
+    : route.screen === "registry" ? <RegistryScreen store={store} />
+    : route.screen === "repository" ? <RepositoryScreen key={route.repo} store={store} repo={route.repo} />
+    : route.screen === "manifest" ? <ManifestScreen key={`${route.repo}:${route.reference}`} store={store} repo={route.repo} reference={route.reference} />
+    : route.screen === "gc" ? <GcScreen store={store} />
+    : route.screen === "policies" ? <PoliciesScreen store={store} />
+    : route.screen === "audit" ? <AuditScreen store={store} />
     : <HelpScreen />;
-  const title = route.screen === "service" ? `service ${route.service}` : route.screen === "logs" ? `logs ${route.target}` : route.screen === "deploy" ? `deploy ${route.service}` : TITLES[route.screen];
+  const title =
+    route.screen === "service" ? `service ${route.service}`
+    : route.screen === "logs" ? `logs ${route.target}`
+    : route.screen === "deploy" ? `deploy ${route.service}`
+    : route.screen === "repository" ? `registry ${route.repo}`
+    : route.screen === "manifest" ? `registry ${route.repo}:${route.reference}`
+    : TITLES[route.screen];
   return (
     <NavContext.Provider value={nav}>
       <Box flexDirection="column" width={width} height={height - 1}>

@@ -9,7 +9,13 @@ export type Route =
   | { screen: "service"; service: string }
   | { screen: "logs"; target: string }
   | { screen: "deploy"; service: string }
-  | { screen: "help" };
+  | { screen: "help" }
+  | { screen: "registry" }
+  | { screen: "repository"; repo: string }
+  | { screen: "manifest"; repo: string; reference: string }
+  | { screen: "gc" }
+  | { screen: "policies" }
+  | { screen: "audit" };
 
 /** Returns true when it used the key. */
 export type KeyHandler = (input: string, key: Key) => boolean;
@@ -59,7 +65,7 @@ export function useScreenKeys(handler: KeyHandler): void {
   }, [nav.screenKeys]);
 }
 
-/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:help`: the route, or null. */
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:help`: the route, or null. */
 export function parseJump(text: string): Route | "quit" | null {
   const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
   switch (cmd) {
@@ -78,6 +84,19 @@ export function parseJump(text: string): Route | "quit" | null {
       return arg ? { screen: "deploy", service: arg } : null;
     case "help":
       return { screen: "help" };
+    case "registry":
+    case "repos":
+      return { screen: "registry" };
+    case "repo":
+    case "tags":
+      return arg ? { screen: "repository", repo: arg } : null;
+    case "gc":
+      return { screen: "gc" };
+    case "policies":
+    case "policy":
+      return { screen: "policies" };
+    case "audit":
+      return { screen: "audit" };
     case "q":
     case "quit":
       return "quit";

@@ -1,0 +1,69 @@
+// Policies: the registry's custom rules (admin only: others see the registry's refusal and
+// why). space or e enables/disables, x deletes (after y/N), n creates one from a line:
+// `allow|deny ACTIONS REPOS [description…]` (comma lists, * for any).
+import React, { useEffect } from "react";
+import { Box, Text } from "ink";
+import { useStore } from "zustand";
+import { policySection } from "../commands/mcr-format.ts";
+import { Table } from "../components/table.tsx";
+import type { NewPolicy } from "../store/mcr.ts";
+import type { ConsoleStore } from "../store/store.ts";
+import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { range, useSelection } from "./pick.ts";
+
+export const POLICIES_KEYS = "↑↓/jk move  n new  space/e enable/disable  x delete  r reload  esc back  ? help";
+
+/** `deny registry:push team/* frozen` → a rule; null when it does not parse. */
+export function parseRule(text: string): NewPolicy | null {
+  const [effect, actions, repos, ...rest] = text.trim().split(/\s+/);
+  if ((effect !== "allow" && effect !== "deny") || !actions || !repos) return null;
+  const list = (v: string) => (v === "*" ? [] : v.split(",").filter(Boolean));
+  return { priority: 100, description: rest.join(" "), effect, actions: list(actions), roles: [], accountTypes: [], subjectUuid: "", repositories: list(repos), enabled: true };
+}
+
+export function PoliciesScreen({ store }: { store: ConsoleStore }) {
+  const nav = useNav();
+  const rules = useStore(store, (s) => s.mcr.policies);
+  const loaded = useStore(store, (s) => s.mcr.policiesLoaded);
+  const error = useStore(store, (s) => s.mcr.errors.policies);
+  const page = Math.max(1, nav.height - 4);
+  const { sel, start, end, move } = useSelection(rules.length, page);
+  const load = () => void store.getState().listPolicies().catch(() => undefined);
+  useEffect(load, []);
+  const refused = error?.code === "permission_denied" || error?.code === "unauthenticated";
+
+  useScreenKeys((input, key) => {
+    if (refused) return false;
+    if (move(input, key)) return true;
+    if (input === "r") return load(), true;
+    if (input === "n") {
+      nav.prompt("new rule (allow|deny ACTIONS REPOS description): ", "", (v) => {
+        const rule = parseRule(v);
+        if (!rule) return nav.flash(`not a rule: ${JSON.stringify(v)}: e.g. deny registry:push team/* frozen`, true);
+        nav.run("create rule", () => store.getState().createPolicy(rule));
+      });
+      return true;
+    }
+    const rule = rules[sel];
+    if (!rule) return false;
+    if (input === " " || input === "e") return nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true;
+    if (input === "x") return nav.confirm(`Delete rule ${rule.id} (${rule.description || rule.effect})?`, () => nav.run(`delete rule ${rule.id}`, () => store.getState().deletePolicy(rule.id))), true;
+    return false;
+  });
+
+  if (refused)
+    return (
+      <Box flexDirection="column">
+        <Text>Policy rules are for accounts with the admin role; this session cannot see them.</Text>
+        <Text {...(nav.color ? { color: "red" } : {})}>{error!.message}</Text>
+        <Text dimColor={nav.color}>Log in as an admin with `mcp login` to manage them.</Text>
+      </Box>
+    );
+  return (
+    <Box flexDirection="column">
+      <Text dimColor={nav.color}>{rules.length} custom rules (built-in rules are not listed){range(start, end, rules.length)}</Text>
+      {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
+      <Table section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }} width={nav.width} color={nav.color} selected={sel - start} />
+    </Box>
+  );
+}

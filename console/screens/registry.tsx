@@ -1,0 +1,51 @@
+// Registry: every repository with its tags, manifests and size. Enter opens its tags,
+// x deletes it (after y/N; blob files are freed by GC), r reloads.
+import React, { useEffect } from "react";
+import { Box, Text } from "ink";
+import { useStore } from "zustand";
+import { Table } from "../components/table.tsx";
+import { cell } from "../output/screen.ts";
+import { bytes } from "../store/mcr-types.ts";
+import type { ConsoleStore } from "../store/store.ts";
+import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { range, useSelection } from "./pick.ts";
+
+export const REGISTRY_KEYS = "↑↓/jk move  enter tags  x delete  r reload  : jump  ? help  q quit";
+
+export function RegistryScreen({ store }: { store: ConsoleStore }) {
+  const nav = useNav();
+  const repos = useStore(store, (s) => s.mcr.repos);
+  const loaded = useStore(store, (s) => s.mcr.reposLoaded);
+  const error = useStore(store, (s) => s.mcr.errors.repos);
+  const page = Math.max(1, nav.height - 3);
+  const { sel, start, end, move } = useSelection(repos.length, page);
+  const load = () => void store.getState().listRepos().catch(() => undefined);
+  useEffect(load, []);
+
+  useScreenKeys((input, key) => {
+    if (move(input, key)) return true;
+    if (input === "r") return load(), true;
+    const repo = repos[sel];
+    if (!repo) return false;
+    if (key.return) return nav.push({ screen: "repository", repo: repo.name }), true;
+    if (input === "x") return nav.confirm(`Delete repository ${repo.name} (${repo.tagCount} tags)?`, () => nav.run(`delete ${repo.name}`, () => store.getState().deleteRepo(repo.name))), true;
+    return false;
+  });
+
+  return (
+    <Box flexDirection="column">
+      <Text dimColor={nav.color}>{repos.length} repositories{range(start, end, repos.length)}</Text>
+      {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
+      <Table
+        section={{
+          columns: ["repository", "tags", "manifests", "size", "pushed"],
+          rows: repos.slice(start, end).map((r) => [cell(r.name), cell(r.tagCount), cell(r.manifestCount), cell(bytes(r.totalSize)), cell(r.pushedAt || "-")]),
+          empty: loaded ? "no repositories" : error ? "" : "asking the registry…",
+        }}
+        width={nav.width}
+        color={nav.color}
+        selected={sel - start}
+      />
+    </Box>
+  );
+}

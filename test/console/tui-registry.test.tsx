@@ -1,0 +1,195 @@
+// The TUI's registry screens with ink-testing-library against the store and an in-memory
+// mcr: Registry (repositories → tags → manifest → layers, deletes after y/N), GC (dry run
+// and a confirmed run, live from Watch, last result), Policies (toggle, create, delete;
+// a non-admin sees why not), Audit (filter, pages, follow); : jumps, ? help, 80×24.
+import assert from "node:assert/strict";
+import { afterEach, describe, test } from "node:test";
+import React from "react";
+import { cleanup, render } from "ink-testing-library";
+import stringWidth from "string-width";
+import { create } from "@bufbuild/protobuf";
+import { GcItemSchema } from "../../proto/gen/mcr/v1/gc_pb.ts";
+import { App } from "../../console/tui/app.tsx";
+import { fakeMcr, mcrStore } from "./mcr-fake.ts";
+
+afterEach(() => cleanup());
+
+const ESC = "\x1b";
+const ENTER = "\r";
+const DOWN = "\x1b[B";
+
+async function until(frame: () => string | undefined, re: RegExp, ms = 3000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const f = frame() ?? "";
+    if (re.test(f)) return f;
+    if (Date.now() > end) throw new Error(`no frame matching ${re} within ${ms} ms; last frame:\n${f}`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+async function press(stdin: { write(s: string): void }, ...keys: string[]) {
+  for (const k of keys) {
+    stdin.write(k);
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+function app(mcr = fakeMcr(), width = 100) {
+  const store = mcrStore(mcr);
+  const ui = render(<App store={store} width={width} height={24} color={false} poll={false} />);
+  return { ui, mcr, store };
+}
+
+describe("TUI: registry screens", () => {
+  test(":registry lists repositories; Enter opens the tags, Enter the manifest with its layers and sizes; Esc goes back", async () => {
+    const { ui } = app();
+    await press(ui.stdin, ":", ..."registry", ENTER);
+    let f = await until(ui.lastFrame, /team\/web/);
+    assert.match(f, /^mcp registry/);
+    assert.match(f, /REPOSITORY +TAGS +MANIFESTS +SIZE +PUSHED/);
+    assert.match(f, /team\/app +2 +1 +3\.5 MB/);
+    assert.match(f, /enter tags +x delete/);
+    await press(ui.stdin, ENTER);
+    f = await until(ui.lastFrame, /TAG +DIGEST/);
+    assert.match(f, /^mcp registry team\/app/);
+    assert.match(f, /team\/app: 2 tags, 1 manifests, 3\.5 MB/);
+    assert.match(f, /v1 +111111111111 +3\.0 MB +2 /);
+    await press(ui.stdin, ENTER);
+    f = await until(ui.lastFrame, /ROLE +DIGEST +SIZE/);
+    assert.match(f, /^mcp registry team\/app:v1/);
+    assert.match(f, /layers and config: 2, 2\.0 MB/);
+    assert.match(f, /config +sha256:c+.* +500 B/);
+    assert.match(f, /layer +sha256:a+.* +2\.0 MB/);
+    await press(ui.stdin, ESC);
+    await until(ui.lastFrame, /TAG +DIGEST/);
+    await press(ui.stdin, ESC);
+    await until(ui.lastFrame, /REPOSITORY +TAGS/);
+  });
+
+  test("x asks before deleting: n keeps the repository, y deletes it; a tag is deleted the same way", async () => {
+    const { ui, mcr } = app();
+    await press(ui.stdin, ":", ..."registry", ENTER);
+    await until(ui.lastFrame, /team\/web/);
+    await press(ui.stdin, DOWN, "x");
+    await until(ui.lastFrame, /Delete repository team\/web \(1 tags\)\? \[y\/N\]/);
+    await press(ui.stdin, "n");
+    await until(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
+    assert.deepEqual(mcr.deleted, []);
+    await press(ui.stdin, "x", "y");
+    await until(ui.lastFrame, /delete team\/web: done/);
+    const f = await until(ui.lastFrame, /1 repositories/);
+    assert.doesNotMatch(f, /^team\/web/m);
+    await press(ui.stdin, ":", ..."repo team/app", ENTER);
+    await until(ui.lastFrame, /v2 +1111/);
+    await press(ui.stdin, "j", "x");
+    await until(ui.lastFrame, /Delete tag team\/app:v2\?/);
+    await press(ui.stdin, "y");
+    await until(ui.lastFrame, /delete team\/app:v2: done/);
+    assert.deepEqual(mcr.deleted, ["team/web", "team/app:v2"]);
+  });
+
+  test("GC: d starts a dry run at once, progress comes live from Watch, then the last result; s asks first; u switches untagged", async () => {
+    const { ui, mcr } = app();
+    await press(ui.stdin, ":", ..."gc", ENTER);
+    let f = await until(ui.lastFrame, /no run since the registry started/);
+    assert.match(f, /next run: untagged off/);
+    assert.match(f, /s start +d dry run/);
+    await press(ui.stdin, "d");
+    f = await until(ui.lastFrame, /running \(dry run\)/);
+    assert.match(f, /phase +marking/);
+    mcr.gcProgress({ phase: "sweeping", blobsMarked: 3n, bytesMarked: 3_000_000n });
+    f = await until(ui.lastFrame, /phase +sweeping/);
+    assert.match(f, /marked +3 blobs, 3\.0 MB/);
+    mcr.gcProgress({ phase: "done", running: false, items: [create(GcItemSchema, { kind: "blob", repository: "", digest: "sha256:" + "e".repeat(64), size: 3_000_000n })] });
+    f = await until(ui.lastFrame, /last run \(dry run\)/);
+    assert.match(f, /would remove/);
+    assert.match(f, /blob +- +sha256:e+/);
+    await until(ui.lastFrame, /gc dry run: done/);
+    await press(ui.stdin, "u", "s");
+    await until(ui.lastFrame, /Start garbage collection \(untagged manifests too\)\? \[y\/N\]/);
+    await press(ui.stdin, "y");
+    f = await until(ui.lastFrame, /^running$/m);
+    assert.match(f, /options +untagged/);
+    await press(ui.stdin, "d");
+    await until(ui.lastFrame, /a run is in progress \(marking\)/);
+    mcr.gcProgress({ phase: "done", running: false, blobsSwept: 2n, bytesFreed: 2_000n });
+    f = await until(ui.lastFrame, /last run$/m);
+    assert.match(f, /swept +2 blobs, 2\.0 kB freed/);
+  });
+
+  test("GC: opening the screen mid-run joins it through Watch", async () => {
+    const mcr = fakeMcr();
+    const store = mcrStore(mcr);
+    await store.getState().startGc({ dryRun: false, untagged: false });
+    const ui = render(<App store={store} width={100} height={24} color={false} poll={false} initial={{ screen: "gc" }} />);
+    await until(ui.lastFrame, /^running$/m);
+    mcr.gcProgress({ phase: "sweeping", blobsSwept: 5n });
+    await until(ui.lastFrame, /swept +5 blobs/);
+    mcr.gcProgress({ phase: "done", running: false });
+    await until(ui.lastFrame, /last run$/m);
+  });
+
+  test("Policies: e toggles, n creates from a line, x deletes after y; a non-admin sees why not", async () => {
+    const { ui, mcr } = app();
+    await press(ui.stdin, ":", ..."policies", ENTER);
+    let f = await until(ui.lastFrame, /frozen/);
+    assert.match(f, /ID +PRIO +EFFECT +ENABLED +ACTIONS +ROLES +REPOSITORIES +DESCRIPTION/);
+    assert.match(f, /7 +50 +deny +yes +registry:push +\* +team\/locked\/\*/);
+    await press(ui.stdin, "e");
+    await until(ui.lastFrame, /7 +50 +deny +no/);
+    await press(ui.stdin, "n", ..."allow registry:pull public/* open reads", ENTER);
+    f = await until(ui.lastFrame, /open reads/);
+    assert.match(f, /61 +100 +allow +yes +registry:pull/);
+    await press(ui.stdin, "n", ..."maybe", ENTER);
+    await until(ui.lastFrame, /not a rule: "maybe"/);
+    await press(ui.stdin, "x");
+    await until(ui.lastFrame, /Delete rule 7 \(frozen\)\?/);
+    await press(ui.stdin, "y");
+    await until(ui.lastFrame, /delete rule 7: done/);
+    assert.deepEqual(mcr.rules.map((r) => Number(r.id)), [61]);
+
+    cleanup();
+    const user = app(fakeMcr({ admin: false }));
+    await press(user.ui.stdin, ":", ..."policies", ENTER);
+    f = await until(user.ui.lastFrame, /for accounts with the admin role/);
+    assert.match(f, /the admin role is required/);
+    assert.match(f, /mcp login/);
+  });
+
+  test("Audit: newest first; ] pages; / filters; f follows new events onto the first page", async () => {
+    const { ui, mcr } = app(fakeMcr(), 120);
+    await press(ui.stdin, ":", ..."audit", ENTER);
+    let f = await until(ui.lastFrame, /TIME +TYPE +ACTOR/);
+    assert.match(f, /^newest/m);
+    assert.match(f, /2026-01-01T00:59:00Z +manifest_pushed +admin +team\/app/);
+    await press(ui.stdin, "]");
+    f = await until(ui.lastFrame, /from 51/);
+    assert.match(f, /00:09:00Z/);
+    await press(ui.stdin, "[");
+    await until(ui.lastFrame, /^newest/m);
+    await press(ui.stdin, "/", ..."type=manifest_pulled", ENTER);
+    f = await until(ui.lastFrame, /filter: type=manifest_pulled/);
+    assert.doesNotMatch(f, /manifest_pushed/);
+    await press(ui.stdin, "f");
+    await until(ui.lastFrame, /following/);
+    mcr.addEvent("manifest_pulled", "team/fresh");
+    f = await until(ui.lastFrame, /manifest_pulled +admin +team\/fresh/);
+    await press(ui.stdin, "f");
+    await until(ui.lastFrame, /^(?![\s\S]*following)/);
+  });
+
+  test("? lists the registry screens' keys and jumps; each frame fits 80×24", async () => {
+    const { ui } = app(fakeMcr(), 80);
+    await press(ui.stdin, "?");
+    const help = await until(ui.lastFrame, /mcp help/);
+    assert.match(help, /:registry +:repo NAME +:gc +:policies +:audit/);
+    for (const jump of ["registry", "repo team/app", "gc", "policies", "audit"]) {
+      await press(ui.stdin, ":", ...jump, ENTER);
+      await new Promise((r) => setTimeout(r, 150));
+      const lines = (ui.lastFrame() ?? "").split("\n");
+      assert.ok(lines.length <= 23, `${jump}: ${lines.length} lines`);
+      for (const l of lines) assert.ok(stringWidth(l) <= 80, `${jump}: too wide (${stringWidth(l)}): ${l}`);
+    }
+  });
+});
