@@ -45,6 +45,7 @@ const command: CommandSpec = {
       final = await finite(ctx, work, (run) => ({ run }), view);
     }
     if (final.phase === "failed") throw new ConsoleError("failed", `GC run ${final.id} failed: ${final.error}`);
+    if (final.running) throw new ConsoleError("failed", `interrupted: GC run ${final.id} goes on in the registry (mcp gc shows nothing more; the TUI's GC screen joins it)`);
     return 0;
   },
 };

@@ -68,10 +68,16 @@ const command: CommandSpec = {
       case "delete": {
         const { repository, reference } = splitReference(need(target, "repository: mcp registry delete REPO or REPO:TAG"), ref);
         if (reference.startsWith("sha256:")) throw new ConsoleError("usage", "delete takes REPO or REPO:TAG; a manifest by digest goes with GC once untagged");
-        const work = (): Promise<object> => (reference ? st().deleteTag(repository, reference) : st().deleteRepo(repository));
-        await finite(ctx, work, (r) => r, (_s, done) => ({
+        let counts = "";
+        const run = async (): Promise<object> => {
+          if (reference) return st().deleteTag(repository, reference);
+          const r = await st().deleteRepo(repository);
+          counts = `: ${r.manifestsDeleted} manifests, ${r.tagsDeleted} tags`;
+          return r;
+        };
+        await finite(ctx, run, (r) => r, (_s, done) => ({
           sections: [],
-          notes: done ? [cell(reference ? `deleted tag ${repository}:${reference} (the manifest stays until mcp gc --untagged)` : `deleted repository ${repository} (its blobs are freed by mcp gc)`, "ok")] : [],
+          notes: done ? [cell(reference ? `deleted tag ${repository}:${reference} (the manifest stays until mcp gc --untagged)` : `deleted repository ${repository}${counts} (its blobs are freed by mcp gc)`, "ok")] : [],
           ...(done ? {} : { pending: `deleting ${target}` }),
         }));
         return 0;
