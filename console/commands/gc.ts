@@ -13,7 +13,7 @@ const view: View = (s, done) => {
   return {
     sections: run ? [gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run), ...(run.running ? [] : [gcItemsSection(run, 20)])] : [],
     notes: [],
-    ...(done ? {} : { pending: run ? `${run.phase}…` : "starting" }),
+    ...(done ? {} : { pending: !run ? "starting" : run.running ? `${run.phase}…` : "finishing" }),
   };
 };
 
