@@ -6,10 +6,11 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { gcItemsSection, gcRunSection } from "../commands/mcr-format.ts";
 import { ScreenView } from "../components/screen-view.tsx";
+import { bytes } from "../store/mcr-types.ts";
 import type { ConsoleStore } from "../store/store.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 
-export const GC_KEYS = "s start  d dry run  u untagged on/off  r reload  esc back  ? help  q quit";
+export const GC_KEYS = "s start  d dry run  u untagged on/off  r reload/join  esc back  ? help  q quit";
 
 export function GcScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
@@ -31,11 +32,18 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
     return () => a.abort();
   }, []);
 
+  // The result goes to the footer; a run left behind (Esc) goes on in mcr without a message.
   const start = (dryRun: boolean) =>
-    nav.run(dryRun ? "gc dry run" : "gc", async () => {
-      const run = await store.getState().startGc({ dryRun, untagged });
-      await watch(run.id);
-    });
+    void store
+      .getState()
+      .startGc({ dryRun, untagged })
+      .then((run) => watch(run.id))
+      .then((r) => {
+        if (!r || r.running) return;
+        if (r.phase === "failed") return nav.flash(`gc failed: ${r.error}`, true);
+        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}` : `gc done: ${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed`);
+      })
+      .catch((err: Error) => !abort.current.signal.aborted && nav.flash(`gc: ${err.message}`, true));
   useScreenKeys((input) => {
     if (input === "u") return setUntagged((u) => !u), true;
     if (input === "r") return load(), true;

@@ -105,7 +105,7 @@ describe("TUI: registry screens", () => {
     f = await until(ui.lastFrame, /last run \(dry run\)/);
     assert.match(f, /would remove/);
     assert.match(f, /blob +- +sha256:e+/);
-    await until(ui.lastFrame, /gc dry run: done/);
+    await until(ui.lastFrame, /gc dry run done: would free 3\.0 MB/);
     await press(ui.stdin, "u", "s");
     await until(ui.lastFrame, /Start garbage collection \(untagged manifests too\)\? \[y\/N\]/);
     await press(ui.stdin, "y");
@@ -116,6 +116,7 @@ describe("TUI: registry screens", () => {
     mcr.gcProgress({ phase: "done", running: false, blobsSwept: 2n, bytesFreed: 2_000n });
     f = await until(ui.lastFrame, /last run$/m);
     assert.match(f, /swept +2 blobs, 2\.0 kB freed/);
+    await until(ui.lastFrame, /gc done: 2 blobs, 2\.0 kB freed/);
   });
 
   test("GC: opening the screen mid-run joins it through Watch", async () => {
