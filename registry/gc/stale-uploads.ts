@@ -1,5 +1,6 @@
 // Upload sessions nobody has added to for `maxAgeMs` (a client that gave up) are removed
-// with their files, on the maintenance timer. Each is re-checked under its session lock,
+// with their files (on S3 their segment objects), on the maintenance timer, and so is upload
+// data without a session that is as old. Each is re-checked under its session lock,
 // so a chunk arriving at that moment is never cut off.
 import type { Kysely } from "kysely";
 import type { Logger } from "../../lib/log/logger.ts";
@@ -29,6 +30,18 @@ export async function removeStaleUploads(d: StaleUploadDeps, maxAgeMs: number): 
       removed++;
     });
   }
-  if (removed) d.log.info({ removed, older_than: before }, "removed stale upload sessions");
-  return removed;
+  // Data without a session, untouched as long (a single-request upload cut off by a crash; on
+  // shared storage start-up cannot tell those from another replica's upload in progress).
+  const sessions = new Set((await d.db.selectFrom("uploads").select("uuid").execute()).map((r) => r.uuid));
+  let orphans = 0;
+  for (const id of await d.store.listUploads(maxAgeMs)) {
+    if (sessions.has(id)) continue;
+    await d.uploadLocks.run(id, async () => {
+      if (await d.db.selectFrom("uploads").select("uuid").where("uuid", "=", id).executeTakeFirst()) return;
+      await d.store.cancelUpload(id);
+      orphans++;
+    });
+  }
+  if (removed || orphans) d.log.info({ removed, orphaned_data: orphans, older_than: before }, "removed stale upload sessions");
+  return removed + orphans;
 }

@@ -70,10 +70,15 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     });
   }
   const range = decision.kind === "partial" ? decision.range : undefined;
+  if (!head && size > 0 && deps.limits.redirect && deps.store.redirectUrl) {
+    // The object store serves the bytes (Range included) from a short-lived presigned URL.
+    sendEmpty(res, 307, { Location: await deps.store.redirectUrl(digest), "Docker-Content-Digest": digest.text, "Cache-Control": "no-store" });
+    return;
+  }
   let reader;
   if (!head && size > 0) {
     try {
-      reader = await deps.store.reader(digest); // opened before the headers: a missing file is still a clean 404
+      reader = await deps.store.reader(digest, range ?? { start: 0, end: size - 1 }); // opened before the headers: a missing file is still a clean 404
     } catch (err) {
       if (!(err instanceof BlobMissingError)) throw err;
       deps.log.error({ digest: digest.text, repository: name }, "blob recorded in the database is missing from storage");

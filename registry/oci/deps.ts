@@ -14,6 +14,8 @@ export interface OciLimits {
   maxBlobBytes: number;
   /** A blob existence check (HEAD) restarts the blob's GC grace window when it is older than this. */
   blobTouchMs: number;
+  /** Blob GETs answer 307 with the store's presigned URL ([s3] redirect). */
+  redirect?: boolean;
 }
 
 /** The locks garbage collection shares with pushes (docs/gc.md). */

@@ -192,9 +192,12 @@ export async function cancelUpload(deps: OciDeps, res: ServerResponse, name: str
 
 /**
  * Start-up repair: upload files without a session row (single-POST uploads cut off by a crash)
- * are removed, and so are session rows whose file is gone.
+ * are removed, and so are session rows whose file is gone. Not on shared storage: another
+ * replica's upload in progress looks just like that; the stale-upload cleaner removes what
+ * is abandoned there (registry/gc/stale-uploads.ts).
  */
 export async function reconcileUploads(deps: Pick<OciDeps, "meta" | "store" | "log">): Promise<void> {
+  if (deps.store.shared) return;
   const rows = new Set(await deps.meta.uploadIds());
   const files = new Set(await deps.store.listUploads());
   for (const id of files) {

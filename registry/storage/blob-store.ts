@@ -1,6 +1,6 @@
 // The storage interface: the only thing in the registry that knows where bytes
-// live. The local filesystem implements it today; an S3-compatible store can
-// implement the same contract for several replicas.
+// live. The local filesystem (local-fs.ts) implements it for one mcr, an S3-compatible
+// object store (s3.ts) for several replicas sharing one bucket.
 import type { Readable, Writable } from "node:stream";
 import type { Digest } from "./digest.ts";
 
@@ -19,6 +19,11 @@ export interface AppendOptions {
 }
 
 export interface BlobStore {
+  /**
+   * Several mcr processes use this storage at once (S3): none may treat another's upload in
+   * progress as an orphan at start-up; abandoned uploads are left to the stale-upload cleaner.
+   */
+  readonly shared: boolean;
   /** Creates an empty upload. */
   startUpload(id: string): Promise<void>;
   /**
@@ -32,15 +37,22 @@ export interface BlobStore {
    */
   commitUpload(id: string, size: number, expected: Digest): Promise<void>;
   cancelUpload(id: string): Promise<void>;
-  /** Ids of uploads present in storage (for start-up cleanup). */
-  listUploads(): Promise<string[]>;
+  /** Ids of uploads present in storage; with `olderThanMs`, only those unchanged for that long (cleanup). */
+  listUploads(olderThanMs?: number): Promise<string[]>;
 
   /** Size of a stored blob, or undefined. */
   stat(digest: Digest): Promise<number | undefined>;
   /** A stream of the blob's bytes, or of one range of them. */
   open(digest: Digest, range?: ByteRange): Promise<Readable>;
-  /** An open blob for serving downloads; throws BlobMissingError before anything is sent. */
-  reader(digest: Digest): Promise<BlobReader>;
+  /**
+   * An open blob for serving downloads; throws BlobMissingError before anything is sent.
+   * `range` is the part that will be copied (an object store asks for only that).
+   */
+  reader(digest: Digest, range?: ByteRange): Promise<BlobReader>;
+  /** A short-lived URL the client may fetch the blob from itself (307), where the store offers one. */
+  redirectUrl?(digest: Digest): Promise<string>;
+  /** Releases connections; the store is not used afterwards. */
+  close?(): void;
   delete(digest: Digest): Promise<boolean>;
   list(): AsyncIterable<Digest>;
 }

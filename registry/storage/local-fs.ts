@@ -37,6 +37,7 @@ interface HashState {
 }
 
 export class LocalBlobStore implements BlobStore {
+  readonly shared = false;
   /** Running SHA-256 of each upload, so finishing a multi-GiB upload does not re-read it. */
   private readonly hashes = new Map<string, HashState>();
 
@@ -165,8 +166,12 @@ export class LocalBlobStore implements BlobStore {
     });
   }
 
-  async listUploads(): Promise<string[]> {
-    return (await readdir(this.uploadsPath)).filter((n) => UPLOAD_ID_RE.test(n));
+  async listUploads(olderThanMs?: number): Promise<string[]> {
+    const ids = (await readdir(this.uploadsPath)).filter((n) => UPLOAD_ID_RE.test(n));
+    if (olderThanMs === undefined) return ids;
+    const before = Date.now() - olderThanMs;
+    const old = await Promise.all(ids.map((id) => stat(join(this.uploadsPath, id)).then((s) => s.mtimeMs < before, () => false)));
+    return ids.filter((_, i) => old[i]);
   }
 
   async stat(digest: Digest): Promise<number | undefined> {

@@ -1,7 +1,7 @@
 // Upload sessions idle past [gc] stale_uploads are removed with their files on the
 // maintenance timer; active ones stay.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -48,4 +48,20 @@ test("sessions without a chunk for the configured age go with their files, on th
   assert.deepEqual(await meta.uploadIds(), [ids[1]]);
   assert.equal(existsSync(join(dir, "uploads", ids[0]!)), false);
   assert.equal(existsSync(join(dir, "uploads", ids[1]!)), true);
+});
+
+test("upload data without a session goes once it is as old as a stale session (what shared storage cannot tell apart at start-up)", async () => {
+  const store = await LocalBlobStore.open(join(dir, "layers"), join(dir, "uploads"));
+  const fresh = "00000000-0000-4000-8000-000000000003";
+  const old = "00000000-0000-4000-8000-000000000004";
+  for (const id of [fresh, old]) {
+    await store.startUpload(id);
+    await store.appendUpload(id, 0, Readable.from([Buffer.from("orphan")]));
+  }
+  const past = new Date(Date.now() - 48 * 3_600_000);
+  utimesSync(join(dir, "uploads", old), past, past);
+  const deps = { db, store, uploadLocks: new KeyedLock(), log: silentLogger() };
+  assert.equal(await removeStaleUploads(deps, 24 * 3_600_000), 1);
+  assert.equal(existsSync(join(dir, "uploads", old)), false);
+  assert.equal(existsSync(join(dir, "uploads", fresh)), true);
 });
