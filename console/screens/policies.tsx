@@ -34,6 +34,9 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
 
   useScreenKeys((input, key) => {
     if (refused) return false;
+    const rule = rules[sel];
+    // Space toggles here (elsewhere it pages down).
+    if (rule && (input === " " || input === "e")) return nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true;
     if (move(input, key)) return true;
     if (input === "r") return load(), true;
     if (input === "n") {
@@ -44,9 +47,7 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
       });
       return true;
     }
-    const rule = rules[sel];
     if (!rule) return false;
-    if (input === " " || input === "e") return nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true;
     if (input === "x") return nav.confirm(`Delete rule ${rule.id} (${rule.description || rule.effect})?`, () => nav.run(`delete rule ${rule.id}`, () => store.getState().deletePolicy(rule.id))), true;
     return false;
   });

@@ -163,6 +163,14 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     seenTokens,
     deleted,
     rules,
+    /** A repository pushed behind the console's back. */
+    addRepo(name: string, tags = ["v1"]) {
+      repos.set(name, { tags, size: 10n });
+    },
+    /** A GC run started by someone else. */
+    startElsewhere() {
+      gcRun = create(GcRunSchema, { id: "run-elsewhere", options: { grace: "3600s" }, actor: "other", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
+    },
     /** A new audit event, delivered to followers. */
     addEvent(type: string, repository = "team/app") {
       const e = create(AuditEventSchema, { id: BigInt(nextId++), time: "2026-01-03T00:00:00Z", type, actor: "admin", repository });

@@ -180,6 +180,34 @@ describe("TUI: registry screens", () => {
     await until(ui.lastFrame, /^(?![\s\S]*following)/);
   });
 
+  test("r reloads: a repository pushed meanwhile appears, a GC run started elsewhere is joined; space toggles a rule like e; G and g move to the ends", async () => {
+    const { ui, mcr } = app();
+    await press(ui.stdin, ":", ..."registry", ENTER);
+    await until(ui.lastFrame, /2 repositories/);
+    mcr.addRepo("team/new");
+    await press(ui.stdin, "r");
+    await until(ui.lastFrame, /team\/new +1 +1 +10 B/);
+    await press(ui.stdin, ":", ..."gc", ENTER);
+    await until(ui.lastFrame, /no run since the registry started/);
+    mcr.startElsewhere();
+    await press(ui.stdin, "r");
+    let f = await until(ui.lastFrame, /run +run-elsewhere by other/);
+    assert.match(f, /· +watching/);
+    mcr.gcProgress({ phase: "done", running: false });
+    await until(ui.lastFrame, /last run$/m);
+    await press(ui.stdin, ":", ..."policies", ENTER);
+    await until(ui.lastFrame, /7 +50 +deny +yes/);
+    await press(ui.stdin, " ");
+    await until(ui.lastFrame, /7 +50 +deny +no/);
+    await press(ui.stdin, ":", ..."audit", ENTER);
+    await until(ui.lastFrame, /newest +\(1-18 of 50\)/);
+    await press(ui.stdin, "G");
+    f = await until(ui.lastFrame, /newest +\(33-50 of 50\)/);
+    assert.match(f, /00:10:00Z/);
+    await press(ui.stdin, "g");
+    await until(ui.lastFrame, /newest +\(1-18 of 50\)/);
+  });
+
   test("? lists the registry screens' keys and jumps; each frame fits 80×24", async () => {
     const { ui } = app(fakeMcr(), 80);
     await press(ui.stdin, "?");
