@@ -1,7 +1,8 @@
 // `mcp gc [--dry-run] [--untagged] [--reconcile] [--grace D] [--watch]`: starts a garbage
 // collection on mcr (which holds the locks; docs/gc.md) and waits for it to end: one
 // document with the final run, or with --watch every progress message of GcService/Watch
-// (NDJSON, plain lines, or a live table on a terminal). A failed run exits 1.
+// (NDJSON, plain lines, or a live table on a terminal), joining a run already in progress.
+// A failed run exits 1.
 import { ConsoleError } from "../output/errors.ts";
 import type { GcRunRow, GcUpdate } from "../store/mcr-types.ts";
 import type { CommandSpec } from "./command.ts";
@@ -26,14 +27,14 @@ const command: CommandSpec = {
     { flags: "--untagged", description: "also collect manifests no tag or index references", default: false },
     { flags: "--reconcile", description: "also remove files without a blob row and report rows without a file", default: false },
     { flags: "--grace <duration>", description: "keep blobs uploaded, mounted or referenced within this time (default: mcr's [gc] grace)" },
-    { flags: "--watch", description: "stream progress (NDJSON with --json) until the run ends", default: false },
+    { flags: "--watch", description: "stream progress (NDJSON with --json) until the run ends; joins a run already in progress", default: false },
   ],
   async run(ctx, _args, o) {
     const store = ctx.store();
     const st = () => store.getState();
     const opts = { dryRun: o.dryRun === true, untagged: o.untagged === true, reconcile: o.reconcile === true, grace: (o.grace as string | undefined) ?? "" };
     const work = async (): Promise<GcRunRow> => {
-      const started = await st().startGc(opts);
+      const started = await st().startGc({ ...opts, join: o.watch === true });
       const final = await st().watchGc(started.id, ctx.signal);
       if (!final) throw new ConsoleError("failed", `GC run ${started.id}: no final state (interrupted)`);
       return final;

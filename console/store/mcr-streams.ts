@@ -1,5 +1,6 @@
 // The registry's streams: GC (Start, Status, and Watch, which a client may join mid-run)
 // and the audit log (pages of ListEvents, FollowEvents from the newest id shown).
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ConsoleError } from "../output/errors.ts";
 import type { mcrKit } from "./mcr.ts";
 import { auditRow, gcRunRow, type AuditFilter, type AuditRow, type GcRunRow } from "./mcr-types.ts";
@@ -9,12 +10,14 @@ export interface GcStartOptions {
   untagged: boolean;
   reconcile?: boolean;
   grace?: string;
+  /** When a run is already in progress, return it (to watch) instead of failing. */
+  join?: boolean;
 }
 
 export interface McrStreamActions {
   /** GC Status: the run in progress and the last one. */
   gcStatus(): Promise<{ current: GcRunRow | null; last: GcRunRow | null }>;
-  /** Starts a run (`invalid` if one is running: mcr's already_exists). */
+  /** Starts a run; one in progress is `failed` (mcr's already_exists), or returned with `join`. */
   startGc(opts: GcStartOptions): Promise<GcRunRow>;
   /**
    * Follows Watch until the run ends (or `signal` aborts); each message lands in `gc.current`
@@ -54,8 +57,17 @@ export function mcrStreamActions(kit: ReturnType<typeof mcrKit>): McrStreamActio
 
     startGc: (opts) =>
       guard("gc", async (c) => {
-        const r = await c.gc.start({ options: { dryRun: opts.dryRun, untagged: opts.untagged, reconcile: opts.reconcile ?? false, grace: opts.grace ?? "" } }, c.call());
-        const run = gcRunRow(r.run!);
+        let run: GcRunRow;
+        try {
+          const r = await c.gc.start({ options: { dryRun: opts.dryRun, untagged: opts.untagged, reconcile: opts.reconcile ?? false, grace: opts.grace ?? "" } }, c.call());
+          run = gcRunRow(r.run!);
+        } catch (err) {
+          // A run in progress: joined when asked (its options are its own), else refused.
+          if (!opts.join || ConnectError.from(err).code !== Code.AlreadyExists) throw err;
+          const st = await c.gc.status({}, c.call());
+          if (!st.current) throw err;
+          run = gcRunRow(st.current);
+        }
         land(run);
         return run;
       }),

@@ -72,11 +72,14 @@ describe("console store: the registry", () => {
     assert.deepEqual(s.gcUpdates.map((u) => u.seq), [1, 2, 3, 4]);
   });
 
-  test("GC: a second start while one runs is refused (already_exists → failed); Watch after the end gives the last run", async () => {
+  test("GC: a second start while one runs is refused (already_exists → failed) or joins it when asked; Watch after the end gives the last run", async () => {
     const mcr = fakeMcr();
     const store = mcrStore(mcr);
     const run = await store.getState().startGc({ dryRun: true, untagged: false });
     await assert.rejects(store.getState().startGc({ dryRun: true, untagged: false }), rejectsWith("failed"));
+    const joined = await store.getState().startGc({ dryRun: false, untagged: true, join: true });
+    assert.equal(joined.id, run.id, "join returns the run in progress");
+    assert.equal(joined.options.dryRun, true);
     mcr.gcProgress({ phase: "done", running: false });
     const final = await store.getState().watchGc(run.id);
     assert.equal(final?.id, run.id);
