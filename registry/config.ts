@@ -1,10 +1,9 @@
-// mcr's configuration: the seed 000 §5 sections plus [storage] and [auth].
+// mcr's configuration: the seed 000 §5 sections plus [storage], [s3] and [auth].
 import { z } from "zod";
 import { loadConfig } from "../lib/config/load.ts";
 import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
 import { dirname, join } from "node:path";
 
-const nonEmpty = z.string().min(1, "must not be empty");
 
 export const registryConfigSchema = z
   .object({
@@ -31,9 +30,20 @@ export const registryConfigSchema = z
       /** Largest admin RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
     }).strict(),
-    database: z.object({ path: nonEmpty }).strict(),
+    database: z
+      .object({
+        /** SQLite file: the embedded default, one mcr. */
+        path: z.string().default(""),
+        /** postgres:// URL instead: PostgreSQL, shared by several mcr replicas (docs/scale-out.md). */
+        url: z.string().default(""),
+        /** PostgreSQL connections per replica. */
+        pool_size: z.number().int().positive().max(1000).default(10),
+      })
+      .strict(),
     storage: z.object({
-      layers_path: nonEmpty,
+      /** "local": files under layers_path; "s3": the [s3] bucket, shared by replicas. */
+      backend: z.enum(["local", "s3"]).default("local"),
+      layers_path: z.string().default(""),
       /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
       uploads_path: z.string().default(""),
       /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
@@ -43,6 +53,25 @@ export const registryConfigSchema = z
       /** Largest blob accepted, in bytes (default 10 GiB); 0 = no limit. */
       max_blob_bytes: z.number().int().nonnegative().default(10 * 1024 * 1024 * 1024),
     }).strict(),
+    s3: z
+      .object({
+        /** Empty: AWS's endpoint for the region; else the S3-compatible server's URL. */
+        endpoint: z.string().default(""),
+        region: z.string().min(1).default("us-east-1"),
+        bucket: z.string().default(""),
+        /** Key prefix for every object ("registry/"), so a bucket can hold other things. */
+        prefix: z.string().default(""),
+        /** Path-style URLs (endpoint/bucket/key), which most S3-compatible servers need. */
+        path_style: z.boolean().default(false),
+        /** AWS-format credentials file; empty: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the SDK's default chain. */
+        credentials_file: z.string().default(""),
+        /** Blob GETs answer 307 with a presigned URL, so bytes flow from the store to the client. */
+        redirect: z.boolean().default(false),
+        /** Lifetime of those URLs. */
+        redirect_ttl: duration("5m"),
+      })
+      .strict()
+      .default({}),
     mcias: z
       .object({
         server_url: z.string().default(""),
@@ -87,6 +116,12 @@ export const registryConfigSchema = z
       if (!cfg.server.tls_cert) ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });
       if (!cfg.server.tls_key) ctx.addIssue({ code: "custom", path: ["server", "tls_key"], message: "is required (or set plain_http = true behind a TLS proxy)" });
     }
+    const db = cfg.database;
+    if (!db.path && !db.url) ctx.addIssue({ code: "custom", path: ["database", "path"], message: 'is required (or url = "postgres://…" for PostgreSQL)' });
+    if (db.path && db.url) ctx.addIssue({ code: "custom", path: ["database", "url"], message: "and path are both set: path is SQLite, url is PostgreSQL; keep one" });
+    if (db.url && !/^postgres(ql)?:\/\//.test(db.url)) ctx.addIssue({ code: "custom", path: ["database", "url"], message: "must be a postgres:// URL" });
+    if (cfg.storage.backend === "local" && !cfg.storage.layers_path) ctx.addIssue({ code: "custom", path: ["storage", "layers_path"], message: "is required" });
+    if (cfg.storage.backend === "s3" && !cfg.s3.bucket) ctx.addIssue({ code: "custom", path: ["s3", "bucket"], message: 'is required with [storage] backend = "s3"' });
     if (cfg.mcias.server_url && !cfg.mcias.server_url.startsWith("https://")) {
       ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "must be an https:// URL" });
     }
@@ -100,8 +135,9 @@ export function loadRegistryConfig(path: string, env: NodeJS.ProcessEnv = proces
     schema: registryConfigSchema,
     envPrefix: "MCR",
     env,
-    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "storage.layers_path", "storage.uploads_path", "mcias.ca_cert"],
+    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "storage.layers_path", "storage.uploads_path", "s3.credentials_file", "mcias.ca_cert"],
   });
-  if (!cfg.storage.uploads_path) cfg.storage.uploads_path = join(dirname(cfg.storage.layers_path), "uploads");
+  if (!cfg.storage.uploads_path && cfg.storage.layers_path) cfg.storage.uploads_path = join(dirname(cfg.storage.layers_path), "uploads");
+  if (cfg.s3.prefix && !cfg.s3.prefix.endsWith("/")) cfg.s3.prefix += "/";
   return cfg;
 }

@@ -29,10 +29,21 @@ program
   .option("--hostname <name...>", "extra DNS names or IPs for the server certificate", [])
   .option("--ca-dir <dir>", "the platform CA's folder, kept out of the server's reach (default <dir>-ca; made when it has no CA)")
   .option("--force", "rewrite config (from the template: edits are lost) and certificates of an existing home; the CA and data are kept. To renew the certificate or add names: mcr cert renew", false)
+  .option("--database-url <url>", "metadata in this PostgreSQL database (postgres://…) instead of the home's SQLite file; for several replicas (docs/scale-out.md)")
+  .option("--s3-bucket <name>", "blobs in this S3 bucket instead of the home's layers/ folder")
+  .option("--s3-endpoint <url>", "the S3-compatible server (default: AWS for the region)")
+  .option("--s3-region <region>", "the bucket's region", "us-east-1")
+  .option("--s3-prefix <prefix>", "key prefix for mcr's objects in the bucket", "")
+  .option("--s3-path-style", "path-style URLs (MinIO, Ceph, Garage and most S3-compatible servers)", false)
+  .option("--s3-credentials-file <file>", "AWS-format credentials file (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
   .option("--json", "print the result as JSON", false)
-  .action(async (opts: { dir: string; listen: string; hostname: string[]; caDir?: string; force: boolean; json: boolean }) => {
+  .action(async (opts: { dir: string; listen: string; hostname: string[]; caDir?: string; force: boolean; json: boolean; databaseUrl?: string; s3Bucket?: string; s3Endpoint?: string; s3Region: string; s3Prefix: string; s3PathStyle: boolean; s3CredentialsFile?: string }) => {
     try {
-      const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force, caDir: opts.caDir });
+      const s3 = opts.s3Bucket
+        ? { bucket: opts.s3Bucket, endpoint: opts.s3Endpoint, region: opts.s3Region, prefix: opts.s3Prefix, pathStyle: opts.s3PathStyle, credentialsFile: opts.s3CredentialsFile }
+        : undefined;
+      if (!s3 && (opts.s3Endpoint || opts.s3CredentialsFile || opts.s3PathStyle)) throw new Error("--s3-* options need --s3-bucket");
+      const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force, caDir: opts.caDir, databaseUrl: opts.databaseUrl, s3 });
       if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
       else {
         process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n  CA key:  ${r.caDir} (keep it root-only; only init and certificate commands need it)\n`);

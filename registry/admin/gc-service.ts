@@ -59,7 +59,7 @@ export function gcService(gc: GcManager, defaultGraceMs: number): ServiceImpl<ty
     async start(req, ctx) {
       const options = gcOptionsFrom(req.options, defaultGraceMs);
       try {
-        return { run: gcRunMessage(gc.start(options, actor(ctx))) };
+        return { run: gcRunMessage(await gc.begin(options, actor(ctx))) };
       } catch (err) {
         if (err instanceof GcBusyError) throw new ConnectError(err.message, Code.AlreadyExists);
         throw err;

@@ -1,7 +1,7 @@
 // RegistryService: repositories, tags and manifests as the console and curl users see them.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Claims } from "../../lib/auth/types.ts";
-import type { KeyedLock } from "../../lib/sync/keyed-lock.ts";
+import type { KeyLock } from "../locks/types.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { RegistryService, type ManifestSummarySchema, type RepositorySummarySchema } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -17,7 +17,7 @@ export interface RegistryServiceDeps {
   inventory: Inventory;
   meta: Metadata;
   store: BlobStore;
-  uploadLocks: KeyedLock;
+  uploadLocks: KeyLock;
   audit: AuditLog;
   deleteEnabled: boolean;
   /** The policy engine's answer for an account; absent when authentication is disabled. */

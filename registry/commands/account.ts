@@ -1,10 +1,9 @@
 // `mcr account add|list|passwd|disable|enable|role`: manage the embedded
 // identity service's accounts directly in the registry database (run on the registry host).
 import type { Kysely } from "kysely";
-import { openSqlite } from "../../lib/db/sqlite.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { loadRegistryConfig } from "../config.ts";
-import { registryMigrations } from "../db/migrations.ts";
+import { openRegistryDb } from "../db/open.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore, type Account } from "../identity/accounts.ts";
 import { generatePassword } from "../identity/passwords.ts";
@@ -13,7 +12,7 @@ import { silentLogger } from "../../lib/log/logger.ts";
 export async function withAccounts<T>(configPath: string, fn: (accounts: AccountStore, audit: AuditLog) => Promise<T>): Promise<T> {
   const cfg = loadRegistryConfig(configPath);
   if (cfg.mcias.server_url) throw new Error(`accounts live on the external identity server ${cfg.mcias.server_url}, not in this registry`);
-  const { db } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
+  const { db } = await openRegistryDb(cfg.database);
   const audit = new AuditLog(db as Kysely<RegistryDatabase>, silentLogger());
   try {
     return await fn(new AccountStore(db), audit);

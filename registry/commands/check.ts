@@ -2,8 +2,6 @@
 // Changes nothing. Through the running server when it runs (its locks keep an upload
 // commit in flight from looking like a file without a row), directly when it is stopped.
 import { silentLogger } from "../../lib/log/logger.ts";
-import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
-import { RwLock } from "../../lib/sync/rw-lock.ts";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { integrityErrors } from "../db/backup.ts";
 import { GarbageCollector } from "../gc/collector.ts";
@@ -20,9 +18,9 @@ export async function checkCommand(o: { config: string }): Promise<CheckResult> 
   const off = await openOffline(cfg, "check", false);
   try {
     // A damaged file may not even list its tables: report that rather than a stack.
-    const errors = integrityErrors(off.sqlite);
+    const errors = off.sqlite ? integrityErrors(off.sqlite) : [];
     if (errors.length) return { ok: false, integrityErrors: errors, blobRows: 0, orphanFiles: [], missingFiles: [] };
-    const collector = new GarbageCollector({ db: off.db, store: off.store, locks: { digests: new KeyedLock(), commits: new RwLock() }, log: silentLogger() });
+    const collector = new GarbageCollector({ db: off.db, store: off.store, locks: { digests: off.locks.digests, commits: off.locks.commits }, log: silentLogger() });
     return await checkRegistry(off.sqlite, off.db, collector);
   } finally {
     await off.close();

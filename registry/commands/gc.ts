@@ -6,8 +6,6 @@
 import { create, toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { silentLogger } from "../../lib/log/logger.ts";
-import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
-import { RwLock } from "../../lib/sync/rw-lock.ts";
 import { GcRunSchema, GcService, type GcRun as GcRunMessage } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { gcOptionsFrom, gcRunMessage } from "../admin/gc-service.ts";
 import { AuditLog } from "../audit/audit-log.ts";
@@ -60,11 +58,11 @@ export async function gcCommand(o: GcCommandOptions, out: Say = (l) => process.s
     const off = await openOffline(cfg, "gc");
     const audit = new AuditLog(off.db, silentLogger());
     try {
-      const locks = { digests: new KeyedLock(), commits: new RwLock() };
+      const locks = { digests: off.locks.digests, commits: off.locks.commits };
       const collector = new GarbageCollector({ db: off.db, store: off.store, locks, log: silentLogger(), hooks: envGcHooks(silentLogger()) });
-      const manager = new GcManager(collector, audit, silentLogger());
-      const run = manager.start(gcOptionsFrom(options, cfg.gc.grace), "cli");
-      err(`gc ${run.id} started (the server is not running: collecting directly)`);
+      const manager = new GcManager(collector, audit, silentLogger(), off.locks.gcRun);
+      const run = await manager.begin(gcOptionsFrom(options, cfg.gc.grace), "cli");
+      err(`gc ${run.id} started (${cfg.database.url ? "on the shared PostgreSQL database, beside the replicas" : "the server is not running: collecting directly"})`);
       for await (const state of manager.watch()) progress(create(GcRunSchema, gcRunMessage(state)));
       const last = manager.status().last!;
       final = create(GcRunSchema, gcRunMessage(last));

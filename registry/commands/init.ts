@@ -1,14 +1,15 @@
 // `mcr init --dir D`: the embedded default in one step — platform CA, server
 // certificate, config, database and storage folders. Keys and the database are 0600.
+// With --database-url and --s3-bucket the config names a PostgreSQL database and an S3
+// bucket instead (docs/scale-out.md): both are checked and the schema is created at once.
 import { existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
-import { openSqlite } from "../../lib/db/sqlite.ts";
+import { redactUrl } from "../../lib/db/postgres.ts";
 import { issueServerCert } from "../../lib/tls/certs.ts";
 import { defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
-import { registryMigrations } from "../db/migrations.ts";
-import type { RegistryDatabase } from "../db/schema.ts";
+import { openRegistryDb } from "../db/open.ts";
 import { AccountStore } from "../identity/accounts.ts";
 import { generatePassword } from "../identity/passwords.ts";
 
@@ -19,6 +20,19 @@ export interface InitOptions {
   force: boolean;
   /** The platform CA's folder; default `<dir>-ca`. Never inside the home the server reads. */
   caDir?: string;
+  /** PostgreSQL instead of the home's SQLite file. */
+  databaseUrl?: string;
+  /** An S3 bucket instead of the home's layers/ folder. */
+  s3?: S3InitOptions;
+}
+
+export interface S3InitOptions {
+  bucket: string;
+  endpoint?: string;
+  region?: string;
+  prefix?: string;
+  pathStyle?: boolean;
+  credentialsFile?: string;
 }
 
 export interface InitResult {
@@ -38,8 +52,17 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   if (existsSync(config) && !opts.force) {
     throw new Error(`${config} already exists; mcr init will not overwrite an existing registry (to renew the certificate or add names: \`mcr cert renew --config ${config}\`; --force rewrites the config from the template)`);
   }
+  if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) throw new Error(`--database-url must be a postgres:// URL`);
+  const s3 = opts.s3 && { ...opts.s3, credentialsFile: opts.s3.credentialsFile ? resolve(opts.s3.credentialsFile) : "" };
+  if (s3) {
+    // A wrong endpoint, bucket or credentials fail here rather than at the first push.
+    const { S3BlobStore } = await import("../storage/s3.ts");
+    const store = await S3BlobStore.open({ endpoint: s3.endpoint ?? "", region: s3.region ?? "us-east-1", bucket: s3.bucket, prefix: s3.prefix ?? "", pathStyle: s3.pathStyle ?? false, credentialsFile: s3.credentialsFile, redirect: false, redirectTtlMs: 0 });
+    store.close();
+  }
   const certs = join(dir, "certs");
-  for (const d of [dir, certs, join(dir, "layers"), join(dir, "uploads"), join(dir, "backups")]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  const folders = [dir, certs, ...(s3 ? [] : [join(dir, "layers"), join(dir, "uploads")]), ...(opts.databaseUrl ? [] : [join(dir, "backups")])];
+  for (const d of folders) mkdirSync(d, { recursive: true, mode: 0o700 });
   const created: string[] = [];
 
   // Reuse an existing CA so certificates already trusted by clients stay valid; its key lives
@@ -54,11 +77,11 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   writeFileAtomic(join(certs, "cert.pem"), server.certPem, 0o644);
   created.push(join(certs, "cert.pem"), join(certs, "key.pem"));
 
-  writeFileAtomic(config, configText(dir, opts.listen, hosts), 0o600);
+  writeFileAtomic(config, configText(dir, opts.listen, hosts, opts.databaseUrl, s3), 0o600);
   created.push(config);
 
   const dbPath = join(dir, "mcr.db");
-  const { db } = await openSqlite<RegistryDatabase>(dbPath, registryMigrations);
+  const { db } = await openRegistryDb({ path: opts.databaseUrl ? "" : dbPath, url: opts.databaseUrl ?? "", pool_size: 2 });
   let admin: InitResult["admin"];
   try {
     const accounts = new AccountStore(db);
@@ -74,12 +97,44 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   } finally {
     await db.destroy();
   }
-  created.push(dbPath);
+  if (!opts.databaseUrl) created.push(dbPath);
   writeFileSync(join(dir, ".gitignore"), "*\n");
   return { dir, config, caCert: caCertPath, caDir: ca.dir, created, admin };
 }
 
-function configText(dir: string, listen: string, hosts: string[]): string {
+function databaseSection(dir: string, url?: string): string {
+  if (!url) return `[database]\npath = ${JSON.stringify(join(dir, "mcr.db"))}`;
+  return `[database]
+# PostgreSQL, shared by every replica (docs/scale-out.md): ${redactUrl(url)}.
+# $MCR_DATABASE_URL overrides it, which keeps a password out of this file.
+url = ${JSON.stringify(url)}
+pool_size = 10`;
+}
+
+function storageSection(dir: string, s3?: S3InitOptions & { credentialsFile: string }): string {
+  if (!s3) {
+    return `[storage]
+layers_path = ${JSON.stringify(join(dir, "layers"))}
+uploads_path = ${JSON.stringify(join(dir, "uploads"))}
+delete_enabled = true`;
+  }
+  return `[storage]
+backend = "s3"
+delete_enabled = true
+
+[s3]
+endpoint = ${JSON.stringify(s3.endpoint ?? "")}
+region = ${JSON.stringify(s3.region ?? "us-east-1")}
+bucket = ${JSON.stringify(s3.bucket)}
+prefix = ${JSON.stringify(s3.prefix ?? "")}
+path_style = ${s3.pathStyle ? "true" : "false"}
+# AWS credentials file format; empty: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment.
+credentials_file = ${JSON.stringify(s3.credentialsFile)}
+# true: blob downloads are 307 redirects to presigned URLs (clients must reach the endpoint).
+redirect = false`;
+}
+
+function configText(dir: string, listen: string, hosts: string[], databaseUrl?: string, s3?: S3InitOptions & { credentialsFile: string }): string {
   return `# mcr configuration written by \`mcr init\`. Reference: docs/configuration.md.
 # Every key can be overridden by $MCR_<SECTION>_<KEY>; $PORT overrides the port of listen_addr.
 
@@ -90,13 +145,9 @@ tls_key = ${JSON.stringify(join(dir, "certs", "key.pem"))}
 # Certificate names: ${hosts.join(", ")}
 shutdown_timeout = "60s"
 
-[database]
-path = ${JSON.stringify(join(dir, "mcr.db"))}
+${databaseSection(dir, databaseUrl)}
 
-[storage]
-layers_path = ${JSON.stringify(join(dir, "layers"))}
-uploads_path = ${JSON.stringify(join(dir, "uploads"))}
-delete_enabled = true
+${storageSection(dir, s3)}
 
 [mcias]
 # Empty server_url: mcr is its own identity service (accounts in mcr.db; see \`mcr account\`).

@@ -7,6 +7,7 @@ import { loadRegistryConfig, openOffline, runningServer, serverClient } from "./
 
 export async function snapshotCommand(o: { config: string }): Promise<SnapshotInfo> {
   const cfg = loadRegistryConfig(o.config);
+  if (cfg.database.url) throw new Error("mcr snapshot copies the embedded SQLite database; back up PostgreSQL with pg_dump (docs/scale-out.md)");
   const socket = runningServer(cfg);
   if (socket) {
     const r = await serverClient(AdminService, socket).snapshot({});
@@ -14,7 +15,7 @@ export async function snapshotCommand(o: { config: string }): Promise<SnapshotIn
   }
   const off = await openOffline(cfg, "snapshot");
   try {
-    return await snapshot(off.sqlite, cfg.database.path);
+    return await snapshot(off.sqlite!, cfg.database.path);
   } finally {
     await off.close();
   }

@@ -15,8 +15,9 @@ export interface CheckResult {
   missingFiles: string[];
 }
 
-export async function checkRegistry(sqlite: SQLite.Database, db: Kysely<RegistryDatabase>, collector: GarbageCollector): Promise<CheckResult> {
-  const errors = integrityErrors(sqlite);
+/** `sqlite` null: PostgreSQL, whose integrity is its own business; rows and files are still compared. */
+export async function checkRegistry(sqlite: SQLite.Database | null, db: Kysely<RegistryDatabase>, collector: GarbageCollector): Promise<CheckResult> {
+  const errors = sqlite ? integrityErrors(sqlite) : [];
   const rows = Number((await db.selectFrom("blobs").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n);
   const r: GcResult = { ...emptyCounts(), manifests: [], blobs: [], orphans: [], missing: [] };
   await collector.reconcile(true, r);

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../../lib/log/logger.ts";
 import { Channel } from "../../lib/sync/channel.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
+import type { RunLock } from "../locks/types.ts";
 import { emptyCounts, type GarbageCollector, type GcCounts, type GcOptions, type GcResult } from "./collector.ts";
 
 export interface GcRun extends GcCounts {
@@ -21,8 +22,9 @@ export interface GcRun extends GcCounts {
 
 export class GcBusyError extends Error {
   override name = "GcBusyError";
-  constructor(readonly run: GcRun) {
-    super(`garbage collection ${run.id} is already running (started ${run.startedAt})`);
+  /** `run` is undefined when the collection runs on another replica (or `mcr gc` elsewhere). */
+  constructor(readonly run?: GcRun) {
+    super(run ? `garbage collection ${run.id} is already running (started ${run.startedAt})` : "a garbage collection is already running on another replica");
   }
 }
 
@@ -37,10 +39,25 @@ export class GcManager {
     private readonly collector: GarbageCollector,
     private readonly audit: AuditLog,
     private readonly log: Logger,
+    /** One collection across replicas; without it, one in this process. */
+    private readonly runLock?: RunLock,
   ) {}
 
-  /** Starts a run; throws GcBusyError while one is running. */
-  start(options: GcOptions, actor: string): GcRun {
+  /** Starts a run once the registry-wide GC lock is had; GcBusyError while a run goes on here or elsewhere. */
+  async begin(options: GcOptions, actor: string): Promise<GcRun> {
+    if (this.current) throw new GcBusyError(this.current);
+    const release = this.runLock ? await this.runLock.tryAcquire() : undefined;
+    if (this.runLock && !release) throw new GcBusyError(this.current);
+    try {
+      return this.start(options, actor, release);
+    } catch (err) {
+      await release?.();
+      throw err;
+    }
+  }
+
+  /** Starts a run in this process; throws GcBusyError while one is running. `release` is called when it ends. */
+  start(options: GcOptions, actor: string, release?: () => Promise<void>): GcRun {
     if (this.current) throw new GcBusyError(this.current);
     if (this.stopping.signal.aborted) throw new Error("the registry is shutting down");
     const run: GcRun = { ...emptyCounts(), id: randomUUID(), options, actor, startedAt: new Date().toISOString() };
@@ -58,7 +75,8 @@ export class GcManager {
           this.log.error({ err, id: run.id }, "gc: failed");
           this.finish(run, { phase: "failed", error: err.message });
         },
-      );
+      )
+      .finally(() => release?.());
     return { ...run };
   }
 

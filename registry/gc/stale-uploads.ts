@@ -4,14 +4,14 @@
 // so a chunk arriving at that moment is never cut off.
 import type { Kysely } from "kysely";
 import type { Logger } from "../../lib/log/logger.ts";
-import type { KeyedLock } from "../../lib/sync/keyed-lock.ts";
+import type { KeyLock } from "../locks/types.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 
 export interface StaleUploadDeps {
   db: Kysely<RegistryDatabase>;
   store: BlobStore;
-  uploadLocks: KeyedLock;
+  uploadLocks: KeyLock;
   log: Logger;
   now?: () => number;
 }

@@ -2,8 +2,7 @@
 import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import type { KeyedLock } from "../../lib/sync/keyed-lock.ts";
-import type { RwLock } from "../../lib/sync/rw-lock.ts";
+import type { KeyLock, SharedLock } from "../locks/types.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { RegistryAccess } from "../auth/access.ts";
 
@@ -21,9 +20,9 @@ export interface OciLimits {
 /** The locks garbage collection shares with pushes (docs/gc.md). */
 export interface BlobLocks {
   /** Per digest: held by an upload commit from the rename until its row is written, and by GC around each file removal. */
-  digests: KeyedLock;
+  digests: KeyLock;
   /** Shared by upload commits and mounts; exclusive during GC's mark phase. */
-  commits: RwLock;
+  commits: SharedLock;
 }
 
 export interface OciDeps {
@@ -32,7 +31,7 @@ export interface OciDeps {
   limits: OciLimits;
   log: Logger;
   /** Serializes requests on one upload session. */
-  uploadLocks: KeyedLock;
+  uploadLocks: KeyLock;
   blobLocks: BlobLocks;
   /** Authentication and policy for every /v2/ request. */
   access: RegistryAccess;

@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { CachedIdentity } from "../../lib/auth/cache.ts";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import type { IdentityProvider } from "../../lib/auth/types.ts";
-import { openSqlite } from "../../lib/db/sqlite.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { guardedConnectHandler } from "../../lib/net/rpc-guard.ts";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
@@ -16,19 +15,20 @@ import { AuditLog } from "../audit/audit-log.ts";
 import { RegistryAccess } from "../auth/access.ts";
 import type { RegistryConfig } from "../config.ts";
 import { Metadata } from "../db/metadata.ts";
-import { registryMigrations } from "../db/migrations.ts";
+import { openRegistryDb } from "../db/open.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { EmbeddedIdentity } from "../identity/embedded.ts";
 import type { IdentityHttpDeps } from "../identity/http.ts";
 import type { OciDeps } from "../oci/deps.ts";
-import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
 import { reconcileUploads } from "../oci/uploads.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyStore } from "../policy/store.ts";
-import { LocalBlobStore } from "../storage/local-fs.ts";
+import type { BlobStore } from "../storage/blob-store.ts";
+import { openBlobStore } from "../storage/open.ts";
+import { advisoryLocks } from "../locks/advisory.ts";
+import { localLocks } from "../locks/local.ts";
 import { Maintenance } from "./maintenance.ts";
 import { version } from "../../lib/version.ts";
-import { RwLock } from "../../lib/sync/rw-lock.ts";
 import { Inventory } from "../db/inventory.ts";
 import { snapshot } from "../db/backup.ts";
 import { GarbageCollector, type GcHooks } from "../gc/collector.ts";
@@ -76,8 +76,11 @@ export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, n
 }
 
 export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: AssembleOptions = {}): Promise<RegistryParts> {
-  // One process per database: a second server, or an offline `mcr gc` or `mcr restore`, is refused.
-  const lock: InstanceLock | null = cfg.database.path === ":memory:" ? null : acquireLock(cfg.database.path, "server", socketPath(cfg.database.path));
+  // One process per SQLite database: a second server, or an offline `mcr gc` or `mcr restore`, is
+  // refused. Replicas on PostgreSQL share their database by design, and exclude each other with
+  // advisory locks instead (registry/locks/).
+  const embedded = !cfg.database.url && cfg.database.path !== ":memory:";
+  const lock: InstanceLock | null = embedded ? acquireLock(cfg.database.path, "server", socketPath(cfg.database.path)) : null;
   try {
     return await assembleLocked(cfg, log, opts, lock);
   } catch (err) {
@@ -87,9 +90,17 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
 }
 
 async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOptions, lock: InstanceLock | null): Promise<RegistryParts> {
-  const { db, sqlite } = await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations);
+  const { db, sqlite, dialect, label } = await openRegistryDb(cfg.database, log);
+  let store: BlobStore;
+  try {
+    store = await openBlobStore(cfg);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const locks = dialect === "postgres" ? await advisoryLocks(cfg.database.url, log) : localLocks();
+  log.info({ database: label, dialect, storage: cfg.storage.backend === "s3" ? `s3://${cfg.s3.bucket}/${cfg.s3.prefix}` : cfg.storage.layers_path }, "metadata and blob storage");
   const meta = new Metadata(db);
-  const store = await LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
   const audit = new AuditLog(db, log);
   const policies = new PolicyStore(db, audit);
   const engine = new PolicyEngine(policies);
@@ -107,14 +118,15 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     log,
     audit,
     access,
-    uploadLocks: new KeyedLock(),
-    blobLocks: { digests: new KeyedLock(), commits: new RwLock() },
+    uploadLocks: locks.uploads,
+    blobLocks: { digests: locks.digests, commits: locks.commits },
     limits: {
       deleteEnabled: cfg.storage.delete_enabled,
       maxManifestBytes: cfg.storage.max_manifest_bytes,
       maxBlobBytes: cfg.storage.max_blob_bytes,
       // A blob HEAD restarts the grace window at most this often (docs/gc.md).
       blobTouchMs: Math.max(1000, Math.min(60_000, cfg.gc.grace / 4)),
+      redirect: cfg.storage.backend === "s3" && cfg.s3.redirect,
     },
   };
   await reconcileUploads(oci);
@@ -130,7 +142,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   maintenance.start();
 
   const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks ?? envGcHooks(log), now: opts.now });
-  const gc = new GcManager(collector, audit, log);
+  const gc = new GcManager(collector, audit, log, locks.gcRun);
   const admin = {
     meta,
     version,
@@ -139,7 +151,10 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     audit,
     gc,
     defaultGraceMs: cfg.gc.grace,
-    snapshot: () => snapshot(sqlite, cfg.database.path),
+    snapshot: async () => {
+      if (!sqlite) throw new Error("snapshots are of the embedded SQLite database; back up PostgreSQL with pg_dump (docs/scale-out.md)");
+      return snapshot(sqlite, cfg.database.path);
+    },
     check: () => checkRegistry(sqlite, db, collector),
     registry: {
       inventory: new Inventory(db),
@@ -181,7 +196,9 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
       await maintenance.stop();
       await audit.flush();
       remote?.close();
+      await locks.close();
       await db.destroy();
+      store.close?.();
       lock?.release();
     },
   };

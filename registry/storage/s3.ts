@@ -266,9 +266,22 @@ export class S3BlobStore implements BlobStore {
   async reader(digest: Digest, range?: ByteRange): Promise<BlobReader> {
     const body = await this.open(digest, range);
     return {
-      async copyTo(out: Writable) {
-        // Resolves when the body is sent or the client went away (the GET is then dropped).
-        await pipeline(body, out).catch(() => body.destroy());
+      async copyTo(out: Writable, r: ByteRange) {
+        // Exactly the range's bytes, whatever the server sends (s3rver answers bytes=0-0 with the
+        // whole object): more would corrupt a keep-alive connection. Resolves when the bytes are
+        // sent or the client went away (the GET is then dropped); a short object ends the response early.
+        const want = r.end - r.start + 1;
+        let sent = 0;
+        const exact = async function* (src: AsyncIterable<Buffer>) {
+          for await (const chunk of src) {
+            const take = chunk.length > want - sent ? chunk.subarray(0, want - sent) : chunk;
+            sent += take.length;
+            if (take.length) yield take;
+            if (sent >= want) return;
+          }
+          throw new Error(`the object store sent ${sent} of ${want} bytes`);
+        };
+        await pipeline(body, exact, out).catch(() => body.destroy());
       },
       async close() {
         body.destroy();

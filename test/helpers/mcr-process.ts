@@ -1,4 +1,8 @@
 // Starts the real `mcr` binary on an OS-chosen loopback port, in a fresh home made by `mcr init`.
+// Homes use the embedded default (SQLite + local files), or, when $METACIRCULAR_TEST_BACKEND is
+// "postgres-s3" (test/integration/scale-out-suites.test.ts runs the OCI and identity suites
+// so), a database of their own on one PostgreSQL and a prefix of their own in one s3rver
+// bucket, both started once per test process and stopped by stopScaleOutServers().
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,17 +22,66 @@ export interface McrHome {
   caDir: string;
   /** The one-time password `mcr init` gave the first admin account. */
   adminPassword: string;
+  backend: Backend;
+  /** The PostgreSQL database of a postgres-s3 home. */
+  databaseUrl?: string;
+}
+
+export type Backend = "embedded" | "postgres-s3";
+
+/** The backend initHome uses unless told otherwise. */
+export function testBackend(): Backend {
+  return process.env.METACIRCULAR_TEST_BACKEND === "postgres-s3" ? "postgres-s3" : "embedded";
+}
+
+interface ScaleOut {
+  pg: import("./postgres.ts").PgServer;
+  s3: import("./s3.ts").S3Server;
+  credentials: string;
+}
+let scaleOut: Promise<ScaleOut> | undefined;
+let homes = 0;
+
+function scaleOutServers(): Promise<ScaleOut> {
+  scaleOut ??= (async () => {
+    const { startPostgres } = await import("./postgres.ts");
+    const { startS3, s3CredentialsText } = await import("./s3.ts");
+    const [pg, s3] = await Promise.all([startPostgres(), startS3()]);
+    const credentials = join(s3.dir, "..", `${s3.dir.split("/").pop()}.credentials`);
+    writeFileSync(credentials, s3CredentialsText(s3), { mode: 0o600 });
+    return { pg, s3, credentials };
+  })();
+  return scaleOut;
+}
+
+/** Stops the PostgreSQL and S3 servers that postgres-s3 homes share (once every test is done). */
+export async function stopScaleOutServers(): Promise<void> {
+  const s = await scaleOut?.catch(() => undefined);
+  scaleOut = undefined;
+  if (!s) return;
+  await Promise.all([s.pg.stop(), s.s3.stop()]);
+  rmSync(s.credentials, { force: true });
+}
+
+/** `mcr init --database-url … --s3-…` arguments for a new postgres-s3 home. */
+export async function scaleOutInitArgs(): Promise<{ args: string[]; databaseUrl: string }> {
+  const { pg, s3, credentials } = await scaleOutServers();
+  const databaseUrl = await pg.createDatabase();
+  const args = ["--database-url", databaseUrl, "--s3-bucket", s3.bucket, "--s3-endpoint", s3.endpoint, "--s3-path-style", "--s3-prefix", `home-${process.pid}-${++homes}/`, "--s3-credentials-file", credentials];
+  return { args, databaseUrl };
 }
 
 /** `mcr init` into a new temporary folder; `extraToml` is appended to the config. */
-export async function initHome(extraToml = ""): Promise<McrHome> {
+export async function initHome(extraToml = "", opts: { backend?: Backend } = {}): Promise<McrHome> {
   const dir = mkdtempSync(join(tmpdir(), "mcr-test-"));
-  await run(MCR_BIN, ["init", "--dir", dir, "--listen", "127.0.0.1:0"]);
+  const backend = opts.backend ?? testBackend();
+  const scale = backend === "postgres-s3" ? await scaleOutInitArgs() : undefined;
+  await run(MCR_BIN, ["init", "--dir", dir, "--listen", "127.0.0.1:0", ...(scale?.args ?? [])]);
   const config = join(dir, "mcr.toml");
   if (extraToml) appendFileSync(config, `\n${extraToml}\n`);
   const caPath = join(dir, "certs", "ca.pem");
   const adminPassword = readFileSync(join(dir, "admin.password"), "utf8").trim();
-  return { dir, config, caPath, caDir: `${dir}-ca`, caPem: readFileSync(caPath, "utf8"), adminPassword };
+  return { dir, config, caPath, caDir: `${dir}-ca`, caPem: readFileSync(caPath, "utf8"), adminPassword, backend, ...(scale ? { databaseUrl: scale.databaseUrl } : {}) };
 }
 
 export interface McrProcess {
