@@ -67,16 +67,21 @@ export class GcManager {
     this.running = this.collector
       .run(options, (c) => this.update(run, c), this.stopping.signal)
       .then(
-        (result) => {
-          const { manifests: _m, blobs: _b, orphans: _o, missing: _x, ...counts } = result;
-          this.finish(run, { ...counts, result });
-        },
-        (err: Error) => {
-          this.log.error({ err, id: run.id }, "gc: failed");
-          this.finish(run, { phase: "failed", error: err.message });
-        },
+        (result) => ({ result }),
+        (err: Error) => ({ err }),
       )
-      .finally(() => release?.());
+      .then(async (o) => {
+        // Released before the run is reported over, so a client that starts the next run
+        // as soon as it sees this one end is not told that one is still running.
+        await release?.().catch((err: Error) => this.log.warn({ err }, "gc: could not release the GC lock"));
+        if ("result" in o) {
+          const { manifests: _m, blobs: _b, orphans: _o, missing: _x, ...counts } = o.result;
+          this.finish(run, { ...counts, result: o.result });
+        } else {
+          this.log.error({ err: o.err, id: run.id }, "gc: failed");
+          this.finish(run, { phase: "failed", error: o.err.message });
+        }
+      });
     return { ...run };
   }
 

@@ -116,7 +116,9 @@ export async function advisoryLocks(url: string, log: Logger): Promise<RegistryL
           await c.query("select pg_advisory_lock($1, 0)", [CLASS.commits]);
           return await fn();
         } finally {
-          await c.end().catch(() => undefined); // ending the connection releases the lock
+          // Unlocked explicitly: a closed connection's locks go only when its backend exits.
+          await c.query("select pg_advisory_unlock($1, 0)", [CLASS.commits]).catch(() => undefined);
+          await c.end().catch(() => undefined);
         }
       }),
   };
@@ -139,6 +141,7 @@ export async function advisoryLocks(url: string, log: Logger): Promise<RegistryL
         }
         c.on("error", (err) => log.error({ err }, "lost the connection holding the GC lock"));
         return async () => {
+          await c.query("select pg_advisory_unlock($1, 0)", [CLASS.gc]).catch(() => undefined);
           await c.end().catch(() => undefined);
         };
       },

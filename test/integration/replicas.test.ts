@@ -1,0 +1,209 @@
+// Several mcr replicas on one PostgreSQL database and one S3 bucket (docs/scale-out.md): any
+// replica answers any request of an upload; one garbage collection at a time across them,
+// released by PostgreSQL when its replica dies; a replica killed mid-upload leaves the upload
+// for another to finish; pushes and pulls on one replica while GC runs back to back on the
+// other never fail (the GC soak across replicas).
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { request as httpsRequest } from "node:https";
+import { after, before, describe, test } from "node:test";
+import { RegistryClient } from "../helpers/https-client.ts";
+import { initHome, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
+import { imageManifest, PushClient } from "../helpers/oci-push.ts";
+import { skipUnlessPostgres } from "../helpers/postgres.ts";
+import { until } from "../helpers/wait.ts";
+
+const SOAK_SECONDS = Number(process.env.REPLICA_SOAK_SECONDS ?? 15);
+const GRACE = { MCR_GC_GRACE: "5s" };
+
+async function gcStart(c: RegistryClient, body = "{}"): Promise<{ status: number; text: string }> {
+  return c.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json" }, body });
+}
+
+async function gcWait(c: RegistryClient): Promise<Record<string, string>> {
+  for (;;) {
+    const s = (await c.request("GET", "/v1/gc/status")).json();
+    if (!s.running) return s.last_run;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: skipUnlessPostgres() }, () => {
+  let home: McrHome;
+  let a: McrProcess;
+  let b: McrProcess;
+  let ca: RegistryClient;
+  let cb: RegistryClient;
+  const extra: McrProcess[] = [];
+
+  before(async () => {
+    home = await initHome("", { backend: "postgres-s3" });
+    [a, b] = await Promise.all([startMcr(home, GRACE), startMcr(home, GRACE)]);
+    ca = new RegistryClient(a.url, home.caPem);
+    cb = new RegistryClient(b.url, home.caPem);
+  });
+  after(async () => {
+    ca?.close();
+    cb?.close();
+    await Promise.all([a?.stop(), b?.stop(), ...extra.map((p) => p.stop("SIGKILL"))]);
+    if (home) removeHome(home);
+    await stopScaleOutServers();
+  });
+
+  test("a chunked push whose PATCHes alternate between the replicas is pulled whole from the other", async () => {
+    const pa = new PushClient(ca, a.url);
+    const pb = new PushClient(cb, b.url);
+    const data = randomBytes(2 * 1024 * 1024 + 333);
+    const { location } = await pa.startSession("rep/chunked");
+    const chunk = 300 * 1024;
+    for (let at = 0, i = 0; at < data.length; at += chunk, i++) {
+      const part = data.subarray(at, at + chunk);
+      const res = await (i % 2 ? pb : pa).patch(location, part, `${at}-${at + part.length - 1}`);
+      assert.equal(res.status, 202, res.text);
+      assert.equal(res.headers.range, `0-${at + part.length - 1}`);
+    }
+    assert.equal((await pb.status(location)).headers.range, `0-${data.length - 1}`);
+    const put = await cb.request("PUT", pb.withDigest(location, sha256(data)), { headers: { "Content-Length": 0 } });
+    assert.equal(put.status, 201, put.text);
+    const got = await pa.getBlob("rep/chunked", sha256(data));
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(data));
+    const part = await ca.request("GET", `/v2/rep/chunked/blobs/${sha256(data)}`, { headers: { Range: "bytes=1000000-1000999" } });
+    assert.equal(part.status, 206);
+    assert.ok(part.body.equals(data.subarray(1_000_000, 1_001_000)));
+  });
+
+  test("one garbage collection at a time across replicas; a replica that dies mid-run releases it", async () => {
+    const paused = await startMcr(home, { ...GRACE, METACIRCULAR_TEST_GC_PAUSE_AFTER_MARK: "1" });
+    extra.push(paused);
+    const cp = new RegistryClient(paused.url, home.caPem);
+    try {
+      assert.equal((await gcStart(cp)).status, 202);
+      await until("the run to pause after its mark", async () => (/paused after the mark phase/.test(paused.logs()) ? true : undefined), 15_000, 25);
+      const busy = await gcStart(ca);
+      assert.equal(busy.status, 409, busy.text);
+      assert.match(busy.text, /another replica/);
+      await paused.stop("SIGKILL");
+      // PostgreSQL ends the dead replica's session and with it the lock.
+      const again = await until("the lock to be released", async () => {
+        const r = await gcStart(ca);
+        return r.status === 202 ? r : undefined;
+      }, 15_000, 100);
+      assert.equal(again.status, 202);
+      assert.equal((await gcWait(ca)).phase, "done");
+    } finally {
+      cp.close();
+    }
+  });
+
+  test("kill -9 of a replica mid-upload: the upload is finished through another", async () => {
+    const doomed = await startMcr(home, GRACE);
+    extra.push(doomed);
+    const cd = new RegistryClient(doomed.url, home.caPem);
+    const pd = new PushClient(cd, doomed.url);
+    const pa = new PushClient(ca, a.url);
+    const data = randomBytes(1024 * 1024);
+    try {
+      const { location } = await pd.startSession("rep/killed");
+      const first = data.subarray(0, 400_000);
+      assert.equal((await pd.patch(location, first, `0-${first.length - 1}`)).status, 202);
+      // The second chunk is half sent when the replica dies.
+      await new Promise<void>((resolve) => {
+        const req = httpsRequest({ host: "localhost", port: doomed.port, method: "PATCH", path: location, ca: home.caPem, agent: false, headers: { "Content-Type": "application/octet-stream", "Content-Length": data.length - first.length, "Content-Range": `${first.length}-${data.length - 1}` } });
+        req.on("error", () => resolve());
+        req.on("response", () => resolve());
+        req.write(data.subarray(first.length, first.length + 200_000), () => {
+          void doomed.stop("SIGKILL").then(() => req.destroy());
+        });
+      });
+      const st = await pa.status(location);
+      assert.equal(st.status, 204, st.text);
+      assert.equal(st.headers.range, `0-${first.length - 1}`, "only the acknowledged chunk counts");
+      const rest = data.subarray(first.length);
+      assert.equal((await pa.patch(location, rest, `${first.length}-${data.length - 1}`)).status, 202);
+      const put = await ca.request("PUT", pa.withDigest(location, sha256(data)), { headers: { "Content-Length": 0 } });
+      assert.equal(put.status, 201, put.text);
+      assert.ok((await new PushClient(cb, b.url).getBlob("rep/killed", sha256(data))).body.equals(data));
+    } finally {
+      cd.close();
+    }
+  });
+
+  test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
+    const push = new PushClient(cb, b.url);
+    const failures: string[] = [];
+    const fail = (what: string, status: number, text: string) => failures.push(`${what}: ${status} ${text.slice(0, 200)}`);
+    const kept: { repo: string; tag: string }[] = [];
+    const base = randomBytes(32 * 1024);
+    await push.pushBlob("soak/base", base);
+    const deadline = Date.now() + SOAK_SECONDS * 1000;
+    let pushes = 0;
+
+    const pusher = async (p: number) => {
+      const repo = `soak/app${p}`;
+      let previousTemp: string | undefined;
+      for (let i = 0; Date.now() < deadline; i++) {
+        const config = Buffer.from(`{"p":${p},"i":${i},"r":"${randomBytes(4).toString("hex")}"}`);
+        const layer = randomBytes(4 * 1024 + ((i * 977) % 4096));
+        for (const blob of [config, layer]) await push.pushBlob(repo, blob).catch((e: Error) => failures.push(`upload ${repo}: ${e.message}`));
+        const head = await cb.request("HEAD", `/v2/${repo}/blobs/${sha256(base)}`);
+        if (head.status === 404) {
+          const mount = await cb.request("POST", `/v2/${repo}/blobs/uploads/?mount=${sha256(base)}&from=soak/base`, { headers: { "Content-Length": 0 } });
+          if (mount.status !== 201) await push.pushBlob(repo, base).catch((e: Error) => failures.push(`base ${repo}: ${e.message}`));
+        }
+        const tag = i % 3 === 0 ? `keep${i}` : `temp${i}`;
+        const put = await push.putManifest(repo, tag, imageManifest(config, [base, layer]), OCI_MANIFEST);
+        if (put.status !== 201) fail(`push ${repo}:${tag}`, put.status, put.text);
+        else pushes++;
+        if (tag.startsWith("keep")) kept.push({ repo, tag });
+        if (previousTemp) {
+          const del = await cb.request("DELETE", `/v2/${repo}/manifests/${previousTemp}`);
+          if (del.status !== 202) fail(`delete ${repo}:${previousTemp}`, del.status, del.text);
+        }
+        previousTemp = tag.startsWith("temp") ? tag : undefined;
+      }
+      if (previousTemp) await cb.request("DELETE", `/v2/${repo}/manifests/${previousTemp}`);
+    };
+    const pullOne = async (k: { repo: string; tag: string }) => {
+      const m = await cb.request("GET", `/v2/${k.repo}/manifests/${k.tag}`);
+      if (m.status !== 200) return fail(`pull ${k.repo}:${k.tag}`, m.status, m.text);
+      const doc = m.json();
+      for (const d of [doc.config, ...doc.layers]) {
+        const blob = await cb.request("GET", `/v2/${k.repo}/blobs/${d.digest}`);
+        if (blob.status !== 200 || sha256(blob.body) !== d.digest) fail(`blob ${k.repo}:${k.tag} ${d.digest}`, blob.status, blob.text);
+      }
+    };
+    const puller = async () => {
+      while (Date.now() < deadline) {
+        if (kept.length) await pullOne(kept[Math.floor(Math.random() * kept.length)]!);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    let runs = 0;
+    let swept = 0;
+    const collector = async () => {
+      while (Date.now() < deadline) {
+        const started = await gcStart(ca, '{"untagged":true}');
+        if (started.status !== 202) fail("gc start", started.status, started.text);
+        const last = await gcWait(ca);
+        if (last.phase !== "done") fail("gc run", 0, JSON.stringify(last));
+        swept += Number(last.blobs_swept);
+        runs++;
+      }
+    };
+
+    await Promise.all([pusher(0), pusher(1), puller(), collector()]);
+    assert.deepEqual(failures, [], `${failures.length} failures`);
+    assert.ok(runs >= 2 && swept > 0 && pushes > 0, `GC worked meanwhile: ${runs} runs, ${swept} blobs removed, ${pushes} pushes`);
+    for (const k of kept) await pullOne(k);
+    assert.deepEqual(failures, []);
+
+    const final = await gcStart(ca, '{"untagged":true,"reconcile":true,"grace":"0s"}');
+    assert.equal(final.status, 202, final.text);
+    await gcWait(ca);
+    const check = (await cb.request("GET", "/v1/check")).json();
+    assert.deepEqual([check.ok, check.orphan_files, check.missing_files], [true, [], []]);
+    process.stdout.write(`# replica soak: ${pushes} pushes on one replica, ${runs} GC runs on the other removed ${swept} blobs; ${kept.length} images kept, ${check.blob_rows} blob rows\n`);
+  });
+});
