@@ -215,4 +215,22 @@ withConfig(program.command("check"))
     }),
   );
 
+withConfig(program.command("migrate"))
+  .description("copy a stopped embedded registry (SQLite and blob files) into the PostgreSQL database and S3 bucket of --config (docs/scale-out.md); the old home is left as it was")
+  .requiredOption("--from <file>", "the embedded registry's mcr.toml")
+  .option("--json", "print JSON", false)
+  .action((o: { config: string; from: string; json: boolean }) =>
+    run(async () => {
+      const r = await (await import("./commands/migrate.ts")).migrateCommand(o, (line) => process.stderr.write(`${line}\n`));
+      if (o.json) process.stdout.write(JSON.stringify(r) + "\n");
+      else {
+        const t = r.tables;
+        process.stdout.write(
+          `migrated: ${t.repositories} repositories, ${t.manifests} manifests, ${t.tags} tags, ${t.blobs} blob rows, ${t.accounts} accounts, ${t.tokens} tokens, ${t.policy_rules} policy rules, ${t.audit_log} audit events\n` +
+            `blobs: ${r.blobs.copied} copied (${r.blobs.bytes} bytes), ${r.blobs.present} already in the target storage\nstart the replicas with: mcr server --config ${o.config}\n`,
+        );
+      }
+    }),
+  );
+
 program.parseAsync().catch((err) => fail((err as Error).message));

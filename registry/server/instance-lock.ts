@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export type LockKind = "server" | "gc" | "restore" | "check" | "snapshot";
+export type LockKind = "server" | "gc" | "restore" | "check" | "snapshot" | "migrate";
 
 export interface LockHolder {
   pid: number;
