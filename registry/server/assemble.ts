@@ -75,6 +75,9 @@ export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, n
   return { identity: embedded, embedded, remote: null };
 }
 
+/** How often a replica on PostgreSQL reloads the policy rules that other replicas may have changed. */
+export const RULE_RELOAD_MS = 5_000;
+
 export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: AssembleOptions = {}): Promise<RegistryParts> {
   // One process per SQLite database: a second server, or an offline `mcr gc` or `mcr restore`, is
   // refused. Replicas on PostgreSQL share their database by design, and exclude each other with
@@ -106,6 +109,9 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const engine = new PolicyEngine(policies);
   policies.attach(engine);
   await engine.reload();
+  // A rule changed through another replica reaches this one within RULE_RELOAD_MS.
+  const ruleReload = dialect === "postgres" ? setInterval(() => engine.reload().catch((err: Error) => log.warn({ err }, "policy rules could not be reloaded")), RULE_RELOAD_MS) : undefined;
+  ruleReload?.unref();
 
   const { identity, embedded, remote } = identityFor(cfg, db, opts.now);
   if (identity === null) log.warn("authentication is disabled ([auth] disabled = true): every client may pull, push and delete");
@@ -190,6 +196,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     endStreams: () => streams.abort(),
     maintenance,
     async close() {
+      clearInterval(ruleReload);
       streams.abort();
       await local?.close();
       await gc.stop();

@@ -12,6 +12,7 @@ import { initHome, removeHome, startMcr, stopScaleOutServers, type McrHome, type
 import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
 import { imageManifest, PushClient } from "../helpers/oci-push.ts";
 import { skipUnlessPostgres } from "../helpers/postgres.ts";
+import { addAccount, login } from "../helpers/identity.ts";
 import { until } from "../helpers/wait.ts";
 
 const SOAK_SECONDS = Number(process.env.REPLICA_SOAK_SECONDS ?? 15);
@@ -127,6 +128,29 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       assert.ok((await new PushClient(cb, b.url).getBlob("rep/killed", sha256(data))).body.equals(data));
     } finally {
       cd.close();
+    }
+  });
+
+  test("a policy rule made through one replica applies on the other within seconds; a token issued by one is valid on the other", async () => {
+    const [x, y] = await Promise.all([startMcr(home, GRACE, { auth: true }), startMcr(home, GRACE, { auth: true })]);
+    extra.push(x, y);
+    const anonX = new RegistryClient(x.url, home.caPem);
+    const adminX = new RegistryClient(x.url, home.caPem, await login(anonX, "admin", home.adminPassword));
+    const password = await addAccount(home, "dev", "human", ["user"]);
+    const devY = new RegistryClient(y.url, home.caPem, await login(anonX, "dev", password));
+    try {
+      const catalog = () => devY.request("GET", "/v2/locked/app/tags/list");
+      assert.equal((await catalog()).status, 404, "allowed: the repository just does not exist");
+      const rule = await adminX.request("POST", "/v1/policy/rules", {
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ priority: 1, description: "locked", effect: "deny", actions: ["registry:pull"], repositories: ["locked/*"] }),
+      });
+      assert.equal(rule.status, 201, rule.text);
+      await until("the rule to reach the other replica", async () => ((await catalog()).status === 403 ? true : undefined), 10_000, 200);
+    } finally {
+      anonX.close();
+      adminX.close();
+      devY.close();
     }
   });
 
