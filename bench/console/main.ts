@@ -1,0 +1,140 @@
+// bench/console: `mcp ps --json` cold wall time with CONTAINERS containers across 2 real
+// agents (and against one), the TUI's time to its first frame and to its first rows (the
+// real binary on a pseudo-terminal through script(1)), and the logs screen while a container
+// writes 1,000 lines a second (logs-tui.tsx). Prints figures; asserts nothing.
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../../test/helpers/agent-process.ts";
+import { MCP_BIN } from "../../test/helpers/console.ts";
+import { initHome, removeHome, REPO_ROOT, startMcr } from "../../test/helpers/mcr-process.ts";
+import { createPodmanEnv, type PodmanEnv } from "../../test/helpers/podman.ts";
+import { logsBench } from "./logs.ts";
+
+const run = promisify(execFile);
+const RUNS = Number(process.env.RUNS ?? 11);
+const CONTAINERS = Number(process.env.CONTAINERS ?? 50);
+const IMAGE = "localhost/bench/busybox:1";
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const stat = (xs: number[]) => `${sorted(xs)[Math.floor(xs.length / 2)]!.toFixed(0)} ms (${sorted(xs)[0]!.toFixed(0)}–${sorted(xs).at(-1)!.toFixed(0)})`;
+
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, check: (stdout: string) => void): Promise<number> {
+  const t0 = performance.now();
+  // From the checkout: `node --import tsx` finds tsx from the working folder.
+  const { stdout, stderr } = await run(cmd, args, { env, maxBuffer: 64 << 20, cwd: REPO_ROOT }).catch((e) => e as { stdout: string; stderr: string });
+  const ms = performance.now() - t0;
+  try {
+    check(stdout);
+  } catch (err) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${(err as Error).message}\n${stdout}\n${stderr}`);
+  }
+  return ms;
+}
+
+/** The real `mcp` on a pseudo-terminal (script -q): ms until the first frame, and until `rowsText` shows. */
+function tuiFrame(configFile: string, env: NodeJS.ProcessEnv, rowsText: string): Promise<{ first: number; rows: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${configFile}`, "/dev/null"], { env: { ...env, TERM: "xterm-256color" }, stdio: ["pipe", "pipe", "inherit"] });
+    let out = "";
+    let first = 0;
+    let done = false;
+    child.stdin!.on("error", () => undefined);
+    const timer = setTimeout(() => (child.kill("SIGKILL"), reject(new Error(`no frame in 20 s:\n${out.slice(-500)}`))), 20_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString().replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
+      if (!first && out.includes("mcp services")) first = performance.now() - t0;
+      if (first && !done && out.includes(rowsText)) {
+        done = true;
+        const rows = performance.now() - t0;
+        clearTimeout(timer);
+        child.stdin!.write("q");
+        child.once("exit", () => resolve({ first, rows }));
+        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+      }
+    });
+  });
+}
+
+async function main() {
+  const work = mkdtempSync(join(tmpdir(), "bench-console-"));
+  const mcrHome = await initHome();
+  const mcr = await startMcr(mcrHome, {}, { auth: true });
+  const envs: PodmanEnv[] = [];
+  const homes: AgentHome[] = [];
+  const agents: AgentProcess[] = [];
+  const out: string[] = [];
+  try {
+    for (let a = 0; a < 2; a++) {
+      const pm = createPodmanEnv();
+      envs.push(pm);
+      await pm.importBusybox(IMAGE);
+      const home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
+      // A reconcile pass every 30 s as in production, not the tests' 1 s.
+      writeFileSync(home.config, readFileSync(home.config, "utf8").replace('reconcile_interval = "1s"', 'reconcile_interval = "30s"'));
+      homes.push(home);
+      agents.push(await startAgentProcess(home, { MCP_LOG_LEVEL: "info" }));
+      const half = a === 0 ? Math.ceil(CONTAINERS / 2) : Math.floor(CONTAINERS / 2);
+      await Promise.all(
+        [0, 1, 2, 3].map(async (w) => {
+          for (let i = w; i < half; i += 4) await pm.podman(["run", "-d", "--name", `listed${a}-${i}`, "--label", "mcp.managed=true", "--label", `mcp.service=listed${a}x${i}`, "--label", "mcp.component=api", IMAGE, "sleep", "3600"]);
+        }),
+      );
+    }
+    const cfgDir = join(work, "config", "mcp");
+    mkdirSync(join(cfgDir, "services"), { recursive: true });
+    const nodes = agents.map((ag, i) => `[[nodes]]\nname = "n${i}"\nurl = "${ag.url}"\n`).join("\n");
+    const two = join(cfgDir, "mcp.toml");
+    const one = join(cfgDir, "one.toml");
+    writeFileSync(two, `ca_cert = "${mcrHome.caPath}"\n${nodes}\n[registry]\nurl = "${mcr.url}"\n`);
+    writeFileSync(one, `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "n0"\nurl = "${agents[0]!.url}"\n\n[registry]\nurl = "${mcr.url}"\n`);
+    const env = { ...process.env, XDG_CONFIG_HOME: join(work, "config"), XDG_STATE_HOME: join(work, "state"), NO_COLOR: "1" };
+    const login = spawn(MCP_BIN, ["login", "-u", "admin", "--password-stdin"], { env, stdio: ["pipe", "ignore", "inherit"] });
+    login.stdin!.end(mcrHome.adminPassword + "\n");
+    await new Promise((r) => login.once("exit", r));
+
+    const count = (n: number) => (stdout: string) => {
+      const got = JSON.parse(stdout).containers.length;
+      if (got !== n) throw new Error(`ps listed ${got} containers, expected ${n}`);
+    };
+    const measure = async (args: string[], cmd = MCP_BIN, n = CONTAINERS) => {
+      await timed(cmd, args, env, count(n)); // warm-up: page cache, the agents' token cache
+      const xs: number[] = [];
+      for (let i = 0; i < RUNS; i++) xs.push(await timed(cmd, args, env, count(n)));
+      return stat(xs);
+    };
+    process.stderr.write("bench: measuring ps\n");
+    out.push(`mcp ps --json, ${CONTAINERS} containers on 2 agents, cold process (${RUNS} runs): ${await measure(["--config", two, "ps", "--json"])}`);
+    out.push(`mcp ps --json, ${Math.ceil(CONTAINERS / 2)} containers on 1 agent: ${await measure(["--config", one, "ps", "--json"], MCP_BIN, Math.ceil(CONTAINERS / 2))}`);
+    const tsx = ["--import", "tsx", join(REPO_ROOT, "console", "main.ts"), "--config", one, "ps", "--json"];
+    out.push(`  the same through tsx (before the bundle): ${await measure(tsx, process.execPath, Math.ceil(CONTAINERS / 2))}`);
+    process.stderr.write(`bench: ${out.join("; ")}\nbench: measuring the TUI\n`);
+    const frames: { first: number; rows: number }[] = [];
+    for (let i = 0; i < Math.min(RUNS, 7); i++) frames.push(await tuiFrame(two, env, "listed1x"));
+    out.push(`TUI: first frame ${stat(frames.map((f) => f.first))}; rows of both nodes ${stat(frames.map((f) => f.rows))}`);
+
+    // The logs screen: a container on n0 writing ~1,000 lines a second.
+    writeFileSync(join(cfgDir, "services", "chatty.toml"), `name = "chatty"\nnode = "n0"\nversion = "v1"\n[[components]]\nname = "api"\nimage = "${IMAGE}"\ncmd = ["busybox", "awk", "BEGIN { n = 0; while (1) { for (i = 0; i < 100; i++) print \\"line \\" n++; fflush(); system(\\"sleep 0.1\\") } }"]\n`);
+    process.stderr.write(`bench: ${out.at(-1)}\nbench: the logs screen\n`);
+    const dep = await run(MCP_BIN, ["--config", two, "deploy", "chatty", "--json"], { env }).catch((e) => e as { stdout: string; stderr: string });
+    if (!/"phase":"done"/.test(dep.stdout)) throw new Error(`deploy of chatty failed: ${dep.stdout} ${(dep as { stderr?: string }).stderr ?? ""}`);
+    out.push(...(await logsBench(two, env, Number(process.env.SECONDS_LOGS ?? 10))));
+  } finally {
+    for (const a of agents) await a.stop();
+    for (const pm of envs) await pm.cleanup();
+    await mcr.stop();
+    removeHome(mcrHome);
+    for (const h of homes) removeAgentHome(h);
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+await main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack}\n`);
+  process.exitCode = 1;
+});
+process.exit();
