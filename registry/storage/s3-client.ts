@@ -66,7 +66,11 @@ export async function createS3Client(s: S3Settings): Promise<S3Client> {
     // newer default (aws-chunked bodies with trailing CRC32), and mcr verifies every blob's digest itself.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    maxAttempts: 3,
+    // One retry (throttling, a 5xx); streamed uploads are never retried by the SDK.
+    maxAttempts: 2,
+    // An object store that stops answering fails the request (500, logged) instead of holding
+    // it until the client gives up: 5 s to connect, 20 s without a byte (so about 40 s in all).
+    requestHandler: { connectionTimeout: 5_000, socketTimeout: 20_000 },
     // The SDK would print notices (a failed streaming PUT is not retried) with console.warn;
     // the store reports its own errors.
     logger: { debug() {}, info() {}, warn() {}, error() {} },

@@ -34,7 +34,7 @@ export function testBackend(): Backend {
   return process.env.METACIRCULAR_TEST_BACKEND === "postgres-s3" ? "postgres-s3" : "embedded";
 }
 
-interface ScaleOut {
+export interface ScaleOut {
   pg: import("./postgres.ts").PgServer;
   s3: import("./s3.ts").S3Server;
   credentials: string;
@@ -42,7 +42,8 @@ interface ScaleOut {
 let scaleOut: Promise<ScaleOut> | undefined;
 let homes = 0;
 
-function scaleOutServers(): Promise<ScaleOut> {
+/** The PostgreSQL and S3 servers postgres-s3 homes share (started on first use). */
+export function scaleOutServers(): Promise<ScaleOut> {
   scaleOut ??= (async () => {
     const { startPostgres } = await import("./postgres.ts");
     const { startS3, s3CredentialsText } = await import("./s3.ts");

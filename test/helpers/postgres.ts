@@ -61,6 +61,9 @@ export interface PgServer {
   createDatabase(name?: string): Promise<string>;
   /** Runs SQL as the superuser on database `db`. */
   query(text: string, db?: string): Promise<pg.QueryResult>;
+  /** Stops the server (fast shutdown: clients are disconnected) and starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,12 +82,13 @@ export async function startPostgres(): Promise<PgServer> {
   const data = join(dir, "data");
   await pgRun("initdb", ["-D", data, "-A", "trust", "-U", "mcr", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]);
   let port = 0;
+  // fsync off: a test cluster, thrown away afterwards.
+  const opts = () => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const start = () => pgRun("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", opts(), "start"]);
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    // fsync off: a test cluster, thrown away afterwards.
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
     try {
-      await pgRun("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-w", "-t", "30", "-o", opts, "start"]);
+      await start();
       break;
     } catch (err) {
       if (attempt >= 3) {
@@ -110,6 +114,12 @@ export async function startPostgres(): Promise<PgServer> {
     async createDatabase(name = `t${process.pid}_${++counter}`) {
       await query(`create database "${name}"`);
       return url(name);
+    },
+    async halt() {
+      await pgRun("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+    },
+    async resume() {
+      await start();
     },
     async stop() {
       await pgRun("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);

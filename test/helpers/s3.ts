@@ -15,20 +15,53 @@ export interface S3Server {
   secretAccessKey: string;
   dir: string;
   child: ChildProcess;
+  /** Kills the server (the bucket becomes unreachable) and starts it again on the same port and data. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const MAIN = `
 const S3rver = require("s3rver");
-const [dir, bucket] = process.argv.slice(1);
-new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: dir, configureBuckets: [{ name: bucket }] })
+const [dir, bucket, port] = process.argv.slice(1);
+new S3rver({ port: Number(port), address: "127.0.0.1", silent: true, directory: dir, configureBuckets: [{ name: bucket }] })
   .run()
   .then(({ port }) => process.stdout.write(JSON.stringify({ port }) + "\\n"));
 `;
 
 export async function startS3(bucket = "mcr-test"): Promise<S3Server> {
   const dir = mkdtempSync(join(tmpdir(), "s3-test-"));
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", MAIN, dir, bucket], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let { child, port } = await spawnS3(dir, bucket, 0).catch((err) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve())));
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    bucket,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    dir,
+    get child() {
+      return child;
+    },
+    async halt() {
+      child.kill("SIGKILL");
+      await exited();
+    },
+    async resume() {
+      ({ child } = await spawnS3(dir, bucket, port));
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnS3(dir: string, bucket: string, wantPort: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", MAIN, dir, bucket, String(wantPort)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${out}`)), 15_000);
@@ -47,23 +80,9 @@ export async function startS3(bucket = "mcr-test"): Promise<S3Server> {
     });
   }).catch((err) => {
     child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    bucket,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    dir,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { child, port };
 }
 
 /** An AWS credentials file for the server, written into `dir`. */
