@@ -75,7 +75,13 @@ class LockSession {
 export async function advisoryLocks(url: string, log: Logger): Promise<RegistryLocks> {
   const { Client } = (await import("pg")).default;
   const connect = async () => {
-    const c = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    // Server-side keepalives on lock connections: a replica whose host vanishes without closing
+    // its sockets loses its locks within about a minute, not after the kernel's two hours.
+    const c = new Client({
+      connectionString: url,
+      connectionTimeoutMillis: 10_000,
+      options: "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3",
+    });
     c.on("error", (err) => log.warn({ err }, "advisory lock connection failed"));
     await c.connect();
     return c;
