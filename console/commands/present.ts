@@ -10,6 +10,7 @@ import type { Context } from "./command.ts";
 export type View = (s: ConsoleState, done: boolean) => Screen;
 
 async function live(ctx: Context, view: View, work: Promise<unknown>): Promise<void> {
+  (await import("../tty/terminal.ts")).claimTerminal();
   const { renderLive } = await import("../tty/live.tsx");
   await renderLive(ctx.store(), view, work, ctx.out);
 }

@@ -65,6 +65,7 @@ const command: CommandSpec = {
       else if (ctx.mode === "plain" || foreground) ctx.out.text(summary(doc, notes, foreground));
       else {
         for (const n of notes) ctx.out.note(`mcp up: ${n}`);
+        (await import("../tty/terminal.ts")).claimTerminal();
         const { runTui } = await import("../tui/app.tsx");
         return await runTui(home.store(), { color: ctx.out.color });
       }
