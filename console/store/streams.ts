@@ -7,6 +7,20 @@ import { pickNodes, probe } from "./nodes.ts";
 import { splitTarget } from "./services.ts";
 import type { GetState, SetState, StoreDeps } from "./store.ts";
 import type { AgentEventRow, LogLine } from "./types.ts";
+import { reconnectDelay, ResumePoint, splitTimestamp } from "./log-resume.ts";
+
+/** Errors after which a follow reconnects; the others (session, not found) end it. */
+const RETRY = new Set(["unreachable", "failed"]);
+
+/** Resolves true after `ms`, false at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const t = setTimeout(() => (signal?.removeEventListener("abort", stop), resolve(true)), ms);
+    const stop = () => (clearTimeout(t), resolve(false));
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
 
 export interface LogOptions {
   follow: boolean;
@@ -66,20 +80,36 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
       try {
         await Promise.all(
           components.map(async (component) => {
-            try {
-              const req = { service, component, follow: opts.follow, tail: opts.tail, since: opts.since, timestamps: opts.timestamps };
-              const stream = deps.agents.client(node).logs(req, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
-              setStream(component, "open");
-              for await (const l of stream) {
-                pending.push({ node, service, component: l.component || component, stream: l.stream === LogStream.STDERR ? "stderr" : "stdout", line: l.line });
-                if (pending.length >= 1000) flush();
+            // A follow that breaks (agent restarted, connection dropped) reconnects with backoff
+            // and resumes `since` the last line's time (log-resume.ts).
+            const resume = new ResumePoint();
+            for (let attempt = 0; ; attempt++) {
+              try {
+                const since = resume.time || opts.since;
+                const req = { service, component, follow: opts.follow, tail: resume.time ? 0 : opts.tail, since, timestamps: true };
+                const stream = deps.agents.client(node).logs(req, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
+                setStream(component, "open");
+                for await (const l of stream) {
+                  const stamped = splitTimestamp(l.line);
+                  if (stamped && resume.seen(stamped)) continue;
+                  attempt = 0;
+                  pending.push({ node, service, component: l.component || component, stream: l.stream === LogStream.STDERR ? "stderr" : "stdout", line: stamped && !opts.timestamps ? stamped.text : l.line });
+                  if (pending.length >= 1000) flush();
+                }
+                // The agent ended it (the container stopped, or a one-off read is done).
+                return setStream(component, "ended");
+              } catch (err) {
+                if (signal?.aborted) return setStream(component, "ended");
+                const e = agentError(err, node);
+                if (!opts.follow || !RETRY.has(e.code)) {
+                  errors.push(e);
+                  return setStream(component, `error: ${e.message}`);
+                }
+                setStream(component, `reconnecting: ${e.message}`);
               }
-              setStream(component, "ended");
-            } catch (err) {
-              if (signal?.aborted) return setStream(component, "ended");
-              const e = agentError(err, node);
-              errors.push(e);
-              setStream(component, `error: ${e.message}`);
+              if (!(await sleep(reconnectDelay(attempt), signal))) return setStream(component, "ended");
+              resume.reconnecting();
+              setStream(component, `reconnecting (attempt ${attempt + 1})`);
             }
           }),
         );
