@@ -44,9 +44,12 @@ export function findLine(text: string, field: string): number {
     if (at < 0) return 0;
     from = at + 1;
   }
-  const re = new RegExp(`^\\s*${key}\\s*=`);
+  const re = new RegExp(`^\\s*["']?${key}["']?\\s*=`);
   for (let i = from; i < lines.length && !/^\s*\[/.test(lines[i]!); i++) if (re.test(lines[i]!)) return i + 1;
-  return 0;
+  // A table of that name: `[table.key]` or `[[table.key]]`.
+  const header = table ? `${table}.${key}` : key;
+  const at = lines.findIndex((l, i) => i >= from - 1 && (l.trim() === `[${header}]` || l.trim() === `[[${header}]]`));
+  return at < 0 ? 0 : at + 1;
 }
 
 /** Parses one definition file; errors name the file, the field and the line. */
@@ -70,7 +73,7 @@ export function parseDefinitionFile(file: string): LoadedDefinition {
   } catch (err) {
     if (!(err instanceof DefinitionError)) throw err;
     // "shop: components[0].routes[1].port: must be …" → the field after the service name.
-    const m = /^(?:[^:]+: )?([a-z_]+(?:\[\d+\])?(?:\.[a-z_A-Z0-9]+(?:\[\d+\])?)*): (.*)$/s.exec(err.message);
+    const m = /^(?:[^:]+: )?([A-Za-z0-9_-]+(?:\[\d+\])?(?:\.[A-Za-z0-9_-]+(?:\[\d+\])?)*): (.*)$/s.exec(err.message);
     if (m) fail(file, text, m[1]!, m[2]!);
     throw new ConsoleError("invalid", `${file}: ${err.message}`);
   }

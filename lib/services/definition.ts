@@ -114,9 +114,26 @@ export function parseVolume(spec: string, where: string): { host: string; contai
   return { host, container, options };
 }
 
+/** The keys each table may have (seed 000 §2); any other is an error that names it. */
+const KEYS = {
+  service: new Set(["name", "node", "version", "active", "environment", "number", "storage", "components"]),
+  storage: new Set(["nfs", "nfs_options", "nfsOptions"]),
+  component: new Set(["name", "image", "version", "volumes", "cmd", "network", "user", "restart", "env", "routes"]),
+  route: new Set(["name", "port", "mode", "hostname", "index"]),
+};
+
+/** `field(k)` names the key as errors do ("shop: components[0].imgae"). */
+function knownKeys(t: Raw, allowed: Set<string>, field: (k: string) => string): void {
+  for (const k of Object.keys(t)) {
+    if (allowed.has(k)) continue;
+    fail(field(/^[A-Za-z0-9_-]{1,64}$/.test(k) ? k : "?"), `unknown key ${quote(k)} (known: ${[...allowed].filter((a) => a !== "nfsOptions").join(", ")})`);
+  }
+}
+
 function route(raw: unknown, where: string): RouteDefinition {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(where, "must be a table");
   const r = raw as Raw;
+  knownKeys(r, KEYS.route, (k) => `${where}.${k}`);
   const name = str(r.name, `${where}.name`);
   if (name && !ROUTE_NAME_RE.test(name)) fail(`${where}.name`, `${quote(name)} must be [a-z][a-z0-9_]*, at most 32 characters (it becomes $PORT_<NAME>)`);
   const port = r.port;
@@ -136,6 +153,7 @@ function route(raw: unknown, where: string): RouteDefinition {
 function component(raw: unknown, where: string): ComponentDefinition {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(where, "must be a table");
   const c = raw as Raw;
+  knownKeys(c, KEYS.component, (k) => `${where}.${k}`);
   const name = str(c.name, `${where}.name`);
   checkName(name, `${where}.name`);
   const env: Record<string, string> = {};
@@ -182,6 +200,7 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   const name = str(d.name, "name");
   if (!name) fail("name", "is required");
   checkName(name, "name");
+  knownKeys(d, KEYS.service, (k) => `${name}: ${k}`);
   const node = str(d.node, `${name}: node`);
   if (!node) fail(`${name}: node`, "is required");
   if (node.length > LIMITS.node) fail(`${name}: node`, `${quote(node)} is longer than ${LIMITS.node} characters`);
@@ -215,6 +234,7 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   portIndices(components, name); // refuses more than ten routes or clashing indices
   const storageRaw = (d.storage ?? {}) as Raw;
   if (typeof storageRaw !== "object" || Array.isArray(storageRaw)) fail(`${name}: storage`, "must be a table");
+  knownKeys(storageRaw, KEYS.storage, (k) => `${name}: storage.${k}`);
   const nfs = str(storageRaw.nfs, `${name}: storage.nfs`);
   if (nfs && !/^[a-zA-Z0-9.-]+:\/[^\s,]*$/.test(nfs)) fail(`${name}: storage.nfs`, `${quote(nfs)} must be server:/path`);
   const nfsOptions = str(storageRaw.nfs_options ?? storageRaw.nfsOptions, `${name}: storage.nfs_options`);

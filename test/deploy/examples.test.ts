@@ -9,7 +9,8 @@ import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { loadRegistryConfig } from "../../registry/config.ts";
 import { loadAgentConfig } from "../../daemon/config.ts";
 import { loadConsoleConfig } from "../../console/config.ts";
-import { parseServiceToml, portIndices } from "../../lib/services/definition.ts";
+import { portIndices } from "../../lib/services/definition.ts";
+import { parseDefinitionFile } from "../../console/definitions.ts";
 import { parseMachineRegistry } from "../../lib/smep/smep.ts";
 
 const EXAMPLES = join(REPO_ROOT, "deploy/examples");
@@ -51,7 +52,8 @@ test("service definitions: a single-component service and an api + web service",
   const files = readdirSync(join(EXAMPLES, "services")).sort();
   assert.deepEqual(files, ["echo.toml", "myservice.toml"]);
   const defs = Object.fromEntries(files.map((f) => {
-    const def = parseServiceToml(readFileSync(join(EXAMPLES, "services", f), "utf8"), f);
+    // The console's loader: definitions carry its [build.images] and path beside seed 000 §2.
+    const { def } = parseDefinitionFile(join(EXAMPLES, "services", f));
     assert.equal(`${def.name}.toml`, f, "a definition's file is named after the service");
     return [def.name, def];
   }));
