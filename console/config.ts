@@ -10,7 +10,7 @@ import { z } from "zod";
 import { loadConfig, resolveConfig } from "../lib/config/load.ts";
 import { duration } from "../lib/config/types.ts";
 import { NAME_RE } from "../lib/services/definition.ts";
-import { agentConfigSchema } from "../daemon/config.ts";
+import { agentConfigSchema } from "../lib/config/agent-schema.ts";
 
 /** `~/x` → `<home>/x`; relative paths are resolved against the config's folder by the loader. */
 const path = (fallback: string) => z.string().default(fallback).transform((p) => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p));

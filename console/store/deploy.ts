@@ -1,6 +1,6 @@
 // sync (definitions and the machine registry to each node's agent) and deploy (the
 // agent's Deploy stream, per component), both after building the images the registry lacks.
-import { definitionToProto } from "../../daemon/rpc/convert.ts";
+import { definitionToProto } from "../../lib/services/to-proto.ts";
 import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { LoadedDefinition } from "../definitions.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";

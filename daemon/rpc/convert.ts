@@ -37,16 +37,5 @@ export function definitionFromProto(m: ServiceDefinitionMsg | undefined): Servic
   }
 }
 
-export function definitionToProto(d: ServiceDefinition) {
-  return {
-    name: d.name,
-    node: d.node,
-    version: d.version,
-    active: d.active,
-    environment: d.environment,
-    number: d.number,
-    nfsExport: d.storage.nfs,
-    nfsOptions: d.storage.nfsOptions,
-    components: d.components.map((c) => ({ ...c, routes: c.routes.map((r) => ({ ...r })) })),
-  };
-}
+// The console builds the wire form too: it lives in lib/.
+export { definitionToProto } from "../../lib/services/to-proto.ts";
