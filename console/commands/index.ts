@@ -3,6 +3,7 @@ import audit from "./audit.ts";
 import build from "./build.ts";
 import type { CommandSpec } from "./command.ts";
 import deploy from "./deploy.ts";
+import down from "./down.ts";
 import events from "./events.ts";
 import gc from "./gc.ts";
 import login from "./login.ts";
@@ -20,5 +21,6 @@ import start from "./start.ts";
 import status from "./status.ts";
 import stop from "./stop.ts";
 import sync from "./sync.ts";
+import up from "./up.ts";
 
-export const COMMANDS: CommandSpec[] = [login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place, registry, gc, policy, audit, snapshot];
+export const COMMANDS: CommandSpec[] = [up, down, login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place, registry, gc, policy, audit, snapshot];
