@@ -142,8 +142,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   }
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
+  const closing = new AbortController();
   const rpc = guardedConnectHandler({
-    routes: (router) => router.service(AgentService, agentService({ controller, publisher, store, runtimes, node: cfg.node.name, version, log })),
+    routes: (router) => router.service(AgentService, agentService({ controller, publisher, store, runtimes, node: cfg.node.name, version, log, closing: closing.signal })),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
@@ -179,6 +180,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     async shutdown() {
       await reconciler.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      closing.abort(); // log and event follows end; a deploy in flight runs to its end
       for (const s of sessions) s.close(); // graceful: lets open streams finish
       const timer = setTimeout(() => {
         log.warn({ sessions: sessions.size }, "shutdown timeout: closing remaining sessions");

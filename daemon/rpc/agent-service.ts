@@ -31,6 +31,8 @@ export interface AgentServiceDeps {
   node: string;
   version: string;
   log: Logger;
+  /** Aborted when the agent shuts down: log and event follows end then, deploys run to their end. */
+  closing?: AbortSignal;
 }
 
 const PHASES: Record<Phase, DeployPhase> = {
@@ -90,6 +92,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     for (const [service, err] of failed) d.log.warn({ service, err }, `${what}: placement failed; this service's containers are left out`);
     return runtimes;
   };
+  // A follow ends when its client goes away or the agent shuts down (a drain must not wait for it).
+  const followSignal = (ctx: { signal: AbortSignal }) => (d.closing ? AbortSignal.any([ctx.signal, d.closing]) : ctx.signal);
   const inspect = async (service: string, name: string) => {
     try {
       return await (await d.runtimes.forService(service)).runtime.inspect(name);
@@ -225,11 +229,12 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
       if (req.tail < 0) throw new ConnectError("tail must not be negative", Code.InvalidArgument);
       const { runtime } = await guard(() => d.runtimes.forService(service));
-      const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, ctx.signal);
+      const signal = followSignal(ctx);
+      const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {
-        if (ctx.signal.aborted) return;
+        if (signal.aborted) return;
         throw toConnectError(err);
       }
     },
@@ -238,12 +243,13 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const labels: Record<string, string> = { [LABELS.managed]: "true" };
       if (req.service) labels[LABELS.service] = checkService(req.service);
       const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await allRuntimes("events");
+      const signal = followSignal(ctx);
       try {
-        for await (const e of mergeStreams<RuntimeEvent>(sources.map((rt) => rt.events(labels, ctx.signal)))) {
+        for await (const e of mergeStreams<RuntimeEvent>(sources.map((rt) => rt.events(labels, signal)))) {
           yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
         }
       } catch (err) {
-        if (ctx.signal.aborted) return;
+        if (signal.aborted) return;
         throw toConnectError(err);
       }
     },

@@ -184,7 +184,17 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
 
   test("a restarted agent re-adopts running containers without restarting them", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
+    // An open log follow ends with the shutdown instead of holding the drain for shutdown_timeout (30 s).
+    let following!: () => void;
+    const firstLine = new Promise<void>((resolve) => (following = resolve));
+    const follow = (async () => {
+      for await (const _ of client.logs({ service: "shop", component: "api", follow: true, tail: 1 }, admin)) following();
+    })().catch(() => undefined);
+    await firstLine;
+    const t0 = Date.now();
     assert.equal(await agent.stop("SIGTERM"), 0);
+    assert.ok(Date.now() - t0 < 10_000, `the agent took ${Date.now() - t0} ms to stop with a follow open`);
+    await follow;
     agent = await startAgentProcess(home);
     client = agentClient(agent.url, mcrHome.caPem);
     await agent.nextPass(); // a full reconcile pass of the new agent
