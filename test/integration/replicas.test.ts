@@ -5,16 +5,19 @@
 // other never fail (the GC soak across replicas).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
+import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { RegistryClient } from "../helpers/https-client.ts";
-import { initHome, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { initHome, MCR_BIN, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
 import { imageManifest, PushClient } from "../helpers/oci-push.ts";
 import { skipUnlessPostgres } from "../helpers/postgres.ts";
 import { addAccount, login } from "../helpers/identity.ts";
 import { until } from "../helpers/wait.ts";
 
+const run = promisify(execFile);
 const SOAK_SECONDS = Number(process.env.REPLICA_SOAK_SECONDS ?? 15);
 const GRACE = { MCR_GC_GRACE: "5s" };
 
@@ -152,6 +155,38 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       adminX.close();
       devY.close();
     }
+  });
+
+  test("[s3] redirect: blob GETs are 307s to presigned URLs that serve the bytes and ranges; HEAD stays with mcr", async () => {
+    const r = await startMcr(home, { ...GRACE, MCR_S3_REDIRECT: "true" });
+    extra.push(r);
+    const c = new RegistryClient(r.url, home.caPem);
+    try {
+      const data = randomBytes(70_000);
+      await new PushClient(c, r.url).pushBlob("rep/redirect", data);
+      const get = await c.request("GET", `/v2/rep/redirect/blobs/${sha256(data)}`);
+      assert.equal(get.status, 307, get.text);
+      const url = String(get.headers.location);
+      assert.match(url, /X-Amz-Signature=/);
+      assert.ok(Buffer.from(await (await fetch(url)).arrayBuffer()).equals(data));
+      const part = await fetch(url, { headers: { Range: "bytes=100-199" } });
+      assert.equal(part.status, 206);
+      assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(100, 200)));
+      const head = await c.request("HEAD", `/v2/rep/redirect/blobs/${sha256(data)}`);
+      assert.equal(head.status, 200);
+      assert.equal(head.headers["content-length"], String(data.length));
+      assert.equal((await c.request("GET", `/v2/rep/other/blobs/${sha256(data)}`)).status, 404, "the access check stays with mcr");
+    } finally {
+      c.close();
+    }
+  });
+
+  test("mcr gc and mcr check on the PostgreSQL config run beside the replicas; snapshot points at pg_dump", async () => {
+    const gc = JSON.parse((await run(MCR_BIN, ["gc", "--config", home.config, "--grace", "1h", "--json"])).stdout);
+    assert.equal(gc.phase, "done");
+    const check = JSON.parse((await run(MCR_BIN, ["check", "--config", home.config, "--json"])).stdout);
+    assert.deepEqual([check.ok, check.missingFiles], [true, []]);
+    await assert.rejects(run(MCR_BIN, ["snapshot", "--config", home.config]), /pg_dump/);
   });
 
   test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
