@@ -226,8 +226,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** Removes the segments, and aborts a chunk's multipart upload left by a replica that died mid-chunk. */
   async cancelUpload(id: string): Promise<void> {
     await this.removeUpload(id);
+    try {
+      const r = await this.client.send(new this.sdk.ListMultipartUploadsCommand({ Bucket: this.s.bucket, Prefix: this.uploadPrefix(id) }));
+      for (const u of r.Uploads ?? []) {
+        await this.client.send(new this.sdk.AbortMultipartUploadCommand({ Bucket: this.s.bucket, Key: u.Key!, UploadId: u.UploadId! }));
+      }
+    } catch {
+      // Servers without ListMultipartUploads (s3rver): the bucket's lifecycle rule ends them (docs/scale-out.md).
+    }
   }
 
   async listUploads(olderThanMs?: number): Promise<string[]> {
