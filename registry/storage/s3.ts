@@ -33,6 +33,8 @@ const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
 /** Largest object a single PUT or server-side copy may write. */
 const MAX_SINGLE = 5 * 1024 ** 3;
 const PART_SIZE = 8 * 1024 * 1024;
+/** Running hashes kept at most (the oldest goes first; its upload is then read back at commit). */
+const MAX_HASHES = 10_000;
 
 interface Segment {
   start: number;
@@ -173,6 +175,8 @@ export class S3BlobStore implements BlobStore {
     if (state) {
       state.size = offset + written;
       this.hashes.set(id, state);
+      // Sessions abandoned here but cleaned up by another replica would otherwise stay for ever.
+      if (this.hashes.size > MAX_HASHES) this.hashes.delete(this.hashes.keys().next().value!);
     }
     return offset + written;
   }
