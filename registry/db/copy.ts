@@ -2,8 +2,8 @@
 // SQLite file into PostgreSQL), in one transaction on the target, keeping every id so that
 // references stay as they are; PostgreSQL's identity sequences are then moved past them.
 // Upload sessions are not copied: their bytes stay with the old storage.
-import { sql, type Kysely } from "kysely";
-import { dialectOf } from "./dialect.ts";
+import type { Kysely } from "kysely";
+import { dialectOf, resetIdentities } from "./dialect.ts";
 import type { RegistryDatabase } from "./schema.ts";
 
 /** Parents before children (foreign keys). */
@@ -78,11 +78,7 @@ export async function copyMetadata(from: Kysely<RegistryDatabase>, to: Kysely<Re
       }
       await flush();
     }
-    if (dialectOf(to) === "postgres") {
-      for (const t of WITH_ID) {
-        await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(trx);
-      }
-    }
+    await resetIdentities(trx, WITH_ID);
   });
   for (const t of COPIED_TABLES) {
     const n = await count(to, t);

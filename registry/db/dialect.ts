@@ -52,6 +52,17 @@ export function columnTypes(db: Kysely<any>): ColumnTypes {
   };
 }
 
+/**
+ * After rows were inserted with explicit ids (`mcr migrate`), PostgreSQL's identity sequences
+ * must move past them; SQLite's autoincrement follows the largest id by itself.
+ */
+export async function resetIdentities(db: Kysely<any> | Transaction<any>, tables: readonly string[]): Promise<void> {
+  if (dialectOf(db as Kysely<any>) !== "postgres") return;
+  for (const t of tables) {
+    await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(db);
+  }
+}
+
 /** PostgreSQL's serialization_failure and deadlock_detected: the transaction may simply be run again. */
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
