@@ -11,8 +11,9 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { initHome, MCR_BIN, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
-import { imageManifest, PushClient } from "../helpers/oci-push.ts";
+import { sha256 } from "../helpers/oci.ts";
+import { PushClient } from "../helpers/oci-push.ts";
+import { SoakLoad } from "../helpers/soak.ts";
 import { skipUnlessPostgres } from "../helpers/postgres.ts";
 import { addAccount, login } from "../helpers/identity.ts";
 import { until } from "../helpers/wait.ts";
@@ -190,55 +191,11 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
   });
 
   test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
-    const push = new PushClient(cb, b.url);
-    const failures: string[] = [];
-    const fail = (what: string, status: number, text: string) => failures.push(`${what}: ${status} ${text.slice(0, 200)}`);
-    const kept: { repo: string; tag: string }[] = [];
-    const base = randomBytes(32 * 1024);
-    await push.pushBlob("soak/base", base);
     const deadline = Date.now() + SOAK_SECONDS * 1000;
-    let pushes = 0;
-
-    const pusher = async (p: number) => {
-      const repo = `soak/app${p}`;
-      let previousTemp: string | undefined;
-      for (let i = 0; Date.now() < deadline; i++) {
-        const config = Buffer.from(`{"p":${p},"i":${i},"r":"${randomBytes(4).toString("hex")}"}`);
-        const layer = randomBytes(4 * 1024 + ((i * 977) % 4096));
-        for (const blob of [config, layer]) await push.pushBlob(repo, blob).catch((e: Error) => failures.push(`upload ${repo}: ${e.message}`));
-        const head = await cb.request("HEAD", `/v2/${repo}/blobs/${sha256(base)}`);
-        if (head.status === 404) {
-          const mount = await cb.request("POST", `/v2/${repo}/blobs/uploads/?mount=${sha256(base)}&from=soak/base`, { headers: { "Content-Length": 0 } });
-          if (mount.status !== 201) await push.pushBlob(repo, base).catch((e: Error) => failures.push(`base ${repo}: ${e.message}`));
-        }
-        const tag = i % 3 === 0 ? `keep${i}` : `temp${i}`;
-        const put = await push.putManifest(repo, tag, imageManifest(config, [base, layer]), OCI_MANIFEST);
-        if (put.status !== 201) fail(`push ${repo}:${tag}`, put.status, put.text);
-        else pushes++;
-        if (tag.startsWith("keep")) kept.push({ repo, tag });
-        if (previousTemp) {
-          const del = await cb.request("DELETE", `/v2/${repo}/manifests/${previousTemp}`);
-          if (del.status !== 202) fail(`delete ${repo}:${previousTemp}`, del.status, del.text);
-        }
-        previousTemp = tag.startsWith("temp") ? tag : undefined;
-      }
-      if (previousTemp) await cb.request("DELETE", `/v2/${repo}/manifests/${previousTemp}`);
-    };
-    const pullOne = async (k: { repo: string; tag: string }) => {
-      const m = await cb.request("GET", `/v2/${k.repo}/manifests/${k.tag}`);
-      if (m.status !== 200) return fail(`pull ${k.repo}:${k.tag}`, m.status, m.text);
-      const doc = m.json();
-      for (const d of [doc.config, ...doc.layers]) {
-        const blob = await cb.request("GET", `/v2/${k.repo}/blobs/${d.digest}`);
-        if (blob.status !== 200 || sha256(blob.body) !== d.digest) fail(`blob ${k.repo}:${k.tag} ${d.digest}`, blob.status, blob.text);
-      }
-    };
-    const puller = async () => {
-      while (Date.now() < deadline) {
-        if (kept.length) await pullOne(kept[Math.floor(Math.random() * kept.length)]!);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
+    const load = new SoakLoad({ client: cb, push: new PushClient(cb, b.url), deadline, layerBytes: 4 * 1024 });
+    const { failures, kept } = load;
+    const fail = load.fail.bind(load);
+    await load.pushBase(32 * 1024);
     let runs = 0;
     let swept = 0;
     const collector = async () => {
@@ -252,10 +209,10 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       }
     };
 
-    await Promise.all([pusher(0), pusher(1), puller(), collector()]);
+    await Promise.all([load.pusher(0), load.pusher(1), load.puller(), collector()]);
     assert.deepEqual(failures, [], `${failures.length} failures`);
-    assert.ok(runs >= 2 && swept > 0 && pushes > 0, `GC worked meanwhile: ${runs} runs, ${swept} blobs removed, ${pushes} pushes`);
-    for (const k of kept) await pullOne(k);
+    assert.ok(runs >= 2 && swept > 0 && load.pushes > 0, `GC worked meanwhile: ${runs} runs, ${swept} blobs removed, ${load.pushes} pushes`);
+    for (const k of kept) await load.pullOne(k);
     assert.deepEqual(failures, []);
 
     const final = await gcStart(ca, '{"untagged":true,"reconcile":true,"grace":"0s"}');
@@ -263,6 +220,6 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
     await gcWait(ca);
     const check = (await cb.request("GET", "/v1/check")).json();
     assert.deepEqual([check.ok, check.orphan_files, check.missing_files], [true, [], []]);
-    process.stdout.write(`# replica soak: ${pushes} pushes on one replica, ${runs} GC runs on the other removed ${swept} blobs; ${kept.length} images kept, ${check.blob_rows} blob rows\n`);
+    process.stdout.write(`# replica soak: ${load.pushes} pushes on one replica, ${runs} GC runs on the other removed ${swept} blobs; ${kept.length} images kept, ${check.blob_rows} blob rows\n`);
   });
 });
