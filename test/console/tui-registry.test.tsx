@@ -11,29 +11,9 @@ import { create } from "@bufbuild/protobuf";
 import { GcItemSchema } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { App } from "../../console/tui/app.tsx";
 import { fakeMcr, mcrStore } from "./mcr-fake.ts";
+import { DOWN, ENTER, ESC, press, untilFrame } from "../helpers/ink-keys.ts";
 
 afterEach(() => cleanup());
-
-const ESC = "\x1b";
-const ENTER = "\r";
-const DOWN = "\x1b[B";
-
-async function until(frame: () => string | undefined, re: RegExp, ms = 3000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const f = frame() ?? "";
-    if (re.test(f)) return f;
-    if (Date.now() > end) throw new Error(`no frame matching ${re} within ${ms} ms; last frame:\n${f}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
-
-async function press(stdin: { write(s: string): void }, ...keys: string[]) {
-  for (const k of keys) {
-    stdin.write(k);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
 
 function app(mcr = fakeMcr(), width = 100) {
   const store = mcrStore(mcr);
@@ -45,78 +25,78 @@ describe("TUI: registry screens", () => {
   test(":registry lists repositories; Enter opens the tags, Enter the manifest with its layers and sizes; Esc goes back", async () => {
     const { ui } = app();
     await press(ui.stdin, ":", ..."registry", ENTER);
-    let f = await until(ui.lastFrame, /team\/web/);
+    let f = await untilFrame(ui.lastFrame, /team\/web/);
     assert.match(f, /^mcp registry/);
     assert.match(f, /REPOSITORY +TAGS +MANIFESTS +SIZE +PUSHED/);
     assert.match(f, /team\/app +2 +1 +3\.5 MB/);
     assert.match(f, /enter tags +x delete/);
     await press(ui.stdin, ENTER);
-    f = await until(ui.lastFrame, /TAG +DIGEST/);
+    f = await untilFrame(ui.lastFrame, /TAG +DIGEST/);
     assert.match(f, /^mcp registry team\/app/);
     assert.match(f, /team\/app: 2 tags, 1 manifests, 3\.5 MB/);
     assert.match(f, /v1 +111111111111 +3\.0 MB +2 /);
     await press(ui.stdin, ENTER);
-    f = await until(ui.lastFrame, /ROLE +DIGEST +SIZE/);
+    f = await untilFrame(ui.lastFrame, /ROLE +DIGEST +SIZE/);
     assert.match(f, /^mcp registry team\/app:v1/);
     assert.match(f, /layers and config: 2, 2\.0 MB/);
     assert.match(f, /config +sha256:c+.* +500 B/);
     assert.match(f, /layer +sha256:a+.* +2\.0 MB/);
     await press(ui.stdin, ESC);
-    await until(ui.lastFrame, /TAG +DIGEST/);
+    await untilFrame(ui.lastFrame, /TAG +DIGEST/);
     await press(ui.stdin, ESC);
-    await until(ui.lastFrame, /REPOSITORY +TAGS/);
+    await untilFrame(ui.lastFrame, /REPOSITORY +TAGS/);
   });
 
   test("x asks before deleting: n keeps the repository, y deletes it; a tag is deleted the same way", async () => {
     const { ui, mcr } = app();
     await press(ui.stdin, ":", ..."registry", ENTER);
-    await until(ui.lastFrame, /team\/web/);
+    await untilFrame(ui.lastFrame, /team\/web/);
     await press(ui.stdin, DOWN, "x");
-    await until(ui.lastFrame, /Delete repository team\/web \(1 tags\)\? \[y\/N\]/);
+    await untilFrame(ui.lastFrame, /Delete repository team\/web \(1 tags\)\? \[y\/N\]/);
     await press(ui.stdin, "n");
-    await until(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
+    await untilFrame(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
     assert.deepEqual(mcr.deleted, []);
     await press(ui.stdin, "x", "y");
-    await until(ui.lastFrame, /delete team\/web: done/);
-    const f = await until(ui.lastFrame, /1 repositories/);
+    await untilFrame(ui.lastFrame, /delete team\/web: done/);
+    const f = await untilFrame(ui.lastFrame, /1 repositories/);
     assert.doesNotMatch(f, /^team\/web/m);
     await press(ui.stdin, ":", ..."repo team/app", ENTER);
-    await until(ui.lastFrame, /v2 +1111/);
+    await untilFrame(ui.lastFrame, /v2 +1111/);
     await press(ui.stdin, "j", "x");
-    await until(ui.lastFrame, /Delete tag team\/app:v2\?/);
+    await untilFrame(ui.lastFrame, /Delete tag team\/app:v2\?/);
     await press(ui.stdin, "y");
-    await until(ui.lastFrame, /delete team\/app:v2: done/);
+    await untilFrame(ui.lastFrame, /delete team\/app:v2: done/);
     assert.deepEqual(mcr.deleted, ["team/web", "team/app:v2"]);
   });
 
   test("GC: d starts a dry run at once, progress comes live from Watch, then the last result; s asks first; u switches untagged", async () => {
     const { ui, mcr } = app();
     await press(ui.stdin, ":", ..."gc", ENTER);
-    let f = await until(ui.lastFrame, /no run since the registry started/);
+    let f = await untilFrame(ui.lastFrame, /no run since the registry started/);
     assert.match(f, /next run: untagged off/);
     assert.match(f, /s start +d dry run/);
     await press(ui.stdin, "d");
-    f = await until(ui.lastFrame, /running \(dry run\)/);
+    f = await untilFrame(ui.lastFrame, /running \(dry run\)/);
     assert.match(f, /phase +marking/);
     mcr.gcProgress({ phase: "sweeping", blobsMarked: 3n, bytesMarked: 3_000_000n });
-    f = await until(ui.lastFrame, /phase +sweeping/);
+    f = await untilFrame(ui.lastFrame, /phase +sweeping/);
     assert.match(f, /marked +3 blobs, 3\.0 MB/);
     mcr.gcProgress({ phase: "done", running: false, items: [create(GcItemSchema, { kind: "blob", repository: "", digest: "sha256:" + "e".repeat(64), size: 3_000_000n })] });
-    f = await until(ui.lastFrame, /last run \(dry run\)/);
+    f = await untilFrame(ui.lastFrame, /last run \(dry run\)/);
     assert.match(f, /would remove/);
     assert.match(f, /blob +- +sha256:e+/);
-    await until(ui.lastFrame, /gc dry run done: would free 3\.0 MB/);
+    await untilFrame(ui.lastFrame, /gc dry run done: would free 3\.0 MB/);
     await press(ui.stdin, "u", "s");
-    await until(ui.lastFrame, /Start garbage collection \(untagged manifests too\)\? \[y\/N\]/);
+    await untilFrame(ui.lastFrame, /Start garbage collection \(untagged manifests too\)\? \[y\/N\]/);
     await press(ui.stdin, "y");
-    f = await until(ui.lastFrame, /^running$/m);
+    f = await untilFrame(ui.lastFrame, /^running$/m);
     assert.match(f, /options +untagged/);
     await press(ui.stdin, "d");
-    await until(ui.lastFrame, /a run is in progress \(marking\)/);
+    await untilFrame(ui.lastFrame, /a run is in progress \(marking\)/);
     mcr.gcProgress({ phase: "done", running: false, blobsSwept: 2n, bytesFreed: 2_000n });
-    f = await until(ui.lastFrame, /last run$/m);
+    f = await untilFrame(ui.lastFrame, /last run$/m);
     assert.match(f, /swept +2 blobs, 2\.0 kB freed/);
-    await until(ui.lastFrame, /gc done: 2 blobs, 2\.0 kB freed/);
+    await untilFrame(ui.lastFrame, /gc done: 2 blobs, 2\.0 kB freed/);
   });
 
   test("GC: opening the screen mid-run joins it through Watch", async () => {
@@ -124,36 +104,36 @@ describe("TUI: registry screens", () => {
     const store = mcrStore(mcr);
     await store.getState().startGc({ dryRun: false, untagged: false });
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} initial={{ screen: "gc" }} />);
-    await until(ui.lastFrame, /^running$/m);
+    await untilFrame(ui.lastFrame, /^running$/m);
     mcr.gcProgress({ phase: "sweeping", blobsSwept: 5n });
-    await until(ui.lastFrame, /swept +5 blobs/);
+    await untilFrame(ui.lastFrame, /swept +5 blobs/);
     mcr.gcProgress({ phase: "done", running: false });
-    await until(ui.lastFrame, /last run$/m);
+    await untilFrame(ui.lastFrame, /last run$/m);
   });
 
   test("Policies: e toggles, n creates from a line, x deletes after y; a non-admin sees why not", async () => {
     const { ui, mcr } = app();
     await press(ui.stdin, ":", ..."policies", ENTER);
-    let f = await until(ui.lastFrame, /frozen/);
+    let f = await untilFrame(ui.lastFrame, /frozen/);
     assert.match(f, /ID +PRIO +EFFECT +ENABLED +ACTIONS +ROLES +REPOSITORIES +DESCRIPTION/);
     assert.match(f, /7 +50 +deny +yes +registry:push +\* +team\/locked\/\*/);
     await press(ui.stdin, "e");
-    await until(ui.lastFrame, /7 +50 +deny +no/);
+    await untilFrame(ui.lastFrame, /7 +50 +deny +no/);
     await press(ui.stdin, "n", ..."allow registry:pull public/* open reads", ENTER);
-    f = await until(ui.lastFrame, /open reads/);
+    f = await untilFrame(ui.lastFrame, /open reads/);
     assert.match(f, /61 +100 +allow +yes +registry:pull/);
     await press(ui.stdin, "n", ..."maybe", ENTER);
-    await until(ui.lastFrame, /not a rule: "maybe"/);
+    await untilFrame(ui.lastFrame, /not a rule: "maybe"/);
     await press(ui.stdin, "x");
-    await until(ui.lastFrame, /Delete rule 7 \(frozen\)\?/);
+    await untilFrame(ui.lastFrame, /Delete rule 7 \(frozen\)\?/);
     await press(ui.stdin, "y");
-    await until(ui.lastFrame, /delete rule 7: done/);
+    await untilFrame(ui.lastFrame, /delete rule 7: done/);
     assert.deepEqual(mcr.rules.map((r) => Number(r.id)), [61]);
 
     cleanup();
     const user = app(fakeMcr({ admin: false }));
     await press(user.ui.stdin, ":", ..."policies", ENTER);
-    f = await until(user.ui.lastFrame, /for accounts with the admin role/);
+    f = await untilFrame(user.ui.lastFrame, /for accounts with the admin role/);
     assert.match(f, /the admin role is required/);
     assert.match(f, /mcp login/);
   });
@@ -161,57 +141,57 @@ describe("TUI: registry screens", () => {
   test("Audit: newest first; ] pages; / filters; f follows new events onto the first page", async () => {
     const { ui, mcr } = app(fakeMcr(), 120);
     await press(ui.stdin, ":", ..."audit", ENTER);
-    let f = await until(ui.lastFrame, /TIME +TYPE +ACTOR/);
+    let f = await untilFrame(ui.lastFrame, /TIME +TYPE +ACTOR/);
     assert.match(f, /^newest/m);
     assert.match(f, /2026-01-01T00:59:00Z +manifest_pushed +admin +team\/app/);
     await press(ui.stdin, "]");
-    f = await until(ui.lastFrame, /from 51/);
+    f = await untilFrame(ui.lastFrame, /from 51/);
     assert.match(f, /00:09:00Z/);
     await press(ui.stdin, "[");
-    await until(ui.lastFrame, /^newest/m);
+    await untilFrame(ui.lastFrame, /^newest/m);
     await press(ui.stdin, "/", ..."type=manifest_pulled", ENTER);
-    f = await until(ui.lastFrame, /filter: type=manifest_pulled/);
+    f = await untilFrame(ui.lastFrame, /filter: type=manifest_pulled/);
     assert.doesNotMatch(f, /manifest_pushed/);
     await press(ui.stdin, "f");
-    await until(ui.lastFrame, /following/);
+    await untilFrame(ui.lastFrame, /following/);
     mcr.addEvent("manifest_pulled", "team/fresh");
-    f = await until(ui.lastFrame, /manifest_pulled +admin +team\/fresh/);
+    f = await untilFrame(ui.lastFrame, /manifest_pulled +admin +team\/fresh/);
     await press(ui.stdin, "f");
-    await until(ui.lastFrame, /^(?![\s\S]*following)/);
+    await untilFrame(ui.lastFrame, /^(?![\s\S]*following)/);
   });
 
   test("r reloads: a repository pushed meanwhile appears, a GC run started elsewhere is joined; space toggles a rule like e; G and g move to the ends", async () => {
     const { ui, mcr } = app();
     await press(ui.stdin, ":", ..."registry", ENTER);
-    await until(ui.lastFrame, /2 repositories/);
+    await untilFrame(ui.lastFrame, /2 repositories/);
     mcr.addRepo("team/new");
     await press(ui.stdin, "r");
-    await until(ui.lastFrame, /team\/new +1 +1 +10 B/);
+    await untilFrame(ui.lastFrame, /team\/new +1 +1 +10 B/);
     await press(ui.stdin, ":", ..."gc", ENTER);
-    await until(ui.lastFrame, /no run since the registry started/);
+    await untilFrame(ui.lastFrame, /no run since the registry started/);
     mcr.startElsewhere();
     await press(ui.stdin, "r");
-    let f = await until(ui.lastFrame, /run +run-elsewhere by other/);
+    let f = await untilFrame(ui.lastFrame, /run +run-elsewhere by other/);
     assert.match(f, /· +watching/);
     mcr.gcProgress({ phase: "done", running: false });
-    await until(ui.lastFrame, /last run$/m);
+    await untilFrame(ui.lastFrame, /last run$/m);
     await press(ui.stdin, ":", ..."policies", ENTER);
-    await until(ui.lastFrame, /7 +50 +deny +yes/);
+    await untilFrame(ui.lastFrame, /7 +50 +deny +yes/);
     await press(ui.stdin, " ");
-    await until(ui.lastFrame, /7 +50 +deny +no/);
+    await untilFrame(ui.lastFrame, /7 +50 +deny +no/);
     await press(ui.stdin, ":", ..."audit", ENTER);
-    await until(ui.lastFrame, /newest +\(1-18 of 50\)/);
+    await untilFrame(ui.lastFrame, /newest +\(1-18 of 50\)/);
     await press(ui.stdin, "G");
-    f = await until(ui.lastFrame, /newest +\(33-50 of 50\)/);
+    f = await untilFrame(ui.lastFrame, /newest +\(33-50 of 50\)/);
     assert.match(f, /00:10:00Z/);
     await press(ui.stdin, "g");
-    await until(ui.lastFrame, /newest +\(1-18 of 50\)/);
+    await untilFrame(ui.lastFrame, /newest +\(1-18 of 50\)/);
   });
 
   test("? lists the registry screens' keys and jumps; each frame fits 80×24", async () => {
     const { ui } = app(fakeMcr(), 80);
     await press(ui.stdin, "?");
-    const help = await until(ui.lastFrame, /mcp help/);
+    const help = await untilFrame(ui.lastFrame, /mcp help/);
     assert.match(help, /:registry +:repo NAME +:gc +:policies +:audit/);
     for (const jump of ["registry", "repo team/app", "gc", "policies", "audit"]) {
       await press(ui.stdin, ":", ...jump, ENTER);

@@ -15,14 +15,11 @@ import { AgentPool } from "../../console/clients/agents.ts";
 import { Definitions } from "../../console/definitions.ts";
 import { createConsoleStore } from "../../console/store/store.ts";
 import { App } from "../../console/tui/app.tsx";
+import { ENTER, ESC, press, untilFrame } from "../helpers/ink-keys.ts";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 afterEach(() => cleanup());
-
-const ESC = "\x1b";
-const DOWN = "\x1b[B";
-const ENTER = "\r";
 
 function fixture() {
   const dir = mkdtempSync(join(tmpdir(), "mcp-tui-"));
@@ -72,30 +69,12 @@ function fixture() {
   return { store, stopped };
 }
 
-async function until(frame: () => string | undefined, re: RegExp, ms = 3000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const f = frame() ?? "";
-    if (re.test(f)) return f;
-    if (Date.now() > end) throw new Error(`no frame matching ${re} within ${ms} ms; last frame:\n${f}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
-
-/** Writes keys one at a time, letting Ink handle each. */
-async function press(stdin: { write(s: string): void }, ...keys: string[]) {
-  for (const k of keys) {
-    stdin.write(k);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
-
 describe("TUI", () => {
   test("services: every service-component with node, version, state, uptime, ports and drift; the header shows node states", async () => {
     const { store } = fixture();
     await store.getState().fetchStatus().catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
-    const f = await until(ui.lastFrame, /shop +web/);
+    const f = await untilFrame(ui.lastFrame, /shop +web/);
     assert.match(f, /^mcp services +● rift +✗ vade unreachable/);
     assert.match(f, /SERVICE +COMPONENT +NODE +VERSION +STATE +UPTIME +PORTS +DRIFT/);
     assert.match(f, /shop +api +rift +v1 +running +1m\d+s +rest:31000 +-/);
@@ -107,33 +86,33 @@ describe("TUI", () => {
     const { store } = fixture();
     await store.getState().fetchStatus().catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
-    await until(ui.lastFrame, /shop +web/);
+    await untilFrame(ui.lastFrame, /shop +web/);
     await press(ui.stdin, "/", "w", "e");
-    let f = await until(ui.lastFrame, /filter: we/);
+    let f = await untilFrame(ui.lastFrame, /filter: we/);
     assert.doesNotMatch(f, /shop +api/);
     assert.match(f, /^\/we█$/m);
     await press(ui.stdin, ENTER, ENTER);
-    f = await until(ui.lastFrame, /service shop/);
+    f = await untilFrame(ui.lastFrame, /service shop/);
     assert.match(f, /shop v1 on rift/);
     assert.match(f, /api\/rest → 127\.0\.0\.1:31000/);
     assert.match(f, /shop-prod +10300 +dynamicalsystem S=1 +03 +prod +\/srv\/shop-prod +rootless/);
     assert.match(f, /started shop-api/);
     await press(ui.stdin, ESC);
-    await until(ui.lastFrame, /mcp services/);
+    await untilFrame(ui.lastFrame, /mcp services/);
   });
 
   test("an action asks first: s then y stops the service; n or anything else does nothing", async () => {
     const { store, stopped } = fixture();
     await store.getState().fetchStatus().catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} initial={{ screen: "service", service: "shop" }} />);
-    await until(ui.lastFrame, /shop v1 on rift/);
+    await untilFrame(ui.lastFrame, /shop v1 on rift/);
     await press(ui.stdin, "s");
-    await until(ui.lastFrame, /Stop shop\? \[y\/N\]/);
+    await untilFrame(ui.lastFrame, /Stop shop\? \[y\/N\]/);
     await press(ui.stdin, "n");
-    await until(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
+    await untilFrame(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
     assert.deepEqual(stopped, []);
     await press(ui.stdin, "s", "y");
-    await until(ui.lastFrame, /stop shop: done/);
+    await untilFrame(ui.lastFrame, /stop shop: done/);
     assert.deepEqual(stopped, ["web"]);
   });
 
@@ -141,36 +120,36 @@ describe("TUI", () => {
     const { store } = fixture();
     const ui = render(<App store={store} width={80} height={24} color={false} poll={false} />);
     await press(ui.stdin, ":", ..."logs shop", ENTER);
-    let f = await until(ui.lastFrame, /api +\| api line 40/);
+    let f = await untilFrame(ui.lastFrame, /api +\| api line 40/);
     assert.match(f, /logs shop/);
     assert.match(f, /web +\| web line \d+/);
     // Wrapped: the long line continues on the next line, indented past the prefix.
     assert.match(f, /^ {6}x+/m);
     await press(ui.stdin, "w");
-    f = await until(ui.lastFrame, /shop  ·  following$/m);
+    f = await untilFrame(ui.lastFrame, /shop  ·  following$/m);
     assert.doesNotMatch(f, /^ {6}x+/m);
     await press(ui.stdin, "/", ..."line 7", ENTER);
-    f = await until(ui.lastFrame, /\/line 7 2 matches/);
+    f = await untilFrame(ui.lastFrame, /\/line 7 2 matches/);
     await press(ui.stdin, "n");
-    f = await until(ui.lastFrame, /scrolled/);
+    f = await untilFrame(ui.lastFrame, /scrolled/);
     assert.match(f, /api +\| api line 7$/m);
     await press(ui.stdin, "p");
-    await until(ui.lastFrame, /PAUSED/);
+    await untilFrame(ui.lastFrame, /PAUSED/);
     await press(ui.stdin, "G", "p");
-    await until(ui.lastFrame, /following(?![\s\S]*PAUSED)/);
+    await untilFrame(ui.lastFrame, /following(?![\s\S]*PAUSED)/);
   });
 
   test("? shows every screen's keys; Esc goes back; : with an unknown screen says so", async () => {
     const { store } = fixture();
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
     await press(ui.stdin, "?");
-    const f = await until(ui.lastFrame, /mcp help/);
+    const f = await untilFrame(ui.lastFrame, /mcp help/);
     assert.match(f, /jump +:services +:service NAME +:logs NAME/);
     assert.match(f, /logs +f follow +p pause/);
     await press(ui.stdin, ESC);
-    await until(ui.lastFrame, /mcp services/);
+    await untilFrame(ui.lastFrame, /mcp services/);
     await press(ui.stdin, ":", ..."nope", ENTER);
-    await until(ui.lastFrame, /unknown screen "nope"/);
+    await untilFrame(ui.lastFrame, /unknown screen "nope"/);
   });
 
   test("an 80×24 frame fits: no line wider than 80 columns, at most 23 lines", async () => {
