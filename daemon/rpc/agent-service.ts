@@ -94,6 +94,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   };
   // A follow ends when its client goes away or the agent shuts down (a drain must not wait for it).
   const followSignal = (ctx: { signal: AbortSignal }) => (d.closing ? AbortSignal.any([ctx.signal, d.closing]) : ctx.signal);
+  // Ended by a shutdown, a follow fails as Unavailable rather than ending: the client reconnects (with since).
+  const shuttingDown = () => new ConnectError("the agent is shutting down; follow again when it is back", Code.Unavailable);
   const inspect = async (service: string, name: string) => {
     try {
       return await (await d.runtimes.forService(service)).runtime.inspect(name);
@@ -234,9 +236,9 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {
-        if (signal.aborted) return;
-        throw toConnectError(err);
+        if (!signal.aborted) throw toConnectError(err);
       }
+      if (d.closing?.aborted && !ctx.signal.aborted) throw shuttingDown();
     },
 
     async *events(req, ctx) {
@@ -249,9 +251,9 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
           yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
         }
       } catch (err) {
-        if (signal.aborted) return;
-        throw toConnectError(err);
+        if (!signal.aborted) throw toConnectError(err);
       }
+      if (d.closing?.aborted && !ctx.signal.aborted) throw shuttingDown();
     },
   };
 }

@@ -189,7 +189,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const firstLine = new Promise<void>((resolve) => (following = resolve));
     const follow = (async () => {
       for await (const _ of client.logs({ service: "shop", component: "api", follow: true, tail: 1 }, admin)) following();
-    })().catch(() => undefined);
+    })().then(
+      () => assert.fail("a follow cut by a shutdown must fail (Unavailable) so that the client follows again"),
+      (e: unknown) => assert.ok(e instanceof ConnectError && e.code === Code.Unavailable, String(e)),
+    );
     await firstLine;
     const t0 = Date.now();
     assert.equal(await agent.stop("SIGTERM"), 0);
