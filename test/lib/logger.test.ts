@@ -129,4 +129,53 @@ describe("log redaction", () => {
     for (const k of ["authorization", "Authorization", "PROXY-AUTHORIZATION", "password", "adminPassword", "access_token", "X-Api-Key", "client_secret", "Set-Cookie"]) assert.ok(isSecretKey(k), k);
     for (const k of ["username", "password_file", "token_ttl", "tokenHash", "method", "path"]) assert.equal(isSecretKey(k), false, k);
   });
+
+  test("auth.json's auth, pass and pwd are secret keys; author, authority and a pass count are not", () => {
+    const authJson = { auths: { "registry.example:8443": { auth: Buffer.from(`u:${SECRET}`).toString("base64") } } };
+    const out = redactValue({ authJson, login: { pass: SECRET, PWD: SECRET }, author: "alice", authority: "ca", pass: 3 }) as Record<string, any>;
+    assert.equal(JSON.stringify(out).includes(Buffer.from(`u:${SECRET}`).toString("base64")), false);
+    assert.equal(out.authJson.auths["registry.example:8443"].auth, REDACTED);
+    assert.deepEqual(out.login, { pass: REDACTED, PWD: REDACTED });
+    assert.equal(out.author, "alice");
+    assert.equal(out.authority, "ca");
+    assert.equal(out.pass, 3, "a reconcile pass number is not a credential");
+    for (const k of ["auth", "Auth", "pass", "pwd", "db_pwd"]) assert.ok(isSecretKey(k), k);
+    for (const k of ["author", "authority", "authors", "oauth_url", "bypass"]) assert.equal(isSecretKey(k), false, k);
+  });
+
+  test("password: value (YAML and prose), pass=/pwd= pairs and auth.json text inside strings are redacted", () => {
+    const cases: [string, string][] = [
+      [`password: ${SECRET}`, `password: ${REDACTED}`],
+      [`user: alice\nPassword:  "${SECRET} two"\nhost: h`, `user: alice\nPassword:  ${REDACTED}\nhost: h`],
+      [`db_password:'${SECRET}', next`, `db_password:${REDACTED}, next`],
+      [`login pass=${SECRET} pwd=${SECRET}`, `login pass=${REDACTED} pwd=${REDACTED}`],
+      [`{"auths":{"r:8443":{"auth":"${SECRET}"}}}`, `{"auths":{"r:8443":{"auth":"${REDACTED}"}}}`],
+      [`{"pass": "${SECRET}", "author": "bob"}`, `{"pass": "${REDACTED}", "author": "bob"}`],
+    ];
+    for (const [input, want] of cases) assert.equal(redactString(input), want, input);
+    for (const s of ["bypass=1 compass=n", '{"author": "bob", "authority": "x", "oauth": "y"}', "the first pass: 3 drifts", "/v1/auth/login"]) assert.equal(redactString(s), s);
+  });
+
+  test("PEM private keys inside strings are redacted, whole or cut off; certificates are kept", () => {
+    const body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7" + SECRET;
+    for (const kind of ["", "RSA ", "EC ", "OPENSSH ", "ENCRYPTED "]) {
+      const pem = `-----BEGIN ${kind}PRIVATE KEY-----\n${body}\n-----END ${kind}PRIVATE KEY-----\n`;
+      assert.equal(redactString(`key: ${pem}after`), `key: -----BEGIN ${kind}PRIVATE KEY----- ${REDACTED}\nafter`);
+    }
+    const cut = redactString(`loaded -----BEGIN PRIVATE KEY-----\n${body}`);
+    assert.equal(cut.includes(SECRET), false, cut);
+    const encrypted = `-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB\n\n${body}\n-----END RSA PRIVATE KEY-----`;
+    assert.equal(redactString(encrypted), `-----BEGIN RSA PRIVATE KEY----- ${REDACTED}`);
+    const cert = `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----`;
+    assert.equal(redactString(cert), cert);
+  });
+
+  test("hostile strings made of the new patterns are redacted in linear time", () => {
+    for (const unit of ['password: "', "-----BEGIN PRIVATE KEY-----", "-----BEGIN A A A A A", "pass", 'auth": "']) {
+      const s = unit.repeat(Math.ceil(1_000_000 / unit.length));
+      const started = performance.now();
+      redactString(s);
+      assert.ok(performance.now() - started < 1000, `${unit}: ${performance.now() - started} ms`);
+    }
+  });
 });
