@@ -8,6 +8,7 @@ import { RemoteIdentity } from "../lib/auth/remote.ts";
 import { listenOn } from "../lib/net/listen.ts";
 import { capConnections, closeIdleConnections, limitRequestTime } from "../lib/net/request-limits.ts";
 import { guardedConnectHandler } from "../lib/net/rpc-guard.ts";
+import { isolateRequests } from "../lib/net/request-context.ts";
 import { openSqlite } from "../lib/db/sqlite.ts";
 import type { Logger } from "../lib/log/logger.ts";
 import { serverTlsOptions } from "../lib/tls/server-options.ts";
@@ -160,11 +161,14 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   Object.assign(server, { headersTimeout: cfg.server.read_timeout, requestTimeout: cfg.server.request_timeout });
   capConnections(server, cfg.server.max_connections, (refused) => log.warn({ refused, max_connections: cfg.server.max_connections }, "connections refused: max_connections reached"));
   const idle = closeIdleConnections(server, cfg.server.idle_timeout);
-  server.on("request", (req, res) => {
-    idle.track(req, res);
-    limitRequestTime(req, res, cfg.server.request_timeout);
-    rpc(req, res);
-  });
+  server.on(
+    "request",
+    isolateRequests(log, (req, res) => {
+      idle.track(req, res);
+      limitRequestTime(req, res, cfg.server.request_timeout);
+      rpc(req, res);
+    }),
+  );
   const sessions = new Set<ServerHttp2Session>();
   server.on("session", (s: ServerHttp2Session) => {
     sessions.add(s);

@@ -31,8 +31,11 @@ export function answerAndClose(req: NodeRequest, res: NodeResponse, status: numb
     return;
   }
   const r = res as ServerResponse;
-  if (r.headersSent) return void req.socket.destroy();
-  lingerOnClose(req.socket);
+  // A request already detached from its connection has nobody left to answer.
+  const socket = req.socket as Socket | null;
+  if (!socket || socket.destroyed) return void r.destroy();
+  if (r.headersSent) return void socket.destroy();
+  lingerOnClose(socket);
   r.writeHead(status, { ...headers, connection: "close" });
   r.end(body ?? "");
 }
@@ -82,7 +85,7 @@ export function limitRequestTime(req: NodeRequest, res: NodeResponse, ms: number
  */
 export function closeIdleConnections(server: Server & { setTimeout(ms: number): unknown }, ms: number): { track(req: NodeRequest, res: NodeResponse): void } {
   const inflight = new WeakMap<object, number>();
-  const connOf = (req: NodeRequest): object => (isHttp2(req) ? req.stream.session ?? req.stream : req.socket);
+  const connOf = (req: NodeRequest): object => (isHttp2(req) ? req.stream.session ?? req.stream : req.socket ?? req);
   if (ms > 0) {
     server.setTimeout(ms);
     // A 'timeout' listener replaces Node's default (destroy at once, streams included).

@@ -5,6 +5,7 @@ import type { IncomingMessage } from "node:http";
 import { bearerToken } from "../../lib/auth/cache.ts";
 import { audienceError, IdentityUnavailableError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
 import type { Logger } from "../../lib/log/logger.ts";
+import { remoteAddress } from "../../lib/net/request-context.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
 import type { OciRoute } from "../oci/router.ts";
@@ -44,8 +45,9 @@ export function callerOf(req: IncomingMessage): Claims | undefined {
   return callers.get(req);
 }
 
+/** The client's address, taken when the request arrived (it stays readable after the socket is gone). */
 export function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "";
+  return remoteAddress(req);
 }
 
 /** Actor and address of a request, for audit events. */

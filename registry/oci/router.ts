@@ -1,6 +1,7 @@
 // Maps /v2/ requests to handlers. The path is matched raw (never URL-normalised),
 // so `..` and `%2f` reach name validation and fail there.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { connectionGone } from "../../lib/net/request-context.ts";
 import { deleteBlob, getBlob } from "./blobs.ts";
 import type { OciDeps } from "./deps.ts";
 import { OciError, writeOciError } from "./errors.ts";
@@ -115,5 +116,5 @@ function respondWithError(deps: OciDeps, req: IncomingMessage, res: ServerRespon
 
 /** The client's connection is closed: there is nobody left to answer. */
 function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
-  return req.socket.destroyed || res.destroyed;
+  return connectionGone(req, res);
 }

@@ -10,6 +10,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Transport } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
+import { isolateRequests } from "../../lib/net/request-context.ts";
 import { localOperatorInterceptor } from "../admin/interceptor.ts";
 
 export interface LocalAdmin {
@@ -19,7 +20,7 @@ export interface LocalAdmin {
 
 export async function serveLocalAdmin(path: string, routes: (router: ConnectRouter) => void, log: Logger, shutdownSignal?: AbortSignal): Promise<LocalAdmin> {
   rmSync(path, { force: true }); // left by a process that died; the instance lock says it is gone
-  const server: Server = createServer(connectNodeAdapter({ routes, interceptors: [localOperatorInterceptor()], shutdownSignal, jsonOptions: { ignoreUnknownFields: false } }));
+  const server: Server = createServer(isolateRequests(log, connectNodeAdapter({ routes, interceptors: [localOperatorInterceptor()], shutdownSignal, jsonOptions: { ignoreUnknownFields: false } })));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => {

@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { listenOn } from "../../lib/net/listen.ts";
+import { isolateRequests, onRequestClose, remoteAddress } from "../../lib/net/request-context.ts";
 import { capConnections, limitRequestTime } from "../../lib/net/request-limits.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
@@ -28,12 +29,12 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
   let inflight = 0;
   let drained: (() => void) | undefined;
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
+  const handler = isolateRequests(log, (req: IncomingMessage, res: ServerResponse) => {
     inflight++;
     const started = performance.now();
-    res.on("close", () => {
+    onRequestClose(res, log, () => {
       inflight--;
-      const entry = { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - started), remote: req.socket.remoteAddress };
+      const entry = { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - started), remote: remoteAddress(req) };
       // Successful reads are the bulk of traffic: keep them at debug.
       if (res.statusCode < 400 && (req.method === "GET" || req.method === "HEAD")) log.debug(entry, "request");
       else log.info(entry, "request");
@@ -42,12 +43,8 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
     if (closing) res.setHeader("Connection", "close");
     if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
     if (!isBlobUpload(req)) limitRequestTime(req, res, cfg.server.request_timeout);
-    route(parts, req, res).catch((err) => {
-      log.error({ err }, "unhandled request failure");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
-      else res.destroy();
-    });
-  };
+    return route(parts, req, res);
+  });
 
   const server = cfg.server.plain_http
     ? createHttpServer(handler)
