@@ -85,3 +85,16 @@ export async function issueServerCert(ca: PemPair, hosts: string[], validDays = 
   });
   return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
 }
+
+/**
+ * Throws unless `ca` is a CA certificate and the private key that signs for it: a CA whose
+ * files do not parse, or whose key belongs to another certificate, would only fail later or
+ * issue certificates no client can verify.
+ */
+export async function checkCaPair(ca: PemPair): Promise<void> {
+  const cert = new x509.X509Certificate(ca.certPem);
+  const key = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(ca.keyPem), ALG, true, ["sign"]);
+  const priv = await webcrypto.subtle.exportKey("jwk", key);
+  const pub = await webcrypto.subtle.exportKey("jwk", (await cert.publicKey.export(ALG, ["verify"])) as unknown as webcrypto.CryptoKey);
+  if (priv.x !== pub.x || priv.y !== pub.y) throw new Error("the key does not belong to the certificate");
+}

@@ -2,13 +2,16 @@
 // certificate, config, database and storage folders. Keys and the database are 0600.
 // With --database-url and --s3-bucket the config names a PostgreSQL database and an S3
 // bucket instead (docs/scale-out.md): both are checked and the schema is created at once.
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
+// Everything that can be checked is checked before anything is created, and a failure
+// after that removes what this run created: a refused init leaves no half-made home.
+import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
+import { CreatedPaths } from "../../lib/fs/created-paths.ts";
 import { redactUrl } from "../../lib/db/postgres.ts";
 import { issueServerCert } from "../../lib/tls/certs.ts";
-import { defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
+import { checkCA, defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
 import { openRegistryDb } from "../db/open.ts";
 import { AccountStore } from "../identity/accounts.ts";
 import { generatePassword } from "../identity/passwords.ts";
@@ -53,6 +56,8 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
     throw new Error(`${config} already exists; mcr init will not overwrite an existing registry (to renew the certificate or add names: \`mcr cert renew --config ${config}\`; --force rewrites the config from the template)`);
   }
   if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) throw new Error(`--database-url must be a postgres:// URL`);
+  const caDir = resolve(opts.caDir ?? defaultCaDir(dir));
+  const caExists = await checkCA(caDir, join(dir, "certs"));
   const s3 = opts.s3 && { ...opts.s3, credentialsFile: opts.s3.credentialsFile ? resolve(opts.s3.credentialsFile) : "" };
   if (s3) {
     // A wrong endpoint, bucket or credentials fail here rather than at the first push.
@@ -60,27 +65,56 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
     const store = await S3BlobStore.open({ endpoint: s3.endpoint ?? "", region: s3.region ?? "us-east-1", bucket: s3.bucket, prefix: s3.prefix ?? "", pathStyle: s3.pathStyle ?? false, credentialsFile: s3.credentialsFile, redirect: false, redirectTtlMs: 0 });
     store.close();
   }
+  const undo = new CreatedPaths();
+  try {
+    return await createHome(opts, { dir, config, caDir, caExists, s3 }, undo);
+  } catch (err) {
+    const left = undo.removeAll();
+    if (left.length > 0) (err as Error).message += ` (could not remove what init made: ${left.join(", ")})`;
+    throw err;
+  }
+}
+
+interface Checked {
+  dir: string;
+  config: string;
+  caDir: string;
+  /** False: this run creates the CA. */
+  caExists: boolean;
+  s3?: S3InitOptions & { credentialsFile: string };
+}
+
+async function createHome(opts: InitOptions, { dir, config, caDir, caExists, s3 }: Checked, undo: CreatedPaths): Promise<InitResult> {
   const certs = join(dir, "certs");
   const folders = [dir, certs, ...(s3 ? [] : [join(dir, "layers"), join(dir, "uploads")]), ...(opts.databaseUrl ? [] : [join(dir, "backups")])];
-  for (const d of folders) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of folders) undo.mkdir(d, 0o700);
   const created: string[] = [];
 
   // Reuse an existing CA so certificates already trusted by clients stay valid; its key lives
   // outside the home (the server never needs it). Clients find the certificate at certs/ca.pem.
-  const ca = await loadOrCreateCA(opts.caDir ?? defaultCaDir(dir), certs);
+  // A CA made by this run is removed on failure (nothing trusts it yet); an existing one never.
+  if (!caExists) {
+    undo.mkdir(caDir, 0o700);
+    for (const f of ["ca.pem", "ca-key.pem"]) undo.willCreate(join(caDir, f));
+  }
+  const ca = await loadOrCreateCA(caDir, certs);
   if (ca.created) created.push(ca.certPath, ca.keyPath);
   const caCertPath = join(certs, "ca.pem");
+  undo.willCreate(caCertPath);
   publishCaCert(ca, caCertPath);
   const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...opts.hostnames])];
   const server = await issueServerCert(ca, hosts);
+  for (const f of ["key.pem", "cert.pem"]) undo.willCreate(join(certs, f));
   writeFileAtomic(join(certs, "key.pem"), server.keyPem, 0o600);
   writeFileAtomic(join(certs, "cert.pem"), server.certPem, 0o644);
   created.push(join(certs, "cert.pem"), join(certs, "key.pem"));
 
+  undo.willCreate(config);
   writeFileAtomic(config, configText(dir, opts.listen, hosts, opts.databaseUrl, s3), 0o600);
   created.push(config);
 
   const dbPath = join(dir, "mcr.db");
+  if (!opts.databaseUrl) for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) undo.willCreate(f);
   const { db } = await openRegistryDb({ path: opts.databaseUrl ? "" : dbPath, url: opts.databaseUrl ?? "", pool_size: 2 });
   let admin: InitResult["admin"];
   try {
