@@ -82,17 +82,34 @@ function atMost(count: number, max: number, where: string, what: string): void {
   if (count > max) fail(where, `${count} ${what} given; at most ${max} are allowed`);
 }
 
+// C0 controls and DEL: a NUL cannot reach podman's argv, and a newline or escape in a name
+// or path would split log lines, env files and the machine registry's name=NN lines.
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+/** Refuses a control character (U+0000-U+001F, U+007F), naming the first and where it is. */
+export function refuseControl(v: string, where: string): void {
+  const m = CONTROL_RE.exec(v);
+  if (m) fail(where, `${quote(v)} contains the control character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at position ${m.index}`);
+}
+
+/** A string field: names, paths, references, options. None may hold a control character. */
 function str(v: unknown, where: string, fallback = ""): string {
   if (v === undefined) return fallback;
   if (typeof v !== "string") fail(where, "must be a string");
+  refuseControl(v, where);
   return v;
 }
 
-function strList(v: unknown, where: string, max: number, what: string): string[] {
+/** `control`: "none" refuses every control character (paths); "nul" only NUL (command arguments may hold tabs and newlines). */
+function strList(v: unknown, where: string, max: number, what: string, control: "none" | "nul"): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) fail(where, "must be a list of strings");
   atMost(v.length, max, where, what);
   if (!v.every((x) => typeof x === "string")) fail(where, "must be a list of strings");
+  for (const [i, x] of (v as string[]).entries()) {
+    if (control === "none") refuseControl(x, `${where}[${i}]`);
+    else if (x.includes("\0")) fail(`${where}[${i}]`, `${quote(x)} contains a NUL character at position ${x.indexOf("\0")}`);
+  }
   return v as string[];
 }
 
@@ -102,6 +119,7 @@ function checkName(v: string, where: string): void {
 
 /** `host:container[:opts]`, both absolute, no `..`; host paths are checked against the node's roots by the agent. */
 export function parseVolume(spec: string, where: string): { host: string; container: string; options: string[] } {
+  refuseControl(spec, where);
   const parts = spec.split(":");
   if (parts.length < 2 || parts.length > 3) fail(where, `${quote(spec)} must be host:container[:options]`);
   const [host, container, opts] = parts as [string, string, string | undefined];
@@ -162,6 +180,7 @@ function component(raw: unknown, where: string): ComponentDefinition {
     const entries = Object.entries(c.env as Raw);
     atMost(entries.length, LIMITS.env, `${where}.env`, "variables");
     for (const [k, v] of entries) {
+      refuseControl(k, `${where}.env`);
       if (!ENV_KEY_RE.test(k)) fail(`${where}.env`, `${quote(k)} is not a valid variable name (at most 128 characters)`);
       if (k === "PORT" || k.startsWith("PORT_") || k.startsWith("TIN_")) fail(`${where}.env`, `${k} is set by the agent and cannot be defined`);
       if (typeof v !== "string" || /[\r\n\0]/.test(v)) fail(`${where}.env.${k}`, "must be a single-line string");
@@ -182,7 +201,7 @@ function component(raw: unknown, where: string): ComponentDefinition {
   if (image && !IMAGE_RE.test(image)) fail(`${where}.image`, `${quote(image)} is not a valid image reference`);
   const version = str(c.version, `${where}.version`);
   if (version && !TAG_RE.test(version)) fail(`${where}.version`, `${quote(version)} is not a valid tag`);
-  const volumes = strList(c.volumes, `${where}.volumes`, LIMITS.volumes, "volumes");
+  const volumes = strList(c.volumes, `${where}.volumes`, LIMITS.volumes, "volumes", "none");
   volumes.forEach((v, i) => parseVolume(v, `${where}.volumes[${i}]`));
   const network = str(c.network, `${where}.network`);
   if (network && !NAME_RE.test(network)) fail(`${where}.network`, `${quote(network)} is not a valid network name`);
@@ -190,7 +209,7 @@ function component(raw: unknown, where: string): ComponentDefinition {
   if (user && !USER_RE.test(user)) fail(`${where}.user`, `${quote(user)} must be uid[:gid] or a user name`);
   const restart = str(c.restart, `${where}.restart`, "unless-stopped");
   if (!RESTART_RE.test(restart)) fail(`${where}.restart`, `${quote(restart)} must be no, always, unless-stopped or on-failure[:N]`);
-  return { name, image, version, volumes, cmd: strList(c.cmd, `${where}.cmd`, LIMITS.cmd, "arguments"), network, user, restart, env, routes };
+  return { name, image, version, volumes, cmd: strList(c.cmd, `${where}.cmd`, LIMITS.cmd, "arguments", "nul"), network, user, restart, env, routes };
 }
 
 /** Validates a definition given as a plain object (parsed TOML, or an RPC message converted to one). */

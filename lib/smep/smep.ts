@@ -26,6 +26,8 @@ export function sheetNumber(sheet: string): number {
   return (parseInt(first, 16) % 9) + 1;
 }
 
+const MACHINE_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
 /** The machine registry: `name=NN` lines (seed 004); `#` comments and blank lines allowed. */
 export function parseMachineRegistry(text: string, source = "machine registry"): Map<string, number> {
   const out = new Map<string, number>();
@@ -46,7 +48,11 @@ export function parseMachineRegistry(text: string, source = "machine registry"):
   return out;
 }
 
+/** The registry as its file has it; a name that would not read back as one `name=NN` line (a newline, `=` or `#` in it) is refused. */
 export function formatMachineRegistry(registry: Map<string, number>): string {
+  for (const name of registry.keys()) {
+    if (!MACHINE_NAME_RE.test(name)) throw new PlacementError(`machine registry: ${quote(name)} is not a valid service name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
+  }
   return [...registry].sort((a, b) => a[1] - b[1]).map(([name, n]) => `${name}=${String(n).padStart(2, "0")}\n`).join("");
 }
 
