@@ -21,6 +21,7 @@ import { RouteError } from "../routes/table.ts";
 import { publishStatus } from "./publish-status.ts";
 import { NAME_RE } from "../../lib/services/definition.ts";
 import { quote } from "../../lib/text/quote.ts";
+import { logSinceProblem } from "../../lib/text/log-since.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -230,6 +231,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const component = checkComponent(req.component) ?? def.components[0]!.name;
       if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
       if (req.tail < 0) throw new ConnectError("tail must not be negative", Code.InvalidArgument);
+      const badSince = logSinceProblem(req.since); // podman's own parse error would answer Internal
+      if (badSince) throw new ConnectError(badSince, Code.InvalidArgument);
       const { runtime } = await guard(() => d.runtimes.forService(service));
       const signal = followSignal(ctx);
       const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
