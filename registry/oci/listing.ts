@@ -4,7 +4,7 @@ import { checkDigest } from "./blobs.ts";
 import type { OciDeps } from "./deps.ts";
 import { OciError } from "./errors.ts";
 import { pageSize, sendJson } from "./http.ts";
-import { MEDIA, type Descriptor } from "./manifest.ts";
+import { isStringMap, MEDIA, type Descriptor } from "./manifest.ts";
 
 /** Without `n`, lists are still cut at this size (with a Link to the rest). */
 const MAX_PAGE = 10_000;
@@ -58,7 +58,18 @@ export async function referrers(deps: OciDeps, req: IncomingMessage, res: Server
   sendJson(res, 200, { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests }, headers, req.method === "HEAD");
 }
 
+/**
+ * The annotations of a stored manifest, when they are a non-empty map of strings. Rows
+ * stored before PUT checked their shape (or written by other means) may hold anything:
+ * such a referrer is listed without annotations rather than failing the whole list.
+ */
 function annotationsOf(content: Buffer): Record<string, string> | undefined {
-  const doc = JSON.parse(content.toString("utf8")) as { annotations?: Record<string, string> };
-  return doc.annotations && Object.keys(doc.annotations).length > 0 ? doc.annotations : undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(content.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const annotations = typeof doc === "object" && doc !== null ? (doc as { annotations?: unknown }).annotations : undefined;
+  return isStringMap(annotations) && Object.keys(annotations).length > 0 ? annotations : undefined;
 }

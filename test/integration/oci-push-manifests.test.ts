@@ -141,6 +141,10 @@ describe("OCI push: manifests", () => {
         JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [] }),
         JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: "sha256:zz", size: 1 }, layers: [] }),
         JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: "nope" }),
+        // Annotations are a map of string to string: nothing nested, no other value types.
+        `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":${JSON.stringify(descriptor(OCI_CONFIG, config))},"layers":[],"subject":${JSON.stringify(descriptor(OCI_MANIFEST, config))},"annotations":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`,
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor(OCI_CONFIG, config), layers: [], annotations: { n: 1 } }),
+        JSON.stringify({ schemaVersion: 2, mediaType: 7, config: descriptor(OCI_CONFIG, config), layers: [] }),
       ];
       for (const text of bodies) {
         const body = Buffer.from(text);

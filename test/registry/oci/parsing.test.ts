@@ -126,6 +126,62 @@ describe("manifest parsing", () => {
   });
 });
 
+describe("manifest field types", () => {
+  const image = (extra: Record<string, unknown> = {}, layer: Record<string, unknown> = {}) => ({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: desc(D1), layers: [{ ...desc(D2), ...layer }], ...extra });
+  const index = (child: Record<string, unknown>) => ({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ ...desc(D1, MEDIA.ociManifest), ...child }] });
+  const refused = (doc: unknown, message: RegExp) =>
+    assert.throws(() => parseManifest(json(doc), undefined), (e: unknown) => code("MANIFEST_INVALID")(e) && message.test((e as Error).message), JSON.stringify(doc).slice(0, 200));
+
+  test("annotations nested thousands of levels deep are refused", () => {
+    // Built as text: JSON.stringify itself overflows the stack at this depth.
+    const body = Buffer.from(`{"schemaVersion":2,"mediaType":"${MEDIA.ociManifest}","config":${JSON.stringify(desc(D1))},"layers":[],"subject":${JSON.stringify(desc(D2, MEDIA.ociManifest))},"annotations":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`);
+    assert.throws(() => parseManifest(body, undefined), (e: unknown) => code("MANIFEST_INVALID")(e) && /annotations\["a"\] must be a string, not object/.test((e as Error).message));
+  });
+
+  test("annotation values that are not strings are refused, at the top, in descriptors and in an index", () => {
+    for (const v of [1, true, null, [], ["x"], { k: "v" }]) refused(image({ annotations: { "org.example": v } }), /^annotations\["org\.example"\] must be a string/);
+    for (const a of ["text", ["a"], 5]) refused(image({ annotations: a }), /^annotations must be an object whose values are strings/);
+    refused(image({}, { annotations: { n: 1 } }), /^layers\[0\]\.annotations\["n"\]/);
+    refused(image({ config: { ...desc(D1), annotations: [] } }), /^config\.annotations must be an object/);
+    refused(image({ subject: { ...desc(D2), annotations: { deep: { x: "y" } } } }), /^subject\.annotations\["deep"\]/);
+    refused({ ...index({}), annotations: { n: 2 } }, /^annotations\["n"\]/);
+    refused(index({ annotations: { n: false } }), /^manifests\[0\]\.annotations\["n"\]/);
+  });
+
+  test("known fields of the wrong type are refused", () => {
+    refused(image({ mediaType: 5 }), /^mediaType must be a string/);
+    refused(image({ mediaType: { x: 1 } }), /^mediaType must be a string/);
+    refused(image({ artifactType: ["a"] }), /^artifactType must be a string/);
+    refused(image({ config: { ...desc(D1), mediaType: 1 } }), /^config\.mediaType/);
+    refused(image({ config: { ...desc(D1), size: "10" } }), /^config\.size/);
+    refused(image({ config: { ...desc(D1), size: 1.5 } }), /^config\.size/);
+    refused(image({ config: { ...desc(D1), digest: 7 } }), /^config\.digest/);
+    refused(image({}, { artifactType: 1 }), /^layers\[0\]\.artifactType must be a string/);
+    refused(image({}, { data: { b: 1 } }), /^layers\[0\]\.data must be a string/);
+    refused(image({}, { urls: [1] }), /^layers\[0\]\.urls/);
+    refused(image({ subject: "sha256:x" }), /^subject is not a descriptor/);
+    refused(image({ subject: { ...desc(D2), size: -1 } }), /^subject\.size/);
+    refused(image({ subject: { ...desc(D2), digest: "nope" } }), /^subject\.digest/);
+    refused(image({ layers: [[]] }), /^layers\[0\] is not a descriptor/);
+    refused(index({ mediaType: null }), /^manifests\[0\]\.mediaType/);
+    refused(index({ platform: "linux/amd64" }), /^manifests\[0\]\.platform must be an object/);
+    refused(index({ platform: { architecture: "amd64" } }), /^manifests\[0\]\.platform\.os must be a string/);
+    refused(index({ platform: { architecture: "amd64", os: "linux", "os.features": "x" } }), /^manifests\[0\]\.platform\.os\.features/);
+    refused(index({ platform: { architecture: "arm", os: "linux", variant: 7 } }), /^manifests\[0\]\.platform\.variant/);
+  });
+
+  test("well-typed optional fields are kept; null optional fields are read as absent", () => {
+    const m = parseManifest(json(image({ annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" }, artifactType: "application/x-sig" }, { annotations: { a: "b" }, data: "e30=" })), undefined);
+    assert.deepEqual(m.annotations, { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" });
+    assert.equal(m.artifactType, "application/x-sig");
+    const n = parseManifest(json(image({ annotations: null, artifactType: null, subject: null }, { urls: null, annotations: null })), undefined);
+    assert.equal(n.annotations, undefined);
+    assert.equal(n.subject, null);
+    const i = parseManifest(json(index({ platform: { architecture: "arm64", os: "linux", variant: "v8", "os.features": [], features: ["sse4"] } })), undefined);
+    assert.deepEqual(i.childDigests, [D1]);
+  });
+});
+
 describe("KeyedLock", () => {
   test("runs work for one key one at a time, other keys in parallel, and survives failures", async () => {
     const lock = new KeyedLock();
