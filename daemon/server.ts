@@ -8,6 +8,8 @@ import { RemoteIdentity } from "../lib/auth/remote.ts";
 import { listenOn } from "../lib/net/listen.ts";
 import { capConnections, closeIdleConnections, limitRequestTime } from "../lib/net/request-limits.ts";
 import { guardedConnectHandler } from "../lib/net/rpc-guard.ts";
+import { BodyBudget } from "../lib/net/body-budget.ts";
+import { warnAtMostEveryMinute } from "../lib/log/throttle.ts";
 import { isolateRequests } from "../lib/net/request-context.ts";
 import { openSqlite } from "../lib/db/sqlite.ts";
 import type { Logger } from "../lib/log/logger.ts";
@@ -144,11 +146,15 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
   const closing = new AbortController();
+  const budget = new BodyBudget(cfg.server.max_buffered_body_bytes);
+  const busy = warnAtMostEveryMinute(() => log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached"));
   const rpc = guardedConnectHandler({
+    budget: { pool: budget, refused: busy },
     routes: (router) => router.service(AgentService, agentService({ controller, publisher, store, runtimes, node: cfg.node.name, version, log, closing: closing.signal })),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
+    tokenKnown: identity ? async (token) => (await identity.validate(token)) !== null : undefined,
     publicPaths: new Set([`/${AgentService.typeName}/${AgentService.method.health.name}`]),
   });
   const server: Http2SecureServer = createSecureServer({
@@ -166,7 +172,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     isolateRequests(log, (req, res) => {
       idle.track(req, res);
       limitRequestTime(req, res, cfg.server.request_timeout);
-      rpc(req, res);
+      return rpc(req, res);
     }),
   );
   const sessions = new Set<ServerHttp2Session>();

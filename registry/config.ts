@@ -29,6 +29,8 @@ export const registryConfigSchema = z
       max_connections: z.number().int().positive().default(1024),
       /** Largest admin RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
+      /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
+      max_buffered_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
     }).strict(),
     database: z
       .object({
@@ -96,6 +98,8 @@ export const registryConfigSchema = z
       .object({
         /** Events older than this are deleted (hourly); 0 keeps them for ever. */
         retention: duration("90d"),
+        /** Only the newest this many events are kept (the oldest are deleted hourly, as for retention); 0 = no cap. */
+        max_rows: z.number().int().nonnegative().default(1_000_000),
       })
       .strict()
       .default({}),

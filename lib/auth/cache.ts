@@ -17,6 +17,8 @@ export interface CacheOptions {
 
 export class CachedIdentity implements IdentityProvider {
   private readonly entries = new Map<string, Entry>();
+  /** Validations on their way: a burst of calls with one token asks the identity server once. */
+  private readonly pending = new Map<string, Promise<Claims | null>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -39,10 +41,18 @@ export class CachedIdentity implements IdentityProvider {
       if (hit.claims && Date.parse(hit.claims.expiresAt) <= t) return null;
       return hit.claims;
     }
-    const claims = await this.inner.validate(token); // IdentityUnavailableError propagates: the entry has expired
-    if (this.entries.size >= this.maxEntries) this.evictExpired(t);
-    this.entries.set(key, { claims, until: t + this.ttlMs });
-    return claims;
+    const asked = this.pending.get(key);
+    if (asked) return asked;
+    const p = this.inner
+      .validate(token) // IdentityUnavailableError propagates: the entry has expired
+      .then((claims) => {
+        if (this.entries.size >= this.maxEntries) this.evictExpired(t);
+        this.entries.set(key, { claims, until: t + this.ttlMs });
+        return claims;
+      })
+      .finally(() => this.pending.delete(key));
+    this.pending.set(key, p);
+    return p;
   }
 
   async logout(token: string): Promise<void> {

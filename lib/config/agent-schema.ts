@@ -69,6 +69,8 @@ export const agentConfigSchema = z
       max_connections: z.number().int().positive().default(256),
       /** Largest RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
+      /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
+      max_buffered_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
     }).strict(),
     database: z.object({ path: nonEmpty }).strict(),
     mcias: z

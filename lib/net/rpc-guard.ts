@@ -1,10 +1,12 @@
 // The front of both daemons' Connect-RPC handlers. connect-es reads (and
-// decompresses) a request's whole body before any interceptor runs, so two
-// checks happen here, on the headers alone:
-// - an RPC that needs a token and carries no bearer token at all is answered
-//   Unauthenticated without reading its body (a token that is present but
-//   invalid is still the interceptor's business, after at most the limit);
-// - a Content-Length above the limit is answered ResourceExhausted at once.
+// decompresses) a request's whole body before any interceptor runs, so these
+// checks happen here, before a byte of the body is read:
+// - an RPC that needs a token and carries no bearer token is answered
+//   Unauthenticated;
+// - a Content-Length above the limit is answered ResourceExhausted;
+// - a bearer token is validated (through the daemon's cached identity), and an
+//   unknown, expired or revoked one is answered Unauthenticated: a made-up
+//   token buys no buffered body. The interceptor still checks audience and role.
 // Bodies without a Content-Length are cut by connect-es's readMaxBytes, which
 // is also applied to the output of gzip/brotli decompression.
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
@@ -13,13 +15,15 @@ import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, endStreamFlag, endStreamToJson, errorToJsonBytes, parseContentType as parseConnect } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpc, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as parseGrpcWeb } from "@connectrpc/connect/protocol-grpc-web";
+import { bearerToken } from "../auth/cache.ts";
+import { reserveBody, type BodyBudget } from "./body-budget.ts";
 import { answerAndClose, type NodeHandler, type NodeRequest, type NodeResponse } from "./request-limits.ts";
 
 /** Default largest RPC message, in bytes, after decompression. */
 export const DEFAULT_RPC_MAX_BYTES = 1024 * 1024;
 
 /** gRPC, gRPC-web and Connect streaming frame a message in a 5-byte envelope. */
-const ENVELOPE_BYTES = 5;
+export const RPC_ENVELOPE_BYTES = 5;
 
 export interface RpcGuardOptions {
   /** Largest request message (readMaxBytes); the body may be this plus one envelope. */
@@ -28,6 +32,17 @@ export interface RpcGuardOptions {
   requireToken: boolean;
   /** Paths ("/pkg.Service/Method") callable without a token, such as Health. */
   publicPaths: ReadonlySet<string>;
+  /**
+   * Whether a bearer token is one the identity server knows (cached). Throws
+   * when it cannot tell (the identity server is down): answered Unavailable.
+   */
+  tokenKnown?: (token: string) => Promise<boolean>;
+  /**
+   * The daemon's budget of buffered request bytes: a call that passed the token
+   * check reserves its body's bytes here, or is answered Unavailable (503) with
+   * Retry-After; `refused` is told of each refusal.
+   */
+  budget?: { pool: BodyBudget; refused(): void };
 }
 
 function header(req: NodeRequest, name: string): string | undefined {
@@ -35,25 +50,39 @@ function header(req: NodeRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+export type GuardedHandler = (req: NodeRequest, res: NodeResponse) => void | Promise<void>;
+
 /** Wraps a Connect node handler with the pre-body checks. */
-export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): NodeHandler {
-  const maxBody = opts.maxMessageBytes + ENVELOPE_BYTES;
+export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHandler {
+  const maxBody = opts.maxMessageBytes + RPC_ENVELOPE_BYTES;
   return (req: NodeRequest, res: NodeResponse) => {
     const path = (req.url ?? "").split("?", 1)[0]!;
-    if (opts.requireToken && !opts.publicPaths.has(path) && !/^Bearer\s+\S/i.test(header(req, "authorization") ?? "")) {
-      return refuse(req, res, new ConnectError("a bearer token is required", Code.Unauthenticated));
-    }
+    const needsToken = opts.requireToken && !opts.publicPaths.has(path);
+    const token = bearerToken(header(req, "authorization"));
+    if (needsToken && !token) return refuse(req, res, new ConnectError("a bearer token is required", Code.Unauthenticated));
     const length = Number(header(req, "content-length") ?? 0);
     if (length > maxBody) {
       return refuse(req, res, new ConnectError(`request body of ${length} bytes is larger than the limit of ${maxBody} bytes`, Code.ResourceExhausted));
     }
-    handler(req, res);
+    const admit = () => {
+      if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody)) {
+        opts.budget.refused();
+        return refuse(req, res, new ConnectError("the server holds as many request bodies as it may: try again shortly", Code.Unavailable), { "retry-after": "1" });
+      }
+      return handler(req, res);
+    };
+    if (!needsToken || !opts.tokenKnown) return admit();
+    return opts.tokenKnown(token!).then(
+      (known) => (known ? admit() : refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated))),
+      (err: Error) => refuse(req, res, new ConnectError(`cannot validate the token: ${err.message}`, Code.Unavailable)),
+    );
   };
 }
 
-function refuse(req: NodeRequest, res: NodeResponse, err: ConnectError): void {
+/** Answers `err` in the request's protocol and stops reading its body. */
+export function refuse(req: NodeRequest, res: NodeResponse, err: ConnectError, extraHeaders: Record<string, string> = {}): void {
   const r = rpcErrorResponse(header(req, "content-type") ?? null, err);
-  answerAndClose(req, res, r.status, r.headers, r.body);
+  answerAndClose(req, res, r.status, { ...r.headers, ...extraHeaders }, r.body);
 }
 
 /** An error answer in the request's protocol: Connect unary or streaming, gRPC, gRPC-web. */
@@ -83,7 +112,7 @@ export interface GuardedConnectOptions extends RpcGuardOptions {
  * a Sync with its list misspelled `definitions` would succeed doing nothing. Here they are
  * an InvalidArgument that names the field.
  */
-export function guardedConnectHandler(o: GuardedConnectOptions): NodeHandler {
+export function guardedConnectHandler(o: GuardedConnectOptions): GuardedHandler {
   const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes, jsonOptions: { ignoreUnknownFields: false }, shutdownSignal: o.shutdownSignal });
   return guardRpc(inner as NodeHandler, o);
 }

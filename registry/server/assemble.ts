@@ -8,6 +8,8 @@ import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import type { IdentityProvider } from "../../lib/auth/types.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { guardedConnectHandler } from "../../lib/net/rpc-guard.ts";
+import { BodyBudget } from "../../lib/net/body-budget.ts";
+import { warnAtMostEveryMinute } from "../../lib/log/throttle.ts";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { adminAuthInterceptor } from "../admin/interceptor.ts";
 import { adminRoutes } from "../admin/routes.ts";
@@ -46,7 +48,9 @@ export interface RegistryParts {
   oci: OciDeps;
   /** Null when authentication is disabled. */
   identityHttp: IdentityHttpDeps | null;
-  rpc: (req: IncomingMessage, res: ServerResponse) => void;
+  rpc: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  /** The budget of buffered request bodies, shared by every route that buffers one. */
+  bodyBudget: { pool: BodyBudget; refused(): void };
   /** The admin REST routes under /v1/; false when `path` is none of them. */
   rest: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<boolean>;
   gc: GcManager;
@@ -140,6 +144,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     audit,
     tokens: embedded,
     auditRetentionMs: cfg.audit.retention,
+    auditMaxRows: cfg.audit.max_rows,
     staleUploads: () => removeStaleUploads({ db, store, uploadLocks: oci.uploadLocks, log, now: opts.now }, cfg.gc.stale_uploads),
     log,
     intervalMs: opts.maintenanceIntervalMs,
@@ -176,13 +181,20 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const streams = new AbortController();
   const local: LocalAdmin | null = lock ? await serveLocalAdmin(lock.holder.socket!, adminRoutes(admin), log, streams.signal) : null;
 
-  // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
+  // Anonymous calls (but Health), made-up tokens and oversize bodies are refused before the body is read.
+  const budget = new BodyBudget(cfg.server.max_buffered_body_bytes);
+  const bodyBudget = {
+    pool: budget,
+    refused: warnAtMostEveryMinute(() => log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached")),
+  };
   const rpc = guardedConnectHandler({
+    budget: bodyBudget,
     routes: adminRoutes(admin),
     shutdownSignal: streams.signal,
     interceptors: [adminAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
+    tokenKnown: identity ? async (token) => (await identity.validate(token)) !== null : undefined,
     publicPaths: new Set([`/${AdminService.typeName}/${AdminService.method.health.name}`]),
   });
 
@@ -191,6 +203,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     oci,
     identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
+    bodyBudget,
     rest: (req, res, path, query) => handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),
     gc,
     endStreams: () => streams.abort(),
@@ -201,7 +214,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
       await local?.close();
       await gc.stop();
       await maintenance.stop();
-      await audit.flush();
+      await audit.close();
       remote?.close();
       await locks.close();
       await db.destroy();

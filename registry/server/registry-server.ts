@@ -5,7 +5,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { listenOn } from "../../lib/net/listen.ts";
 import { isolateRequests, onRequestClose, remoteAddress } from "../../lib/net/request-context.ts";
-import { capConnections, limitRequestTime } from "../../lib/net/request-limits.ts";
+import { answerAndClose, capConnections, limitRequestTime } from "../../lib/net/request-limits.ts";
+import { reserveBody } from "../../lib/net/body-budget.ts";
+import { refuse } from "../../lib/net/rpc-guard.ts";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
@@ -42,7 +45,15 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
     });
     if (closing) res.setHeader("Connection", "close");
     if (cfg.server.write_timeout > 0) res.setTimeout(cfg.server.write_timeout, () => res.destroy());
-    if (!isBlobUpload(req)) limitRequestTime(req, res, cfg.server.request_timeout);
+    if (!isBlobUpload(req)) {
+      limitRequestTime(req, res, cfg.server.request_timeout);
+      // Blob uploads stream to storage; every other body is buffered, within the budget
+      // (RPCs reserve theirs once their token has been checked: rpc-guard).
+      if (!isRpc(req) && !reserveBody(parts.bodyBudget.pool, req, res, largestBufferedBody(cfg, req))) {
+        parts.bodyBudget.refused();
+        return refuseBusy(req, res);
+      }
+    }
     return route(parts, req, res);
   });
 
@@ -85,6 +96,25 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
       log.info("mcr stopped");
     },
   };
+}
+
+function isRpc(req: IncomingMessage): boolean {
+  return (req.url ?? "").startsWith("/mcr.v1.");
+}
+
+/** The most a request's handler may buffer: a manifest, or a JSON message. */
+function largestBufferedBody(cfg: RegistryConfig, req: IncomingMessage): number {
+  const kind = matchRoute((req.url ?? "/").split("?", 1)[0]!)?.kind;
+  return kind === "manifest" ? cfg.storage.max_manifest_bytes : cfg.server.max_rpc_bytes;
+}
+
+/** 503 with Retry-After in the route's own dialect (OCI error, Connect error, JSON), without reading the body. */
+function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
+  const message = "the registry holds as many request bodies as it may: try again shortly";
+  const path = (req.url ?? "/").split("?", 1)[0]!;
+  if (path.startsWith("/mcr.v1.")) return refuse(req, res, new ConnectError(message, Code.Unavailable), { "retry-after": "1" });
+  const body = path.startsWith("/v2/") ? { errors: [{ code: "UNAVAILABLE", message }] } : { error: message };
+  answerAndClose(req, res, 503, { "content-type": "application/json", "retry-after": "1" }, Buffer.from(JSON.stringify(body)));
 }
 
 /** Blob upload requests (POST, PATCH, PUT of upload sessions): their bodies may take as long as they need. */

@@ -82,6 +82,18 @@ describe("CachedIdentity", () => {
     assert.equal(inner.calls, 12, "the newest entries are kept");
   });
 
+  test("a burst of calls with one unknown token asks the identity server once", async () => {
+    const inner = new FakeIdentity();
+    inner.answer = null;
+    const cached = new CachedIdentity(inner);
+    const answers = await Promise.all(Array.from({ length: 100 }, () => cached.validate("junk")));
+    assert.deepEqual([...new Set(answers)], [null]);
+    assert.equal(inner.calls, 1);
+    inner.down = true;
+    await assert.rejects(Promise.all([cached.validate("other"), cached.validate("other")]), IdentityUnavailableError);
+    assert.equal(inner.calls, 2, "a failed validation is shared too, and not cached");
+  });
+
   test("bearerToken parses Authorization headers", () => {
     assert.equal(bearerToken("Bearer abc.def"), "abc.def");
     assert.equal(bearerToken("bearer   xyz"), "xyz");
