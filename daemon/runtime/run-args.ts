@@ -88,6 +88,7 @@ interface InspectJson {
   HostConfig?: { PortBindings?: InspectPortMap };
   RestartCount?: number;
   NetworkSettings?: { Ports?: InspectPortMap };
+  Mounts?: Array<{ Type?: string; Source?: string }> | null;
 }
 
 // A finished container has a meaningful exit code; a created or running one does not.
@@ -112,6 +113,8 @@ function fromInspect(c: InspectJson): ContainerInfo {
   if (startedAt) info.startedAt = startedAt;
   if (FINISHED.has(state) && typeof c.State?.ExitCode === "number") info.exitCode = c.State.ExitCode;
   if (typeof c.RestartCount === "number") info.restartCount = c.RestartCount;
+  const binds = (c.Mounts ?? []).filter((m) => m.Type === "bind" && m.Source).map((m) => m.Source!);
+  if (binds.length) info.bindSources = binds;
   return info;
 }
 

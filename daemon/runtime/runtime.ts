@@ -41,6 +41,8 @@ export interface ContainerInfo {
   exitCode?: number;
   /** Times podman's restart policy restarted it (inspect only). */
   restartCount?: number;
+  /** Host paths of its bind mounts, as given when it was made (inspect only). */
+  bindSources?: string[];
   labels: Record<string, string>;
   ports: PortBinding[];
   /** The tag of the image reference, e.g. "v1.2.0". */

@@ -116,6 +116,7 @@ describe("parseInspect (podman 4.3.1 output)", () => {
       ],
       version: "v1.2.0",
       restartCount: 0,
+      bindSources: ["/tmp/pexp/vol"],
     });
   });
 
