@@ -18,6 +18,7 @@ import { withServiceDir, writeFileIn } from "../placement/safe-fs.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
+import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
 import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
@@ -172,6 +173,8 @@ export class ServiceController {
     if (this.d.placer) {
       await this.d.placer.prepare(def, await this.d.placer.placementFor(def), this.d.runtimes.agentPull);
     }
+    // Every volume, before anything is pulled or stopped: a link there refuses the deploy as a whole.
+    for (const p of planned) prepareMounts(p);
     const srt = await this.rt(service);
     for (const p of planned) {
       try {
@@ -203,6 +206,7 @@ export class ServiceController {
       let running = current.state === "running";
       if (!running && def.active) {
         emit({ ...base, phase: "starting", message: "starting the existing container" });
+        checkMounts(p, current.bindSources);
         await runtime.start(p.container);
         running = true;
       }
@@ -222,7 +226,7 @@ export class ServiceController {
     await this.checkPorts(p, current);
 
     emit({ ...base, phase: "creating", message: current ? "creating a replacement container" : "creating the container" });
-    for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
+    prepareMounts(p); // again: the pull may have taken a while
     if (!current) {
       // First deploy: nothing to keep running, so one `podman run` under the final name.
       await this.writeEnvFile(p, p.spec.envFile!);
@@ -266,7 +270,10 @@ export class ServiceController {
     const failure = await startAndWatch(runtime, next, this.d.startGraceMs);
     if (failure) {
       await runtime.remove(next, true).catch(() => undefined);
-      if (wasRunning) await runtime.start(p.container); // its routes never left
+      if (wasRunning) {
+        await checkContainerMounts(runtime, p).catch((err: Error) => Promise.reject(new Error(`${failure}; the previous container was not started again: ${err.message}`)));
+        await runtime.start(p.container); // its routes never left
+      }
       throw new Error(`${failure}${wasRunning ? "; the previous container was started again" : ""}`);
     }
     await runtime.remove(p.container, true);
@@ -290,9 +297,9 @@ export class ServiceController {
     const p = (await this.plan(def)).find((x) => x.component === component);
     if (!p) throw new NotFoundError(`service ${service} has no component ${component}`);
     const { runtime, pull } = await this.rt(service);
+    prepareMounts(p);
     // The image is usually still in local storage; pull only when it is not.
     await runtime.pull(p.image, pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
-    for (const dir of p.hostDirs) await mkdir(dir, { recursive: true, mode: 0o750 });
     await this.writeEnvFile(p, p.spec.envFile!);
     await runtime.run(p.spec);
     await this.hooks.componentStarted(def, p);
@@ -336,13 +343,21 @@ export class ServiceController {
       const out = [];
       const def = await this.definitionOf(service);
       const { runtime } = await this.rt(service);
+      const plan = await this.plan(def);
       for (const c of await this.targets(service, component)) {
         const name = containerName(service, c);
         const info = await this.observed(runtime, name);
         if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
+        const planned = plan.find((p) => p.component === c)!;
+        try {
+          if (info.state !== "running") checkMounts(planned, info.bindSources);
+        } catch (err) {
+          // Refused before the desired state says running, so the reconciler leaves it stopped.
+          await this.d.store.event(service, c, "start_refused", (err as Error).message);
+          throw err;
+        }
         await this.d.store.setDesired(service, c, "running");
         if (info.state !== "running") await runtime.start(name);
-        const planned = (await this.plan(def)).find((p) => p.component === c)!;
         await this.hooks.componentStarted(def, planned);
         await this.d.store.event(service, c, "started", "started by request");
         out.push(await this.stateOf(runtime, service, c));

@@ -7,6 +7,7 @@ import { parseVolume, type ComponentDefinition, type ServiceDefinition } from ".
 import type { ContainerSpec } from "../runtime/runtime.ts";
 import type { PortAssignment } from "../state/store.ts";
 import type { Placement } from "../../lib/smep/smep.ts";
+import { underRoot, type MountScope } from "./mount-check.ts";
 
 /** What SMEP placement adds to a plan. */
 export interface SmepPlan {
@@ -49,6 +50,8 @@ export interface PlannedComponent {
   ports: { route: string; hostPort: number }[];
   /** Host folders the volumes need (created before the container). */
   hostDirs: string[];
+  /** Where the volume sources may be and are checked from before every start (mount-check.ts). */
+  mounts: MountScope;
   /** Rootless service users: the UID that must own the env file, and the home its folder lies below. */
   envOwner?: { uid: number; base: string };
   hash: string;
@@ -75,10 +78,6 @@ export function resolveImage(def: ServiceDefinition, c: ComponentDefinition, reg
   const lastSlash = image.lastIndexOf("/");
   const hasTag = image.includes("@") || image.slice(lastSlash + 1).includes(":");
   return hasTag ? image : `${image}:${c.version || def.version}`;
-}
-
-function underRoot(path: string, roots: string[]): boolean {
-  return roots.some((r) => path === r || path.startsWith(r.endsWith("/") ? r : `${r}/`));
 }
 
 function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: PortAssignment[], ctx: PlanContext, smep?: SmepPlan): PlannedComponent {
@@ -138,7 +137,8 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     },
     cmd: c.cmd,
   };
-  const planned: PlannedComponent = { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, hash };
+  const mounts: MountScope = smep ? { roots, storageRoot: smep.storageRoot } : { roots };
+  const planned: PlannedComponent = { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, mounts, hash };
   if (smep?.envDir) planned.envOwner = { uid: smep.placement.uid, base: smep.envBase ?? smep.envDir };
   return planned;
 }

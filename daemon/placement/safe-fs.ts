@@ -127,6 +127,46 @@ export function ensureServiceDirs(base: string, rel: string, o: Ownership): void
   withServiceDir(base, rel, o, () => undefined);
 }
 
+/** What the end of a path checked by checkPathNoFollow is. */
+export type PathEnd = "folder" | "file" | "missing";
+
+/**
+ * Checks `base/rel` without following links, as podman is about to mount it: every component
+ * must be a real folder, but the last may also be a regular file (a file volume). With
+ * `createMode`, missing folders are made with that mode, owned by the agent (existing ones keep
+ * their owner and mode); without it the walk stops at the first missing component. A link is
+ * UnsafePathError naming it.
+ */
+export function checkPathNoFollow(base: string, rel: string, createMode?: number): PathEnd {
+  let fd: number;
+  try {
+    fd = openSync(base, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && createMode === undefined) return "missing";
+    throw err;
+  }
+  try {
+    const names = components(rel);
+    let shown = base;
+    for (const [i, name] of names.entries()) {
+      shown = join(shown, name);
+      let next;
+      try {
+        next = openChild(fd, name, shown, createMode === undefined ? null : { mode: createMode });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+        if (i === names.length - 1 && err instanceof UnsafePathError && lstatSync(at(fd, name), { throwIfNoEntry: false })?.isFile()) return "file";
+        throw err;
+      }
+      closeSync(fd);
+      fd = next.fd;
+    }
+    return "folder";
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Writes `name` in the open folder `dirFd`: a new temp file (O_EXCL, never an existing file or
  * link), owned by `uid`, then renamed over the old name (a link there is replaced, not followed).

@@ -9,9 +9,11 @@ import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
 import type { Publisher } from "../deploy/publisher.ts";
 import { reconcilePublished, type PublishInput } from "./publish.ts";
+import { checkContainerMounts, UnsafeMountError } from "../deploy/mount-check.ts";
 
 /**
  * placement_failed: the service's podman cannot be found, so its containers cannot be observed (left alone).
+ * unsafe_mount: a stopped or missing container is not started or recreated: a volume or storage folder passes through a link.
  * route_missing, route_withdrawn, proxy_out_of_sync, dns_out_of_sync: what the node publishes (reconcile/publish.ts).
  */
 export type DriftKind =
@@ -21,6 +23,7 @@ export type DriftKind =
   | "definition_changed"
   | "unknown_container"
   | "placement_failed"
+  | "unsafe_mount"
   | "route_missing"
   | "route_withdrawn"
   | "proxy_out_of_sync"
@@ -154,7 +157,7 @@ export class Reconciler {
       });
     }
     if (this.d.publisher) drifts.push(...(await reconcilePublished(this.d.publisher, publish, (service, fn) => this.d.controller.locks.run(service, fn))));
-    for (const d of drifts) this.d.log.warn({ ...d }, "drift");
+    for (const d of drifts) this.d.log[d.kind === "unsafe_mount" ? "error" : "warn"]({ ...d }, "drift");
     return drifts;
   }
 
@@ -179,17 +182,25 @@ export class Reconciler {
         drift.action = "recreated";
         drift.message = `${container} was missing; recreated from the agent's state`;
       } else if (kind === "stopped" && policyRestarts(restart, observed?.exitCode)) {
-        await (await this.d.runtimes.forService(service)).runtime.start(container);
+        const { runtime } = await this.d.runtimes.forService(service);
+        const p = (await this.d.controller.plan(await this.d.controller.definitionOf(service))).find((x) => x.component === component);
+        if (p) await checkContainerMounts(runtime, p); // podman would follow a link planted since the last start
+        await runtime.start(container);
         drift.action = "started";
         drift.message = `${container} was ${observed!.state}; started (restart policy ${restart})`;
       } else {
         drift.message = `${container}: ${kind.replace("_", " ")}${kind === "missing" ? "" : `; redeploy ${service} to converge`}`;
       }
     } catch (err) {
-      drift.action = "repair_failed";
-      drift.message = `${container}: ${kind} and repair failed: ${(err as Error).message}`;
+      if (err instanceof UnsafeMountError) {
+        drift.kind = "unsafe_mount";
+        drift.message = `${container} is ${kind} and was not ${kind === "missing" ? "recreated" : "started"}: ${err.message}`;
+      } else {
+        drift.action = "repair_failed";
+        drift.message = `${container}: ${kind} and repair failed: ${(err as Error).message}`;
+      }
     }
-    await this.d.store.event(service, component, `drift_${kind}`, drift.message);
+    await this.d.store.event(service, component, `drift_${drift.kind}`, drift.message);
     return drift;
   }
 

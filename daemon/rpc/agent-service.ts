@@ -12,6 +12,7 @@ import type { RuntimeProvider } from "../runtime/provider.ts";
 import { PlacementError } from "../../lib/smep/smep.ts";
 import { UserError } from "../placement/users.ts";
 import { NfsError } from "../placement/nfs.ts";
+import { UnsafePathError } from "../placement/safe-fs.ts";
 import { HostCommandError } from "../placement/system.ts";
 import { mergeStreams } from "../../lib/sync/merge.ts";
 import type { StateStore } from "../state/store.ts";
@@ -52,7 +53,7 @@ export function toConnectError(err: unknown): ConnectError {
   const message = (err as Error).message;
   if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
   if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
-  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError) return new ConnectError(message, Code.FailedPrecondition);
+  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError || err instanceof UnsafePathError) return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof PublishUnavailableError) return new ConnectError(message, Code.Unavailable);
   if (err instanceof PortError) return new ConnectError(message, Code.ResourceExhausted);
   if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
