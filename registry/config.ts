@@ -27,6 +27,10 @@ export const registryConfigSchema = z
       request_timeout: duration("60s"),
       /** Open connections at most; further ones are closed at once. */
       max_connections: z.number().int().positive().default(1024),
+      /** Open connections from one source address at most; further ones are closed at once. */
+      max_connections_per_address: z.number().int().positive().default(256),
+      /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
+      first_request_timeout: duration("5s"),
       /** Largest admin RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
       /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */

@@ -3,6 +3,7 @@
 import type { Insertable, Kysely } from "kysely";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
+import { LoginFailureTally, type LoginFailure, type LoginFailureOptions } from "./login-failures.ts";
 
 export const AUDIT_EVENT_TYPES = [
   "login_ok",
@@ -62,6 +63,8 @@ export interface AuditLogOptions {
   maxRetryMs?: number;
   /** Events kept while writes fail; past this the oldest are dropped and counted in the log (default 10,000). */
   maxPending?: number;
+  /** How failed logins are counted (registry/audit/login-failures.ts). */
+  loginFailures?: LoginFailureOptions;
 }
 
 export class AuditLog {
@@ -78,6 +81,7 @@ export class AuditLog {
   private readonly maxPending: number;
   /** Called after each successful write (audit followers). */
   private readonly writeListeners = new Set<() => void>();
+  private readonly loginFailures: LoginFailureTally;
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
@@ -88,6 +92,18 @@ export class AuditLog {
     this.retryMs = opts.retryMs ?? 1000;
     this.maxRetryMs = opts.maxRetryMs ?? 60_000;
     this.maxPending = opts.maxPending ?? 10_000;
+    this.loginFailures = new LoginFailureTally((e) => this.record(e), opts.loginFailures);
+  }
+
+  /** A failed login: written at once the first time in a window, its repeats counted (login-failures.ts). */
+  loginFailed(f: LoginFailure): void {
+    this.loginFailures.record(f);
+  }
+
+  /** At shutdown: writes the failed logins counted so far, then everything pending. */
+  async close(): Promise<void> {
+    this.loginFailures.endWindow();
+    await this.flush();
   }
 
   record(e: AuditEvent): void {
@@ -204,6 +220,27 @@ export class AuditLog {
       ...(r.ip_address ? { ip: r.ip_address } : {}),
       ...(r.details ? { details: JSON.parse(r.details) as Record<string, string> } : {}),
     }));
+  }
+
+  /**
+   * Deletes the oldest events past the newest `maxRows` and returns how many, in batches
+   * as prune does: the table stays bounded by size as well as by age.
+   */
+  async pruneToMaxRows(maxRows: number, signal?: AbortSignal, batch = 5000): Promise<number> {
+    const cut = await this.db.selectFrom("audit_log").select("id").orderBy("id", "desc").limit(1).offset(maxRows).executeTakeFirst();
+    if (!cut) return 0;
+    let total = 0;
+    while (!signal?.aborted) {
+      const res = await this.db
+        .deleteFrom("audit_log")
+        .where("id", "in", (eb) => eb.selectFrom("audit_log").select("id").where("id", "<=", cut.id).orderBy("id").limit(batch))
+        .executeTakeFirst();
+      const n = Number(res.numDeletedRows);
+      total += n;
+      if (n < batch) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
   }
 
   /**

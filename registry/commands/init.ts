@@ -196,6 +196,8 @@ logins_per_minute = 10
 [audit]
 # Older audit events are deleted every hour; "0" keeps them for ever.
 retention = "90d"
+# So are the oldest beyond this many (the table's bound by size); 0 = no cap.
+max_rows = 1000000
 
 [gc]
 # Garbage collection keeps blobs uploaded, mounted, checked or referenced within this window.

@@ -24,6 +24,14 @@ export interface IdentityHttpDeps {
 }
 
 const MAX_BODY = 64 * 1024;
+/**
+ * Longer user names are refused before anything is checked, stored or logged: account
+ * names are at most 64 characters, and every failed login's name goes to the audit log.
+ */
+export const MAX_USERNAME_BYTES = 256;
+const usernameTooLong = (username: string) => Buffer.byteLength(username) > MAX_USERNAME_BYTES;
+const TOO_LONG = `the user name is longer than ${MAX_USERNAME_BYTES} bytes`;
+const reasonOf = (err: InvalidCredentialsError | RateLimitedError) => (err instanceof RateLimitedError ? "rate limited" : err.message);
 
 class JsonError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
@@ -73,6 +81,10 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
     if (path === "/v1/auth/login") {
       const doc = await readJson(req);
       const username = str(doc, "username");
+      if (usernameTooLong(username)) {
+        deps.audit.loginFailed({ ip, via: "api", reason: TOO_LONG });
+        throw new JsonError(400, TOO_LONG);
+      }
       const password = str(doc, "password");
       const tags = Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === "string") : [];
       try {
@@ -80,7 +92,7 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
         deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "api" } });
         sendJson(res, 200, { token: issued.token, expires_at: issued.expiresAt });
       } catch (err) {
-        if (err instanceof InvalidCredentialsError || err instanceof RateLimitedError) deps.audit.record({ type: "login_fail", actor: username, ip, details: { via: "api", reason: err.message } });
+        if (err instanceof InvalidCredentialsError || err instanceof RateLimitedError) deps.audit.loginFailed({ actor: username, ip, via: "api", reason: reasonOf(err) });
         throw loginError(err);
       }
     } else if (path === "/v1/token/validate") {
@@ -128,6 +140,10 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
   const colon = decoded.indexOf(":");
   if (colon < 1) return unauthorized("malformed Basic credentials");
   const username = decoded.slice(0, colon);
+  if (usernameTooLong(username)) {
+    deps.audit.loginFailed({ ip, via: "token", reason: TOO_LONG });
+    return unauthorized(TOO_LONG);
+  }
   const password = decoded.slice(colon + 1);
   const service = query.get("service") || deps.serviceName;
   try {
@@ -158,11 +174,11 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
     });
   } catch (err) {
     if (err instanceof InvalidCredentialsError) {
-      deps.audit.record({ type: "login_fail", actor: username, ip, details: { via: "token" } });
+      deps.audit.loginFailed({ actor: username, ip, via: "token", reason: reasonOf(err) });
       return unauthorized(err.message);
     }
     if (err instanceof RateLimitedError) {
-      deps.audit.record({ type: "login_fail", actor: username, ip, details: { via: "token", reason: "rate limited" } });
+      deps.audit.loginFailed({ actor: username, ip, via: "token", reason: reasonOf(err) });
       return writeOciError(res, new OciError("TOOMANYREQUESTS", err.message, undefined, 429, { "Retry-After": String(err.retryAfterSeconds) }));
     }
     if (err instanceof IdentityUnavailableError) return writeOciError(res, new OciError("UNAVAILABLE", err.message, undefined, 503));

@@ -1,6 +1,6 @@
 // Periodic upkeep of mcr's database: expired tokens of the embedded identity service,
 // audit events past `[audit] retention` (every manifest GET writes one, so without this the
-// table grows for ever) and upload sessions idle past `[gc] stale_uploads`. One pass at start-up, then one per interval on an unref'd timer
+// table grows for ever) or beyond the newest `[audit] max_rows`, and upload sessions idle past `[gc] stale_uploads`. One pass at start-up, then one per interval on an unref'd timer
 // that shutdown stops; the clock and the interval are injectable for tests.
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -13,6 +13,8 @@ export interface MaintenanceOptions {
   tokens: { pruneTokens(): Promise<number> } | null;
   /** Audit events older than this are deleted; 0 keeps them for ever. */
   auditRetentionMs: number;
+  /** Only the newest this many audit events are kept; 0 = no cap. */
+  auditMaxRows?: number;
   /** Removes upload sessions idle past `[gc] stale_uploads`; returns how many. */
   staleUploads?: () => Promise<number>;
   log: Logger;
@@ -71,6 +73,9 @@ export class Maintenance {
         const before = new Date(this.now() - this.o.auditRetentionMs).toISOString();
         auditEvents = await this.o.audit.prune(before, this.stopping.signal);
       }
+      const overMaxRows = this.o.auditMaxRows ? await this.o.audit.pruneToMaxRows(this.o.auditMaxRows, this.stopping.signal) : 0;
+      if (overMaxRows) this.o.log.warn({ audit_events: overMaxRows, max_rows: this.o.auditMaxRows }, "deleted the oldest audit events beyond [audit] max_rows");
+      auditEvents += overMaxRows;
       if (tokens || auditEvents) this.o.log.info({ tokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
       if (!this.o.staleUploads || this.stopping.signal.aborted) return { tokens, auditEvents };
       return { tokens, auditEvents, uploads: await this.o.staleUploads() };

@@ -95,3 +95,16 @@ test("while writes fail, at most maxPending events are kept; the oldest are drop
   assert.equal(recovered?.dropped, 2);
   await db.destroy();
 });
+
+test("failed logins are written at once the first time, their repeats counted, and close() writes the counts", async () => {
+  const db = await openDb();
+  const audit = new AuditLog(db, silentLogger(), { flushMs: 10_000 });
+  for (let i = 0; i < 5; i++) audit.loginFailed({ actor: "mallory", ip: "10.0.0.7", via: "token", reason: "invalid username or password" });
+  await audit.flush();
+  assert.deepEqual((await audit.list()).map((e) => [e.actor, e.details?.count]), [["mallory", "1"]]);
+  await audit.close();
+  const rows = await audit.list({ type: "login_fail" });
+  assert.deepEqual(rows.map((e) => e.details?.count), ["4", "1"], "newest first: the four repeats, then the first");
+  assert.ok(rows[0]!.details?.first && rows[0]!.details?.last);
+  await db.destroy();
+});

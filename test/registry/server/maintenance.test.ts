@@ -1,4 +1,4 @@
-// Database upkeep on a timer: expired tokens and audit events past retention are
+// Database upkeep on a timer: expired tokens, audit events past retention and those beyond max_rows are
 // pruned at start-up and every interval, and nothing runs after stop(). The clock and
 // the interval are injected, and the timer is Node's mock, so nothing sleeps.
 import assert from "node:assert/strict";
@@ -51,6 +51,24 @@ describe("AuditLog.prune", () => {
   });
 });
 
+describe("AuditLog.pruneToMaxRows", () => {
+  test("keeps the newest rows, deletes the oldest in batches, and stops between batches on abort", async () => {
+    const db = await openDb();
+    const audit = new AuditLog(db, silentLogger());
+    await auditAt(db, ...Array.from({ length: 12 }, (_, i) => (12 - i) * HOUR));
+    const ids = async () => (await db.selectFrom("audit_log").select("id").orderBy("id").execute()).map((r) => r.id);
+    const newest = (await ids()).slice(-5);
+    const stopped = new AbortController();
+    stopped.abort();
+    assert.equal(await audit.pruneToMaxRows(5, stopped.signal, 2), 0, "an aborted prune deletes nothing");
+    assert.equal(await audit.pruneToMaxRows(20), 0, "under the cap nothing goes");
+    assert.equal(await audit.pruneToMaxRows(5, undefined, 2), 7, "seven rows, four batches");
+    assert.deepEqual(await ids(), newest);
+    assert.equal(await audit.pruneToMaxRows(5), 0);
+    await db.destroy();
+  });
+});
+
 describe("Maintenance", () => {
   let db: Kysely<RegistryDatabase>;
   let identity: EmbeddedIdentity;
@@ -81,6 +99,19 @@ describe("Maintenance", () => {
     const keep = new Maintenance({ audit, tokens: null, auditRetentionMs: 0, log: silentLogger(), now: () => NOW + 365 * DAY });
     assert.deepEqual(await keep.run(), { tokens: 0, auditEvents: 0 });
     assert.equal(await count(db, "audit_log"), 1);
+    await db.destroy();
+  });
+
+  test("a pass also deletes the oldest events beyond auditMaxRows, with or without a retention", async () => {
+    await auditAt(db, 5 * DAY, 4 * DAY, 3 * DAY, 2 * DAY, DAY);
+    const capped = new Maintenance({ audit, tokens: null, auditRetentionMs: 0, auditMaxRows: 3, log: silentLogger(), now: () => clock });
+    assert.deepEqual(await capped.run(), { tokens: 0, auditEvents: 2 });
+    assert.equal(await count(db, "audit_log"), 3);
+    const both = new Maintenance({ audit, tokens: null, auditRetentionMs: 2.5 * DAY, auditMaxRows: 1, log: silentLogger(), now: () => clock });
+    assert.deepEqual(await both.run(), { tokens: 0, auditEvents: 2 }, "one past retention, one over the cap");
+    assert.equal(await count(db, "audit_log"), 1);
+    const uncapped = new Maintenance({ audit, tokens: null, auditRetentionMs: 0, auditMaxRows: 0, log: silentLogger(), now: () => clock });
+    assert.deepEqual(await uncapped.run(), { tokens: 0, auditEvents: 0 });
     await db.destroy();
   });
 
@@ -148,6 +179,28 @@ describe("the registry's upkeep", () => {
     assert.equal(loadRegistryConfig(home(), {}).audit.retention, 90 * DAY);
     assert.equal(loadRegistryConfig(home('[audit]\nretention = "30d"\n'), {}).audit.retention, 30 * DAY);
     assert.equal(loadRegistryConfig(home(), { MCR_AUDIT_RETENTION: "0" }).audit.retention, 0);
+  });
+
+  test("[audit] max_rows defaults to 1,000,000; 0 turns the cap off; a negative or fractional count is refused", () => {
+    assert.equal(loadRegistryConfig(home(), {}).audit.max_rows, 1_000_000);
+    assert.equal(loadRegistryConfig(home("[audit]\nmax_rows = 0\n"), {}).audit.max_rows, 0);
+    assert.equal(loadRegistryConfig(home(), { MCR_AUDIT_MAX_ROWS: "5000" }).audit.max_rows, 5000);
+    assert.throws(() => loadRegistryConfig(home("[audit]\nmax_rows = -1\n"), {}), /max_rows/);
+    assert.throws(() => loadRegistryConfig(home("[audit]\nmax_rows = 1.5\n"), {}), /max_rows/);
+  });
+
+  test("the assembled registry caps the audit table at [audit] max_rows", async () => {
+    const cfg = loadRegistryConfig(home("[audit]\nmax_rows = 2\n"), {});
+    const seed = (await openSqlite<RegistryDatabase>(cfg.database.path, registryMigrations)).db;
+    await auditAt(seed, 3 * HOUR, 2 * HOUR, HOUR, 0);
+    await seed.destroy();
+    const parts = await assembleRegistry(cfg, silentLogger(), { now: () => NOW, maintenanceIntervalMs: HOUR });
+    try {
+      await parts.maintenance.run();
+      assert.equal(await count(parts.db, "audit_log"), 2);
+    } finally {
+      await parts.close();
+    }
   });
 
   test("the assembled registry prunes on its timer with the configured retention, and close() stops it", async (t) => {
