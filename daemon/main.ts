@@ -8,6 +8,7 @@ import { exitOnSignals } from "../lib/process/signals.ts";
 import { version } from "../lib/version.ts";
 import { initAgent } from "./commands/init.ts";
 import { loadAgentConfig } from "./config.ts";
+import { lockAgentDatabase } from "./instance-lock.ts";
 import { startAgent } from "./server.ts";
 
 function fail(message: string): never {
@@ -53,6 +54,11 @@ program
       fail(err instanceof ConfigError ? err.message : `config: ${(err as Error).message}`);
     }
     const log = createLogger("mcp-agent", cfg.log.level);
+    try {
+      lockAgentDatabase(cfg.database.path); // before the port and the database are touched
+    } catch (err) {
+      fail((err as Error).message);
+    }
     let running;
     try {
       running = await startAgent(cfg, log);
