@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { CachedIdentity } from "../lib/auth/cache.ts";
 import { RemoteIdentity } from "../lib/auth/remote.ts";
 import { listenOn } from "../lib/net/listen.ts";
-import { capConnections, closeIdleConnections, limitRequestTime } from "../lib/net/request-limits.ts";
+import { closeIdleConnections, limitRequestTime } from "../lib/net/request-limits.ts";
+import { guardConnections, handshakeTimeout } from "../lib/net/guard-config.ts";
 import { guardedConnectHandler } from "../lib/net/rpc-guard.ts";
 import { BodyBudget } from "../lib/net/body-budget.ts";
 import { warnAtMostEveryMinute } from "../lib/log/throttle.ts";
@@ -160,16 +161,18 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   const server: Http2SecureServer = createSecureServer({
     ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key),
     allowHTTP1: true,
-    ...(cfg.server.read_timeout > 0 ? { handshakeTimeout: cfg.server.read_timeout } : {}),
+    ...handshakeTimeout(cfg.server),
     settings: { maxConcurrentStreams: MAX_STREAMS_PER_SESSION },
   });
   // The HTTP/1.1 fallback's own limits; HTTP/2 streams get limitRequestTime and the idle close below.
   Object.assign(server, { headersTimeout: cfg.server.read_timeout, requestTimeout: cfg.server.request_timeout });
-  capConnections(server, cfg.server.max_connections, (refused) => log.warn({ refused, max_connections: cfg.server.max_connections }, "connections refused: max_connections reached"));
+  const connections = guardConnections(cfg.server, log);
+  connections.attach(server);
   const idle = closeIdleConnections(server, cfg.server.idle_timeout);
   server.on(
     "request",
     isolateRequests(log, (req, res) => {
+      connections.trackRequest(req, res);
       idle.track(req, res);
       limitRequestTime(req, res, cfg.server.request_timeout);
       return rpc(req, res);

@@ -67,6 +67,10 @@ export const agentConfigSchema = z
       idle_timeout: duration("120s"),
       /** Open connections at most; further ones are closed at once. */
       max_connections: z.number().int().positive().default(256),
+      /** Open connections from one source address at most; further ones are closed at once. */
+      max_connections_per_address: z.number().int().positive().default(64),
+      /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
+      first_request_timeout: duration("5s"),
       /** Largest RPC message, in bytes (after decompression). */
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
       /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */

@@ -103,20 +103,3 @@ export function closeIdleConnections(server: Server & { setTimeout(ms: number): 
     },
   };
 }
-
-/**
- * At most `max` open connections; further ones are closed by Node as they
- * arrive. `warn` is called at most once a minute with the number refused since.
- */
-export function capConnections(server: Server, max: number, warn: (refused: number) => void): void {
-  server.maxConnections = max;
-  let refused = 0;
-  let lastWarning = 0;
-  server.on("drop", () => {
-    refused++;
-    if (Date.now() - lastWarning < 60_000) return;
-    warn(refused);
-    refused = 0;
-    lastWarning = Date.now();
-  });
-}

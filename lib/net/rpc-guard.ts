@@ -17,6 +17,7 @@ import { parseContentType as parseGrpc, setTrailerStatus } from "@connectrpc/con
 import { parseContentType as parseGrpcWeb } from "@connectrpc/connect/protocol-grpc-web";
 import { bearerToken } from "../auth/cache.ts";
 import { reserveBody, type BodyBudget } from "./body-budget.ts";
+import { markAuthenticated } from "./connection-guard.ts";
 import { answerAndClose, type NodeHandler, type NodeRequest, type NodeResponse } from "./request-limits.ts";
 
 /** Default largest RPC message, in bytes, after decompression. */
@@ -73,7 +74,11 @@ export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHa
     };
     if (!needsToken || !opts.tokenKnown) return admit();
     return opts.tokenKnown(token!).then(
-      (known) => (known ? admit() : refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated))),
+      (known) => {
+        if (!known) return refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated));
+        markAuthenticated(req);
+        return admit();
+      },
       (err: Error) => refuse(req, res, new ConnectError(`cannot validate the token: ${err.message}`, Code.Unavailable)),
     );
   };

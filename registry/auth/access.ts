@@ -6,6 +6,7 @@ import { bearerToken } from "../../lib/auth/cache.ts";
 import { audienceError, IdentityUnavailableError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
 import type { Logger } from "../../lib/log/logger.ts";
 import { remoteAddress } from "../../lib/net/request-context.ts";
+import { markAuthenticated } from "../../lib/net/connection-guard.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
 import type { OciRoute } from "../oci/router.ts";
@@ -101,6 +102,7 @@ export class RegistryAccess {
     const wrongAudience = audienceError(claims, this.o.serviceName);
     if (wrongAudience) throw unauthorized(wrongAudience);
     callers.set(req, claims);
+    markAuthenticated(req);
     return claims;
   }
 

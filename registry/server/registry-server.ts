@@ -5,7 +5,8 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { listenOn } from "../../lib/net/listen.ts";
 import { isolateRequests, onRequestClose, remoteAddress } from "../../lib/net/request-context.ts";
-import { answerAndClose, capConnections, limitRequestTime } from "../../lib/net/request-limits.ts";
+import { answerAndClose, limitRequestTime } from "../../lib/net/request-limits.ts";
+import { guardConnections, handshakeTimeout } from "../../lib/net/guard-config.ts";
 import { reserveBody } from "../../lib/net/body-budget.ts";
 import { refuse } from "../../lib/net/rpc-guard.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -32,7 +33,9 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
   let inflight = 0;
   let drained: (() => void) | undefined;
 
+  const connections = guardConnections(cfg.server, log);
   const handler = isolateRequests(log, (req: IncomingMessage, res: ServerResponse) => {
+    connections.trackRequest(req, res);
     inflight++;
     const started = performance.now();
     onRequestClose(res, log, () => {
@@ -59,11 +62,11 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
 
   const server = cfg.server.plain_http
     ? createHttpServer(handler)
-    : createHttpsServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), ...(cfg.server.read_timeout > 0 ? { handshakeTimeout: cfg.server.read_timeout } : {}) }, handler);
+    : createHttpsServer({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), ...handshakeTimeout(cfg.server) }, handler);
   server.headersTimeout = cfg.server.read_timeout;
   // Uploads of any size: request_timeout is applied per request, to every route but uploads.
   server.requestTimeout = 0;
-  capConnections(server, cfg.server.max_connections, (refused) => log.warn({ refused, max_connections: cfg.server.max_connections }, "connections refused: max_connections reached"));
+  connections.attach(server);
   server.keepAliveTimeout = cfg.server.idle_timeout;
   server.timeout = cfg.server.idle_timeout;
   server.on("clientError", (err, socket) => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import { capConnections, closeIdleConnections, limitRequestTime, type NodeRequest, type NodeResponse } from "../../lib/net/request-limits.ts";
+import { closeIdleConnections, limitRequestTime, type NodeRequest, type NodeResponse } from "../../lib/net/request-limits.ts";
 import { guardedConnectHandler } from "../../lib/net/rpc-guard.ts";
 import { sleep } from "../helpers/wait.ts";
 
@@ -122,34 +122,4 @@ describe("request limits", () => {
     socket.resume();
     await once(socket, "close");
   });
-});
-
-test("capConnections: connections past the cap are closed at once and reported", async () => {
-  const server = createH1((_req, res) => res.end("ok"));
-  const refused: number[] = [];
-  capConnections(server, 2, (n) => refused.push(n));
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
-  const sockets = [];
-  let accepted = 0;
-  const bothAccepted = new Promise<void>((resolve) => server.on("connection", () => ++accepted === 2 && resolve()));
-  try {
-    for (let i = 0; i < 2; i++) {
-      const s = tcpConnect(port, "127.0.0.1");
-      await once(s, "connect");
-      sockets.push(s);
-    }
-    await bothAccepted; // the server has accepted both
-    const third = tcpConnect(port, "127.0.0.1");
-    sockets.push(third);
-    third.resume();
-    third.on("error", () => undefined);
-    await once(third, "close");
-    assert.deepEqual(refused, [1]);
-  } finally {
-    for (const s of sockets) s.destroy();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  }
 });
