@@ -22,6 +22,11 @@ import { publisherFor } from "./deploy/publisher-config.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { agentService } from "./rpc/agent-service.ts";
 import { agentAuthInterceptor } from "./rpc/interceptor.ts";
+import { agentAccess, AgentPolicy } from "./rpc/access.ts";
+import { StreamLimits } from "./rpc/stream-limits.ts";
+import { EventHub } from "./runtime/event-hub.ts";
+import { LABELS } from "./deploy/plan.ts";
+import { policyRulesFetcher, registrySessionFor } from "./registry/policy-rules.ts";
 import { PodmanRuntime } from "./runtime/podman.ts";
 import type { PullOptions, Runtime } from "./runtime/runtime.ts";
 import { agentMigrations } from "./state/migrations.ts";
@@ -29,6 +34,7 @@ import type { AgentDatabase } from "./state/schema.ts";
 import { StateStore } from "./state/store.ts";
 import { Placer } from "./placement/placer.ts";
 import { ServiceUserRuntimes, SharedRuntime, type RuntimeProvider } from "./runtime/provider.ts";
+import { mcrSessionFor } from "./registry/mcr-session.ts";
 import { sheetNumber } from "../lib/smep/smep.ts";
 import { version } from "../lib/version.ts";
 
@@ -107,9 +113,11 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   const store = new StateStore(db);
   const pull = await registryAccess(cfg, runtime, log);
   const placer = placerFor(cfg, store, log);
+  // Service users' podman pulls with pull tokens of this session, never with the agent's login.
+  const registrySession = await mcrSessionFor(cfg);
   const runtimes: RuntimeProvider =
     placer && cfg.placement.isolation === "rootless"
-      ? new ServiceUserRuntimes(runtime, { command: cfg.runtime.podman }, store, placer, pull)
+      ? new ServiceUserRuntimes(runtime, { command: cfg.runtime.podman }, store, placer, pull, registrySession ? (image) => registrySession.authFileFor(image) : undefined)
       : new SharedRuntime(runtime, pull);
   if (placer) {
     const n = cfg.placement.sheet_number || sheetNumber(cfg.placement.sheet);
@@ -145,13 +153,34 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     identity = new CachedIdentity(remote);
   }
 
+  // What callers may do per service: the platform's rules, fetched from the registry with the agent's account.
+  const session = registrySessionFor(cfg);
+  const policy = identity ? new AgentPolicy(log, session && policyRulesFetcher(cfg, session)) : null;
+  await policy?.start(cfg.auth.policy_refresh);
+
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
   const closing = new AbortController();
   const budget = new BodyBudget(cfg.server.max_buffered_body_bytes);
   const busy = warnAtMostEveryMinute(() => log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached"));
   const rpc = guardedConnectHandler({
     budget: { pool: budget, refused: busy },
-    routes: (router) => router.service(AgentService, agentService({ controller, publisher, store, runtimes, node: cfg.node.name, version, log, closing: closing.signal })),
+    routes: (router) =>
+      router.service(
+        AgentService,
+        agentService({
+          controller,
+          publisher,
+          store,
+          runtimes,
+          node: cfg.node.name,
+          version,
+          log,
+          closing: closing.signal,
+          access: agentAccess(policy),
+          streams: new StreamLimits(cfg.server.max_streams_per_account),
+          events: new EventHub({ [LABELS.managed]: "true" }),
+        }),
+      ),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
@@ -192,6 +221,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     reconciler,
     async shutdown() {
       await reconciler.stop();
+      policy?.stop();
+      session?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       closing.abort(); // log and event follows end; a deploy in flight runs to its end
       for (const s of sessions) s.close(); // graceful: lets open streams finish
@@ -202,6 +233,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
       await closed;
       clearTimeout(timer);
       remote?.close();
+      registrySession?.close();
       await db.destroy();
       log.info("mcp-agent stopped");
     },

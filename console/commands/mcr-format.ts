@@ -40,7 +40,7 @@ export function gcItemsSection(r: GcRunRow, max = Infinity): Section {
 
 export function policySection(rules: PolicyRow[]): Section {
   return {
-    columns: ["id", "prio", "effect", "enabled", "actions", "roles", "repositories", "description"],
+    columns: ["id", "prio", "effect", "enabled", "actions", "roles", "on", "description"],
     rows: rules.map((p) => [
       cell(p.id),
       cell(p.priority),
@@ -48,7 +48,7 @@ export function policySection(rules: PolicyRow[]): Section {
       cell(p.enabled ? "yes" : "no", p.enabled ? "ok" : "dim"),
       cell(p.actions.join(",") || "*"),
       cell([...p.roles, ...p.accountTypes.map((t) => `type:${t}`), ...(p.subjectUuid ? [`subject:${p.subjectUuid}`] : [])].join(",") || "*"),
-      cell(p.repositories.join(",") || "*"),
+      cell([...p.repositories, ...p.services.map((g) => `service:${g}`)].join(",") || "*"),
       cell(p.description),
     ]),
     empty: "no custom rules",

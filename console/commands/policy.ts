@@ -1,5 +1,6 @@
-// `mcp policy list|create|update|delete|enable|disable`: the registry's custom policy rules
-// (docs/security.md). Admin only: others get permission_denied (exit 5).
+// `mcp policy list|create|update|delete|enable|disable`: the platform's custom policy rules,
+// registry actions on repositories and agent actions on services (docs/security.md). Admin
+// only: others get permission_denied (exit 5).
 import { ConsoleError } from "../output/errors.ts";
 import { cell } from "../output/screen.ts";
 import type { PolicyChange } from "../store/mcr.ts";
@@ -18,11 +19,12 @@ const ruleId = (v: string | undefined, action: string) => {
 const command: CommandSpec = {
   name: "policy",
   args: "<action> [id]",
-  summary: "the registry's policy rules: list | create | update ID | delete ID | enable ID | disable ID",
+  summary: "the platform's policy rules (registry and agents): list | create | update ID | delete ID | enable ID | disable ID",
   options: [
     { flags: "--effect <effect>", description: "create: allow or deny" },
-    { flags: "--actions <list>", description: "create: comma-separated (registry:pull,registry:push,…); empty: every action" },
+    { flags: "--actions <list>", description: "create: comma-separated (registry:pull,registry:push,…,agent:read,agent:deploy,agent:admin); empty: every action" },
     { flags: "--repos <list>", description: "create: repository globs (comma-separated); empty: every repository" },
+    { flags: "--services <list>", description: "create: service globs for agent actions (comma-separated); empty: every service" },
     { flags: "--roles <list>", description: "create: roles the rule applies to" },
     { flags: "--account-types <list>", description: "create: human, system" },
     { flags: "--subject <uuid>", description: "create: one account" },
@@ -42,7 +44,7 @@ const command: CommandSpec = {
       case "create": {
         const effect = o.effect as string | undefined;
         if (effect !== "allow" && effect !== "deny") throw new ConsoleError("usage", "--effect allow or --effect deny is needed");
-        const rule = { priority: (o.priority as number | undefined) ?? 100, description: (o.description as string) ?? "", effect: effect as "allow" | "deny", actions: list(o.actions), roles: list(o.roles), accountTypes: list(o.accountTypes), subjectUuid: (o.subject as string) ?? "", repositories: list(o.repos), enabled: o.disabled !== true };
+        const rule = { priority: (o.priority as number | undefined) ?? 100, description: (o.description as string) ?? "", effect: effect as "allow" | "deny", actions: list(o.actions), roles: list(o.roles), accountTypes: list(o.accountTypes), subjectUuid: (o.subject as string) ?? "", repositories: list(o.repos), services: list(o.services), enabled: o.disabled !== true };
         await finite(ctx, async () => ((shown = (await st().createPolicy(rule)).id), st().mcr.policies.find((p) => p.id === shown)!), (r) => ({ rule: r }), one("created"));
         return 0;
       }

@@ -1,6 +1,7 @@
-// Policies: the registry's custom rules (admin only: others see the registry's refusal and
+// Policies: the platform's custom rules (admin only: others see the registry's refusal and
 // why). space or e enables/disables, x deletes (after y/N), n creates one from a line:
-// `allow|deny ACTIONS REPOS [description…]` (comma lists, * for any).
+// `allow|deny ACTIONS TARGETS [description…]` (comma lists, * for any; a target
+// `service:GLOB` is a service of the agent actions, anything else a repository glob).
 import React, { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
@@ -13,12 +14,15 @@ import { range, useSelection } from "./pick.ts";
 
 export const POLICIES_KEYS = "↑↓/jk move  n new  space/e enable/disable  x delete  r reload  esc back  ? help";
 
-/** `deny registry:push team/* frozen` → a rule; null when it does not parse. */
+/** `deny registry:push team/* frozen` or `allow agent:deploy service:team-* team` → a rule; null when it does not parse. */
 export function parseRule(text: string): NewPolicy | null {
-  const [effect, actions, repos, ...rest] = text.trim().split(/\s+/);
-  if ((effect !== "allow" && effect !== "deny") || !actions || !repos) return null;
+  const [effect, actions, targets, ...rest] = text.trim().split(/\s+/);
+  if ((effect !== "allow" && effect !== "deny") || !actions || !targets) return null;
   const list = (v: string) => (v === "*" ? [] : v.split(",").filter(Boolean));
-  return { priority: 100, description: rest.join(" "), effect, actions: list(actions), roles: [], accountTypes: [], subjectUuid: "", repositories: list(repos), enabled: true };
+  const all = list(targets);
+  const services = all.filter((t) => t.startsWith("service:")).map((t) => t.slice("service:".length));
+  const repositories = all.filter((t) => !t.startsWith("service:"));
+  return { priority: 100, description: rest.join(" "), effect, actions: list(actions), roles: [], accountTypes: [], subjectUuid: "", repositories, services, enabled: true };
 }
 
 export function PoliciesScreen({ store }: { store: ConsoleStore }) {

@@ -99,6 +99,7 @@ export interface PolicyRow {
   accountTypes: string[];
   subjectUuid: string;
   repositories: string[];
+  services: string[];
   enabled: boolean;
   createdBy: string;
   createdAt: string;
@@ -229,6 +230,7 @@ export function policyRow(p: PolicyRule): PolicyRow {
     accountTypes: [...p.accountTypes],
     subjectUuid: p.subjectUuid,
     repositories: [...p.repositories],
+    services: [...p.services],
     enabled: p.enabled ?? true,
     createdBy: p.createdBy,
     createdAt: p.createdAt,

@@ -18,6 +18,8 @@ export interface NewPolicy {
   accountTypes: string[];
   subjectUuid: string;
   repositories: string[];
+  /** Service globs of an agent rule. */
+  services?: string[];
   enabled: boolean;
 }
 

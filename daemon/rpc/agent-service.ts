@@ -23,6 +23,9 @@ import { publishStatus } from "./publish-status.ts";
 import { NAME_RE } from "../../lib/services/definition.ts";
 import { quote } from "../../lib/text/quote.ts";
 import { logSinceProblem } from "../../lib/text/log-since.ts";
+import { agentAccess, type Access } from "./access.ts";
+import { StreamLimits } from "./stream-limits.ts";
+import { SlowWatcherError, type EventHub } from "../runtime/event-hub.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -35,6 +38,12 @@ export interface AgentServiceDeps {
   log: Logger;
   /** Aborted when the agent shuts down: log and event follows end then, deploys run to their end. */
   closing?: AbortSignal;
+  /** Who may do what, per service (absent: everything, as with authentication off). */
+  access?: Access;
+  /** Follows open per account (absent: not limited). */
+  streams?: StreamLimits;
+  /** One podman event subscription per runtime, shared by every Events stream (absent: one each). */
+  events?: EventHub;
 }
 
 const PHASES: Record<Phase, DeployPhase> = {
@@ -55,7 +64,7 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
   if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError || err instanceof UnsafePathError) return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof PublishUnavailableError) return new ConnectError(message, Code.Unavailable);
-  if (err instanceof PortError) return new ConnectError(message, Code.ResourceExhausted);
+  if (err instanceof PortError || err instanceof SlowWatcherError) return new ConnectError(message, Code.ResourceExhausted);
   if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
   if (err instanceof RuntimeError) return new ConnectError(message, Code.Internal);
   return new ConnectError(message, Code.Internal);
@@ -88,6 +97,8 @@ function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; ro
 }
 
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
+  const access = d.access ?? agentAccess(null);
+  const streams = d.streams ?? new StreamLimits(Number.MAX_SAFE_INTEGER);
   // The replies have no field for it: the log says whose containers are left out (Status names the error).
   const allRuntimes = async (what: string): Promise<Runtime[]> => {
     const { runtimes, failed } = await d.runtimes.all();
@@ -111,12 +122,14 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };
     },
 
-    async sync(req) {
+    async sync(req, ctx) {
       if (req.services.length > SYNC_LIMITS.services) throw new ConnectError(`services: ${req.services.length} given; at most ${SYNC_LIMITS.services} per Sync`, Code.InvalidArgument);
       const machines = Object.keys(req.machineRegistry).length;
       if (machines > SYNC_LIMITS.machines) throw new ConnectError(`machine_registry: ${machines} entries given; at most ${SYNC_LIMITS.machines} (numbers 00-99)`, Code.InvalidArgument);
       const defs = req.services.map(definitionFromProto); // validate all before storing any
+      for (const def of defs) access.check(ctx, "agent:deploy", def.name);
       const registry = new Map(Object.entries(req.machineRegistry));
+      if (registry.size) access.check(ctx, "agent:admin", "");
       if (registry.size) {
         const { parseMachineRegistry, formatMachineRegistry } = await import("../../lib/smep/smep.ts");
         await guard(async () => parseMachineRegistry(formatMachineRegistry(registry), "synced machine registry")); // same checks as the file
@@ -131,10 +144,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       return { results };
     },
 
-    async *deploy(req) {
+    async *deploy(req, ctx) {
       const def = req.definition ? definitionFromProto(req.definition) : undefined;
       if (def && req.service && req.service !== def.name) throw new ConnectError(`service ${quote(req.service)} does not match the definition's name ${def.name}`, Code.InvalidArgument);
       const service = checkService(req.service || def?.name || "");
+      access.check(ctx, "agent:deploy", service);
       try {
         for await (const p of d.controller.deploy(service, def)) {
           yield { component: p.component, phase: PHASES[p.phase], message: p.message, container: p.container ?? "", image: p.image ?? "" };
@@ -144,26 +158,33 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       }
     },
 
-    async stop(req) {
+    async stop(req, ctx) {
+      access.check(ctx, "agent:deploy", checkService(req.service));
       return guard(async () => ({ components: await d.controller.stop(checkService(req.service), checkComponent(req.component)) }));
     },
-    async start(req) {
+    async start(req, ctx) {
+      access.check(ctx, "agent:deploy", checkService(req.service));
       return guard(async () => ({ components: await d.controller.start(checkService(req.service), checkComponent(req.component)) }));
     },
-    async restart(req) {
+    async restart(req, ctx) {
+      access.check(ctx, "agent:deploy", checkService(req.service));
       return guard(async () => ({ components: await d.controller.restart(checkService(req.service), checkComponent(req.component)) }));
     },
-    async remove(req) {
+    async remove(req, ctx) {
+      access.check(ctx, "agent:admin", checkService(req.service));
       return guard(async () => ({ removedContainers: await d.controller.remove(checkService(req.service)) }));
     },
 
-    async list() {
+    async list(_req, ctx) {
       return guard(async () => {
         const ports = await d.store.ports();
         const containers: ContainerInfo[] = [];
         for (const rt of await allRuntimes("list")) containers.push(...(await rt.list({ [LABELS.managed]: "true" })));
+        // Only the services the caller may read; one who may read none of them is told so.
+        const visible = containers.filter((c) => access.may(ctx, "agent:read", c.labels[LABELS.service] ?? ""));
+        if (containers.length && !visible.length) access.check(ctx, "agent:read", containers[0]!.labels[LABELS.service] ?? "");
         return {
-          containers: containers.map((c) => {
+          containers: visible.map((c) => {
             const service = c.labels[LABELS.service] ?? "";
             const component = c.labels[LABELS.component] ?? "";
             return {
@@ -181,7 +202,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       });
     },
 
-    async status(req) {
+    async status(req, ctx) {
+      access.check(ctx, "agent:read", checkService(req.service));
       return guard(async () => {
         const service = checkService(req.service);
         const def = await d.controller.definitionOf(service);
@@ -228,6 +250,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
 
     async *logs(req, ctx) {
       const service = checkService(req.service);
+      access.check(ctx, "agent:read", service);
       const def = await guard(() => d.controller.definitionOf(service));
       const component = checkComponent(req.component) ?? def.components[0]!.name;
       if (!def.components.some((c) => c.name === component)) throw new ConnectError(`service ${service} has no component ${component}`, Code.NotFound);
@@ -235,27 +258,39 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const badSince = logSinceProblem(req.since); // podman's own parse error would answer Internal
       if (badSince) throw new ConnectError(badSince, Code.InvalidArgument);
       const { runtime } = await guard(() => d.runtimes.forService(service));
+      const done = req.follow ? streams.acquire(access.subjectOf(ctx)) : () => {};
       const signal = followSignal(ctx);
       const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {
         if (!signal.aborted) throw toConnectError(err);
+      } finally {
+        done();
       }
       if (d.closing?.aborted && !ctx.signal.aborted) throw shuttingDown();
     },
 
     async *events(req, ctx) {
       const labels: Record<string, string> = { [LABELS.managed]: "true" };
-      if (req.service) labels[LABELS.service] = checkService(req.service);
+      if (req.service) {
+        labels[LABELS.service] = checkService(req.service);
+        access.check(ctx, "agent:read", req.service);
+      }
       const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await allRuntimes("events");
+      const done = streams.acquire(access.subjectOf(ctx));
       const signal = followSignal(ctx);
+      const watch = (rt: Runtime) => (d.events ? d.events.watch(rt, labels, signal) : rt.events(labels, signal));
       try {
-        for await (const e of mergeStreams<RuntimeEvent>(sources.map((rt) => rt.events(labels, signal)))) {
-          yield { time: e.time, service: e.labels[LABELS.service] ?? "", component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
+        for await (const e of mergeStreams<RuntimeEvent>(sources.map(watch))) {
+          const service = e.labels[LABELS.service] ?? "";
+          if (!req.service && !access.may(ctx, "agent:read", service)) continue;
+          yield { time: e.time, service, component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };
         }
       } catch (err) {
         if (!signal.aborted) throw toConnectError(err);
+      } finally {
+        done();
       }
       if (d.closing?.aborted && !ctx.signal.aborted) throw shuttingDown();
     },

@@ -75,6 +75,8 @@ export const agentConfigSchema = z
       max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
       /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
       max_buffered_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+      /** Follows (Logs with follow, Events) one account may hold open at once. */
+      max_streams_per_account: z.number().int().positive().default(32),
     }).strict(),
     database: z.object({ path: nonEmpty }).strict(),
     mcias: z
@@ -86,7 +88,14 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({}),
-    auth: z.object({ disabled: z.boolean().default(false) }).strict().default({}),
+    auth: z
+      .object({
+        disabled: z.boolean().default(false),
+        /** How often the policy rules are fetched from the registry (with the [registry] account); 0 = only at start. */
+        policy_refresh: duration("30s"),
+      })
+      .strict()
+      .default({}),
     node: z
       .object({
         name: z.string().default(hostname()),

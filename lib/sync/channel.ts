@@ -6,6 +6,11 @@ export class Channel<T> implements AsyncIterable<T> {
   private closed = false;
   private failure: unknown;
 
+  /** Items pushed and not yet taken by the consumer. */
+  get pending(): number {
+    return this.items.length;
+  }
+
   push(item: T): void {
     if (this.closed) return;
     const w = this.waiter;

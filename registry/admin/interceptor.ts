@@ -18,6 +18,8 @@ const REQUIREMENTS: Record<string, Requirement> = {
   "mcr.v1.RegistryService/ListRepositories": "account",
   "mcr.v1.RegistryService/GetRepository": "account",
   "mcr.v1.RegistryService/GetManifest": "account",
+  // The handler lets admins and system accounts (the agents) through.
+  "mcr.v1.PolicyService/ListEnabledRules": "account",
 };
 
 /** What calling `/<service>/<method>` needs; anything not listed needs admin. */

@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { PolicyRuleSchema, PolicyService, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { RuleValidationError, type PolicyStore, type RuleInput, type StoredRule } from "../policy/store.ts";
 import type { AccountType } from "../../lib/auth/types.ts";
-import type { Action, Effect } from "../policy/rules.ts";
+import type { Action, Effect } from "../../lib/policy/rules.ts";
 import { callerKey } from "./interceptor.ts";
 
 export function toProtoRule(r: StoredRule): PolicyRule {
@@ -18,6 +18,7 @@ export function toProtoRule(r: StoredRule): PolicyRule {
     accountTypes: r.accountTypes ?? [],
     subjectUuid: r.subjectUUID ?? "",
     repositories: r.repositories ?? [],
+    services: r.services ?? [],
     enabled: r.enabled,
     createdBy: r.createdBy ?? "",
     createdAt: r.createdAt,
@@ -36,6 +37,7 @@ function fromProtoRule(p: PolicyRule | undefined): RuleInput {
     accountTypes: p.accountTypes as AccountType[],
     subjectUUID: p.subjectUuid || undefined,
     repositories: p.repositories,
+    services: p.services,
     enabled: p.enabled ?? true,
   };
 }
@@ -59,6 +61,14 @@ export function policyService(store: PolicyStore): ServiceImpl<typeof PolicyServ
   return {
     async listRules() {
       return { rules: (await store.list()).map(toProtoRule) };
+    },
+    async listEnabledRules(_req, ctx) {
+      // What the agents enforce: their own (system) accounts fetch it, as do admins.
+      const caller = ctx.values.get(callerKey);
+      if (caller && caller.accountType !== "system" && !caller.roles.includes("admin")) {
+        throw new ConnectError(`${caller.username} may not list the enabled rules (admins and system accounts only)`, Code.PermissionDenied);
+      }
+      return { rules: (await store.list()).filter((r) => r.enabled).map(toProtoRule) };
     },
     async getRule(req) {
       return found(await store.get(Number(req.id)), req.id);

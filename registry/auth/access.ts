@@ -11,7 +11,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
 import type { OciRoute } from "../oci/router.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
-import type { Action } from "../policy/rules.ts";
+import type { Action } from "../../lib/policy/rules.ts";
 
 export interface Permission {
   action: Action;

@@ -1,7 +1,7 @@
 // The policy engine the registry consults on every request: the built-in
 // defaults plus the enabled rules from `policy_rules`, cached in memory and
 // reloaded whenever a rule changes.
-import { defaultRules, evaluate, type Decision, type PolicyInput, type Rule } from "./rules.ts";
+import { defaultRules, evaluate, type Decision, type PolicyInput, type Rule } from "../../lib/policy/rules.ts";
 
 export interface RuleSource {
   enabledRules(): Promise<Rule[]>;

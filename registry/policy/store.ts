@@ -4,8 +4,8 @@ import type { Kysely, Selectable } from "kysely";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import type { PolicyEngine, RuleSource } from "./engine.ts";
-import { ACTIONS, type Action, type Rule } from "./rules.ts";
-import { compileGlob } from "./glob.ts";
+import { ACTIONS, type Action, type Rule } from "../../lib/policy/rules.ts";
+import { compileGlob } from "../../lib/policy/glob.ts";
 
 export interface StoredRule extends Rule {
   enabled: boolean;
@@ -34,6 +34,8 @@ export function validateRule(r: Partial<RuleInput>): void {
   for (const a of r.actions ?? []) if (!ACTIONS.includes(a as Action)) fail(`unknown action ${JSON.stringify(a)}: actions are ${ACTIONS.join(", ")}`);
   for (const t of r.accountTypes ?? []) if (t !== "human" && t !== "system") fail(`unknown account type ${JSON.stringify(t)}`);
   for (const g of r.repositories ?? []) if (typeof g !== "string" || compileGlob(g) === null) fail(`invalid repository glob ${JSON.stringify(g)}`);
+  for (const g of r.services ?? []) if (typeof g !== "string" || compileGlob(g) === null) fail(`invalid service glob ${JSON.stringify(g)}`);
+  if (r.services?.length && r.repositories?.length) fail("a rule names repositories (registry actions) or services (agent actions), not both");
   if (r.subjectUUID !== undefined && typeof r.subjectUUID !== "string") fail("subjectUUID must be a string");
 }
 
@@ -44,6 +46,7 @@ function bodyOf(r: RuleInput): RuleBody {
   if (r.accountTypes?.length) b.accountTypes = r.accountTypes;
   if (r.subjectUUID) b.subjectUUID = r.subjectUUID;
   if (r.repositories?.length) b.repositories = r.repositories;
+  if (r.services?.length) b.services = r.services;
   return b;
 }
 

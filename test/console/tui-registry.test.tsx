@@ -115,7 +115,7 @@ describe("TUI: registry screens", () => {
     const { ui, mcr } = app();
     await press(ui.stdin, ":", ..."policies", ENTER);
     let f = await untilFrame(ui.lastFrame, /frozen/);
-    assert.match(f, /ID +PRIO +EFFECT +ENABLED +ACTIONS +ROLES +REPOSITORIES +DESCRIPTION/);
+    assert.match(f, /ID +PRIO +EFFECT +ENABLED +ACTIONS +ROLES +ON +DESCRIPTION/);
     assert.match(f, /7 +50 +deny +yes +registry:push +\* +team\/locked\/\*/);
     await press(ui.stdin, "e");
     await untilFrame(ui.lastFrame, /7 +50 +deny +no/);

@@ -245,7 +245,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     await assert.rejects(client.status({ service: "ghost" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
-  test("users may read but not change the node; guests may do neither", async () => {
+  test("users may read but not change the node (no rule lets them); guests may do neither", async () => {
     const rc = new RegistryClient(mcr.url, mcrHome.caPem);
     // viewer and visitor were created with generated passwords; reset them to known ones.
     const pw = async (user: string) => {
@@ -257,7 +257,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const visitor = bearer(await pw("visitor"));
     assert.ok((await client.list({}, viewer)).containers.length >= 2);
     assert.equal((await client.status({ service: "shop" }, viewer)).service, "shop");
-    await assert.rejects(client.stop({ service: "shop" }, viewer), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied && /needs the admin role/.test(e.message));
+    await assert.rejects(client.stop({ service: "shop" }, viewer), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied && /viewer may not deploy to service shop: no policy rule allows agent:deploy/.test(e.message));
     await assert.rejects(client.list({}, visitor), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
   });
 

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PolicyEngine } from "../../../registry/policy/engine.ts";
-import { globMatch } from "../../../registry/policy/glob.ts";
-import { defaultRules, evaluate, type PolicyInput, type Rule } from "../../../registry/policy/rules.ts";
+import { globMatch } from "../../../lib/policy/glob.ts";
+import { defaultRules, evaluate, type PolicyInput, type Rule } from "../../../lib/policy/rules.ts";
 
 const input = (over: Partial<PolicyInput> = {}): PolicyInput => ({
   subject: "u-1",
@@ -72,7 +72,18 @@ describe("evaluate (step 4.1)", () => {
 
 describe("built-in defaults (step 4.2)", () => {
   test("negative ids and priority 0", () => {
-    assert.deepEqual(D.map((r) => [r.id, r.priority]), [[-1, 0], [-2, 0], [-3, 0]]);
+    assert.deepEqual(D.map((r) => [r.id, r.priority]), [[-1, 0], [-2, 0], [-3, 0], [-4, 0]]);
+  });
+  test("agent actions: human users read every service; a services rule matches only agent actions on them", () => {
+    const agentInput = (over: Partial<PolicyInput>) => input({ repository: "", service: "web", ...over });
+    assert.equal(evaluate(agentInput({ action: "agent:read" }), D).effect, "allow");
+    assert.equal(evaluate(agentInput({ action: "agent:deploy" }), D).effect, "deny");
+    assert.equal(evaluate(agentInput({ action: "agent:read", accountType: "system" }), D).effect, "deny");
+    const team = rule({ actions: ["agent:deploy"], services: ["team-*"] });
+    assert.equal(evaluate(agentInput({ action: "agent:deploy", service: "team-web" }), [...D, team]).effect, "allow");
+    assert.equal(evaluate(agentInput({ action: "agent:deploy", service: "db" }), [...D, team]).effect, "deny");
+    assert.equal(evaluate(input({ action: "registry:pull", repository: "team-web" }), [rule({ effect: "deny", services: ["*"] })]).effect, "deny", "default deny: the services rule does not match a registry action");
+    assert.equal(evaluate(agentInput({ action: "agent:read" }), [rule({ repositories: ["*"] })]).effect, "deny", "a repositories rule never matches an agent action");
   });
   test("user: pull/push/delete/catalog and version check allowed; policy:manage denied", () => {
     for (const action of ["registry:pull", "registry:push", "registry:delete", "registry:catalog", "registry:version_check"] as const) {
@@ -99,7 +110,7 @@ describe("PolicyEngine (steps 4.3, 4.4)", () => {
     assert.equal(engine.evaluate(svc).effect, "deny", "not before reload");
     await engine.reload();
     assert.equal(engine.evaluate(svc).effect, "allow");
-    assert.equal(engine.ruleCount, 4);
+    assert.equal(engine.ruleCount, 5);
     stored = []; // the rule was disabled
     await engine.reload();
     assert.equal(engine.evaluate(svc).effect, "deny");

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/policy.proto.
  */
 export const file_mcr_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("ChNtY3IvdjEvcG9saWN5LnByb3RvEgZtY3IudjEikAIKClBvbGljeVJ1bGUSCgoCaWQYASABKAMSEAoIcHJpb3JpdHkYAiABKAUSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGZWZmZWN0GAQgASgJEg8KB2FjdGlvbnMYBSADKAkSDQoFcm9sZXMYBiADKAkSFQoNYWNjb3VudF90eXBlcxgHIAMoCRIUCgxzdWJqZWN0X3V1aWQYCCABKAkSFAoMcmVwb3NpdG9yaWVzGAkgAygJEhQKB2VuYWJsZWQYCiABKAhIAIgBARISCgpjcmVhdGVkX2J5GAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAkSEgoKdXBkYXRlZF9hdBgNIAEoCUIKCghfZW5hYmxlZCISChBMaXN0UnVsZXNSZXF1ZXN0IjYKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubWNyLnYxLlBvbGljeVJ1bGUiHAoOR2V0UnVsZVJlcXVlc3QSCgoCaWQYASABKAMiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSI1ChFDcmVhdGVSdWxlUmVxdWVzdBIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSKPAQoRVXBkYXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMSFQoIcHJpb3JpdHkYAiABKAVIAIgBARIUCgdlbmFibGVkGAMgASgISAGIAQESGAoLZGVzY3JpcHRpb24YBCABKAlIAogBAUILCglfcHJpb3JpdHlCCgoIX2VuYWJsZWRCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiHwoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMiFAoSRGVsZXRlUnVsZVJlc3BvbnNlMtwCCg1Qb2xpY3lTZXJ2aWNlEkAKCUxpc3RSdWxlcxIYLm1jci52MS5MaXN0UnVsZXNSZXF1ZXN0GhkubWNyLnYxLkxpc3RSdWxlc1Jlc3BvbnNlEjoKB0dldFJ1bGUSFi5tY3IudjEuR2V0UnVsZVJlcXVlc3QaFy5tY3IudjEuR2V0UnVsZVJlc3BvbnNlEkMKCkNyZWF0ZVJ1bGUSGS5tY3IudjEuQ3JlYXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuQ3JlYXRlUnVsZVJlc3BvbnNlEkMKClVwZGF0ZVJ1bGUSGS5tY3IudjEuVXBkYXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuVXBkYXRlUnVsZVJlc3BvbnNlEkMKCkRlbGV0ZVJ1bGUSGS5tY3IudjEuRGVsZXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuRGVsZXRlUnVsZVJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChNtY3IvdjEvcG9saWN5LnByb3RvEgZtY3IudjEiogIKClBvbGljeVJ1bGUSCgoCaWQYASABKAMSEAoIcHJpb3JpdHkYAiABKAUSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGZWZmZWN0GAQgASgJEg8KB2FjdGlvbnMYBSADKAkSDQoFcm9sZXMYBiADKAkSFQoNYWNjb3VudF90eXBlcxgHIAMoCRIUCgxzdWJqZWN0X3V1aWQYCCABKAkSFAoMcmVwb3NpdG9yaWVzGAkgAygJEhQKB2VuYWJsZWQYCiABKAhIAIgBARISCgpjcmVhdGVkX2J5GAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAkSEgoKdXBkYXRlZF9hdBgNIAEoCRIQCghzZXJ2aWNlcxgOIAMoCUIKCghfZW5hYmxlZCISChBMaXN0UnVsZXNSZXF1ZXN0IjYKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubWNyLnYxLlBvbGljeVJ1bGUiHAoOR2V0UnVsZVJlcXVlc3QSCgoCaWQYASABKAMiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSI1ChFDcmVhdGVSdWxlUmVxdWVzdBIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSKPAQoRVXBkYXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMSFQoIcHJpb3JpdHkYAiABKAVIAIgBARIUCgdlbmFibGVkGAMgASgISAGIAQESGAoLZGVzY3JpcHRpb24YBCABKAlIAogBAUILCglfcHJpb3JpdHlCCgoIX2VuYWJsZWRCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiHwoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMiFAoSRGVsZXRlUnVsZVJlc3BvbnNlMqUDCg1Qb2xpY3lTZXJ2aWNlEkAKCUxpc3RSdWxlcxIYLm1jci52MS5MaXN0UnVsZXNSZXF1ZXN0GhkubWNyLnYxLkxpc3RSdWxlc1Jlc3BvbnNlEkcKEExpc3RFbmFibGVkUnVsZXMSGC5tY3IudjEuTGlzdFJ1bGVzUmVxdWVzdBoZLm1jci52MS5MaXN0UnVsZXNSZXNwb25zZRI6CgdHZXRSdWxlEhYubWNyLnYxLkdldFJ1bGVSZXF1ZXN0GhcubWNyLnYxLkdldFJ1bGVSZXNwb25zZRJDCgpDcmVhdGVSdWxlEhkubWNyLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZRJDCgpVcGRhdGVSdWxlEhkubWNyLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZRJDCgpEZWxldGVSdWxlEhkubWNyLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message mcr.v1.PolicyRule
@@ -41,7 +41,8 @@ export type PolicyRule = Message<"mcr.v1.PolicyRule"> & {
   effect: string;
 
   /**
-   * Empty lists match anything. Actions: registry:pull, registry:push, ...
+   * Empty lists match anything. Actions: registry:pull, registry:push, ...,
+   * agent:read, agent:deploy, agent:admin.
    *
    * @generated from field: repeated string actions = 5;
    */
@@ -92,6 +93,13 @@ export type PolicyRule = Message<"mcr.v1.PolicyRule"> & {
    * @generated from field: string updated_at = 13;
    */
   updatedAt: string;
+
+  /**
+   * path.Match globs of service names, for agent actions, e.g. "team-*".
+   *
+   * @generated from field: repeated string services = 14;
+   */
+  services: string[];
 };
 
 /**
@@ -281,8 +289,10 @@ export const DeleteRuleResponseSchema: GenMessage<DeleteRuleResponse> = /*@__PUR
   messageDesc(file_mcr_v1_policy, 10);
 
 /**
- * PolicyService manages the registry's custom access rules (seed 003 phase 4).
- * Every RPC needs an admin token. Built-in rules (negative ids) are not listed.
+ * PolicyService manages the platform's custom access rules: registry actions on
+ * repositories, agent actions on services. Every RPC needs an admin token but
+ * ListEnabledRules, which the agents' system accounts call to fetch what they
+ * enforce. Built-in rules (negative ids) are not listed.
  *
  * @generated from service mcr.v1.PolicyService
  */
@@ -291,6 +301,14 @@ export const PolicyService: GenService<{
    * @generated from rpc mcr.v1.PolicyService.ListRules
    */
   listRules: {
+    methodKind: "unary";
+    input: typeof ListRulesRequestSchema;
+    output: typeof ListRulesResponseSchema;
+  },
+  /**
+   * @generated from rpc mcr.v1.PolicyService.ListEnabledRules
+   */
+  listEnabledRules: {
     methodKind: "unary";
     input: typeof ListRulesRequestSchema;
     output: typeof ListRulesResponseSchema;

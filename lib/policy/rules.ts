@@ -1,5 +1,7 @@
-// The registry's policy model (seed 003 phase 4): rules sorted by priority,
-// every matching rule collected, deny wins, default deny.
+// The platform's policy model, shared by mcr (registry:* actions on
+// repositories) and every mcp-agent (agent:* actions on services): rules sorted
+// by priority, every matching rule collected, deny wins, default deny. The
+// rules are kept in mcr (PolicyService); agents fetch the enabled ones.
 import { globMatch } from "./glob.ts";
 
 export const ACTIONS = [
@@ -9,6 +11,11 @@ export const ACTIONS = [
   "registry:delete",
   "registry:catalog",
   "policy:manage",
+  // On an agent: read (List, Status, Logs, Events), deploy (Sync, Deploy, Stop, Start, Restart),
+  // admin (Remove, the machine registry).
+  "agent:read",
+  "agent:deploy",
+  "agent:admin",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 export type Effect = "allow" | "deny";
@@ -19,8 +26,10 @@ export interface PolicyInput {
   accountType: AccountType;
   roles: string[];
   action: Action;
-  /** Empty for global operations (catalog, version check). */
+  /** Empty for global operations (catalog, version check) and agent actions. */
   repository: string;
+  /** The service an agent action is on; empty for registry actions. */
+  service?: string;
 }
 
 export interface Rule {
@@ -37,6 +46,8 @@ export interface Rule {
   subjectUUID?: string;
   /** path.Match globs; a rule with repositories never matches a global operation. */
   repositories?: string[];
+  /** path.Match globs of service names; a rule with services matches only agent actions on them. */
+  services?: string[];
 }
 
 export interface Decision {
@@ -58,6 +69,7 @@ export function defaultRules(): Rule[] {
       actions: ["registry:pull", "registry:push", "registry:delete", "registry:catalog"],
     },
     { id: -3, priority: 0, description: "version check: everyone", effect: "allow", actions: ["registry:version_check"] },
+    { id: -4, priority: 0, description: "human users: read every service on the agents", effect: "allow", roles: ["user"], accountTypes: ["human"], actions: ["agent:read"] },
   ];
 }
 
@@ -69,6 +81,10 @@ export function ruleMatches(rule: Rule, input: PolicyInput): boolean {
   if (rule.repositories?.length) {
     if (input.repository === "") return false;
     if (!rule.repositories.some((g) => globMatch(g, input.repository))) return false;
+  }
+  if (rule.services?.length) {
+    if (!input.service) return false;
+    if (!rule.services.some((g) => globMatch(g, input.service!))) return false;
   }
   return true;
 }

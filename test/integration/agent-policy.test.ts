@@ -1,0 +1,108 @@
+// The agent applies the platform's policy, fetched from the real mcr: the
+// agents' own pull-only (system) account reads no service; a human user reads
+// but deploys only where a rule lets it; a deny rule is named in the refusal;
+// 50 Events streams share one podman subscription; an account's follows are
+// capped.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { connect as h2Connect } from "node:http2";
+import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
+import { addAccount, adminClient, bearer, login } from "../helpers/identity.ts";
+import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { until } from "../helpers/wait.ts";
+
+const def = (name: string): ServiceDefinition => ({ name, node: "node1", version: "v1", components: [{ name: "api", image: "localhost/policy-test:1" }] }) as unknown as ServiceDefinition;
+
+const refused = (code: Code, re: RegExp) => (e: unknown) => e instanceof ConnectError && e.code === code && re.test(e.rawMessage);
+
+describe("the agent's policy, from the registry", () => {
+  let mcrHome: McrHome;
+  let mcr: McrProcess;
+  let pm: PodmanEnv;
+  let home: AgentHome;
+  let agent: AgentProcess;
+  let client: Client<typeof AgentService>;
+  let admin: ReturnType<typeof bearer>;
+  let alice: ReturnType<typeof bearer>;
+  let agentAccount: ReturnType<typeof bearer>;
+  let registryAdmin: string;
+
+  before(async () => {
+    mcrHome = await initHome();
+    const agentPassword = await addAccount(mcrHome, "agent-pt", "system", ["user"]);
+    const alicePassword = await addAccount(mcrHome, "alice", "human", ["user"]);
+    mcr = await startMcr(mcrHome, {}, { auth: true });
+    const rc = new RegistryClient(mcr.url, mcrHome.caPem);
+    admin = bearer(await login(rc, "admin", mcrHome.adminPassword, "mcp-agent"));
+    alice = bearer(await login(rc, "alice", alicePassword, "mcp-agent"));
+    agentAccount = bearer(await login(rc, "agent-pt", agentPassword, "mcp-agent"));
+    registryAdmin = await login(rc, "admin", mcrHome.adminPassword, "mcr");
+    pm = createPodmanEnv();
+    home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-pt", password: agentPassword } });
+    agent = await startAgentProcess(home, { MCP_AUTH_POLICY_REFRESH: "300ms", MCP_SERVER_MAX_STREAMS_PER_ACCOUNT: "50" });
+    client = agentClient(agent.url, mcrHome.caPem);
+    await client.sync({ services: [def("team-web"), def("payments"), def("other")] }, admin);
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await pm?.cleanup();
+    await mcr?.stop();
+    if (mcrHome) removeHome(mcrHome);
+    if (home) removeAgentHome(home);
+  });
+
+  test("the agents' own pull-only account reads no service", async () => {
+    await assert.rejects(client.status({ service: "team-web" }, agentAccount), refused(Code.PermissionDenied, /agent-pt may not read service team-web: no policy rule allows agent:read/));
+    const logs = client.logs({ service: "team-web" }, agentAccount);
+    await assert.rejects((async () => { for await (const _ of logs); })(), refused(Code.PermissionDenied, /may not read service team-web/));
+    const events = client.events({ service: "payments" }, agentAccount);
+    await assert.rejects((async () => { for await (const _ of events); })(), refused(Code.PermissionDenied, /may not read service payments/));
+  });
+
+  test("a user reads but deploys only where a rule allows it; a deny rule is named", async () => {
+    assert.equal((await client.status({ service: "team-web" }, alice)).service, "team-web");
+    await assert.rejects(client.sync({ services: [def("team-web")] }, alice), refused(Code.PermissionDenied, /alice may not deploy to service team-web: no policy rule allows agent:deploy/));
+    const policy = adminClient(PolicyService, mcr.url, mcrHome.caPem);
+    await policy.createRule({ rule: { priority: 10, description: "team deploys", effect: "allow", actions: ["agent:deploy"], roles: ["user"], services: ["team-*"] } as never }, bearer(registryAdmin));
+    const deny = await policy.createRule({ rule: { priority: 10, description: "payments is private", effect: "deny", actions: ["agent:read"], roles: ["user"], services: ["payments"] } as never }, bearer(registryAdmin));
+    // The agent fetches the rules every 300 ms.
+    await until("the agent has the new rules", async () => ((await client.sync({ services: [def("team-web")] }, alice).catch(() => undefined)) ? true : undefined), 10_000);
+    await assert.rejects(client.stop({ service: "other" }, alice), refused(Code.PermissionDenied, /alice may not deploy to service other/));
+    await assert.rejects(client.status({ service: "payments" }, alice), refused(Code.PermissionDenied, new RegExp(`policy rule ${deny.rule!.id} \\(payments is private\\) denies agent:read`)));
+    assert.equal((await client.status({ service: "payments" }, admin)).service, "payments");
+  });
+
+  test("50 Events streams on one connection share one podman subscription; the 51st of an account is refused", async () => {
+    const children = () => Number(execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f 'podman events' || true`]).toString().trim());
+    const session = h2Connect(agent.url, { ca: mcrHome.caPem });
+    session.on("error", () => undefined);
+    const streams = Array.from({ length: 50 }, () => {
+      const s = session.request({ ":method": "POST", ":path": "/mcp.agent.v1.AgentService/Events", "content-type": "application/connect+json", "connect-protocol-version": "1", authorization: admin.headers.Authorization });
+      s.on("error", () => undefined);
+      s.resume();
+      const body = Buffer.from("{}");
+      const env = Buffer.alloc(5);
+      env.writeUInt32BE(body.length, 1);
+      s.end(Buffer.concat([env, body]));
+      return s;
+    });
+    try {
+      await until("the agent's podman events", async () => (children() > 0 ? true : undefined), 10_000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(children(), 1, "one podman events process for 50 streams");
+      const extra = client.events({}, admin);
+      await assert.rejects((async () => { for await (const _ of extra); })(), refused(Code.ResourceExhausted, /50 streams open.*max_streams_per_account/));
+    } finally {
+      for (const s of streams) s.close();
+      session.close();
+    }
+    await until("the subscription ends with its last stream", async () => (children() === 0 ? true : undefined), 10_000);
+  });
+});
