@@ -123,3 +123,24 @@ test("the backup timer fires daily at 02:00 UTC with five minutes of jitter", { 
   assert.deepEqual(next, ["02:00:00", "02:00:00"], stdout);
   assert.deepEqual(unit("mcr-backup.service").get("Service.ExecStart"), ["/opt/metacircular/bin/mcr snapshot --config /srv/mcr/mcr.toml"]);
 });
+
+test("the units' descriptor and memory limits leave room for the daemons' own limits", () => {
+  const mcr = loadRegistryConfig(join(REPO_ROOT, "deploy/examples/mcr.toml"), {}).server;
+  const agent = loadAgentConfig(join(REPO_ROOT, "deploy/examples/mcp-agent.toml"), {}).server;
+  const bytes = (v: string | undefined) => {
+    const m = /^(\d+)([KMG])$/.exec(v ?? "");
+    assert.ok(m, `a size like 1G, not ${v}`);
+    return Number(m[1]) * 1024 ** (" KMG".indexOf(m[2]!));
+  };
+  for (const [name, s, streams] of [["mcr.service", mcr, 0], ["mcp-agent.service", agent, agent.max_streams_per_account]] as const) {
+    const u = unit(name);
+    const nofile = Number(one(u, "Service.LimitNOFILE"));
+    // A socket and a file (mcr) or a podman child's pipes (agent) per connection, and slack.
+    assert.ok(nofile >= 2 * s.max_connections + 3 * streams + 1024, `${name}: LimitNOFILE ${nofile} for ${s.max_connections} connections`);
+    const max = bytes(one(u, "Service.MemoryMax"));
+    assert.ok(bytes(one(u, "Service.MemoryHigh")) < max, `${name}: MemoryHigh throttles before MemoryMax kills`);
+    assert.ok(max >= 4 * s.max_buffered_body_bytes + 256 * 1024 ** 2, `${name}: MemoryMax holds the body budget and the daemon`);
+    const heap = /--max-old-space-size=(\d+)/.exec(u.get("Service.Environment")?.join(" ") ?? "");
+    assert.ok(heap && Number(heap[1]) * 1024 ** 2 < max, `${name}: V8's heap limit is below MemoryMax`);
+  }
+});
