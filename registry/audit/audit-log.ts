@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   "gc_completed",
   "account_created",
   "account_updated",
+  "pull_token_issued",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

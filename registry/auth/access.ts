@@ -1,6 +1,7 @@
 // Who may do what on /v2/: every request is authenticated with a bearer token
 // (validated through the identity provider) and authorized by the policy engine.
-// A denial answers 403 DENIED and is audited as policy_deny.
+// A denial answers 403 DENIED and is audited as policy_deny. A pull token (pull-tokens.ts)
+// is a bearer token too, limited to pulling its one repository.
 import type { IncomingMessage } from "node:http";
 import { bearerToken } from "../../lib/auth/cache.ts";
 import { audienceError, IdentityUnavailableError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
@@ -11,6 +12,7 @@ import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
 import type { OciRoute } from "../oci/router.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
+import { isPullToken, type PullTokenStore } from "./pull-tokens.ts";
 import type { Action } from "../../lib/policy/rules.ts";
 
 export interface Permission {
@@ -40,6 +42,8 @@ export function requiredPermission(route: OciRoute, method: string): Permission 
 }
 
 const callers = new WeakMap<IncomingMessage, Claims>();
+/** The repository a request's pull token is limited to. */
+const scopes = new WeakMap<IncomingMessage, string>();
 
 /** The authenticated caller of a request, if authentication is on. */
 export function callerOf(req: IncomingMessage): Claims | undefined {
@@ -66,6 +70,8 @@ export interface AccessOptions {
   /** Base URL for the token realm; derived from the Host header when absent. */
   publicUrl?: string;
   log: Logger;
+  /** Pull tokens' grants; without it a pull token is refused like any unknown token. */
+  pullTokens?: PullTokenStore;
 }
 
 export class RegistryAccess {
@@ -88,6 +94,7 @@ export class RegistryAccess {
     const token = bearerToken(req.headers.authorization);
     const unauthorized = (message: string) => new OciError("UNAUTHORIZED", message, undefined, 401, { "WWW-Authenticate": this.challenge(req, perm) });
     if (!token) throw unauthorized("authentication required");
+    if (isPullToken(token)) return this.authenticatePullToken(req, token, unauthorized);
     let claims: Claims | null;
     try {
       claims = await this.o.identity!.validate(token);
@@ -106,11 +113,38 @@ export class RegistryAccess {
     return claims;
   }
 
+  /** A pull token's grant, from mcr's own database: never sent to the identity server. */
+  private async authenticatePullToken(req: IncomingMessage, token: string, unauthorized: (message: string) => OciError): Promise<Claims> {
+    const grant = (await this.o.pullTokens?.validate(token)) ?? null;
+    if (!grant) throw unauthorized("this pull token is unknown or has expired: ask for a new one");
+    callers.set(req, grant.claims);
+    scopes.set(req, grant.repository);
+    markAuthenticated(req);
+    return grant.claims;
+  }
+
+  /** A pull token allows the version check and pulls of its repository: anything else is 403, naming what it is limited to. */
+  private checkScope(req: IncomingMessage, claims: Claims, perm: Permission): void {
+    const repository = scopes.get(req);
+    if (repository === undefined) return;
+    if (perm.action === "registry:version_check" || (perm.action === "registry:pull" && perm.repository === repository)) return;
+    const what = `${perm.action.replace("registry:", "")}${perm.repository ? ` ${perm.repository}` : ""}`;
+    this.o.audit.record({
+      type: "policy_deny",
+      actor: claims.subject,
+      repository: perm.repository || undefined,
+      ip: clientAddress(req),
+      details: { username: claims.username, action: perm.action, rule_id: "pull_token", pull_token_repository: repository },
+    });
+    throw new OciError("DENIED", `this token may only pull ${repository}, not ${what}`, undefined, 403);
+  }
+
   /** Authenticates and authorizes one OCI request. A cross-repository mount without pull on `from` is dropped (the upload falls back to a session). */
   async check(req: IncomingMessage, route: OciRoute, method: string, query: URLSearchParams): Promise<void> {
     if (!this.enabled) return;
     const perm = requiredPermission(route, method);
     const claims = await this.authenticate(req, perm);
+    this.checkScope(req, claims, perm);
     this.authorize(req, claims, perm);
     const from = query.get("from");
     if (route.kind === "uploads" && query.has("mount") && from !== null) {

@@ -142,6 +142,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("manifest_children_child").on("manifest_children").column("child_digest").execute();
     },
   },
+  // Pull tokens (registry/auth/pull-tokens.ts): one repository, read-only, about a minute.
+  // The caller's claims are kept with the grant, since with an external identity server
+  // the account is not in this database. Text columns only: the same on both dialects.
+  "0004_pull_tokens": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("pull_tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("account_id", "text", (c) => c.notNull())
+        .addColumn("username", "text", (c) => c.notNull())
+        .addColumn("account_type", "text", (c) => c.notNull())
+        .addColumn("roles", "text", (c) => c.notNull())
+        .addColumn("issued_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("pull_tokens_expiry").on("pull_tokens").column("expires_at").execute();
+    },
+  },
 };
 
 export const registryMigrations: MigrationProvider = {

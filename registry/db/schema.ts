@@ -94,11 +94,24 @@ export interface TokensTable {
   revoked_at: string | null;
 }
 
+/** Short-lived tokens that may only pull one repository (registry/auth/pull-tokens.ts), stored as SHA-256 hashes. */
+export interface PullTokensTable {
+  token_hash: string;
+  repository: string;
+  /** The caller's claims when the token was issued: subject, user name, type, roles (JSON array). */
+  account_id: string;
+  username: string;
+  account_type: "human" | "system";
+  roles: string;
+  issued_at: string;
+  expires_at: string;
+}
+
 export interface PolicyRulesTable {
   id: Generated<number>;
   priority: number;
   description: string;
-  /** The rule's matching fields and effect, as JSON (registry/policy/rules.ts). */
+  /** The rule's matching fields and effect, as JSON (lib/policy/rules.ts). */
   rule_json: string;
   enabled: number;
   created_by: string | null;
@@ -121,6 +134,7 @@ export interface AuditLogTable {
 export interface RegistryDatabase {
   accounts: AccountsTable;
   tokens: TokensTable;
+  pull_tokens: PullTokensTable;
   policy_rules: PolicyRulesTable;
   audit_log: AuditLogTable;
   repositories: RepositoriesTable;

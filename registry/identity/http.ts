@@ -12,6 +12,7 @@ import {
 } from "../../lib/auth/types.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { clientAddress } from "../auth/access.ts";
+import { isPullToken, type PullTokenStore } from "../auth/pull-tokens.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { readBody, sendEmpty, sendJson } from "../oci/http.ts";
 
@@ -21,6 +22,8 @@ export interface IdentityHttpDeps {
   embedded: boolean;
   audit: AuditLog;
   serviceName: string;
+  /** Pull tokens are taken as the Basic password of their account too (docs/security.md). */
+  pullTokens?: PullTokenStore;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -31,15 +34,22 @@ const MAX_BODY = 64 * 1024;
 export const MAX_USERNAME_BYTES = 256;
 const usernameTooLong = (username: string) => Buffer.byteLength(username) > MAX_USERNAME_BYTES;
 const TOO_LONG = `the user name is longer than ${MAX_USERNAME_BYTES} bytes`;
-const reasonOf = (err: InvalidCredentialsError | RateLimitedError) => (err instanceof RateLimitedError ? "rate limited" : err.message);
+const reasonOf = (err: InvalidCredentialsError | RateLimitedError | InvalidPullTokenError) => (err instanceof RateLimitedError ? "rate limited" : err.message);
 
-class JsonError extends Error {
+/** A pull token that is expired, unknown or another account's, given as a password. */
+class InvalidPullTokenError extends Error {
+  constructor() {
+    super("this pull token is unknown, has expired or is not this account's");
+  }
+}
+
+export class JsonError extends Error {
   constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   let body: Buffer;
   try {
     body = await readBody(req, MAX_BODY, "request body", "SIZE_INVALID");
@@ -118,6 +128,11 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
 
 /** Claims of `password` when it is a live token of `username` issued for this registry; else null. */
 async function tokenAsPassword(deps: IdentityHttpDeps, username: string, password: string): Promise<Claims | null> {
+  // A pull token is checked here only: never sent to an identity server, never tried as a password.
+  if (isPullToken(password)) {
+    const grant = await deps.pullTokens?.validate(password);
+    return grant && grant.claims.username === username ? grant.claims : null;
+  }
   // Embedded tokens are 43 base64url characters; an external server's may differ, but a
   // password with spaces or longer than a token can be is never sent to validation.
   if (password.length < 20 || password.length > 512 || !/^[A-Za-z0-9._~+/=-]+$/.test(password)) return null;
@@ -154,7 +169,8 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
     // for another service is not taken. Anything else is tried as a password.
     const claims = service === deps.serviceName ? await tokenAsPassword(deps, username, password) : null;
     if (claims) {
-      deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "token", credential: "token", scope: query.get("scope") ?? "" } });
+      const credential = isPullToken(password) ? "pull_token" : "token";
+      deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "token", credential, scope: query.get("scope") ?? "" } });
       const now = new Date();
       return sendJson(res, 200, {
         token: password,
@@ -163,6 +179,7 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
         issued_at: now.toISOString(),
       });
     }
+    if (isPullToken(password)) throw new InvalidPullTokenError();
     const issued = await deps.identity.login({ username, password, serviceName: service, tags: [], source: ip });
     deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "token", scope: query.get("scope") ?? "" } });
     const now = new Date();
@@ -173,7 +190,7 @@ export async function handleTokenEndpoint(deps: IdentityHttpDeps, req: IncomingM
       issued_at: now.toISOString(),
     });
   } catch (err) {
-    if (err instanceof InvalidCredentialsError) {
+    if (err instanceof InvalidCredentialsError || err instanceof InvalidPullTokenError) {
       deps.audit.loginFailed({ actor: username, ip, via: "token", reason: reasonOf(err) });
       return unauthorized(err.message);
     }

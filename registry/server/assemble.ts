@@ -15,12 +15,14 @@ import { adminAuthInterceptor } from "../admin/interceptor.ts";
 import { adminRoutes } from "../admin/routes.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { RegistryAccess } from "../auth/access.ts";
+import { PullTokenStore } from "../auth/pull-tokens.ts";
 import type { RegistryConfig } from "../config.ts";
 import { Metadata } from "../db/metadata.ts";
 import { openRegistryDb } from "../db/open.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { EmbeddedIdentity } from "../identity/embedded.ts";
 import type { IdentityHttpDeps } from "../identity/http.ts";
+import type { PullTokenHttpDeps } from "../identity/pull-token-http.ts";
 import type { OciDeps } from "../oci/deps.ts";
 import { reconcileUploads } from "../oci/uploads.ts";
 import { PolicyEngine } from "../policy/engine.ts";
@@ -48,6 +50,8 @@ export interface RegistryParts {
   oci: OciDeps;
   /** Null when authentication is disabled. */
   identityHttp: IdentityHttpDeps | null;
+  /** POST /v1/auth/pull-token; null when authentication is disabled. */
+  pullTokenHttp: PullTokenHttpDeps | null;
   rpc: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   /** The budget of buffered request bodies, shared by every route that buffers one. */
   bodyBudget: { pool: BodyBudget; refused(): void };
@@ -121,7 +125,8 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   if (identity === null) log.warn("authentication is disabled ([auth] disabled = true): every client may pull, push and delete");
   else log.info({ identity: embedded ? "embedded" : cfg.mcias.server_url }, "identity service");
 
-  const access = new RegistryAccess({ identity, engine, audit, serviceName: cfg.mcias.service_name, publicUrl: cfg.server.public_url, log });
+  const pullTokens = new PullTokenStore(db, cfg.mcias.service_name, opts.now);
+  const access = new RegistryAccess({ identity, engine, audit, serviceName: cfg.mcias.service_name, publicUrl: cfg.server.public_url, log, pullTokens });
   const oci: OciDeps = {
     meta,
     store,
@@ -143,6 +148,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const maintenance = new Maintenance({
     audit,
     tokens: embedded,
+    pullTokens,
     auditRetentionMs: cfg.audit.retention,
     auditMaxRows: cfg.audit.max_rows,
     staleUploads: () => removeStaleUploads({ db, store, uploadLocks: oci.uploadLocks, log, now: opts.now }, cfg.gc.stale_uploads),
@@ -201,7 +207,8 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   return {
     db,
     oci,
-    identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name } : null,
+    identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name, pullTokens } : null,
+    pullTokenHttp: identity ? { identity, access, pullTokens, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
     bodyBudget,
     rest: (req, res, path, query) => handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),

@@ -1,7 +1,8 @@
 // Periodic upkeep of mcr's database: expired tokens of the embedded identity service,
-// audit events past `[audit] retention` (every manifest GET writes one, so without this the
-// table grows for ever) or beyond the newest `[audit] max_rows`, and upload sessions idle past `[gc] stale_uploads`. One pass at start-up, then one per interval on an unref'd timer
-// that shutdown stops; the clock and the interval are injectable for tests.
+// expired pull tokens, audit events past `[audit] retention` (every manifest GET writes one,
+// so without this the table grows for ever) or beyond the newest `[audit] max_rows`, and
+// upload sessions idle past `[gc] stale_uploads`. One pass at start-up, then one per interval
+// on an unref'd timer that shutdown stops; the clock and the interval are injectable for tests.
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 
@@ -11,6 +12,8 @@ export interface MaintenanceOptions {
   audit: AuditLog;
   /** The embedded identity service; null when tokens live elsewhere (external or disabled). */
   tokens: { pruneTokens(): Promise<number> } | null;
+  /** mcr's pull tokens (registry/auth/pull-tokens.ts), kept whatever the identity service. */
+  pullTokens?: { prune(): Promise<number> };
   /** Audit events older than this are deleted; 0 keeps them for ever. */
   auditRetentionMs: number;
   /** Only the newest this many audit events are kept; 0 = no cap. */
@@ -25,6 +28,8 @@ export interface MaintenanceOptions {
 export interface PruneResult {
   tokens: number;
   auditEvents: number;
+  /** Expired pull tokens deleted; present when pullTokens is given. */
+  pullTokens?: number;
   /** Present when staleUploads is given. */
   uploads?: number;
 }
@@ -68,6 +73,7 @@ export class Maintenance {
   private async pass(): Promise<PruneResult | undefined> {
     try {
       const tokens = this.o.tokens ? await this.o.tokens.pruneTokens() : 0;
+      const pullTokens = this.o.pullTokens ? { pullTokens: await this.o.pullTokens.prune() } : {};
       let auditEvents = 0;
       if (this.o.auditRetentionMs > 0) {
         const before = new Date(this.now() - this.o.auditRetentionMs).toISOString();
@@ -76,9 +82,9 @@ export class Maintenance {
       const overMaxRows = this.o.auditMaxRows ? await this.o.audit.pruneToMaxRows(this.o.auditMaxRows, this.stopping.signal) : 0;
       if (overMaxRows) this.o.log.warn({ audit_events: overMaxRows, max_rows: this.o.auditMaxRows }, "deleted the oldest audit events beyond [audit] max_rows");
       auditEvents += overMaxRows;
-      if (tokens || auditEvents) this.o.log.info({ tokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
-      if (!this.o.staleUploads || this.stopping.signal.aborted) return { tokens, auditEvents };
-      return { tokens, auditEvents, uploads: await this.o.staleUploads() };
+      if (tokens || auditEvents || pullTokens.pullTokens) this.o.log.info({ tokens, pull_tokens: pullTokens.pullTokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
+      if (!this.o.staleUploads || this.stopping.signal.aborted) return { tokens, auditEvents, ...pullTokens };
+      return { tokens, auditEvents, ...pullTokens, uploads: await this.o.staleUploads() };
     } catch (err) {
       this.o.log.error({ err }, "database maintenance failed; retrying at the next interval");
       return undefined;

@@ -14,6 +14,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
 import { handleIdentityApi, handleTokenEndpoint } from "../identity/http.ts";
+import { handlePullTokenRequest, PULL_TOKEN_PATH } from "../identity/pull-token-http.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { sendJson } from "../oci/http.ts";
 import { handleOci, matchRoute } from "../oci/router.ts";
@@ -151,6 +152,7 @@ async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResp
       return sendJson(res, 503, { status: "unavailable", error: "database is not answering" });
     }
   }
+  if (path === PULL_TOKEN_PATH && parts.pullTokenHttp) return handlePullTokenRequest(parts.pullTokenHttp, req, res);
   if (path.startsWith("/v1/") && parts.identityHttp && (await handleIdentityApi(parts.identityHttp, req, res, path))) return;
   if (path.startsWith("/v1/") && (await parts.rest(req, res, path, query))) return;
   if (path.startsWith("/v1/auth/") || path === "/v1/token/validate") return sendJson(res, 404, { error: "authentication is disabled on this registry" });
