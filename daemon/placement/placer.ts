@@ -115,14 +115,13 @@ export class Placer {
   }
 
   /**
-   * Pull options as the service user's podman sees them: the CA inside its home; the agent's
-   * auth file, which that user cannot read, is handed to its podman through a pipe (`pipeAuth`).
+   * Pull options as the service user's podman sees them: the CA inside its home. Never the
+   * agent's auth file: the runtime provider adds a pull token per image (`pipedAuth`).
    */
   pullOptionsFor(user: ServiceUser, agentPull: PullOptions): PullOptions {
     const dir = join(user.home, ".config", "containers");
     return {
       ...(agentPull.certDir && this.cfg.registryHost ? { certDir: join(dir, "certs.d", this.cfg.registryHost) } : {}),
-      ...(agentPull.authFile ? { authFile: agentPull.authFile, pipeAuth: true } : {}),
     };
   }
 

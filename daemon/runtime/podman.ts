@@ -2,7 +2,6 @@
 // create/start/rename, the log and event streams, and registry credentials).
 // Every call is execFile/spawn with an argument array; no shell is involved.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { buildRunArgs, hasLabels, parseEvent, parseInspect, parsePs } from "./run-args.ts";
@@ -53,12 +52,17 @@ function spawnFailure(what: string, command: string[], err: NodeJS.ErrnoExceptio
   return new RuntimeError(`${what} failed: ${reason}`, command, null, "");
 }
 
-function registryArgs(opts: PullOptions | undefined): string[] {
+/** `authFile`: the file, "/dev/stdin" for piped credentials, or none. */
+function registryArgs(opts: PullOptions | undefined, authFile = opts?.authFile): string[] {
   const args: string[] = [];
-  if (opts?.authFile) args.push("--authfile", opts.pipeAuth ? "/dev/stdin" : opts.authFile);
+  if (authFile) args.push("--authfile", authFile);
   if (opts?.certDir) args.push("--cert-dir", opts.certDir);
   return args;
 }
+
+/** Attempts of a call with piped credentials: a pull token that expired during a long pull is renewed. */
+const PIPED_AUTH_ATTEMPTS = 3;
+const AUTH_REFUSED = /unauthorized|authentication required|\b401\b/i;
 
 /** The last non-empty line of podman's stdout (run/create print the id there). */
 function lastLine(stdout: string): string {
@@ -114,21 +118,30 @@ export class PodmanRuntime implements Runtime {
   }
 
   /**
-   * A registry call (pull, push, skopeo inspect) with `opts`' credentials. With `pipeAuth` the
-   * auth file's content goes to stdin and `sh -c 'cat | …'` run as the service user makes the
-   * pipe that podman reads /dev/stdin from: a pipe of root's own cannot be reopened by another
-   * UID, one made by that user can, and only by the process holding it. Nothing reaches disk.
+   * A registry call (pull, push, skopeo inspect) of `image` with `opts`' credentials. With
+   * `pipedAuth` the auth.json it makes goes to stdin and `sh -c 'cat | …'` run as the service
+   * user makes the pipe that podman reads /dev/stdin from: a pipe of root's own cannot be
+   * reopened by another UID, one made by that user can, and only by the process holding it.
+   * Nothing reaches disk. A call refused for its credentials (the pull token ran out during a
+   * long pull) is made again with a new one; layers already pulled stay.
    */
-  private async registryCall(cmd: string, args: string[], what: string, opts: PullOptions | undefined): Promise<string> {
-    const full = [...args.slice(0, -1), ...registryArgs(opts), args[args.length - 1]!];
-    if (!opts?.pipeAuth || !opts.authFile) return this.exec(full, what, { cmd });
-    let auth: string;
-    try {
-      auth = await readFile(opts.authFile, "utf8");
-    } catch (err) {
-      throw new RuntimeError(`${what} failed: cannot read the registry credentials ${opts.authFile}: ${(err as Error).message}`, [cmd, ...full], null, "");
+  private async registryCall(cmd: string, args: string[], image: string, what: string, opts: PullOptions | undefined): Promise<string> {
+    const withArgs = (extra: string[]) => [...args.slice(0, -1), ...extra, args[args.length - 1]!];
+    if (!opts?.pipedAuth) return this.exec(withArgs(registryArgs(opts)), what, { cmd });
+    for (let attempt = 1; ; attempt++) {
+      let auth: string | null;
+      try {
+        auth = await opts.pipedAuth(image);
+      } catch (err) {
+        throw new RuntimeError(`${what} failed: ${(err as Error).message}`, [cmd, ...args], null, "");
+      }
+      if (auth === null) return this.exec(withArgs(registryArgs(opts, "")), what, { cmd });
+      try {
+        return await this.exec(["-c", 'cat | "$0" "$@"', cmd, ...withArgs(registryArgs(opts, "/dev/stdin"))], what, { cmd: "sh", input: auth });
+      } catch (err) {
+        if (attempt >= PIPED_AUTH_ATTEMPTS || !(err instanceof RuntimeError) || !AUTH_REFUSED.test(err.stderr)) throw err;
+      }
     }
-    return this.exec(["-c", 'cat | "$0" "$@"', cmd, ...full], what, { cmd: "sh", input: auth });
   }
 
   async version(): Promise<string> {
@@ -141,7 +154,7 @@ export class PodmanRuntime implements Runtime {
   }
 
   async pull(image: string, opts?: PullOptions): Promise<void> {
-    await this.registryCall(this.command, ["pull", "--quiet", image], `${this.command} pull ${image}`, opts);
+    await this.registryCall(this.command, ["pull", "--quiet", image], image, `${this.command} pull ${image}`, opts);
   }
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -201,7 +214,7 @@ export class PodmanRuntime implements Runtime {
   }
 
   async push(image: string, opts?: PullOptions): Promise<void> {
-    await this.registryCall(this.command, ["push", "--quiet", image], `${this.command} push ${image}`, opts);
+    await this.registryCall(this.command, ["push", "--quiet", image], image, `${this.command} push ${image}`, opts);
   }
 
   async hasImage(image: string): Promise<boolean> {
@@ -219,7 +232,7 @@ export class PodmanRuntime implements Runtime {
     // podman 4.3's `manifest inspect` takes neither --authfile nor --cert-dir and
     // rejects docker:// references, so ask the registry through skopeo.
     try {
-      await this.registryCall(this.skopeo, ["inspect", "--raw", `docker://${image}`], `${this.skopeo} inspect ${image}`, opts);
+      await this.registryCall(this.skopeo, ["inspect", "--raw", `docker://${image}`], image, `${this.skopeo} inspect ${image}`, opts);
       return true;
     } catch (err) {
       if (err instanceof ImageNotFoundError) return false;

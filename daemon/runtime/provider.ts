@@ -51,6 +51,8 @@ export class ServiceUserRuntimes implements RuntimeProvider {
     private readonly store: StateStore,
     private readonly placer: Placer,
     readonly agentPull: PullOptions,
+    /** The auth.json piped to a service user's podman for one image (McrSession.authFileFor); none without it. */
+    private readonly pipedAuth?: (image: string) => Promise<string | null>,
   ) {}
 
   async forService(service: string): Promise<ServiceRuntime> {
@@ -65,7 +67,8 @@ export class ServiceUserRuntimes implements RuntimeProvider {
       runtime = new PodmanRuntime({ ...this.base, env: undefined, wrapper: podmanWrapper(user) });
       this.byUser.set(user.name, runtime);
     }
-    return { runtime, pull: this.placer.pullOptionsFor(user, this.agentPull) };
+    const pull = this.placer.pullOptionsFor(user, this.agentPull);
+    return { runtime, pull: this.pipedAuth ? { ...pull, pipedAuth: this.pipedAuth } : pull };
   }
 
   async all(): Promise<RuntimeSet> {

@@ -75,15 +75,16 @@ export interface RuntimeEvent {
 }
 
 export interface PullOptions {
-  /** containers-auth.json with the registry credentials (podman login --authfile). */
+  /** containers-auth.json with the registry credentials (podman login --authfile); the agent's own podman only. */
   authFile?: string;
   /** certs.d-style folder for the registry's CA (never --tls-verify=false). */
   certDir?: string;
   /**
-   * The runtime's user cannot read `authFile` (a service user's podman; the file is the agent's):
-   * the agent reads it and podman gets its content through a pipe only that podman holds.
+   * For a podman of another user (a service user's), who must never get the agent's login:
+   * the auth.json for one call on `image` — a pull token of its repository, made afresh for
+   * each call — or null for none. It reaches podman through a pipe only that podman holds.
    */
-  pipeAuth?: boolean;
+  pipedAuth?: (image: string) => Promise<string | null>;
 }
 
 export interface Runtime {
