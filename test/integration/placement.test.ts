@@ -8,7 +8,7 @@
 // restored, and only processes the test started are ended (test/helpers/host.ts).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -103,6 +103,12 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
     const fakeUmount = join(homes, "fake-umount");
     writeFileSync(fakeUmount, `#!/bin/sh\necho "umount $*" >> ${mountLog}\n`, { mode: 0o755 });
     mkdirSync(join(homes, "units"));
+    // Stand-in for podman that keeps what a pull reads as its auth file from stdin (the agent's
+    // pipe), in a folder service users can add to but not list, then runs the real podman.
+    mkdirSync(join(homes, "piped"), { mode: 0o1733 });
+    chmodSync(join(homes, "piped"), 0o1733);
+    const podman = execFileSync("sh", ["-c", "command -v podman"]).toString().trim();
+    writeFileSync(join(homes, "podman"), `#!/bin/sh\ncase " $* " in *" --authfile /dev/stdin "*) f=$(mktemp ${join(homes, "piped")}/auth.XXXXXX); cat > "$f"; exec ${podman} "$@" < "$f" ;; esac\nexec ${podman} "$@"\n`, { mode: 0o755 });
 
     home = await initAgentHome({
       mcr,
@@ -116,6 +122,7 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
     chmodSync(home.dir, 0o755);
     chmodSync(home.storageRoot, 0o755);
     execFileSync("sed", ["-i", `s|^containers_conf = .*|containers_conf = "${join(homes, "conf", "containers.conf")}"|`, home.config]);
+    writeFileSync(home.config, readFileSync(home.config, "utf8").replace(/^\[runtime\]$/m, `[runtime]\npodman = "${join(homes, "podman")}"`));
     agent = await startAgentProcess(home);
     client = agentClient(agent.url, mcrHome.caPem);
   });
@@ -229,6 +236,27 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
     for (const f of found) {
       const text = readFileSync(f, "utf8");
       assert.equal(text.includes(agentPassword) || text.includes(encoded), false, `${f} holds the agent's registry login`);
+    }
+  });
+
+  test("what the agent pipes to the service user's podman is a pull token of one repository, never its login", async () => {
+    const piped = readdirSync(join(homes, "piped")).map((f) => readFileSync(join(homes, "piped", f), "utf8"));
+    assert.ok(piped.length >= 2, "gazette and gazette-web were pulled by the service user's podman");
+    const agentPassword = readFileSync(join(home.dir, "registry.password"), "utf8").trim();
+    const registry = new RegistryClient(mcr.url, mcrHome.caPem);
+    try {
+      for (const auth of piped) {
+        assert.equal(auth.includes(agentPassword) || auth.includes(Buffer.from(`agent-node1:${agentPassword}`).toString("base64")), false, "the password is never piped");
+        const [user, token] = Buffer.from(JSON.parse(auth).auths[mcr.host].auth, "base64").toString().split(":");
+        assert.equal(user, "agent-node1");
+        assert.match(token!, /^mcr-pull-/);
+        // Whether it has expired by now or not, it lists no catalog.
+        assert.ok([401, 403].includes((await registry.request("GET", "/v2/_catalog", bearer(token!))).status));
+      }
+      const events = (await registry.request("GET", "/v1/audit?event_type=pull_token_issued", bearer(await login(registry, "admin", mcrHome.adminPassword, "mcr")))).json<{ repository: string }[]>();
+      assert.deepEqual([...new Set(events.map((e) => e.repository))].sort(), ["gazette", "gazette-web"]);
+    } finally {
+      registry.close();
     }
   });
 
