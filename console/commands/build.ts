@@ -4,7 +4,7 @@
 import { cell } from "../output/screen.ts";
 import type { CommandSpec } from "./command.ts";
 import { stream } from "./present.ts";
-import { imagesSection, progressFormat } from "./progress.ts";
+import { imagesSection, progressFormat } from "../views/progress.ts";
 
 const command: CommandSpec = {
   name: "build",

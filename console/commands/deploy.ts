@@ -3,7 +3,7 @@
 // running; a container that does not stay up is rolled back and the error says why.
 import type { CommandSpec } from "./command.ts";
 import { stream } from "./present.ts";
-import { deployScreen, progressFormat } from "./progress.ts";
+import { deployScreen, progressFormat } from "../views/progress.ts";
 
 const command: CommandSpec = {
   name: "deploy",

@@ -6,7 +6,7 @@
 import { ConsoleError } from "../output/errors.ts";
 import type { GcRunRow, GcUpdate } from "../store/mcr-types.ts";
 import type { CommandSpec } from "./command.ts";
-import { gcItemsSection, gcLine, gcRunSection } from "./mcr-format.ts";
+import { gcItemsSection, gcLine, gcRunSection } from "../views/registry.ts";
 import { finite, stream, type View } from "./present.ts";
 
 const view: View = (s, done) => {

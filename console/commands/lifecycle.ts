@@ -4,7 +4,7 @@ import { cell } from "../output/screen.ts";
 import { splitTarget } from "../store/services.ts";
 import type { OpResult } from "../store/types.ts";
 import type { CommandSpec } from "./command.ts";
-import { stateCell } from "./format.ts";
+import { stateCell } from "../views/format.ts";
 import { finite } from "./present.ts";
 
 export function opScreen(r: OpResult | null, done: boolean, what: string) {

@@ -1,7 +1,7 @@
 // `mcp nodes`: every configured node, asked at once: reachable or not (and why), agent and podman versions.
 import { cell } from "../output/screen.ts";
 import type { CommandSpec } from "./command.ts";
-import { nodeJson, partialExit, runtimeMissing, runtimeNote, stateCell } from "./format.ts";
+import { nodeJson, partialExit, runtimeMissing, runtimeNote, stateCell } from "../views/format.ts";
 import { finite } from "./present.ts";
 
 const command: CommandSpec = {

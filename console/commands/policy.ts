@@ -6,7 +6,8 @@ import { cell } from "../output/screen.ts";
 import type { PolicyChange } from "../store/mcr.ts";
 import type { CommandSpec } from "./command.ts";
 import { intOption } from "./command.ts";
-import { need, policySection } from "./mcr-format.ts";
+import { need } from "./reference.ts";
+import { policySection } from "../views/registry.ts";
 import { finite } from "./present.ts";
 
 const list = (v: unknown) => (typeof v === "string" && v ? v.split(",").map((x) => x.trim()).filter(Boolean) : []);

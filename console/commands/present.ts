@@ -1,13 +1,13 @@
 // The three ways a command shows its work. Finite commands: one JSON document, a plain
 // text screen at the end, or a live Ink view on a TTY. Streams: NDJSON records, plain
 // lines, or (for progress) a live Ink view. Ink is imported only on a TTY.
-import type { Screen } from "../output/screen.ts";
 import { plainScreen } from "../output/screen.ts";
 import type { ConsoleState } from "../store/store.ts";
 import type { Context } from "./command.ts";
 
-/** Builds the screen from the state; `done` once the work has finished. */
-export type View = (s: ConsoleState, done: boolean) => Screen;
+import type { StreamFormat, View } from "../views/view.ts";
+
+export type { StreamFormat, View };
 
 async function live(ctx: Context, view: View, work: Promise<unknown>): Promise<void> {
   (await import("../tty/terminal.ts")).claimTerminal();
@@ -29,15 +29,6 @@ export async function finite<T>(ctx: Context, work: () => Promise<T>, json: (r: 
   if (ctx.mode === "json") ctx.out.document(json(result));
   else ctx.out.text(plainScreen(view(ctx.store().getState(), true)));
   return result;
-}
-
-export interface StreamFormat<E> {
-  /** The items of the stream in the state, each with a growing seq. */
-  select(s: ConsoleState): E[];
-  seq(e: E): number;
-  record(e: E): unknown;
-  /** One plain line (no ANSI), or null to skip the item in plain text. */
-  line(e: E): string | null;
 }
 
 /**

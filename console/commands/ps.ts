@@ -3,7 +3,7 @@
 import { cell } from "../output/screen.ts";
 import type { ConsoleState } from "../store/store.ts";
 import type { CommandSpec } from "./command.ts";
-import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "./format.ts";
+import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
 import { finite } from "./present.ts";
 
 export const containerRows = (s: ConsoleState) => Object.values(s.containers).flat().sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));

@@ -3,9 +3,9 @@
 // `delete REPO:TAG` a tag (the manifest stays until `mcp gc --untagged`).
 import { ConsoleError } from "../output/errors.ts";
 import { cell } from "../output/screen.ts";
-import { bytes } from "../store/mcr-types.ts";
+import { bytes } from "../../lib/text/bytes.ts";
 import type { CommandSpec } from "./command.ts";
-import { need, splitReference } from "./mcr-format.ts";
+import { need, splitReference } from "./reference.ts";
 import { finite } from "./present.ts";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);

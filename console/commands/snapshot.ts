@@ -1,7 +1,7 @@
 // `mcp snapshot`: a consistent copy of the registry's database written by the running mcr
 // (SQLite online backup to <home>/backups/mcr-YYYYMMDD-HHMMSS.db). Admin only.
 import { cell } from "../output/screen.ts";
-import { bytes } from "../store/mcr-types.ts";
+import { bytes } from "../../lib/text/bytes.ts";
 import type { CommandSpec } from "./command.ts";
 import { finite } from "./present.ts";
 

@@ -4,9 +4,9 @@
 import { cell } from "../output/screen.ts";
 import { EXIT_CODES } from "../output/errors.ts";
 import type { CommandSpec } from "./command.ts";
-import { nodeNotes, stateCell } from "./format.ts";
+import { nodeNotes, stateCell } from "../views/format.ts";
 import { finite } from "./present.ts";
-import { imagesSection } from "./progress.ts";
+import { imagesSection } from "../views/progress.ts";
 
 const command: CommandSpec = {
   name: "sync",

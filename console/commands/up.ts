@@ -11,7 +11,7 @@ import { endpoints, ensureHome } from "../platform/home.ts";
 import { DAEMONS, defaultPlatformHome, platformPaths } from "../platform/paths.ts";
 import { ConsoleError } from "../output/errors.ts";
 import { Context, type CommandSpec } from "./command.ts";
-import { nodeJson, runtimeNote } from "./format.ts";
+import { nodeJson, runtimeNote } from "../views/format.ts";
 
 const command: CommandSpec = {
   name: "up",

@@ -1,7 +1,7 @@
 // Deploy: builds what the registry lacks, then the agent's progress per component, live.
 import React, { useEffect, useState } from "react";
 import { useStore } from "zustand";
-import { deployScreen } from "../commands/progress.ts";
+import { deployScreen } from "../views/progress.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import type { ConsoleStore } from "../store/store.ts";
 import { useNav } from "../tui/nav.ts";

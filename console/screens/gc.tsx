@@ -4,9 +4,9 @@
 import React, { useEffect, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
-import { gcItemsSection, gcRunSection } from "../commands/mcr-format.ts";
+import { gcItemsSection, gcRunSection } from "../views/registry.ts";
 import { ScreenView } from "../components/screen-view.tsx";
-import { bytes } from "../store/mcr-types.ts";
+import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/store.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 

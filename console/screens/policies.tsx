@@ -5,7 +5,7 @@
 import React, { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
-import { policySection } from "../commands/mcr-format.ts";
+import { policySection } from "../views/registry.ts";
 import { Table } from "../components/table.tsx";
 import type { NewPolicy } from "../store/mcr.ts";
 import type { ConsoleStore } from "../store/store.ts";

@@ -5,7 +5,7 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
-import { bytes } from "../store/mcr-types.ts";
+import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/store.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";

@@ -4,7 +4,7 @@
 import React, { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
-import { serviceSections } from "../commands/status.ts";
+import { serviceSections } from "../views/service-status.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import type { ConsoleStore } from "../store/store.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";

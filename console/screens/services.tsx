@@ -4,7 +4,7 @@ import React, { useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
-import { stateCell } from "../commands/format.ts";
+import { stateCell } from "../views/format.ts";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/store.ts";

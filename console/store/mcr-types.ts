@@ -239,13 +239,3 @@ export function policyRow(p: PolicyRule): PolicyRow {
 }
 
 export const auditRow = (e: AuditEvent): AuditRow => ({ id: n(e.id), time: e.time, type: e.type, actor: e.actor, repository: e.repository, digest: e.digest, ip: e.ip, details: { ...e.details } });
-
-/** 1.2 MB, 340 B: sizes as the console shows them. */
-export function bytes(v: number): string {
-  if (v < 1000) return `${v} B`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let x = v;
-  let u = -1;
-  while (x >= 1000 && u < units.length - 1) (x /= 1000), u++;
-  return `${x < 10 ? x.toFixed(1) : Math.round(x)} ${units[u]}`;
-}

@@ -3,7 +3,7 @@
 import React, { useEffect, useState } from "react";
 import { render } from "ink";
 import { useStore } from "zustand";
-import type { View } from "../commands/present.ts";
+import type { View } from "../views/view.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import type { Output } from "../output/output.ts";
 import type { ConsoleStore } from "../store/store.ts";

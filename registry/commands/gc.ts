@@ -12,7 +12,8 @@ import { AuditLog } from "../audit/audit-log.ts";
 import { GarbageCollector } from "../gc/collector.ts";
 import { envGcHooks } from "../gc/test-hooks.ts";
 import { GcManager } from "../gc/manager.ts";
-import { formatBytes, loadRegistryConfig, openOffline, runningServer, serverClient } from "./offline.ts";
+import { loadRegistryConfig, openOffline, runningServer, serverClient } from "./offline.ts";
+import { bytes as formatBytes } from "../../lib/text/bytes.ts";
 
 export interface GcCommandOptions {
   config: string;

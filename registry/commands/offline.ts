@@ -91,13 +91,3 @@ export async function openOffline(cfg: RegistryConfig, kind: LockKind, migrate =
 
 export { loadRegistryConfig };
 
-export const formatBytes = (n: number): string => {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-};

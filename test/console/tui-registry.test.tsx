@@ -28,19 +28,19 @@ describe("TUI: registry screens", () => {
     let f = await untilFrame(ui.lastFrame, /team\/web/);
     assert.match(f, /^mcp registry/);
     assert.match(f, /REPOSITORY +TAGS +MANIFESTS +SIZE +PUSHED/);
-    assert.match(f, /team\/app +2 +1 +3\.5 MB/);
+    assert.match(f, /team\/app +2 +1 +3\.3 MiB/);
     assert.match(f, /enter tags +x delete/);
     await press(ui.stdin, ENTER);
     f = await untilFrame(ui.lastFrame, /TAG +DIGEST/);
     assert.match(f, /^mcp registry team\/app/);
-    assert.match(f, /team\/app: 2 tags, 1 manifests, 3\.5 MB/);
-    assert.match(f, /v1 +111111111111 +3\.0 MB +2 /);
+    assert.match(f, /team\/app: 2 tags, 1 manifests, 3\.3 MiB/);
+    assert.match(f, /v1 +111111111111 +2\.9 MiB +2 /);
     await press(ui.stdin, ENTER);
     f = await untilFrame(ui.lastFrame, /ROLE +DIGEST +SIZE/);
     assert.match(f, /^mcp registry team\/app:v1/);
-    assert.match(f, /layers and config: 2, 2\.0 MB/);
+    assert.match(f, /layers and config: 2, 1\.9 MiB/);
     assert.match(f, /config +sha256:c+.* +500 B/);
-    assert.match(f, /layer +sha256:a+.* +2\.0 MB/);
+    assert.match(f, /layer +sha256:a+.* +1\.9 MiB/);
     await press(ui.stdin, ESC);
     await untilFrame(ui.lastFrame, /TAG +DIGEST/);
     await press(ui.stdin, ESC);
@@ -80,12 +80,12 @@ describe("TUI: registry screens", () => {
     assert.match(f, /phase +marking/);
     mcr.gcProgress({ phase: "sweeping", blobsMarked: 3n, bytesMarked: 3_000_000n });
     f = await untilFrame(ui.lastFrame, /phase +sweeping/);
-    assert.match(f, /marked +3 blobs, 3\.0 MB/);
+    assert.match(f, /marked +3 blobs, 2\.9 MiB/);
     mcr.gcProgress({ phase: "done", running: false, items: [create(GcItemSchema, { kind: "blob", repository: "", digest: "sha256:" + "e".repeat(64), size: 3_000_000n })] });
     f = await untilFrame(ui.lastFrame, /last run \(dry run\)/);
     assert.match(f, /would remove/);
     assert.match(f, /blob +- +sha256:e+/);
-    await untilFrame(ui.lastFrame, /gc dry run done: would free 3\.0 MB/);
+    await untilFrame(ui.lastFrame, /gc dry run done: would free 2\.9 MiB/);
     await press(ui.stdin, "u", "s");
     await untilFrame(ui.lastFrame, /Start garbage collection \(untagged manifests too\)\? \[y\/N\]/);
     await press(ui.stdin, "y");
@@ -95,8 +95,8 @@ describe("TUI: registry screens", () => {
     await untilFrame(ui.lastFrame, /a run is in progress \(marking\)/);
     mcr.gcProgress({ phase: "done", running: false, blobsSwept: 2n, bytesFreed: 2_000n });
     f = await untilFrame(ui.lastFrame, /last run$/m);
-    assert.match(f, /swept +2 blobs, 2\.0 kB freed/);
-    await untilFrame(ui.lastFrame, /gc done: 2 blobs, 2\.0 kB freed/);
+    assert.match(f, /swept +2 blobs, 2\.0 KiB freed/);
+    await untilFrame(ui.lastFrame, /gc done: 2 blobs, 2\.0 KiB freed/);
   });
 
   test("GC: opening the screen mid-run joins it through Watch", async () => {

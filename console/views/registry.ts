@@ -1,7 +1,7 @@
-// What the registry commands and screens share: GC run tables and lines, references.
+// What the registry commands and screens share: GC run tables and lines, policy tables.
 import { cell, type Section } from "../output/screen.ts";
-import { bytes, type GcRunRow, type PolicyRow } from "../store/mcr-types.ts";
-import { ConsoleError } from "../output/errors.ts";
+import { bytes } from "../../lib/text/bytes.ts";
+import type { GcRunRow, PolicyRow } from "../store/mcr-types.ts";
 import { stateCell } from "./format.ts";
 
 const opts = (r: GcRunRow) => [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
@@ -53,20 +53,4 @@ export function policySection(rules: PolicyRow[]): Section {
     ]),
     empty: "no custom rules",
   };
-}
-
-/** `repo:tag`, `repo@sha256:…` or `repo` and a separate reference. */
-export function splitReference(target: string, reference?: string): { repository: string; reference: string } {
-  if (reference) return { repository: target, reference };
-  const at = target.indexOf("@");
-  if (at > 0) return { repository: target.slice(0, at), reference: target.slice(at + 1) };
-  const colon = target.lastIndexOf(":");
-  if (colon > target.lastIndexOf("/") && colon > 0) return { repository: target.slice(0, colon), reference: target.slice(colon + 1) };
-  return { repository: target, reference: "" };
-}
-
-/** A required positional argument of a sub-command. */
-export function need(value: string | undefined, what: string): string {
-  if (!value) throw new ConsoleError("usage", `missing ${what}`);
-  return value;
 }

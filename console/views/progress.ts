@@ -4,7 +4,7 @@ import { cell, type Screen, type Section } from "../output/screen.ts";
 import type { ConsoleState } from "../store/store.ts";
 import type { BuildEvent, DeployEvent } from "../store/types.ts";
 import { stateCell } from "./format.ts";
-import type { StreamFormat } from "./present.ts";
+import type { StreamFormat } from "./view.ts";
 
 export type ProgressEvent = ({ type: "build" } & BuildEvent) | ({ type: "deploy" } & DeployEvent);
 
