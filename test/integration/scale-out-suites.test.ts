@@ -5,7 +5,7 @@
 import { after, test } from "node:test";
 import { skipUnlessPostgres } from "../helpers/postgres.ts";
 
-const SUITES = ["oci-pull", "oci-push-blobs", "oci-push-manifests", "oci-discovery-delete", "oci-hostile", "identity"];
+const SUITES = ["oci-pull", "oci-push-blobs", "oci-push-manifests", "oci-discovery-delete", "oci-hostile", "identity", "pull-tokens"];
 
 const skip = skipUnlessPostgres();
 if (skip) {
