@@ -41,8 +41,10 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
   const pullToken = async (repository: string, extra: Record<string, unknown> = {}) => {
     const res = await issue(agentToken, { repository, ...extra });
     assert.equal(res.status, 200, res.text);
+    issued.push(res.json().token);
     return res.json<{ token: string; username: string; repository: string; expires_at: string }>();
   };
+  const issued: string[] = [];
   const as = (token: string) => new RegistryClient(mcr.url, home.caPem, token);
   const basic = (user: string, secret: string) => ({ headers: { Authorization: `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}` } });
 
@@ -245,6 +247,14 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
       assert.notEqual(await session.token(), revoked);
     } finally {
       session.close();
+    }
+  });
+
+  test("no pull token reaches a log line of mcr or the agent", () => {
+    assert.ok(issued.length >= 5);
+    for (const token of issued) {
+      assert.equal(mcr.logs().includes(token.slice(9)), false, "mcr's log");
+      assert.equal(agent.logs().includes(token.slice(9)), false, "the agent's log");
     }
   });
 });
