@@ -26,7 +26,7 @@ import { agentAccess, AgentPolicy } from "./rpc/access.ts";
 import { StreamLimits } from "./rpc/stream-limits.ts";
 import { EventHub } from "./runtime/event-hub.ts";
 import { LABELS } from "./deploy/plan.ts";
-import { policyRulesFetcher, registrySessionFor } from "./registry/policy-rules.ts";
+import { policyRulesFetcher } from "./registry/policy-rules.ts";
 import { PodmanRuntime } from "./runtime/podman.ts";
 import type { PullOptions, Runtime } from "./runtime/runtime.ts";
 import { agentMigrations } from "./state/migrations.ts";
@@ -154,8 +154,8 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   }
 
   // What callers may do per service: the platform's rules, fetched from the registry with the agent's account.
-  const session = registrySessionFor(cfg);
-  const policy = identity ? new AgentPolicy(log, session && policyRulesFetcher(cfg, session)) : null;
+  const registryCa = cfg.registry.ca_cert ? readFileSync(cfg.registry.ca_cert, "utf8") : undefined;
+  const policy = identity ? new AgentPolicy(log, registrySession ? policyRulesFetcher(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined) : null;
   await policy?.start(cfg.auth.policy_refresh);
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
@@ -222,7 +222,6 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     async shutdown() {
       await reconciler.stop();
       policy?.stop();
-      session?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       closing.abort(); // log and event follows end; a deploy in flight runs to its end
       for (const s of sessions) s.close(); // graceful: lets open streams finish

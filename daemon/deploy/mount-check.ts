@@ -13,21 +13,10 @@ import { checkPathNoFollow, UnsafePathError } from "../placement/safe-fs.ts";
 import { STORAGE_DIRS } from "../placement/storage.ts";
 import { NoSuchContainerError, type Runtime } from "../runtime/runtime.ts";
 import type { PlannedComponent } from "./plan.ts";
+import { underRoot, type MountScope } from "./mount-scope.ts";
 
 export class UnsafeMountError extends UnsafePathError {
   override name = "UnsafeMountError";
-}
-
-/** Where a component's volume sources may be, and where they are walked from. */
-export interface MountScope {
-  /** Volume sources must lie under one of these: the allowed volume roots, and the SMEP storage root. */
-  roots: string[];
-  /** SMEP: the service-environment's storage root (in [storage] root or mount_root, which only root can change). */
-  storageRoot?: string;
-}
-
-export function underRoot(path: string, roots: string[]): boolean {
-  return roots.some((r) => path === r || path.startsWith(r.endsWith("/") ? r : `${r}/`));
 }
 
 /**

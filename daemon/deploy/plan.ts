@@ -7,7 +7,7 @@ import { parseVolume, type ComponentDefinition, type ServiceDefinition } from ".
 import type { ContainerSpec } from "../runtime/runtime.ts";
 import type { PortAssignment } from "../state/store.ts";
 import type { Placement } from "../../lib/smep/smep.ts";
-import { underRoot, type MountScope } from "./mount-check.ts";
+import { underRoot, type MountScope } from "./mount-scope.ts";
 
 /** What SMEP placement adds to a plan. */
 export interface SmepPlan {

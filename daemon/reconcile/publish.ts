@@ -5,7 +5,7 @@ import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { describeChanges } from "../dns/driver.ts";
 import type { PlannedComponent } from "../deploy/plan.ts";
 import type { Publisher } from "../deploy/publisher.ts";
-import type { Drift } from "./reconciler.ts";
+import type { Drift } from "./drift.ts";
 
 export interface PublishInput {
   def: ServiceDefinition;

@@ -1,13 +1,11 @@
 // The enabled policy rules, fetched from mcr's PolicyService with the agent's own
 // (system) account: what the agent enforces on its RPCs (rpc/access.ts).
-import { readFileSync } from "node:fs";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { AccountType } from "../../lib/auth/types.ts";
 import type { Action, Effect, Rule } from "../../lib/policy/rules.ts";
 import { PolicyService, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import type { AgentConfig } from "../config.ts";
-import { AgentRegistrySession } from "./session.ts";
+import type { McrSession } from "./mcr-session.ts";
 
 function fromProto(p: PolicyRule): Rule {
   const r: Rule = { id: Number(p.id), priority: p.priority, description: p.description, effect: p.effect as Effect };
@@ -30,20 +28,15 @@ export function enabledRulesFrom(registryUrl: string, caPem: string | undefined,
   };
 }
 
-/** The agent's own registry account, when its config has one (else only the built-in rules apply). */
-export function registrySessionFor(cfg: AgentConfig): AgentRegistrySession | undefined {
-  if (!cfg.registry.host || !cfg.registry.username || !cfg.registry.password_file || !cfg.mcias.server_url) return undefined;
-  return new AgentRegistrySession(cfg);
-}
-
-/** The enabled rules from mcr at [registry] host, asked with `session`'s token. */
-export function policyRulesFetcher(cfg: AgentConfig, session: AgentRegistrySession): () => Promise<Rule[]> {
-  const fetch = enabledRulesFrom(`https://${cfg.registry.host}`, cfg.registry.ca_cert ? readFileSync(cfg.registry.ca_cert, "utf8") : undefined, () => session.token());
+/** The enabled rules from mcr, asked with `session`'s token (a refused token is not asked with again). */
+export function policyRulesFetcher(session: McrSession, registryUrl: string, caPem: string | undefined): () => Promise<Rule[]> {
+  let last = "";
+  const fetch = enabledRulesFrom(registryUrl, caPem, async () => (last = await session.token()));
   return async () => {
     try {
       return await fetch();
     } catch (err) {
-      session.invalidate(); // a refused token is not asked with again
+      if (err instanceof ConnectError && err.code === Code.Unauthenticated) session.tokenRefused(last);
       throw err;
     }
   };

@@ -6,7 +6,7 @@ import { DeployPhase, LogStream, AgentService } from "../../proto/gen/mcp/agent/
 import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../deploy/controller.ts";
 import { LABELS, PlanError, containerName } from "../deploy/plan.ts";
 import { PortError } from "../ports/allocator.ts";
-import { driftOf } from "../reconcile/reconciler.ts";
+import { driftOf } from "../reconcile/drift.ts";
 import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime, type RuntimeEvent } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import { PlacementError } from "../../lib/smep/smep.ts";

@@ -1,41 +1,12 @@
-// The audit log (seed 003 step 1.3). Events are buffered briefly and written
+// The audit log. Events are buffered briefly and written
 // in one transaction, so a busy pull path does not pay a database write per request.
 import type { Insertable, Kysely } from "kysely";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { LoginFailureTally, type LoginFailure, type LoginFailureOptions } from "./login-failures.ts";
 
-export const AUDIT_EVENT_TYPES = [
-  "login_ok",
-  "login_fail",
-  "logout",
-  "manifest_pushed",
-  "manifest_pulled",
-  "manifest_deleted",
-  "tag_deleted",
-  "blob_uploaded",
-  "blob_deleted",
-  "repo_deleted",
-  "policy_deny",
-  "policy_rule_created",
-  "policy_rule_updated",
-  "policy_rule_deleted",
-  "gc_started",
-  "gc_completed",
-  "account_created",
-  "account_updated",
-  "pull_token_issued",
-] as const;
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
-export interface AuditEvent {
-  type: AuditEventType;
-  actor?: string;
-  repository?: string;
-  digest?: string;
-  ip?: string;
-  details?: Record<string, string>;
-}
+import type { AuditEventType } from "./events.ts";
+import type { AuditEvent } from "./events.ts";
 
 export interface AuditRecord extends AuditEvent {
   id: number;

@@ -10,7 +10,7 @@
 // a user name, whose `users` says how many names it covers. So rows per address and
 // minute are bounded whatever the names, and the log still says who was tried, from where
 // and how often.
-import type { AuditEvent } from "./audit-log.ts";
+import type { AuditEvent } from "./events.ts";
 
 export interface LoginFailure {
   /** The user name tried; absent when it was refused unread (too long). */

@@ -10,7 +10,7 @@ import { remoteAddress } from "../../lib/net/request-context.ts";
 import { markAuthenticated } from "../../lib/net/connection-guard.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { OciError } from "../oci/errors.ts";
-import type { OciRoute } from "../oci/router.ts";
+import type { OciRoute } from "../oci/routes.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
 import { isPullToken, type PullTokenStore } from "./pull-tokens.ts";
 import type { Action } from "../../lib/policy/rules.ts";

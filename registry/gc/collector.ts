@@ -6,7 +6,7 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
-import type { BlobLocks } from "../oci/deps.ts";
+import type { BlobLocks } from "../locks/types.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { parseDigest } from "../storage/digest.ts";
 import { blobRowExists, mark, type MarkResult, type MarkedBlob, type RemovedManifest } from "./mark.ts";

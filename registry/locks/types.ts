@@ -19,6 +19,14 @@ export interface RunLock {
   tryAcquire(): Promise<(() => Promise<void>) | undefined>;
 }
 
+/** The locks garbage collection shares with pushes (docs/gc.md). */
+export interface BlobLocks {
+  /** Per digest: held by an upload commit from the rename until its row is written, and by GC around each file removal. */
+  digests: KeyLock;
+  /** Shared by upload commits and mounts; exclusive during GC's mark phase. */
+  commits: SharedLock;
+}
+
 export interface RegistryLocks {
   /** Per upload session: its PATCH, PUT and DELETE requests, and the stale-upload cleaner. */
   uploads: KeyLock;

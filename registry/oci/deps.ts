@@ -2,7 +2,7 @@
 import type { Logger } from "../../lib/log/logger.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
-import type { KeyLock, SharedLock } from "../locks/types.ts";
+import type { BlobLocks, KeyLock } from "../locks/types.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { RegistryAccess } from "../auth/access.ts";
 
@@ -15,14 +15,6 @@ export interface OciLimits {
   blobTouchMs: number;
   /** Blob GETs answer 307 with the store's presigned URL ([s3] redirect). */
   redirect?: boolean;
-}
-
-/** The locks garbage collection shares with pushes (docs/gc.md). */
-export interface BlobLocks {
-  /** Per digest: held by an upload commit from the rename until its row is written, and by GC around each file removal. */
-  digests: KeyLock;
-  /** Shared by upload commits and mounts; exclusive during GC's mark phase. */
-  commits: SharedLock;
 }
 
 export interface OciDeps {

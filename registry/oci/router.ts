@@ -1,5 +1,4 @@
-// Maps /v2/ requests to handlers. The path is matched raw (never URL-normalised),
-// so `..` and `%2f` reach name validation and fail there.
+// Dispatches /v2/ requests (routes.ts) to their handlers.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { connectionGone } from "../../lib/net/request-context.ts";
 import { deleteBlob, getBlob } from "./blobs.ts";
@@ -10,35 +9,7 @@ import { catalog, listTags, referrers } from "./listing.ts";
 import { deleteManifest, getManifest, putManifest } from "./manifests.ts";
 import { checkName } from "./names.ts";
 import { cancelUpload, patchUpload, putUpload, startUpload, uploadStatus } from "./uploads.ts";
-
-export type OciRoute =
-  | { kind: "base" }
-  | { kind: "catalog" }
-  | { kind: "tags"; name: string }
-  | { kind: "manifest"; name: string; reference: string }
-  | { kind: "uploads"; name: string }
-  | { kind: "upload"; name: string; id: string }
-  | { kind: "blob"; name: string; digest: string }
-  | { kind: "referrers"; name: string; digest: string };
-
-const PATTERNS: [RegExp, (m: RegExpExecArray) => OciRoute][] = [
-  [/^\/v2\/?$/, () => ({ kind: "base" })],
-  [/^\/v2\/_catalog$/, () => ({ kind: "catalog" })],
-  [/^\/v2\/(.+)\/tags\/list$/, (m) => ({ kind: "tags", name: m[1]! })],
-  [/^\/v2\/(.+)\/manifests\/([^/]+)$/, (m) => ({ kind: "manifest", name: m[1]!, reference: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: "uploads", name: m[1]! })],
-  [/^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/, (m) => ({ kind: "upload", name: m[1]!, id: m[2]! })],
-  [/^\/v2\/(.+)\/blobs\/([^/]+)$/, (m) => ({ kind: "blob", name: m[1]!, digest: m[2]! })],
-  [/^\/v2\/(.+)\/referrers\/([^/]+)$/, (m) => ({ kind: "referrers", name: m[1]!, digest: m[2]! })],
-];
-
-export function matchRoute(path: string): OciRoute | undefined {
-  for (const [re, build] of PATTERNS) {
-    const m = re.exec(path);
-    if (m) return build(m);
-  }
-  return undefined;
-}
+import type { OciRoute } from "./routes.ts";
 
 const ALLOWED: Record<OciRoute["kind"], string[]> = {
   base: ["GET", "HEAD"],

@@ -17,7 +17,8 @@ import { handleIdentityApi, handleTokenEndpoint } from "../identity/http.ts";
 import { handlePullTokenRequest, PULL_TOKEN_PATH } from "../identity/pull-token-http.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { sendJson } from "../oci/http.ts";
-import { handleOci, matchRoute } from "../oci/router.ts";
+import { handleOci } from "../oci/router.ts";
+import { matchRoute } from "../oci/routes.ts";
 import { assembleRegistry, type AssembleOptions, type RegistryParts } from "./assemble.ts";
 
 export interface RunningRegistry {

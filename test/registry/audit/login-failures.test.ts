@@ -3,7 +3,7 @@
 // an address fold into one row without a name. Rows stay bounded whatever the names.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { AuditEvent } from "../../../registry/audit/audit-log.ts";
+import type { AuditEvent } from "../../../registry/audit/events.ts";
 import { LoginFailureTally } from "../../../registry/audit/login-failures.ts";
 
 function tally(opts: { namesPerAddress?: number; maxTallies?: number; windowMs?: number } = {}) {

@@ -5,7 +5,7 @@ import { OciError } from "../../../registry/oci/errors.ts";
 import { KeyedLock } from "../../../lib/sync/keyed-lock.ts";
 import { MEDIA, parseManifest } from "../../../registry/oci/manifest.ts";
 import { checkName, isValidName, isValidTag } from "../../../registry/oci/names.ts";
-import { matchRoute } from "../../../registry/oci/router.ts";
+import { matchRoute } from "../../../registry/oci/routes.ts";
 import { parseContentRange } from "../../../registry/oci/uploads.ts";
 import { parseDigest } from "../../../registry/storage/digest.ts";
 

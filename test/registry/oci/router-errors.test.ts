@@ -8,7 +8,8 @@ import { Writable } from "node:stream";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { createLogger } from "../../../lib/log/logger.ts";
 import type { OciDeps } from "../../../registry/oci/deps.ts";
-import { handleOci, matchRoute } from "../../../registry/oci/router.ts";
+import { handleOci } from "../../../registry/oci/router.ts";
+import { matchRoute } from "../../../registry/oci/routes.ts";
 
 describe("handleOci failures", () => {
   let server: Server;
