@@ -12,7 +12,8 @@ import { identityUrl, loadConsoleConfig, registryCa, registryHost, stateHome, ty
 import { Definitions } from "../definitions.ts";
 import { ConsoleError } from "../output/errors.ts";
 import type { Output } from "../output/output.ts";
-import { createConsoleStore, type ConsoleStore, type StoreDeps } from "../store/store.ts";
+import type { ConsoleStore, StoreDeps } from "../store/state.ts";
+import { createConsoleStore } from "../store/store.ts";
 
 export interface OptionSpec {
   /** Commander syntax: "-f, --follow", "--tail <n>". */

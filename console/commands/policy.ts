@@ -3,7 +3,7 @@
 // only: others get permission_denied (exit 5).
 import { ConsoleError } from "../output/errors.ts";
 import { cell } from "../output/screen.ts";
-import type { PolicyChange } from "../store/mcr.ts";
+import type { PolicyChange } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { intOption } from "./command.ts";
 import { need } from "./reference.ts";

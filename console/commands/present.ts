@@ -2,7 +2,7 @@
 // text screen at the end, or a live Ink view on a TTY. Streams: NDJSON records, plain
 // lines, or (for progress) a live Ink view. Ink is imported only on a TTY.
 import { plainScreen } from "../output/screen.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 import type { Context } from "./command.ts";
 
 import type { StreamFormat, View } from "../views/view.ts";

@@ -1,7 +1,7 @@
 // `mcp ps`: every managed container on every node, asked at once; a node that does not
 // answer in time is listed as unreachable and the others are shown all the same.
 import { cell } from "../output/screen.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
 import { finite } from "./present.ts";

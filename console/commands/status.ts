@@ -1,7 +1,7 @@
 // `mcp status [service]`: desired vs observed state per component, drift, ports, SMEP
 // placement, routes and DNS records, and recent events of one service (on its node), or of
 // every service of every node.
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { nodeJson, nodeNotes, partialExit } from "../views/format.ts";
 import { publishNotes, publishSections, serviceSections, statusSummary } from "../views/service-status.ts";

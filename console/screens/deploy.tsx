@@ -3,7 +3,7 @@ import React, { useEffect, useState } from "react";
 import { useStore } from "zustand";
 import { deployScreen } from "../views/progress.ts";
 import { ScreenView } from "../components/screen-view.tsx";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { useNav } from "../tui/nav.ts";
 
 export const DEPLOY_KEYS = "esc back (the deploy goes on)  ? help  q quit";

@@ -7,7 +7,7 @@ import { useStore } from "zustand";
 import { gcItemsSection, gcRunSection } from "../views/registry.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { bytes } from "../../lib/text/bytes.ts";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 
 export const GC_KEYS = "s start  d dry run  u untagged on/off  r reload/join  esc back  ? help  q quit";

@@ -5,7 +5,7 @@
 import React, { useEffect, useMemo, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import type { LogLine } from "../store/types.ts";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
 import { displayLines, matches, splitMatches } from "./log-view.ts";

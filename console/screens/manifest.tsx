@@ -6,7 +6,7 @@ import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import { bytes } from "../../lib/text/bytes.ts";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
 

@@ -7,8 +7,8 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { policySection } from "../views/registry.ts";
 import { Table } from "../components/table.tsx";
-import type { NewPolicy } from "../store/mcr.ts";
-import type { ConsoleStore } from "../store/store.ts";
+import type { NewPolicy } from "../store/state.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
 

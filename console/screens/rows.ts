@@ -1,7 +1,7 @@
 // The services screen's rows: every service-component across all nodes, from the agents'
 // containers and statuses (drift and desired state come from Status).
 import { uptime, portsText } from "../views/format.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 
 export interface ServiceRow {
   service: string;

@@ -6,7 +6,7 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { serviceSections } from "../views/service-status.ts";
 import { ScreenView } from "../components/screen-view.tsx";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 
 export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  esc back  ? help  q quit";

@@ -7,7 +7,7 @@ import { useShallow } from "zustand/react/shallow";
 import { stateCell } from "../views/format.ts";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
 import { serviceRows } from "./rows.ts";
 

@@ -8,15 +8,8 @@ import type { BuildProgress, BuildSpec } from "../clients/podman.ts";
 import { componentImage, type LoadedDefinition } from "../definitions.ts";
 import { ConsoleError, toConsoleError } from "../output/errors.ts";
 import { splitTarget } from "./services.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { BuildActions, GetState, SetState, StoreDeps } from "./state.ts";
 import type { ImagePhase, ImageState } from "./types.ts";
-
-export interface BuildActions {
-  /** Builds and pushes every `[build.images]` entry of a service, or the one named `service/image`. */
-  build(target: string, signal?: AbortSignal): Promise<ImageState[]>;
-  /** Makes sure every component image of these services is in the registry, building what is missing and can be built. */
-  ensureImages(defs: LoadedDefinition[], signal?: AbortSignal): Promise<ImageState[]>;
-}
 
 const KEEP_EVENTS = 2000;
 

@@ -5,15 +5,8 @@ import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { LoadedDefinition } from "../definitions.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, pickNodes, probe } from "./nodes.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
-import type { DeployPhaseName, DeployState, ImageState, SyncResultRow } from "./types.ts";
-
-export interface DeployActions {
-  /** Ships every definition to its node's agent (with the machine registry), after building missing images. */
-  sync(signal?: AbortSignal): Promise<{ results: SyncResultRow[]; images: ImageState[] }>;
-  /** Builds missing images, then streams the agent's Deploy into `deployment` and `deployEvents`. */
-  deploy(service: string, signal?: AbortSignal): Promise<DeployState>;
-}
+import type { DeployActions, GetState, SetState, StoreDeps } from "./state.ts";
+import type { DeployPhaseName, DeployState, SyncResultRow } from "./types.ts";
 
 const PHASE_NAMES: Record<number, DeployPhaseName> = {
   [DeployPhase.PULLING]: "pulling",

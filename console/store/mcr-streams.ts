@@ -2,38 +2,13 @@
 // and the audit log (pages of ListEvents, FollowEvents from the newest id shown).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ConsoleError } from "../output/errors.ts";
-import type { mcrKit } from "./mcr.ts";
-import { auditRow, gcRunRow, type AuditFilter, type AuditRow, type GcRunRow } from "./mcr-types.ts";
-
-export interface GcStartOptions {
-  dryRun: boolean;
-  untagged: boolean;
-  reconcile?: boolean;
-  grace?: string;
-  /** When a run is already in progress, return it (to watch) instead of failing. */
-  join?: boolean;
-}
-
-export interface McrStreamActions {
-  /** GC Status: the run in progress and the last one. */
-  gcStatus(): Promise<{ current: GcRunRow | null; last: GcRunRow | null }>;
-  /** Starts a run; one in progress is `failed` (mcr's already_exists), or returned with `join`. */
-  startGc(opts: GcStartOptions): Promise<GcRunRow>;
-  /**
-   * Follows Watch until the run ends (or `signal` aborts); each message lands in `gc.current`
-   * and `gcUpdates`. `runId`: the run to follow; when it ended before Watch was asked, the
-   * last run from Status is the result. Resolves to the final state of the run.
-   */
-  watchGc(runId?: string, signal?: AbortSignal): Promise<GcRunRow | null>;
-  /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given); `auditFeed` becomes the page, oldest first. */
-  listAudit(filter?: Partial<AuditFilter>, offset?: number, limit?: number): Promise<AuditRow[]>;
-  /** Follows new events (after `afterId`, else the newest listed) into `auditFeed` and the page until `signal` aborts. */
-  followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
-}
+import type { McrKit } from "./mcr-kit.ts";
+import { auditRow, gcRunRow, type GcRunRow } from "./mcr-types.ts";
+import type { McrStreamActions } from "./state.ts";
 
 const KEEP = 1000;
 
-export function mcrStreamActions(kit: ReturnType<typeof mcrKit>): McrStreamActions {
+export function mcrStreamActions(kit: McrKit): McrStreamActions {
   const { patch, guard, get } = kit;
 
   const gcStatus = () =>

@@ -3,72 +3,11 @@
 // Shared by the commands (`mcp registry|policy|snapshot`) and the TUI screens.
 import { create } from "@bufbuild/protobuf";
 import { PolicyRuleSchema } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { mcrError, type McrAdmin } from "../clients/mcr-admin.ts";
 import { ConsoleError } from "../output/errors.ts";
-import { mcrStreamActions, type McrStreamActions } from "./mcr-streams.ts";
-import { manifestRow, policyRow, repoRow, tagRow, type ManifestDetail, type McrData, type PolicyRow, type RepoDetail, type RepoRow, type SnapshotRow } from "./mcr-types.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
-
-export interface NewPolicy {
-  priority: number;
-  description: string;
-  effect: "allow" | "deny";
-  actions: string[];
-  roles: string[];
-  accountTypes: string[];
-  subjectUuid: string;
-  repositories: string[];
-  /** Service globs of an agent rule. */
-  services?: string[];
-  enabled: boolean;
-}
-
-export interface PolicyChange {
-  priority?: number;
-  enabled?: boolean;
-  description?: string;
-}
-
-export interface McrActions extends McrStreamActions {
-  /** Every repository (all pages). */
-  listRepos(): Promise<RepoRow[]>;
-  /** One repository: tags, manifests with their layers. */
-  loadRepo(name: string): Promise<RepoDetail>;
-  /** One manifest by tag or digest. */
-  loadManifest(repository: string, reference: string): Promise<ManifestDetail>;
-  deleteRepo(name: string): Promise<{ repository: string; manifestsDeleted: number; tagsDeleted: number }>;
-  deleteTag(repository: string, tag: string): Promise<{ repository: string; tag: string; deleted: true }>;
-  listPolicies(): Promise<PolicyRow[]>;
-  createPolicy(rule: NewPolicy): Promise<PolicyRow>;
-  updatePolicy(id: number, change: PolicyChange): Promise<PolicyRow>;
-  deletePolicy(id: number): Promise<{ id: number; deleted: true }>;
-  snapshot(): Promise<SnapshotRow>;
-}
-
-export type McrArea = keyof McrData["errors"];
-
-/** What the slices share: the client, a patch of `mcr`, and error bookkeeping. */
-export function mcrKit(set: SetState, get: GetState, deps: StoreDeps) {
-  const client = (): McrAdmin => {
-    const c = deps.mcrAdmin?.();
-    if (!c) throw new ConsoleError("usage", "no [registry] url in the console config: the registry commands need it");
-    return c;
-  };
-  const patch = (p: Partial<McrData> | ((m: McrData) => Partial<McrData>)) => set((s) => ({ mcr: { ...s.mcr, ...(typeof p === "function" ? p(s.mcr) : p) } }));
-  /** Runs `work`; a failure is converted, kept under `area` for the screens, and thrown. */
-  const guard = async <T>(area: McrArea, work: (c: McrAdmin) => Promise<T>): Promise<T> => {
-    try {
-      const r = await work(client());
-      patch((m) => ({ errors: { ...m.errors, [area]: undefined } }));
-      return r;
-    } catch (err) {
-      const e = mcrError(err);
-      patch((m) => ({ errors: { ...m.errors, [area]: { code: e.code, message: e.message } } }));
-      throw e;
-    }
-  };
-  return { client, patch, guard, get };
-}
+import { mcrKit } from "./mcr-kit.ts";
+import { mcrStreamActions } from "./mcr-streams.ts";
+import { manifestRow, policyRow, repoRow, tagRow, type ManifestDetail, type RepoDetail, type RepoRow } from "./mcr-types.ts";
+import type { GetState, McrActions, SetState, StoreDeps } from "./state.ts";
 
 export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrActions {
   const kit = mcrKit(set, get, deps);

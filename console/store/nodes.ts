@@ -2,17 +2,8 @@
 // asked at once, each call has the node timeout, and a node that does not answer is
 // marked unreachable (with the reason) without failing or delaying the others.
 import { agentError, ConsoleError } from "../output/errors.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { GetState, NodeActions, NodeOutcome, SetState, StoreDeps } from "./state.ts";
 import type { NodeState } from "./types.ts";
-
-export type NodeOutcome<T> = { node: string; ok: true; value: T } | { node: string; ok: false; error: ConsoleError };
-
-export interface NodeActions {
-  /** Health of every node. */
-  refreshNodes(): Promise<NodeState[]>;
-  /** Records what a call to `node` showed about its connection. */
-  markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
-}
 
 /** Operations that wait for podman (stop timeouts, pulls) get this long once the node has answered a probe. */
 export const LONG_CALL_MS = 300_000;

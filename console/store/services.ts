@@ -2,21 +2,10 @@
 // lifecycle operations (stop, start, restart, remove) on the service's node.
 import type { ComponentStatus, ContainerSummary, PortBinding, StatusResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
-import { fanOut, LONG_CALL_MS, pickNodes, probe, type NodeOutcome } from "./nodes.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
+import { fanOut, LONG_CALL_MS, pickNodes, probe } from "./nodes.ts";
+import type { GetState, ServiceActions, SetState, StoreDeps } from "./state.ts";
 import type { ComponentStatusRow, ContainerRow, OpResult, PortRow, ServiceStatus } from "./types.ts";
 import { publishFromProto } from "./publish.ts";
-
-export interface ServiceActions {
-  /** `List` on every node at once; unreachable nodes keep no rows. */
-  refreshContainers(): Promise<NodeOutcome<ContainerRow[]>[]>;
-  /** `Status` of one service on its node, or of every service of every node (or of `nodes`); also refreshes their containers. */
-  fetchStatus(service?: string, nodes?: string[]): Promise<NodeOutcome<ServiceStatus[]>[]>;
-  /** The node a service lives on: its definition's, else the one whose agent knows it. */
-  nodeOf(service: string): Promise<string>;
-  lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;
-  remove(service: string): Promise<OpResult>;
-}
 
 const ports = (p: PortBinding[]): PortRow[] => p.map((b) => ({ route: b.route, hostPort: b.hostPort, hostIp: b.hostIp }));
 

@@ -5,7 +5,7 @@ import { LogStream } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { pickNodes, probe } from "./nodes.ts";
 import { splitTarget } from "./services.ts";
-import type { GetState, SetState, StoreDeps } from "./store.ts";
+import type { GetState, SetState, StoreDeps, StreamActions } from "./state.ts";
 import type { AgentEventRow, LogLine } from "./types.ts";
 import { reconnectDelay, ResumePoint, splitTimestamp } from "./log-resume.ts";
 
@@ -20,22 +20,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     const stop = () => (clearTimeout(t), resolve(false));
     signal?.addEventListener("abort", stop, { once: true });
   });
-}
-
-export interface LogOptions {
-  follow: boolean;
-  /** Lines from the end; 0: all. */
-  tail: number;
-  /** RFC 3339 time or a duration like "10m". */
-  since: string;
-  timestamps: boolean;
-}
-
-export interface StreamActions {
-  /** Streams `service[/component]`'s logs into `logs` until they end (or `signal` aborts a follow). */
-  followLogs(target: string, opts: LogOptions, signal?: AbortSignal): Promise<void>;
-  /** Streams events of every node (or the service's node) into `events` until `signal` aborts. */
-  followEvents(service: string | undefined, signal?: AbortSignal): Promise<void>;
 }
 
 const KEEP_EVENTS = 1000;

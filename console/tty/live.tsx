@@ -6,7 +6,7 @@ import { useStore } from "zustand";
 import type { View } from "../views/view.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import type { Output } from "../output/output.ts";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 
 function Live({ store, view, done, width, color }: { store: ConsoleStore; view: View; done: boolean; width: number; color: boolean }) {
   const state = useStore(store);

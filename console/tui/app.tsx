@@ -20,7 +20,7 @@ import { RegistryScreen, REGISTRY_KEYS } from "../screens/registry.tsx";
 import { RepositoryScreen, REPOSITORY_KEYS } from "../screens/repository.tsx";
 import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
 import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 import { NavContext, parseJump, type KeyHandler, type Nav, type Route } from "./nav.ts";
 import { startPoller } from "./poller.ts";
 

@@ -1,7 +1,7 @@
 // Keeps the services and node states fresh: each node is asked on its own schedule, every
 // `everyMs` while it answers, backing off (doubling up to `maxMs`) while it does not, so a
 // node that drops out never slows the others and is retried.
-import type { ConsoleStore } from "../store/store.ts";
+import type { ConsoleStore } from "../store/state.ts";
 
 export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs?: number } = {}): () => void {
   const every = opts.everyMs ?? 3000;

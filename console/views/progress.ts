@@ -1,7 +1,7 @@
 // Build and deploy progress as the commands show it: NDJSON records, plain lines, and the
 // live TTY view (images with their layers, components with their phases).
 import { cell, type Screen, type Section } from "../output/screen.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 import type { BuildEvent, DeployEvent } from "../store/types.ts";
 import { stateCell } from "./format.ts";
 import type { StreamFormat } from "./view.ts";

@@ -1,7 +1,7 @@
 // One service's status and the platform's summary as tables: components, SMEP placement,
 // routes and DNS records (`mcp status` and the TUI's service screen).
 import { cell, type Cell, type Section } from "../output/screen.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 import type { ServiceStatus } from "../store/types.ts";
 import { portsText, stateCell, uptime } from "./format.ts";
 

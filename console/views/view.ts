@@ -2,7 +2,7 @@
 // a stream's items are shown. Commands (console/commands/) and TUI screens
 // (console/screens/) both use the views in this folder; views import neither.
 import type { Screen } from "../output/screen.ts";
-import type { ConsoleState } from "../store/store.ts";
+import type { ConsoleState } from "../store/state.ts";
 
 /** Builds the screen from the state; `done` once the work has finished. */
 export type View = (s: ConsoleState, done: boolean) => Screen;

@@ -11,7 +11,8 @@ import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { AgentPool } from "../../console/clients/agents.ts";
 import { mcrAdmin } from "../../console/clients/mcr-admin.ts";
 import { Definitions } from "../../console/definitions.ts";
-import { createConsoleStore, type StoreDeps } from "../../console/store/store.ts";
+import type { StoreDeps } from "../../console/store/state.ts";
+import { createConsoleStore } from "../../console/store/store.ts";
 
 const D1 = "sha256:" + "1".repeat(64);
 const L1 = "sha256:" + "a".repeat(64);

@@ -11,7 +11,8 @@ import { AgentPool } from "../../console/clients/agents.ts";
 import type { Builder, BuildSpec } from "../../console/clients/podman.ts";
 import { Definitions } from "../../console/definitions.ts";
 import { ConsoleError } from "../../console/output/errors.ts";
-import { createConsoleStore, type StoreDeps } from "../../console/store/store.ts";
+import type { StoreDeps } from "../../console/store/state.ts";
+import { createConsoleStore } from "../../console/store/store.ts";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

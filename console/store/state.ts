@@ -1,0 +1,190 @@
+// The store's shape, types only: what it holds (ConsoleData), what each slice can do (the
+// *Actions interfaces), and what the slices are given (StoreDeps, SetState, GetState). The
+// slices (nodes.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts)
+// import it; store.ts puts them together. It imports no slice, so no slice imports another
+// through the store.
+import type { StoreApi } from "zustand/vanilla";
+import type { AgentPool } from "../clients/agents.ts";
+import type { McrAdmin } from "../clients/mcr-admin.ts";
+import type { Builder } from "../clients/podman.ts";
+import type { RegistryApi } from "../clients/registry.ts";
+import type { Definitions, LoadedDefinition } from "../definitions.ts";
+import type { ConsoleError } from "../output/errors.ts";
+import type { AuditFilter, AuditRow, GcRunRow, ManifestDetail, McrData, PolicyRow, RepoDetail, RepoRow, SnapshotRow } from "./mcr-types.ts";
+import type {
+  AgentEventRow,
+  BuildEvent,
+  ContainerRow,
+  DeployEvent,
+  DeployState,
+  ImageState,
+  LogsState,
+  NodeState,
+  OpResult,
+  ServiceStatus,
+  SyncResultRow,
+} from "./types.ts";
+
+export interface StoreDeps {
+  agents: AgentPool;
+  definitions: Definitions;
+  /** `<host:port>` of the registry images are tagged with; empty when none is configured. */
+  registryHost: string;
+  registry: () => RegistryApi;
+  /** mcr's admin RPCs with the registry token (absent when no [registry] url is configured). */
+  mcrAdmin?: () => McrAdmin;
+  builder: () => Builder;
+  /** Build workspace: each service's source is `<workspace>/<path>`. */
+  workspace: string;
+  /** The sheet's machine registry (name → number), shipped with sync. */
+  machineRegistry: () => Record<string, number>;
+  /** Lines kept per log view (older ones are dropped and counted). */
+  logCapacity?: number;
+  /** How often appended log lines are published (ms). */
+  logFlushMs?: number;
+}
+
+export interface ConsoleData {
+  nodes: Record<string, NodeState>;
+  /** The last List answer per node. */
+  containers: Record<string, ContainerRow[]>;
+  statuses: Record<string, ServiceStatus>;
+  deployment: DeployState | null;
+  deployEvents: DeployEvent[];
+  images: Record<string, ImageState>;
+  buildEvents: BuildEvent[];
+  syncResults: SyncResultRow[];
+  logs: LogsState;
+  events: AgentEventRow[];
+  eventSeq: number;
+  lastOp: OpResult | null;
+  /** Sequence shared by deploy and build events (NDJSON writers follow it). */
+  seq: number;
+  /** The registry: repositories, GC, policies, audit, snapshots (store/mcr.ts). */
+  mcr: McrData;
+}
+
+/** What one node said in a fan-out (nodes.ts): its answer, or why it gave none. */
+export type NodeOutcome<T> = { node: string; ok: true; value: T } | { node: string; ok: false; error: ConsoleError };
+
+/** nodes.ts */
+export interface NodeActions {
+  /** Health of every node. */
+  refreshNodes(): Promise<NodeState[]>;
+  /** Records what a call to `node` showed about its connection. */
+  markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
+}
+
+/** services.ts */
+export interface ServiceActions {
+  /** `List` on every node at once; unreachable nodes keep no rows. */
+  refreshContainers(): Promise<NodeOutcome<ContainerRow[]>[]>;
+  /** `Status` of one service on its node, or of every service of every node (or of `nodes`); also refreshes their containers. */
+  fetchStatus(service?: string, nodes?: string[]): Promise<NodeOutcome<ServiceStatus[]>[]>;
+  /** The node a service lives on: its definition's, else the one whose agent knows it. */
+  nodeOf(service: string): Promise<string>;
+  lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;
+  remove(service: string): Promise<OpResult>;
+}
+
+/** build.ts */
+export interface BuildActions {
+  /** Builds and pushes every `[build.images]` entry of a service, or the one named `service/image`. */
+  build(target: string, signal?: AbortSignal): Promise<ImageState[]>;
+  /** Makes sure every component image of these services is in the registry, building what is missing and can be built. */
+  ensureImages(defs: LoadedDefinition[], signal?: AbortSignal): Promise<ImageState[]>;
+}
+
+/** deploy.ts */
+export interface DeployActions {
+  /** Ships every definition to its node's agent (with the machine registry), after building missing images. */
+  sync(signal?: AbortSignal): Promise<{ results: SyncResultRow[]; images: ImageState[] }>;
+  /** Builds missing images, then streams the agent's Deploy into `deployment` and `deployEvents`. */
+  deploy(service: string, signal?: AbortSignal): Promise<DeployState>;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  /** Lines from the end; 0: all. */
+  tail: number;
+  /** RFC 3339 time or a duration like "10m". */
+  since: string;
+  timestamps: boolean;
+}
+
+/** streams.ts */
+export interface StreamActions {
+  /** Streams `service[/component]`'s logs into `logs` until they end (or `signal` aborts a follow). */
+  followLogs(target: string, opts: LogOptions, signal?: AbortSignal): Promise<void>;
+  /** Streams events of every node (or the service's node) into `events` until `signal` aborts. */
+  followEvents(service: string | undefined, signal?: AbortSignal): Promise<void>;
+}
+
+export interface GcStartOptions {
+  dryRun: boolean;
+  untagged: boolean;
+  reconcile?: boolean;
+  grace?: string;
+  /** When a run is already in progress, return it (to watch) instead of failing. */
+  join?: boolean;
+}
+
+/** mcr-streams.ts */
+export interface McrStreamActions {
+  /** GC Status: the run in progress and the last one. */
+  gcStatus(): Promise<{ current: GcRunRow | null; last: GcRunRow | null }>;
+  /** Starts a run; one in progress is `failed` (mcr's already_exists), or returned with `join`. */
+  startGc(opts: GcStartOptions): Promise<GcRunRow>;
+  /**
+   * Follows Watch until the run ends (or `signal` aborts); each message lands in `gc.current`
+   * and `gcUpdates`. `runId`: the run to follow; when it ended before Watch was asked, the
+   * last run from Status is the result. Resolves to the final state of the run.
+   */
+  watchGc(runId?: string, signal?: AbortSignal): Promise<GcRunRow | null>;
+  /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given); `auditFeed` becomes the page, oldest first. */
+  listAudit(filter?: Partial<AuditFilter>, offset?: number, limit?: number): Promise<AuditRow[]>;
+  /** Follows new events (after `afterId`, else the newest listed) into `auditFeed` and the page until `signal` aborts. */
+  followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
+}
+
+export interface NewPolicy {
+  priority: number;
+  description: string;
+  effect: "allow" | "deny";
+  actions: string[];
+  roles: string[];
+  accountTypes: string[];
+  subjectUuid: string;
+  repositories: string[];
+  /** Service globs of an agent rule. */
+  services?: string[];
+  enabled: boolean;
+}
+
+export interface PolicyChange {
+  priority?: number;
+  enabled?: boolean;
+  description?: string;
+}
+
+/** mcr.ts (and mcr-streams.ts) */
+export interface McrActions extends McrStreamActions {
+  /** Every repository (all pages). */
+  listRepos(): Promise<RepoRow[]>;
+  /** One repository: tags, manifests with their layers. */
+  loadRepo(name: string): Promise<RepoDetail>;
+  /** One manifest by tag or digest. */
+  loadManifest(repository: string, reference: string): Promise<ManifestDetail>;
+  deleteRepo(name: string): Promise<{ repository: string; manifestsDeleted: number; tagsDeleted: number }>;
+  deleteTag(repository: string, tag: string): Promise<{ repository: string; tag: string; deleted: true }>;
+  listPolicies(): Promise<PolicyRow[]>;
+  createPolicy(rule: NewPolicy): Promise<PolicyRow>;
+  updatePolicy(id: number, change: PolicyChange): Promise<PolicyRow>;
+  deletePolicy(id: number): Promise<{ id: number; deleted: true }>;
+  snapshot(): Promise<SnapshotRow>;
+}
+
+export type ConsoleState = ConsoleData & NodeActions & ServiceActions & BuildActions & DeployActions & StreamActions & McrActions;
+export type ConsoleStore = StoreApi<ConsoleState>;
+export type SetState = StoreApi<ConsoleState>["setState"];
+export type GetState = StoreApi<ConsoleState>["getState"];
