@@ -10,7 +10,6 @@ import { z } from "zod";
 import { loadConfig, resolveConfig } from "../lib/config/load.ts";
 import { duration } from "../lib/config/types.ts";
 import { NAME_RE } from "../lib/services/definition.ts";
-import { agentConfigSchema } from "../lib/config/agent-schema.ts";
 
 /** `~/x` → `<home>/x`; relative paths are resolved against the config's folder by the loader. */
 const path = (fallback: string) => z.string().default(fallback).transform((p) => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p));
@@ -128,7 +127,7 @@ export function loadConsoleConfig(path: string | undefined, env: NodeJS.ProcessE
   if (path === undefined && !existsSync(defaultConfigPath(env)) && existsSync(upConfig)) path = upConfig;
   const file = path ?? defaultConfigPath(env);
   // $MCP_ is the agent's prefix too (envSiblings): its keys are not this file's mistakes.
-  const opts = { path: file, schema: consoleConfigSchema, envPrefix: "MCP", env, pathKeys: PATH_KEYS, envSiblings: () => [agentConfigSchema] };
+  const opts = { path: file, schema: consoleConfigSchema, envPrefix: "MCP", env, pathKeys: PATH_KEYS, envForeignPrefixes: ["MCP_AGENT_"] };
   const cfg = path === undefined && !existsSync(file) ? resolveConfig({}, opts) : loadConfig(opts);
   return { ...cfg, file };
 }

@@ -10,7 +10,7 @@ import { build } from "esbuild";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, "dist");
-const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "daemon/entry.ts", mcp: "console/entry.ts" };
+const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "agent/entry.ts", mcp: "console/entry.ts" };
 // Native addons load a .node file next to their own sources: they stay in node_modules.
 // react-devtools-core is Ink's optional peer (loaded only with DEV=true), not installed.
 // pg and the AWS SDK are loaded only when [database] url or [storage] backend = "s3" is set:

@@ -47,7 +47,7 @@ async function main() {
     const home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
     const measureDeploys = async (grace: string) => {
       writeFileSync(home.config, readFileSync(home.config, "utf8").replace(/start_grace = ".*"/, `start_grace = "${grace}"`));
-      const agent = await startAgentProcess(home, { MCP_AUTH_DISABLED: "true" });
+      const agent = await startAgentProcess(home, { MCP_AGENT_AUTH_DISABLED: "true" });
       const client = agentClient(agent.url, mcrHome.caPem);
       const times: number[] = [];
       for (let i = 0; i < ITERATIONS; i++) {

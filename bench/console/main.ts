@@ -76,7 +76,7 @@ async function main() {
       // A reconcile pass every 30 s as in production, not the tests' 1 s.
       writeFileSync(home.config, readFileSync(home.config, "utf8").replace('reconcile_interval = "1s"', 'reconcile_interval = "30s"'));
       homes.push(home);
-      agents.push(await startAgentProcess(home, { MCP_LOG_LEVEL: "info" }));
+      agents.push(await startAgentProcess(home, { MCP_AGENT_LOG_LEVEL: "info" }));
       const half = a === 0 ? Math.ceil(CONTAINERS / 2) : Math.floor(CONTAINERS / 2);
       await Promise.all(
         [0, 1, 2, 3].map(async (w) => {

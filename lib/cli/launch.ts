@@ -1,4 +1,4 @@
-// What each built binary runs first (registry/entry.ts, daemon/entry.ts, console/entry.ts):
+// What each built binary runs first (registry/entry.ts, agent/entry.ts, console/entry.ts):
 // make sure the build is not stale, answer --version without loading commander or anything
 // else, then load the binary's main.ts.
 //

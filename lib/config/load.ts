@@ -14,16 +14,16 @@ export class ConfigError extends Error {
 export interface LoadConfigOptions<S extends z.ZodTypeAny> {
   path: string;
   schema: S;
-  /** "MCR" or "MCP": env overrides are `$MCR_SERVER_LISTEN_ADDR` and so on. */
+  /** "MCR", "MCP_AGENT" or "MCP": env overrides are `$MCR_SERVER_LISTEN_ADDR` and so on. */
   envPrefix: string;
   env?: NodeJS.ProcessEnv;
   /** Dotted keys ("storage.layers_path") whose relative values resolve against the config file's folder. */
   pathKeys?: string[];
   /**
-   * Schemas of other programs that read the same prefix (`$MCP_` is both the agent's and the
-   * console's): their variables are not this config's, but not mistakes either.
+   * Longer prefixes that belong to another program (`$MCP_AGENT_` is the agent's, under the
+   * console's `$MCP_`): their variables are left alone.
    */
-  envSiblings?: () => z.ZodTypeAny[];
+  envForeignPrefixes?: string[];
 }
 
 type Table = Record<string, unknown>;
@@ -112,8 +112,8 @@ function applyEnvOverrides(raw: Table, opts: LoadConfigOptions<z.ZodTypeAny>, en
   const lead = `${opts.envPrefix}_`;
   let known: Set<string> | undefined;
   const unknown = (name: string, rest: string): void => {
-    known ??= new Set([opts.schema, ...(opts.envSiblings?.() ?? [])].flatMap((s) => [...envKeys(s)]));
-    if (known.has(rest)) return; // another program's key under the same prefix
+    known ??= envKeys(opts.schema);
+    if (known.has(rest)) return;
     const cut = rest.indexOf("_");
     const section = rest.slice(0, cut);
     const why = section in sections ? `[${section}] has no key ${rest.slice(cut + 1)}` : `there is no section [${section}]`;
@@ -121,6 +121,7 @@ function applyEnvOverrides(raw: Table, opts: LoadConfigOptions<z.ZodTypeAny>, en
   };
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(lead) || value === undefined) continue;
+    if (opts.envForeignPrefixes?.some((p) => name.startsWith(p))) continue;
     const rest = name.slice(lead.length).toLowerCase();
     // A top-level scalar key ("ca_cert" → $MCP_CA_CERT) before a section's key.
     const topType = sections[rest] && baseType(sections[rest]);

@@ -3,7 +3,7 @@
 // place, which fails when one exists), so a reader never sees half a holder. A lock whose
 // process is gone (kill -9, power loss) is stale and taken over; so is one whose pid now
 // belongs to another process (Linux: the kernel's start time of the pid is recorded and
-// compared). mcr (registry/server/instance-lock.ts) and mcp-agent (daemon/instance-lock.ts)
+// compared). mcr (registry/server/instance-lock.ts) and mcp-agent (agent/instance-lock.ts)
 // use it.
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";

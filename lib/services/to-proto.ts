@@ -1,6 +1,6 @@
 // A validated service definition as the agent's RPC message (DeployRequest, SyncRequest),
 // used by the console to send it and by the agent's tests; the agent reads it back with
-// daemon/rpc/convert.ts's definitionFromProto.
+// agent/rpc/convert.ts's definitionFromProto.
 import type { ServiceDefinition } from "./definition.ts";
 
 export function definitionToProto(d: ServiceDefinition) {

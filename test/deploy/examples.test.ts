@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { loadRegistryConfig } from "../../registry/config.ts";
-import { loadAgentConfig } from "../../daemon/config.ts";
+import { loadAgentConfig } from "../../agent/config.ts";
 import { loadConsoleConfig } from "../../console/config.ts";
 import { portIndices } from "../../lib/services/definition.ts";
 import { parseDefinitionFile } from "../../console/definitions.ts";

@@ -12,7 +12,7 @@ import { test } from "node:test";
 import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 import { loadRegistryConfig } from "../../registry/config.ts";
-import { loadAgentConfig } from "../../daemon/config.ts";
+import { loadAgentConfig } from "../../agent/config.ts";
 
 const run = promisify(execFile);
 const skip = skipUnlessTools("systemd-analyze");

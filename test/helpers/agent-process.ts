@@ -84,7 +84,7 @@ export interface AgentProcess {
 
 /** Starts the agent at log level debug, so that its reconcile passes can be awaited. */
 export async function startAgentProcess(home: AgentHome, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, MCP_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, MCP_AGENT_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let logs = "";
   child.stdout!.on("data", (d: Buffer) => (logs += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (logs += d.toString()));

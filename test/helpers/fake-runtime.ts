@@ -1,7 +1,7 @@
 // An in-memory Runtime for unit tests of the agent's logic: containers are
 // records, "start" fails for images listed in `failingImages`.
-import type { ContainerInfo, ContainerSpec, LogLine, PullOptions, Runtime, RuntimeEvent } from "../../daemon/runtime/runtime.ts";
-import { ImageNotFoundError, NoSuchContainerError } from "../../daemon/runtime/runtime.ts";
+import type { ContainerInfo, ContainerSpec, LogLine, PullOptions, Runtime, RuntimeEvent } from "../../agent/runtime/runtime.ts";
+import { ImageNotFoundError, NoSuchContainerError } from "../../agent/runtime/runtime.ts";
 
 interface FakeContainer {
   spec: ContainerSpec;

@@ -17,7 +17,7 @@ describe("one mcp-agent server per database", () => {
   let tmp: string;
   let home: AgentHome;
   const started: AgentProcess[] = [];
-  const env = () => ({ MCP_AUTH_DISABLED: "true", MCP_STORAGE_ROOT: home.storageRoot, MCP_RUNTIME_PODMAN: "/nonexistent/podman", MCP_RUNTIME_RECONCILE_INTERVAL: "1h" });
+  const env = () => ({ MCP_AGENT_AUTH_DISABLED: "true", MCP_AGENT_STORAGE_ROOT: home.storageRoot, MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman", MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h" });
   const start = async () => {
     const a = await startAgentProcess(home, env());
     started.push(a);
@@ -75,7 +75,8 @@ describe("one mcp-agent server per database", () => {
     assert.equal(JSON.parse(readFileSync(lockFile(), "utf8")).pid, killed.child.pid, "left behind by kill -9");
     const next = await start();
     assert.equal(JSON.parse(readFileSync(lockFile(), "utf8")).pid, next.child.pid);
-    assert.equal(await next.stop(), 0);
+    const code = await next.stop();
+    assert.equal(code, 0, next.logs().slice(-3000));
     assert.equal(existsSync(lockFile()), false);
   });
 });

@@ -45,7 +45,7 @@ describe("the agent's policy, from the registry", () => {
     registryAdmin = await login(rc, "admin", mcrHome.adminPassword, "mcr");
     pm = createPodmanEnv();
     home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-pt", password: agentPassword } });
-    agent = await startAgentProcess(home, { MCP_AUTH_POLICY_REFRESH: "300ms", MCP_SERVER_MAX_STREAMS_PER_ACCOUNT: "50" });
+    agent = await startAgentProcess(home, { MCP_AGENT_AUTH_POLICY_REFRESH: "300ms", MCP_AGENT_SERVER_MAX_STREAMS_PER_ACCOUNT: "50" });
     client = agentClient(agent.url, mcrHome.caPem);
     await client.sync({ services: [def("team-web"), def("payments"), def("other")] }, admin);
   });

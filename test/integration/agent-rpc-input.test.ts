@@ -36,7 +36,7 @@ describe("agent RPC input over Connect JSON", () => {
     mkdirSync(storageRoot);
     agent = await startAgentProcess(
       { dir, config: join(dir, "mcp-agent.toml"), storageRoot },
-      { MCP_AUTH_DISABLED: "true", MCP_STORAGE_ROOT: storageRoot, MCP_RUNTIME_PODMAN: "/nonexistent/podman", MCP_RUNTIME_RECONCILE_INTERVAL: "1h" },
+      { MCP_AGENT_AUTH_DISABLED: "true", MCP_AGENT_STORAGE_ROOT: storageRoot, MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman", MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h" },
     );
     caPem = readFileSync(join(dir, "certs", "ca.pem"), "utf8");
     http = new RegistryClient(agent.url, caPem);

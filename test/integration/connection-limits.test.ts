@@ -45,7 +45,7 @@ describe("idle connections do not starve honest clients", () => {
     adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
     pm = createPodmanEnv();
     agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
-    agent = await startAgentProcess(agentHome, Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [`MCP_SERVER_${k}`, v])));
+    agent = await startAgentProcess(agentHome, Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [`MCP_AGENT_SERVER_${k}`, v])));
   });
 
   after(async () => {

@@ -119,7 +119,7 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
 
   test("without podman the agent still starts, and mcp nodes says podman is missing and how to install it", async () => {
     const { dir, home, env } = setup();
-    const up = await mcp(["up", "--json", "--home", home], { ...env, MCP_RUNTIME_PODMAN: join(dir, "no-such-podman") });
+    const up = await mcp(["up", "--json", "--home", home], { ...env, MCP_AGENT_RUNTIME_PODMAN: join(dir, "no-such-podman") });
     ok(up);
     assert.equal(up.json().nodes[0].runtime, "missing");
     const nodes = await mcp(["--config", up.json().console.config, "nodes"], env);

@@ -45,7 +45,7 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
     pm = createPodmanEnv();
     await pm.importBusybox("localhost/logtest/busybox:1");
     agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-node1", password: pw.agent } });
-    agent = await startAgentProcess(agentHome, { MCP_LOG_LEVEL: "debug" });
+    agent = await startAgentProcess(agentHome, { MCP_AGENT_LOG_LEVEL: "debug" });
     rpc = agentClient(agent.url, mcrHome.caPem);
     secrets.push(...Object.values(pw), ...Object.entries(pw).map(([u, p]) => basic(u, p)));
   });

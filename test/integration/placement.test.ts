@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { AgentService, DeployPhase, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import { kernelSupportsNfs } from "../../daemon/placement/nfs.ts";
+import { kernelSupportsNfs } from "../../agent/placement/nfs.ts";
 import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, bearer, login } from "../helpers/identity.ts";
@@ -347,7 +347,7 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
   });
 
   test("with the real mount program the kernel's missing NFS client is reported clearly", async () => {
-    const { mountNfs } = await import("../../daemon/placement/nfs.ts");
+    const { mountNfs } = await import("../../agent/placement/nfs.ts");
     const target = join(homes ?? "/tmp", "real-mount-target");
     const attempt = mountNfs({ exportSpec: "127.0.0.1:/nonexistent", target, options: "nfsvers=4.2,hard,timeo=10,retrans=1", mountCommand: "mount", checkKernel: true });
     if (kernelSupportsNfs()) await assert.rejects(attempt, /mounting 127.0.0.1:\/nonexistent at .* failed/);

@@ -38,12 +38,12 @@ async function startNode(parent: string, pm: PodmanEnv, env: NodeJS.ProcessEnv =
   const agent = await startAgentProcess(
     { dir, config: join(dir, "mcp-agent.toml"), storageRoot },
     {
-      MCP_AUTH_DISABLED: "true",
-      MCP_STORAGE_ROOT: storageRoot,
-      MCP_RUNTIME_CONTAINERS_CONF: join(pm.dir, "containers.conf"),
-      MCP_RUNTIME_STORAGE_CONF: join(pm.dir, "storage.conf"),
-      MCP_RUNTIME_RECONCILE_INTERVAL: "1s",
-      MCP_RUNTIME_STOP_TIMEOUT: "1", // sleep as PID 1 ignores SIGTERM
+      MCP_AGENT_AUTH_DISABLED: "true",
+      MCP_AGENT_STORAGE_ROOT: storageRoot,
+      MCP_AGENT_RUNTIME_CONTAINERS_CONF: join(pm.dir, "containers.conf"),
+      MCP_AGENT_RUNTIME_STORAGE_CONF: join(pm.dir, "storage.conf"),
+      MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1s",
+      MCP_AGENT_RUNTIME_STOP_TIMEOUT: "1", // sleep as PID 1 ignores SIGTERM
       ...env,
     },
   );
@@ -158,7 +158,7 @@ describe("SMEP storage folders swapped for links, rootful", { skip: skipUnlessRo
     chmodSync(tmp, 0o755);
     pm = createPodmanEnv();
     await pm.importBusybox(IMAGE);
-    node = await startNode(tmp, pm, { MCP_PLACEMENT_SHEET: "dynamicalsystem", MCP_PLACEMENT_ISOLATION: "rootful", MCP_PLACEMENT_HOME_ROOT: join(tmp, "users") });
+    node = await startNode(tmp, pm, { MCP_AGENT_PLACEMENT_SHEET: "dynamicalsystem", MCP_AGENT_PLACEMENT_ISOLATION: "rootful", MCP_AGENT_PLACEMENT_HOME_ROOT: join(tmp, "users") });
     storage = join(node.storageRoot, USER.name);
     outside = join(tmp, "outside");
     mkdirSync(outside);

@@ -8,7 +8,8 @@ import { after, describe, test } from "node:test";
 import { z } from "zod";
 import { ConfigError } from "../../lib/config/load.ts";
 import { loadRegistryConfig, registryConfigSchema } from "../../registry/config.ts";
-import { agentConfigSchema, loadAgentConfig } from "../../daemon/config.ts";
+import { loadAgentConfig } from "../../agent/config.ts";
+import { agentConfigSchema } from "../../agent/config-schema.ts";
 import { consoleConfigSchema, loadConsoleConfig } from "../../console/config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cfg-strict-"));
@@ -91,17 +92,18 @@ describe("environment overrides that name no key", () => {
     assert.equal(loadRegistryConfig(path, { MCR_HOME: "/x", MCR_BIN: "/y", MCR_SERVER_LISTEN_ADDR: ":2" }).server.listen_addr, ":2");
   });
 
-  test("mcp-agent: $MCP_RUNTIME_PODMNA is refused; the console's $MCP_REGISTRY_URL and $MCP_CA_CERT are not the agent's mistakes", () => {
+  test("mcp-agent: $MCP_AGENT_ is its own prefix: $MCP_AGENT_RUNTIME_PODMNA is refused, the console's $MCP_ variables are not its business", () => {
     const path = write(AGENT);
-    assert.throws(() => loadAgentConfig(path, { MCP_RUNTIME_PODMNA: "x" }), /\$MCP_RUNTIME_PODMNA names no config key \(\[runtime\] has no key podmna\)/);
-    const cfg = loadAgentConfig(path, { MCP_REGISTRY_URL: "https://mcr:8443", MCP_CA_CERT: "/ca.pem", MCP_RUNTIME_PODMAN: "/opt/podman" });
+    assert.throws(() => loadAgentConfig(path, { MCP_AGENT_RUNTIME_PODMNA: "x" }), /\$MCP_AGENT_RUNTIME_PODMNA names no config key \(\[runtime\] has no key podmna\)/);
+    const cfg = loadAgentConfig(path, { MCP_REGISTRY_URL: "https://mcr:8443", MCP_CA_CERT: "/ca.pem", MCP_RUNTIME_PODMAN: "/not/the/agents", MCP_AGENT_RUNTIME_PODMAN: "/opt/podman" });
     assert.equal(cfg.runtime.podman, "/opt/podman");
   });
 
-  test("mcp: $MCP_REGISTRY_URLL is refused; the agent's $MCP_RUNTIME_PODMAN is not the console's mistake", () => {
+  test("mcp: $MCP_REGISTRY_URLL and $MCP_RUNTIME_PODMAN are refused; the agent's $MCP_AGENT_ variables are left alone", () => {
     const path = write(CONSOLE);
     assert.throws(() => loadConsoleConfig(path, { MCP_REGISTRY_URLL: "https://x" }), /\$MCP_REGISTRY_URLL names no config key \(\[registry\] has no key urll\)/);
-    assert.equal(loadConsoleConfig(path, { MCP_RUNTIME_PODMAN: "/opt/podman", MCP_REGISTRY_URL: "https://other:8443" }).registry.url, "https://other:8443");
+    assert.throws(() => loadConsoleConfig(path, { MCP_RUNTIME_PODMAN: "/opt/podman" }), /\$MCP_RUNTIME_PODMAN names no config key \(there is no section \[runtime\]\)/);
+    assert.equal(loadConsoleConfig(path, { MCP_AGENT_RUNTIME_PODMAN: "/opt/podman", MCP_AGENT_SERVER_LISTEN_ADDR: ":1", MCP_REGISTRY_URL: "https://other:8443" }).registry.url, "https://other:8443");
   });
 });
 

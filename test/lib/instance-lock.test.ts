@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { acquireInstanceLock, LockHeldError, lockHolder } from "../../lib/process/instance-lock.ts";
-import { lockAgentDatabase } from "../../daemon/instance-lock.ts";
+import { lockAgentDatabase } from "../../agent/instance-lock.ts";
 
 describe("instance lock", () => {
   let dir: string;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { initRegistry } from "../../../registry/commands/init.ts";
-import { initAgent } from "../../../daemon/commands/init.ts";
+import { initAgent } from "../../../agent/commands/init.ts";
 import { createCA } from "../../../lib/tls/certs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "init-test-"));

@@ -1,0 +1,238 @@
+// buildRunArgs and the parsers of podman 4.3's JSON, against output captured from
+// real podman 4.3.1 (fixtures/, trimmed to the fields that matter).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import {
+  buildRunArgs,
+  extractVersion,
+  hasLabels,
+  parseEvent,
+  parseInspect,
+  parsePortBindings,
+  parsePs,
+} from "../../../agent/runtime/run-args.ts";
+import type { ContainerSpec } from "../../../agent/runtime/runtime.ts";
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
+
+describe("buildRunArgs", () => {
+  const full: ContainerSpec = {
+    name: "svc-api",
+    image: "registry.example.net:8443/svc/api:v1.2.0",
+    network: "mcp",
+    user: "1000:1000",
+    restart: "unless-stopped",
+    ports: ["127.0.0.1:18080:8080", "18443:8443/tcp"],
+    volumes: ["/srv/svc:/data", "/srv/svc/cfg:/etc/svc:ro"],
+    envFile: "/srv/svc/api.env",
+    labels: { "mcp.service": "svc", "mcp.component": "api", "a.first": "x=y" },
+    cmd: ["/bin/api", "--listen", ":8080"],
+  };
+
+  test("run: every option in a fixed order, labels sorted, then image and cmd", () => {
+    assert.deepEqual(buildRunArgs(full, "run"), [
+      "run", "-d", "--name", "svc-api",
+      "--network", "mcp",
+      "--user", "1000:1000",
+      "--restart", "unless-stopped",
+      "-p", "127.0.0.1:18080:8080", "-p", "18443:8443/tcp",
+      "-v", "/srv/svc:/data", "-v", "/srv/svc/cfg:/etc/svc:ro",
+      "--env-file", "/srv/svc/api.env",
+      "--label", "a.first=x=y", "--label", "mcp.component=api", "--label", "mcp.service=svc",
+      "registry.example.net:8443/svc/api:v1.2.0",
+      "/bin/api", "--listen", ":8080",
+    ]);
+  });
+
+  test("create: no -d; empty optional fields are left out", () => {
+    const spec: ContainerSpec = { name: "svc-job", image: "localhost/bb:1", ports: [], volumes: [], labels: {}, cmd: [] };
+    assert.deepEqual(buildRunArgs(spec, "create"), ["create", "--name", "svc-job", "localhost/bb:1"]);
+    assert.deepEqual(buildRunArgs({ ...spec, network: "", user: "", restart: "", envFile: "" }, "run"), [
+      "run", "-d", "--name", "svc-job", "localhost/bb:1",
+    ]);
+  });
+
+  test("a cmd that looks like options stays after the image", () => {
+    const args = buildRunArgs({ name: "x", image: "img:1", ports: [], volumes: [], labels: {}, cmd: ["--rm", "-v", "/:/host"] }, "run");
+    assert.deepEqual(args.slice(args.indexOf("img:1")), ["img:1", "--rm", "-v", "/:/host"]);
+  });
+});
+
+describe("extractVersion", () => {
+  const cases: Array<[string, string]> = [
+    ["registry.example.net:8443/svc/api:v1.2.0", "v1.2.0"],
+    ["localhost/bb:v1.2.0", "v1.2.0"],
+    ["api:latest", "latest"],
+    ["registry.example.net:8443/svc/api", ""],
+    ["api", ""],
+    ["registry:5000/api@sha256:0123abcd", ""],
+    ["registry:5000/api:v1@sha256:0123abcd", ""],
+    ["", ""],
+  ];
+  for (const [image, version] of cases) {
+    test(`${image || "(empty)"} → ${version || '""'}`, () => assert.equal(extractVersion(image), version));
+  }
+});
+
+describe("parsePortBindings", () => {
+  test("bindings sorted by container port; unpublished ports and bad host ports skipped", () => {
+    assert.deepEqual(
+      parsePortBindings({
+        "8443/tcp": [{ HostIp: "", HostPort: "18443" }],
+        "7000/tcp": null,
+        "53/udp": [{ HostIp: "", HostPort: "15353" }],
+        "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "18080" }, { HostIp: "::1", HostPort: "18080" }],
+        "9/tcp": [{ HostIp: "", HostPort: "" }],
+      }),
+      [
+        { hostIp: "", hostPort: 15353, containerPort: 53, protocol: "udp" },
+        { hostIp: "127.0.0.1", hostPort: 18080, containerPort: 8080, protocol: "tcp" },
+        { hostIp: "::1", hostPort: 18080, containerPort: 8080, protocol: "tcp" },
+        { hostIp: "", hostPort: 18443, containerPort: 8443, protocol: "tcp" },
+      ],
+    );
+    assert.deepEqual(parsePortBindings(null), []);
+    assert.deepEqual(parsePortBindings({}), []);
+  });
+});
+
+describe("parseInspect (podman 4.3.1 output)", () => {
+  test("a running container: labels, ports, state, startedAt, no exit code", () => {
+    const [info, ...rest] = parseInspect(fixture("inspect-running.json"));
+    assert.equal(rest.length, 0);
+    assert.deepEqual(info, {
+      id: "d44998cb3a65270a2dc79c9f27e62fa8cd8c2f10cf99c02b72c07a7e7a38eb27",
+      name: "svc-api",
+      image: "localhost/bb:v1.2.0",
+      state: "running",
+      startedAt: "2026-11-22T07:20:35.533Z",
+      labels: { "mcp.component": "api", "mcp.service": "svc" },
+      ports: [
+        { hostIp: "", hostPort: 15353, containerPort: 53, protocol: "udp" },
+        { hostIp: "127.0.0.1", hostPort: 18080, containerPort: 8080, protocol: "tcp" },
+        { hostIp: "", hostPort: 18443, containerPort: 8443, protocol: "tcp" },
+      ],
+      version: "v1.2.0",
+      restartCount: 0,
+      bindSources: ["/tmp/pexp/vol"],
+    });
+  });
+
+  test("a created container: no startedAt (Go's zero time), published ports already listed", () => {
+    const [info] = parseInspect(fixture("inspect-created.json"));
+    assert.equal(info?.state, "created");
+    assert.equal(info?.startedAt, undefined);
+    assert.equal(info?.exitCode, undefined);
+    assert.deepEqual(info?.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`), ["127.0.0.1:19000:9000", "127.0.0.1:19001:9001"]);
+  });
+
+  test("an exited container: exit code and startedAt", () => {
+    const [info] = parseInspect(fixture("inspect-exited.json"));
+    assert.equal(info?.state, "exited");
+    assert.equal(info?.exitCode, 3);
+    assert.equal(info?.startedAt, "2026-11-22T07:20:35.733Z");
+    assert.deepEqual(info?.ports, []);
+    assert.deepEqual(info?.labels, { "mcp.service": "svc" });
+  });
+
+  test("falls back to HostConfig.PortBindings and Config.Image; strips a leading '/'", () => {
+    const [info] = parseInspect(
+      JSON.stringify([
+        {
+          Id: "abc",
+          Name: "/x",
+          State: { Status: "configured", StartedAt: "0001-01-01T00:00:00Z", ExitCode: 0 },
+          Config: { Image: "reg/x:2", Labels: null },
+          HostConfig: { PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8081" }] } },
+          NetworkSettings: { Ports: {} },
+        },
+      ]),
+    );
+    assert.deepEqual(info, {
+      id: "abc",
+      name: "x",
+      image: "reg/x:2",
+      state: "configured",
+      labels: {},
+      ports: [{ hostIp: "", hostPort: 8081, containerPort: 80, protocol: "tcp" }],
+      version: "2",
+    });
+  });
+
+  test("an empty array (podman inspect of nothing) gives no containers", () => {
+    assert.deepEqual(parseInspect("[]"), []);
+  });
+});
+
+describe("parsePs (podman ps -a --format json, 4.3.1)", () => {
+  test("every state; Unix-second StartedAt; null labels and ports; port ranges expanded", () => {
+    const list = parsePs(fixture("ps-a.json"));
+    assert.deepEqual(
+      list.map((c) => [c.name, c.state, c.startedAt, c.exitCode, c.version]),
+      [
+        ["svc-api", "running", "2026-11-22T07:20:35.000Z", undefined, "v1.2.0"],
+        ["svc-web", "created", undefined, undefined, "v1.2.0"],
+        ["svc-job", "exited", "2026-11-22T07:20:35.000Z", 3, "v1.2.0"],
+        ["other", "created", undefined, undefined, "v1.2.0"],
+      ],
+    );
+    const [api, web, job, other] = list;
+    assert.equal(api?.id, "d44998cb3a65270a2dc79c9f27e62fa8cd8c2f10cf99c02b72c07a7e7a38eb27");
+    assert.equal(api?.image, "localhost/bb:v1.2.0");
+    assert.deepEqual(api?.labels, { "mcp.component": "api", "mcp.service": "svc" });
+    // Same bindings as inspect gives for the same container.
+    assert.deepEqual(api?.ports, parseInspect(fixture("inspect-running.json"))[0]?.ports);
+    assert.deepEqual(web?.ports, [
+      { hostIp: "127.0.0.1", hostPort: 19000, containerPort: 9000, protocol: "tcp" },
+      { hostIp: "127.0.0.1", hostPort: 19001, containerPort: 9001, protocol: "tcp" },
+    ]);
+    assert.deepEqual(job?.ports, []);
+    assert.deepEqual(other?.labels, {});
+  });
+
+  test("no containers: [] or nothing at all", () => {
+    assert.deepEqual(parsePs("[]\n"), []);
+    assert.deepEqual(parsePs(""), []);
+  });
+});
+
+describe("parseEvent (podman events --format json, 4.3.1)", () => {
+  const lines = fixture("events.ndjson").trim().split("\n");
+
+  test("container events: action, id, name, image, labels from Attributes, ISO time", () => {
+    const events = lines.map((l) => parseEvent(l));
+    assert.deepEqual(events[0], {
+      time: "2026-11-22T07:19:16.038Z",
+      action: "create",
+      containerId: "d3ef62bff89e09e3f96d8e2397c8d8c1909c9510770ae3fc176096bf89a7f617",
+      containerName: "ev1",
+      image: "localhost/bb:v1.2.0",
+      labels: { a: "1", b: "2" },
+    });
+    assert.deepEqual(
+      events.map((e) => `${e?.containerName}:${e?.action}`),
+      ["ev1:create", "ev1:start", "ev2:create", "ev1:died"],
+    );
+  });
+
+  test("newer podman's lower-case fields; non-container events and junk are dropped", () => {
+    const e = parseEvent(
+      JSON.stringify({ id: "abc", image: "i:1", name: "n", status: "start", time: 1795331956, timeNano: 1795331956123456789, Type: "container", attributes: { k: "v" } }),
+    );
+    assert.equal(e?.time, "2026-11-22T07:19:16.123Z");
+    assert.equal(e?.action, "start");
+    assert.deepEqual(e?.labels, { k: "v" });
+    assert.equal(parseEvent(JSON.stringify({ ID: "x", Name: "img", Status: "pull", Type: "image" })), undefined);
+    assert.equal(parseEvent("not json"), undefined);
+    assert.equal(parseEvent("null"), undefined);
+  });
+
+  test("hasLabels: every wanted pair must be present with the same value", () => {
+    assert.equal(hasLabels({ a: "1", b: "2" }, { a: "1" }), true);
+    assert.equal(hasLabels({ a: "1" }, {}), true);
+    assert.equal(hasLabels({ a: "1" }, { a: "1", b: "2" }), false);
+    assert.equal(hasLabels({ a: "1", b: "3" }, { b: "2" }), false);
+  });
+});
