@@ -63,9 +63,8 @@ async function main(): Promise<void> {
       if (mode !== "tty") return (program.outputHelp(), finish(0));
       ctx = new Context({ configPath: argv[1], out, env: process.env, signal: aborter.signal });
       const store = ctx.store();
-      (await import("./tty/terminal.ts")).claimTerminal();
-      const { runTui } = await import("./tui/app.tsx");
-      return finish(await runTui(store, { color: out.color }));
+      const { openTui } = await import("./tty/tui.ts");
+      return finish(await openTui(store, { color: out.color }));
     }
     await program.parseAsync(process.argv);
   } catch (err) {

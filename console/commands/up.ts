@@ -65,9 +65,8 @@ const command: CommandSpec = {
       else if (ctx.mode === "plain" || foreground) ctx.out.text(summary(doc, notes, foreground));
       else {
         for (const n of notes) ctx.out.note(`mcp up: ${n}`);
-        (await import("../tty/terminal.ts")).claimTerminal();
-        const { runTui } = await import("../tui/app.tsx");
-        return await runTui(home.store(), { color: ctx.out.color });
+        const { openTui } = await import("../tty/tui.ts");
+        return await openTui(home.store(), { color: ctx.out.color });
       }
       if (!foreground) return 0;
       await new Promise<void>((r) => (ctx.signal.aborted ? r() : ctx.signal.addEventListener("abort", () => r(), { once: true })));

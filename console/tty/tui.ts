@@ -1,0 +1,12 @@
+// Opens the full-screen console on this terminal: `mcp` with no command (main.ts) and the
+// end of `mcp up` (commands/up.ts) both go through here, so commands never import the TUI.
+// Ink, React and the screens are loaded only now, only on a terminal.
+import type { ConsoleStore } from "../store/state.ts";
+import { claimTerminal } from "./terminal.ts";
+
+/** Runs the TUI on `store` until the operator quits; resolves to the exit code. */
+export async function openTui(store: ConsoleStore, opts: { color: boolean }): Promise<number> {
+  claimTerminal();
+  const { runTui } = await import("../tui/app.tsx");
+  return runTui(store, { color: opts.color });
+}
