@@ -1,4 +1,5 @@
-// Service definitions on the operator's workstation: `<services dir>/<name>.toml` (seed 000 §2).
+// Service definitions on the operator's workstation: `<services dir>/<name>.toml`
+// (docs/service-definitions.md), the one TOML loader of definitions.
 // lib/services/definition.ts validates what the agents receive; the console also reads the
 // build fields (`path`, `[build.images]`) that only it uses. A bad file is reported with its
 // path, the field and, when it can be found, the line.
@@ -60,6 +61,11 @@ export function parseDefinitionFile(file: string): LoadedDefinition {
   } catch (err) {
     throw new ConsoleError("not_found", `cannot read ${file}: ${(err as Error).message}`);
   }
+  return parseDefinitionText(text, file);
+}
+
+/** Parses a definition's TOML text; errors name `file`, the field and the line in `text`. */
+export function parseDefinitionText(text: string, file: string): LoadedDefinition {
   let raw: Raw;
   try {
     raw = parseToml(text) as Raw;

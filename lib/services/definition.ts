@@ -1,8 +1,7 @@
-// Service definitions (seed 000 §2): what the operator writes in TOML, and the
-// validated form the console ships to agents. Validation lives here so that
-// the console refuses a bad file and the agent refuses a bad RPC the same way.
+// Service definitions (docs/service-definitions.md): the validated form the console ships to
+// agents. Validation lives here so that the console refuses a bad file (console/definitions.ts
+// reads the TOML) and the agent refuses a bad RPC the same way.
 import { isAbsolute, normalize } from "node:path/posix";
-import { parse as parseToml } from "smol-toml";
 import { ENVIRONMENTS, PORTS_PER_PLACEMENT, isEnvironment } from "../smep/smep.ts";
 import { quote } from "../text/quote.ts";
 
@@ -291,19 +290,4 @@ export function portIndices(components: ComponentDefinition[], service = "servic
     }
   }
   return out;
-}
-
-export function parseServiceToml(text: string, source = "service definition"): ServiceDefinition {
-  let raw: unknown;
-  try {
-    raw = parseToml(text);
-  } catch (err) {
-    throw new DefinitionError(`${source}: invalid TOML: ${(err as Error).message}`);
-  }
-  try {
-    return validateDefinition(raw);
-  } catch (err) {
-    if (err instanceof DefinitionError) throw new DefinitionError(`${source}: ${err.message}`);
-    throw err;
-  }
 }

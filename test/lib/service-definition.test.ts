@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { DefinitionError, parseServiceToml, validateDefinition } from "../../lib/services/definition.ts";
+import { DefinitionError, validateDefinition } from "../../lib/services/definition.ts";
+import { parseDefinitionText } from "../../console/definitions.ts";
+import { ConsoleError } from "../../console/output/errors.ts";
+
+// TOML through the console's loader (the one that reads definition files), then validation.
+const parse = (text: string) => parseDefinitionText(text, "myservice.toml").def;
 
 const base = `
 name = "myservice"
@@ -32,8 +37,8 @@ hostname = "myservice.example.net"
 `;
 
 describe("service definitions", () => {
-  test("seed 000's full example parses with defaults", () => {
-    const d = parseServiceToml(base);
+  test("a full example parses with defaults", () => {
+    const d = parse(base);
     assert.equal(d.active, true);
     assert.equal(d.components.length, 2);
     const [api, web] = d.components;
@@ -65,7 +70,7 @@ describe("service definitions", () => {
     ["bad TOML", "name = ", /invalid TOML/],
   ];
   for (const [what, text, re] of bad) {
-    test(`refuses ${what}`, () => assert.throws(() => parseServiceToml(text), (e: unknown) => e instanceof DefinitionError && re.test(e.message)));
+    test(`refuses ${what}`, () => assert.throws(() => parse(text), (e: unknown) => e instanceof ConsoleError && e.message.startsWith("myservice.toml") && re.test(e.message)));
   }
 
   test("validateDefinition refuses non-objects and wrong types", () => {
