@@ -1,6 +1,6 @@
 // Reads and writes the node's desired state. Only this module writes SQL for the agent.
 import type { Kysely } from "kysely";
-import type { ServiceDefinition } from "../../lib/services/definition.ts";
+import { validateDefinition, type ServiceDefinition } from "../../lib/services/definition.ts";
 import type { AgentDatabase } from "./schema.ts";
 
 export type DesiredState = "running" | "stopped";
@@ -26,6 +26,23 @@ export interface AgentEventRecord {
   component: string;
   kind: string;
   message: string;
+}
+
+/** A stored definition that no longer validates (an older agent's rules, or a row changed by hand). */
+export class StoredDefinitionError extends Error {
+  override name = "StoredDefinitionError";
+}
+
+/** A row's definition, validated again as it leaves the database: the rules may have changed since it was stored. */
+function storedDefinition(service: string, json: string): ServiceDefinition {
+  let def: ServiceDefinition;
+  try {
+    def = validateDefinition(JSON.parse(json));
+  } catch (err) {
+    throw new StoredDefinitionError(`the stored definition of service ${service} is not valid (sync its definition again): ${(err as Error).message}`);
+  }
+  if (def.name !== service) throw new StoredDefinitionError(`the stored definition of service ${service} names another service, ${def.name}`);
+  return def;
 }
 
 const now = () => new Date().toISOString();
@@ -56,13 +73,13 @@ export class StateStore {
   }
 
   async definition(service: string): Promise<ServiceDefinition | undefined> {
-    const row = await this.db.selectFrom("services").select("definition").where("name", "=", service).executeTakeFirst();
-    return row && (JSON.parse(row.definition) as ServiceDefinition);
+    const row = await this.db.selectFrom("services").select(["name", "definition"]).where("name", "=", service).executeTakeFirst();
+    return row && storedDefinition(row.name, row.definition);
   }
 
   async definitions(): Promise<ServiceDefinition[]> {
-    const rows = await this.db.selectFrom("services").select("definition").orderBy("name").execute();
-    return rows.map((r) => JSON.parse(r.definition) as ServiceDefinition);
+    const rows = await this.db.selectFrom("services").select(["name", "definition"]).orderBy("name").execute();
+    return rows.map((r) => storedDefinition(r.name, r.definition));
   }
 
   async components(service?: string): Promise<StoredComponent[]> {
