@@ -5,16 +5,18 @@
 // capped.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { connect as h2Connect } from "node:http2";
 import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
+import type { AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, adminClient, bearer, login } from "../helpers/identity.ts";
-import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
+import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
 import { until } from "../helpers/wait.ts";
 
 const def = (name: string): ServiceDefinition => ({ name, node: "node1", version: "v1", components: [{ name: "api", image: "localhost/policy-test:1" }] }) as unknown as ServiceDefinition;
@@ -22,10 +24,9 @@ const def = (name: string): ServiceDefinition => ({ name, node: "node1", version
 const refused = (code: Code, re: RegExp) => (e: unknown) => e instanceof ConnectError && e.code === code && re.test(e.rawMessage);
 
 describe("the agent's policy, from the registry", () => {
+  let platform: TestPlatform;
   let mcrHome: McrHome;
   let mcr: McrProcess;
-  let pm: PodmanEnv;
-  let home: AgentHome;
   let agent: AgentProcess;
   let client: Client<typeof AgentService>;
   let admin: ReturnType<typeof bearer>;
@@ -34,29 +35,23 @@ describe("the agent's policy, from the registry", () => {
   let registryAdmin: string;
 
   before(async () => {
-    mcrHome = await initHome();
-    const agentPassword = await addAccount(mcrHome, "agent-pt", "system", ["user"]);
-    const alicePassword = await addAccount(mcrHome, "alice", "human", ["user"]);
-    mcr = await startMcr(mcrHome, {}, { auth: true });
+    let alicePassword = "";
+    platform = await startPlatform({
+      agentAccount: { username: "agent-pt", type: "system", roles: ["user"] },
+      beforeMcr: async (home) => void (alicePassword = await addAccount(home, "alice", "human", ["user"])),
+      agentEnv: { MCP_AGENT_AUTH_POLICY_REFRESH: "300ms", MCP_AGENT_SERVER_MAX_STREAMS_PER_ACCOUNT: "50" },
+    });
+    ({ mcrHome, mcr, agent } = platform);
     const rc = new RegistryClient(mcr.url, mcrHome.caPem);
-    admin = bearer(await login(rc, "admin", mcrHome.adminPassword, "mcp-agent"));
+    admin = bearer(platform.agentAdminToken);
     alice = bearer(await login(rc, "alice", alicePassword, "mcp-agent"));
-    agentAccount = bearer(await login(rc, "agent-pt", agentPassword, "mcp-agent"));
-    registryAdmin = await login(rc, "admin", mcrHome.adminPassword, "mcr");
-    pm = createPodmanEnv();
-    home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-pt", password: agentPassword } });
-    agent = await startAgentProcess(home, { MCP_AGENT_AUTH_POLICY_REFRESH: "300ms", MCP_AGENT_SERVER_MAX_STREAMS_PER_ACCOUNT: "50" });
-    client = agentClient(agent.url, mcrHome.caPem);
+    agentAccount = bearer(await login(rc, "agent-pt", readFileSync(join(platform.agentHome.dir, "registry.password"), "utf8"), "mcp-agent"));
+    registryAdmin = platform.adminToken;
+    client = platform.agentClient();
     await client.sync({ services: [def("team-web"), def("payments"), def("other")] }, admin);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await pm?.cleanup();
-    await mcr?.stop();
-    if (mcrHome) removeHome(mcrHome);
-    if (home) removeAgentHome(home);
-  });
+  after(() => platform?.stop());
 
   test("the agents' own pull-only account reads no service", async () => {
     await assert.rejects(client.status({ service: "team-web" }, agentAccount), refused(Code.PermissionDenied, /agent-pt may not read service team-web: no policy rule allows agent:read/));

@@ -135,8 +135,8 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const reading = (async () => {
       try {
         for await (const l of client.logs({ service: "shop", component: "web", follow: true, timestamps: true }, { ...admin, signal: abort.signal })) seen.push(l.line);
-      } catch {
-        /* aborted */
+      } catch (err) {
+        if (!abort.signal.aborted) throw err; // only the test's own abort ends the follow quietly
       }
     })();
     await until("the first followed line", async () => (seen.length > 0 ? true : undefined));
@@ -267,8 +267,8 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const reading = (async () => {
       try {
         for await (const e of client.events({ service: "shop" }, { ...admin, signal: abort.signal })) seen.push(`${e.component}:${e.action}`);
-      } catch {
-        /* aborted */
+      } catch (err) {
+        if (!abort.signal.aborted) throw err; // only the test's own abort ends the stream quietly
       }
     })();
     // The stream covers what happens once the agent has started its podman events (--since now).

@@ -6,16 +6,15 @@
 //   with Retry-After at once (never queued), and once they are gone an honest
 //   call goes through.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect as h2Connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
-import { RegistryClient } from "../helpers/https-client.ts";
-import { adminClient, bearer, login } from "../helpers/identity.ts";
-import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { agentClient, type AgentProcess } from "../helpers/agent-process.ts";
+import { adminClient, bearer } from "../helpers/identity.ts";
+import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
+import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
 
 const MiB = 1024 * 1024;
 
@@ -80,29 +79,18 @@ async function h2JunkFlood(url: string, ca: string, path: string, n: number): Pr
 }
 
 describe("made-up tokens buy no body; the buffered-body budget holds", () => {
+  let platform: TestPlatform;
   let mcrHome: McrHome;
   let mcr: McrProcess;
-  let pm: PodmanEnv;
-  let agentHome: AgentHome;
   let agent: AgentProcess;
   let adminToken: string;
 
   before(async () => {
-    mcrHome = await initHome();
-    mcr = await startMcr(mcrHome, { MCR_SERVER_MAX_BUFFERED_BODY_BYTES: String(4 * MiB) }, { auth: true });
-    adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
-    pm = createPodmanEnv();
-    agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
-    agent = await startAgentProcess(agentHome);
+    platform = await startPlatform({ mcrEnv: { MCR_SERVER_MAX_BUFFERED_BODY_BYTES: String(4 * MiB) } });
+    ({ mcrHome, mcr, agent, adminToken } = platform);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await mcr?.stop();
-    await pm?.cleanup();
-    if (agentHome) rmSync(agentHome.dir, { recursive: true, force: true });
-    if (mcrHome) removeHome(mcrHome);
-  });
+  after(() => platform?.stop());
 
   test("mcr: 200 connections with 1 MB bodies and Bearer junk are refused unread", async () => {
     const before = rssBytes(mcr.child.pid!);

@@ -5,17 +5,16 @@
 // streamed from a generator reusing one 1 MiB buffer.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect as h2Connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
-import { RegistryClient } from "../helpers/https-client.ts";
-import { adminClient, bearer, login } from "../helpers/identity.ts";
-import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { agentClient, type AgentProcess } from "../helpers/agent-process.ts";
+import { adminClient, bearer } from "../helpers/identity.ts";
+import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
+import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
 import { sleep } from "../helpers/wait.ts";
 
 const MB = 1_000_000;
@@ -155,29 +154,18 @@ async function refusesBigAnonymousBodies(pid: number, target: Omit<Blast, "size"
 }
 
 describe("anonymous request bodies are refused before they are read", () => {
+  let platform: TestPlatform;
   let mcrHome: McrHome;
   let mcr: McrProcess;
-  let pm: PodmanEnv;
-  let agentHome: AgentHome;
   let agent: AgentProcess;
   let adminToken: string;
 
   before(async () => {
-    mcrHome = await initHome();
-    mcr = await startMcr(mcrHome, {}, { auth: true });
-    adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
-    pm = createPodmanEnv();
-    agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
-    agent = await startAgentProcess(agentHome);
+    platform = await startPlatform();
+    ({ mcrHome, mcr, agent, adminToken } = platform);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await mcr?.stop();
-    await pm?.cleanup();
-    if (agentHome) rmSync(agentHome.dir, { recursive: true, force: true });
-    if (mcrHome) removeHome(mcrHome);
-  });
+  after(() => platform?.stop());
 
   test("mcr: 100 MB and 1 GB to PolicyService/CreateRule without a token", async () => {
     await refusesBigAnonymousBodies(mcr.child.pid!, { url: mcr.url, path: `/${PolicyService.typeName}/CreateRule`, ca: mcrHome.caPem, http2: false });

@@ -5,15 +5,13 @@
 // after first_request_timeout.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { rmSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
-import { RegistryClient } from "../helpers/https-client.ts";
-import { adminClient, bearer, login } from "../helpers/identity.ts";
-import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { agentClient, type AgentProcess } from "../helpers/agent-process.ts";
+import { adminClient, bearer } from "../helpers/identity.ts";
+import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
+import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
 
 const LIMITS = { MAX_CONNECTIONS: "64", MAX_CONNECTIONS_PER_ADDRESS: "16", FIRST_REQUEST_TIMEOUT: "1500ms" };
 
@@ -34,27 +32,17 @@ async function holdSockets(port: number, addresses: number, perAddress: number):
 describe("idle connections do not starve honest clients", () => {
   let mcrHome: McrHome;
   let mcr: McrProcess;
-  let pm: PodmanEnv;
-  let agentHome: AgentHome;
   let agent: AgentProcess;
   let adminToken: string;
+  let platform: TestPlatform;
 
   before(async () => {
-    mcrHome = await initHome();
-    mcr = await startMcr(mcrHome, Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [`MCR_SERVER_${k}`, v])), { auth: true });
-    adminToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword);
-    pm = createPodmanEnv();
-    agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
-    agent = await startAgentProcess(agentHome, Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [`MCP_AGENT_SERVER_${k}`, v])));
+    const env = (prefix: string) => Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [`${prefix}_SERVER_${k}`, v]));
+    platform = await startPlatform({ mcrEnv: env("MCR"), agentEnv: env("MCP_AGENT") });
+    ({ mcrHome, mcr, agent, adminToken } = platform);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await mcr?.stop();
-    await pm?.cleanup();
-    if (agentHome) rmSync(agentHome.dir, { recursive: true, force: true });
-    if (mcrHome) removeHome(mcrHome);
-  });
+  after(() => platform?.stop());
 
   for (const daemon of ["mcr", "mcp-agent"] as const) {
     test(`${daemon}: 8 addresses × 40 idle sockets against a cap of 64 (16 per address); honest calls all succeed`, async () => {

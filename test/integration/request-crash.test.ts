@@ -3,13 +3,12 @@
 // a socket that was gone) are sent to the real mcr and mcp-agent; after each one
 // the process is still running and answers its health check.
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { connect as h2Connect } from "node:http2";
 import { after, before, describe, test } from "node:test";
-import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
-import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
-import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
+import { agentClient, type AgentProcess } from "../helpers/agent-process.ts";
+import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
 import { sleep } from "../helpers/wait.ts";
 
 interface Sent {
@@ -70,27 +69,17 @@ async function stillServing(child: { exitCode: number | null; signalCode: string
 }
 
 describe("no request ends a daemon", () => {
+  let platform: TestPlatform;
   let mcrHome: McrHome;
   let mcr: McrProcess;
-  let pm: PodmanEnv;
-  let agentHome: AgentHome;
   let agent: AgentProcess;
 
   before(async () => {
-    mcrHome = await initHome();
-    mcr = await startMcr(mcrHome, {}, { auth: true });
-    pm = createPodmanEnv();
-    agentHome = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir });
-    agent = await startAgentProcess(agentHome);
+    platform = await startPlatform();
+    ({ mcr, mcrHome, agent } = platform);
   });
 
-  after(async () => {
-    await agent?.stop();
-    await mcr?.stop();
-    await pm?.cleanup();
-    if (agentHome) rmSync(agentHome.dir, { recursive: true, force: true });
-    if (mcrHome) removeHome(mcrHome);
-  });
+  after(() => platform?.stop());
 
   const mcrHealth = async () => {
     const status = await sendChunked(mcr.url, mcrHome.caPem, { method: "GET", path: "/v1/health", bytes: 0 });
