@@ -1,22 +1,13 @@
 // sync (definitions and the machine registry to each node's agent) and deploy (the
 // agent's Deploy stream, per component), both after building the images the registry lacks.
 import { definitionToProto } from "../../lib/services/to-proto.ts";
-import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { DeployPhase, DeployResponseSchema } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { LoadedDefinition } from "../definitions.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, pickNodes, probe } from "./nodes.ts";
 import type { DeployActions, GetState, SetState, StoreDeps } from "./state.ts";
-import type { DeployPhaseName, DeployState, SyncResultRow } from "./types.ts";
-
-const PHASE_NAMES: Record<number, DeployPhaseName> = {
-  [DeployPhase.PULLING]: "pulling",
-  [DeployPhase.CREATING]: "creating",
-  [DeployPhase.STARTING]: "starting",
-  [DeployPhase.RUNNING]: "running",
-  [DeployPhase.UNCHANGED]: "unchanged",
-  [DeployPhase.FAILED]: "failed",
-  [DeployPhase.DONE]: "done",
-};
+import type { DeployState, SyncResultRow } from "./types.ts";
+import { enumName, plain } from "./wire.ts";
 
 const KEEP_EVENTS = 2000;
 
@@ -71,10 +62,10 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
       try {
         const stream = deps.agents.client(node).deploy({ service, definition: definitionToProto(d.def) }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
         for await (const p of stream) {
-          const phase = PHASE_NAMES[p.phase] ?? "failed";
+          const phase = enumName(DeployPhase, p.phase, "failed");
           set((s) => {
             const seq = s.seq + 1;
-            const deployEvents = [...s.deployEvents, { seq, service, node, component: p.component, phase, message: p.message, container: p.container, image: p.image }];
+            const deployEvents = [...s.deployEvents, { seq, service, node, ...plain(DeployResponseSchema, p), phase }];
             if (deployEvents.length > KEEP_EVENTS) deployEvents.splice(0, deployEvents.length - KEEP_EVENTS);
             const components = p.component && phase !== "done" ? { ...s.deployment!.components, [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" } } : s.deployment!.components;
             return { seq, deployEvents, deployment: { ...s.deployment!, components, ...(phase === "done" ? { state: "done" as const } : {}) } };

@@ -1,44 +1,16 @@
 // The registry's state as the console keeps it (commands print these shapes with --json,
-// screens render them): plain objects with numbers, converted from mcr's admin messages.
-import type { AuditEvent } from "../../proto/gen/mcr/v1/audit_pb.ts";
-import type { GcRun } from "../../proto/gen/mcr/v1/gc_pb.ts";
-import type { PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import type { ManifestSummary, RepositorySummary, Tag } from "../../proto/gen/mcr/v1/registry_pb.ts";
+// screens render them): mcr's admin messages as plain objects with numbers (wire.ts).
+import { SnapshotResponseSchema, type SnapshotResponse } from "../../proto/gen/mcr/v1/admin_pb.ts";
+import { AuditEventSchema, type AuditEvent, type ListEventsRequest } from "../../proto/gen/mcr/v1/audit_pb.ts";
+import { GcRunSchema, type GcOptions, type GcRun } from "../../proto/gen/mcr/v1/gc_pb.ts";
+import { PolicyRuleSchema, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { ManifestSummarySchema, RepositorySummarySchema, TagSchema, type BlobRef, type ManifestSummary, type RepositorySummary, type Tag } from "../../proto/gen/mcr/v1/registry_pb.ts";
+import { plain, type Plain } from "./wire.ts";
 
-export interface RepoRow {
-  name: string;
-  tagCount: number;
-  manifestCount: number;
-  totalSize: number;
-  createdAt: string;
-  pushedAt: string;
-}
-
-export interface BlobRow {
-  digest: string;
-  size: number;
-  mediaType: string;
-  role: string;
-}
-
-export interface ManifestRow {
-  digest: string;
-  mediaType: string;
-  size: number;
-  createdAt: string;
-  tags: string[];
-  blobs: BlobRow[];
-  blobsSize: number;
-  childDigests: string[];
-  subjectDigest: string;
-  artifactType: string;
-}
-
-export interface TagRow {
-  name: string;
-  digest: string;
-  updatedAt: string;
-}
+export type RepoRow = Plain<RepositorySummary>;
+export type BlobRow = Plain<BlobRef>;
+export type ManifestRow = Plain<ManifestSummary>;
+export type TagRow = Plain<Tag>;
 
 export interface RepoDetail {
   repository: RepoRow;
@@ -54,33 +26,10 @@ export interface ManifestDetail {
   content: string;
 }
 
-export interface GcOptionsRow {
-  dryRun: boolean;
-  untagged: boolean;
-  reconcile: boolean;
-  grace: string;
-}
+export type GcOptionsRow = Plain<GcOptions>;
 
-export interface GcRunRow {
-  id: string;
+export interface GcRunRow extends Omit<Plain<GcRun>, "options"> {
   options: GcOptionsRow;
-  actor: string;
-  phase: string;
-  running: boolean;
-  startedAt: string;
-  completedAt: string;
-  manifestsRemoved: number;
-  blobsMarked: number;
-  bytesMarked: number;
-  blobsSwept: number;
-  bytesFreed: number;
-  blobsKept: number;
-  orphanFiles: number;
-  orphanBytes: number;
-  missingFiles: number;
-  error: string;
-  items: { kind: string; repository: string; digest: string; size: number }[];
-  itemsOmitted: number;
 }
 
 /** One Watch message, numbered for NDJSON writers. */
@@ -89,47 +38,14 @@ export interface GcUpdate {
   run: GcRunRow;
 }
 
-export interface PolicyRow {
-  id: number;
-  priority: number;
-  description: string;
-  effect: string;
-  actions: string[];
-  roles: string[];
-  accountTypes: string[];
-  subjectUuid: string;
-  repositories: string[];
-  services: string[];
+export interface PolicyRow extends Omit<Plain<PolicyRule>, "enabled"> {
+  /** Unset on the wire means enabled. */
   enabled: boolean;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
-export interface AuditRow {
-  id: number;
-  time: string;
-  type: string;
-  actor: string;
-  repository: string;
-  digest: string;
-  ip: string;
-  details: Record<string, string>;
-}
-
-export interface AuditFilter {
-  type: string;
-  actor: string;
-  repository: string;
-  since: string;
-  until: string;
-}
-
-export interface SnapshotRow {
-  path: string;
-  size: number;
-  createdAt: string;
-}
+export type AuditRow = Plain<AuditEvent>;
+export type AuditFilter = Pick<ListEventsRequest, "type" | "actor" | "repository" | "since" | "until">;
+export type SnapshotRow = Plain<SnapshotResponse>;
 
 export interface McrError {
   code: string;
@@ -174,68 +90,21 @@ export function initialMcr(): McrData {
   };
 }
 
-const n = (v: bigint | number) => Number(v);
+export const repoRow = (r: RepositorySummary): RepoRow => plain(RepositorySummarySchema, r);
+export const tagRow = (t: Tag): TagRow => plain(TagSchema, t);
+export const manifestRow = (m: ManifestSummary): ManifestRow => plain(ManifestSummarySchema, m);
+export const auditRow = (e: AuditEvent): AuditRow => plain(AuditEventSchema, e);
+export const snapshotRow = (r: SnapshotResponse): SnapshotRow => plain(SnapshotResponseSchema, r);
 
-export const repoRow = (r: RepositorySummary): RepoRow => ({ name: r.name, tagCount: r.tagCount, manifestCount: r.manifestCount, totalSize: n(r.totalSize), createdAt: r.createdAt, pushedAt: r.pushedAt });
-export const tagRow = (t: Tag): TagRow => ({ name: t.name, digest: t.digest, updatedAt: t.updatedAt });
-
-export function manifestRow(m: ManifestSummary): ManifestRow {
-  return {
-    digest: m.digest,
-    mediaType: m.mediaType,
-    size: n(m.size),
-    createdAt: m.createdAt,
-    tags: [...m.tags],
-    blobs: m.blobs.map((b) => ({ digest: b.digest, size: n(b.size), mediaType: b.mediaType, role: b.role })),
-    blobsSize: n(m.blobsSize),
-    childDigests: [...m.childDigests],
-    subjectDigest: m.subjectDigest,
-    artifactType: m.artifactType,
-  };
-}
+const NO_GC_OPTIONS: GcOptionsRow = { dryRun: false, untagged: false, reconcile: false, grace: "" };
 
 export function gcRunRow(r: GcRun): GcRunRow {
-  const o = r.options;
-  return {
-    id: r.id,
-    options: { dryRun: o?.dryRun ?? false, untagged: o?.untagged ?? false, reconcile: o?.reconcile ?? false, grace: o?.grace ?? "" },
-    actor: r.actor,
-    phase: r.phase,
-    running: r.running,
-    startedAt: r.startedAt,
-    completedAt: r.completedAt,
-    manifestsRemoved: n(r.manifestsRemoved),
-    blobsMarked: n(r.blobsMarked),
-    bytesMarked: n(r.bytesMarked),
-    blobsSwept: n(r.blobsSwept),
-    bytesFreed: n(r.bytesFreed),
-    blobsKept: n(r.blobsKept),
-    orphanFiles: n(r.orphanFiles),
-    orphanBytes: n(r.orphanBytes),
-    missingFiles: n(r.missingFiles),
-    error: r.error,
-    items: r.items.map((i) => ({ kind: i.kind, repository: i.repository, digest: i.digest, size: n(i.size) })),
-    itemsOmitted: n(r.itemsOmitted),
-  };
+  const run = plain(GcRunSchema, r);
+  return { ...run, options: run.options ?? { ...NO_GC_OPTIONS } };
 }
 
 export function policyRow(p: PolicyRule): PolicyRow {
-  return {
-    id: n(p.id),
-    priority: p.priority,
-    description: p.description,
-    effect: p.effect,
-    actions: [...p.actions],
-    roles: [...p.roles],
-    accountTypes: [...p.accountTypes],
-    subjectUuid: p.subjectUuid,
-    repositories: [...p.repositories],
-    services: [...p.services],
-    enabled: p.enabled ?? true,
-    createdBy: p.createdBy,
-    createdAt: p.createdAt,
-    updatedAt: p.updatedAt,
-  };
+  // `services` is printed after `repositories`, where --json has always had it.
+  const { services, enabled, createdBy, createdAt, updatedAt, ...rule } = plain(PolicyRuleSchema, p);
+  return { ...rule, services, enabled: enabled ?? true, createdBy, createdAt, updatedAt };
 }
-
-export const auditRow = (e: AuditEvent): AuditRow => ({ id: n(e.id), time: e.time, type: e.type, actor: e.actor, repository: e.repository, digest: e.digest, ip: e.ip, details: { ...e.details } });

@@ -6,7 +6,7 @@ import { PolicyRuleSchema } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { ConsoleError } from "../output/errors.ts";
 import { mcrKit } from "./mcr-kit.ts";
 import { mcrStreamActions } from "./mcr-streams.ts";
-import { manifestRow, policyRow, repoRow, tagRow, type ManifestDetail, type RepoDetail, type RepoRow } from "./mcr-types.ts";
+import { manifestRow, policyRow, repoRow, snapshotRow, tagRow, type ManifestDetail, type RepoDetail, type RepoRow } from "./mcr-types.ts";
 import type { GetState, McrActions, SetState, StoreDeps } from "./state.ts";
 
 export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrActions {
@@ -94,7 +94,7 @@ export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrAc
     snapshot: () =>
       guard("snapshot", async (c) => {
         const r = await c.admin.snapshot({}, c.call({}));
-        const snapshot = { path: r.path, size: Number(r.size), createdAt: r.createdAt };
+        const snapshot = snapshotRow(r);
         patch({ snapshot });
         return snapshot;
       }),

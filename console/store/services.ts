@@ -1,47 +1,22 @@
 // What runs where: containers of every node (ps), one service's status, and the
 // lifecycle operations (stop, start, restart, remove) on the service's node.
-import type { ComponentStatus, ContainerSummary, PortBinding, StatusResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { ComponentStateSchema, ContainerSummarySchema, StatusResponseSchema, type ContainerSummary, type StatusResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, LONG_CALL_MS, pickNodes, probe } from "./nodes.ts";
 import type { GetState, ServiceActions, SetState, StoreDeps } from "./state.ts";
-import type { ComponentStatusRow, ContainerRow, OpResult, PortRow, ServiceStatus } from "./types.ts";
-import { publishFromProto } from "./publish.ts";
-
-const ports = (p: PortBinding[]): PortRow[] => p.map((b) => ({ route: b.route, hostPort: b.hostPort, hostIp: b.hostIp }));
+import type { ContainerRow, OpResult, PublishInfo, ServiceStatus } from "./types.ts";
+import { plain } from "./wire.ts";
 
 export function containerRow(node: string, c: ContainerSummary): ContainerRow {
-  return { node, service: c.service, component: c.component, container: c.container, image: c.image, version: c.version, state: c.state, startedAt: c.startedAt, ports: ports(c.ports) };
+  return { node, ...plain(ContainerSummarySchema, c) };
 }
 
-function componentRow(c: ComponentStatus): ComponentStatusRow {
-  return {
-    component: c.component,
-    container: c.container,
-    desiredState: c.desiredState,
-    observedState: c.observedState,
-    desiredImage: c.desiredImage,
-    observedImage: c.observedImage,
-    drift: c.drift,
-    ports: ports(c.ports),
-    startedAt: c.startedAt,
-  };
-}
+/** What an agent older than routes and DNS says by answering without proxy and dns: nothing is configured there. */
+const NOT_CONFIGURED: PublishInfo = { configured: false, server: "", state: "", message: "" };
 
 export function statusFromProto(node: string, r: StatusResponse): ServiceStatus {
-  const p = r.placement;
-  return {
-    node,
-    service: r.service,
-    version: r.version,
-    active: r.active,
-    components: r.components.map(componentRow),
-    recentEvents: r.recentEvents.map((e) => ({ time: e.time, service: e.service, component: e.component, kind: e.kind, message: e.message })),
-    unknownContainers: [...r.unknownContainers],
-    placement: p
-      ? { sheet: p.sheet, sheetNumber: p.sheetNumber, machineNumber: p.machineNumber, environment: p.environment, uid: p.uid, user: p.user, ports: [...p.ports], storageRoot: p.storageRoot, isolation: p.isolation, ephemeralPorts: [...p.ephemeralPorts] }
-      : null,
-    ...publishFromProto(r),
-  };
+  const s = plain(StatusResponseSchema, r);
+  return { node, ...s, placement: s.placement ?? null, proxy: s.proxy ?? { ...NOT_CONFIGURED }, dns: s.dns ?? { ...NOT_CONFIGURED } };
 }
 
 /** Splits `service[/part]`. */
@@ -120,7 +95,7 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         const call = deps.agents.call({ timeoutMs: LONG_CALL_MS });
         const res = op === "stop" ? await client.stop(req, call) : op === "start" ? await client.start(req, call) : await client.restart(req, call);
         get().markNode(node, { ok: true });
-        const result: OpResult = { op, node, service, component, components: res.components.map((c) => ({ component: c.component, container: c.container, state: c.state })) };
+        const result: OpResult = { op, node, service, component, components: res.components.map((c) => plain(ComponentStateSchema, c)) };
         set({ lastOp: result });
         return result;
       } catch (err) {

@@ -4,6 +4,7 @@
 // import it; store.ts puts them together. It imports no slice, so no slice imports another
 // through the store.
 import type { StoreApi } from "zustand/vanilla";
+import type { PolicyRule, UpdateRuleRequest } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import type { AgentPool } from "../clients/agents.ts";
 import type { McrAdmin } from "../clients/mcr-admin.ts";
 import type { Builder } from "../clients/podman.ts";
@@ -147,25 +148,16 @@ export interface McrStreamActions {
   followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
 }
 
-export interface NewPolicy {
-  priority: number;
-  description: string;
+/** A rule to create (mcr gives it its id and times). */
+export interface NewPolicy extends Pick<PolicyRule, "priority" | "description" | "actions" | "roles" | "accountTypes" | "subjectUuid" | "repositories"> {
   effect: "allow" | "deny";
-  actions: string[];
-  roles: string[];
-  accountTypes: string[];
-  subjectUuid: string;
-  repositories: string[];
   /** Service globs of an agent rule. */
   services?: string[];
   enabled: boolean;
 }
 
-export interface PolicyChange {
-  priority?: number;
-  enabled?: boolean;
-  description?: string;
-}
+/** What `mcp policy update|enable|disable` and the policies screen change in a rule. */
+export type PolicyChange = Pick<UpdateRuleRequest, "priority" | "enabled" | "description">;
 
 /** mcr.ts (and mcr-streams.ts) */
 export interface McrActions extends McrStreamActions {

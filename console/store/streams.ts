@@ -1,13 +1,14 @@
 // Streams from the agents: container logs (a service without a component follows every
 // component, merged) and lifecycle events. Lines land in a bounded ring buffer and are
 // published in batches (every logFlushMs), not one state change per line.
-import { LogStream } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { EventsResponseSchema, LogStream } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { pickNodes, probe } from "./nodes.ts";
 import { splitTarget } from "./services.ts";
 import type { GetState, SetState, StoreDeps, StreamActions } from "./state.ts";
 import type { AgentEventRow, LogLine } from "./types.ts";
 import { reconnectDelay, ResumePoint, splitTimestamp } from "./log-resume.ts";
+import { enumName, plain } from "./wire.ts";
 
 /** Errors after which a follow reconnects; the others (session, not found) end it. */
 const RETRY = new Set(["unreachable", "failed"]);
@@ -77,7 +78,7 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
                   const stamped = splitTimestamp(l.line);
                   if (stamped && resume.seen(stamped)) continue;
                   attempt = 0;
-                  pending.push({ node, service, component: l.component || component, stream: l.stream === LogStream.STDERR ? "stderr" : "stdout", line: stamped && !opts.timestamps ? stamped.text : l.line });
+                  pending.push({ node, service, component: l.component || component, stream: enumName(LogStream, l.stream, "stdout"), line: stamped && !opts.timestamps ? stamped.text : l.line });
                   if (pending.length >= 1000) flush();
                 }
                 // The agent ended it (the container stopped, or a one-off read is done).
@@ -115,7 +116,7 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
             const stream = deps.agents.client(node).events({ service: service ?? "" }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
             for await (const e of stream) {
               set((s) => {
-                const row: AgentEventRow = { seq: s.eventSeq + 1, node, time: e.time, service: e.service, component: e.component, container: e.container, action: e.action };
+                const row: AgentEventRow = { seq: s.eventSeq + 1, node, ...plain(EventsResponseSchema, e) };
                 const events = s.events.length >= KEEP_EVENTS ? [...s.events.slice(1), row] : [...s.events, row];
                 return { events, eventSeq: row.seq };
               });

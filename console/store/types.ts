@@ -1,6 +1,25 @@
 // The console's state: what the agents, the registry and the builds have said. The TUI
 // reads it with useStore(store, selector); scripted modes with getState()/subscribe().
+// Where a row is what an agent answered, its type is the generated message's (wire.ts).
+import type {
+  AgentEvent,
+  ComponentState,
+  ComponentStatus,
+  ContainerSummary,
+  DeployPhase,
+  DeployResponse,
+  DnsRecord,
+  EventsResponse,
+  LogsResponse,
+  LogStream,
+  Placement,
+  PortBinding,
+  PublishStatus,
+  RouteStatus,
+  StatusResponse,
+} from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { ErrorCode } from "../output/errors.ts";
+import type { EnumName, Plain } from "./wire.ts";
 
 export interface ErrorInfo {
   code: ErrorCode;
@@ -21,113 +40,39 @@ export interface NodeState {
   checkedAt: number;
 }
 
-export interface PortRow {
-  route: string;
-  hostPort: number;
-  hostIp: string;
-}
+export type PortRow = Plain<PortBinding>;
 
-export interface ContainerRow {
+/** A managed container as its node's List answers it. */
+export interface ContainerRow extends Plain<ContainerSummary> {
   node: string;
-  service: string;
-  component: string;
-  container: string;
-  image: string;
-  version: string;
-  state: string;
-  startedAt: string;
-  ports: PortRow[];
 }
 
-export interface ComponentStatusRow {
-  component: string;
-  container: string;
-  desiredState: string;
-  observedState: string;
-  desiredImage: string;
-  observedImage: string;
-  drift: string;
-  ports: PortRow[];
-  startedAt: string;
-}
+export type ComponentStatusRow = Plain<ComponentStatus>;
+export type EventRow = Plain<AgentEvent>;
+export type PlacementInfo = Plain<Placement>;
+export type RouteRow = Plain<RouteStatus>;
+export type DnsRecordRow = Plain<DnsRecord>;
+export type PublishInfo = Plain<PublishStatus>;
 
-export interface EventRow {
-  time: string;
-  service: string;
-  component: string;
-  kind: string;
-  message: string;
-}
-
-export interface PlacementInfo {
-  sheet: string;
-  sheetNumber: number;
-  machineNumber: number;
-  environment: string;
-  uid: number;
-  user: string;
-  ports: number[];
-  storageRoot: string;
-  isolation: string;
-  ephemeralPorts: number[];
-}
-
-/** A route of the service in its agent's route table (docs/routing.md). */
-export interface RouteRow {
-  component: string;
-  route: string;
-  hostname: string;
-  port: number;
-  mode: string;
-  target: string;
-  certificate: string;
-  /** applied or pending. */
-  state: string;
-}
-
-export interface DnsRecordRow {
-  name: string;
-  type: string;
-  addresses: string[];
-  ttl: number;
-  /** in_sync, missing, differs or unknown. */
-  state: string;
-}
-
-/** The agent's proxy or DNS server: configured at all, and in sync, drifting or unreachable. */
-export interface PublishInfo {
-  configured: boolean;
-  server: string;
-  state: string;
-  message: string;
-}
-
-export interface ServiceStatus {
+/** One service's Status answer from its node (statusFromProto in services.ts). */
+export interface ServiceStatus extends Omit<Plain<StatusResponse>, "placement" | "proxy" | "dns"> {
   node: string;
-  service: string;
-  version: string;
-  active: boolean;
-  components: ComponentStatusRow[];
-  recentEvents: EventRow[];
-  unknownContainers: string[];
+  /** null: the service has no SMEP placement on its node. */
   placement: PlacementInfo | null;
-  routes: RouteRow[];
-  dnsRecords: DnsRecordRow[];
+  /** An agent older than routes and DNS answers without them: "not configured" (services.ts). */
   proxy: PublishInfo;
   dns: PublishInfo;
 }
 
-export type DeployPhaseName = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
+/** "pulling", "creating", …, "done": the generated DeployPhase's names (wire.ts). */
+export type DeployPhaseName = EnumName<typeof DeployPhase>;
 
-export interface DeployEvent {
+/** One message of the agent's Deploy stream, numbered (`seq`) for NDJSON writers. */
+export interface DeployEvent extends Omit<Plain<DeployResponse>, "phase"> {
   seq: number;
   service: string;
   node: string;
-  component: string;
   phase: DeployPhaseName;
-  message: string;
-  container: string;
-  image: string;
 }
 
 export interface DeployState {
@@ -168,13 +113,12 @@ export interface SyncResultRow {
   error: ErrorInfo | null;
 }
 
-export interface LogLine {
+/** A line of the agent's Logs stream, with where it comes from. */
+export interface LogLine extends Omit<Plain<LogsResponse>, "stream"> {
   seq: number;
   node: string;
   service: string;
-  component: string;
-  stream: "stdout" | "stderr";
-  line: string;
+  stream: EnumName<typeof LogStream>;
 }
 
 export interface LogsState {
@@ -188,14 +132,10 @@ export interface LogsState {
   dropped: number;
 }
 
-export interface AgentEventRow {
+/** A lifecycle event from a node's Events stream, numbered (`seq`) for NDJSON writers. */
+export interface AgentEventRow extends Plain<EventsResponse> {
   seq: number;
   node: string;
-  time: string;
-  service: string;
-  component: string;
-  container: string;
-  action: string;
 }
 
 export interface OpResult {
@@ -204,5 +144,5 @@ export interface OpResult {
   service: string;
   component: string;
   /** Component → observed state after the operation; for remove, the removed containers. */
-  components: { component: string; container: string; state: string }[];
+  components: Plain<ComponentState>[];
 }
