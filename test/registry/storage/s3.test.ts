@@ -1,7 +1,8 @@
 // The S3 blob store against a real S3-compatible server (s3rver in its own process): the
-// BlobStore contract of local-fs.test.ts, plus what sharing a bucket needs — chunks of one
-// upload through two store instances (two replicas), commit by a replica that saw none of
-// the bytes, segment objects that never outlive a failed chunk, presigned URLs.
+// BlobStore contract (test/helpers/blob-store-contract.ts) with two instances as two
+// replicas, then what sharing a bucket needs: chunks of one upload alternating between
+// replicas and committed by a third that saw none of them, multipart bodies of unknown
+// length, presigned URLs, an unreachable bucket.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,27 +11,14 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { after, before, describe, test } from "node:test";
+import { blobStoreContract, newUploadId as newId, sha } from "../../helpers/blob-store-contract.ts";
 import { BlobMissingError, BlobTooLargeError, BodyLengthError, DigestMismatchError, UploadMissingError } from "../../../registry/storage/blob-store.ts";
 import { parseDigest } from "../../../registry/storage/digest.ts";
 import type { S3Settings } from "../../../registry/storage/s3-client.ts";
 import { S3BlobStore } from "../../../registry/storage/s3.ts";
 import { s3CredentialsText, startS3, type S3Server } from "../../helpers/s3.ts";
 
-const sha = (b: Buffer | string, alg: "sha256" | "sha512" = "sha256") => parseDigest(`${alg}:${createHash(alg).update(b).digest("hex")}`);
-let idn = 0;
-const newId = () => `11111111-2222-4333-8444-${String(++idn).padStart(12, "0")}`;
 
-function failingStream(data: Buffer): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      if (!sent) {
-        sent = true;
-        this.push(data);
-      } else this.destroy(new Error("aborted"));
-    },
-  });
-}
 
 async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { start: number; end: number }): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -44,7 +32,25 @@ async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { s
   return Buffer.concat(chunks);
 }
 
-describe("S3BlobStore", () => {
+blobStoreContract("S3 (s3rver)", async () => {
+  const server = await startS3();
+  const dir = mkdtempSync(join(tmpdir(), "s3contract-"));
+  writeFileSync(join(dir, "credentials"), s3CredentialsText(server), { mode: 0o600 });
+  const cfg: S3Settings = { endpoint: server.endpoint, region: "us-east-1", bucket: server.bucket, prefix: "contract/", pathStyle: true, credentialsFile: join(dir, "credentials"), redirect: false, redirectTtlMs: 60_000 };
+  const [a, b] = [await S3BlobStore.open(cfg), await S3BlobStore.open(cfg)];
+  return {
+    a,
+    b,
+    close: async () => {
+      a.close();
+      b.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("S3BlobStore: a bucket shared by replicas", () => {
   let s3: S3Server;
   let dir: string;
   let settings: S3Settings;
@@ -63,23 +69,6 @@ describe("S3BlobStore", () => {
     b?.close();
     await s3?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
-
-  test("an upload in chunks becomes a content-addressed object; ranges read back; the segments go", async () => {
-    const id = newId();
-    await a.startUpload(id);
-    let size = await a.appendUpload(id, 0, Readable.from([Buffer.from("hello ")]));
-    size = await a.appendUpload(id, size, Readable.from([Buffer.from("world")]), { expectedLength: 5 });
-    const d = sha("hello world");
-    await a.commitUpload(id, size, d);
-    assert.equal(await a.stat(d), 11);
-    assert.equal(await text(await a.open(d)), "hello world");
-    assert.equal(await text(await a.open(d, { start: 6, end: 10 })), "world");
-    assert.equal((await collect(a, d, { start: 0, end: 4 })).toString(), "hello");
-    assert.deepEqual(await a.listUploads(), []);
-    const listed: string[] = [];
-    for await (const x of b.list()) listed.push(x.text);
-    assert.ok(listed.includes(d.text));
   });
 
   test("chunks alternating between two replicas, committed by a third party that saw none of them", async () => {
@@ -101,54 +90,6 @@ describe("S3BlobStore", () => {
     }
     assert.deepEqual(await text(await a.open(sha(data))), data.toString());
     assert.equal(await b.stat(sha(data)), data.length);
-  });
-
-  test("a digest mismatch keeps the upload and writes no blob; sha512 digests are checked too", async () => {
-    const id = newId();
-    await a.startUpload(id);
-    const size = await a.appendUpload(id, 0, Readable.from([Buffer.from("abc")]));
-    await assert.rejects(a.commitUpload(id, size, sha("abd")), DigestMismatchError);
-    assert.equal(await a.stat(sha("abd")), undefined);
-    assert.deepEqual(await a.listUploads(), [id]);
-    await a.commitUpload(id, size, sha("abc", "sha512"));
-    assert.equal(await a.stat(sha("abc", "sha512")), 3);
-  });
-
-  test("a chunk that fails (client gone, too large, short body) leaves the upload at its acknowledged offset", async () => {
-    const id = newId();
-    await a.startUpload(id);
-    const size = await a.appendUpload(id, 0, Readable.from([Buffer.from("keep")]));
-    await assert.rejects(a.appendUpload(id, size, failingStream(Buffer.from("lost"))), /aborted/);
-    await assert.rejects(a.appendUpload(id, size, Readable.from([Buffer.alloc(20)]), { maxBytes: 10 }), BlobTooLargeError);
-    await assert.rejects(a.appendUpload(id, size, Readable.from([Buffer.from("ab")]), { expectedLength: 5 }), BodyLengthError);
-    await assert.rejects(a.appendUpload(id, size, Readable.from([Buffer.from("abcdef")]), { expectedLength: 5 }), BodyLengthError);
-    const more = await b.appendUpload(id, size, Readable.from([Buffer.from("+more")]));
-    await a.commitUpload(id, more, sha("keep+more"));
-    assert.equal(await text(await a.open(sha("keep+more"))), "keep+more");
-  });
-
-  test("a commit with bytes missing is UploadMissingError; cancel removes the segments", async () => {
-    const id = newId();
-    await a.startUpload(id);
-    await a.appendUpload(id, 0, Readable.from([Buffer.from("12345")]));
-    await assert.rejects(a.commitUpload(id, 9, sha("123456789")), UploadMissingError);
-    assert.deepEqual(await a.listUploads(60_000), [], "a fresh upload is not old");
-    assert.deepEqual(await a.listUploads(), [id]);
-    await b.cancelUpload(id);
-    assert.deepEqual(await a.listUploads(), []);
-  });
-
-  test("missing blobs: stat undefined, open and reader throw BlobMissingError before any byte; delete reports what it removed", async () => {
-    const gone = sha("gone");
-    assert.equal(await a.stat(gone), undefined);
-    await assert.rejects(a.open(gone), BlobMissingError);
-    await assert.rejects(a.reader(gone, { start: 0, end: 1 }), BlobMissingError);
-    const id = newId();
-    await a.startUpload(id);
-    await a.commitUpload(id, await a.appendUpload(id, 0, Readable.from([Buffer.from("bye")])), sha("bye"));
-    assert.equal(await b.delete(sha("bye")), true);
-    assert.equal(await b.delete(sha("bye")), false);
-    assert.equal(await a.stat(sha("bye")), undefined);
   });
 
   test("a large upload whose body length is unknown goes up in parts and assembles into one object", async () => {
