@@ -115,7 +115,7 @@ export const agentConfigSchema = z
         stop_timeout: z.number().int().nonnegative().default(10),
         /** How long a new container must stay up before a deploy calls it started. */
         start_grace: duration("1s"),
-        /** Host address published ports bind to (mc-proxy runs on the node). */
+        /** Host address published ports bind to (the node's proxy, HAProxy, runs on the node). */
         publish_address: z.string().default("127.0.0.1"),
         /** Network for components that do not name one; empty: podman's default. */
         default_network: z.string().default(""),

@@ -71,7 +71,7 @@ export const consoleConfigSchema = z
     placement: z
       .object({
         sheet: z.string().default("dynamicalsystem"),
-        /** 0: the hash of the sheet name (seed 004's get_sheet_number). */
+        /** 0: the hash of the sheet name (docs/smep.md). */
         sheet_number: z.number().int().min(0).max(9).default(0),
         /** The sheet's machine registry (`name=NN` lines); the console owns it and ships it with sync. */
         machine_registry: path("machine-registry"),
@@ -80,7 +80,7 @@ export const consoleConfigSchema = z
       .default({}),
     services: z
       .object({
-        /** Folder of service definitions, one `<service>.toml` each (seed 000 §2). */
+        /** Folder of service definitions, one `<service>.toml` each (docs/service-definitions.md). */
         dir: path("services"),
       })
       .strict()

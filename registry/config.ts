@@ -1,4 +1,4 @@
-// mcr's configuration: the seed 000 §5 sections plus [storage], [s3] and [auth].
+// mcr's configuration (docs/configuration.md): [server], [database], [mcias], [log] plus [storage], [s3] and [auth].
 import { z } from "zod";
 import { loadConfig } from "../lib/config/load.ts";
 import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
@@ -13,7 +13,7 @@ export const registryConfigSchema = z
       public_url: z.string().url().optional(),
       tls_cert: z.string().default(""),
       tls_key: z.string().default(""),
-      /** Serve plain HTTP instead of TLS. Only behind a TLS-terminating proxy (mc-proxy L7); never the default. */
+      /** Serve plain HTTP instead of TLS. Only behind a TLS-terminating proxy (an l7 route of the node's HAProxy); never the default. */
       plain_http: z.boolean().default(false),
       /** Time allowed to receive a request's headers. Bodies (uploads) are bounded by idle_timeout instead. */
       read_timeout: duration("30s"),

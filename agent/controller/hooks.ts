@@ -1,5 +1,5 @@
 // The seam for what a deploy programs outside the node: the proxy's routes and the DNS
-// records (seed 000 §3 steps 3-4). deploy/publisher.ts plugs HAProxy and PowerDNS in
+// records (docs/routing.md). deploy/publisher.ts plugs HAProxy and PowerDNS in
 // (docs/routing.md); without [proxy] and [dns] the default does nothing.
 import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import type { PlannedComponent } from "./plan.ts";

@@ -1,6 +1,6 @@
 // A service-environment's storage root: local (<storage root>/<service>-<env>)
 // or an NFS mount (<mount root>/<service>-<env>), with state/ data/ config/
-// service/ owned by its UID (0750), and the XDG links in its user's home (seed 004).
+// service/ owned by its UID (0750), and the XDG links in its user's home (docs/smep.md).
 import { mkdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import type { Placement } from "../../lib/smep/smep.ts";
@@ -71,7 +71,7 @@ async function checkWritable(p: Placement, root: StorageRoot): Promise<void> {
   }
 }
 
-/** `$XDG_*_HOME/<sheet>/@<service>` → the storage root's state, data and config (seed 004 "Directory Mapping"). */
+/** `$XDG_*_HOME/<sheet>/@<service>` → the storage root's state, data and config (docs/smep.md, "What a placement creates"). */
 export function xdgLinks(p: Placement, service: string, home: string, root: string): { link: string; target: string }[] {
   return XDG.map(([dir, base]) => ({ link: join(home, base, p.sheet, `@${service}`), target: join(root, dir) }));
 }

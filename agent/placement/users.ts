@@ -1,4 +1,4 @@
-// Per-service users (seed 004): `<service>-<env>` with UID = GID = the SMEP
+// Per-service users (docs/smep.md): `<service>-<env>` with UID = GID = the SMEP
 // UID, a home on local disk (their rootless podman storage lives there, never on
 // NFS) and a subordinate UID range, plus /run/user/<uid> for XDG_RUNTIME_DIR.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -84,7 +84,7 @@ export async function ensureServiceUser(p: Placement, homeRoot: string): Promise
 /**
  * The environment for the user's podman: nothing inherited from the agent, and no
  * XDG_DATA/CONFIG/STATE_HOME at all, so podman's storage stays in the local home
- * even when the service's XDG folders point at NFS (seed 004, "CRITICAL").
+ * even when the service's XDG folders point at NFS (docs/smep.md).
  */
 export function podmanWrapper(u: ServiceUser): string[] {
   return ["runuser", "-u", u.name, "--", "env", "-i", `HOME=${u.home}`, `USER=${u.name}`, `XDG_RUNTIME_DIR=${u.runtimeDir}`, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];

@@ -1,5 +1,5 @@
 // The route table: what the proxy should do for each route of a running
-// component (seed 000 §3: hostname → 127.0.0.1:<port>, mode, certificate).
+// component (docs/routing.md: hostname → 127.0.0.1:<port>, mode, certificate).
 import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import type { PlannedComponent } from "../controller/plan.ts";
 import { routeKey } from "../controller/plan.ts";

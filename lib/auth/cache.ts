@@ -1,6 +1,6 @@
-// Token validation cached for 30 s, keyed by SHA-256 of the token (seed 000 §6).
+// Token validation cached for 30 s, keyed by SHA-256 of the token (docs/security.md).
 // While the identity server is down, cached results keep working until their
-// 30 s are up; then validation fails with IdentityUnavailableError (seed 001).
+// 30 s are up; then validation fails with IdentityUnavailableError.
 import { createHash } from "node:crypto";
 import type { Claims, IdentityProvider, IssuedToken, LoginRequest } from "./types.ts";
 

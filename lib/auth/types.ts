@@ -1,4 +1,4 @@
-// The MCIAS-compatible identity contract every service relies on (seed 000 §6).
+// The MCIAS-compatible identity contract every service relies on (docs/security.md, "Identity").
 export type AccountType = "human" | "system";
 export type Role = "admin" | "user" | "guest";
 export const ROLES: readonly Role[] = ["admin", "user", "guest"];

@@ -1,4 +1,4 @@
-// Loads a service's TOML config (seed 000 §5): file → `$<PREFIX>_<SECTION>_<KEY>`
+// Loads a program's TOML config (docs/configuration.md): file → `$<PREFIX>_<SECTION>_<KEY>`
 // overrides → `$PORT` → schema validation. Every failure names the field. Schemas are
 // strict (unknown sections and keys are errors), and so are the overrides: a
 // `$<PREFIX>_<A>_<B>` that names no key is refused rather than ignored.
@@ -156,7 +156,7 @@ function coerceEnv(value: string, type: z.ZodTypeAny): unknown {
 }
 
 /**
- * `$PORT` replaces the port of `[server] listen_addr`. Seed 000 §5 also names `$PORT_GRPC`,
+ * `$PORT` replaces the port of `[server] listen_addr`. An older layout also had `$PORT_GRPC`,
  * but every daemon here serves gRPC/Connect on its one listener, so it is not read: a
  * service placed with `PORT_GRPC` in its environment must not have it rewrite anything.
  */

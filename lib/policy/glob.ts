@@ -1,4 +1,4 @@
-// Go's path.Match semantics for repository globs (seed 003 step 4.1):
+// Go's path.Match semantics for repository and service globs:
 // `*` is any run of non-`/` characters, `?` one non-`/` character, `[...]`
 // a class (`[^...]` negated, ranges with `-`), `\` escapes.
 // A malformed pattern matches nothing, as path.Match returns ErrBadPattern.

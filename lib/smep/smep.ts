@@ -1,4 +1,4 @@
-// SMEP numbering (seed 004, "tinsnip"): a service-environment's UID and its ten
+// SMEP numbering (docs/smep.md): a service-environment's UID and its ten
 // ports are S·10000 + M·100 + E·10 + P, where S is the sheet number, M the
 // machine (service) number, E the environment and P the port index.
 import { createHash } from "node:crypto";
@@ -18,7 +18,7 @@ export function isEnvironment(e: string): e is Environment {
 }
 
 /**
- * seed 004's get_sheet_number exactly: `echo "$sheet" | md5sum | cut -c1-1`, that hex digit
+ * the reference get_sheet_number exactly: `echo "$sheet" | md5sum | cut -c1-1`, that hex digit
  * mod 9, plus 1. `echo` appends a newline, so the hash is of the name and "\n".
  */
 export function sheetNumber(sheet: string): number {
@@ -28,7 +28,7 @@ export function sheetNumber(sheet: string): number {
 
 const MACHINE_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
-/** The machine registry: `name=NN` lines (seed 004); `#` comments and blank lines allowed. */
+/** The machine registry: `name=NN` lines; `#` comments and blank lines allowed. */
 export function parseMachineRegistry(text: string, source = "machine registry"): Map<string, number> {
   const out = new Map<string, number>();
   const used = new Map<number, string>();

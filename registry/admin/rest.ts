@@ -1,4 +1,4 @@
-// REST equivalents of the admin RPCs under /v1/ (seed 003 phase 8), for curl users. Each
+// REST equivalents of the admin RPCs under /v1/, for curl users. Each
 // route calls the same implementation as its RPC, with the same authorization; bodies
 // and answers are the messages' proto3 JSON with snake_case names (64-bit numbers are
 // strings, as in that mapping). Errors are {"error": "..."} with the RPC code's HTTP status.
@@ -28,7 +28,7 @@ interface RestRoute {
   rpc: string;
   input: Input;
   status?: number;
-  /** Reshapes the answer's JSON (seed 003 phase 8's forms). */
+  /** Reshapes the answer's JSON (the documented REST forms, docs/operations.md). */
   output?: (json: JsonObject) => JsonValue | undefined;
 }
 

@@ -1,4 +1,4 @@
-// The registry's admin Connect-RPC services (the seeds' gRPC admin API), served on the
+// The registry's admin Connect-RPC services (its gRPC admin API), served on the
 // OCI listener under /mcr.v1.* and, for the operator, on the local admin socket. The
 // REST equivalents under /v1/ (rest.ts) call the same implementations.
 import type { DescService } from "@bufbuild/protobuf";

@@ -21,7 +21,7 @@ export class PolicyEngine {
     if (this.source) this.setRules(await this.source.enabledRules());
   }
 
-  /** Admins bypass policy (seed 000 §6: "full access, policy bypass"); everyone else is evaluated. */
+  /** Admins bypass policy (docs/security.md, "Roles"); everyone else is evaluated. */
   evaluate(input: PolicyInput): Decision {
     if (input.roles.includes("admin")) return { effect: "allow", rule: this.rules[0] };
     return evaluate(input, this.rules);

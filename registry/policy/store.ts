@@ -102,7 +102,7 @@ export class PolicyStore implements RuleSource {
     return rule;
   }
 
-  /** Updates priority, enabled and description (seed 003 step 8.3), or the whole rule when `effect` is given. */
+  /** Updates priority, enabled and description, or the whole rule when `effect` is given. */
   async update(id: number, patch: Partial<RuleInput>, actor: string): Promise<StoredRule | undefined> {
     const current = await this.get(id);
     if (!current) return undefined;

@@ -99,7 +99,7 @@ describe("ports and links", () => {
     assert.deepEqual(ephemeralRange(range), [32768, 60999]);
   });
 
-  test("XDG links follow seed 004's directory mapping", () => {
+  test("XDG links follow the SMEP directory mapping (docs/smep.md)", () => {
     assert.deepEqual(xdgLinks(placement, "gazette", "/home/svc/gazette-test", "/srv/gazette-test"), [
       { link: "/home/svc/gazette-test/.local/state/dynamicalsystem/@gazette", target: "/srv/gazette-test/state" },
       { link: "/home/svc/gazette-test/.local/share/dynamicalsystem/@gazette", target: "/srv/gazette-test/data" },

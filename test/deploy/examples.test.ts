@@ -52,7 +52,7 @@ test("service definitions: a single-component service and an api + web service",
   const files = readdirSync(join(EXAMPLES, "services")).sort();
   assert.deepEqual(files, ["echo.toml", "myservice.toml"]);
   const defs = Object.fromEntries(files.map((f) => {
-    // The console's loader: definitions carry its [build.images] and path beside seed 000 §2.
+    // The console's loader: definitions carry its [build.images] and path beside the definition's own keys.
     const { def } = parseDefinitionFile(join(EXAMPLES, "services", f));
     assert.equal(`${def.name}.toml`, f, "a definition's file is named after the service");
     return [def.name, def];

@@ -1,6 +1,6 @@
 // deploy/Containerfile.mcr builds with podman from the local Node base that
 // deploy/images/node-base.sh makes (here from the tests' cached Debian root, so no second
-// debootstrap), with no network at all during the build, and follows seed 000 §1's rules:
+// debootstrap), with no network at all during the build, and follows the platform's image rules:
 // no VOLUME, no USER, WORKDIR /srv/mcr, the version given at build time. The image then
 // serves a home made by its own `mcr init` and exits 0 on SIGTERM.
 // (Containerfile.agent differs only in its runtime base, which needs the podman flavour of
@@ -50,7 +50,7 @@ describe("deploy/Containerfile.mcr", { skip, timeout: 10 * 60_000 }, () => {
     console.log(`# image timings (s): ${JSON.stringify(timings)}`);
   });
 
-  test("builds offline with the version given, and keeps the seed's rules", async () => {
+  test("builds offline with the version given, and keeps the image rules", async () => {
     const t = Date.now();
     // --network=none: nothing is downloaded, no registry, no npm.
     await pm.podman(["build", "--network=none", "-f", join(REPO_ROOT, "deploy/Containerfile.mcr"), "--build-arg", "VERSION=9.9.9-test.1", "-t", IMAGE, REPO_ROOT]);

@@ -1,4 +1,4 @@
-// The admin API's REST equivalents under /v1/ (seed 003 phase 8), as curl users call them:
+// The admin API's REST equivalents under /v1/, as curl users call them:
 // bearer token, JSON in and out ({"error": ...} on failure), same roles as the RPCs.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";

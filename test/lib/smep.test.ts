@@ -5,8 +5,8 @@ import { ENVIRONMENTS, PlacementError, ephemeralOverlap, formatMachineRegistry, 
 describe("SMEP numbers", () => {
   test("sheet numbers follow get_sheet_number (md5 of the name plus newline, first hex digit mod 9, plus 1)", () => {
     assert.equal(sheetNumber("dynamicalsystem"), 1); // md5 starts with 9
-    assert.equal(sheetNumber("acmecorp"), 3); // 2 → 3, as seed 004 says
-    assert.equal(sheetNumber("topsheet"), 4); // 3 → 4 (the seed's prose says 1: the formula wins)
+    assert.equal(sheetNumber("acmecorp"), 3); // 2 → 3
+    assert.equal(sheetNumber("topsheet"), 4); // 3 → 4 (by the formula)
     assert.equal(sheetNumber("mycompany"), 7); // 6 → 7
   });
 
@@ -16,7 +16,7 @@ describe("SMEP numbers", () => {
     assert.deepEqual(gazette.ports, [10100, 10101, 10102, 10103, 10104, 10105, 10106, 10107, 10108, 10109]);
     assert.equal(gazette.user, "gazette-prod");
     assert.equal(place({ service: "lldap", environment: "test", sheet: "dynamicalsystem", machineNumber: 2 }).uid, 10210);
-    // The seed's prose calls 10101 gazette-test; by the formula gazette-test is 10110.
+    // By the formula gazette-test is 10110.
     assert.equal(place({ service: "gazette", environment: "test", sheet: "dynamicalsystem", machineNumber: 1 }).uid, 10110);
   });
 

@@ -1,4 +1,4 @@
-// Every case listed in seed 003 steps 4.1-4.4, plus path.Match semantics.
+// The policy model's cases (docs/security.md, "Policy rules"), plus path.Match semantics.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PolicyEngine } from "../../../registry/policy/engine.ts";

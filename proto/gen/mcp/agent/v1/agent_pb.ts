@@ -1276,7 +1276,7 @@ export const AgentService: GenService<{
     output: typeof HealthResponseSchema;
   },
   /**
-   * Stores service definitions (seed 000 `mcp sync`); deploys nothing.
+   * Stores service definitions (`mcp sync`); deploys nothing.
    *
    * @generated from rpc mcp.agent.v1.AgentService.Sync
    */
