@@ -3,23 +3,24 @@
 // one back if the new one does not stay up: a failed deploy never leaves the
 // service down when it was running before.
 import { mkdir } from "node:fs/promises";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, relative } from "node:path";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { Channel } from "../../lib/sync/channel.ts";
 import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
-import { PortError, ensurePorts, portIsFree, type PortRange } from "../ports/allocator.ts";
+import { PortError, portIsFree, type PortRange } from "../ports/allocator.ts";
 import { NoSuchContainerError, type ContainerInfo, type Runtime } from "../runtime/runtime.ts";
 import type { RuntimeProvider, ServiceRuntime } from "../runtime/provider.ts";
-import type { Placer, ServicePlacement } from "../placement/placer.ts";
+import type { Placer } from "../placement/placer.ts";
 import { portHolder } from "../placement/ports.ts";
 import { withServiceDir, writeFileIn } from "../placement/safe-fs.ts";
 import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
 import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
-import { LABELS, containerName, envFileText, planService, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
+import { LABELS, containerName, envFileText, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { ServicePlanner, type ServicePlan } from "./planner.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
 
@@ -55,10 +56,13 @@ export interface ControllerDeps {
 export class ServiceController {
   /** One operation per service at a time; the reconciler takes the same lock. */
   readonly locks = new KeyedLock();
+  /** Plans services from their definitions (Sync validates with it, Status places with it). */
+  readonly planner: ServicePlanner;
   private readonly hooks: DeployHooks;
 
   constructor(private readonly d: ControllerDeps) {
     this.hooks = d.hooks ?? noHooks;
+    this.planner = new ServicePlanner(d);
   }
 
   private rt(service: string): Promise<ServiceRuntime> {
@@ -80,15 +84,6 @@ export class ServiceController {
     return def;
   }
 
-  private smepPlan(sp: ServicePlacement): SmepPlan {
-    const plan: SmepPlan = { placement: sp.placement, storageRoot: sp.storage.path, rootful: sp.isolation === "rootful" };
-    if (sp.isolation === "rootless") {
-      plan.envBase = this.d.placer!.homeOf(sp.placement.user);
-      plan.envDir = join(plan.envBase, ".config", "mcp", "env");
-    }
-    return plan;
-  }
-
   /** Writes a container's env file (0600), owned by the service user when its podman must read it. */
   private async writeEnvFile(p: PlannedComponent, path: string): Promise<void> {
     const o = p.envOwner;
@@ -102,51 +97,26 @@ export class ServiceController {
     writeFileAtomic(path, envFileText(p.env), 0o600);
   }
 
-  /** The plan for a stored service, with ports assigned (SMEP: computed; otherwise allocated). */
-  async plan(def: ServiceDefinition): Promise<PlannedComponent[]> {
-    if (this.d.placer) {
-      const sp = await this.d.placer.placementFor(def, true);
-      return planService(def, sp.ports, this.d.plan, this.smepPlan(sp));
-    }
-    const ports = await ensurePorts(def, this.d.store, this.d.ports);
-    return planService(def, ports, this.d.plan);
-  }
-
-  /** The service's SMEP placement, when the node places by SMEP. */
-  async placementOf(def: ServiceDefinition): Promise<ServicePlacement | undefined> {
-    return this.d.placer?.placementFor(def);
-  }
-
-  /**
-   * Checks everything about a definition that does not need podman (image names, volume roots)
-   * without assigning ports or storing anything; `registry`: a machine registry about to be stored. Throws PlanError.
-   */
-  async validate(def: ServiceDefinition, registry?: Map<string, number>): Promise<void> {
-    if (this.d.placer) {
-      const sp = await this.d.placer.placementFor(def, false, registry); // PlacementError: refused numbers
-      planService(def, sp.ports, this.d.plan, this.smepPlan(sp));
-      return;
-    }
-    const ports = def.components.flatMap((c) => c.routes.map((r) => ({ hostPort: 0, service: def.name, component: c.name, route: routeKey(r.name) })));
-    planService(def, ports, this.d.plan);
-  }
-
   /**
    * Streams the progress of a deploy; the last item has phase "done" (or the stream throws
-   * DeployFailedError after a "failed" item). With `def`, the definition is validated and stored
-   * first, and put back as it was if the deploy fails, so a bad definition leaves the node's
-   * desired state unchanged.
+   * DeployFailedError after a "failed" item). With `def`, the definition is planned (so
+   * validated) and stored first, and put back as it was if the deploy fails, so a bad
+   * definition leaves the node's desired state unchanged. The definition is planned once.
    */
   deploy(service: string, def?: ServiceDefinition): AsyncIterable<DeployProgress> {
     const out = new Channel<DeployProgress>();
+    const emit = (p: DeployProgress) => out.push(p);
     this.locks
       .run(service, async () => {
-        if (!def) return this.deployLocked(service, (p) => out.push(p));
-        await this.validate(def);
+        if (!def) {
+          const stored = await this.definitionOf(service);
+          return this.deployLocked(stored, await this.planner.planOf(stored), emit);
+        }
+        const plan = await this.planner.planOf(def); // a bad definition fails here, before anything is stored
         const previous = await this.d.store.definition(service);
         await this.d.store.putDefinition(def);
         try {
-          await this.deployLocked(service, (p) => out.push(p));
+          await this.deployLocked(def, plan, emit);
         } catch (err) {
           // Put the desired state back; a failure while doing so must not hide why the deploy failed.
           try {
@@ -165,14 +135,14 @@ export class ServiceController {
     return out;
   }
 
-  private async deployLocked(service: string, emit: (p: DeployProgress) => void): Promise<void> {
-    const def = await this.definitionOf(service);
-    const planned = await this.plan(def);
+  /** Deploys the stored `def` as `plan` (planner.planOf) has it. */
+  private async deployLocked(def: ServiceDefinition, plan: ServicePlan, emit: (p: DeployProgress) => void): Promise<void> {
+    const service = def.name;
+    await this.planner.record(def, plan);
+    const { planned, placement } = plan;
     // Routes and records are checked before anything is pulled or switched (docs/routing.md).
     await this.hooks.prepare(def, def.active ? planned : []);
-    if (this.d.placer) {
-      await this.d.placer.prepare(def, await this.d.placer.placementFor(def), this.d.runtimes.agentPull);
-    }
+    if (placement) await this.d.placer!.prepare(def, placement, this.d.runtimes.agentPull);
     // Every volume, before anything is pulled or stopped: a link there refuses the deploy as a whole.
     for (const p of planned) prepareMounts(p);
     const srt = await this.rt(service);
@@ -193,7 +163,7 @@ export class ServiceController {
       });
       await this.d.store.event(service, gone, "removed", "component no longer in the definition");
     }
-    if (!def.active) await this.stopLocked(service, undefined);
+    if (!def.active) await this.stopLocked(def, undefined);
     emit({ component: "", phase: "done", message: `${service} ${def.version} deployed` });
   }
 
@@ -294,7 +264,7 @@ export class ServiceController {
   /** Rebuilds a missing container from the stored definition (caller holds the service's lock). */
   async recreate(service: string, component: string): Promise<void> {
     const def = await this.definitionOf(service);
-    const p = (await this.plan(def)).find((x) => x.component === component);
+    const p = (await this.planner.plan(def)).find((x) => x.component === component);
     if (!p) throw new NotFoundError(`service ${service} has no component ${component}`);
     const { runtime, pull } = await this.rt(service);
     prepareMounts(p);
@@ -305,11 +275,11 @@ export class ServiceController {
     await this.hooks.componentStarted(def, p);
   }
 
-  private async targets(service: string, component: string | undefined): Promise<string[]> {
-    const def = await this.definitionOf(service);
+  /** The components an operation names: `component`, or every one when it is empty. */
+  private targets(def: ServiceDefinition, component: string | undefined): string[] {
     const names = def.components.map((c) => c.name);
     if (component !== undefined && component !== "") {
-      if (!names.includes(component)) throw new NotFoundError(`service ${service} has no component ${component}`);
+      if (!names.includes(component)) throw new NotFoundError(`service ${def.name} has no component ${component}`);
       return [component];
     }
     return names;
@@ -320,10 +290,11 @@ export class ServiceController {
     return { component, container, state: (await this.observed(runtime, container))?.state ?? "missing" };
   }
 
-  private async stopLocked(service: string, component: string | undefined) {
+  private async stopLocked(def: ServiceDefinition, component: string | undefined) {
+    const service = def.name;
     const out = [];
     const { runtime } = await this.rt(service);
-    for (const c of await this.targets(service, component)) {
+    for (const c of this.targets(def, component)) {
       await this.hooks.componentStopping(service, c);
       await this.d.store.setDesired(service, c, "stopped");
       const info = await this.observed(runtime, containerName(service, c));
@@ -334,36 +305,38 @@ export class ServiceController {
     return out;
   }
 
+  private async startLocked(def: ServiceDefinition, component: string | undefined) {
+    const service = def.name;
+    const out = [];
+    const { runtime } = await this.rt(service);
+    const plan = await this.planner.plan(def);
+    for (const c of this.targets(def, component)) {
+      const name = containerName(service, c);
+      const info = await this.observed(runtime, name);
+      if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
+      const planned = plan.find((p) => p.component === c)!;
+      try {
+        if (info.state !== "running") checkMounts(planned, info.bindSources);
+      } catch (err) {
+        // Refused before the desired state says running, so the reconciler leaves it stopped.
+        await this.d.store.event(service, c, "start_refused", (err as Error).message);
+        throw err;
+      }
+      await this.d.store.setDesired(service, c, "running");
+      if (info.state !== "running") await runtime.start(name);
+      await this.hooks.componentStarted(def, planned);
+      await this.d.store.event(service, c, "started", "started by request");
+      out.push(await this.stateOf(runtime, service, c));
+    }
+    return out;
+  }
+
   stop(service: string, component?: string) {
-    return this.locks.run(service, () => this.stopLocked(service, component));
+    return this.locks.run(service, async () => this.stopLocked(await this.definitionOf(service), component));
   }
 
   start(service: string, component?: string) {
-    return this.locks.run(service, async () => {
-      const out = [];
-      const def = await this.definitionOf(service);
-      const { runtime } = await this.rt(service);
-      const plan = await this.plan(def);
-      for (const c of await this.targets(service, component)) {
-        const name = containerName(service, c);
-        const info = await this.observed(runtime, name);
-        if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
-        const planned = plan.find((p) => p.component === c)!;
-        try {
-          if (info.state !== "running") checkMounts(planned, info.bindSources);
-        } catch (err) {
-          // Refused before the desired state says running, so the reconciler leaves it stopped.
-          await this.d.store.event(service, c, "start_refused", (err as Error).message);
-          throw err;
-        }
-        await this.d.store.setDesired(service, c, "running");
-        if (info.state !== "running") await runtime.start(name);
-        await this.hooks.componentStarted(def, planned);
-        await this.d.store.event(service, c, "started", "started by request");
-        out.push(await this.stateOf(runtime, service, c));
-      }
-      return out;
-    });
+    return this.locks.run(service, async () => this.startLocked(await this.definitionOf(service), component));
   }
 
   async restart(service: string, component?: string) {

@@ -36,6 +36,8 @@ export interface ServicePlacement {
   ports: PortAssignment[];
   /** SMEP ports inside the kernel's ephemeral range. */
   ephemeral: number[];
+  /** The machine number was assigned now: recordNumber stores it in the machine registry. */
+  numberAssigned: boolean;
 }
 
 export class Placer {
@@ -46,17 +48,13 @@ export class Placer {
   ) {}
 
   /**
-   * Computes the placement; with `commit`, a machine number assigned now is recorded in the
-   * registry. `registry` checks against a machine registry not stored yet (Sync). Throws PlacementError.
+   * Computes the placement, recording nothing (recordNumber does). `registry` checks against a
+   * machine registry not stored yet (Sync). Throws PlacementError.
    */
-  async placementFor(def: ServiceDefinition, commit = false, registry?: Map<string, number>): Promise<ServicePlacement> {
+  async placementFor(def: ServiceDefinition, registry?: Map<string, number>): Promise<ServicePlacement> {
     registry ??= await this.store.machineRegistry();
     const { number, assigned } = machineNumberFor(def.name, registry, def.number);
     const placement = place({ service: def.name, environment: def.environment, sheet: this.cfg.sheet, sheetNumber: this.cfg.sheetNumber || undefined, machineNumber: number });
-    if (commit && assigned) {
-      await this.store.registerMachine(def.name, number);
-      this.log.info({ service: def.name, number }, "machine number assigned");
-    }
     const indices = portIndices(def.components, def.name);
     const ports: PortAssignment[] = [];
     for (const c of def.components) {
@@ -70,7 +68,15 @@ export class Placer {
       storage: storageRootFor(placement, nfs, this.cfg.storage),
       ports,
       ephemeral: range ? ephemeralOverlap(placement.ports, range) : [],
+      numberAssigned: assigned,
     };
+  }
+
+  /** Records a machine number placementFor assigned in the machine registry. */
+  async recordNumber(def: ServiceDefinition, sp: ServicePlacement): Promise<void> {
+    if (!sp.numberAssigned) return;
+    await this.store.registerMachine(def.name, sp.placement.machineNumber);
+    this.log.info({ service: def.name, number: sp.placement.machineNumber }, "machine number assigned");
   }
 
   /** Creates what the service-environment needs before its first start; idempotent. */

@@ -94,7 +94,7 @@ export class Reconciler {
       const stored = await this.d.store.components(def.name);
       const placementError = failed.get(def.name);
       if (this.d.publisher && !placementError && stored.some((s) => s.specHash)) {
-        const planned = await this.d.controller.locks.run(def.name, () => this.d.controller.plan(def)).catch(() => undefined);
+        const planned = await this.d.controller.locks.run(def.name, () => this.d.controller.planner.plan(def)).catch(() => undefined);
         const running = new Set(def.components.filter((c) => observed.get(containerName(def.name, c.name))?.state === "running").map((c) => c.name));
         if (planned) publish.push({ def, planned, running });
       }
@@ -150,7 +150,7 @@ export class Reconciler {
         drift.message = `${container} was missing; recreated from the agent's state`;
       } else if (kind === "stopped" && policyRestarts(restart, observed?.exitCode)) {
         const { runtime } = await this.d.runtimes.forService(service);
-        const p = (await this.d.controller.plan(await this.d.controller.definitionOf(service))).find((x) => x.component === component);
+        const p = (await this.d.controller.planner.plan(await this.d.controller.definitionOf(service))).find((x) => x.component === component);
         if (p) await checkContainerMounts(runtime, p); // podman would follow a link planted since the last start
         await runtime.start(container);
         drift.action = "started";

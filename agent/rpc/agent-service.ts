@@ -136,7 +136,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       }
       // Everything is checked (against the new registry) before anything is stored.
       await guard(async () => {
-        for (const def of defs) await d.controller.validate(def, registry.size ? registry : undefined);
+        for (const def of defs) await d.controller.planner.validate(def, registry.size ? registry : undefined);
       });
       if (registry.size) await d.store.replaceMachineRegistry(registry);
       const results = [];
@@ -231,7 +231,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
         const { runtime } = await d.runtimes.forService(service);
         const unknown = (await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
         const recent = await d.store.recentEvents(service);
-        const sp = await d.controller.placementOf(def);
+        const sp = await d.controller.planner.placementOf(def);
         const placement = sp && {
           sheet: sp.placement.sheet,
           sheetNumber: sp.placement.sheetNumber,

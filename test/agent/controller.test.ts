@@ -150,6 +150,19 @@ describe("ServiceController on a fake runtime", () => {
     await assert.rejects(ctl.stop("shop"), /not known on this node/);
   });
 
+  test("a deploy with a definition plans it once, and checks it before storing it", async () => {
+    let plans = 0;
+    const planOf = ctl.planner.planOf.bind(ctl.planner);
+    ctl.planner.planOf = (d) => (plans++, planOf(d));
+    ctl.planner.validate = () => assert.fail("a deploy needs no second plan to validate");
+    await collect(ctl.deploy("shop", def()));
+    assert.equal(plans, 1);
+    assert.deepEqual((await store.ports("shop")).map((p) => p.hostPort), [20000, 20001, 20002]);
+    await assert.rejects(collect(ctl.deploy("shop", def({ version: "v2" }, [{ name: "api", image: "reg.local/shop", volumes: ["/etc:/etc"] }]))), PlanError);
+    assert.equal((await store.definition("shop"))?.version, "v1", "the refused definition was never stored");
+    assert.equal(plans, 2);
+  });
+
   test("a component dropped from the definition is removed with its ports", async () => {
     await store.putDefinition(def());
     await collect(ctl.deploy("shop"));
