@@ -60,7 +60,7 @@ module.exports = {
       comment: "No import circles, however small.",
       severity: "error",
       from: {},
-      to: { circular: true, dependencyTypesNot: ["type-only"] },
+      to: { circular: true },
     },
   ],
   options: {

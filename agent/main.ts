@@ -7,9 +7,9 @@ import { createLogger } from "../lib/log/logger.ts";
 import { exitOnSignals } from "../lib/process/signals.ts";
 import { version } from "../lib/version.ts";
 import { initAgent } from "./commands/init.ts";
-import { loadAgentConfig } from "./config.ts";
+import { loadAgentConfig, type AgentConfig } from "./config.ts";
 import { lockAgentDatabase } from "./instance-lock.ts";
-import { startAgent } from "./server.ts";
+import { startAgent, type RunningAgent } from "./server.ts";
 
 function fail(message: string): never {
   process.stderr.write(`mcp-agent: ${message}\n`);
@@ -47,7 +47,7 @@ program
   .description("serve AgentService")
   .requiredOption("--config <file>", "path to mcp-agent.toml")
   .action(async (o: { config: string }) => {
-    let cfg;
+    let cfg: AgentConfig;
     try {
       cfg = loadAgentConfig(o.config);
     } catch (err) {
@@ -59,7 +59,7 @@ program
     } catch (err) {
       fail((err as Error).message);
     }
-    let running;
+    let running: RunningAgent;
     try {
       running = await startAgent(cfg, log);
     } catch (err) {

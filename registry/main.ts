@@ -9,8 +9,8 @@ import { exitOnSignals } from "../lib/process/signals.ts";
 import { initRegistry } from "./commands/init.ts";
 import { renewServerCert } from "./commands/cert.ts";
 import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
-import { loadRegistryConfig } from "./config.ts";
-import { startRegistry } from "./server/registry-server.ts";
+import { loadRegistryConfig, type RegistryConfig } from "./config.ts";
+import { startRegistry, type RunningRegistry } from "./server/registry-server.ts";
 import { version } from "../lib/version.ts";
 
 
@@ -80,14 +80,14 @@ program
   .description("serve the registry")
   .requiredOption("--config <file>", "path to mcr.toml")
   .action(async (opts: { config: string }) => {
-    let cfg;
+    let cfg: RegistryConfig;
     try {
       cfg = loadRegistryConfig(opts.config);
     } catch (err) {
       fail(err instanceof ConfigError ? err.message : `config: ${(err as Error).message}`);
     }
     const log = createLogger("mcr", cfg.log.level);
-    let running;
+    let running: RunningRegistry;
     try {
       running = await startRegistry(cfg, log);
     } catch (err) {

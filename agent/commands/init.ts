@@ -34,13 +34,14 @@ export async function initAgent(o: AgentInitOptions): Promise<{ dir: string; con
   const certs = join(dir, "certs");
   mkdirSync(certs, { recursive: true, mode: 0o700 });
   let caCertPath = o.caCert ? resolve(o.caCert) : join(certs, "ca.pem");
-  let ca;
+  let ca: Parameters<typeof issueServerCert>[0];
   if (o.caCert && o.caKey) ca = { certPem: readFileSync(o.caCert, "utf8"), keyPem: readFileSync(o.caKey, "utf8") };
   else if (o.caCert || o.caKey) throw new Error("--ca-cert and --ca-key go together");
   else {
     // The key stays in the CA folder; the agent's home gets only the certificate.
-    ca = await loadOrCreateCA(o.caDir ?? defaultCaDir(dir), certs);
-    publishCaCert(ca, caCertPath);
+    const platformCa = await loadOrCreateCA(o.caDir ?? defaultCaDir(dir), certs);
+    publishCaCert(platformCa, caCertPath);
+    ca = platformCa;
   }
   const node = o.node ?? hostname();
   const pair = await issueServerCert(ca, [...new Set(["localhost", "127.0.0.1", "::1", hostname(), node, ...o.hostnames])]);

@@ -14,6 +14,7 @@ import {
   fsyncSync,
   lchownSync,
   lstatSync,
+  type Stats,
   mkdirSync,
   openSync,
   readlinkSync,
@@ -150,7 +151,7 @@ export function checkPathNoFollow(base: string, rel: string, createMode?: number
     let shown = base;
     for (const [i, name] of names.entries()) {
       shown = join(shown, name);
-      let next;
+      let next: ReturnType<typeof openChild>;
       try {
         next = openChild(fd, name, shown, createMode === undefined ? null : { mode: createMode });
       } catch (err) {
@@ -192,7 +193,7 @@ export function writeFileIn(dirFd: number, name: string, data: string | Uint8Arr
 /** Makes `name` in the open folder a symbolic link to `target` owned by `uid`; replaces a wrong link or file, refuses a folder. */
 export function ensureLinkIn(dirFd: number, name: string, target: string, owner: { uid: number; gid: number }, shown: string): void {
   const path = at(dirFd, name);
-  let st;
+  let st: Stats | undefined;
   try {
     st = lstatSync(path);
   } catch {

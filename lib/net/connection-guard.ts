@@ -62,8 +62,14 @@ export class ConnectionGuard {
 
   private admit(socket: Socket): void {
     const address = socket.remoteAddress ?? "";
-    if ((this.perAddress.get(address) ?? 0) >= this.o.maxPerAddress) return this.refuse(socket, "max_connections_per_address", address);
-    if (this.open.size >= this.o.maxConnections && !this.evictOne()) return this.refuse(socket, "max_connections", address);
+    if ((this.perAddress.get(address) ?? 0) >= this.o.maxPerAddress) {
+      this.refuse(socket, "max_connections_per_address", address);
+      return;
+    }
+    if (this.open.size >= this.o.maxConnections && !this.evictOne()) {
+      this.refuse(socket, "max_connections", address);
+      return;
+    }
     const c: Connection = { socket, address, inflight: 0, requests: 0, authenticated: false };
     const key = keyOf(socket);
     this.open.set(key, c);

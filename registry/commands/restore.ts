@@ -7,7 +7,7 @@ import { loadRegistryConfig } from "./offline.ts";
 export async function restoreCommand(o: { config: string; file: string }): Promise<RestoreResult> {
   const cfg = loadRegistryConfig(o.config);
   if (cfg.database.url) throw new Error("mcr restore puts back an SQLite snapshot; restore PostgreSQL with pg_restore (docs/scale-out.md)");
-  let lock;
+  let lock: ReturnType<typeof acquireLock>;
   try {
     lock = acquireLock(cfg.database.path, "restore");
   } catch (err) {

@@ -1,7 +1,7 @@
 // Blob GET/HEAD (streamed, with Range) and DELETE.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import parseRange from "range-parser";
-import { BlobMissingError, type ByteRange } from "../storage/blob-store.ts";
+import { BlobMissingError, type BlobReader, type ByteRange } from "../storage/blob-store.ts";
 import { DigestError, parseDigest, type Digest } from "../storage/digest.ts";
 import type { OciDeps } from "./deps.ts";
 import { OciError } from "./errors.ts";
@@ -75,7 +75,7 @@ export async function getBlob(deps: OciDeps, req: IncomingMessage, res: ServerRe
     sendEmpty(res, 307, { Location: await deps.store.redirectUrl(digest), "Docker-Content-Digest": digest.text, "Cache-Control": "no-store" });
     return;
   }
-  let reader;
+  let reader: BlobReader | undefined;
   if (!head && size > 0) {
     try {
       reader = await deps.store.reader(digest, range ?? { start: 0, end: size - 1 }); // opened before the headers: a missing file is still a clean 404

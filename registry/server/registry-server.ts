@@ -117,7 +117,10 @@ function largestBufferedBody(cfg: RegistryConfig, req: IncomingMessage): number 
 function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
   const message = "the registry holds as many request bodies as it may: try again shortly";
   const path = (req.url ?? "/").split("?", 1)[0]!;
-  if (path.startsWith("/mcr.v1.")) return refuse(req, res, new ConnectError(message, Code.Unavailable), { "retry-after": "1" });
+  if (path.startsWith("/mcr.v1.")) {
+    refuse(req, res, new ConnectError(message, Code.Unavailable), { "retry-after": "1" });
+    return;
+  }
   const body = path.startsWith("/v2/") ? { errors: [{ code: "UNAVAILABLE", message }] } : { error: message };
   answerAndClose(req, res, 503, { "content-type": "application/json", "retry-after": "1" }, Buffer.from(JSON.stringify(body)));
 }

@@ -185,7 +185,7 @@ export class LocalBlobStore implements BlobStore {
 
   async open(digest: Digest, range?: ByteRange): Promise<Readable> {
     // Open first so a missing file is an error here, not mid-response.
-    let fh;
+    let fh: FileHandle;
     try {
       fh = await open(this.blobFile(digest), "r");
     } catch (err) {

@@ -193,10 +193,10 @@ describe("TUI: registry screens", () => {
     await press(ui.stdin, "?");
     const help = await untilFrame(ui.lastFrame, /mcp help/);
     assert.match(help, /:registry +:repo NAME +:gc +:policies +:audit/);
-    for (const jump of ["registry", "repo team/app", "gc", "policies", "audit"]) {
+    // Each jump waits for the screen it opens (its title in the header), then measures that frame.
+    for (const [jump, screen] of [["registry", /mcp registry\s*\n/], ["repo team/app", /mcp registry team\/app/], ["gc", /mcp gc/], ["policies", /mcp policies/], ["audit", /mcp audit/]] as const) {
       await press(ui.stdin, ":", ...jump, ENTER);
-      await new Promise((r) => setTimeout(r, 150));
-      const lines = (ui.lastFrame() ?? "").split("\n");
+      const lines = (await untilFrame(ui.lastFrame, screen)).split("\n");
       assert.ok(lines.length <= 23, `${jump}: ${lines.length} lines`);
       for (const l of lines) assert.ok(stringWidth(l) <= 80, `${jump}: too wide (${stringWidth(l)}): ${l}`);
     }

@@ -156,10 +156,10 @@ describe("TUI", () => {
     const { store } = fixture();
     await store.getState().fetchStatus().catch(() => undefined);
     const ui = render(<App store={store} width={80} height={24} color={false} poll={false} />);
-    for (const keys of [[], ["?"], [ESC, ENTER]]) {
+    // Each step waits for the screen it opens, then measures that frame.
+    for (const [keys, screen] of [[[], /mcp services/], [["?"], /mcp help/], [[ESC, ENTER], /mcp service \S/]] as const) {
       await press(ui.stdin, ...keys);
-      await new Promise((r) => setTimeout(r, 100));
-      const lines = (ui.lastFrame() ?? "").split("\n");
+      const lines = (await untilFrame(ui.lastFrame, screen)).split("\n");
       assert.ok(lines.length <= 23, `${lines.length} lines`);
       for (const l of lines) assert.ok(stringWidth(l) <= 80, `too wide (${stringWidth(l)}): ${l}`);
     }

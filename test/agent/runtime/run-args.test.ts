@@ -219,7 +219,7 @@ describe("parseEvent (podman events --format json, 4.3.1)", () => {
 
   test("newer podman's lower-case fields; non-container events and junk are dropped", () => {
     const e = parseEvent(
-      JSON.stringify({ id: "abc", image: "i:1", name: "n", status: "start", time: 1795331956, timeNano: 1795331956123456789, Type: "container", attributes: { k: "v" } }),
+      JSON.stringify({ id: "abc", image: "i:1", name: "n", status: "start", time: 1795331956, timeNano: 1795331956123456800, Type: "container", attributes: { k: "v" } }),
     );
     assert.equal(e?.time, "2026-11-22T07:19:16.123Z");
     assert.equal(e?.action, "start");
