@@ -19,7 +19,7 @@ import type { StateStore } from "../state/store.ts";
 import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
 import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
-import { LABELS, containerName, envFileText, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { LABELS, containerName, envFileText, replacementName, type PlanContext, type PlannedComponent } from "./plan.ts";
 import { ServicePlanner, type ServicePlan } from "./planner.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
@@ -225,7 +225,7 @@ export class ServiceController {
   private async replace(runtime: Runtime, def: ServiceDefinition, p: PlannedComponent, current: ContainerInfo, emit: (x: DeployProgress) => void): Promise<void> {
     const base = { component: p.component, container: p.container, image: p.image };
     // The env file of the new container must not clobber the running one's until the swap succeeds.
-    const next = `${p.container}-next`;
+    const next = replacementName(p.container);
     const nextEnv = `${p.spec.envFile}.next`;
     await this.writeEnvFile(p, nextEnv);
     await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
@@ -339,9 +339,13 @@ export class ServiceController {
     return this.locks.run(service, async () => this.startLocked(await this.definitionOf(service), component));
   }
 
-  async restart(service: string, component?: string) {
-    await this.stop(service, component);
-    return this.start(service, component);
+  /** Stop and start in one critical section: no deploy or other operation on the service runs between them. */
+  restart(service: string, component?: string) {
+    return this.locks.run(service, async () => {
+      const def = await this.definitionOf(service);
+      await this.stopLocked(def, component);
+      return this.startLocked(def, component);
+    });
   }
 
   /** Stops and removes every container of the service and forgets it. */
@@ -353,7 +357,7 @@ export class ServiceController {
       for (const c of def.components) {
         await this.hooks.componentStopping(service, c.name);
         const name = containerName(service, c.name);
-        for (const n of [name, `${name}-next`]) {
+        for (const n of [name, replacementName(name)]) {
           try {
             await runtime.remove(n, true);
             if (n === name) removed.push(n);

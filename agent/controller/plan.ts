@@ -68,6 +68,11 @@ export function containerName(service: string, component: string): string {
   return `${service}-${component}`;
 }
 
+/** The container a redeploy makes beside `container` and renames into place once it runs. */
+export function replacementName(container: string): string {
+  return `${container}-next`;
+}
+
 export function resolveImage(def: ServiceDefinition, c: ComponentDefinition, registryHost: string): string {
   let image = c.image;
   if (!image) {

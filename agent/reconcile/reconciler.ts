@@ -3,7 +3,7 @@
 // containers carrying the agent's label, and never restarts a healthy one.
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceController } from "../controller/controller.ts";
-import { LABELS, containerName } from "../controller/plan.ts";
+import { LABELS, containerName, replacementName } from "../controller/plan.ts";
 import type { ContainerInfo } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
@@ -101,7 +101,7 @@ export class Reconciler {
       if (placementError) this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
       for (const comp of def.components) {
         const container = containerName(def.name, comp.name);
-        known.add(container).add(`${container}-next`);
+        known.add(container).add(replacementName(container));
         const want = stored.find((s) => s.name === comp.name);
         if (!want || !want.specHash) continue; // never deployed: nothing to compare
         if (placementError) {

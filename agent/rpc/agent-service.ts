@@ -5,8 +5,8 @@ import type { Logger } from "../../lib/log/logger.ts";
 import { DeployPhase, LogStream, AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../controller/controller.ts";
 import { LABELS, PlanError, containerName } from "../controller/plan.ts";
+import { publishedPorts, serviceStatus } from "../controller/status.ts";
 import { PortError } from "../ports/allocator.ts";
-import { driftOf } from "../reconcile/drift.ts";
 import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime, type RuntimeEvent } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import { PlacementError } from "../../lib/smep/smep.ts";
@@ -92,10 +92,6 @@ function checkComponent(name: string): string | undefined {
   return name || undefined;
 }
 
-function portsOf(info: ContainerInfo | undefined, routes: { hostPort: number; route: string }[]) {
-  return routes.map((r) => ({ route: r.route, hostPort: r.hostPort, hostIp: info?.ports.find((p) => p.hostPort === r.hostPort)?.hostIp ?? "" }));
-}
-
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
   const access = d.access ?? agentAccess(null);
   const streams = d.streams ?? new StreamLimits(Number.MAX_SAFE_INTEGER);
@@ -109,14 +105,6 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   const followSignal = (ctx: { signal: AbortSignal }) => (d.closing ? AbortSignal.any([ctx.signal, d.closing]) : ctx.signal);
   // Ended by a shutdown, a follow fails as Unavailable rather than ending: the client reconnects (with since).
   const shuttingDown = () => new ConnectError("the agent is shutting down; follow again when it is back", Code.Unavailable);
-  const inspect = async (service: string, name: string) => {
-    try {
-      return await (await d.runtimes.forService(service)).runtime.inspect(name);
-    } catch (err) {
-      if (err instanceof NoSuchContainerError) return undefined;
-      throw err;
-    }
-  };
   return {
     async health() {
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };
@@ -195,7 +183,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
               version: c.version,
               state: c.state,
               startedAt: c.startedAt ?? "",
-              ports: portsOf(c, ports.filter((p) => p.service === service && p.component === component)),
+              ports: publishedPorts(c, ports.filter((p) => p.service === service && p.component === component)),
             };
           }),
         };
@@ -206,32 +194,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       access.check(ctx, "agent:read", checkService(req.service));
       return guard(async () => {
         const service = checkService(req.service);
-        const def = await d.controller.definitionOf(service);
-        const stored = await d.store.components(service);
-        const ports = await d.store.ports(service);
-        const components = [];
-        for (const c of def.components) {
-          const container = containerName(service, c.name);
-          const info = await inspect(service, container);
-          const want = stored.find((s) => s.name === c.name);
-          const drift = want?.specHash ? driftOf(want.specHash, want.image, info) : info ? undefined : "missing";
-          components.push({
-            component: c.name,
-            container,
-            desiredState: want?.desired ?? "running",
-            observedState: info?.state ?? "missing",
-            desiredImage: want?.image ?? "",
-            observedImage: info?.image ?? "",
-            drift: drift === "stopped" && want?.desired === "stopped" ? "" : (drift ?? ""),
-            ports: portsOf(info, ports.filter((p) => p.component === c.name)),
-            startedAt: info?.startedAt ?? "",
-          });
-        }
-        const names = new Set(def.components.flatMap((c) => [containerName(service, c.name), `${containerName(service, c.name)}-next`]));
-        const { runtime } = await d.runtimes.forService(service);
-        const unknown = (await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
-        const recent = await d.store.recentEvents(service);
-        const sp = await d.controller.planner.placementOf(def);
+        const s = await serviceStatus(d, service);
+        const sp = s.placement;
         const placement = sp && {
           sheet: sp.placement.sheet,
           sheetNumber: sp.placement.sheetNumber,
@@ -244,7 +208,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
           isolation: sp.isolation,
           ephemeralPorts: sp.ephemeral,
         };
-        return { service, version: def.version, active: def.active, components, recentEvents: recent, unknownContainers: unknown, placement, ...(await publishStatus(d.publisher, service)) };
+        const components = s.components.map((c) => ({ ...c, drift: c.drift ?? "" }));
+        return { service, version: s.version, active: s.active, components, recentEvents: s.recentEvents, unknownContainers: s.unknownContainers, placement, ...(await publishStatus(d.publisher, service)) };
       });
     },
 

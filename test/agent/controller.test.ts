@@ -163,6 +163,33 @@ describe("ServiceController on a fake runtime", () => {
     assert.equal(plans, 2);
   });
 
+  test("restart is one critical section: a deploy asked for during its stop runs after its start", async () => {
+    await store.putDefinition(def());
+    await collect(ctl.deploy("shop"));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let stopping!: () => void;
+    const stopped = new Promise<void>((r) => (stopping = r));
+    const stop = rt.stop.bind(rt);
+    rt.stop = async (name: string) => {
+      stopping();
+      await gate; // the restart holds here, between its stop and its start
+      return stop(name);
+    };
+    const restart = ctl.restart("shop", "api");
+    await stopped;
+    const deploy = collect(ctl.deploy("shop", def({ version: "v2" })));
+    await new Promise((r) => setTimeout(r, 20)); // room for the deploy to slip in, were the lock released
+    rt.stop = stop;
+    const from = rt.calls.length;
+    release();
+    assert.deepEqual((await restart).map((c) => c.state), ["running"]);
+    await deploy;
+    const calls = rt.calls.slice(from);
+    assert.ok(calls.indexOf("start shop-api") >= 0, calls.join(", "));
+    assert.ok(calls.indexOf("start shop-api") < calls.indexOf("create shop-api-next"), `the restart's start comes first: ${calls.join(", ")}`);
+  });
+
   test("a component dropped from the definition is removed with its ports", async () => {
     await store.putDefinition(def());
     await collect(ctl.deploy("shop"));
