@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm run build`: one esbuild bundle per binary in dist/ (mcr.js, mcp-agent.js, mcp.js),
-// run by bin/<name> with plain node. dist/build.json records when the build started and
+// `npm run build`: two esbuild bundles per binary in dist/, run by bin/<name> with plain
+// node: <name>.js, the small entry (the stale-build check and --version), and
+// <name>-main.js, everything else, which the entry imports only when it is needed. So
+// `--version` reads a few kilobytes of JavaScript instead of megabytes (docs/performance.md). dist/build.json records when the build started and
 // which project files went into each bundle; lib/cli/launch.ts never runs a bundle older
 // than any of them. Plain JavaScript so that it runs without tsx.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -33,19 +35,35 @@ const lazyExternals = {
   },
 };
 
+/** The entry's `import("./main.ts")` stays an import of the main bundle beside it. */
+const ENTRY_FILES = new Set(Object.values(BINARIES));
+const mainOf = Object.fromEntries(Object.entries(BINARIES).map(([name, entry]) => [entry, `./${name}-main.js`]));
+const splitMain = {
+  name: "split-main",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/main\.ts$/ }, (a) => {
+      const importer = relative(root, a.importer);
+      return ENTRY_FILES.has(importer) ? { path: mainOf[importer], external: true } : undefined;
+    });
+  },
+};
+
 const started = Date.now();
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 // $MCP_VERSION (e.g. `git describe` in an image build, deploy/Containerfile.*) overrides package.json's.
 const version = process.env.MCP_VERSION || pkg.version;
 const result = await build({
   absWorkingDir: root,
-  entryPoints: Object.entries(BINARIES).map(([out, entry]) => ({ in: entry, out })),
+  entryPoints: Object.entries(BINARIES).flatMap(([out, entry]) => [
+    { in: entry, out },
+    { in: join(dirname(entry), "main.ts"), out: `${out}-main` },
+  ]),
   outdir: dist,
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  plugins: [lazyExternals],
+  plugins: [splitMain, lazyExternals],
   // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
   banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
   define: { __MCP_VERSION__: JSON.stringify(version), __MCP_BUILD__: "true" },
@@ -71,10 +89,10 @@ for (const f of result.outputFiles) {
 
 const binaries = {};
 for (const [name, entry] of Object.entries(BINARIES)) {
-  const out = result.metafile.outputs[relative(root, join(dist, `${name}.js`))];
-  if (!out) throw new Error(`esbuild produced no dist/${name}.js`);
+  const outs = [`${name}.js`, `${name}-main.js`].map((f) => result.metafile.outputs[relative(root, join(dist, f))]);
+  if (outs.some((o) => !o)) throw new Error(`esbuild produced no dist/${name}.js or dist/${name}-main.js`);
   // Project files only: not node_modules (package-lock.json stands for them), not the plugin's stubs.
-  const sources = Object.keys(out.inputs).filter((p) => !p.startsWith("node_modules/") && !p.startsWith("lazy-external:"));
+  const sources = [...new Set(outs.flatMap((o) => Object.keys(o.inputs)))].filter((p) => !p.startsWith("node_modules/") && !p.startsWith("lazy-external:"));
   binaries[name] = { entry, sources: [...sources, ...ALSO].sort() };
 }
 // Last, so that a bundle is never paired with the record of an older build.
@@ -84,5 +102,5 @@ written.add("build.json");
 // when stale, possibly several at once) are left to their own rename.
 for (const f of readdirSync(dist)) if (!written.has(f) && !f.includes(".tmp-")) rmSync(join(dist, f), { recursive: true, force: true });
 
-const sizes = Object.keys(BINARIES).map((n) => `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e6).toFixed(1)} MB`);
+const sizes = Object.keys(BINARIES).map((n) => `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e3).toFixed(0)} kB + ${(result.metafile.outputs[`dist/${n}-main.js`].bytes / 1e6).toFixed(1)} MB`);
 process.stdout.write(`build: dist/ ${sizes.join(", ")} in ${Date.now() - started} ms\n`);

@@ -36,7 +36,7 @@ describe("bin/mcr, bin/mcp-agent, bin/mcp", () => {
     tmp = mkdtempSync(join(tmpdir(), "binaries-"));
     root = join(tmp, "checkout");
     // What a build reads, with mtimes kept; node_modules is the real one.
-    for (const p of ["bin", "lib", "registry", "daemon", "console", "proto", "scripts", "package.json", "package-lock.json"]) {
+    for (const p of ["bin", "lib", "registry", "agent", "console", "proto", "scripts", "package.json", "package-lock.json"]) {
       cpSync(join(REPO_ROOT, p), join(root, p), { recursive: true, preserveTimestamps: true });
     }
     symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
