@@ -10,7 +10,6 @@ import { GcRunSchema, GcService, type GcRun as GcRunMessage } from "../../proto/
 import { gcOptionsFrom, gcRunMessage } from "../admin/gc-service.ts";
 import { AuditLog } from "../audit/audit-log.ts";
 import { GarbageCollector } from "../gc/collector.ts";
-import { envGcHooks } from "../gc/test-hooks.ts";
 import { GcManager } from "../gc/manager.ts";
 import { loadRegistryConfig, openOffline, runningServer, serverClient } from "./offline.ts";
 import { bytes as formatBytes } from "../../lib/text/bytes.ts";
@@ -60,7 +59,7 @@ export async function gcCommand(o: GcCommandOptions, out: Say = (l) => process.s
     const audit = new AuditLog(off.db, silentLogger());
     try {
       const locks = { digests: off.locks.digests, commits: off.locks.commits };
-      const collector = new GarbageCollector({ db: off.db, store: off.store, locks, log: silentLogger(), hooks: envGcHooks(silentLogger()) });
+      const collector = new GarbageCollector({ db: off.db, store: off.store, locks, log: silentLogger() });
       const manager = new GcManager(collector, audit, silentLogger(), off.locks.gcRun);
       const run = await manager.begin(gcOptionsFrom(options, cfg.gc.grace), "cli");
       err(`gc ${run.id} started (${cfg.database.url ? "on the shared PostgreSQL database, beside the replicas" : "the server is not running: collecting directly"})`);

@@ -39,7 +39,6 @@ import { GarbageCollector, type GcHooks } from "../gc/collector.ts";
 import { checkRegistry } from "../gc/check.ts";
 import { GcManager } from "../gc/manager.ts";
 import { removeStaleUploads } from "../gc/stale-uploads.ts";
-import { envGcHooks } from "../gc/test-hooks.ts";
 import { adminImplementations } from "../admin/routes.ts";
 import { handleAdminRest } from "../admin/rest.ts";
 import { acquireLock, socketPath, type InstanceLock } from "./instance-lock.ts";
@@ -158,7 +157,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   });
   maintenance.start();
 
-  const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks ?? envGcHooks(log), now: opts.now });
+  const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks, now: opts.now });
   const gc = new GcManager(collector, audit, log, locks.gcRun);
   const admin = {
     meta,

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
+import { GC_PAUSED, pauseGcAfterMark } from "../helpers/gc-pause.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { initHome, MCR_BIN, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { OCI_MANIFEST, sha256 } from "../helpers/oci.ts";
@@ -54,13 +55,13 @@ describe("GC interrupted by kill -9 between its phases, then reconcile", () => {
   }
 
   test("killed after the mark: rows gone, files left; check reports them; reconcile through the restarted server removes them", async () => {
-    const { push, client: c } = await start({ METACIRCULAR_TEST_GC_PAUSE_AFTER_MARK: "1" });
+    const { push, client: c } = await start(pauseGcAfterMark());
     for (const g of garbage) await push.pushBlob("crash/a", g);
     for (const b of [config, layer]) await push.pushBlob("crash/a", b);
     assert.equal((await push.putManifest("crash/a", "keep", imageManifest(config, [layer]), OCI_MANIFEST)).status, 201);
     const started = await c.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json" }, body: '{"grace":"0s"}' });
     assert.equal(started.status, 202, started.text);
-    await until("the mark phase", async () => (server!.logs().includes("paused after the mark phase") ? true : undefined), 20_000, 50);
+    await until("the mark phase", async () => (server!.logs().includes(GC_PAUSED) ? true : undefined), 20_000, 50);
     assert.equal(await server!.stop("SIGKILL"), "SIGKILL");
     server = undefined;
     assert.ok(existsSync(`${join(home.dir, "mcr.db")}.lock`), "the lock of the killed process is left behind");

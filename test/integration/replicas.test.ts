@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
+import { GC_PAUSED, pauseGcAfterMark } from "../helpers/gc-pause.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { initHome, MCR_BIN, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { sha256 } from "../helpers/oci.ts";
@@ -80,12 +81,12 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
   });
 
   test("one garbage collection at a time across replicas; a replica that dies mid-run releases it", async () => {
-    const paused = await startMcr(home, { ...GRACE, METACIRCULAR_TEST_GC_PAUSE_AFTER_MARK: "1" });
+    const paused = await startMcr(home, { ...GRACE, ...pauseGcAfterMark() });
     extra.push(paused);
     const cp = new RegistryClient(paused.url, home.caPem);
     try {
       assert.equal((await gcStart(cp)).status, 202);
-      await until("the run to pause after its mark", async () => (/paused after the mark phase/.test(paused.logs()) ? true : undefined), 15_000, 25);
+      await until("the run to pause after its mark", async () => (paused.logs().includes(GC_PAUSED) ? true : undefined), 15_000, 25);
       const busy = await gcStart(ca);
       assert.equal(busy.status, 409, busy.text);
       assert.match(busy.text, /another replica/);
