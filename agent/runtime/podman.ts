@@ -2,7 +2,6 @@
 // create/start/rename, the log and event streams, and registry credentials).
 // Every call is execFile/spawn with an argument array; no shell is involved.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { buildRunArgs, hasLabels, parseEvent, parseInspect, parsePs } from "./run-args.ts";
 import { ImageNotFoundError, NoSuchContainerError, RuntimeError } from "./runtime.ts";
@@ -11,16 +10,14 @@ import type { ContainerInfo, ContainerSpec, LogLine, LogOptions, PullOptions, Ru
 export interface PodmanOptions {
   /** The podman binary; default "podman". */
   command?: string;
-  /** skopeo, used by imageExists (podman 4.3's `manifest inspect` cannot query a registry); default "skopeo". */
-  skopeo?: string;
   /** Environment of every call (e.g. CONTAINERS_CONF); default: the agent's own. */
   env?: NodeJS.ProcessEnv;
   /** Limit for each one-shot call (not for logs/events); default 10 minutes, enough for a large pull. */
   timeoutMs?: number;
   /**
    * A command that runs podman on the runtime's behalf, e.g. `runuser -u gazette-prod -- env -i
-   * HOME=… XDG_RUNTIME_DIR=…` for a service user's rootless podman. The podman (or skopeo)
-   * command and its arguments are appended to it.
+   * HOME=… XDG_RUNTIME_DIR=…` for a service user's rootless podman. The podman command
+   * and its arguments are appended to it.
    */
   wrapper?: string[];
 }
@@ -72,14 +69,12 @@ function lastLine(stdout: string): string {
 
 export class PodmanRuntime implements Runtime {
   private readonly command: string;
-  private readonly skopeo: string;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly timeoutMs: number;
   private readonly wrapper: string[];
 
   constructor(opts: PodmanOptions = {}) {
     this.command = opts.command ?? "podman";
-    this.skopeo = opts.skopeo ?? "skopeo";
     this.env = opts.env;
     this.timeoutMs = opts.timeoutMs ?? 10 * 60 * 1000;
     this.wrapper = opts.wrapper ?? [];
@@ -118,14 +113,15 @@ export class PodmanRuntime implements Runtime {
   }
 
   /**
-   * A registry call (pull, push, skopeo inspect) of `image` with `opts`' credentials. With
+   * A registry call (a pull) of `image` with `opts`' credentials. With
    * `pipedAuth` the auth.json it makes goes to stdin and `sh -c 'cat | …'` run as the service
    * user makes the pipe that podman reads /dev/stdin from: a pipe of root's own cannot be
    * reopened by another UID, one made by that user can, and only by the process holding it.
    * Nothing reaches disk. A call refused for its credentials (the pull token ran out during a
    * long pull) is made again with a new one; layers already pulled stay.
    */
-  private async registryCall(cmd: string, args: string[], image: string, what: string, opts: PullOptions | undefined): Promise<string> {
+  private async registryCall(args: string[], image: string, what: string, opts: PullOptions | undefined): Promise<string> {
+    const cmd = this.command;
     const withArgs = (extra: string[]) => [...args.slice(0, -1), ...extra, args[args.length - 1]!];
     if (!opts?.pipedAuth) return this.exec(withArgs(registryArgs(opts)), what, { cmd });
     for (let attempt = 1; ; attempt++) {
@@ -149,7 +145,7 @@ export class PodmanRuntime implements Runtime {
   }
 
   async pull(image: string, opts?: PullOptions): Promise<void> {
-    await this.registryCall(this.command, ["pull", "--quiet", image], image, `${this.command} pull ${image}`, opts);
+    await this.registryCall(["pull", "--quiet", image], image, `${this.command} pull ${image}`, opts);
   }
 
   async create(spec: ContainerSpec): Promise<string> {
@@ -202,16 +198,6 @@ export class PodmanRuntime implements Runtime {
     return parsePs(out).filter((c) => hasLabels(c.labels, labels));
   }
 
-  async build(image: string, contextDir: string, containerfile: string): Promise<void> {
-    // cwd = the context: a relative containerfile is relative to it, as in seed 002.
-    const ctx = resolve(contextDir);
-    await this.exec(["build", "-t", image, "-f", containerfile, ctx], `${this.command} build ${image}`, { cwd: ctx });
-  }
-
-  async push(image: string, opts?: PullOptions): Promise<void> {
-    await this.registryCall(this.command, ["push", "--quiet", image], image, `${this.command} push ${image}`, opts);
-  }
-
   async hasImage(image: string): Promise<boolean> {
     try {
       await this.exec(["image", "exists", image], `${this.command} image exists ${image}`);
@@ -219,18 +205,6 @@ export class PodmanRuntime implements Runtime {
     } catch (err) {
       // `image exists` answers 1, with nothing on stderr, when the image is not there.
       if (err instanceof RuntimeError && err.exitCode === 1) return false;
-      throw err;
-    }
-  }
-
-  async imageExists(image: string, opts?: PullOptions): Promise<boolean> {
-    // podman 4.3's `manifest inspect` takes neither --authfile nor --cert-dir and
-    // rejects docker:// references, so ask the registry through skopeo.
-    try {
-      await this.registryCall(this.skopeo, ["inspect", "--raw", `docker://${image}`], image, `${this.skopeo} inspect ${image}`, opts);
-      return true;
-    } catch (err) {
-      if (err instanceof ImageNotFoundError) return false;
       throw err;
     }
   }

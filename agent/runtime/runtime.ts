@@ -107,12 +107,8 @@ export interface Runtime {
   inspect(name: string): Promise<ContainerInfo>;
   /** Every container (running or not) whose labels include all of `labels`. */
   list(labels?: Record<string, string>): Promise<ContainerInfo[]>;
-  build(image: string, contextDir: string, containerfile: string): Promise<void>;
-  push(image: string, opts?: PullOptions): Promise<void>;
   /** Whether the image is in local storage (podman image exists). */
   hasImage(image: string): Promise<boolean>;
-  /** Whether the image exists in its registry. */
-  imageExists(image: string, opts?: PullOptions): Promise<boolean>;
   /** Log lines until the container's log ends (or forever with follow) or `signal` aborts, which ends the podman process. */
   logs(name: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
   /** Container lifecycle events of containers carrying all of `labels`, until `signal` aborts. */

@@ -87,12 +87,7 @@ export class FakeRuntime implements Runtime {
   async list(labels: Record<string, string> = {}) {
     return [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v)).map((c) => structuredClone(c.info));
   }
-  async build() {}
-  async push() {}
   async hasImage(image: string) {
-    return this.images.has(image);
-  }
-  async imageExists(image: string) {
     return this.images.has(image);
   }
   async *logs(name: string): AsyncIterable<LogLine> {
