@@ -5,7 +5,7 @@
 // section or key is an error that names it and the file.
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
 import { loadConfig, resolveConfig } from "../lib/config/load.ts";
 import { duration } from "../lib/config/types.ts";
@@ -148,5 +148,3 @@ export function identityCa(cfg: ConsoleConfig): string {
 export function registryCa(cfg: ConsoleConfig): string {
   return cfg.registry.ca_cert || cfg.ca_cert;
 }
-
-export const configDir = (cfg: ConsoleConfig) => dirname(cfg.file);

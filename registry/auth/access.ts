@@ -45,11 +45,6 @@ const callers = new WeakMap<IncomingMessage, Claims>();
 /** The repository a request's pull token is limited to. */
 const scopes = new WeakMap<IncomingMessage, string>();
 
-/** The authenticated caller of a request, if authentication is on. */
-export function callerOf(req: IncomingMessage): Claims | undefined {
-  return callers.get(req);
-}
-
 /** The client's address, taken when the request arrived (it stays readable after the socket is gone). */
 export function clientAddress(req: IncomingMessage): string {
   return remoteAddress(req);
