@@ -1,8 +1,27 @@
 // Password hashing with scrypt (N=2^15, r=8, p=1): `scrypt$N$r$p$<salt b64>$<hash b64>`.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
-const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+/**
+ * Hashes that may run at once. Each takes 32 MiB and about 100 ms of a core on libuv's thread
+ * pool (4 threads), which also does the registry's file reads and writes: a flood of failed
+ * logins (every one is hashed, known user or not) must neither hold 4 × 32 MiB nor leave blob
+ * uploads and pulls without a thread. The others wait here, in order (bench/hostile).
+ */
+export const MAX_CONCURRENT_HASHES = 2;
+let hashing = 0;
+const waiting: Array<() => void> = [];
+
+async function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
+  if (hashing < MAX_CONCURRENT_HASHES) hashing++;
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing hash hands its slot over
+  try {
+    return await new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
 
 const N = 1 << 15;
 const R = 8;
