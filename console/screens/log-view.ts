@@ -65,3 +65,55 @@ export function splitMatches(text: string, term: string): string[] {
   parts.push(text.slice(at));
   return parts;
 }
+
+/** The top line of a scrolled view: a log line (by seq, which never changes) and a piece of it. */
+export interface Anchor {
+  seq: number;
+  piece: number;
+}
+
+/** Index in `lines` (sorted by seq) of the first line whose seq is at least `seq`. */
+function lineAtOrAfter(lines: LogLine[], seq: number): number {
+  let lo = 0;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (lines[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The anchor of display line `index`. */
+export function anchorAt(shown: DisplayLine[], lines: LogLine[], index: number): Anchor | null {
+  const d = shown[index];
+  if (!d) return null;
+  let first = index;
+  while (first > 0 && shown[first - 1]!.source === d.source) first--;
+  return { seq: lines[d.source]!.seq, piece: index - first };
+}
+
+/**
+ * The display index an anchor stands for now. New lines arriving below, or old ones dropped
+ * from the buffer above, do not move it; a line that was dropped gives way to the oldest kept.
+ */
+export function indexOfAnchor(shown: DisplayLine[], lines: LogLine[], anchor: Anchor): number {
+  const source = lineAtOrAfter(lines, anchor.seq);
+  if (source >= lines.length) return Math.max(0, shown.length - 1);
+  const exact = lines[source]!.seq === anchor.seq;
+  let i = displayIndexOf(shown, source);
+  if (exact) for (let p = 0; p < anchor.piece && shown[i + 1]?.source === source; p++) i++;
+  return i;
+}
+
+/** The first display line of log line `source` (display lines are in source order). */
+export function displayIndexOf(shown: DisplayLine[], source: number): number {
+  let lo = 0;
+  let hi = shown.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (shown[mid]!.source < source) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
