@@ -77,7 +77,7 @@ export function resolveImage(def: ServiceDefinition, c: ComponentDefinition, reg
   let image = c.image;
   if (!image) {
     if (!registryHost) throw new PlanError(`${def.name}/${c.name}: no image given and the agent has no [registry] host to derive one`);
-    // Seed 000 §2: <service> for the api component, <service>-<component> for others.
+    // docs/service-definitions.md: <service> for the api component, <service>-<component> for others.
     image = `${registryHost}/${c.name === "api" ? def.name : `${def.name}-${c.name}`}`;
   }
   const lastSlash = image.lastIndexOf("/");
@@ -98,7 +98,7 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
   if (assigned.length === 1) env.PORT = String(assigned[0]!.hostPort);
   else for (const a of assigned) env[`PORT_${a.name.toUpperCase()}`] = String(a.hostPort);
   if (smep) {
-    // tinsnip compatibility (seed 004): the service's UID and all ten of its ports.
+    // SMEP (docs/smep.md): the service's UID and all ten of its ports.
     const p = smep.placement;
     env.TIN_SHEET = p.sheet;
     env.TIN_SERVICE_NAME = def.name;

@@ -1,4 +1,4 @@
-// The Runtime interface on the podman CLI (podman 4.3; seed 002's Podman, plus
+// The Runtime interface on the podman CLI (podman 4.3, plus
 // create/start/rename, the log and event streams, and registry credentials).
 // Every call is execFile/spawn with an argument array; no shell is involved.
 import { execFile, spawn, type ChildProcess } from "node:child_process";

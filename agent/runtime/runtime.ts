@@ -1,4 +1,4 @@
-// The container runtime the agent drives (seed 002's Runtime interface, plus
+// The container runtime the agent drives (a Runtime interface, plus
 // the lifecycle calls deploys need and the two streams: logs and events).
 // The podman implementation is in podman.ts; tests may swap in a fake.
 

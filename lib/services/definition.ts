@@ -8,7 +8,7 @@ import { quote } from "../text/quote.ts";
 export interface RouteDefinition {
   /** Decides `$PORT_<NAME>`; required when a component has several routes. */
   name: string;
-  /** External port on mc-proxy. */
+  /** External port on the node's proxy (HAProxy). */
   port: number;
   mode: "l4" | "l7";
   hostname: string;
@@ -43,7 +43,7 @@ export interface ServiceDefinition {
   node: string;
   version: string;
   active: boolean;
-  /** SMEP environment (seed 004): prod, test, dev, ... */
+  /** SMEP environment (docs/smep.md): prod, test, dev, ... */
   environment: string;
   /** Pins the SMEP machine number (01-99) instead of the machine registry's. */
   number?: number;
@@ -131,7 +131,7 @@ export function parseVolume(spec: string, where: string): { host: string; contai
   return { host, container, options };
 }
 
-/** The keys each table may have (seed 000 §2); any other is an error that names it. */
+/** The keys each table may have (docs/service-definitions.md); any other is an error that names it. */
 const KEYS = {
   service: new Set(["name", "node", "version", "active", "environment", "number", "storage", "components"]),
   storage: new Set(["nfs", "nfs_options", "nfsOptions"]),

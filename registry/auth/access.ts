@@ -20,7 +20,7 @@ export interface Permission {
   repository: string;
 }
 
-/** The action a request needs (seed 003 phases 5-7). */
+/** The action a request needs (docs/security.md, "Policy rules"). */
 export function requiredPermission(route: OciRoute, method: string): Permission {
   switch (route.kind) {
     case "base":
