@@ -1,10 +1,30 @@
-// The TUI's bottom line: the prompt being typed, a message, or the keys of the screen.
+// The TUI's bottom line: the prompt being typed (with its cursor), a message, or the keys of the screen.
 import React from "react";
 import { Text } from "ink";
 
-export function Footer({ keys, message, bad, prompt, color, width }: { keys: string; message: string; bad: boolean; prompt: string | null; color: boolean; width: number }) {
+export interface FooterPrompt {
+  label: string;
+  value: string;
+  /** Characters before the cursor. */
+  cursor: number;
+}
+
+export function Footer({ keys, message, bad, prompt, color, width }: { keys: string; message: string; bad: boolean; prompt: FooterPrompt | null; color: boolean; width: number }) {
   const cut = (s: string) => (s.length > width ? s.slice(0, width - 1) + "…" : s);
-  if (prompt !== null) return <Text>{cut(prompt)}█</Text>;
+  if (prompt !== null) {
+    const chars = Array.from(prompt.label + prompt.value);
+    const at = Array.from(prompt.label).length + prompt.cursor;
+    // A long line shows its end around the cursor.
+    const from = Math.max(0, at + 1 - (width - 1));
+    const under = chars[at];
+    return (
+      <Text>
+        {chars.slice(from, at).join("")}
+        {under === undefined ? "█" : <Text inverse>{under}</Text>}
+        {chars.slice(at + 1, from + width - 1).join("")}
+      </Text>
+    );
+  }
   if (message) return <Text {...(color && bad ? { color: "red" } : {})}>{cut(message)}</Text>;
   return <Text dimColor={color}>{cut(keys)}</Text>;
 }

@@ -12,7 +12,8 @@ export function useSelection(count: number, page: number) {
   const move = (input: string, key: Key): boolean => {
     const m = movement(input, key, page);
     if (m === null) return false;
-    setSelected(m === "top" ? 0 : m === "bottom" ? count - 1 : Math.max(0, Math.min(count - 1, sel + m)));
+    // From the latest selection: several keys of one pasted or fast read each move it.
+    setSelected((prev) => (m === "top" ? 0 : m === "bottom" ? count - 1 : Math.max(0, Math.min(count - 1, Math.min(prev, count - 1) + m))));
     return true;
   };
   return { sel, start, end: Math.min(count, start + page), move, select: setSelected };

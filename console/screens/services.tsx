@@ -8,7 +8,8 @@ import { stateCell } from "../views/format.ts";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
-import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
+import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { useSelection } from "./pick.ts";
 import { serviceRows } from "./rows.ts";
 
 export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  d deploy  / filter  : jump  ? help  q quit";
@@ -16,21 +17,16 @@ export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  d deploy  / fi
 export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
-  const [selected, setSelected] = useState(0);
   // Stable references from the store (useShallow), rows computed from them.
   const { containers, statuses, nodes } = useStore(store, useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes })));
   const rows = useMemo(() => serviceRows({ containers, statuses, nodes }, filter), [containers, statuses, nodes, filter, nav.tick >> 4]);
   const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
-  const sel = Math.min(selected, Math.max(0, rows.length - 1));
   const page = Math.max(1, nav.height - 3);
+  const { sel, start, end, move } = useSelection(rows.length, page);
   const current = rows[sel];
 
   useScreenKeys((input, key) => {
-    const m = movement(input, key, page);
-    if (m !== null) {
-      setSelected(m === "top" ? 0 : m === "bottom" ? rows.length - 1 : Math.max(0, Math.min(rows.length - 1, sel + m)));
-      return true;
-    }
+    if (move(input, key)) return true;
     if (input === "/") {
       nav.prompt("/", filter, setFilter, setFilter);
       return true;
@@ -42,9 +38,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
     return false;
   });
 
-  // The rows that fit, keeping the selection in view.
-  const start = Math.max(0, Math.min(sel - Math.floor(page / 2), rows.length - page));
-  const visible = rows.slice(start, start + page);
+  const visible = rows.slice(start, end);
   return (
     <Box flexDirection="column">
       <Text dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{rows.length} components{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>

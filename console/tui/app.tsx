@@ -4,7 +4,7 @@
 // everything: flicker); a resize re-renders, clearing the screen when it shrinks. One key
 // dispatcher: the prompt line or the confirmation first, then the screen, then global keys.
 import React, { useEffect, useMemo, useRef, useState } from "react";
-import { Box, render, useApp, useInput } from "ink";
+import { Box, render, useApp, useInput, type Key } from "ink";
 import { useStore } from "zustand";
 import { Confirm } from "../components/confirm.tsx";
 import { Footer } from "../components/footer.tsx";
@@ -22,6 +22,7 @@ import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
 import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
 import type { ConsoleStore } from "../store/state.ts";
 import { NavContext, parseJump, type KeyHandler, type Nav, type Route } from "./nav.ts";
+import { editPrompt, splitKeys, type PromptLine } from "./keys.ts";
 import { startPoller } from "./poller.ts";
 
 export interface AppProps {
@@ -34,7 +35,7 @@ export interface AppProps {
   poll?: boolean;
 }
 
-type PromptState = { label: string; value: string; submit: (v: string) => void; change?: (v: string) => void };
+type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
 const TITLES: Record<Route["screen"], string> = { services: "services", service: "service", logs: "logs", deploy: "deploy", help: "help", registry: "registry", repository: "repository", manifest: "manifest", gc: "gc", policies: "policies", audit: "audit" };
@@ -88,7 +89,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       back: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
       quit: () => exit(),
       confirm: (m, action) => setConfirm({ message: m, action }),
-      prompt: (label, initialValue, submit, change) => setPrompt({ label, value: initialValue, submit, ...(change ? { change } : {}) }),
+      prompt: (label, initialValue, submit, change) => setPrompt({ label, value: initialValue, cursor: Array.from(initialValue).length, submit, ...(change ? { change } : {}) }),
       flash: (text, bad = false) => setMessage({ text, bad }),
       run: (what, work) => void work().then(
         () => setMessage({ text: `${what}: done`, bad: false }),
@@ -103,22 +104,23 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
     [route, width, bodyHeight, color, tick],
   );
 
-  useInput((input, key) => {
+  // One key at a time: a pasted or fast read (":registry\r", three backspaces) is split first.
+  const dispatch = (input: string, key: Key) => {
     if (key.ctrl && input === "c") return exit();
     const prompt = promptRef.current;
     const confirm = confirmRef.current;
     if (prompt) {
-      if (key.escape) {
+      const edited = editPrompt(prompt, input, key);
+      if (edited === "cancel") {
         prompt.change?.("");
         return setPrompt(null);
       }
-      if (key.return) {
+      if (edited === "submit") {
         setPrompt(null);
         return prompt.submit(prompt.value);
       }
-      const value = key.backspace || key.delete ? prompt.value.slice(0, -1) : input && !key.ctrl && !key.meta ? prompt.value + input : prompt.value;
-      prompt.change?.(value);
-      return setPrompt({ ...prompt, value });
+      if (edited.value !== prompt.value) prompt.change?.(edited.value);
+      return setPrompt({ ...prompt, ...edited });
     }
     if (confirm) {
       setConfirm(null);
@@ -137,6 +139,25 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
         else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`, bad: true });
       });
     }
+  };
+  // Keys go through in order. The prompt line and the confirmation read refs, so keys for them
+  // go at once; after a key for a screen the next one waits for the render, so that it meets
+  // the screen as that key left it (a selection moved, a screen opened).
+  const queue = useRef<[string, Key][]>([]);
+  const draining = useRef(false);
+  const drain = () => {
+    draining.current = true;
+    while (queue.current.length > 0) {
+      const [input, key] = queue.current.shift()!;
+      const dialog = promptRef.current !== null || confirmRef.current !== null;
+      dispatch(input, key);
+      if (!dialog && queue.current.length > 0) return void setTimeout(drain, 0);
+    }
+    draining.current = false;
+  };
+  useInput((input, key) => {
+    queue.current.push(...splitKeys(input, key));
+    if (!draining.current) drain();
   });
 
   const body =
@@ -166,7 +187,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
           {confirm ? <Confirm message={confirm.message} color={color} /> : null}
           {body}
         </Box>
-        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt ? `${prompt.label}${prompt.value}` : null} color={color} width={width} />
+        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt} color={color} width={width} />
       </Box>
     </NavContext.Provider>
   );
