@@ -145,3 +145,17 @@ export function componentImage(def: ServiceDefinition, c: ComponentDefinition, r
   const repository = c.name === "api" ? def.name : `${def.name}-${c.name}`;
   return { ref: `${registryHost}/${repository}:${version}`, repository, tag: version, inRegistry: true };
 }
+
+/** Why a component runs the image it does, in the operator's words. */
+export function imageReason(def: ServiceDefinition, c: ComponentDefinition): string {
+  if (c.image) return `it sets image = ${JSON.stringify(c.image)}`;
+  return c.name === "api" ? `a component without image = runs the service's name; the one named api, ${def.name}` : `a component without image = runs <service>-<component>, ${def.name}-${c.name}`;
+}
+
+/** `[build.images]` entries no component runs from the registry (a name that does not match is the usual mistake). */
+export function unusedImageEntries(d: LoadedDefinition, registryHost: string): string[] {
+  const used = new Set(d.def.components.map((c) => componentImage(d.def, c, registryHost)).filter((i) => i.inRegistry).map((i) => i.repository));
+  return Object.keys(d.images)
+    .filter((name) => !used.has(name))
+    .map((name) => `${d.file}: [build.images] entry ${JSON.stringify(name)} is run by no component (they run ${[...used].map((u) => JSON.stringify(u)).join(", ") || "no image of the registry"})`);
+}

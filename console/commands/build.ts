@@ -3,8 +3,8 @@
 // and pushed with the console's CA and a temporary auth file holding the registry token.
 import { cell } from "../output/screen.ts";
 import type { CommandSpec } from "./command.ts";
-import { stream } from "./present.ts";
-import { imagesSection, progressFormat } from "../views/progress.ts";
+import { stream, withWarnings } from "./present.ts";
+import { imagesSection, progressFormat, warningNotes } from "../views/progress.ts";
 
 const command: CommandSpec = {
   name: "build",
@@ -14,11 +14,11 @@ const command: CommandSpec = {
   async run(ctx, [target]) {
     const store = ctx.store();
     const format = { ...progressFormat, select: (s: Parameters<typeof progressFormat.select>[0]) => progressFormat.select(s).filter((e) => e.type === "build") };
-    await stream(ctx, format, () => store.getState().build(target!, ctx.signal), (s, done) => ({
+    await withWarnings(ctx, () => stream(ctx, format, () => store.getState().build(target!, ctx.signal), (s, done) => ({
       sections: [imagesSection(s)],
-      notes: done ? Object.values(s.images).filter((i) => i.phase === "pushed").map((i) => cell(`pushed ${i.ref}`, "ok")) : [],
+      notes: [...warningNotes(s), ...(done ? Object.values(s.images).filter((i) => i.phase === "pushed").map((i) => cell(`pushed ${i.ref}`, "ok")) : [])],
       ...(done ? {} : { pending: "building" }),
-    }));
+    })));
     return 0;
   },
 };

@@ -2,7 +2,7 @@
 // is there), then streams the agent's Deploy per component: pulling, creating, starting,
 // running; a container that does not stay up is rolled back and the error says why.
 import type { CommandSpec } from "./command.ts";
-import { stream } from "./present.ts";
+import { stream, withWarnings } from "./present.ts";
 import { deployScreen, progressFormat } from "../views/progress.ts";
 
 const command: CommandSpec = {
@@ -12,7 +12,7 @@ const command: CommandSpec = {
   options: [],
   async run(ctx, [service]) {
     const store = ctx.store();
-    await stream(ctx, progressFormat, () => store.getState().deploy(service!, ctx.signal), deployScreen);
+    await withWarnings(ctx, () => stream(ctx, progressFormat, () => store.getState().deploy(service!, ctx.signal), deployScreen));
     return 0;
   },
 };

@@ -63,3 +63,23 @@ export async function stream<E, T>(ctx: Context, format: StreamFormat<E>, work: 
     unsubscribe();
   }
 }
+
+/**
+ * Runs `work`, writing each warning the store finds in the definitions (`buildWarnings`) to
+ * stderr once, as it appears; on a TTY the live view shows them instead.
+ */
+export async function withWarnings<T>(ctx: Context, work: () => Promise<T>): Promise<T> {
+  if (ctx.mode === "tty") return work();
+  const store = ctx.store();
+  const said = new Set<string>();
+  const say = (s: ConsoleState) => {
+    for (const w of s.buildWarnings) if (!said.has(w)) (said.add(w), ctx.out.note(`mcp: warning: ${w}`));
+  };
+  const unsubscribe = store.subscribe(say);
+  try {
+    return await work();
+  } finally {
+    say(store.getState());
+    unsubscribe();
+  }
+}

@@ -5,8 +5,8 @@ import { cell } from "../output/screen.ts";
 import { EXIT_CODES } from "../output/errors.ts";
 import type { CommandSpec } from "./command.ts";
 import { nodeNotes, stateCell } from "../views/format.ts";
-import { finite } from "./present.ts";
-import { imagesSection } from "../views/progress.ts";
+import { finite, withWarnings } from "./present.ts";
+import { imagesSection, warningNotes } from "../views/progress.ts";
 
 const command: CommandSpec = {
   name: "sync",
@@ -15,7 +15,7 @@ const command: CommandSpec = {
   options: [],
   async run(ctx) {
     const store = ctx.store();
-    const { results } = await finite(
+    const { results } = await withWarnings(ctx, () => finite(
       ctx,
       () => store.getState().sync(ctx.signal),
       (r) => ({
@@ -24,10 +24,10 @@ const command: CommandSpec = {
       }),
       (s, done) => ({
         sections: [imagesSection(s), { title: "definitions", columns: ["service", "node", "outcome", "error"], rows: s.syncResults.map((r) => [cell(r.service), cell(r.node), stateCell(r.outcome), cell(r.error?.message ?? "", "bad")]) }],
-        notes: [...Object.values(s.images).filter((i) => i.phase === "cannot_build").map((i) => cell(`not built: ${i.message}`, "warn")), ...nodeNotes(Object.values(s.nodes))],
+        notes: [...warningNotes(s), ...Object.values(s.images).filter((i) => i.phase === "cannot_build").map((i) => cell(`not built: ${i.message}`, "warn")), ...nodeNotes(Object.values(s.nodes))],
         ...(done ? {} : { pending: "syncing" }),
       }),
-    );
+    ));
     const failed = results.find((r) => r.error);
     return failed?.error ? EXIT_CODES[failed.error.code] : 0;
   },

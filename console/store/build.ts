@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildProgress, BuildSpec } from "../clients/podman.ts";
-import { componentImage, type LoadedDefinition } from "../definitions.ts";
+import type { ComponentDefinition } from "../../lib/services/definition.ts";
+import { componentImage, imageReason, unusedImageEntries, type LoadedDefinition } from "../definitions.ts";
 import { ConsoleError, toConsoleError } from "../output/errors.ts";
 import { splitTarget } from "./services.ts";
 import type { BuildActions, GetState, SetState, StoreDeps } from "./state.ts";
@@ -68,6 +69,7 @@ export function buildActions(set: SetState, get: GetState, deps: StoreDeps): Bui
       const names = Object.keys(d.images);
       if (names.length === 0) throw new ConsoleError("usage", `${d.file} has no [build.images]: nothing to build`);
       if (part && !names.includes(part)) throw new ConsoleError("not_found", `${d.file} has no image ${JSON.stringify(part)} in [build.images] (${names.join(", ")})`);
+      set({ buildWarnings: unusedImageEntries(d, deps.registryHost) });
       const specs = (part ? [part] : names).map((image) => buildSpec(d, image, deps));
       for (const spec of specs) {
         const why = unbuildable(spec);
@@ -77,13 +79,17 @@ export function buildActions(set: SetState, get: GetState, deps: StoreDeps): Bui
       return specs.map((s) => get().images[s.ref]!);
     },
 
-    async ensureImages(defs, signal) {
+    async ensureImages(defs, signal, opts = {}) {
       requireRegistry();
-      const wanted = new Map<string, { d: LoadedDefinition; repository: string; tag: string; ref: string }>();
+      set({ buildWarnings: defs.flatMap((d) => unusedImageEntries(d, deps.registryHost)) });
+      const wanted = new Map<string, { d: LoadedDefinition; repository: string; tag: string; ref: string; users: ComponentDefinition[] }>();
       for (const d of defs) {
         for (const c of d.def.components) {
           const img = componentImage(d.def, c, deps.registryHost);
-          if (img.inRegistry && !wanted.has(img.ref)) wanted.set(img.ref, { d, repository: img.repository, tag: img.tag, ref: img.ref });
+          if (!img.inRegistry) continue;
+          const w = wanted.get(img.ref) ?? { d, repository: img.repository, tag: img.tag, ref: img.ref, users: [] };
+          w.users.push(c);
+          wanted.set(img.ref, w);
         }
       }
       const registry = deps.registry();
@@ -95,20 +101,31 @@ export function buildActions(set: SetState, get: GetState, deps: StoreDeps): Bui
           return { ...w, exists };
         }),
       );
+      // Every missing image is classified before anything is built, so that a deploy that
+      // cannot have all its images stops before the first build.
+      const builds: { service: string; spec: BuildSpec }[] = [];
+      const refused: string[] = [];
       for (const w of checks.filter((c) => !c.exists)) {
         const service = w.d.def.name;
+        const who = w.users.map((c) => `component ${c.name} runs image ${JSON.stringify(w.repository)} (${imageReason(w.d.def, c)})`).join("; ");
+        let why = "";
         if (!(w.repository in w.d.images)) {
-          update(service, w.repository, w.ref, "cannot_build", `${w.ref} is not in the registry and ${w.d.file} has no [build.images] entry "${w.repository}"`);
-          continue;
+          const entries = Object.keys(w.d.images);
+          why = `${w.ref} is not in the registry and cannot be built: ${who}, and ${w.d.file} has no [build.images] entry ${JSON.stringify(w.repository)}${entries.length ? ` (its entries: ${entries.map((e) => JSON.stringify(e)).join(", ")})` : ""}`;
+        } else {
+          const spec = { ...buildSpec(w.d, w.repository, deps), ref: w.ref, version: w.tag };
+          const missing = unbuildable(spec);
+          if (!missing) {
+            builds.push({ service, spec });
+            continue;
+          }
+          why = `${w.ref} is not in the registry and cannot be built here: ${missing} (${who})`;
         }
-        const spec = { ...buildSpec(w.d, w.repository, deps), ref: w.ref, version: w.tag };
-        const why = unbuildable(spec);
-        if (why) {
-          update(service, w.repository, w.ref, "cannot_build", `${w.ref} is not in the registry and cannot be built here: ${why}`);
-          continue;
-        }
-        await run(service, spec, signal);
+        update(service, w.repository, w.ref, "cannot_build", why);
+        refused.push(why);
       }
+      if (opts.requireAll && refused.length > 0) throw new ConsoleError("not_found", `not deploying: ${refused.join("; ")}`);
+      for (const b of builds) await run(b.service, b.spec, signal);
       return [...wanted.keys()].map((ref) => get().images[ref]!);
     },
   };

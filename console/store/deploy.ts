@@ -54,7 +54,7 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
       };
       try {
         await probe(deps, node);
-        await get().ensureImages([d], signal);
+        await get().ensureImages([d], signal, { requireAll: true });
       } catch (err) {
         throw fail(agentError(err, node));
       }

@@ -54,6 +54,8 @@ export interface ConsoleData {
   deployEvents: DeployEvent[];
   images: Record<string, ImageState>;
   buildEvents: BuildEvent[];
+  /** What the last image check or build found odd in the definitions: a [build.images] entry no component runs. */
+  buildWarnings: string[];
   syncResults: SyncResultRow[];
   logs: LogsState;
   events: AgentEventRow[];
@@ -92,8 +94,12 @@ export interface ServiceActions {
 export interface BuildActions {
   /** Builds and pushes every `[build.images]` entry of a service, or the one named `service/image`. */
   build(target: string, signal?: AbortSignal): Promise<ImageState[]>;
-  /** Makes sure every component image of these services is in the registry, building what is missing and can be built. */
-  ensureImages(defs: LoadedDefinition[], signal?: AbortSignal): Promise<ImageState[]>;
+  /**
+   * Makes sure every component image of these services is in the registry, building what is
+   * missing and can be built. With `requireAll`, an image that is missing and cannot be built
+   * fails it (`not_found`, saying which component needs which image and why) before any build.
+   */
+  ensureImages(defs: LoadedDefinition[], signal?: AbortSignal, opts?: { requireAll?: boolean }): Promise<ImageState[]>;
 }
 
 /** deploy.ts */

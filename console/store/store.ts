@@ -20,6 +20,7 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     deployEvents: [],
     images: {},
     buildEvents: [],
+    buildWarnings: [],
     syncResults: [],
     logs: { service: "", streams: {}, lines: [], seq: 0, dropped: 0 },
     events: [],

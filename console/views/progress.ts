@@ -29,6 +29,9 @@ export function imagesSection(s: ConsoleState, service?: string): Section {
   return { title: "images", columns: ["image", "ref", "phase", "layers", "last output"], rows };
 }
 
+/** What the image check found odd in the definitions, as notes. */
+export const warningNotes = (s: ConsoleState) => s.buildWarnings.map((w) => cell(`warning: ${w}`, "warn"));
+
 export function deployScreen(s: ConsoleState, done: boolean): Screen {
   const d = s.deployment;
   const sections: Section[] = [];
@@ -41,6 +44,6 @@ export function deployScreen(s: ConsoleState, done: boolean): Screen {
       rows: Object.entries(d.components).map(([c, p]) => [cell(c), stateCell(p.phase), cell(p.image), cell(p.message, p.phase === "failed" ? "bad" : "dim")]),
     });
   }
-  const notes = d?.error ? [cell(d.error.message, "bad")] : [];
+  const notes = [...warningNotes(s), ...(d?.error ? [cell(d.error.message, "bad")] : [])];
   return { sections, notes, ...(done ? {} : { pending: d?.state === "building" ? "building missing images" : "deploying" }) };
 }

@@ -1,13 +1,17 @@
 // A store against in-memory agents for the TUI and store tests of the console's defects:
 // definitions written to a temporary folder, agents given as Connect service
-// implementations, and a log feed a test writes lines into while a screen follows it.
+// implementations, a log feed a test writes lines into while a screen follows it, and a
+// command's context on such a store that writes to buffers.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
 import { AgentService, LogStream, type LogsRequest } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { AgentPool } from "../../console/clients/agents.ts";
+import { Context } from "../../console/commands/command.ts";
 import { Definitions } from "../../console/definitions.ts";
+import { Output, type Mode } from "../../console/output/output.ts";
 import type { StoreDeps } from "../../console/store/state.ts";
 import { createConsoleStore } from "../../console/store/store.ts";
 
@@ -33,7 +37,7 @@ export function fixtureStore(agents: Record<string, AgentImpl>, definitions: Rec
     timeoutMs: 500,
     transport: (n) => createRouterTransport(({ service }) => service(AgentService, agents[n.name]!)),
   });
-  const store = createConsoleStore({
+  const deps: StoreDeps = {
     agents: pool,
     definitions: new Definitions(join(dir, "services")),
     registryHost: "mcr.test:8443",
@@ -43,8 +47,8 @@ export function fixtureStore(agents: Record<string, AgentImpl>, definitions: Rec
     machineRegistry: () => ({}),
     logFlushMs: 10,
     ...over,
-  });
-  return { store, dir };
+  };
+  return { store: createConsoleStore(deps), deps, dir };
 }
 
 /** Log lines a test writes while the agent's Logs stream is open: `first` lines per component at once, then each `write`. */
@@ -71,4 +75,17 @@ export class LogFeed {
       });
     }
   }
+}
+
+/** A command's context on `deps` (an in-memory platform) writing to buffers, in `mode`. */
+export function commandContext(configPath: string, mode: Mode, deps: Partial<StoreDeps>, signal = new AbortController().signal) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d: Buffer) => (out += d.toString()));
+  stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const output = new Output(mode, stdout, stderr, false);
+  const ctx = new Context({ configPath, out: output, env: {}, signal, deps });
+  return { ctx, output, stdout: () => out, stderr: () => err };
 }
