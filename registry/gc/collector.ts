@@ -1,5 +1,6 @@
-// Garbage collection (docs/gc.md). Phase 1 (mark.ts) removes rows in one transaction
-// while upload commits wait; phase 2 removes each marked file under the digest's lock,
+// Garbage collection (docs/gc.md). Phase 1 (mark.ts) removes rows in short batches, each
+// while upload commits wait (a dry run in one transaction it rolls back); phase 2 removes
+// each marked file under the digest's lock,
 // after checking again that no row has come back for it (a re-upload during the sweep).
 // Reconcile removes files that have no row (left by a crash between the phases) and
 // reports rows whose file is missing.
@@ -9,7 +10,7 @@ import type { RegistryDatabase } from "../db/schema.ts";
 import type { BlobLocks } from "../locks/types.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { parseDigest } from "../storage/digest.ts";
-import { blobRowExists, mark, type MarkResult, type MarkedBlob, type RemovedManifest } from "./mark.ts";
+import { blobRowExists, mark, markInBatches, type Exclusive, type MarkResult, type MarkedBlob, type RemovedManifest } from "./mark.ts";
 
 export interface GcOptions {
   dryRun: boolean;
@@ -88,7 +89,10 @@ export class GarbageCollector {
     const r: GcResult = { ...emptyCounts(), manifests: [], blobs: [], orphans: [], missing: [] };
     const cutoff = new Date((this.d.now ?? Date.now)() - o.graceMs).toISOString();
     report({ ...r });
-    const marked = await this.d.locks.commits.exclusive(() => mark(this.d.db, { cutoff, untagged: o.untagged, dryRun: o.dryRun }));
+    const exclusive: Exclusive = (fn) => this.d.locks.commits.exclusive(fn);
+    const marked = o.dryRun
+      ? await exclusive(() => mark(this.d.db, { cutoff, untagged: o.untagged, dryRun: true }))
+      : await markInBatches(this.d.db, { cutoff, untagged: o.untagged, exclusive });
     r.manifests = marked.manifests;
     r.blobs = marked.blobs;
     r.manifestsRemoved = marked.manifests.length;

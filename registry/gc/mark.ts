@@ -1,7 +1,14 @@
-// GC phase 1 (mark): in one database transaction, removes the manifests that are to go
-// (only when untagged manifests are collected) and the rows of blobs that no manifest
-// references and whose grace window has passed. A dry run does the same work and rolls
-// it back, so its numbers are exactly what a real run would remove at that moment.
+// GC phase 1 (mark): removes the manifests that are to go (only when untagged manifests
+// are collected) and the rows of blobs that no manifest references and whose grace window
+// has passed.
+//
+// A real run works in bounded batches (markInBatches), so that no push waits for the whole
+// mark: it reads the candidates, then deletes them BATCH at a time, each batch in its own
+// short transaction under the exclusive side of the commit lock, and each row only if it
+// still qualifies at that moment (the same conditions, checked again in the delete's
+// transaction: a push or a tag between two batches keeps what it needs). A dry run does
+// the whole mark in one transaction and rolls it back (mark), so its numbers are exactly
+// what a run would remove at that moment.
 import { sql, type Kysely, type Transaction } from "kysely";
 import { serializable } from "../db/dialect.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
@@ -64,6 +71,98 @@ export async function mark(db: Kysely<RegistryDatabase>, o: MarkOptions): Promis
   }
 }
 
+/** Runs `fn` under the exclusive side of the commit lock (the collector's lock). */
+export type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** The real run's mark: candidates read first, then removed in short, re-checked batches. */
+export async function markInBatches(db: Kysely<RegistryDatabase>, o: { cutoff: string; untagged: boolean; exclusive: Exclusive }): Promise<MarkResult> {
+  const manifests = o.untagged ? await removeUntaggedInBatches(db, o.cutoff, o.exclusive) : [];
+  const candidates = await unusedBlobs(db, o.cutoff);
+  const blobs: MarkedBlob[] = [];
+  for (let i = 0; i < candidates.length; i += BATCH) {
+    const batch = candidates.slice(i, i + BATCH);
+    const removed = await o.exclusive(() =>
+      serializable(db, async (trx) => {
+        // Still unreferenced and unused now: a manifest PUT or a HEAD since the read keeps it.
+        const still = await unusedBlobQuery(trx, o.cutoff).where("b.id", "in", batch.map((b) => b.id)).execute();
+        if (still.length) await trx.deleteFrom("blobs").where("id", "in", still.map((b) => b.id)).execute();
+        return new Set(still.map((b) => b.id));
+      }),
+    );
+    // In digest order, as the dry run lists them.
+    for (const b of batch) if (removed.has(b.id)) blobs.push({ digest: b.digest, size: b.size });
+  }
+  return { manifests, blobs };
+}
+
+function unusedBlobQuery(db: Kysely<RegistryDatabase> | Trx, cutoff: string) {
+  return db
+    .selectFrom("blobs as b")
+    .select(["b.id", "b.digest", "b.size"])
+    .where(sql<string>`coalesce(b.last_used_at, b.created_at)`, "<", cutoff)
+    .where((eb) => eb.not(eb.exists(eb.selectFrom("manifest_blobs as mb").select("mb.blob_id").whereRef("mb.blob_id", "=", "b.id"))));
+}
+
+async function unusedBlobs(db: Kysely<RegistryDatabase>, cutoff: string) {
+  return unusedBlobQuery(db, cutoff).orderBy("b.digest").execute();
+}
+
+/**
+ * Untagged manifests in batches. The candidates are those the one-transaction rule would
+ * remove at the time of the read; each is removed only if, in its batch's transaction, it
+ * is still untagged and unused since the cutoff, no manifest that still exists lists it as
+ * a child, and its subject (if any) no longer exists. Rounds repeat until one removes
+ * nothing: a parent index goes in one round, its children in the next.
+ */
+async function removeUntaggedInBatches(db: Kysely<RegistryDatabase>, cutoff: string, exclusive: Exclusive): Promise<RemovedManifest[]> {
+  const candidates = await db.transaction().execute((trx) => unreachableManifests(trx, cutoff));
+  let pending = candidates;
+  const removedIds = new Set<number>();
+  for (;;) {
+    const gone = new Set<number>();
+    for (let i = 0; i < pending.length; i += BATCH) {
+      const batch = pending.slice(i, i + BATCH);
+      const ids = await exclusive(() =>
+        serializable(db, async (trx) => {
+          const ok = await trx
+            .selectFrom("manifests as m")
+            .select("m.id")
+            .where("m.id", "in", batch.map((r) => r.id))
+            .where(sql<string>`coalesce(m.last_used_at, m.created_at)`, "<", cutoff)
+            .where((eb) => eb.not(eb.exists(eb.selectFrom("tags as t").select("t.id").whereRef("t.manifest_id", "=", "m.id"))))
+            .where((eb) =>
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom("manifest_children as mc")
+                    .innerJoin("manifests as p", "p.id", "mc.manifest_id")
+                    .select("mc.manifest_id")
+                    .whereRef("mc.child_digest", "=", "m.digest")
+                    .whereRef("p.repository_id", "=", "m.repository_id"),
+                ),
+              ),
+            )
+            .where((eb) =>
+              eb.or([
+                eb("m.subject_digest", "is", null),
+                eb.not(eb.exists(eb.selectFrom("manifests as s").select("s.id").whereRef("s.digest", "=", "m.subject_digest").whereRef("s.repository_id", "=", "m.repository_id"))),
+              ]),
+            )
+            .execute();
+          if (ok.length) await trx.deleteFrom("manifests").where("id", "in", ok.map((r) => r.id)).execute();
+          return ok.map((r) => r.id);
+        }),
+      );
+      for (const id of ids) gone.add(id);
+    }
+    if (gone.size === 0) break;
+    for (const id of gone) removedIds.add(id);
+    pending = pending.filter((r) => !gone.has(r.id));
+  }
+  // In the order of the read, as the dry run lists them.
+  return candidates.filter((r) => removedIds.has(r.id)).map((r) => ({ repository: r.name, digest: r.digest, size: r.size }));
+}
+
 /**
  * Manifests to keep, per repository: those a tag points at and those pushed within the
  * grace window (a push in progress: children before their index, a subject before its
@@ -71,6 +170,15 @@ export async function mark(db: Kysely<RegistryDatabase>, o: MarkOptions): Promis
  * manifests. The rest are removed; their blob references go with them (cascade).
  */
 async function removeUntagged(trx: Trx, cutoff: string): Promise<RemovedManifest[]> {
+  const gone = await unreachableManifests(trx, cutoff);
+  for (let i = 0; i < gone.length; i += BATCH) {
+    await trx.deleteFrom("manifests").where("id", "in", gone.slice(i, i + BATCH).map((r) => r.id)).execute();
+  }
+  return gone.map((r) => ({ repository: r.name, digest: r.digest, size: r.size }));
+}
+
+/** The manifests no tag, kept index or recent use reaches (the rule above), read in `trx`. */
+async function unreachableManifests(trx: Trx, cutoff: string): Promise<{ id: number; name: string; digest: string; size: number }[]> {
   const rows = await trx
     .selectFrom("manifests as m")
     .innerJoin("repositories as r", "r.id", "m.repository_id")
@@ -101,11 +209,7 @@ async function removeUntagged(trx: Trx, cutoff: string): Promise<RemovedManifest
     }
     stack.push(...(referrersOf.get(key(m.repository_id, m.digest)) ?? []));
   }
-  const gone = rows.filter((r) => !kept.has(r.id));
-  for (let i = 0; i < gone.length; i += BATCH) {
-    await trx.deleteFrom("manifests").where("id", "in", gone.slice(i, i + BATCH).map((r) => r.id)).execute();
-  }
-  return gone.map((r) => ({ repository: r.name, digest: r.digest, size: r.size }));
+  return rows.filter((r) => !kept.has(r.id));
 }
 
 /** True when a blob row exists for `digest` (phase 2 re-checks this under the digest's lock). */

@@ -91,6 +91,45 @@ describe("garbage collector", () => {
     assert.equal(await hasRow(kept), true);
   });
 
+  test("marked in batches: a push and a tag between the read and a batch keep what they need; an untagged index and its child both go", async () => {
+    later = 2 * HOUR;
+    const lateRef = await upload("batch");
+    const layer = await upload("batch");
+    const tagged = await manifest("batch", [layer], null); // untagged when the candidates are read
+    const child = await manifest("batch", [], null);
+    const parent = await manifest("batch", [], null, { children: [child] });
+    let interfered = false;
+    const racing = new GarbageCollector({
+      db,
+      store,
+      log: silentLogger(),
+      now: () => Date.now() + later,
+      locks: {
+        digests: locks.digests,
+        commits: {
+          shared: (fn) => locks.commits.shared(fn),
+          // Before the first batch: a tag and a manifest push land, as they may between two batches.
+          exclusive: async (fn) => {
+            if (!interfered) {
+              interfered = true;
+              const content = (await meta.getManifest("batch", tagged, true))!.content;
+              await meta.putManifest("batch", { digest: tagged, mediaType: "application/vnd.oci.image.manifest.v1+json", content, size: content.length, blobDigests: [layer], childDigests: [], subjectDigest: null, artifactType: null }, "keep");
+              await manifest("batch", [lateRef], "late");
+            }
+            return locks.commits.exclusive(fn);
+          },
+        },
+      },
+    });
+    const r = await racing.run(opts({ untagged: true }));
+    assert.ok(interfered);
+    assert.deepEqual(new Set(r.manifests.map((m) => m.digest)), new Set([parent, child]), "the index and, in the next round, its child");
+    assert.ok(await meta.getManifest("batch", tagged, true), "tagged between the read and its batch: kept");
+    assert.equal(await hasRow(layer), true);
+    assert.equal(await hasRow(lateRef), true, "referenced between the read and its batch: kept");
+    assert.equal(await hasFile(lateRef), true);
+  });
+
   test("a dry run changes nothing and reports exactly what the real run then removes", async () => {
     later = 2 * HOUR;
     const a = await upload("dry");
