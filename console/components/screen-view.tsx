@@ -3,8 +3,7 @@ import React from "react";
 import { Box, Text } from "ink";
 import type { Screen } from "../output/screen.ts";
 import { Spinner } from "./spinner.tsx";
-import { CellText, Table } from "./table.tsx";
-import stringWidth from "string-width";
+import { Table, TONE_COLORS } from "./table.tsx";
 
 export function ScreenView({ screen, width, color, tick }: { screen: Screen; width: number; color: boolean; tick: number }) {
   return (
@@ -14,8 +13,13 @@ export function ScreenView({ screen, width, color, tick }: { screen: Screen; wid
           <Table section={s} width={width} color={color} />
         </Box>
       ))}
+      {/* Notes wrap: an error or a warning is read whole. */}
       {screen.notes.map((n, i) => (
-        <CellText key={`n${i}`} cell={n} width={Math.min(width, stringWidth(n.text))} color={color} />
+        <Box key={`n${i}`} width={width}>
+          <Text wrap="wrap" {...(color && n.tone && TONE_COLORS[n.tone] ? { color: TONE_COLORS[n.tone] } : {})} dimColor={color && n.tone === "dim"}>
+            {n.text}
+          </Text>
+        </Box>
       ))}
       {screen.pending ? <Spinner tick={tick} label={screen.pending} color={color} /> : null}
       {screen.pending === undefined ? null : <Text> </Text>}

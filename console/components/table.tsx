@@ -5,7 +5,7 @@ import { Box, Text } from "ink";
 import stringWidth from "string-width";
 import { columnWidths, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
 
-const COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
+export const TONE_COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
 
 const fit = (text: string, width: number) => {
   const t = truncate(text, width);
@@ -13,7 +13,7 @@ const fit = (text: string, width: number) => {
 };
 
 export function CellText({ cell, width, color }: { cell: Cell; width: number; color: boolean }) {
-  const c = color ? COLORS[cell.tone ?? ""] : undefined;
+  const c = color ? TONE_COLORS[cell.tone ?? ""] : undefined;
   return <Text {...(c ? { color: c } : {})} dimColor={color && cell.tone === "dim"}>{fit(cell.text, width)}</Text>;
 }
 

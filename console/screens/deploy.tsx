@@ -22,7 +22,7 @@ export function DeployScreen({ store, service }: { store: ConsoleStore; service:
       .catch((err: Error) => nav.flash(err.message, true))
       .finally(() => setDone(true));
   }, [service]);
-  const d = state.deployment;
+  const d = state.deployment?.service === service ? state.deployment : null;
   const finished = done || (d !== null && (d.state === "done" || d.state === "failed"));
-  return <ScreenView screen={deployScreen(state, finished)} width={nav.width} color={nav.color} tick={nav.tick} />;
+  return <ScreenView screen={deployScreen(state, finished, service)} width={nav.width} color={nav.color} tick={nav.tick} />;
 }

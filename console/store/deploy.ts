@@ -2,11 +2,11 @@
 // agent's Deploy stream, per component), both after building the images the registry lacks.
 import { definitionToProto } from "../../lib/services/to-proto.ts";
 import { DeployPhase, DeployResponseSchema } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import type { LoadedDefinition } from "../definitions.ts";
-import { agentError, ConsoleError } from "../output/errors.ts";
+import { componentImage, type LoadedDefinition } from "../definitions.ts";
+import { agentError, ConsoleError, toConsoleError } from "../output/errors.ts";
 import { fanOut, pickNodes, probe } from "./nodes.ts";
 import type { DeployActions, GetState, SetState, StoreDeps } from "./state.ts";
-import type { DeployState, SyncResultRow } from "./types.ts";
+import type { SyncResultRow } from "./types.ts";
 import { enumName, plain } from "./wire.ts";
 
 const KEEP_EVENTS = 2000;
@@ -43,15 +43,23 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
     },
 
     async deploy(service, signal) {
-      const d = deps.definitions.get(service);
-      checkNodes([d], deps);
-      const node = d.def.node;
-      const start: DeployState = { service, node, state: "building", components: {}, error: null };
-      set({ deployment: start, deployEvents: [] });
+      // The deployment is this one from the first moment: a definition that cannot be read
+      // fails it, and no row of an earlier deploy is left on the screen.
+      set({ deployment: { service, node: "", state: "building", components: {}, images: [], error: null }, deployEvents: [] });
       const fail = (e: ConsoleError) => {
         set((s) => ({ deployment: { ...s.deployment!, state: "failed", error: { code: e.code, message: e.message } } }));
         return e;
       };
+      let d: LoadedDefinition;
+      try {
+        d = deps.definitions.get(service);
+        checkNodes([d], deps);
+      } catch (err) {
+        throw fail(toConsoleError(err));
+      }
+      const node = d.def.node;
+      const images = [...new Set(d.def.components.map((c) => componentImage(d.def, c, deps.registryHost)).filter((i) => i.inRegistry).map((i) => i.ref))];
+      set((s) => ({ deployment: { ...s.deployment!, node, images } }));
       try {
         await probe(deps, node);
         await get().ensureImages([d], signal, { requireAll: true });

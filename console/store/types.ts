@@ -81,6 +81,8 @@ export interface DeployState {
   state: "building" | "deploying" | "done" | "failed";
   /** The last phase of each component, in the order they were reported. */
   components: Record<string, { phase: DeployPhaseName; message: string; image: string }>;
+  /** Refs of the registry images this deploy checks (keys of `images` in the store). */
+  images: string[];
   error: ErrorInfo | null;
 }
 

@@ -135,7 +135,9 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       return nav.prompt(":", "", (v) => {
         const r = parseJump(v);
         if (r === "quit") return exit();
-        if (r) nav.push(r);
+        // A deploy changes a node: asked first, as the d key does.
+        if (r && r.screen === "deploy") nav.confirm(`Deploy ${r.service}?`, () => nav.push(r));
+        else if (r) nav.push(r);
         else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`, bad: true });
       });
     }

@@ -18,9 +18,10 @@ export const progressFormat: StreamFormat<ProgressEvent> = {
   line: (e) => (e.type === "build" ? `${e.image}  ${e.phase}  ${e.message}` : e.phase === "done" ? `${e.service}  done  ${e.message}` : `${e.component}  ${e.phase}  ${e.message}`),
 };
 
-export function imagesSection(s: ConsoleState, service?: string): Section {
+/** Every image the store has checked or built, or those of `refs`. */
+export function imagesSection(s: ConsoleState, refs?: string[]): Section {
   const rows = Object.values(s.images)
-    .filter((i) => !service || i.service === service)
+    .filter((i) => !refs || refs.includes(i.ref))
     .map((i) => {
       const layers = Object.values(i.layers);
       const done = layers.filter((l) => l !== "copying").length;
@@ -32,12 +33,13 @@ export function imagesSection(s: ConsoleState, service?: string): Section {
 /** What the image check found odd in the definitions, as notes. */
 export const warningNotes = (s: ConsoleState) => s.buildWarnings.map((w) => cell(`warning: ${w}`, "warn"));
 
-export function deployScreen(s: ConsoleState, done: boolean): Screen {
-  const d = s.deployment;
+/** The deployment in the store (of `service`, when given: the TUI's screen shows no other). */
+export function deployScreen(s: ConsoleState, done: boolean, service?: string): Screen {
+  const d = s.deployment && (!service || s.deployment.service === service) ? s.deployment : null;
   const sections: Section[] = [];
-  const images = imagesSection(s, d?.service);
+  const images = imagesSection(s, d?.images ?? []);
   if (images.rows.length) sections.push(images);
-  if (d) {
+  if (d && (d.node || Object.keys(d.components).length)) {
     sections.push({
       title: `deploy ${d.service} on ${d.node}`,
       columns: ["component", "phase", "image", "message"],
