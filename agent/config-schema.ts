@@ -4,8 +4,17 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+import { quote } from "../lib/text/quote.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
+/** Empty, or what may begin a podman container name (docs/agent.md, "Whose containers"). */
+const CONTAINER_PREFIX_RE = /^(?:[a-z0-9][a-z0-9_.-]{0,31})?$/;
+
+/** Why `prefix` cannot be a [runtime] container_prefix, or undefined when it can. */
+export function containerPrefixProblem(prefix: string): string | undefined {
+  if (CONTAINER_PREFIX_RE.test(prefix)) return undefined;
+  return `${quote(prefix)} is not a container name prefix: empty, or up to 32 of a-z 0-9 _ . - starting with a letter or digit (e.g. "a1b2c3-")`;
+}
 const ZONE_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 const proxySchema = z
@@ -119,6 +128,8 @@ export const agentConfigSchema = z
         publish_address: z.string().default("127.0.0.1"),
         /** Network for components that do not name one; empty: podman's default. */
         default_network: z.string().default(""),
+        /** Put before every container name (`<prefix><service>-<component>`) so that agents sharing a podman never want the same name. */
+        container_prefix: z.string().default(""),
       })
       .strict()
       .default({}),
@@ -192,6 +203,8 @@ export const agentConfigSchema = z
     }
     if (cfg.node.zone && !ZONE_RE.test(cfg.node.zone)) ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `${JSON.stringify(cfg.node.zone)} is not a DNS name like "example.net"` });
     if (cfg.dns?.zone && !ZONE_RE.test(cfg.dns.zone)) ctx.addIssue({ code: "custom", path: ["dns", "zone"], message: `${JSON.stringify(cfg.dns.zone)} is not a DNS name like "example.net"` });
+    const prefixProblem = containerPrefixProblem(cfg.runtime.container_prefix);
+    if (prefixProblem) ctx.addIssue({ code: "custom", path: ["runtime", "container_prefix"], message: prefixProblem });
     if (cfg.registry.username && !cfg.registry.password_file) ctx.addIssue({ code: "custom", path: ["registry", "password_file"], message: "is required with [registry] username" });
   });
 

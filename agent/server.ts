@@ -111,6 +111,7 @@ function placerFor(cfg: AgentConfig, store: StateStore, log: Logger): Placer | u
 export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) })): Promise<RunningAgent> {
   const { db } = await openSqlite<AgentDatabase>(cfg.database.path, agentMigrations);
   const store = new StateStore(db);
+  const agentIdentity = { id: await store.agentId(), node: cfg.node.name, containerPrefix: cfg.runtime.container_prefix };
   const pull = await registryAccess(cfg, runtime, log);
   const placer = placerFor(cfg, store, log);
   // Service users' podman pulls with pull tokens of this session, never with the agent's login.
@@ -134,6 +135,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     stopTimeoutSeconds: cfg.runtime.stop_timeout,
     ports: { start: cfg.ports.range_start, end: cfg.ports.range_end, address: cfg.runtime.publish_address },
     plan: {
+      identity: agentIdentity,
       registryHost: cfg.registry.host,
       publishAddress: cfg.runtime.publish_address,
       defaultNetwork: cfg.runtime.default_network,
@@ -214,7 +216,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   });
   const address = await listenOn(server, cfg.server.listen_addr);
   reconciler.start(cfg.runtime.reconcile_interval);
-  log.info({ address: address.address, port: address.port, node: cfg.node.name }, "mcp-agent listening");
+  log.info({ address: address.address, port: address.port, node: cfg.node.name, agent: agentIdentity.id, container_prefix: agentIdentity.containerPrefix }, "mcp-agent listening");
 
   return {
     address,

@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { Channel } from "../../lib/sync/channel.ts";
 import { KeyedLock } from "../../lib/sync/keyed-lock.ts";
 import { PortError, portIsFree, type PortRange } from "../ports/allocator.ts";
-import { NoSuchContainerError, type ContainerInfo, type Runtime } from "../runtime/runtime.ts";
+import type { ContainerInfo, Runtime } from "../runtime/runtime.ts";
 import type { RuntimeProvider, ServiceRuntime } from "../runtime/provider.ts";
 import type { Placer } from "../placement/placer.ts";
 import { portHolder } from "../placement/ports.ts";
@@ -20,6 +20,7 @@ import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
 import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
 import { LABELS, containerName, envFileText, replacementName, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { Ownership } from "./ownership.ts";
 import { ServicePlanner, type ServicePlan } from "./planner.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
@@ -58,24 +59,30 @@ export class ServiceController {
   readonly locks = new KeyedLock();
   /** Plans services from their definitions (Sync validates with it, Status places with it). */
   readonly planner: ServicePlanner;
+  /** Which containers are this agent's: the only ones it touches (ownership.ts). */
+  readonly ownership: Ownership;
   private readonly hooks: DeployHooks;
 
   constructor(private readonly d: ControllerDeps) {
     this.hooks = d.hooks ?? noHooks;
     this.planner = new ServicePlanner(d);
+    this.ownership = new Ownership(d.plan.identity, d.store);
   }
 
   private rt(service: string): Promise<ServiceRuntime> {
     return this.d.runtimes.forService(service);
   }
 
-  private async observed(runtime: Runtime, name: string): Promise<ContainerInfo | undefined> {
-    try {
-      return await runtime.inspect(name);
-    } catch (err) {
-      if (err instanceof NoSuchContainerError) return undefined;
-      throw err;
-    }
+  /** The name this agent gives a component's container. */
+  containerOf(service: string, component: string): string {
+    return containerName(this.d.plan.identity.containerPrefix, service, component);
+  }
+
+  /** Removes a container of this agent's; another's under that name is left alone, and an event says so. */
+  private async removeContainer(runtime: Runtime, service: string, component: string, name: string): Promise<boolean> {
+    const outcome = await this.ownership.removeMine(runtime, name);
+    if (typeof outcome === "object") await this.d.store.event(service, component, "left_alone", this.ownership.foreign(outcome, "not removed").message);
+    return outcome === "removed";
   }
 
   async definitionOf(service: string): Promise<ServiceDefinition> {
@@ -121,7 +128,7 @@ export class ServiceController {
           // Put the desired state back; a failure while doing so must not hide why the deploy failed.
           try {
             if (previous) await this.d.store.putDefinition(previous);
-            else if (!(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" })).length) await this.d.store.removeService(service);
+            else if (!(await this.ownership.mine(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" }))).length) await this.d.store.removeService(service);
           } catch (restoreErr) {
             this.d.log.error({ err: (restoreErr as Error).message, service }, "could not restore the previous definition after a failed deploy");
           }
@@ -158,9 +165,7 @@ export class ServiceController {
     }
     for (const gone of await this.d.store.dropComponents(service, planned.map((p) => p.component))) {
       await this.hooks.componentStopping(service, gone);
-      await srt.runtime.remove(containerName(service, gone), true).catch((err) => {
-        if (!(err instanceof NoSuchContainerError)) throw err;
-      });
+      await this.removeContainer(srt.runtime, service, gone, this.containerOf(service, gone));
       await this.d.store.event(service, gone, "removed", "component no longer in the definition");
     }
     if (!def.active) await this.stopLocked(def, undefined);
@@ -171,8 +176,9 @@ export class ServiceController {
     const runtime = srt.runtime;
     const base = { component: p.component, container: p.container, image: p.image };
     // Each podman call costs tens of milliseconds: ask both questions at once.
-    const [current, present] = await Promise.all([this.observed(runtime, p.container), runtime.hasImage(p.image)]);
-    if (current && current.labels["mcp.hash"] === p.hash) {
+    const [current, present] = await Promise.all([this.ownership.ownNamed(runtime, p.container, "not replaced"), runtime.hasImage(p.image)]);
+    // A container from before agents labelled theirs is replaced even when unchanged, so that it gets the label.
+    if (current && current.labels[LABELS.hash] === p.hash && current.labels[LABELS.agent] === this.d.plan.identity.id) {
       let running = current.state === "running";
       if (!running && def.active) {
         emit({ ...base, phase: "starting", message: "starting the existing container" });
@@ -209,7 +215,8 @@ export class ServiceController {
         failure = `the new container did not start: ${(err as Error).message}`;
       }
       if (failure) {
-        await runtime.remove(p.container, true).catch(() => undefined);
+        // Only its own: a failed run may have met another agent's container under the name.
+        await this.ownership.removeMine(runtime, p.container).catch(() => undefined);
         throw new Error(failure);
       }
     } else {
@@ -228,7 +235,8 @@ export class ServiceController {
     const next = replacementName(p.container);
     const nextEnv = `${p.spec.envFile}.next`;
     await this.writeEnvFile(p, nextEnv);
-    await runtime.remove(next, true).catch(() => undefined); // left over from a crashed deploy
+    const leftover = await this.ownership.removeMine(runtime, next); // from a crashed deploy
+    if (typeof leftover === "object") throw this.ownership.foreign(leftover, "not replaced");
     await runtime.create({ ...p.spec, name: next, envFile: nextEnv });
 
     // The routes stay on the host port through the swap (the new container listens on the same
@@ -267,6 +275,7 @@ export class ServiceController {
     const p = (await this.planner.plan(def)).find((x) => x.component === component);
     if (!p) throw new NotFoundError(`service ${service} has no component ${component}`);
     const { runtime, pull } = await this.rt(service);
+    await this.ownership.ownNamed(runtime, p.container, "not recreated");
     prepareMounts(p);
     // The image is usually still in local storage; pull only when it is not.
     await runtime.pull(p.image, pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
@@ -286,8 +295,8 @@ export class ServiceController {
   }
 
   private async stateOf(runtime: Runtime, service: string, component: string): Promise<{ component: string; container: string; state: string }> {
-    const container = containerName(service, component);
-    return { component, container, state: (await this.observed(runtime, container))?.state ?? "missing" };
+    const container = this.containerOf(service, component);
+    return { component, container, state: (await this.ownership.mineNamed(runtime, container))?.state ?? "missing" };
   }
 
   private async stopLocked(def: ServiceDefinition, component: string | undefined) {
@@ -297,7 +306,7 @@ export class ServiceController {
     for (const c of this.targets(def, component)) {
       await this.hooks.componentStopping(service, c);
       await this.d.store.setDesired(service, c, "stopped");
-      const info = await this.observed(runtime, containerName(service, c));
+      const info = await this.ownership.mineNamed(runtime, this.containerOf(service, c));
       if (info?.state === "running") await runtime.stop(info.name, this.d.stopTimeoutSeconds);
       await this.d.store.event(service, c, "stopped", "stopped by request");
       out.push(await this.stateOf(runtime, service, c));
@@ -311,8 +320,8 @@ export class ServiceController {
     const { runtime } = await this.rt(service);
     const plan = await this.planner.plan(def);
     for (const c of this.targets(def, component)) {
-      const name = containerName(service, c);
-      const info = await this.observed(runtime, name);
+      const name = this.containerOf(service, c);
+      const info = await this.ownership.ownNamed(runtime, name, "not started");
       if (!info) throw new NotFoundError(`${name} does not exist; deploy ${service} first`);
       const planned = plan.find((p) => p.component === c)!;
       try {
@@ -356,15 +365,8 @@ export class ServiceController {
       const removed: string[] = [];
       for (const c of def.components) {
         await this.hooks.componentStopping(service, c.name);
-        const name = containerName(service, c.name);
-        for (const n of [name, replacementName(name)]) {
-          try {
-            await runtime.remove(n, true);
-            if (n === name) removed.push(n);
-          } catch (err) {
-            if (!(err instanceof NoSuchContainerError)) throw err;
-          }
-        }
+        const name = this.containerOf(service, c.name);
+        for (const n of [name, replacementName(name)]) if ((await this.removeContainer(runtime, service, c.name, n)) && n === name) removed.push(n);
       }
       if (this.d.placer) await this.d.placer.release(def, await this.d.placer.placementFor(def));
       await this.d.store.removeService(service);

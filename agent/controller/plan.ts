@@ -24,13 +24,28 @@ export interface SmepPlan {
 
 export const LABELS = {
   managed: "mcp.managed",
+  /** The id of the agent that made the container (controller/ownership.ts). */
+  agent: "mcp.agent",
+  /** That agent's [node] name, for messages naming who holds a container. */
+  node: "mcp.node",
   service: "mcp.service",
   component: "mcp.component",
   version: "mcp.version",
   hash: "mcp.hash",
 } as const;
 
+/** The agent whose containers these are: labelled on each, and the prefix of their names. */
+export interface AgentIdentity {
+  /** Made once and kept in the state database (StateStore.agentId). */
+  id: string;
+  /** [node] name. */
+  node: string;
+  /** [runtime] container_prefix: "" on an installed node; each `mcp up` home and test agent has its own. */
+  containerPrefix: string;
+}
+
 export interface PlanContext {
+  identity: AgentIdentity;
   /** host:port of the registry for convention-derived image names. */
   registryHost: string;
   publishAddress: string;
@@ -64,8 +79,9 @@ export class PlanError extends Error {
 /** The key a route's port assignment is stored under. */
 export const routeKey = (name: string) => name || "default";
 
-export function containerName(service: string, component: string): string {
-  return `${service}-${component}`;
+/** `<prefix><service>-<component>`: the prefix keeps agents that share a podman from wanting the same name. */
+export function containerName(prefix: string, service: string, component: string): string {
+  return `${prefix}${service}-${component}`;
 }
 
 /** The container a redeploy makes beside `container` and renames into place once it runs. */
@@ -86,7 +102,7 @@ export function resolveImage(def: ServiceDefinition, c: ComponentDefinition, reg
 }
 
 function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: PortAssignment[], ctx: PlanContext, smep?: SmepPlan): PlannedComponent {
-  const container = containerName(def.name, c.name);
+  const container = containerName(ctx.identity.containerPrefix, def.name, c.name);
   const image = resolveImage(def, c, ctx.registryHost);
   const network = c.network || ctx.defaultNetwork;
   const assigned = c.routes.map((r) => {
@@ -135,6 +151,8 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     envFile: join(smep?.envDir ?? ctx.envDir, `${container}.env`),
     labels: {
       [LABELS.managed]: "true",
+      [LABELS.agent]: ctx.identity.id,
+      [LABELS.node]: ctx.identity.node,
       [LABELS.service]: def.name,
       [LABELS.component]: c.name,
       [LABELS.version]: image.slice(image.lastIndexOf(":") + 1),

@@ -1,15 +1,16 @@
 // What Status reports of a service, computed here so that the RPC handler only translates:
 // per component the desired and observed state and image, the drift (reckoned as the
 // reconciler does, reconcile/drift.ts) and the ports; the managed containers of the service
-// that the desired state does not know; its recent events; its SMEP placement.
+// that the desired state does not know; its recent events; its SMEP placement. Only this
+// agent's containers count: another's under a component's name leaves that component missing.
 import type { DriftKind } from "../reconcile/drift.ts";
 import { driftOf } from "../reconcile/drift.ts";
 import type { ServicePlacement } from "../placement/placer.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
-import { NoSuchContainerError, type ContainerInfo } from "../runtime/runtime.ts";
+import type { ContainerInfo } from "../runtime/runtime.ts";
 import type { AgentEventRecord, DesiredState, StateStore } from "../state/store.ts";
 import type { ServiceController } from "./controller.ts";
-import { LABELS, containerName, replacementName } from "./plan.ts";
+import { LABELS, replacementName } from "./plan.ts";
 
 export interface PublishedPort {
   route: string;
@@ -60,15 +61,11 @@ export async function serviceStatus(d: StatusDeps, service: string): Promise<Ser
   const stored = await d.store.components(service);
   const ports = await d.store.ports(service);
   const { runtime } = await d.runtimes.forService(service);
-  const inspect = (name: string) =>
-    runtime.inspect(name).catch((err) => {
-      if (err instanceof NoSuchContainerError) return undefined;
-      throw err;
-    });
+  const own = d.controller.ownership;
   const components: ComponentStatus[] = [];
   for (const c of def.components) {
-    const container = containerName(service, c.name);
-    const info = await inspect(container);
+    const container = d.controller.containerOf(service, c.name);
+    const info = await own.mineNamed(runtime, container);
     const want = stored.find((s) => s.name === c.name);
     const drift = want?.specHash ? driftOf(want.specHash, want.image, info) : info ? undefined : "missing";
     components.push({
@@ -83,8 +80,8 @@ export async function serviceStatus(d: StatusDeps, service: string): Promise<Ser
       startedAt: info?.startedAt ?? "",
     });
   }
-  const names = new Set(def.components.flatMap((c) => [containerName(service, c.name), replacementName(containerName(service, c.name))]));
-  const unknownContainers = (await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })).map((c) => c.name).filter((n) => !names.has(n));
+  const names = new Set(def.components.flatMap((c) => [d.controller.containerOf(service, c.name), replacementName(d.controller.containerOf(service, c.name))]));
+  const unknownContainers = (await own.mine(await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service }))).map((c) => c.name).filter((n) => !names.has(n));
   const recentEvents = await d.store.recentEvents(service);
   const placement = await d.controller.planner.placementOf(def);
   return { service, version: def.version, active: def.active, components, recentEvents, unknownContainers, placement };

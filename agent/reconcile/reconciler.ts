@@ -1,9 +1,9 @@
 // Compares desired state with what podman reports, on start and every
 // interval: reports drift and repairs what it safely can. It only ever touches
-// containers carrying the agent's label, and never restarts a healthy one.
+// this agent's own containers (controller/ownership.ts), and never restarts a healthy one.
 import type { Logger } from "../../lib/log/logger.ts";
 import type { ServiceController } from "../controller/controller.ts";
-import { LABELS, containerName, replacementName } from "../controller/plan.ts";
+import { LABELS, replacementName } from "../controller/plan.ts";
 import type { ContainerInfo } from "../runtime/runtime.ts";
 import type { RuntimeProvider } from "../runtime/provider.ts";
 import type { StateStore } from "../state/store.ts";
@@ -86,7 +86,8 @@ export class Reconciler {
   private async pass(): Promise<Drift[]> {
     const observed = new Map<string, ContainerInfo>();
     const { runtimes, failed } = await this.d.runtimes.all();
-    for (const rt of runtimes) for (const c of await rt.list({ [LABELS.managed]: "true" })) observed.set(c.name, c);
+    const own = this.d.controller.ownership;
+    for (const rt of runtimes) for (const c of await own.mine(await rt.list({ [LABELS.managed]: "true" }))) observed.set(c.name, c);
     const drifts: Drift[] = [];
     const known = new Set<string>();
     const publish: PublishInput[] = [];
@@ -95,12 +96,12 @@ export class Reconciler {
       const placementError = failed.get(def.name);
       if (this.d.publisher && !placementError && stored.some((s) => s.specHash)) {
         const planned = await this.d.controller.locks.run(def.name, () => this.d.controller.planner.plan(def)).catch(() => undefined);
-        const running = new Set(def.components.filter((c) => observed.get(containerName(def.name, c.name))?.state === "running").map((c) => c.name));
+        const running = new Set(def.components.filter((c) => observed.get(this.d.controller.containerOf(def.name, c.name))?.state === "running").map((c) => c.name));
         if (planned) publish.push({ def, planned, running });
       }
       if (placementError) this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
       for (const comp of def.components) {
-        const container = containerName(def.name, comp.name);
+        const container = this.d.controller.containerOf(def.name, comp.name);
         known.add(container).add(replacementName(container));
         const want = stored.find((s) => s.name === comp.name);
         if (!want || !want.specHash) continue; // never deployed: nothing to compare
@@ -130,14 +131,14 @@ export class Reconciler {
 
   /** Not "missing": recreating a container that may be running elsewhere would be wrong. */
   private async unobservable(service: string, component: string, err: Error): Promise<Drift> {
-    const container = containerName(service, component);
+    const container = this.d.controller.containerOf(service, component);
     const message = `${container}: placement failed, so its podman cannot be asked; left alone: ${err.message}`;
     await this.d.store.event(service, component, "drift_placement_failed", message);
     return { service, component, container, kind: "placement_failed", action: "reported", message };
   }
 
   private async check(service: string, component: string, restart: string, desired: string, hash: string, image: string, observed: ContainerInfo | undefined): Promise<Drift | undefined> {
-    const container = containerName(service, component);
+    const container = this.d.controller.containerOf(service, component);
     const kind = driftOf(hash, image, observed);
     if (kind === undefined) return undefined;
     if (kind === "stopped" && desired === "stopped") return undefined; // stopped on purpose

@@ -4,7 +4,8 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
 import { DeployPhase, LogStream, AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../controller/controller.ts";
-import { LABELS, PlanError, containerName } from "../controller/plan.ts";
+import { LABELS, PlanError } from "../controller/plan.ts";
+import { ForeignContainerError } from "../controller/ownership.ts";
 import { publishedPorts, serviceStatus } from "../controller/status.ts";
 import { PortError } from "../ports/allocator.ts";
 import { NoSuchContainerError, RuntimeError, type ContainerInfo, type Runtime, type RuntimeEvent } from "../runtime/runtime.ts";
@@ -62,6 +63,7 @@ export function toConnectError(err: unknown): ConnectError {
   const message = (err as Error).message;
   if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
   if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
+  if (err instanceof ForeignContainerError) return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError || err instanceof UnsafePathError) return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof PublishUnavailableError) return new ConnectError(message, Code.Unavailable);
   if (err instanceof PortError || err instanceof SlowWatcherError) return new ConnectError(message, Code.ResourceExhausted);
@@ -94,6 +96,7 @@ function checkComponent(name: string): string | undefined {
 
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
   const access = d.access ?? agentAccess(null);
+  const own = d.controller.ownership;
   const streams = d.streams ?? new StreamLimits(Number.MAX_SAFE_INTEGER);
   // The replies have no field for it: the log says whose containers are left out (Status names the error).
   const allRuntimes = async (what: string): Promise<Runtime[]> => {
@@ -167,7 +170,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       return guard(async () => {
         const ports = await d.store.ports();
         const containers: ContainerInfo[] = [];
-        for (const rt of await allRuntimes("list")) containers.push(...(await rt.list({ [LABELS.managed]: "true" })));
+        for (const rt of await allRuntimes("list")) containers.push(...(await own.mine(await rt.list({ [LABELS.managed]: "true" }))));
         // Only the services the caller may read; one who may read none of them is told so.
         const visible = containers.filter((c) => access.may(ctx, "agent:read", c.labels[LABELS.service] ?? ""));
         if (containers.length && !visible.length) access.check(ctx, "agent:read", containers[0]!.labels[LABELS.service] ?? "");
@@ -223,9 +226,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const badSince = logSinceProblem(req.since); // podman's own parse error would answer Internal
       if (badSince) throw new ConnectError(badSince, Code.InvalidArgument);
       const { runtime } = await guard(() => d.runtimes.forService(service));
+      const container = d.controller.containerOf(service, component);
+      await guard(() => own.ownNamed(runtime, container, "its logs are not shown"));
       const done = req.follow ? streams.acquire(access.subjectOf(ctx)) : () => {};
       const signal = followSignal(ctx);
-      const lines = runtime.logs(containerName(service, component), { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
+      const lines = runtime.logs(container, { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {
@@ -248,6 +253,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       const watch = (rt: Runtime) => (d.events ? d.events.watch(rt, labels, signal) : rt.events(labels, signal));
       try {
         for await (const e of mergeStreams<RuntimeEvent>(sources.map(watch))) {
+          if (!(await own.owns({ name: e.containerName, labels: e.labels }))) continue;
           const service = e.labels[LABELS.service] ?? "";
           if (!req.service && !access.may(ctx, "agent:read", service)) continue;
           yield { time: e.time, service, component: e.labels[LABELS.component] ?? "", container: e.containerName, action: e.action };

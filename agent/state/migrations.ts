@@ -1,4 +1,5 @@
 // The agent's schema, supplied in code.
+import { randomBytes } from "node:crypto";
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 
 const migrations: Record<string, Migration> = {
@@ -77,6 +78,21 @@ const migrations: Record<string, Migration> = {
         .addColumn("service", "text", (c) => c.notNull())
         .addColumn("present", "integer", (c) => c.notNull())
         .addPrimaryKeyConstraint("dns_names_pk", ["name", "service"])
+        .execute();
+    },
+  },
+  "0004_agent_identity": {
+    async up(db: Kysely<unknown>) {
+      // The agent's identity, labelled on every container it makes (docs/agent.md, "Whose
+      // containers"). Made once, by `mcp-agent init` or by an older agent's first start.
+      await db.schema
+        .createTable("agent_identity")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .execute();
+      await (db as Kysely<{ agent_identity: { id: string; created_at: string } }>)
+        .insertInto("agent_identity")
+        .values({ id: randomBytes(6).toString("hex"), created_at: new Date().toISOString() })
         .execute();
     },
   },

@@ -64,7 +64,14 @@ export interface DnsNamesTable {
   present: number;
 }
 
+/** One row: the agent's id, labelled on its containers as mcp.agent. */
+export interface AgentIdentityTable {
+  id: string;
+  created_at: string;
+}
+
 export interface AgentDatabase {
+  agent_identity: AgentIdentityTable;
   routes: RoutesTable;
   dns_names: DnsNamesTable;
   machine_registry: MachineRegistryTable;

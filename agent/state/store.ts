@@ -51,6 +51,13 @@ const EVENTS_KEPT_PER_SERVICE = 500;
 export class StateStore {
   constructor(readonly db: Kysely<AgentDatabase>) {}
 
+  /** This agent's id (made by the migration that added it): the mcp.agent label of its containers. */
+  async agentId(): Promise<string> {
+    const row = await this.db.selectFrom("agent_identity").select("id").executeTakeFirst();
+    if (!row) throw new Error("the agent's state database has no agent_identity row; it is made by the database's migrations, so the database was changed by hand");
+    return row.id;
+  }
+
   /** Stores a definition; returns whether it was new, changed or the same. Components are added with desired=running. */
   async putDefinition(def: ServiceDefinition): Promise<"created" | "updated" | "unchanged"> {
     const json = JSON.stringify(def);

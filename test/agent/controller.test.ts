@@ -38,7 +38,7 @@ function controllerFor(dir: string, rt: FakeRuntime, store: StateStore): Service
     startGraceMs: 0,
     stopTimeoutSeconds: 1,
     ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-    plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+    plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
   });
 }
 
@@ -214,7 +214,7 @@ describe("ServiceController on a fake runtime", () => {
   });
 
   describe("reconciliation", () => {
-    test("repairs what it can, reports the rest, and never touches unlabelled containers", async () => {
+    test("repairs what it can, reports the rest, and never touches containers without its label", async () => {
       await store.putDefinition(def());
       await collect(ctl.deploy("shop"));
       const rec = new Reconciler({ runtimes: new SharedRuntime(rt, {}), store, controller: ctl, log: silentLogger() });
@@ -224,7 +224,7 @@ describe("ServiceController on a fake runtime", () => {
       rt.containers.delete("shop-web"); // podman lost it
       await rt.run({ name: "stranger", image: "x", ports: [], volumes: [], labels: {}, cmd: [] });
       rt.kill("stranger");
-      await rt.run({ name: "shop-old", image: "x", ports: [], volumes: [], labels: { "mcp.managed": "true", "mcp.service": "shop" }, cmd: [] });
+      await rt.run({ name: "shop-old", image: "x", ports: [], volumes: [], labels: { "mcp.managed": "true", "mcp.agent": "a1b2c3d4e5f6", "mcp.service": "shop" }, cmd: [] });
 
       const drift = await rec.reconcileOnce();
       assert.deepEqual(drift.map((d) => [d.container, d.kind, d.action]), [

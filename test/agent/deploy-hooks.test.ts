@@ -71,7 +71,7 @@ describe("DeployHooks order", () => {
       stopTimeoutSeconds: 1,
       hooks,
       ports: { start: 20100, end: 20110, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
     });
   const after = (marker: string) => rt.calls.slice(rt.calls.indexOf(marker));
 
@@ -101,7 +101,6 @@ describe("DeployHooks order", () => {
     // api is unchanged: its routes are re-applied (a changed hostname is not in the container's hash).
     assert.deepEqual(rt.calls, [
       "hook:started shop-api",
-      "remove shop-web-next", // a leftover of a crashed deploy, if any
       "create shop-web-next",
       "stop shop-web",
       "start shop-web-next",

@@ -29,7 +29,7 @@ describe("mount checks on real folders", () => {
   let dir: string;
   let srv: string;
   let outside: string;
-  const ctx = () => ({ registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") });
+  const ctx = () => ({ identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") });
   const planned = (volumes: string[]): PlannedComponent => planService(shop(volumes), [], ctx())[0]!;
   const unsafe = (volume: string, link: string, target: string) => (e: unknown) =>
     e instanceof UnsafeMountError && e.message.startsWith(`volume ${volume} of shop-api: ${link} is a symbolic link to ${target}`) && /refusing to follow it/.test(e.message);
@@ -139,7 +139,7 @@ describe("starts the agent performs, on a fake runtime", () => {
       startGraceMs: 0,
       stopTimeoutSeconds: 1,
       ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") },
+      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") },
     });
     for await (const _ of ctl.deploy("shop", shop([volume]))) void _;
     // What a container that can write to /data's parent does between two starts.

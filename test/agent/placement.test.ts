@@ -23,7 +23,7 @@ const def = validateDefinition({
   ],
 });
 const placement = place({ service: "gazette", environment: "test", sheet: "dynamicalsystem", machineNumber: 1 });
-const ctx = { registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/var/lib/mcp-agent/env" };
+const ctx = { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/var/lib/mcp-agent/env" };
 const ports = [
   { hostPort: 10110, service: "gazette", component: "api", route: "rest" },
   { hostPort: 10113, service: "gazette", component: "api", route: "metrics" },

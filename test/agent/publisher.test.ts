@@ -103,7 +103,7 @@ describe("publisher", () => {
       stopTimeoutSeconds: 1,
       hooks: publisher,
       ports: { start: 20200, end: 20210, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
     });
     return { publisher, ctl, routing };
   };

@@ -53,7 +53,7 @@ describe("Reconciler", () => {
       startGraceMs: 0,
       stopTimeoutSeconds: 1,
       ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
     });
   });
   afterEach(async () => {

@@ -32,7 +32,7 @@ const ports = [
   { hostPort: 31001, service: "shop", component: "api", route: "grpc" },
   { hostPort: 31002, service: "shop", component: "web", route: "default" },
 ];
-const planCtx = { registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/env" };
+const planCtx = { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/env" };
 const table = (): RouteEntry[] => planService(shop, ports, planCtx).flatMap((p) => routesFor(shop, p, ctx));
 
 const entry = (over: Partial<RouteEntry>): RouteEntry => ({ service: "blog", component: "web", route: "default", hostname: "blog.svc.example.net", port: 443, mode: "l7", targetHost: "127.0.0.1", targetPort: 32000, cert: "/certs/blog.pem", ...over });
