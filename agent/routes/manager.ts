@@ -131,7 +131,9 @@ export class RouteManager {
       const next = `${this.o.configFile}.next`;
       writeFileSync(next, text, { mode: 0o644 });
       renameSync(next, this.o.configFile); // whole, never half a file
-      did.push(onDisk === undefined ? `wrote ${this.o.configFile}` : `rewrote ${this.o.configFile}${digestOf(onDisk) ? "" : " (it had been changed by hand)"}`);
+      // An empty file (as the install steps create it) is not a hand edit: it is written, not rewritten.
+      const fresh = onDisk === undefined || onDisk.trim() === "";
+      did.push(fresh ? `wrote ${this.o.configFile}` : `rewrote ${this.o.configFile}${digestOf(onDisk) ? "" : " (it had been changed by hand)"}`);
     }
     let loaded: string | undefined;
     try {
