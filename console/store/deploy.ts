@@ -6,7 +6,7 @@ import { componentImage, type LoadedDefinition } from "../definitions.ts";
 import { agentError, ConsoleError, toConsoleError } from "../output/errors.ts";
 import { fanOut, pickNodes, probe } from "./nodes.ts";
 import type { DeployActions, GetState, SetState, StoreDeps } from "./state.ts";
-import type { SyncResultRow } from "./types.ts";
+import type { DeployState, SyncResultRow } from "./types.ts";
 import { enumName, plain } from "./wire.ts";
 
 const KEEP_EVENTS = 2000;
@@ -16,6 +16,15 @@ function checkNodes(defs: LoadedDefinition[], deps: StoreDeps): void {
   const known = new Set(pickNodes(deps));
   for (const d of defs) if (!known.has(d.def.node)) throw new ConsoleError("usage", `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]]`);
 }
+
+/** A deploy the console stops following (Ctrl-C, or the TUI left): what happens to it, and how to watch it. */
+export function deployLeftMessage(d: DeployState): string {
+  if (d.state === "building") return `interrupted while the images of ${d.service} were checked or built: nothing was deployed`;
+  return `interrupted: the agent on ${d.node} carries on with the deploy of ${d.service} without the console; watch it with \`mcp status ${d.service}\` or \`mcp events ${d.service}\``;
+}
+
+/** The deployment still running, if any. */
+export const deployInProgress = (d: DeployState | null): d is DeployState => d !== null && (d.state === "building" || d.state === "deploying");
 
 export function deployActions(set: SetState, get: GetState, deps: StoreDeps): DeployActions {
   return {
@@ -64,7 +73,7 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
         await probe(deps, node);
         await get().ensureImages([d], signal, { requireAll: true });
       } catch (err) {
-        throw fail(agentError(err, node));
+        throw fail(signal?.aborted ? new ConsoleError("failed", deployLeftMessage(get().deployment!)) : agentError(err, node));
       }
       set((s) => ({ deployment: { ...s.deployment!, state: "deploying" } }));
       try {
@@ -81,6 +90,8 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
         }
         get().markNode(node, { ok: true });
       } catch (err) {
+        // Interrupted: the agent goes on, and the message says so (once, not as "canceled").
+        if (signal?.aborted) throw fail(new ConsoleError("failed", deployLeftMessage(get().deployment!)));
         const e = agentError(err, node);
         get().markNode(node, { ok: false, error: e });
         throw fail(e);

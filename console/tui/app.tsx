@@ -20,6 +20,7 @@ import { RegistryScreen, REGISTRY_KEYS } from "../screens/registry.tsx";
 import { RepositoryScreen, REPOSITORY_KEYS } from "../screens/repository.tsx";
 import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
 import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
+import { deployInProgress, deployLeftMessage } from "../store/deploy.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { NavContext, parseJump, type KeyHandler, type Nav, type Route } from "./nav.ts";
 import { editPrompt, splitKeys, type PromptLine } from "./keys.ts";
@@ -199,9 +200,10 @@ const ENTER_ALT = "\x1b[?1049h\x1b[H";
 const LEAVE_ALT = "\x1b[?1049l";
 
 /** Runs the TUI until the operator quits; resolves to the exit code. */
-export async function runTui(store: ConsoleStore, opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream }): Promise<number> {
+export async function runTui(store: ConsoleStore, opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream }): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
+  const stderr = opts.stderr ?? process.stderr;
   let left = false;
   const leave = () => {
     if (left) return;
@@ -241,5 +243,8 @@ export async function runTui(store: ConsoleStore, opts: { color: boolean; stdout
     process.off("unhandledRejection", onCrash);
     leave();
   }
+  // A deploy still running when the console is left goes on (or stops, while building) without it: said once, on the normal screen.
+  const d = store.getState().deployment;
+  if (deployInProgress(d)) stderr.write(`mcp: ${deployLeftMessage(d)}\n`);
   return 0;
 }

@@ -33,8 +33,11 @@ export function imagesSection(s: ConsoleState, refs?: string[]): Section {
 /** What the image check found odd in the definitions, as notes. */
 export const warningNotes = (s: ConsoleState) => s.buildWarnings.map((w) => cell(`warning: ${w}`, "warn"));
 
-/** The deployment in the store (of `service`, when given: the TUI's screen shows no other). */
-export function deployScreen(s: ConsoleState, done: boolean, service?: string): Screen {
+/**
+ * The deployment in the store (of `service`, when given: the TUI's screen shows no other).
+ * `withError: false` leaves its error out, for `mcp deploy`, whose error is printed once after the view.
+ */
+export function deployScreen(s: ConsoleState, done: boolean, service?: string, withError = true): Screen {
   const d = s.deployment && (!service || s.deployment.service === service) ? s.deployment : null;
   const sections: Section[] = [];
   const images = imagesSection(s, d?.images ?? []);
@@ -46,6 +49,6 @@ export function deployScreen(s: ConsoleState, done: boolean, service?: string): 
       rows: Object.entries(d.components).map(([c, p]) => [cell(c), stateCell(p.phase), cell(p.image), cell(p.message, p.phase === "failed" ? "bad" : "dim")]),
     });
   }
-  const notes = [...warningNotes(s), ...(d?.error ? [cell(d.error.message, "bad")] : [])];
+  const notes = [...warningNotes(s), ...(d?.error && withError ? [cell(d.error.message, "bad")] : [])];
   return { sections, notes, ...(done ? {} : { pending: d?.state === "building" ? "building missing images" : "deploying" }) };
 }
