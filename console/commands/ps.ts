@@ -3,7 +3,7 @@
 import { cell } from "../output/screen.ts";
 import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
-import { nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
+import { emptyText, nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
 import { finite } from "./present.ts";
 
 export const containerRows = (s: ConsoleState) => Object.values(s.containers).flat().sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
@@ -27,7 +27,7 @@ const command: CommandSpec = {
           {
             columns: ["service", "component", "node", "version", "state", "uptime", "ports"],
             rows: containerRows(s).map((c) => [cell(c.service), cell(c.component), cell(c.node), cell(c.version), stateCell(c.state), cell(c.state === "running" ? uptime(c.startedAt) : ""), cell(portsText(c.ports))]),
-            empty: done ? "no managed containers" : "",
+            empty: done ? emptyText(Object.values(s.nodes), "no managed containers") : "",
           },
         ],
         notes: nodeNotes(Object.values(s.nodes)),

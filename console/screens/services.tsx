@@ -4,7 +4,8 @@ import React, { useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
-import { stateCell } from "../views/format.ts";
+import { emptyText, nodeNotes, stateCell } from "../views/format.ts";
+import { ScreenView } from "../components/screen-view.tsx";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
@@ -46,12 +47,13 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["service", "component", "node", "version", "state", "uptime", "ports", "drift"],
           rows: visible.map((r) => [cell(r.service), cell(r.component), cell(r.node), cell(r.version), stateCell(r.state), cell(r.uptime), cell(r.ports), cell(r.drift || "-", r.drift ? "warn" : "dim")]),
-          empty: loaded ? (filter ? "nothing matches the filter" : "no services") : "asking the agents…",
+          empty: loaded ? (filter ? "nothing matches the filter" : emptyText(Object.values(nodes), "no services")) : "asking the agents…",
         }}
         width={nav.width}
         color={nav.color}
         selected={sel - start}
       />
+      {rows.length === 0 ? <ScreenView screen={{ sections: [], notes: nodeNotes(Object.values(nodes)) }} width={nav.width} color={nav.color} tick={nav.tick} /> : null}
     </Box>
   );
 }

@@ -21,10 +21,34 @@ export function uptime(startedAt: string, now = Date.now()): string {
 
 export const portsText = (ports: PortRow[]) => ports.map((p) => `${p.route ? `${p.route}:` : ""}${p.hostPort}`).join(",");
 
-/** One note per node that did not answer. */
+const answered = (n: NodeState) => n.state !== "unreachable" && n.state !== "error";
+
+/** What to do about a node that cannot be reached: on this machine it is `mcp up`'s agent. */
+export function unreachableHint(n: NodeState): string {
+  let host = "";
+  try {
+    host = new URL(n.url).hostname;
+  } catch {
+    // not a URL: no hint of where it runs
+  }
+  if (/^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(host)) return `node ${n.name} runs on this machine: \`mcp up\` starts the platform here`;
+  return `is mcp-agent running on ${host || n.name}, and is ${n.url} reachable from here?`;
+}
+
+/** One note per node that did not answer, with what to do about it. */
 export function nodeNotes(nodes: NodeState[]): Cell[] {
-  const down = nodes.filter((n) => n.state === "unreachable" || n.state === "error").map((n) => cell(`node ${n.name}: ${n.state}: ${n.reason}`, "bad"));
+  const down = nodes.filter((n) => !answered(n)).flatMap((n) => {
+    const said = n.reason.startsWith(`node ${n.name}`) ? n.reason : `node ${n.name}: ${n.state}: ${n.reason}`;
+    return n.state === "unreachable" ? [cell(said, "bad"), cell(unreachableHint(n), "warn")] : [cell(said, "bad")];
+  });
   return [...down, ...nodes.filter(runtimeMissing).map((n) => cell(runtimeNote(n)!, "bad"))];
+}
+
+/** An empty table's line: "no managed containers", unless no node (or not every node) answered. */
+export function emptyText(nodes: NodeState[], what: string): string {
+  const up = nodes.filter(answered);
+  if (nodes.length > 0 && up.length === 0) return `no node answered (${nodes.map((n) => `${n.name} ${n.state}`).join(", ")})`;
+  return up.length < nodes.length ? `${what} on the nodes that answered (${up.map((n) => n.name).join(", ")})` : what;
 }
 
 /** A node whose agent answers but has no container runtime: what to install. */

@@ -3,7 +3,7 @@
 import { cell, type Cell, type Section } from "../output/screen.ts";
 import type { ConsoleState } from "../store/state.ts";
 import type { ServiceStatus } from "../store/types.ts";
-import { portsText, stateCell, uptime } from "./format.ts";
+import { emptyText, portsText, stateCell, uptime } from "./format.ts";
 
 const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs)$/.test(state) ? "bad" : "warn");
 
@@ -37,7 +37,7 @@ export function statusSummary(s: ConsoleState): Section {
   const rows = Object.values(s.statuses)
     .sort((a, b) => a.service.localeCompare(b.service))
     .flatMap((st) => st.components.map((c) => [cell(st.service), cell(c.component), cell(st.node), cell(st.version), cell(c.desiredState), stateCell(c.observedState), cell(c.drift || "-", c.drift ? "warn" : "dim")]));
-  return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: "no services" };
+  return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: emptyText(Object.values(s.nodes), "no services") };
 }
 
 export function serviceSections(st: ServiceStatus): Section[] {

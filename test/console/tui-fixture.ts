@@ -24,15 +24,15 @@ export const health = () => ({ status: "ok", version: "1", node: "x", podmanVers
 
 export const SHOP = 'name = "shop"\nnode = "rift"\nversion = "v1"\n[[components]]\nname = "api"\n[[components]]\nname = "web"\n';
 
-/** A store whose nodes are `agents` (by name), with `definitions` (file name → TOML) in its services folder. */
-export function fixtureStore(agents: Record<string, AgentImpl>, definitions: Record<string, string> = { shop: SHOP }, over: Partial<StoreDeps> = {}) {
+/** A store whose nodes are `agents` (by name; at `urls`, else https://<name>.test:9444), with `definitions` (file name → TOML) in its services folder. */
+export function fixtureStore(agents: Record<string, AgentImpl>, definitions: Record<string, string> = { shop: SHOP }, over: Partial<StoreDeps> = {}, urls: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "mcp-fixture-"));
   dirs.push(dir);
   mkdirSync(join(dir, "services"));
   mkdirSync(join(dir, "ws"));
   for (const [name, text] of Object.entries(definitions)) writeFileSync(join(dir, "services", `${name}.toml`), text);
   const pool = new AgentPool({
-    nodes: Object.keys(agents).map((name) => ({ name, url: `https://${name}.test:9444` })),
+    nodes: Object.keys(agents).map((name) => ({ name, url: urls[name] ?? `https://${name}.test:9444` })),
     token: () => "t",
     timeoutMs: 500,
     transport: (n) => createRouterTransport(({ service }) => service(AgentService, agents[n.name]!)),
