@@ -186,7 +186,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
-    tokenKnown: identity ? async (token) => (await identity.validate(token)) !== null : undefined,
+    tokenSubject: identity ? async (token) => (await identity.validate(token))?.subject ?? null : undefined,
     publicPaths: new Set([`/${AgentService.typeName}/${AgentService.method.health.name}`]),
   });
   const server: Http2SecureServer = createSecureServer({

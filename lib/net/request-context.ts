@@ -54,6 +54,12 @@ export function onRequestClose(res: NodeResponse, log: Logger, fn: () => void): 
   });
 }
 
+/** Errors Node raises on a request whose client aborted or reset the connection. */
+function clientAborted(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  return e?.code === "ECONNRESET" || e?.code === "ERR_STREAM_PREMATURE_CLOSE" || e?.message === "aborted";
+}
+
 export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void | Promise<void>;
 
 /**
@@ -63,7 +69,11 @@ export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void | Pro
  */
 export function isolateRequests<Req extends NodeRequest, Res extends NodeResponse>(log: Logger, handler: (req: Req, res: Res) => void | Promise<void>): (req: Req, res: Res) => void {
   const failed = (req: Req, res: Res, err: unknown) => {
-    log.error({ err, method: req.method, path: (req.url ?? "").split("?", 1)[0] }, "unhandled request failure");
+    const where = { method: req.method, path: (req.url ?? "").split("?", 1)[0] };
+    // A client that went away mid-body is its own business: any client can cause it, so it
+    // is not an error of ours (an error line per aborted request would be log spam at will).
+    if (connectionGone(req, res) || clientAborted(err)) log.debug({ ...where, err: (err as Error).message }, "client went away before its request was answered");
+    else log.error({ err, ...where }, "unhandled request failure");
     try {
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { "content-type": "application/json" });

@@ -37,7 +37,8 @@ export interface RpcGuardOptions {
    * Whether a bearer token is one the identity server knows (cached). Throws
    * when it cannot tell (the identity server is down): answered Unavailable.
    */
-  tokenKnown?: (token: string) => Promise<boolean>;
+  /** The token's subject (account) when the identity server knows the token, else null. */
+  tokenSubject?: (token: string) => Promise<string | null>;
   /**
    * The daemon's budget of buffered request bytes: a call that passed the token
    * check reserves its body's bytes here, or is answered Unavailable (503) with
@@ -65,19 +66,19 @@ export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHa
     if (length > maxBody) {
       return refuse(req, res, new ConnectError(`request body of ${length} bytes is larger than the limit of ${maxBody} bytes`, Code.ResourceExhausted));
     }
-    const admit = () => {
-      if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody)) {
+    const admit = (subject?: string) => {
+      if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody, subject)) {
         opts.budget.refused();
         return refuse(req, res, new ConnectError("the server holds as many request bodies as it may: try again shortly", Code.Unavailable), { "retry-after": "1" });
       }
       return handler(req, res);
     };
-    if (!needsToken || !opts.tokenKnown) return admit();
-    return opts.tokenKnown(token!).then(
-      (known) => {
-        if (!known) return refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated));
+    if (!needsToken || !opts.tokenSubject) return admit();
+    return opts.tokenSubject(token!).then(
+      (subject) => {
+        if (subject === null) return refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated));
         markAuthenticated(req);
-        return admit();
+        return admit(subject);
       },
       (err: Error) => refuse(req, res, new ConnectError(`cannot validate the token: ${err.message}`, Code.Unavailable)),
     );

@@ -199,7 +199,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     interceptors: [adminAuthInterceptor(identity, cfg.mcias.service_name)],
     maxMessageBytes: cfg.server.max_rpc_bytes,
     requireToken: identity !== null,
-    tokenKnown: identity ? async (token) => (await identity.validate(token)) !== null : undefined,
+    tokenSubject: identity ? async (token) => (await identity.validate(token))?.subject ?? null : undefined,
     publicPaths: new Set([`/${AdminService.typeName}/${AdminService.method.health.name}`]),
   });
 

@@ -73,3 +73,27 @@ test("remoteAddress and connectionGone on a request whose socket is null", () =>
   assert.equal(remoteAddress(req), "");
   assert.equal(connectionGone(req, res), true);
 });
+
+test("a client that went away mid-body is logged at debug, not as an error", async () => {
+  const { log, lines } = capture();
+  const server = createServer(
+    isolateRequests(log, async (req: IncomingMessage) => {
+      for await (const _ of req); // the client resets mid-body: Node raises "aborted"
+    }),
+  );
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  try {
+    const req = request({ host: "127.0.0.1", port, method: "POST", path: "/login", agent: false, headers: { "content-length": "100000" } });
+    req.on("error", () => undefined);
+    req.write(Buffer.alloc(1000));
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!lines.some((l) => l.includes('"level":"error"')), lines.join(""));
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
