@@ -9,6 +9,7 @@ import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
+import { useRegistryChanges } from "./registry-changes.ts";
 
 export const REGISTRY_KEYS = "↑↓/jk move  enter tags  x delete  r reload  : jump  ? help  q quit";
 
@@ -21,6 +22,7 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
   const { sel, start, end, move } = useSelection(repos.length, page);
   const load = () => void store.getState().listRepos().catch(() => undefined);
   useEffect(load, []);
+  useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;

@@ -9,6 +9,7 @@ import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
+import { useRegistryChanges } from "./registry-changes.ts";
 
 export const REPOSITORY_KEYS = "↑↓/jk move  enter manifest  x delete tag  r reload  esc back  ? help  q quit";
 
@@ -23,6 +24,7 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   const { sel, start, end, move } = useSelection(tags.length, page);
   const load = () => void store.getState().loadRepo(repo).catch(() => undefined);
   useEffect(load, [repo]);
+  useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;

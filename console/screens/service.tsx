@@ -1,7 +1,7 @@
 // One service: components with desired/observed state and drift, routes with their ports,
 // SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
 // S start, r restart, x remove; l logs.
-import React, { useEffect } from "react";
+import React, { useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { serviceSections } from "../views/service-status.ts";
@@ -14,10 +14,17 @@ export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l l
 export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
   const status = useStore(store, (s) => s.statuses[service]);
+  // Why the last ask failed, shown in place of (or above) the status: never "asking…" beside an error.
+  const [error, setError] = useState("");
 
   useEffect(() => {
     let stop = false;
-    const load = () => store.getState().fetchStatus(service).catch((err: Error) => !stop && nav.flash(err.message, true));
+    const load = () =>
+      store
+        .getState()
+        .fetchStatus(service)
+        .then(() => !stop && setError(""))
+        .catch((err: Error) => !stop && setError(err.message));
     void load();
     const timer = setInterval(load, 3000);
     return () => {
@@ -37,12 +44,14 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
     return false;
   });
 
-  if (!status) return <Text dimColor={nav.color}>asking {service}'s node…</Text>;
+  const errorLine = error ? <Text {...(nav.color ? { color: "red" } : {})}>{error}</Text> : null;
+  if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
   const sections = serviceSections(status);
   // Routes with their host ports, from the components' port bindings.
   const routes = status.components.flatMap((c) => c.ports.map((p) => `${c.component}/${p.route || "default"} → ${p.hostIp || "*"}:${p.hostPort}`));
   return (
     <Box flexDirection="column">
+      {errorLine}
       <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
       {routes.length ? <Text>routes: {routes.join("  ")}</Text> : null}
       <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />

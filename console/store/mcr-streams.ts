@@ -1,12 +1,16 @@
 // The registry's streams: GC (Start, Status, and Watch, which a client may join mid-run)
 // and the audit log (pages of ListEvents, FollowEvents from the newest id shown).
 import { Code, ConnectError } from "@connectrpc/connect";
+import { mcrError } from "../clients/mcr-admin.ts";
 import { ConsoleError } from "../output/errors.ts";
 import type { McrKit } from "./mcr-kit.ts";
 import { auditRow, gcRunRow, type GcRunRow } from "./mcr-types.ts";
 import type { McrStreamActions } from "./state.ts";
 
 const KEEP = 1000;
+
+/** Audit events after which what the registry screens show may have changed. */
+const CHANGES = new Set(["manifest_pushed", "manifest_deleted", "tag_deleted", "repo_deleted", "blob_deleted", "gc_completed"]);
 
 export function mcrStreamActions(kit: McrKit): McrStreamActions {
   const { patch, guard, get } = kit;
@@ -29,6 +33,17 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
 
   return {
     gcStatus,
+
+    async followChanges(signal) {
+      const c = kit.client();
+      try {
+        for await (const batch of c.audit.followEvents({ afterId: 0n }, c.call({ stream: true, signal }))) {
+          if (batch.events.some((e) => CHANGES.has(e.type))) patch((m) => ({ changes: m.changes + 1 }));
+        }
+      } catch (err) {
+        if (!signal.aborted) throw mcrError(err);
+      }
+    },
 
     startGc: (opts) =>
       guard("gc", async (c) => {

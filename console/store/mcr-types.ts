@@ -66,6 +66,8 @@ export interface McrData {
   /** Events received by a follow (and the listed ones before them), oldest first; `id` orders them. */
   auditFeed: AuditRow[];
   snapshot: SnapshotRow | null;
+  /** Changes to repositories and tags seen on mcr's audit stream (followChanges). */
+  changes: number;
   /** The last failure of each area, for the screens (commands get the thrown error). */
   errors: Partial<Record<"repos" | "repo" | "manifest" | "gc" | "policies" | "audit" | "snapshot", McrError>>;
 }
@@ -86,6 +88,7 @@ export function initialMcr(): McrData {
     audit: { filter: emptyFilter(), offset: 0, limit: 50, events: [], loaded: false, following: false },
     auditFeed: [],
     snapshot: null,
+    changes: 0,
     errors: {},
   };
 }

@@ -112,10 +112,12 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         const res = await deps.agents.client(node).remove({ service }, deps.agents.call({ timeoutMs: LONG_CALL_MS }));
         get().markNode(node, { ok: true });
         const result: OpResult = { op: "remove", node, service, component: "", components: res.removedContainers.map((c) => ({ component: "", container: c, state: "removed" })) };
+        // Gone from every view at once, not at the next poll.
         set((s) => {
           const statuses = { ...s.statuses };
           delete statuses[service];
-          return { lastOp: result, statuses };
+          const rows = s.containers[node] ?? [];
+          return { lastOp: result, statuses, containers: { ...s.containers, [node]: rows.filter((c) => c.service !== service) } };
         });
         return result;
       } catch (err) {

@@ -123,8 +123,8 @@ export interface LogOptions {
 export interface StreamActions {
   /** Streams `service[/component]`'s logs into `logs` until they end (or `signal` aborts a follow). */
   followLogs(target: string, opts: LogOptions, signal?: AbortSignal): Promise<void>;
-  /** Streams events of every node (or the service's node) into `events` until `signal` aborts. */
-  followEvents(service: string | undefined, signal?: AbortSignal): Promise<void>;
+  /** Streams events of every node (or the service's node, or the nodes in `only`) into `events` until `signal` aborts. */
+  followEvents(service: string | undefined, signal?: AbortSignal, only?: string[]): Promise<void>;
 }
 
 export interface GcStartOptions {
@@ -150,6 +150,12 @@ export interface McrStreamActions {
   watchGc(runId?: string, signal?: AbortSignal): Promise<GcRunRow | null>;
   /** One page of audit events, newest first (`filter` and `offset` replace the current ones when given); `auditFeed` becomes the page, oldest first. */
   listAudit(filter?: Partial<AuditFilter>, offset?: number, limit?: number): Promise<AuditRow[]>;
+  /**
+   * Follows mcr's audit stream from now on: each event that changes repositories or tags
+   * (a push, a delete, a GC) adds one to `mcr.changes`, on which the registry screens reload.
+   * Needs the admin role (permission_denied otherwise); runs until `signal` aborts.
+   */
+  followChanges(signal: AbortSignal): Promise<void>;
   /** Follows new events (after `afterId`, else the newest listed) into `auditFeed` and the page until `signal` aborts. */
   followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
 }

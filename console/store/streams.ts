@@ -105,8 +105,8 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
       if (errors.length > 0 && errors.length === components.length) throw errors[0];
     },
 
-    async followEvents(service, signal) {
-      const nodes = service ? [await get().nodeOf(service)] : pickNodes(deps);
+    async followEvents(service, signal, only) {
+      const nodes = service ? [await get().nodeOf(service)] : pickNodes(deps, only);
       const errors: ConsoleError[] = [];
       await Promise.all(
         nodes.map(async (node) => {

@@ -1,13 +1,19 @@
-// Keeps the services and node states fresh: each node is asked on its own schedule, every
+// Keeps the services and node states fresh. Each node is asked on its own schedule, every
 // `everyMs` while it answers, backing off (doubling up to `maxMs`) while it does not, so a
-// node that drops out never slows the others and is retried.
+// node that drops out never slows the others and is retried. Between polls, each node's
+// Events stream says when something changed there (a container started, stopped, was
+// removed): that node is asked again at once (`settleMs` later, so that a burst of events
+// is one ask), and the views change when what they show changes.
 import type { ConsoleStore } from "../store/state.ts";
 
-export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs?: number } = {}): () => void {
+export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs?: number; settleMs?: number } = {}): () => void {
   const every = opts.everyMs ?? 3000;
   const max = opts.maxMs ?? 30_000;
+  const settle = opts.settleMs ?? 150;
   const timers = new Map<string, NodeJS.Timeout>();
   const delays = new Map<string, number>();
+  const soon = new Map<string, NodeJS.Timeout>();
+  const abort = new AbortController();
   let stopped = false;
   const poll = async (node: string) => {
     await store.getState().fetchStatus(undefined, [node]).catch(() => undefined);
@@ -15,13 +21,38 @@ export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs
     const ok = store.getState().nodes[node]?.state === "ok";
     const delay = ok ? every : Math.min(max, (delays.get(node) ?? every / 2) * 2);
     delays.set(node, ok ? every : delay);
+    // One timer per node, whichever ask (the schedule's or an event's) ended last.
+    clearTimeout(timers.get(node));
     timers.set(node, setTimeout(() => void poll(node), delay));
   };
+  // One Events stream per node, opened again after it breaks (at the pace of the polls).
+  const watch = async (node: string) => {
+    while (!stopped) {
+      await store.getState().followEvents(undefined, abort.signal, [node]).catch(() => undefined);
+      if (stopped) return;
+      await new Promise((r) => setTimeout(r, delays.get(node) ?? every));
+    }
+  };
+  let seen = store.getState().eventSeq;
+  const unsubscribe = store.subscribe((s) => {
+    if (s.eventSeq === seen) return;
+    const nodes = new Set(s.events.filter((e) => e.seq > seen).map((e) => e.node));
+    seen = s.eventSeq;
+    for (const node of nodes) {
+      if (soon.has(node)) continue;
+      soon.set(node, setTimeout(() => (soon.delete(node), void poll(node)), settle));
+    }
+  });
   // Health once: agent and podman versions (a node without podman says so in the header).
   void store.getState().refreshNodes().catch(() => undefined);
-  for (const node of Object.keys(store.getState().nodes)) void poll(node);
+  for (const node of Object.keys(store.getState().nodes)) {
+    void poll(node);
+    void watch(node);
+  }
   return () => {
     stopped = true;
-    for (const t of timers.values()) clearTimeout(t);
+    abort.abort();
+    unsubscribe();
+    for (const t of [...timers.values(), ...soon.values()]) clearTimeout(t);
   };
 }
