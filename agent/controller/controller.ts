@@ -20,7 +20,7 @@ import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
 import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
 import { LABELS, containerName, envFileText, replacementName, type PlanContext, type PlannedComponent } from "./plan.ts";
-import { Ownership } from "./ownership.ts";
+import { ForeignContainerError, Ownership } from "./ownership.ts";
 import { ServicePlanner, type ServicePlan } from "./planner.ts";
 
 export type DeployPhase = "pulling" | "creating" | "starting" | "running" | "unchanged" | "failed" | "done";
@@ -160,7 +160,8 @@ export class ServiceController {
         const message = (err as Error).message;
         await this.d.store.event(service, p.component, "deploy_failed", message);
         emit({ component: p.component, phase: "failed", message, container: p.container, image: p.image });
-        throw new DeployFailedError(`deploy of ${service} failed at ${p.component}: ${message}`);
+        const failed = `deploy of ${service} failed at ${p.component}: ${message}`;
+        throw err instanceof ForeignContainerError ? new ForeignContainerError(failed) : new DeployFailedError(failed);
       }
     }
     for (const gone of await this.d.store.dropComponents(service, planned.map((p) => p.component))) {

@@ -102,7 +102,7 @@ describe("agents sharing one podman", () => {
     const from = rt.calls.length;
     await assert.rejects(
       a.deploy(hello(["sleep", "5"])),
-      (e: unknown) => e instanceof DeployFailedError && /^deploy of hello failed at api: container hello-api is held by agent bbbbbbbbbbbb \(node laptop\), not by this agent \(aaaaaaaaaaaa\); not replaced; agents that share a podman need a \[runtime\] container_prefix each$/.test(e.message),
+      (e: unknown) => e instanceof ForeignContainerError && /^deploy of hello failed at api: container hello-api is held by agent bbbbbbbbbbbb \(node laptop\), not by this agent \(aaaaaaaaaaaa\); not replaced; agents that share a podman need a \[runtime\] container_prefix each$/.test(e.message),
     );
     assert.equal(await a.store.definition("hello"), undefined, "a failed first deploy leaves a's state as it was");
 
