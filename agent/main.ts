@@ -32,10 +32,11 @@ program
   .option("--registry <host:port>", "the registry images come from")
   .option("--registry-ca <file>", "CA of the registry (default: the platform CA)")
   .option("--node <name>", "this node's name (default: the host name)")
+  .option("--container-prefix <prefix>", "put before every container name, for agents that share a podman (default: none)")
   .option("--force", "rewrite an existing config and certificate", false)
   .action(async (o) => {
     try {
-      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, caDir: o.caDir, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, force: o.force });
+      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, caDir: o.caDir, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, containerPrefix: o.containerPrefix, force: o.force });
       process.stdout.write(`initialized ${r.dir}\n  config: ${r.config}\n  CA:     ${r.caCert}\nstart with: mcp-agent server --config ${r.config}\n`);
     } catch (err) {
       fail((err as Error).message);

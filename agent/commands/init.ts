@@ -7,6 +7,7 @@ import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { openSqlite } from "../../lib/db/sqlite.ts";
 import { issueServerCert } from "../../lib/tls/certs.ts";
 import { defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/tls/ca-dir.ts";
+import { containerPrefixProblem } from "../config-schema.ts";
 import { agentMigrations } from "../state/migrations.ts";
 import type { AgentDatabase } from "../state/schema.ts";
 
@@ -24,11 +25,15 @@ export interface AgentInitOptions {
   registry?: string;
   registryCa?: string;
   node?: string;
+  /** [runtime] container_prefix: set when another agent shares this machine's podman (each `mcp up` home has one). */
+  containerPrefix?: string;
   force: boolean;
 }
 
 export async function initAgent(o: AgentInitOptions): Promise<{ dir: string; config: string; caCert: string }> {
   const dir = resolve(o.dir);
+  const prefixProblem = containerPrefixProblem(o.containerPrefix ?? "");
+  if (prefixProblem) throw new Error(`--container-prefix: ${prefixProblem}`);
   const config = join(dir, "mcp-agent.toml");
   if (existsSync(config) && !o.force) throw new Error(`${config} already exists; use --force to rewrite its config and certificate`);
   const certs = join(dir, "certs");
@@ -82,6 +87,8 @@ ca_cert = ${q(o.registryCa ? resolve(o.registryCa) : o.registry ? caCertPath : "
 # password_file = "${join(dir, "registry.password")}"
 
 [runtime]
+# Put before every container name; agents that share a podman need one each (docs/agent.md).
+container_prefix = ${q(o.containerPrefix ?? "")}
 reconcile_interval = "30s"
 stop_timeout = 10
 publish_address = "127.0.0.1"

@@ -1,8 +1,9 @@
 // Creates the platform home on first `mcp up` with the binaries' own `init` commands, as an
 // operator would (docs/install.md): the CA in its own folder, `mcr init` (config, database,
 // first admin account), a system account for the agent, `mcp-agent init` (identity = the
-// registry, registry host = the registry) pointed at that account, and the console's config
-// for the local node and registry. Every step that is done already is skipped.
+// registry, registry host = the registry, a container prefix of the home's own) pointed at
+// that account, and the console's config for the local node and registry. Every step that is
+// done already is skipped.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -79,9 +80,12 @@ export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise
     // The agent pulls with a system account of its own; the pull rule is added once mcr runs.
     const password = randomBytes(24).toString("base64url");
     await runBin("mcr", ["account", "add", AGENT_ACCOUNT, "--type", "system", "--role", "user", "--stdin", "--config", p.mcrConfig], password);
+    // Every home's agent shares the machine's podman: its own prefix keeps the container names
+    // of two homes (or of the tests' agents) apart, so each can run a service `hello`.
     await runBin("mcp-agent", [
       "init", "--dir", p.agent, "--ca-dir", p.ca, "--listen", `127.0.0.1:${port}`, "--node", NODE_NAME,
       "--identity-url", `https://localhost:${registryPort}`, "--registry", `localhost:${registryPort}`,
+      "--container-prefix", `mcp-${randomBytes(3).toString("hex")}-`,
     ]);
     writeFileAtomic(p.agentPassword, `${password}\n`, 0o600);
     const storage = join(p.agent, "srv");

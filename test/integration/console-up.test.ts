@@ -4,6 +4,7 @@
 // podman: it starts, and `mcp nodes` says what to install.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -31,6 +32,15 @@ function processesUnder(dir: string): number[] {
     }
   }
   return found;
+}
+
+/** Binds 127.0.0.1:`port` when it is free; resolves to the listening server, or undefined when something holds it. */
+function holdIfFree(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(undefined));
+    s.listen(port, "127.0.0.1", () => resolve(s));
+  });
 }
 
 describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
@@ -72,6 +82,8 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
     for (const h of [join(home, "mcr"), join(home, "agent")]) assert.ok(!existsSync(join(h, "certs", "ca-key.pem")), h);
     // The agent pulls with its own system account, logged in at start.
     assert.match(readFileSync(doc.agent.log, "utf8"), /logged in to the registry/);
+    // It shares the machine's podman with any other platform: its containers get a prefix of this home's own.
+    assert.match(readFileSync(doc.agent.config, "utf8"), /^container_prefix = "mcp-[0-9a-f]{6}-"$/m);
     assert.deepEqual(doc.nodes.map((n: { name: string; state: string; runtime: string }) => [n.name, n.state, n.runtime]), [["local", "ok", "ok"]]);
     assert.equal(doc.console.username, "admin");
 
@@ -106,10 +118,18 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
   test("the default home is $XDG_DATA_HOME/metacircular, and other commands use its config when the console has none", async () => {
     const { dir, env } = setup();
     homes.push(join(dir, "data", "metacircular"));
-    // A registry on 8443 elsewhere on the machine is fine: the default home takes the usual ports only when free.
-    const up = await mcp(["up", "--json"], env);
+    // The default home takes the usual ports only when they are free. The test holds them
+    // (when a platform on this machine does not) so that its daemons never take them.
+    const held = await Promise.all([holdIfFree(8443), holdIfFree(9444)]);
+    let up: McpResult;
+    try {
+      up = await mcp(["up", "--json"], env);
+    } finally {
+      await Promise.all(held.map((s) => s && new Promise((resolve) => s.close(resolve))));
+    }
     ok(up);
     assert.equal(up.json().home, join(dir, "data", "metacircular"));
+    assert.ok(![up.json().registry.url, up.json().agent.url].some((u: string) => /:(8443|9444)$/.test(u)), `${up.json().registry.url} ${up.json().agent.url}`);
     const nodes = await mcp(["nodes", "--json"], env);
     ok(nodes);
     assert.equal(nodes.json().nodes[0].url, up.json().agent.url);
