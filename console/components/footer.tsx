@@ -1,6 +1,8 @@
-// The TUI's bottom line: the prompt being typed (with its cursor), a message, or the keys of the screen.
+// The TUI's bottom line: the prompt being typed (with its cursor), the action in progress,
+// a message, or the keys of the screen.
 import React from "react";
 import { Text } from "ink";
+import { Spinner } from "./spinner.tsx";
 
 export interface FooterPrompt {
   label: string;
@@ -9,7 +11,7 @@ export interface FooterPrompt {
   cursor: number;
 }
 
-export function Footer({ keys, message, bad, prompt, color, width }: { keys: string; message: string; bad: boolean; prompt: FooterPrompt | null; color: boolean; width: number }) {
+export function Footer({ keys, message, bad, prompt, busy = null, tick = 0, color, width }: { keys: string; message: string; bad: boolean; prompt: FooterPrompt | null; busy?: string | null; tick?: number; color: boolean; width: number }) {
   const cut = (s: string) => (s.length > width ? s.slice(0, width - 1) + "…" : s);
   if (prompt !== null) {
     const chars = Array.from(prompt.label + prompt.value);
@@ -25,6 +27,8 @@ export function Footer({ keys, message, bad, prompt, color, width }: { keys: str
       </Text>
     );
   }
+  // An action in progress: said until it ends (its result then replaces it).
+  if (busy) return <Spinner tick={tick} label={cut(`${busy}…`)} color={color} />;
   if (message) return <Text {...(color && bad ? { color: "red" } : {})}>{cut(message)}</Text>;
   return <Text dimColor={color}>{cut(keys)}</Text>;
 }

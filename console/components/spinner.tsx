@@ -6,7 +6,7 @@ const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "
 
 export function Spinner({ tick, label, color }: { tick: number; label: string; color: boolean }) {
   return (
-    <Text>
+    <Text wrap="truncate-end">
       <Text {...(color ? { color: "cyan" } : {})}>{FRAMES[tick % FRAMES.length]}</Text> {label}
     </Text>
   );

@@ -6,6 +6,7 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { serviceSections } from "../views/service-status.ts";
 import { ScreenView } from "../components/screen-view.tsx";
+import { Spinner } from "../components/spinner.tsx";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 
@@ -45,6 +46,9 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
   });
 
   const errorLine = error ? <Text {...(nav.color ? { color: "red" } : {})}>{error}</Text> : null;
+  // An action on this service in progress: the states below are what the agent reports meanwhile.
+  const running = nav.busy.filter((what) => what.endsWith(` ${service}`));
+  const busyLine = running.length ? <Spinner tick={nav.tick} color={nav.color} label={`${running.join(", ")} in progress${running.some((w) => w.startsWith("restart")) ? ": the agent stops, then starts each component" : ""}; the states below are as it reports them meanwhile`} /> : null;
   if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
   const sections = serviceSections(status);
   // Routes with their host ports, from the components' port bindings.
@@ -52,6 +56,7 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
   return (
     <Box flexDirection="column">
       {errorLine}
+      {busyLine}
       <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
       {routes.length ? <Text>routes: {routes.join("  ")}</Text> : null}
       <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />

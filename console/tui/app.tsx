@@ -67,6 +67,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
   const setConfirm = (c: ConfirmState | null) => ((confirmRef.current = c), setConfirmState(c));
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
   const [tick, setTick] = useState(0);
+  const [busy, setBusy] = useState<string[]>([]);
   const screenKeys = useRef<KeyHandler | null>(null);
   const nodes = useStore(store, (s) => s.nodes);
   const route = stack[stack.length - 1]!;
@@ -92,17 +93,23 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       confirm: (m, action) => setConfirm({ message: m, action }),
       prompt: (label, initialValue, submit, change) => setPrompt({ label, value: initialValue, cursor: Array.from(initialValue).length, submit, ...(change ? { change } : {}) }),
       flash: (text, bad = false) => setMessage({ text, bad }),
-      run: (what, work) => void work().then(
-        () => setMessage({ text: `${what}: done`, bad: false }),
-        (err: Error) => setMessage({ text: `${what}: ${err.message}`, bad: true }),
-      ),
+      run: (what, work) => {
+        setBusy((b) => [...b, what]);
+        void work()
+          .then(
+            () => setMessage({ text: `${what}: done`, bad: false }),
+            (err: Error) => setMessage({ text: `${what}: ${err.message}`, bad: true }),
+          )
+          .finally(() => setBusy((b) => b.filter((_, i) => i !== b.indexOf(what))));
+      },
+      busy,
       width,
       height: bodyHeight,
       color,
       tick,
       screenKeys,
     }),
-    [route, width, bodyHeight, color, tick],
+    [route, width, bodyHeight, color, tick, busy],
   );
 
   // One key at a time: a pasted or fast read (":registry\r", three backspaces) is split first.
@@ -190,7 +197,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
           {confirm ? <Confirm message={confirm.message} color={color} /> : null}
           {body}
         </Box>
-        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt} color={color} width={width} />
+        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt} busy={busy.at(-1) ?? null} tick={tick} color={color} width={width} />
       </Box>
     </NavContext.Provider>
   );

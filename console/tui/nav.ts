@@ -31,8 +31,10 @@ export interface Nav {
   prompt(label: string, initial: string, onSubmit: (value: string) => void, onChange?: (value: string) => void): void;
   /** A one-line message in the footer (errors in red). */
   flash(message: string, bad?: boolean): void;
-  /** Runs an action, flashing its error if it fails. */
+  /** Runs an action: "what…" with a spinner in the footer while it runs, then its result (or error). */
   run(what: string, work: () => Promise<unknown>): void;
+  /** The actions `run` is running, oldest first. */
+  busy: string[];
   width: number;
   /** Lines the current screen may use. */
   height: number;
