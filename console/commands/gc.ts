@@ -6,14 +6,15 @@
 import { ConsoleError } from "../output/errors.ts";
 import type { GcRunRow, GcUpdate } from "../store/mcr-types.ts";
 import type { CommandSpec } from "./command.ts";
-import { gcItemsSection, gcLine, gcRunSection } from "../views/registry.ts";
+import { cell } from "../output/screen.ts";
+import { gcGraceNote, gcItemsSection, gcLine, gcRunSection } from "../views/registry.ts";
 import { finite, stream, type View } from "./present.ts";
 
 const view: View = (s, done) => {
   const run = s.mcr.gc.current ?? s.mcr.gc.last;
   return {
     sections: run ? [gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run), ...(run.running ? [] : [gcItemsSection(run, 20)])] : [],
-    notes: [],
+    notes: run && gcGraceNote(run) ? [cell(gcGraceNote(run), "warn")] : [],
     ...(done ? {} : { pending: !run ? "starting" : run.running ? `${run.phase}…` : "finishing" }),
   };
 };
@@ -45,6 +46,8 @@ const command: CommandSpec = {
     } else {
       final = await finite(ctx, work, (run) => ({ run }), view);
     }
+    // A watched run's lines end without the view's notes: why nothing was freed goes to stderr.
+    if (o.watch && ctx.mode !== "tty" && gcGraceNote(final)) ctx.out.note(`mcp: ${gcGraceNote(final)}`);
     if (final.phase === "failed") throw new ConsoleError("failed", `GC run ${final.id} failed: ${final.error}`);
     if (final.running) throw new ConsoleError("failed", `interrupted: GC run ${final.id} goes on in the registry (mcp gc shows nothing more; the TUI's GC screen joins it)`);
     return 0;

@@ -1,22 +1,24 @@
 // GC: the run in progress, live from GcService/Watch (joined mid-run when the screen opens),
 // or the last run's result and what it removed. s starts a run (after y/N), d a dry run,
-// u switches collecting untagged manifests for the next run.
+// u switches collecting untagged manifests for the next run, w sets its grace window.
 import React, { useEffect, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
-import { gcItemsSection, gcRunSection } from "../views/registry.ts";
+import { gcGraceNote, gcItemsSection, gcRunSection, graceText } from "../views/registry.ts";
+import { cell } from "../output/screen.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 
-export const GC_KEYS = "s start  d dry run  u untagged on/off  r reload/join  esc back  ? help  q quit";
+export const GC_KEYS = "s start  d dry run  u untagged on/off  w grace  r reload/join  esc back  ? help  q quit";
 
 export function GcScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const gc = useStore(store, (s) => s.mcr.gc);
   const error = useStore(store, (s) => s.mcr.errors.gc);
   const [untagged, setUntagged] = useState(false);
+  const [grace, setGrace] = useState(""); // empty: the registry's [gc] grace
   const abort = useRef(new AbortController());
 
   const watch = (id?: string) => store.getState().watchGc(id, abort.current.signal);
@@ -36,16 +38,24 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
   const start = (dryRun: boolean) =>
     void store
       .getState()
-      .startGc({ dryRun, untagged })
+      .startGc({ dryRun, untagged, grace })
       .then((run) => watch(run.id))
       .then((r) => {
         if (!r || r.running) return;
         if (r.phase === "failed") return nav.flash(`gc failed: ${r.error}`, true);
-        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}` : `gc done: ${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed`);
+        const kept = gcGraceNote(r) ? ` (the grace window of ${graceText(r.options.grace)} kept everything newer: w sets it)` : "";
+        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}${kept}` : `gc done: ${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed${kept}`);
       })
       .catch((err: Error) => !abort.current.signal.aborted && nav.flash(`gc: ${err.message}`, true));
   useScreenKeys((input) => {
     if (input === "u") return setUntagged((u) => !u), true;
+    if (input === "w") {
+      return nav.prompt("grace (0s, 30m, 1h; empty: the registry's default): ", grace, (v) => {
+        const g = v.trim();
+        if (g && !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(g)) return nav.flash(`grace must be a duration like 0s, 30m or 1h, not ${JSON.stringify(g)}`, true);
+        setGrace(g);
+      }), true;
+    }
     if (input === "r") return load(), true;
     if (gc.current) return input === "s" || input === "d" ? (nav.flash(`a run is in progress (${gc.current.phase})`, true), true) : false;
     if (input === "s") return nav.confirm(`Start garbage collection${untagged ? " (untagged manifests too)" : ""}?`, () => start(false)), true;
@@ -54,11 +64,12 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
   });
 
   const run = gc.current ?? gc.last;
-  const itemRows = Math.max(0, nav.height - 16);
+  const itemRows = Math.max(0, nav.height - 18);
+  const graceNote = run ? gcGraceNote(run) : "";
   return (
     <Box flexDirection="column">
       <Text>
-        next run: untagged {untagged ? "on" : "off"}
+        next run: untagged {untagged ? "on" : "off"}, grace {grace || "the registry's default"}
         <Text dimColor={nav.color}>{gc.watching ? "  ·  watching" : ""}</Text>
       </Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
@@ -66,7 +77,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
         <ScreenView
           screen={{
             sections: [gcRunSection(gc.current ? (run.options.dryRun ? "running (dry run)" : "running") : run.options.dryRun ? "last run (dry run)" : "last run", run), ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)])],
-            notes: [],
+            notes: graceNote ? [cell(graceNote, "warn")] : [],
             ...(gc.current ? { pending: `${run.phase}…` } : {}),
           }}
           width={nav.width}

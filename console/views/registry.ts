@@ -6,11 +6,35 @@ import { stateCell } from "./format.ts";
 
 const opts = (r: GcRunRow) => [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
 
+/** A run's grace window ("3600s" on the wire) as "1h", "1h30m", "0s"; "" when unknown. */
+export function graceText(grace: string): string {
+  const m = /^(\d+)s$/.exec(grace);
+  if (!m) return grace;
+  let left = Number(m[1]);
+  const h = Math.floor(left / 3600);
+  left -= h * 3600;
+  const min = Math.floor(left / 60);
+  left -= min * 60;
+  return [h ? `${h}h` : "", min ? `${min}m` : "", left || (!h && !min) ? `${left}s` : ""].join("");
+}
+
+/**
+ * Why a run that ended freed nothing may have: its grace window kept everything newer.
+ * Empty unless the run ended, freed nothing, and had a window.
+ */
+export function gcGraceNote(r: GcRunRow): string {
+  const freed = r.options.dryRun ? r.bytesMarked : r.bytesFreed;
+  const grace = graceText(r.options.grace);
+  if (r.running || r.phase === "failed" || freed > 0 || r.manifestsRemoved > 0 || !grace || grace === "0s") return "";
+  return `nothing ${r.options.dryRun ? "would be" : "was"} freed older than the grace window (${grace}): blobs and manifests uploaded, mounted or used within it are always kept; a shorter grace (mcp gc --grace 0s, or w on the GC screen) collects them too`;
+}
+
 /** A GC run as a two-column table. */
 export function gcRunSection(title: string, r: GcRunRow): Section {
   const rows: [string, string][] = [
     ["run", `${r.id} by ${r.actor || "?"}`],
     ["options", opts(r)],
+    ["grace", graceText(r.options.grace) || "-"],
     ["phase", r.phase],
     ["started", r.startedAt],
     ["ended", r.completedAt || "-"],

@@ -19,6 +19,13 @@ const L1 = "sha256:" + "a".repeat(64);
 const L2 = "sha256:" + "b".repeat(64);
 const C1 = "sha256:" + "c".repeat(64);
 
+/** The window a run reports, as mcr does: "30m" → "1800s"; the default [gc] grace is 1h. */
+function graceSeconds(grace: string): string {
+  const m = /^(\d+)(s|m|h)$/.exec(grace);
+  if (!m) return "3600s";
+  return `${Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as "s" | "m" | "h"]}s`;
+}
+
 export function fakeMcr(opts: { admin?: boolean } = {}) {
   const seenTokens: string[] = [];
   const repos = new Map([
@@ -33,6 +40,8 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
   let lastRun: GcRun | null = null;
   const gcListeners = new Set<(r: GcRun) => void>();
   const deleted: string[] = [];
+  /** The grace each GC start asked for ("" for the registry's default). */
+  const gcStarts: string[] = [];
 
   const admin = (ctx: HandlerContext) => {
     const auth = ctx.requestHeader.get("authorization") ?? "";
@@ -76,7 +85,8 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
       start: ({ options }, ctx) => {
         admin(ctx);
         if (gcRun) throw new ConnectError("a GC run is in progress", Code.AlreadyExists);
-        gcRun = create(GcRunSchema, { id: `run-${Date.now()}`, options: { dryRun: options?.dryRun ?? false, untagged: options?.untagged ?? false, reconcile: options?.reconcile ?? false, grace: "3600s" }, actor: "admin", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
+        gcStarts.push(options?.grace ?? "");
+        gcRun = create(GcRunSchema, { id: `run-${Date.now()}`, options: { dryRun: options?.dryRun ?? false, untagged: options?.untagged ?? false, reconcile: options?.reconcile ?? false, grace: graceSeconds(options?.grace ?? "") }, actor: "admin", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
         return { run: gcRun };
       },
       status: (_req, ctx) => (admin(ctx), { ...(gcRun ? { current: gcRun } : {}), ...(lastRun ? { last: lastRun } : {}) }),
@@ -163,6 +173,7 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     client: mcrAdmin({ url: "https://mcr.test", token: () => "registry-token", transport }),
     seenTokens,
     deleted,
+    gcStarts,
     rules,
     /** A repository pushed behind the console's back. */
     addRepo(name: string, tags = ["v1"]) {
