@@ -25,6 +25,7 @@ import type { AgentDatabase } from "../../agent/state/schema.ts";
 import { StateStore } from "../../agent/state/store.ts";
 import { SharedRuntime } from "../../agent/runtime/provider.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
+import { freePort } from "../helpers/servers.ts";
 
 /** HAProxy as the manager sees it: a loaded digest, reloads that read the file, and a switch to make it go away. */
 class FakeHaproxy {
@@ -75,7 +76,9 @@ class FakeDns {
   }
 }
 
-const shop = (port = 443) => validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "web", image: "reg.local/shop-web", routes: [{ port, mode: "l4" }] }] });
+/** The route's external port: one the OS had free (the deploy checks that it is), never a port a platform on this machine may hold. */
+let externalPort: number;
+const shop = (port = externalPort) => validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "web", image: "reg.local/shop-web", routes: [{ port, mode: "l4" }] }] });
 
 async function collect(it: AsyncIterable<DeployProgress>) {
   const out: DeployProgress[] = [];
@@ -109,6 +112,7 @@ describe("publisher", () => {
   };
 
   beforeEach(async () => {
+    externalPort = await freePort();
     dir = mkdtempSync(join(tmpdir(), "publisher-"));
     ({ db } = await openSqlite<AgentDatabase>(join(dir, "agent.db"), agentMigrations));
     store = new StateStore(db);
@@ -159,8 +163,8 @@ describe("publisher", () => {
     await collect(ctl.deploy("shop", shop()));
     const before = readFileSync(haproxy.file, "utf8");
     haproxy.refuseReload = true;
-    await assert.rejects(collect(ctl.deploy("shop", shop(8443))), /could not load the new route table/);
-    assert.deepEqual((await routing.routes("shop")).map((r) => r.port), [443]);
+    await assert.rejects(collect(ctl.deploy("shop", shop(await freePort()))), /could not load the new route table/);
+    assert.deepEqual((await routing.routes("shop")).map((r) => r.port), [externalPort]);
     assert.equal(readFileSync(haproxy.file, "utf8"), before);
   });
 

@@ -1,7 +1,11 @@
 // Starts the real `mcp-agent` binary with a home made by `mcp-agent init`,
 // signed by an mcr home's platform CA and validating tokens against that mcr.
+// Each home names its containers with a prefix of its own ("test-<hex>-") and takes its
+// route ports from a random block of its own, so a test agent never wants a container name
+// of a platform running on the machine (`mcp up`) or of another test, and skips their ports.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +21,8 @@ export interface AgentHome {
   dir: string;
   config: string;
   storageRoot: string;
+  /** [runtime] container_prefix: the agent's containers are `<prefix><service>-<component>`. */
+  containerPrefix: string;
 }
 
 export interface AgentHomeOptions {
@@ -26,21 +32,47 @@ export interface AgentHomeOptions {
   registryUser?: { username: string; password: string };
   /** Extra keys for the [storage] table. */
   storageToml?: string;
+  /** Default: "test-<6 hex digits>-", this home's own. */
+  containerPrefix?: string;
+  /** [node] name; default "node1". */
+  node?: string;
   extraToml?: string;
+}
+
+/**
+ * 200 route ports at a random place below the kernel's ephemeral range: never where outgoing
+ * connections take their source ports (one could take a route's port while its container is
+ * swapped, even HAProxy's own connection to it), and seldom where another test agent's block
+ * is. The agent skips any port that is taken when it assigns one; tests read the ports it gave.
+ */
+function testPortRange(): { start: number; end: number } {
+  let ephemeralStart = 32768;
+  try {
+    ephemeralStart = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || ephemeralStart;
+  } catch {
+    // no procfs: Linux's default
+  }
+  const low = 20000;
+  const high = Math.max(low + 200, ephemeralStart - 1);
+  const start = low + Math.floor(Math.random() * (high - low - 200));
+  return { start, end: start + 200 };
 }
 
 export async function initAgentHome(o: AgentHomeOptions): Promise<AgentHome> {
   const dir = mkdtempSync(join(tmpdir(), "agent-test-"));
+  const containerPrefix = o.containerPrefix ?? `test-${randomBytes(3).toString("hex")}-`;
+  const ports = testPortRange();
   const storageRoot = join(dir, "srv");
   mkdirSync(storageRoot);
   await run(AGENT_BIN, [
-    "init", "--dir", dir, "--listen", "127.0.0.1:0", "--node", "node1",
+    "init", "--dir", dir, "--listen", "127.0.0.1:0", "--node", o.node ?? "node1",
     "--ca-dir", o.mcrHome.caDir,
     "--identity-url", o.mcr.url, "--registry", o.mcr.host,
   ]);
   const config = join(dir, "mcp-agent.toml");
   let text = `
 [runtime]
+container_prefix = "${containerPrefix}"
 containers_conf = "${join(o.podmanDir, "containers.conf")}"
 storage_conf = "${join(o.podmanDir, "storage.conf")}"
 reconcile_interval = "1s"
@@ -48,22 +80,21 @@ stop_timeout = 2
 start_grace = "1s"
 
 [ports]
-range_start = 31000
-range_end = 31200
+range_start = ${ports.start}
+range_end = ${ports.end}
 
 [storage]
 root = "${storageRoot}"
 ${o.storageToml ?? ""}
 `;
   // The generated config already has these sections: drop them and append ours.
-  const { readFileSync } = await import("node:fs");
   let base = readFileSync(config, "utf8").replace(/\[runtime\][\s\S]*?(?=\n\[)/, "").replace(/\[ports\][\s\S]*?(?=\n\[)/, "").replace(/\[storage\][\s\S]*?(?=\n\[)/, "");
   if (o.registryUser) {
     writeFileSync(join(dir, "registry.password"), o.registryUser.password, { mode: 0o600 });
-    base = base.replace('# username = "agent-node1"', `username = "${o.registryUser.username}"`).replace(/# password_file = .*/, `password_file = "${join(dir, "registry.password")}"`);
+    base = base.replace(`# username = "agent-${o.node ?? "node1"}"`, `username = "${o.registryUser.username}"`).replace(/# password_file = .*/, `password_file = "${join(dir, "registry.password")}"`);
   }
   writeFileSync(config, base + text + (o.extraToml ?? ""));
-  return { dir, config, storageRoot };
+  return { dir, config, storageRoot, containerPrefix };
 }
 
 export function removeAgentHome(home: AgentHome): void {

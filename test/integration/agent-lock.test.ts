@@ -42,7 +42,7 @@ describe("one mcp-agent server per database", () => {
     tmp = mkdtempSync(join(tmpdir(), "agent-lock-"));
     const dir = join(tmp, "agent");
     await run(AGENT_BIN, ["init", "--dir", dir, "--ca-dir", join(tmp, "ca"), "--listen", "127.0.0.1:0", "--node", "node1"]);
-    home = { dir, config: join(dir, "mcp-agent.toml"), storageRoot: join(tmp, "srv") };
+    home = { dir, config: join(dir, "mcp-agent.toml"), storageRoot: join(tmp, "srv"), containerPrefix: "" }; // no podman: no containers
     mkdirSync(home.storageRoot);
   });
   after(async () => {

@@ -35,7 +35,7 @@ describe("agent RPC input over Connect JSON", () => {
     const storageRoot = join(tmp, "srv");
     mkdirSync(storageRoot);
     agent = await startAgentProcess(
-      { dir, config: join(dir, "mcp-agent.toml"), storageRoot },
+      { dir, config: join(dir, "mcp-agent.toml"), storageRoot, containerPrefix: "" }, // no podman: no containers
       { MCP_AGENT_AUTH_DISABLED: "true", MCP_AGENT_STORAGE_ROOT: storageRoot, MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman", MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h" },
     );
     caPem = readFileSync(join(dir, "certs", "ca.pem"), "utf8");

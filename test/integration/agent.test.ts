@@ -23,6 +23,11 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
   let agent: AgentProcess;
   let client: Client<typeof AgentService>;
   let admin: ReturnType<typeof bearer>;
+  /** The route ports the first deploy was given (from the home's own range). */
+  let restPort: number;
+  let webPort: number;
+  /** A component's container: the test home's prefix before `shop-<component>`. */
+  const named = (component: string) => `${home.containerPrefix}shop-${component}`;
 
   const shop = (over: { cmd?: string[]; version?: string; image?: string } = {}): Partial<ServiceDefinition> => ({
     name: "shop",
@@ -103,16 +108,18 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.equal(progress[0]!.image, `${mcr.host}/shop:v1`);
 
     const list = await client.list({}, admin);
-    const api = list.containers.find((c) => c.container === "shop-api")!;
+    const api = list.containers.find((c) => c.container === named("api"))!;
     assert.equal(api.state, "running");
     assert.equal(api.version, "v1");
-    assert.deepEqual(api.ports.map((p) => [p.route, p.hostPort]), [["rest", 31000], ["admin", 31001]]);
-    const web = list.containers.find((c) => c.container === "shop-web")!;
-    assert.deepEqual(web.ports.map((p) => [p.route, p.hostPort]), [["default", 31002]]);
+    assert.deepEqual(api.ports.map((p) => p.route), ["rest", "admin"]);
+    const web = list.containers.find((c) => c.container === named("web"))!;
+    assert.deepEqual(web.ports.map((p) => p.route), ["default"]);
+    [restPort, webPort] = [api.ports[0]!.hostPort, web.ports[0]!.hostPort];
+    assert.equal(new Set([restPort, api.ports[1]!.hostPort, webPort]).size, 3, "a port of its own for each route");
 
     execFileSync("sh", ["-c", `cp ${pm.dir}/index.html ${home.storageRoot}/shop/index.html`]);
-    assert.equal((await until("httpd on 31000", () => httpGet(31000))).trim(), "hello-from-shop");
-    assert.equal((await until("httpd on 31002", () => httpGet(31002))).trim(), "hello-from-shop");
+    assert.equal((await until(`httpd on ${restPort}`, () => httpGet(restPort))).trim(), "hello-from-shop");
+    assert.equal((await until(`httpd on ${webPort}`, () => httpGet(webPort))).trim(), "hello-from-shop");
   });
 
   test("deploying the same definition again changes nothing", async () => {
@@ -125,7 +132,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
   test("logs: tail, stdout/stderr marked, and a live follow that ends its podman process when the client goes away", async () => {
     const lines = [];
     for await (const l of client.logs({ service: "shop", component: "api", tail: 10 }, admin)) lines.push(l);
-    assert.ok(lines.some((l) => l.stream === LogStream.STDOUT && l.line === "api listening on 31000"));
+    assert.ok(lines.some((l) => l.stream === LogStream.STDOUT && l.line === `api listening on ${restPort}`));
     assert.ok(lines.some((l) => l.stream === LogStream.STDERR && l.line === "to-stderr"));
 
     const countLogProcs = () => agentChildren("podman logs --follow");
@@ -140,7 +147,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
       }
     })();
     await until("the first followed line", async () => (seen.length > 0 ? true : undefined));
-    assert.match(seen[0]!, /^\d{4}-\d\d-\d\dT.* web on 31002$/);
+    assert.match(seen[0]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT.* web on ${webPort}$`));
     assert.equal(countLogProcs(), before + 1, "one podman logs -f runs while the client follows");
     abort.abort();
     await reading;
@@ -161,7 +168,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     await agent.nextPass(); // a reconcile pass must not restart a component stopped on purpose
     assert.equal((await client.status({ service: "shop" }, admin)).components.find((c) => c.component === "web")!.observedState, "exited");
     assert.deepEqual((await client.start({ service: "shop" }, admin)).components.map((c) => c.state), ["running", "running"]);
-    const started = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!.startedAt;
+    const started = (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!.startedAt;
     await client.restart({ service: "shop", component: "api" }, admin);
     status = await client.status({ service: "shop" }, admin);
     assert.notEqual(status.components.find((c) => c.component === "api")!.startedAt, started);
@@ -170,8 +177,8 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
   });
 
   test("reconciliation repairs containers removed or stopped behind the agent's back", async () => {
-    await pm.podman(["rm", "-f", "shop-web"]);
-    await pm.podman(["stop", "-t", "1", "shop-api"]);
+    await pm.podman(["rm", "-f", named("web")]);
+    await pm.podman(["stop", "-t", "1", named("api")]);
     await until("shop-web recreated and shop-api restarted", async () => {
       const s = await client.status({ service: "shop" }, admin);
       return s.components.every((c) => c.observedState === "running") ? s : undefined;
@@ -179,7 +186,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const s = await client.status({ service: "shop" }, admin);
     assert.ok(s.recentEvents.some((e) => e.kind === "drift_missing" && e.component === "web"));
     assert.ok(s.recentEvents.some((e) => e.kind === "drift_stopped" && e.component === "api"));
-    assert.equal((await until("web serving again", () => httpGet(31002))).trim(), "hello-from-shop");
+    assert.equal((await until("web serving again", () => httpGet(webPort))).trim(), "hello-from-shop");
   });
 
   test("a restarted agent re-adopts running containers without restarting them", async () => {
@@ -206,7 +213,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
   });
 
   test("a deploy whose new container dies keeps the previous one running and says why", async () => {
-    const apiBefore = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!;
+    const apiBefore = (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!;
     const seen: DeployResponse[] = [];
     await assert.rejects(
       (async () => {
@@ -215,10 +222,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
       (e: unknown) => e instanceof ConnectError && e.code === Code.Aborted && /(exit code 3|kept crashing).*bad config.*previous container was started again/.test(e.message),
     );
     assert.equal(seen.at(-1)!.phase, DeployPhase.FAILED);
-    const apiAfter = (await client.list({}, admin)).containers.find((c) => c.container === "shop-api")!;
+    const apiAfter = (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!;
     assert.equal(apiAfter.state, "running");
     assert.equal(apiAfter.image, apiBefore.image);
-    assert.equal((await until("api serving", () => httpGet(31000))).trim(), "hello-from-shop");
+    assert.equal((await until("api serving", () => httpGet(restPort))).trim(), "hello-from-shop");
     // Put the good definition back.
     await deploy(shop());
   });
@@ -283,7 +290,7 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
 
   test("remove stops and deletes every container and forgets the service", async () => {
     const res = await client.remove({ service: "shop" }, admin);
-    assert.deepEqual(res.removedContainers.sort(), ["shop-api", "shop-web"]);
+    assert.deepEqual(res.removedContainers.sort(), [named("api"), named("web")]);
     assert.deepEqual((await client.list({}, admin)).containers, []);
     await assert.rejects(client.status({ service: "shop" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });

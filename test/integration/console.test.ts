@@ -299,7 +299,7 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
   test("mcp remove removes the service's containers", async () => {
     const r = await run(["remove", "hello", "--json"]);
     ok(r);
-    assert.deepEqual(r.json().removedContainers.sort(), ["hello-api", "hello-worker"]);
+    assert.deepEqual(r.json().removedContainers.sort(), [`${home.containerPrefix}hello-api`, `${home.containerPrefix}hello-worker`]);
     assert.deepEqual((await run(["ps", "--json"])).json().containers, []);
   });
 });

@@ -162,8 +162,8 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
 
     // The containers run in the service user's podman, not the agent's.
     const userPs = execFileSync("runuser", ["-u", USER, "--", "env", "-i", `HOME=${join(homes, "users", USER)}`, `XDG_RUNTIME_DIR=/run/user/${UID}`, "PATH=/usr/bin:/bin", "podman", "ps", "--format", "{{.Names}}"]).toString();
-    assert.deepEqual(userPs.trim().split("\n").sort(), ["gazette-api", "gazette-web"]);
-    assert.equal((await pm.podman(["ps", "-a", "--format", "{{.Names}}"])).includes("gazette-api"), false);
+    assert.deepEqual(userPs.trim().split("\n").sort(), [`${home.containerPrefix}gazette-api`, `${home.containerPrefix}gazette-web`]);
+    assert.equal((await pm.podman(["ps", "-a", "--format", "{{.Names}}"])).includes(`${home.containerPrefix}gazette-api`), false);
   });
 
   test("files the container writes belong to the SMEP UID; $PORT_* and TIN_* are visible inside", async () => {
@@ -212,9 +212,9 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
     };
     // From inside the container (its root is the service's UID): each storage folder in turn.
     for (const d of ["state", "data", "config", "service"]) {
-      asService("podman", "exec", "gazette-api", "sh", "-c", `mv /srv/gazette/${d} /srv/gazette/${d}.moved && ln -s ${victim} /srv/gazette/${d}`);
+      asService("podman", "exec", `${home.containerPrefix}gazette-api`, "sh", "-c", `mv /srv/gazette/${d} /srv/gazette/${d}.moved && ln -s ${victim} /srv/gazette/${d}`);
       await refused(join(root, d));
-      asService("podman", "exec", "gazette-api", "sh", "-c", `rm /srv/gazette/${d} && mv /srv/gazette/${d}.moved /srv/gazette/${d}`);
+      asService("podman", "exec", `${home.containerPrefix}gazette-api`, "sh", "-c", `rm /srv/gazette/${d} && mv /srv/gazette/${d}.moved /srv/gazette/${d}`);
     }
     // As the service user: a parent of an XDG link.
     const parent = join(userHome, ".config", "dynamicalsystem");
@@ -273,7 +273,7 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
           environment: "test",
           components: [{ name: "api", image: `${mcr.host}/gazette:v1`, cmd: ["sleep", "3600"], routes: [{ name: "a", port: 1, mode: "l4" }, { name: "b", port: 2, mode: "l4" }, { name: "c", port: 3, mode: "l4" }, { name: "d", port: 4, mode: "l4" }] }] as never,
         }),
-        (e: unknown) => e instanceof ConnectError && /port 14313 for holder-api route d is already in use by node \(pid \d+\)/.test(e.message),
+        (e: unknown) => e instanceof ConnectError && new RegExp(`port 14313 for ${home.containerPrefix}holder-api route d is already in use by node \\(pid \\d+\\)`).test(e.message),
       );
     } finally {
       blocker.close();
@@ -336,7 +336,7 @@ describe("SMEP placement with real podman", { skip: skipUnlessRoot() || skipUnle
       await until("the container to write", async () => (existsSync(file) ? true : undefined));
       assert.match(readFileSync(file, "utf8"), /^uid=14500 gid=14500/);
       assert.equal(statSync(file).uid, 14500);
-      assert.ok((await pm.podman(["ps", "--format", "{{.Names}}"])).includes("rootfulapp-api"), "in the agent's podman");
+      assert.ok((await pm.podman(["ps", "--format", "{{.Names}}"])).includes(`${home.containerPrefix}rootfulapp-api`), "in the agent's podman");
     } finally {
       await agentClient(rootful.url, mcrHome.caPem).remove({ service: "rootfulapp" }, admin).catch(() => undefined);
       await rootful.stop();

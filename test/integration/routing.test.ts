@@ -176,9 +176,10 @@ addresses = ["192.0.2.10", "2001:db8::10"]
     assert.equal(await dig(L7_HOST, "A"), "192.0.2.10");
 
     const s = await client.status({ service: "shop" }, admin);
+    const hostPort = (component: string) => s.components.find((c) => c.component === component)!.ports[0]!.hostPort;
     assert.deepEqual(
       s.routes.map((r) => [r.component, r.hostname, r.port, r.mode, r.target, r.state]),
-      [["tls", L4_HOST, p4, "l4", "127.0.0.1:31000", "applied"], ["web", L7_HOST, p7, "l7", "127.0.0.1:31001", "applied"]].sort((a, b) => Number(a[2]) - Number(b[2])),
+      [["tls", L4_HOST, p4, "l4", `127.0.0.1:${hostPort("tls")}`, "applied"], ["web", L7_HOST, p7, "l7", `127.0.0.1:${hostPort("web")}`, "applied"]].sort((a, b) => Number(a[2]) - Number(b[2])),
     );
     assert.equal(s.routes.find((r) => r.mode === "l7")!.certificate, join(work, "certs", "shop.pem"));
     assert.deepEqual(s.dnsRecords.map((r) => `${r.name} ${r.type} ${r.addresses.join(",")} ${r.state}`), [

@@ -36,7 +36,7 @@ async function startNode(parent: string, pm: PodmanEnv, env: NodeJS.ProcessEnv =
   const storageRoot = join(parent, "srv");
   mkdirSync(storageRoot, { mode: 0o755 });
   const agent = await startAgentProcess(
-    { dir, config: join(dir, "mcp-agent.toml"), storageRoot },
+    { dir, config: join(dir, "mcp-agent.toml"), storageRoot, containerPrefix: "" }, // a podman of the test's own
     {
       MCP_AGENT_AUTH_DISABLED: "true",
       MCP_AGENT_STORAGE_ROOT: storageRoot,
