@@ -1,13 +1,14 @@
 // The TUI's top line: the console and every node's connection state.
 import React from "react";
-import { Box, Text } from "ink";
+import { Text } from "ink";
 import type { NodeState } from "../store/types.ts";
 
 const MARK: Record<string, [string, string]> = { ok: ["●", "green"], unreachable: ["✗", "red"], error: ["!", "red"], checking: ["…", "yellow"], unknown: ["?", "gray"] };
 
 export function Header({ nodes, title, color }: { nodes: NodeState[]; title: string; color: boolean }) {
+  // One line, cut at the terminal's edge: a wrapped header would push the screen down.
   return (
-    <Box>
+    <Text wrap="truncate-end">
       <Text bold>mcp</Text>
       <Text> {title} </Text>
       {nodes.map((n) => {
@@ -21,6 +22,6 @@ export function Header({ nodes, title, color }: { nodes: NodeState[]; title: str
           </Text>
         );
       })}
-    </Box>
+    </Text>
   );
 }

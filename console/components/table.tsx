@@ -1,9 +1,10 @@
-// A table that fits the terminal: widths by string-width, the widest column truncated
-// first, a bold header, tones as colours. Renders only; no state of its own.
+// A table that fits the terminal: widths by string-width, the widest columns narrowed
+// first, then the section's least needed columns left out; a bold header, tones as
+// colours. Renders only; no state of its own.
 import React from "react";
 import { Box, Text } from "ink";
 import stringWidth from "string-width";
-import { columnWidths, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
+import { columnLayout, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
 
 export const TONE_COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
 
@@ -18,22 +19,23 @@ export function CellText({ cell, width, color }: { cell: Cell; width: number; co
 }
 
 export function Table({ section, width, color, selected }: { section: Section; width: number; color: boolean; selected?: number }) {
-  const widths = columnWidths(section, width);
+  // Narrow terminals: the section's least needed columns are left out before names are cut.
+  const { kept, widths } = columnLayout(section, width);
   return (
     <Box flexDirection="column">
-      {section.title ? <Text bold>{section.title}</Text> : null}
-      <Text bold>{section.columns.map((c, i) => fit(c.toUpperCase(), widths[i]!)).join("  ")}</Text>
+      {section.title ? <Text bold wrap="truncate-end">{section.title}</Text> : null}
+      <Text bold>{kept.map((i) => fit(section.columns[i]!.toUpperCase(), widths[i]!)).join("  ")}</Text>
       {section.rows.map((row, r) => (
         <Text key={r} inverse={selected === r}>
-          {row.map((cellValue, i) => (
+          {kept.map((i, k) => (
             <React.Fragment key={i}>
-              {i > 0 ? "  " : ""}
-              <CellText cell={cellValue} width={widths[i]!} color={color} />
+              {k > 0 ? "  " : ""}
+              <CellText cell={row[i] ?? { text: "" }} width={widths[i]!} color={color} />
             </React.Fragment>
           ))}
         </Text>
       ))}
-      {section.rows.length === 0 && section.empty ? <Text dimColor={color}>{section.empty}</Text> : null}
+      {section.rows.length === 0 && section.empty ? <Text dimColor={color} wrap="truncate-end">{section.empty}</Text> : null}
     </Box>
   );
 }

@@ -16,6 +16,8 @@ export interface Section {
   rows: Cell[][];
   /** Shown when there are no rows. */
   empty?: string;
+  /** Columns (by name) left out, in this order, when the table does not fit the width. */
+  drop?: string[];
 }
 
 export interface Screen {
@@ -47,16 +49,50 @@ export function truncate(text: string, width: number): string {
   return out + "…";
 }
 
-/** Column widths that fit `maxWidth`: the widest column gives way first. */
-export function columnWidths(section: Section, maxWidth = Infinity): number[] {
-  const widths = section.columns.map((c, i) => Math.max(stringWidth(c), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
-  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+/** Free text (messages, references) narrows to this before a column is left out. */
+const LONG = 24;
+/** Below this a column is cut only once every droppable column is gone. */
+const COMFORT = 10;
+
+/** Narrows the widest of `widths` (at `kept`) one column at a time, none below `floor`, until they fit. */
+function shrink(widths: number[], kept: number[], maxWidth: number, floor: (i: number) => number): void {
+  const total = () => kept.reduce((a, i) => a + widths[i]!, 0) + 2 * (kept.length - 1);
   while (total() > maxWidth) {
-    const i = widths.indexOf(Math.max(...widths));
-    if (widths[i]! <= 4) break;
+    const wide = kept.filter((i) => widths[i]! > floor(i));
+    if (wide.length === 0) return;
+    const i = wide.reduce((a, b) => (widths[b]! > widths[a]! ? b : a));
     widths[i]!--;
   }
-  return widths;
+}
+
+/**
+ * The columns shown and their widths, to fit `maxWidth`: long free text narrows first (to
+ * LONG columns); then the section's `drop` columns go, in order; then the widest columns
+ * are cut, to a readable width and then further. Returns the kept column indexes and every
+ * column's width.
+ */
+export function columnLayout(section: Section, maxWidth = Infinity): { kept: number[]; widths: number[] } {
+  const natural = section.columns.map((c, i) => Math.max(stringWidth(c), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
+  const header = (i: number) => stringWidth(section.columns[i]!);
+  const fits = (widths: number[], kept: number[]) => kept.reduce((a, i) => a + widths[i]!, 0) + 2 * (kept.length - 1) <= maxWidth;
+  const droppable = (section.drop ?? []).map((name) => section.columns.indexOf(name)).filter((i) => i >= 0);
+  let kept = section.columns.map((_, i) => i);
+  for (let dropped = 0; ; dropped++) {
+    const widths = [...natural];
+    shrink(widths, kept, maxWidth, (i) => Math.min(natural[i]!, Math.max(header(i), LONG)));
+    if (fits(widths, kept)) return { kept, widths };
+    if (dropped >= droppable.length) {
+      shrink(widths, kept, maxWidth, (i) => Math.min(natural[i]!, Math.max(header(i), COMFORT)));
+      shrink(widths, kept, maxWidth, () => 4);
+      return { kept, widths };
+    }
+    kept = kept.filter((i) => i !== droppable[dropped]);
+  }
+}
+
+/** Column widths that fit `maxWidth` (every column kept): the widest column gives way first. */
+export function columnWidths(section: Section, maxWidth = Infinity): number[] {
+  return columnLayout({ ...section, drop: [] }, maxWidth).widths;
 }
 
 const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - stringWidth(text)));

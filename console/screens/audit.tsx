@@ -69,7 +69,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
   const filter = filterText(audit.filter);
   return (
     <Box flexDirection="column">
-      <Text dimColor={nav.color}>
+      <Text wrap="truncate-end" dimColor={nav.color}>
         {filter ? `filter: ${filter}  ·  ` : ""}
         {audit.offset ? `from ${audit.offset + 1}` : "newest"}
         {audit.following ? "  ·  following" : ""}
@@ -79,6 +79,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
       <Table
         section={{
           columns: ["time", "type", "actor", "repository", "digest", "details"],
+          drop: ["details", "digest", "repository"],
           rows: shown.map((e) => [cell(e.time.replace(/\.\d+Z$/, "Z")), cell(e.type), cell(e.actor || "-"), cell(e.repository || "-"), cell(e.digest ? e.digest.slice(7, 19) : "-"), cell(Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(" "))]),
           empty: audit.loaded ? "no events" : error ? "" : "asking the registry…",
         }}

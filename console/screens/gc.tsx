@@ -68,7 +68,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
   const graceNote = run ? gcGraceNote(run) : "";
   return (
     <Box flexDirection="column">
-      <Text>
+      <Text wrap="truncate-end">
         next run: untagged {untagged ? "on" : "off"}, grace {grace || "the registry's default"}
         <Text dimColor={nav.color}>{gc.watching ? "  ·  watching" : ""}</Text>
       </Text>

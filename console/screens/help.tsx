@@ -1,7 +1,8 @@
-// Help: every screen's keys and the `:` jumps.
-import React from "react";
+// Help: every screen's keys and the `:` jumps, wrapped to the width and scrolled.
+import React, { useMemo, useState } from "react";
+import stringWidth from "string-width";
 import { Box, Text } from "ink";
-import { useNav } from "../tui/nav.ts";
+import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
 import { AUDIT_KEYS } from "./audit.tsx";
 import { DEPLOY_KEYS } from "./deploy.tsx";
 import { GC_KEYS } from "./gc.tsx";
@@ -13,9 +14,28 @@ import { REPOSITORY_KEYS } from "./repository.tsx";
 import { SERVICE_KEYS } from "./service.tsx";
 import { SERVICES_KEYS } from "./services.tsx";
 
+export const HELP_KEYS = "↑↓/jk scroll  esc back  q quit";
+
+const LABEL = 11;
+
+/** `keys` ("a b  c d  e f") in lines of at most `width` columns, breaking only between keys. */
+export function wrapKeys(keys: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const item of keys.split(/ {2,}/)) {
+    const next = line ? `${line}  ${item}` : item;
+    if (line && stringWidth(next) > width) {
+      lines.push(line);
+      line = item;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 export function HelpScreen() {
   const nav = useNav();
-  const lines: [string, string][] = [
+  const entries: [string, string][] = [
     ["services", SERVICES_KEYS],
     ["service", SERVICE_KEYS],
     ["logs", LOGS_KEYS],
@@ -28,16 +48,37 @@ export function HelpScreen() {
     ["audit", AUDIT_KEYS],
     ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :registry  :repo NAME  :gc  :policies  :audit  :help  :q"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],
+    ["prompt", "←→ home/end move  ctrl-u clear  ctrl-w word  enter go  esc cancel"],
   ];
+  // Laid out for the width, each screen's keys under its name, and scrolled: nothing is dropped.
+  const lines = useMemo(() => {
+    const room = Math.max(10, nav.width - LABEL);
+    const out: { label: string; text: string }[] = [];
+    for (const [label, keys] of entries) wrapKeys(keys, room).forEach((text, i) => out.push({ label: i === 0 ? label : "", text }));
+    for (const text of wrapKeys("NO_COLOR turns colours off.  Nodes that drop are retried with backoff.", room)) out.push({ label: "", text });
+    return out;
+  }, [nav.width]);
+  const page = Math.max(1, nav.height - 1);
+  const [top, setTop] = useState(0);
+  const maxTop = Math.max(0, lines.length - page);
+  const from = Math.min(top, maxTop);
+  useScreenKeys((input, key) => {
+    const m = movement(input, key, page);
+    if (m === null) return false;
+    setTop((t) => (m === "top" ? 0 : m === "bottom" ? maxTop : Math.max(0, Math.min(maxTop, Math.min(t, maxTop) + m))));
+    return true;
+  });
   return (
     <Box flexDirection="column">
-      {lines.map(([k, v]) => (
-        <Text key={k} wrap="wrap">
-          <Text bold>{k.padEnd(11)}</Text>
-          {v}
+      <Text dimColor={nav.color} wrap="truncate-end">
+        keys of each screen{lines.length > page ? `  (${from + 1}-${from + page} of ${lines.length}, ↑↓ scroll)` : ""}
+      </Text>
+      {lines.slice(from, from + page).map((l, i) => (
+        <Text key={i} wrap="truncate-end">
+          <Text bold>{l.label.padEnd(LABEL)}</Text>
+          {l.text}
         </Text>
       ))}
-      <Text dimColor={nav.color}>NO_COLOR turns colours off. Nodes that drop are retried with backoff.</Text>
     </Box>
   );
 }

@@ -36,13 +36,14 @@ export function ManifestScreen({ store, repo, reference }: { store: ConsoleStore
       <Text wrap="truncate">
         {m.mediaType}  {bytes(m.size)}  created {m.createdAt}  tags {m.tags.join(",") || "-"}
       </Text>
-      <Text>
+      <Text wrap="truncate-end">
         layers and config: {blobs.length}, {bytes(m.blobsSize)}
         <Text dimColor={nav.color}>{range(start, end, blobs.length)}</Text>
       </Text>
       <Table
         section={{
           columns: ["role", "digest", "size", "media type"],
+          drop: ["media type"],
           rows: blobs.slice(start, end).map((b) => [cell(b.role), cell(b.digest), cell(bytes(b.size)), cell(b.mediaType)]),
           empty: m.childDigests.length ? `an index of ${m.childDigests.length} manifests: ${m.childDigests.join(", ")}` : "no blobs",
         }}

@@ -66,7 +66,7 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
     );
   return (
     <Box flexDirection="column">
-      <Text dimColor={nav.color}>{rules.length} custom rules (built-in rules are not listed){range(start, end, rules.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{rules.length} custom rules (built-in rules are not listed){range(start, end, rules.length)}</Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }} width={nav.width} color={nav.color} selected={sel - start} />
     </Box>

@@ -36,11 +36,12 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
 
   return (
     <Box flexDirection="column">
-      <Text dimColor={nav.color}>{repos.length} repositories{range(start, end, repos.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{repos.length} repositories{range(start, end, repos.length)}</Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table
         section={{
           columns: ["repository", "tags", "manifests", "size", "pushed"],
+          drop: ["manifests", "pushed"],
           rows: repos.slice(start, end).map((r) => [cell(r.name), cell(r.tagCount), cell(r.manifestCount), cell(bytes(r.totalSize)), cell(r.pushedAt || "-")]),
           empty: loaded ? "no repositories" : error ? "" : "asking the registry…",
         }}

@@ -41,13 +41,14 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   const manifest = (digest: string) => detail.manifests.find((m) => m.digest === digest);
   return (
     <Box flexDirection="column">
-      <Text>
+      <Text wrap="truncate-end">
         {r.name}: {r.tagCount} tags, {r.manifestCount} manifests, {bytes(r.totalSize)}
         <Text dimColor={nav.color}>{range(start, end, tags.length)}</Text>
       </Text>
       <Table
         section={{
           columns: ["tag", "digest", "size", "layers", "updated"],
+          drop: ["layers", "updated"],
           rows: tags.slice(start, end).map((t) => {
             const m = manifest(t.digest);
             return [cell(t.name), cell(short(t.digest)), cell(m ? bytes(m.size + m.blobsSize) : "-"), cell(m ? m.blobs.filter((b) => b.role === "layer").length : "-"), cell(t.updatedAt)];

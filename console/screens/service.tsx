@@ -58,7 +58,7 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
       {errorLine}
       {busyLine}
       <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
-      {routes.length ? <Text>routes: {routes.join("  ")}</Text> : null}
+      {routes.length ? <Text wrap="truncate-end">routes: {routes.join("  ")}</Text> : null}
       <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
     </Box>
   );

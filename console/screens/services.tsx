@@ -42,10 +42,11 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const visible = rows.slice(start, end);
   return (
     <Box flexDirection="column">
-      <Text dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{rows.length} components{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{rows.length} components{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>
       <Table
         section={{
           columns: ["service", "component", "node", "version", "state", "uptime", "ports", "drift"],
+          drop: ["uptime", "ports", "version", "node"],
           rows: visible.map((r) => [cell(r.service), cell(r.component), cell(r.node), cell(r.version), stateCell(r.state), cell(r.uptime), cell(r.ports), cell(r.drift || "-", r.drift ? "warn" : "dim")]),
           empty: loaded ? (filter ? "nothing matches the filter" : emptyText(Object.values(nodes), "no services")) : "asking the agents…",
         }}

@@ -12,7 +12,7 @@ import { Header } from "../components/header.tsx";
 import { AuditScreen, AUDIT_KEYS } from "../screens/audit.tsx";
 import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
 import { GcScreen, GC_KEYS } from "../screens/gc.tsx";
-import { HelpScreen } from "../screens/help.tsx";
+import { HelpScreen, HELP_KEYS } from "../screens/help.tsx";
 import { LogsScreen, LOGS_KEYS } from "../screens/logs.tsx";
 import { ManifestScreen, MANIFEST_KEYS } from "../screens/manifest.tsx";
 import { PoliciesScreen, POLICIES_KEYS } from "../screens/policies.tsx";
@@ -45,7 +45,7 @@ const KEYS: Record<Route["screen"], string> = {
   service: SERVICE_KEYS,
   logs: LOGS_KEYS,
   deploy: DEPLOY_KEYS,
-  help: "esc back  q quit",
+  help: HELP_KEYS,
   registry: REGISTRY_KEYS,
   repository: REPOSITORY_KEYS,
   manifest: MANIFEST_KEYS,
@@ -191,7 +191,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
     : TITLES[route.screen];
   return (
     <NavContext.Provider value={nav}>
-      <Box flexDirection="column" width={width} height={height - 1}>
+      <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">
         <Header nodes={Object.values(nodes)} title={title} color={color} />
         <Box flexDirection="column" height={bodyHeight} overflow="hidden">
           {confirm ? <Confirm message={confirm.message} color={color} /> : null}

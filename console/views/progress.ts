@@ -27,7 +27,7 @@ export function imagesSection(s: ConsoleState, refs?: string[]): Section {
       const done = layers.filter((l) => l !== "copying").length;
       return [cell(i.image), cell(i.ref), stateCell(i.phase), cell(layers.length ? `${done}/${layers.length}` : ""), cell(i.message, "dim")];
     });
-  return { title: "images", columns: ["image", "ref", "phase", "layers", "last output"], rows };
+  return { title: "images", columns: ["image", "ref", "phase", "layers", "last output"], rows, drop: ["ref", "layers"] };
 }
 
 /** What the image check found odd in the definitions, as notes. */
@@ -46,6 +46,7 @@ export function deployScreen(s: ConsoleState, done: boolean, service?: string, w
     sections.push({
       title: `deploy ${d.service} on ${d.node}`,
       columns: ["component", "phase", "image", "message"],
+      drop: ["image"],
       rows: Object.entries(d.components).map(([c, p]) => [cell(c), stateCell(p.phase), cell(p.image), cell(p.message, p.phase === "failed" ? "bad" : "dim")]),
     });
   }

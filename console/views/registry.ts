@@ -57,6 +57,7 @@ export function gcItemsSection(r: GcRunRow, max = Infinity): Section {
   return {
     title: `${r.options.dryRun ? "would remove" : "removed"}${r.itemsOmitted ? ` (${r.itemsOmitted} more not listed)` : ""}`,
     columns: ["kind", "repository", "digest", "size"],
+    drop: ["repository"],
     rows: r.items.slice(0, max).map((i) => [cell(i.kind), cell(i.repository || "-"), cell(i.digest), cell(bytes(i.size))]),
     empty: "nothing",
   };
@@ -65,6 +66,7 @@ export function gcItemsSection(r: GcRunRow, max = Infinity): Section {
 export function policySection(rules: PolicyRow[]): Section {
   return {
     columns: ["id", "prio", "effect", "enabled", "actions", "roles", "on", "description"],
+    drop: ["prio", "roles", "description"],
     rows: rules.map((p) => [
       cell(p.id),
       cell(p.priority),

@@ -37,7 +37,7 @@ export function statusSummary(s: ConsoleState): Section {
   const rows = Object.values(s.statuses)
     .sort((a, b) => a.service.localeCompare(b.service))
     .flatMap((st) => st.components.map((c) => [cell(st.service), cell(c.component), cell(st.node), cell(st.version), cell(c.desiredState), stateCell(c.observedState), cell(c.drift || "-", c.drift ? "warn" : "dim")]));
-  return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: emptyText(Object.values(s.nodes), "no services") };
+  return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: emptyText(Object.values(s.nodes), "no services"), drop: ["version", "node", "desired"] };
 }
 
 export function serviceSections(st: ServiceStatus): Section[] {
@@ -45,6 +45,7 @@ export function serviceSections(st: ServiceStatus): Section[] {
     {
       title: `${st.service} ${st.version} on ${st.node}${st.active ? "" : " (inactive)"}`,
       columns: ["component", "desired", "observed", "drift", "image", "ports", "uptime"],
+      drop: ["image", "uptime", "ports"],
       rows: st.components.map((c) => [cell(c.component), cell(c.desiredState), stateCell(c.observedState), cell(c.drift || "-", c.drift ? "warn" : "dim"), cell(c.observedImage || c.desiredImage), cell(portsText(c.ports)), cell(c.observedState === "running" ? uptime(c.startedAt) : "")]),
     },
   ];
@@ -53,11 +54,12 @@ export function serviceSections(st: ServiceStatus): Section[] {
     sections.push({
       title: "placement",
       columns: ["user", "uid", "sheet", "machine", "environment", "storage", "isolation", "ports"],
+      drop: ["sheet", "machine", "isolation", "ports"],
       rows: [[cell(p.user), cell(p.uid), cell(`${p.sheet} S=${p.sheetNumber}`), cell(String(p.machineNumber).padStart(2, "0")), cell(p.environment), cell(p.storageRoot), cell(p.isolation), cell(`${p.ports[0] ?? ""}-${p.ports[p.ports.length - 1] ?? ""}`)]],
     });
   }
   if (st.recentEvents.length > 0) {
-    sections.push({ title: "recent events", columns: ["time", "component", "kind", "message"], rows: st.recentEvents.slice(-10).map((e) => [cell(e.time, "dim"), cell(e.component), cell(e.kind), cell(e.message)]) });
+    sections.push({ title: "recent events", columns: ["time", "component", "kind", "message"], drop: ["kind"], rows: st.recentEvents.slice(-10).map((e) => [cell(e.time, "dim"), cell(e.component), cell(e.kind), cell(e.message)]) });
   }
   if (st.unknownContainers.length > 0) sections.push({ title: "containers the agent does not know", columns: ["container"], rows: st.unknownContainers.map((c) => [cell(c, "warn")]) });
   return [...sections, ...publishSections([st], false)];
