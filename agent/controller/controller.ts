@@ -244,6 +244,8 @@ export class ServiceController {
     // number): the proxy retries connections while neither container listens, and its table
     // switches (componentStarted) only once the new container runs.
     const wasRunning = current.state === "running";
+    // The stop can take the whole timeout: say so, not "creating" all the while.
+    if (wasRunning) emit({ ...base, phase: "creating", message: `stopping the old container (up to ${this.d.stopTimeoutSeconds} s for it to exit)` });
     if (wasRunning) await runtime.stop(p.container, this.d.stopTimeoutSeconds);
     emit({ ...base, phase: "starting", message: "starting" });
     const failure = await startAndWatch(runtime, next, this.d.startGraceMs);
