@@ -254,6 +254,8 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
       assert.equal(r.code, 1, r.stderr);
       const records = r.records();
       assert.ok(records.some((e) => e.type === "build" && e.phase === "pushed" && e.ref === `${mcr.host}/hello:v2`), "the missing v2 image was built and pushed");
+      assert.ok(records.some((e) => e.type === "build" && e.ref === `${mcr.host}/hello:v2` && e.layer?.status === "done"), "a successful push marks its layers done");
+      assert.ok(records.some((e) => e.type === "deploy" && e.phase === "creating" && /^stopping the old container/.test(e.message)), "the wait for the old container is said");
       assert.ok(records.some((e) => e.type === "deploy" && e.phase === "failed"));
       const last = records.at(-1);
       assert.equal(last.error.code, "failed");
