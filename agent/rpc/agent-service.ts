@@ -246,6 +246,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       if (req.service) {
         labels[LABELS.service] = checkService(req.service);
         access.check(ctx, "agent:read", req.service);
+      } else {
+        // Every service's events, filtered to those the caller may read: one who may read none
+        // of this node's services is refused rather than kept on an empty stream.
+        const names = (await d.store.definitions().catch(() => [])).map((def) => def.name);
+        if (names.length && !names.some((n) => access.may(ctx, "agent:read", n))) access.check(ctx, "agent:read", names[0]!);
       }
       const sources = req.service ? [(await guard(() => d.runtimes.forService(req.service))).runtime] : await allRuntimes("events");
       const done = streams.acquire(access.subjectOf(ctx));

@@ -3,29 +3,18 @@
 // reserves what it may buffer (its Content-Length, or the route's largest body
 // when it sends none) before a byte is read, and gives it back once the body has
 // arrived or the request is over. Past the budget a request is answered 503 with
-// Retry-After at once: bodies are refused, never queued in memory. One account (a token's
-// subject) may hold at most a share of the budget, so that an account holding slow bodies
-// open fills its own share, not everyone's.
+// Retry-After at once: bodies are refused, never queued in memory.
 import type { Http2ServerRequest } from "node:http2";
 import type { NodeRequest, NodeResponse } from "./request-limits.ts";
 
 /** Default budget: 64 MiB of buffered request bodies per daemon. */
 export const DEFAULT_BUFFERED_BODY_BYTES = 64 * 1024 * 1024;
 
-/** The share of the budget one account may hold: an eighth. */
-export const ACCOUNT_SHARE = 8;
-
 export class BodyBudget {
   private used = 0;
   private refusedCount = 0;
-  private readonly byOwner = new Map<string, number>();
 
   constructor(readonly limitBytes: number) {}
-
-  /** The most one owner (account) may hold at once. */
-  get ownerLimitBytes(): number {
-    return Math.max(1, Math.floor(this.limitBytes / ACCOUNT_SHARE));
-  }
 
   /** Bytes reserved now. */
   get inUse(): number {
@@ -37,28 +26,19 @@ export class BodyBudget {
     return this.refusedCount;
   }
 
-  /**
-   * Reserves `bytes` (for `owner`, an account, when known); the function that gives them
-   * back (once), or null when they do not fit the budget or the owner's share of it.
-   */
-  tryReserve(bytes: number, owner?: string): (() => void) | null {
+  /** Reserves `bytes`; the function that gives them back (once), or null when they do not fit. */
+  tryReserve(bytes: number): (() => void) | null {
     if (bytes <= 0) return () => {};
-    const held = owner ? (this.byOwner.get(owner) ?? 0) : 0;
-    if (this.used + bytes > this.limitBytes || (owner && held + bytes > this.ownerLimitBytes)) {
+    if (this.used + bytes > this.limitBytes) {
       this.refusedCount++;
       return null;
     }
     this.used += bytes;
-    if (owner) this.byOwner.set(owner, held + bytes);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.used -= bytes;
-      if (!owner) return;
-      const left = (this.byOwner.get(owner) ?? bytes) - bytes;
-      if (left > 0) this.byOwner.set(owner, left);
-      else this.byOwner.delete(owner);
     };
   }
 }
@@ -88,8 +68,8 @@ export function bytesToReserve(req: NodeRequest, max: number): number {
  * given back once the body is in or the exchange is over); false when the
  * request must be refused.
  */
-export function reserveBody(budget: BodyBudget, req: NodeRequest, res: NodeResponse, max: number, owner?: string): boolean {
-  const release = budget.tryReserve(bytesToReserve(req, max), owner);
+export function reserveBody(budget: BodyBudget, req: NodeRequest, res: NodeResponse, max: number): boolean {
+  const release = budget.tryReserve(bytesToReserve(req, max));
   if (!release) return false;
   req.once("end", release);
   req.once("close", release);

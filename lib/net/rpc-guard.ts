@@ -66,8 +66,8 @@ export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHa
     if (length > maxBody) {
       return refuse(req, res, new ConnectError(`request body of ${length} bytes is larger than the limit of ${maxBody} bytes`, Code.ResourceExhausted));
     }
-    const admit = (subject?: string) => {
-      if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody, subject)) {
+    const admit = () => {
+      if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody)) {
         opts.budget.refused();
         return refuse(req, res, new ConnectError("the server holds as many request bodies as it may: try again shortly", Code.Unavailable), { "retry-after": "1" });
       }
@@ -78,7 +78,7 @@ export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHa
       (subject) => {
         if (subject === null) return refuse(req, res, new ConnectError("invalid or expired token", Code.Unauthenticated));
         markAuthenticated(req);
-        return admit(subject);
+        return admit();
       },
       (err: Error) => refuse(req, res, new ConnectError(`cannot validate the token: ${err.message}`, Code.Unavailable)),
     );

@@ -59,6 +59,9 @@ describe("the agent's policy, from the registry", () => {
     await assert.rejects((async () => { for await (const _ of logs); })(), refused(Code.PermissionDenied, /may not read service team-web/));
     const events = client.events({ service: "payments" }, agentAccount);
     await assert.rejects((async () => { for await (const _ of events); })(), refused(Code.PermissionDenied, /may not read service payments/));
+    // Every service's events: it may read none of them, so the stream is refused, not left empty.
+    const all = client.events({}, agentAccount);
+    await assert.rejects((async () => { for await (const _ of all); })(), refused(Code.PermissionDenied, /agent-pt may not read service/));
   });
 
   test("a user reads but deploys only where a rule allows it; a deny rule is named", async () => {

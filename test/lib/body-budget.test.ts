@@ -31,15 +31,3 @@ test("what a request reserves: its declared length capped at the route's largest
   assert.equal(bytesToReserve(h2(true), 1000), 0);
   assert.equal(bytesToReserve(h2(false), 1000), 1000);
 });
-
-test("one account holds at most an eighth of the budget; others still fit; anonymous reservations count only against the whole", () => {
-  const b = new BodyBudget(80);
-  assert.equal(b.ownerLimitBytes, 10);
-  const mine = [b.tryReserve(6, "alice")!, b.tryReserve(4, "alice")!];
-  assert.equal(b.tryReserve(1, "alice"), null, "alice's share is full");
-  assert.ok(b.tryReserve(10, "bob"), "bob's share is his own");
-  mine[0]!();
-  assert.ok(b.tryReserve(6, "alice"), "a released reservation frees the share");
-  assert.ok(b.tryReserve(40), "a reservation without an owner fits the whole budget");
-  assert.equal(b.tryReserve(30), null);
-});
