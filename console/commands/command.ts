@@ -2,13 +2,14 @@
 // and to write --help), and `run`, which wires the arguments to the store's actions and
 // hands the state to the output of the chosen mode.
 import { readFileSync } from "node:fs";
+import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import { parseMachineRegistry } from "../../lib/smep/smep.ts";
 import { AgentPool } from "../clients/agents.ts";
 import { AGENT_SERVICE, Credentials, REGISTRY_SERVICE } from "../clients/credentials.ts";
 import { PodmanBuilder } from "../clients/podman.ts";
 import { mcrAdmin, type McrAdmin } from "../clients/mcr-admin.ts";
 import { RegistryClient, type RegistryApi } from "../clients/registry.ts";
-import { identityUrl, loadConsoleConfig, registryCa, registryHost, stateHome, type ConsoleConfig } from "../config.ts";
+import { identityCa, identityUrl, loadConsoleConfig, registryCa, registryHost, stateHome, type ConsoleConfig } from "../config.ts";
 import { Definitions } from "../definitions.ts";
 import { ConsoleError } from "../output/errors.ts";
 import type { Output } from "../output/output.ts";
@@ -104,6 +105,11 @@ export class Context {
         return new PodmanBuilder({ podman: cfg.build.podman, registryHost: registryHost(cfg), caPem: regCa(), username: session?.username ?? "", token: token(REGISTRY_SERVICE) });
       },
       ...(cfg.registry.url ? { mcrAdmin: () => (this.admin ??= mcrAdmin({ url: cfg.registry.url, caPem: regCa(), token: token(REGISTRY_SERVICE) })) } : {}),
+      whoami: async () => {
+        const identity = new RemoteIdentity({ serverUrl: this.identity(), caCert: this.readPem(identityCa(cfg), "identity CA") || undefined, timeoutMs: cfg.node_timeout * 3 });
+        const claims = await identity.validate(token(REGISTRY_SERVICE)());
+        return claims ? { subject: claims.subject, username: claims.username } : null;
+      },
       workspace: cfg.build.workspace,
       machineRegistry: () => {
         const file = cfg.placement.machine_registry;

@@ -13,7 +13,7 @@ import { finite, stream, type View } from "./present.ts";
 const view: View = (s, done) => {
   const run = s.mcr.gc.current ?? s.mcr.gc.last;
   return {
-    sections: run ? [gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run), ...(run.running ? [] : [gcItemsSection(run, 20)])] : [],
+    sections: run ? [gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run, s.mcr.actors), ...(run.running ? [] : [gcItemsSection(run, 20)])] : [],
     notes: run && gcGraceNote(run) ? [cell(gcGraceNote(run), "warn")] : [],
     ...(done ? {} : { pending: !run ? "starting" : run.running ? `${run.phase}…` : "finishing" }),
   };
@@ -35,6 +35,8 @@ const command: CommandSpec = {
     const st = () => store.getState();
     const opts = { dryRun: o.dryRun === true, untagged: o.untagged === true, reconcile: o.reconcile === true, grace: (o.grace as string | undefined) ?? "" };
     const work = async (): Promise<GcRunRow> => {
+      // Tables name who started the run; the JSON carries mcr's account id as it is.
+      if (ctx.mode !== "json") await st().resolveActors();
       const started = await st().startGc({ ...opts, join: o.watch === true });
       const final = await st().watchGc(started.id, ctx.signal);
       if (!final) throw new ConsoleError("failed", `GC run ${started.id}: no final state (interrupted)`);

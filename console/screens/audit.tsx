@@ -10,6 +10,7 @@ import { emptyFilter, type AuditFilter } from "../store/mcr-types.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
+import { actorName } from "../views/registry.ts";
 
 export const AUDIT_KEYS = "↑↓/jk move  / filter  ] older  [ newer  f follow  esc back  ? help  q quit";
 
@@ -35,6 +36,7 @@ export const filterText = (f: AuditFilter) =>
 export function AuditScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const audit = useStore(store, (s) => s.mcr.audit);
+  const actors = useStore(store, (s) => s.mcr.actors);
   const error = useStore(store, (s) => s.mcr.errors.audit);
   const follow = useRef<AbortController | null>(null);
   const [, setFollowing] = useState(false);
@@ -43,6 +45,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
   const list = (filter?: AuditFilter, offset?: number) => (select(0), void store.getState().listAudit(filter, offset).catch(() => undefined));
   const stopFollow = () => (follow.current?.abort(), (follow.current = null), setFollowing(false));
   useEffect(() => {
+    if (!store.getState().mcr.actors) void store.getState().resolveActors();
     list(undefined, 0);
     return stopFollow;
   }, []);
@@ -80,7 +83,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["time", "type", "actor", "repository", "digest", "details"],
           drop: ["details", "digest", "repository"],
-          rows: shown.map((e) => [cell(e.time.replace(/\.\d+Z$/, "Z")), cell(e.type), cell(e.actor || "-"), cell(e.repository || "-"), cell(e.digest ? e.digest.slice(7, 19) : "-"), cell(Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(" "))]),
+          rows: shown.map((e) => [cell(e.time.replace(/\.\d+Z$/, "Z")), cell(e.type), cell(actorName(actors, e.actor) || "-"), cell(e.repository || "-"), cell(e.digest ? e.digest.slice(7, 19) : "-"), cell(Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(" "))]),
           empty: audit.loaded ? "no events" : error ? "" : "asking the registry…",
         }}
         width={nav.width}

@@ -16,6 +16,7 @@ export const GC_KEYS = "s start  d dry run  u untagged on/off  w grace  r reload
 export function GcScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const gc = useStore(store, (s) => s.mcr.gc);
+  const actors = useStore(store, (s) => s.mcr.actors);
   const error = useStore(store, (s) => s.mcr.errors.gc);
   const [untagged, setUntagged] = useState(false);
   const [grace, setGrace] = useState(""); // empty: the registry's [gc] grace
@@ -30,6 +31,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
       .catch(() => undefined);
   useEffect(() => {
     load();
+    if (!store.getState().mcr.actors) void store.getState().resolveActors();
     const a = abort.current;
     return () => a.abort();
   }, []);
@@ -76,7 +78,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
       {run ? (
         <ScreenView
           screen={{
-            sections: [gcRunSection(gc.current ? (run.options.dryRun ? "running (dry run)" : "running") : run.options.dryRun ? "last run (dry run)" : "last run", run), ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)])],
+            sections: [gcRunSection(gc.current ? (run.options.dryRun ? "running (dry run)" : "running") : run.options.dryRun ? "last run (dry run)" : "last run", run, actors), ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)])],
             notes: graceNote ? [cell(graceNote, "warn")] : [],
             ...(gc.current ? { pending: `${run.phase}…` } : {}),
           }}

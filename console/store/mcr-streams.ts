@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { mcrError } from "../clients/mcr-admin.ts";
 import { ConsoleError } from "../output/errors.ts";
 import type { McrKit } from "./mcr-kit.ts";
-import { auditRow, gcRunRow, type GcRunRow } from "./mcr-types.ts";
+import { actorAliases, auditRow, gcRunRow, type AuditRow, type GcRunRow } from "./mcr-types.ts";
 import type { McrStreamActions } from "./state.ts";
 
 const KEEP = 1000;
@@ -94,8 +94,21 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
         const f = { ...cur.filter, ...filter };
         const off = offset ?? cur.offset;
         const lim = limit ?? cur.limit;
-        const r = await c.audit.listEvents({ type: f.type, actor: f.actor, repository: f.repository, since: f.since, until: f.until, limit: lim, offset: off }, c.call());
-        const events = r.events.map(auditRow);
+        // An actor is an account id on most rows and a username on logins: `actor=admin` asks
+        // for both (mcr filters by one value), merged newest first, up to this page.
+        const aliases = f.actor ? actorAliases(f.actor, get().mcr.actors ?? (await get().resolveActors())) : [""];
+        const req = { type: f.type, repository: f.repository, since: f.since, until: f.until };
+        let events: AuditRow[];
+        if (aliases.length === 1) {
+          const r = await c.audit.listEvents({ ...req, actor: f.actor, limit: lim, offset: off }, c.call());
+          events = r.events.map(auditRow);
+        } else {
+          const upTo = Math.min(1000, off + lim);
+          const lists = await Promise.all(aliases.map((actor) => c.audit.listEvents({ ...req, actor, limit: upTo, offset: 0 }, c.call())));
+          const byId = new Map<number, AuditRow>();
+          for (const l of lists) for (const e of l.events.map(auditRow)) byId.set(e.id, e);
+          events = [...byId.values()].sort((a, b) => b.id - a.id).slice(off, off + lim);
+        }
         // The feed restarts with the page, oldest first; a follow appends to it.
         patch((m) => ({ audit: { ...m.audit, filter: f, offset: off, limit: lim, events, loaded: true }, auditFeed: [...events].reverse() }));
         return events;
@@ -108,10 +121,12 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
         if (filter.until) throw new ConsoleError("usage", "--until is for listing: a follow shows new events");
         patch((m) => ({ audit: { ...m.audit, following: true } }));
         try {
-          const req = { type: filter.type, actor: filter.actor, repository: filter.repository, afterId: BigInt(from) };
+          // Several names for the actor: followed unfiltered, filtered here.
+          const aliases = actorAliases(filter.actor, get().mcr.actors ?? {});
+          const req = { type: filter.type, actor: aliases.length > 1 ? "" : filter.actor, repository: filter.repository, afterId: BigInt(from) };
           for await (const batch of c.audit.followEvents(req, c.call({ stream: true, signal }))) {
-            if (batch.events.length === 0) continue;
-            const rows = batch.events.map(auditRow);
+            const rows = batch.events.map(auditRow).filter((e) => aliases.length <= 1 || aliases.includes(e.actor));
+            if (rows.length === 0) continue;
             patch((m) => ({
               auditFeed: [...m.auditFeed, ...rows].slice(-KEEP),
               // The page shows the newest first; a follow on the first page adds to it.

@@ -66,6 +66,8 @@ export interface McrData {
   /** Events received by a follow (and the listed ones before them), oldest first; `id` orders them. */
   auditFeed: AuditRow[];
   snapshot: SnapshotRow | null;
+  /** Account id → username, as far as the console can tell (resolveActors); null until asked. */
+  actors: Record<string, string> | null;
   /** Changes to repositories and tags seen on mcr's audit stream (followChanges). */
   changes: number;
   /** The last failure of each area, for the screens (commands get the thrown error). */
@@ -88,6 +90,7 @@ export function initialMcr(): McrData {
     audit: { filter: emptyFilter(), offset: 0, limit: 50, events: [], loaded: false, following: false },
     auditFeed: [],
     snapshot: null,
+    actors: null,
     changes: 0,
     errors: {},
   };
@@ -110,4 +113,12 @@ export function policyRow(p: PolicyRule): PolicyRow {
   // `services` is printed after `repositories`, where --json has always had it.
   const { services, enabled, createdBy, createdAt, updatedAt, ...rule } = plain(PolicyRuleSchema, p);
   return { ...rule, services, enabled: enabled ?? true, createdBy, createdAt, updatedAt };
+}
+
+/** The names an audit `actor` filter stands for: itself, and the ids or the name it is known by. */
+export function actorAliases(actor: string, actors: Record<string, string>): string[] {
+  if (!actor) return [""];
+  const ids = Object.entries(actors).filter(([, name]) => name === actor).map(([id]) => id);
+  const name = actors[actor];
+  return [...new Set([actor, ...ids, ...(name ? [name] : [])])];
 }

@@ -96,6 +96,26 @@ export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrAc
         return { id, deleted: true as const };
       }),
 
+    async resolveActors() {
+      const names: Record<string, string> = { ...(get().mcr.actors ?? {}) };
+      // Each source is best effort: without it, ids stay ids.
+      try {
+        const c = kit.client();
+        const r = await c.audit.listEvents({ type: "pull_token_issued", limit: 1000, offset: 0 }, c.call());
+        for (const e of r.events) if (e.actor && e.details.username) names[e.actor] = e.details.username;
+      } catch {
+        // not an admin, or mcr unreachable: the audit screen says so itself
+      }
+      try {
+        const me = await deps.whoami?.();
+        if (me?.subject && me.username) names[me.subject] = me.username;
+      } catch {
+        // the identity API unreachable: the session's own id stays an id
+      }
+      patch({ actors: names });
+      return names;
+    },
+
     snapshot: () =>
       guard("snapshot", async (c) => {
         const r = await c.admin.snapshot({}, c.call({}));

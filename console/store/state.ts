@@ -39,6 +39,8 @@ export interface StoreDeps {
   workspace: string;
   /** The sheet's machine registry (name → number), shipped with sync. */
   machineRegistry: () => Record<string, number>;
+  /** Who the registry token belongs to (the identity API's token validation); absent in tests that need no names. */
+  whoami?: () => Promise<{ subject: string; username: string } | null>;
   /** Lines kept per log view (older ones are dropped and counted). */
   logCapacity?: number;
   /** How often appended log lines are published (ms). */
@@ -186,6 +188,12 @@ export interface McrActions extends McrStreamActions {
   updatePolicy(id: number, change: PolicyChange): Promise<PolicyRow>;
   deletePolicy(id: number): Promise<{ id: number; deleted: true }>;
   snapshot(): Promise<SnapshotRow>;
+  /**
+   * Account ids (which mcr's audit rows and GC runs carry) → usernames, from what mcr already
+   * answers: the console's own session (token validation) and the pull-token events, which
+   * carry both. Best effort: an id it cannot name stays an id. Kept in `mcr.actors`.
+   */
+  resolveActors(): Promise<Record<string, string>>;
 }
 
 export type ConsoleState = ConsoleData & NodeActions & ServiceActions & BuildActions & DeployActions & StreamActions & McrActions;

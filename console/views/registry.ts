@@ -29,10 +29,13 @@ export function gcGraceNote(r: GcRunRow): string {
   return `nothing ${r.options.dryRun ? "would be" : "was"} freed older than the grace window (${grace}): blobs and manifests uploaded, mounted or used within it are always kept; a shorter grace (mcp gc --grace 0s, or w on the GC screen) collects them too`;
 }
 
-/** A GC run as a two-column table. */
-export function gcRunSection(title: string, r: GcRunRow): Section {
+/** Who an audit row or a GC run names: the username when the console knows it, else the id as mcr gave it. */
+export const actorName = (actors: Record<string, string> | null, id: string) => (id && actors?.[id]) || id;
+
+/** A GC run as a two-column table (`actors`: id → username, for who started it). */
+export function gcRunSection(title: string, r: GcRunRow, actors: Record<string, string> | null = null): Section {
   const rows: [string, string][] = [
-    ["run", `${r.id} by ${r.actor || "?"}`],
+    ["run", `${r.id} by ${actorName(actors, r.actor) || "?"}`],
     ["options", opts(r)],
     ["grace", graceText(r.options.grace) || "-"],
     ["phase", r.phase],

@@ -142,7 +142,7 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     service(AuditService, {
       listEvents: (req, ctx) => {
         admin(ctx);
-        const all = audit.filter((e) => (!req.type || e.type === req.type) && (!req.repository || e.repository === req.repository)).reverse();
+        const all = audit.filter((e) => (!req.type || e.type === req.type) && (!req.actor || e.actor === req.actor) && (!req.repository || e.repository === req.repository)).reverse();
         return { events: all.slice(req.offset, req.offset + (req.limit || 50)) };
       },
       async *followEvents(req, ctx) {
@@ -153,7 +153,7 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
         followers.add(l);
         try {
           while (!ctx.signal.aborted) {
-            if (queue.length) yield { events: queue.splice(0).filter((e) => !req.type || e.type === req.type) };
+            if (queue.length) yield { events: queue.splice(0).filter((e) => (!req.type || e.type === req.type) && (!req.actor || e.actor === req.actor)) };
             await new Promise<void>((res) => {
               wake = res;
               ctx.signal.addEventListener("abort", () => res(), { once: true });
@@ -184,8 +184,8 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
       gcRun = create(GcRunSchema, { id: "run-elsewhere", options: { grace: "3600s" }, actor: "other", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
     },
     /** A new audit event, delivered to followers. */
-    addEvent(type: string, repository = "team/app") {
-      const e = create(AuditEventSchema, { id: BigInt(nextId++), time: "2026-01-03T00:00:00Z", type, actor: "admin", repository });
+    addEvent(type: string, repository = "team/app", actor = "admin", details: Record<string, string> = {}) {
+      const e = create(AuditEventSchema, { id: BigInt(nextId++), time: "2026-01-03T00:00:00Z", type, actor, repository, details });
       audit.push(e);
       followers.forEach((f) => f(e));
       return e;
