@@ -70,8 +70,10 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return finish(0);
+      // One rule for every error (docs/console.md, "Errors"): with --json the document on
+      // stdout and the line on stderr; without, commander has written the line to stderr.
       const e = new ConsoleError("usage", err.message.replace(/^error: /, ""));
-      if (json) out.document({ error: { code: e.code, message: e.message } });
+      if (json) out.error(e);
       return finish(EXIT_CODES.usage);
     }
     const e = toConsoleError(err);

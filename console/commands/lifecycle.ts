@@ -8,8 +8,11 @@ import { stateCell } from "../views/format.ts";
 import { finite } from "./present.ts";
 
 export function opScreen(r: OpResult | null, done: boolean, what: string) {
+  // remove reports containers without their components: no empty COMPONENT column.
+  const withComponent = r?.components.some((c) => c.component) ?? false;
+  const row = (c: OpResult["components"][number]) => [...(withComponent ? [cell(c.component)] : []), cell(c.container), stateCell(c.state)];
   return {
-    sections: r ? [{ title: `${r.op} ${r.service}${r.component ? `/${r.component}` : ""} on ${r.node}`, columns: ["component", "container", "state"], rows: r.components.map((c) => [cell(c.component), cell(c.container), stateCell(c.state)]) }] : [],
+    sections: r ? [{ title: `${r.op} ${r.service}${r.component ? `/${r.component}` : ""} on ${r.node}`, columns: [...(withComponent ? ["component"] : []), "container", "state"], rows: r.components.map(row) }] : [],
     notes: [],
     ...(done ? {} : { pending: what }),
   };

@@ -5,6 +5,7 @@ import { ConsoleError } from "../output/errors.ts";
 import { cell } from "../output/screen.ts";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { CommandSpec } from "./command.ts";
+import { count } from "../views/format.ts";
 import { need, splitReference } from "./reference.ts";
 import { finite } from "./present.ts";
 
@@ -37,7 +38,7 @@ const command: CommandSpec = {
           const size = (digest: string) => r?.manifests.find((m) => m.digest === digest);
           return {
             sections: r ? [{
-              title: `${r.repository.name}: ${r.repository.tagCount} tags, ${r.repository.manifestCount} manifests, ${bytes(r.repository.totalSize)}`,
+              title: `${r.repository.name}: ${count(r.repository.tagCount, "tag")}, ${count(r.repository.manifestCount, "manifest")}, ${bytes(r.repository.totalSize)}`,
               columns: ["tag", "digest", "size", "updated"],
               rows: r.tags.map((t) => [cell(t.name), cell(short(t.digest)), cell(bytes((size(t.digest)?.size ?? 0) + (size(t.digest)?.blobsSize ?? 0))), cell(t.updatedAt)]),
               empty: "no tags",
@@ -72,7 +73,7 @@ const command: CommandSpec = {
         const run = async (): Promise<object> => {
           if (reference) return st().deleteTag(repository, reference);
           const r = await st().deleteRepo(repository);
-          counts = `: ${r.manifestsDeleted} manifests, ${r.tagsDeleted} tags`;
+          counts = `: ${count(r.manifestsDeleted, "manifest")}, ${count(r.tagsDeleted, "tag")}`;
           return r;
         };
         await finite(ctx, run, (r) => r, (_s, done) => ({

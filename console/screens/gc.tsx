@@ -6,6 +6,7 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { gcGraceNote, gcItemsSection, gcRunSection, graceText } from "../views/registry.ts";
 import { cell } from "../output/screen.ts";
+import { count } from "../views/format.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
@@ -46,7 +47,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
         if (!r || r.running) return;
         if (r.phase === "failed") return nav.flash(`gc failed: ${r.error}`, true);
         const kept = gcGraceNote(r) ? ` (the grace window of ${graceText(r.options.grace)} kept everything newer: w sets it)` : "";
-        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}${kept}` : `gc done: ${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed${kept}`);
+        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}${kept}` : `gc done: ${count(r.blobsSwept, "blob")}, ${bytes(r.bytesFreed)} freed${kept}`);
       })
       .catch((err: Error) => !abort.current.signal.aborted && nav.flash(`gc: ${err.message}`, true));
   useScreenKeys((input) => {

@@ -5,6 +5,7 @@
 import React, { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
+import { count } from "../views/format.ts";
 import { policySection } from "../views/registry.ts";
 import { Table } from "../components/table.tsx";
 import type { NewPolicy } from "../store/state.ts";
@@ -66,7 +67,7 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
     );
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{rules.length} custom rules (built-in rules are not listed){range(start, end, rules.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{count(rules.length, "custom rule")} (built-in rules are not listed){range(start, end, rules.length)}</Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }} width={nav.width} color={nav.color} selected={sel - start} />
     </Box>

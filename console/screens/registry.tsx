@@ -9,6 +9,7 @@ import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
+import { count } from "../views/format.ts";
 import { useRegistryChanges } from "./registry-changes.ts";
 
 export const REGISTRY_KEYS = "↑↓/jk move  enter tags  x delete  r reload  : jump  ? help  q quit";
@@ -30,13 +31,13 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
     const repo = repos[sel];
     if (!repo) return false;
     if (key.return) return nav.push({ screen: "repository", repo: repo.name }), true;
-    if (input === "x") return nav.confirm(`Delete repository ${repo.name} (${repo.tagCount} tags)?`, () => nav.run(`delete ${repo.name}`, () => store.getState().deleteRepo(repo.name))), true;
+    if (input === "x") return nav.confirm(`Delete repository ${repo.name} (${count(repo.tagCount, "tag")})?`, () => nav.run(`delete ${repo.name}`, () => store.getState().deleteRepo(repo.name))), true;
     return false;
   });
 
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{repos.length} repositories{range(start, end, repos.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{count(repos.length, "repository", "repositories")}{range(start, end, repos.length)}</Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table
         section={{

@@ -9,6 +9,7 @@ import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
+import { count } from "../views/format.ts";
 import { useRegistryChanges } from "./registry-changes.ts";
 
 export const REPOSITORY_KEYS = "↑↓/jk move  enter manifest  x delete tag  r reload  esc back  ? help  q quit";
@@ -42,7 +43,7 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
-        {r.name}: {r.tagCount} tags, {r.manifestCount} manifests, {bytes(r.totalSize)}
+        {r.name}: {count(r.tagCount, "tag")}, {count(r.manifestCount, "manifest")}, {bytes(r.totalSize)}
         <Text dimColor={nav.color}>{range(start, end, tags.length)}</Text>
       </Text>
       <Table

@@ -4,7 +4,7 @@ import React, { useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
-import { emptyText, nodeNotes, stateCell } from "../views/format.ts";
+import { count, emptyText, nodeNotes, stateCell } from "../views/format.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
@@ -42,7 +42,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const visible = rows.slice(start, end);
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{rows.length} components{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{count(rows.length, "component")}{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>
       <Table
         section={{
           columns: ["service", "component", "node", "version", "state", "uptime", "ports", "drift"],

@@ -2,6 +2,9 @@
 import { cell, stateTone, type Cell } from "../output/screen.ts";
 import type { NodeState, PortRow } from "../store/types.ts";
 
+/** "1 tag", "2 tags", "0 repositories": a count and its noun, singular for one. */
+export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 /** "3d4h", "5m12s" since an RFC 3339 time; "" when not started. */
 export function uptime(startedAt: string, now = Date.now()): string {
   const t = Date.parse(startedAt);

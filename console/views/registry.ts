@@ -2,7 +2,7 @@
 import { cell, type Section } from "../output/screen.ts";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { GcRunRow, PolicyRow } from "../store/mcr-types.ts";
-import { stateCell } from "./format.ts";
+import { count, stateCell } from "./format.ts";
 
 const opts = (r: GcRunRow) => [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
 
@@ -42,18 +42,18 @@ export function gcRunSection(title: string, r: GcRunRow, actors: Record<string, 
     ["started", r.startedAt],
     ["ended", r.completedAt || "-"],
     ["manifests", String(r.manifestsRemoved)],
-    ["marked", `${r.blobsMarked} blobs, ${bytes(r.bytesMarked)}`],
-    ["swept", `${r.blobsSwept} blobs, ${bytes(r.bytesFreed)} freed`],
+    ["marked", `${count(r.blobsMarked, "blob")}, ${bytes(r.bytesMarked)}`],
+    ["swept", `${count(r.blobsSwept, "blob")}, ${bytes(r.bytesFreed)} freed`],
     ["kept", `${r.blobsKept} (re-uploaded during the sweep)`],
   ];
-  if (r.options.reconcile) rows.push(["orphans", `${r.orphanFiles} files, ${bytes(r.orphanBytes)}; ${r.missingFiles} rows without a file`]);
+  if (r.options.reconcile) rows.push(["orphans", `${count(r.orphanFiles, "file")}, ${bytes(r.orphanBytes)}; ${count(r.missingFiles, "row")} without a file`]);
   if (r.error) rows.push(["error", r.error]);
   return { title, columns: ["", ""], rows: rows.map(([k, v]) => [cell(k, "dim"), k === "phase" ? stateCell(v === "failed" ? "failed" : v) : cell(v, k === "error" ? "bad" : "")]) };
 }
 
 /** One line of GC progress (plain `mcp gc --watch`). */
 export const gcLine = (r: GcRunRow) =>
-  `${r.phase.padEnd(11)} marked ${r.blobsMarked} blobs (${bytes(r.bytesMarked)})  swept ${r.blobsSwept} (${bytes(r.bytesFreed)} freed)  manifests ${r.manifestsRemoved}${r.error ? `  error: ${r.error}` : ""}`;
+  `${r.phase.padEnd(11)} marked ${count(r.blobsMarked, "blob")} (${bytes(r.bytesMarked)})  swept ${r.blobsSwept} (${bytes(r.bytesFreed)} freed)  manifests ${r.manifestsRemoved}${r.error ? `  error: ${r.error}` : ""}`;
 
 /** The items a run removed (or would remove, dry run). */
 export function gcItemsSection(r: GcRunRow, max = Infinity): Section {

@@ -1,6 +1,6 @@
 // The mode is chosen once: --json and plain text never load Ink (a resolve hook fails the
-// run if anything asks for it), stdout carries only the document, and usage errors are
-// JSON too with exit code 2.
+// run if anything asks for it), stdout carries only the document, and every error, usage
+// errors included, is the JSON document on stdout and one line on stderr.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -50,15 +50,23 @@ describe("output modes", () => {
     assert.doesNotMatch(r.stderr, /Ink was loaded/);
   });
 
-  test("usage errors: exit 2, and a JSON error document with --json", async () => {
+  test("usage errors: exit 2; with --json the error document on stdout and its line on stderr, as every error", async () => {
     const r = await source(["--config", config, "logs", "--json"]);
     assert.equal(r.code, 2);
     assert.equal(JSON.parse(r.stdout).error.code, "usage");
+    assert.equal(r.stderr, "mcp: missing required argument 'target'\n");
+    const other = await source(["--config", config, "deploy", "nope", "--json"]);
+    assert.equal(JSON.parse(other.stdout.trim().split("\n").at(-1)!).error.code, "not_found");
+    assert.match(other.stderr, /^mcp: no service definition .*nope\.toml$/m);
     const bad = await source(["--config", config, "logs", "shop", "--tail", "x", "--json"]);
     assert.equal(bad.code, 2);
     assert.match(JSON.parse(bad.stdout).error.message, /--tail must be a whole number/);
     const unknown = await source(["--config", config, "frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.equal(unknown.stdout, "");
+    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    const unknownJson = await source(["--config", config, "frobnicate", "--json"]);
+    assert.deepEqual(JSON.parse(unknownJson.stdout), { error: { code: "usage", message: "unknown command 'frobnicate'" } });
+    assert.equal(unknownJson.stderr, "mcp: unknown command 'frobnicate'\n");
   });
 });

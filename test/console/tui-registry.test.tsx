@@ -33,7 +33,7 @@ describe("TUI: registry screens", () => {
     await press(ui.stdin, ENTER);
     f = await untilFrame(ui.lastFrame, /TAG +DIGEST/);
     assert.match(f, /^mcp registry team\/app/);
-    assert.match(f, /team\/app: 2 tags, 1 manifests, 3\.3 MiB/);
+    assert.match(f, /team\/app: 2 tags, 1 manifest, 3\.3 MiB/);
     assert.match(f, /v1 +111111111111 +2\.9 MiB +2 /);
     await press(ui.stdin, ENTER);
     f = await untilFrame(ui.lastFrame, /ROLE +DIGEST +SIZE/);
@@ -52,13 +52,13 @@ describe("TUI: registry screens", () => {
     await press(ui.stdin, ":", ..."registry", ENTER);
     await untilFrame(ui.lastFrame, /team\/web/);
     await press(ui.stdin, DOWN, "x");
-    await untilFrame(ui.lastFrame, /Delete repository team\/web \(1 tags\)\? \[y\/N\]/);
+    await untilFrame(ui.lastFrame, /Delete repository team\/web \(1 tag\)\? \[y\/N\]/);
     await press(ui.stdin, "n");
     await untilFrame(ui.lastFrame, /^(?![\s\S]*\[y\/N\])/);
     assert.deepEqual(mcr.deleted, []);
     await press(ui.stdin, "x", "y");
     await untilFrame(ui.lastFrame, /delete team\/web: done/);
-    const f = await untilFrame(ui.lastFrame, /1 repositories/);
+    const f = await untilFrame(ui.lastFrame, /1 repository$/m);
     assert.doesNotMatch(f, /^team\/web/m);
     await press(ui.stdin, ":", ..."repo team/app", ENTER);
     await untilFrame(ui.lastFrame, /v2 +1111/);
