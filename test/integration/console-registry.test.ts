@@ -146,6 +146,12 @@ describe("mcp registry, gc, policy, audit and snapshot against a real mcr", () =
     } finally {
       assert.equal(await follow.stop(), 0, follow.stderr());
     }
+    // The tag_deleted row carries the admin's account id; tables name it, and --actor admin
+    // finds it as well as the admin's logins (which carry the name).
+    const mine = await run(["audit", "--actor", "admin", "-n", "1000"]);
+    ok(mine);
+    assert.match(mine.stdout, /^\d+ +\S+ +tag_deleted +admin +team\/app/m);
+    assert.match(mine.stdout, /^\d+ +\S+ +login_ok +admin /m);
   });
 
   test("delete a repository; gc --dry-run lists what would go and frees nothing; gc --watch streams Watch NDJSON to a done run that frees it", async () => {
