@@ -1,6 +1,7 @@
 // The TUI end to end: `mcp` with no arguments in a real terminal (tmux, its own server
 // socket) against a real mcr and mcp-agent. Navigate to a service, its detail and its
-// logs; quit; the terminal is restored (the alternate screen is left).
+// logs (scrolled back, the view stays put while lines arrive); quit; the terminal is
+// restored (the alternate screen is left).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -91,13 +92,22 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     assert.match(s, /worker +running +running/);
 
     tmux("send-keys", "-t", "tui", "l");
-    s = await waitScreen(/worker +\| worker tick \d+/);
+    // Both components, merged (each stream's first lines may come a moment apart).
+    s = await waitScreen(/(?=[\s\S]*worker +\| worker tick \d+)(?=[\s\S]*api +\| api tick \d+)/);
     assert.match(s, /^mcp logs hello/m);
-    assert.match(s, /api +\| api tick \d+/);
     // Lines keep coming while we watch.
     const last = (t: string) => Math.max(...[...t.matchAll(/api tick (\d+)/g)].map((m) => Number(m[1])));
     const n = last(s);
     await waitScreen(new RegExp(`api tick ${n + 5}\\b`));
+    // Scrolled to the top, the view stays put while they keep coming; G follows again.
+    tmux("send-keys", "-t", "tui", "g");
+    s = await waitScreen(/scrolled, \d+ lines below/);
+    const top = s.split("\n")[2];
+    const below = Number(/scrolled, (\d+) lines below/.exec(s)![1]);
+    await waitScreen(new RegExp(`scrolled, (?!${below}\\b)\\d+ lines below`));
+    assert.equal(screen().split("\n")[2], top, "the top line stays while lines arrive below");
+    tmux("send-keys", "-t", "tui", "G");
+    await waitScreen(/hello {2}· {2}following/);
 
     tmux("send-keys", "-t", "tui", "q");
     s = await waitScreen(/mcp exited 0/);
