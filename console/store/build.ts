@@ -10,7 +10,7 @@ import { componentImage, imageReason, unusedImageEntries, type LoadedDefinition 
 import { ConsoleError, toConsoleError } from "../output/errors.ts";
 import { splitTarget } from "./services.ts";
 import type { BuildActions, GetState, SetState, StoreDeps } from "./state.ts";
-import type { ImagePhase, ImageState } from "./types.ts";
+import type { ImagePhase } from "./types.ts";
 
 const KEEP_EVENTS = 2000;
 

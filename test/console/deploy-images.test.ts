@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { BuildSpec } from "../../console/clients/podman.ts";
 import deployCommand from "../../console/commands/deploy.ts";
-import { ConsoleError } from "../../console/output/errors.ts";
+import type { ConsoleError } from "../../console/output/errors.ts";
 import { commandContext, fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
 
 after(removeFixtures);
