@@ -62,30 +62,41 @@ const dnsSchema = z
 
 export const agentConfigSchema = z
   .object({
-    server: z.object({
-      listen_addr: listenAddr,
-      tls_cert: nonEmpty,
-      tls_key: nonEmpty,
-      shutdown_timeout: duration("30s"),
-      /** TLS handshake and (HTTP/1.1) request headers must arrive within this. */
-      read_timeout: duration("30s"),
-      /** A request's body must arrive within this; responses (Logs, Events, Deploy streams) are not limited. */
-      request_timeout: duration("60s"),
-      /** Connections with no request in flight are closed after this. */
-      idle_timeout: duration("120s"),
-      /** Open connections at most; further ones are closed at once. */
-      max_connections: z.number().int().positive().default(256),
-      /** Open connections from one source address at most; further ones are closed at once. */
-      max_connections_per_address: z.number().int().positive().default(64),
-      /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
-      first_request_timeout: duration("5s"),
-      /** Largest RPC message, in bytes (after decompression). */
-      max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
-      /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
-      max_buffered_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
-      /** Follows (Logs with follow, Events) one account may hold open at once. */
-      max_streams_per_account: z.number().int().positive().default(32),
-    }).strict(),
+    server: z
+      .object({
+        listen_addr: listenAddr,
+        tls_cert: nonEmpty,
+        tls_key: nonEmpty,
+        shutdown_timeout: duration("30s"),
+        /** TLS handshake and (HTTP/1.1) request headers must arrive within this. */
+        read_timeout: duration("30s"),
+        /** A request's body must arrive within this; responses (Logs, Events, Deploy streams) are not limited. */
+        request_timeout: duration("60s"),
+        /** Connections with no request in flight are closed after this. */
+        idle_timeout: duration("120s"),
+        /** Open connections at most; further ones are closed at once. */
+        max_connections: z.number().int().positive().default(256),
+        /** Open connections from one source address at most; further ones are closed at once. */
+        max_connections_per_address: z.number().int().positive().default(64),
+        /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
+        first_request_timeout: duration("5s"),
+        /** Largest RPC message, in bytes (after decompression). */
+        max_rpc_bytes: z
+          .number()
+          .int()
+          .positive()
+          .max(0xffffffff)
+          .default(1024 * 1024),
+        /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
+        max_buffered_body_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
+        /** Follows (Logs with follow, Events) one account may hold open at once. */
+        max_streams_per_account: z.number().int().positive().default(32),
+      })
+      .strict(),
     database: z.object({ path: nonEmpty }).strict(),
     mcias: z
       .object({
@@ -199,12 +210,15 @@ export const agentConfigSchema = z
     }
     if (cfg.ports.range_end <= cfg.ports.range_start) ctx.addIssue({ code: "custom", path: ["ports", "range_end"], message: "must be above range_start" });
     for (const section of ["proxy", "dns"] as const) {
-      if (cfg[section] && !cfg.node.zone) ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `is required with [${section}] (services are named <service>.svc.<zone>)` });
+      if (cfg[section] && !cfg.node.zone)
+        ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `is required with [${section}] (services are named <service>.svc.<zone>)` });
     }
-    if (cfg.node.zone && !ZONE_RE.test(cfg.node.zone)) ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `${JSON.stringify(cfg.node.zone)} is not a DNS name like "example.net"` });
-    if (cfg.dns?.zone && !ZONE_RE.test(cfg.dns.zone)) ctx.addIssue({ code: "custom", path: ["dns", "zone"], message: `${JSON.stringify(cfg.dns.zone)} is not a DNS name like "example.net"` });
+    if (cfg.node.zone && !ZONE_RE.test(cfg.node.zone))
+      ctx.addIssue({ code: "custom", path: ["node", "zone"], message: `${JSON.stringify(cfg.node.zone)} is not a DNS name like "example.net"` });
+    if (cfg.dns?.zone && !ZONE_RE.test(cfg.dns.zone))
+      ctx.addIssue({ code: "custom", path: ["dns", "zone"], message: `${JSON.stringify(cfg.dns.zone)} is not a DNS name like "example.net"` });
     const prefixProblem = containerPrefixProblem(cfg.runtime.container_prefix);
     if (prefixProblem) ctx.addIssue({ code: "custom", path: ["runtime", "container_prefix"], message: prefixProblem });
-    if (cfg.registry.username && !cfg.registry.password_file) ctx.addIssue({ code: "custom", path: ["registry", "password_file"], message: "is required with [registry] username" });
+    if (cfg.registry.username && !cfg.registry.password_file)
+      ctx.addIssue({ code: "custom", path: ["registry", "password_file"], message: "is required with [registry] username" });
   });
-

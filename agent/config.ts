@@ -13,7 +13,24 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
     schema: agentConfigSchema,
     envPrefix: "MCP_AGENT",
     env,
-    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "mcias.ca_cert", "registry.ca_cert", "registry.password_file", "runtime.containers_conf", "runtime.storage_conf", "storage.root", "storage.mount_root", "placement.home_root", "proxy.config_file", "proxy.master_socket", "proxy.cert_path", "dns.api_key_file", "dns.ca_cert"],
+    pathKeys: [
+      "server.tls_cert",
+      "server.tls_key",
+      "database.path",
+      "mcias.ca_cert",
+      "registry.ca_cert",
+      "registry.password_file",
+      "runtime.containers_conf",
+      "runtime.storage_conf",
+      "storage.root",
+      "storage.mount_root",
+      "placement.home_root",
+      "proxy.config_file",
+      "proxy.master_socket",
+      "proxy.cert_path",
+      "dns.api_key_file",
+      "dns.ca_cert",
+    ],
   });
   if (cfg.storage.allowed_volume_roots.length === 0) cfg.storage.allowed_volume_roots = [cfg.storage.root, cfg.storage.mount_root];
   if (cfg.dns && !cfg.dns.zone) cfg.dns.zone = cfg.node.zone;

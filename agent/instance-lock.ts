@@ -14,10 +14,13 @@ export function lockAgentDatabase(dbPath: string): HeldLock | undefined {
   try {
     lock = acquireInstanceLock(agentLockPath(dbPath), "server");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`cannot lock ${resolve(dbPath)}: its folder ${dirname(resolve(dbPath))} does not exist (mcp-agent init --dir makes it)`);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new Error(`cannot lock ${resolve(dbPath)}: its folder ${dirname(resolve(dbPath))} does not exist (mcp-agent init --dir makes it)`);
     if (!(err instanceof LockHeldError)) throw err;
     const h = err.holder;
-    throw new Error(`another mcp-agent ${h.kind} (pid ${h.pid}, since ${h.startedAt}) is using ${resolve(dbPath)} (lock ${err.path}); stop it, or let it finish draining, before starting this one`);
+    throw new Error(
+      `another mcp-agent ${h.kind} (pid ${h.pid}, since ${h.startedAt}) is using ${resolve(dbPath)} (lock ${err.path}); stop it, or let it finish draining, before starting this one`,
+    );
   }
   process.once("exit", () => lock.release());
   return lock;

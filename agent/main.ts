@@ -36,7 +36,21 @@ program
   .option("--force", "rewrite an existing config and certificate", false)
   .action(async (o) => {
     try {
-      const r = await initAgent({ dir: o.dir, listen: o.listen, hostnames: o.hostname, caCert: o.caCert, caKey: o.caKey, caDir: o.caDir, identityUrl: o.identityUrl, identityCa: o.identityCa, registry: o.registry, registryCa: o.registryCa, node: o.node, containerPrefix: o.containerPrefix, force: o.force });
+      const r = await initAgent({
+        dir: o.dir,
+        listen: o.listen,
+        hostnames: o.hostname,
+        caCert: o.caCert,
+        caKey: o.caKey,
+        caDir: o.caDir,
+        identityUrl: o.identityUrl,
+        identityCa: o.identityCa,
+        registry: o.registry,
+        registryCa: o.registryCa,
+        node: o.node,
+        containerPrefix: o.containerPrefix,
+        force: o.force,
+      });
       process.stdout.write(`initialized ${r.dir}\n  config: ${r.config}\n  CA:     ${r.caCert}\nstart with: mcp-agent server --config ${r.config}\n`);
     } catch (err) {
       fail((err as Error).message);

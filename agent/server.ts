@@ -108,7 +108,11 @@ function placerFor(cfg: AgentConfig, store: StateStore, log: Logger): Placer | u
   );
 }
 
-export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) })): Promise<RunningAgent> {
+export async function startAgent(
+  cfg: AgentConfig,
+  log: Logger,
+  runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) }),
+): Promise<RunningAgent> {
   const { db } = await openSqlite<AgentDatabase>(cfg.database.path, agentMigrations);
   const store = new StateStore(db);
   const agentIdentity = { id: await store.agentId(), node: cfg.node.name, containerPrefix: cfg.runtime.container_prefix };
@@ -118,7 +122,14 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   const registrySession = await mcrSessionFor(cfg);
   const runtimes: RuntimeProvider =
     placer && cfg.placement.isolation === "rootless"
-      ? new ServiceUserRuntimes(runtime, { command: cfg.runtime.podman }, store, placer, pull, registrySession ? (image) => registrySession.authFileFor(image) : undefined)
+      ? new ServiceUserRuntimes(
+          runtime,
+          { command: cfg.runtime.podman },
+          store,
+          placer,
+          pull,
+          registrySession ? (image) => registrySession.authFileFor(image) : undefined,
+        )
       : new SharedRuntime(runtime, pull);
   if (placer) {
     const n = cfg.placement.sheet_number || sheetNumber(cfg.placement.sheet);
@@ -157,13 +168,17 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
 
   // What callers may do per service: the platform's rules, fetched from the registry with the agent's account.
   const registryCa = cfg.registry.ca_cert ? readFileSync(cfg.registry.ca_cert, "utf8") : undefined;
-  const policy = identity ? new AgentPolicy(log, registrySession ? policyRulesFetcher(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined) : null;
+  const policy = identity
+    ? new AgentPolicy(log, registrySession ? policyRulesFetcher(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined)
+    : null;
   await policy?.start(cfg.auth.policy_refresh);
 
   // Anonymous calls (but Health) and oversize bodies are refused before the body is read.
   const closing = new AbortController();
   const budget = new BodyBudget(cfg.server.max_buffered_body_bytes);
-  const busy = warnAtMostEveryMinute(() => log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached"));
+  const busy = warnAtMostEveryMinute(() =>
+    log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached"),
+  );
   const rpc = guardedConnectHandler({
     budget: { pool: budget, refused: busy },
     routes: (router) =>
@@ -216,7 +231,10 @@ export async function startAgent(cfg: AgentConfig, log: Logger, runtime: Runtime
   });
   const address = await listenOn(server, cfg.server.listen_addr);
   reconciler.start(cfg.runtime.reconcile_interval);
-  log.info({ address: address.address, port: address.port, node: cfg.node.name, agent: agentIdentity.id, container_prefix: agentIdentity.containerPrefix }, "mcp-agent listening");
+  log.info(
+    { address: address.address, port: address.port, node: cfg.node.name, agent: agentIdentity.id, container_prefix: agentIdentity.containerPrefix },
+    "mcp-agent listening",
+  );
 
   return {
     address,

@@ -12,7 +12,11 @@ import { duration } from "../lib/config/types.ts";
 import { NAME_RE } from "../lib/services/definition.ts";
 
 /** `~/x` → `<home>/x`; relative paths are resolved against the config's folder by the loader. */
-const path = (fallback: string) => z.string().default(fallback).transform((p) => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p));
+const path = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((p) => (p === "~" ? homedir() : p.startsWith("~/") ? join(homedir(), p.slice(2)) : p));
 
 const httpsUrl = z
   .string()
@@ -93,7 +97,10 @@ export const consoleConfigSchema = z
       })
       .strict()
       .default({}),
-    users: z.object({ home_root: z.string().default("/var/lib/mcp-services") }).strict().default({}),
+    users: z
+      .object({ home_root: z.string().default("/var/lib/mcp-services") })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -83,7 +83,8 @@ export function parseDefinitionText(text: string, file: string): LoadedDefinitio
     if (m) fail(file, text, m[1]!, m[2]!);
     throw new ConsoleError("invalid", `${file}: ${err.message}`);
   }
-  if (path !== undefined && (typeof path !== "string" || path === "" || isAbsolute(path) || normalize(path).startsWith(".."))) fail(file, text, "path", "must be a folder relative to the build workspace");
+  if (path !== undefined && (typeof path !== "string" || path === "" || isAbsolute(path) || normalize(path).startsWith("..")))
+    fail(file, text, "path", "must be a folder relative to the build workspace");
   const images: Record<string, string> = {};
   if (build !== undefined) {
     if (typeof build !== "object" || build === null || Array.isArray(build)) fail(file, text, "build", "must be a table");
@@ -91,10 +92,12 @@ export function parseDefinitionText(text: string, file: string): LoadedDefinitio
       if (k !== "images") fail(file, text, `build.${k}`, "unknown key (only [build.images])");
     }
     const imgs = (build as Raw).images ?? {};
-    if (typeof imgs !== "object" || imgs === null || Array.isArray(imgs)) fail(file, text, "build.images", "must be a table of image = \"Containerfile\"");
+    if (typeof imgs !== "object" || imgs === null || Array.isArray(imgs)) fail(file, text, "build.images", 'must be a table of image = "Containerfile"');
     for (const [image, cf] of Object.entries(imgs as Raw)) {
-      if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(image)) fail(file, text, "build.images", `${JSON.stringify(image)} is not a valid image name`);
-      if (typeof cf !== "string" || cf === "" || isAbsolute(cf) || normalize(cf).startsWith("..")) fail(file, text, `build.images`, `${image}: the Containerfile must be a path inside the source folder`);
+      if (!/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(image))
+        fail(file, text, "build.images", `${JSON.stringify(image)} is not a valid image name`);
+      if (typeof cf !== "string" || cf === "" || isAbsolute(cf) || normalize(cf).startsWith(".."))
+        fail(file, text, `build.images`, `${image}: the Containerfile must be a path inside the source folder`);
       images[image] = cf;
     }
   }
@@ -110,7 +113,8 @@ export class Definitions {
     const file = join(this.dir, `${name}.toml`);
     if (!existsSync(file)) throw new ConsoleError("not_found", `no service definition ${file}`);
     const loaded = parseDefinitionFile(file);
-    if (loaded.def.name !== name) throw new ConsoleError("invalid", `${file}: name is ${JSON.stringify(loaded.def.name)}, not ${JSON.stringify(name)} as the file name says`);
+    if (loaded.def.name !== name)
+      throw new ConsoleError("invalid", `${file}: name is ${JSON.stringify(loaded.def.name)}, not ${JSON.stringify(name)} as the file name says`);
     return loaded;
   }
 
@@ -129,7 +133,11 @@ export class Definitions {
 }
 
 /** The image a component runs: its own `image`, else `<registry host>/<service>[-<component>]`, tagged with its version. */
-export function componentImage(def: ServiceDefinition, c: ComponentDefinition, registryHost: string): { ref: string; repository: string; tag: string; inRegistry: boolean } {
+export function componentImage(
+  def: ServiceDefinition,
+  c: ComponentDefinition,
+  registryHost: string,
+): { ref: string; repository: string; tag: string; inRegistry: boolean } {
   const version = c.version || def.version;
   if (c.image) {
     const at = c.image.indexOf("@");
@@ -149,13 +157,23 @@ export function componentImage(def: ServiceDefinition, c: ComponentDefinition, r
 /** Why a component runs the image it does, in the operator's words. */
 export function imageReason(def: ServiceDefinition, c: ComponentDefinition): string {
   if (c.image) return `it sets image = ${JSON.stringify(c.image)}`;
-  return c.name === "api" ? `a component without image = runs the service's name; the one named api, ${def.name}` : `a component without image = runs <service>-<component>, ${def.name}-${c.name}`;
+  return c.name === "api"
+    ? `a component without image = runs the service's name; the one named api, ${def.name}`
+    : `a component without image = runs <service>-<component>, ${def.name}-${c.name}`;
 }
 
 /** `[build.images]` entries no component runs from the registry (a name that does not match is the usual mistake). */
 export function unusedImageEntries(d: LoadedDefinition, registryHost: string): string[] {
-  const used = new Set(d.def.components.map((c) => componentImage(d.def, c, registryHost)).filter((i) => i.inRegistry).map((i) => i.repository));
+  const used = new Set(
+    d.def.components
+      .map((c) => componentImage(d.def, c, registryHost))
+      .filter((i) => i.inRegistry)
+      .map((i) => i.repository),
+  );
   return Object.keys(d.images)
     .filter((name) => !used.has(name))
-    .map((name) => `${d.file}: [build.images] entry ${JSON.stringify(name)} is run by no component (they run ${[...used].map((u) => JSON.stringify(u)).join(", ") || "no image of the registry"})`);
+    .map(
+      (name) =>
+        `${d.file}: [build.images] entry ${JSON.stringify(name)} is run by no component (they run ${[...used].map((u) => JSON.stringify(u)).join(", ") || "no image of the registry"})`,
+    );
 }

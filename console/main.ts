@@ -37,7 +37,10 @@ const program = new Command("mcp")
   .configureOutput({ writeErr: (s) => (json ? undefined : process.stderr.write(s)), outputError: (s, write) => write(s) });
 
 function register(spec: CommandSpec): void {
-  const cmd = program.command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`).description(spec.summary).exitOverride();
+  const cmd = program
+    .command(`${spec.name}${spec.args ? ` ${spec.args}` : ""}`)
+    .description(spec.summary)
+    .exitOverride();
   for (const o of spec.options) {
     const opt = new Option(o.flags, o.description);
     if (o.default !== undefined) opt.default(o.default);
@@ -47,7 +50,10 @@ function register(spec: CommandSpec): void {
   cmd.option("--json", "JSON output: one document, or NDJSON for streams", false);
   cmd.action(async (...params: unknown[]) => {
     const opts = (params[params.length - 2] ?? {}) as Record<string, unknown>;
-    const args = params.slice(0, -2).flat().filter((a): a is string => typeof a === "string");
+    const args = params
+      .slice(0, -2)
+      .flat()
+      .filter((a): a is string => typeof a === "string");
     ctx = new Context({ configPath: program.opts().config as string | undefined, out, env: process.env, signal: aborter.signal });
     const code = await spec.run(ctx, args, opts);
     await finish(code);

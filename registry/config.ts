@@ -4,38 +4,48 @@ import { loadConfig } from "../lib/config/load.ts";
 import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
 import { dirname, join } from "node:path";
 
-
 export const registryConfigSchema = z
   .object({
-    server: z.object({
-      listen_addr: listenAddr,
-      /** URL clients use to reach this registry (token realm, Link headers). Derived from listen_addr when empty. */
-      public_url: z.string().url().optional(),
-      tls_cert: z.string().default(""),
-      tls_key: z.string().default(""),
-      /** Serve plain HTTP instead of TLS. Only behind a TLS-terminating proxy (an l7 route of the node's HAProxy); never the default. */
-      plain_http: z.boolean().default(false),
-      /** Time allowed to receive a request's headers. Bodies (uploads) are bounded by idle_timeout instead. */
-      read_timeout: duration("30s"),
-      /** 0 = no limit: blob downloads may take as long as they need. */
-      write_timeout: duration("0"),
-      /** Inactivity on a connection before it is closed. */
-      idle_timeout: duration("120s"),
-      /** How long SIGTERM waits for in-flight requests (uploads included) before closing them. */
-      shutdown_timeout: duration("60s"),
-      /** Time allowed to receive a whole request on every route but blob uploads; 0 = none. */
-      request_timeout: duration("60s"),
-      /** Open connections at most; further ones are closed at once. */
-      max_connections: z.number().int().positive().default(1024),
-      /** Open connections from one source address at most; further ones are closed at once. */
-      max_connections_per_address: z.number().int().positive().default(256),
-      /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
-      first_request_timeout: duration("5s"),
-      /** Largest admin RPC message, in bytes (after decompression). */
-      max_rpc_bytes: z.number().int().positive().max(0xffffffff).default(1024 * 1024),
-      /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
-      max_buffered_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
-    }).strict(),
+    server: z
+      .object({
+        listen_addr: listenAddr,
+        /** URL clients use to reach this registry (token realm, Link headers). Derived from listen_addr when empty. */
+        public_url: z.string().url().optional(),
+        tls_cert: z.string().default(""),
+        tls_key: z.string().default(""),
+        /** Serve plain HTTP instead of TLS. Only behind a TLS-terminating proxy (an l7 route of the node's HAProxy); never the default. */
+        plain_http: z.boolean().default(false),
+        /** Time allowed to receive a request's headers. Bodies (uploads) are bounded by idle_timeout instead. */
+        read_timeout: duration("30s"),
+        /** 0 = no limit: blob downloads may take as long as they need. */
+        write_timeout: duration("0"),
+        /** Inactivity on a connection before it is closed. */
+        idle_timeout: duration("120s"),
+        /** How long SIGTERM waits for in-flight requests (uploads included) before closing them. */
+        shutdown_timeout: duration("60s"),
+        /** Time allowed to receive a whole request on every route but blob uploads; 0 = none. */
+        request_timeout: duration("60s"),
+        /** Open connections at most; further ones are closed at once. */
+        max_connections: z.number().int().positive().default(1024),
+        /** Open connections from one source address at most; further ones are closed at once. */
+        max_connections_per_address: z.number().int().positive().default(256),
+        /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
+        first_request_timeout: duration("5s"),
+        /** Largest admin RPC message, in bytes (after decompression). */
+        max_rpc_bytes: z
+          .number()
+          .int()
+          .positive()
+          .max(0xffffffff)
+          .default(1024 * 1024),
+        /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
+        max_buffered_body_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
+      })
+      .strict(),
     database: z
       .object({
         /** SQLite file: the embedded default, one mcr. */
@@ -46,19 +56,29 @@ export const registryConfigSchema = z
         pool_size: z.number().int().positive().max(1000).default(10),
       })
       .strict(),
-    storage: z.object({
-      /** "local": files under layers_path; "s3": the [s3] bucket, shared by replicas. */
-      backend: z.enum(["local", "s3"]).default("local"),
-      layers_path: z.string().default(""),
-      /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
-      uploads_path: z.string().default(""),
-      /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
-      delete_enabled: z.boolean().default(true),
-      /** Largest manifest accepted, in bytes (the OCI spec asks for at least 4 MiB). */
-      max_manifest_bytes: z.number().int().positive().default(4 * 1024 * 1024),
-      /** Largest blob accepted, in bytes (default 10 GiB); 0 = no limit. */
-      max_blob_bytes: z.number().int().nonnegative().default(10 * 1024 * 1024 * 1024),
-    }).strict(),
+    storage: z
+      .object({
+        /** "local": files under layers_path; "s3": the [s3] bucket, shared by replicas. */
+        backend: z.enum(["local", "s3"]).default("local"),
+        layers_path: z.string().default(""),
+        /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
+        uploads_path: z.string().default(""),
+        /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
+        delete_enabled: z.boolean().default(true),
+        /** Largest manifest accepted, in bytes (the OCI spec asks for at least 4 MiB). */
+        max_manifest_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
+        /** Largest blob accepted, in bytes (default 10 GiB); 0 = no limit. */
+        max_blob_bytes: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(10 * 1024 * 1024 * 1024),
+      })
+      .strict(),
     s3: z
       .object({
         /** Empty: AWS's endpoint for the region; else the S3-compatible server's URL. */
@@ -121,15 +141,19 @@ export const registryConfigSchema = z
   .strict()
   .superRefine((cfg, ctx) => {
     if (!cfg.server.plain_http) {
-      if (!cfg.server.tls_cert) ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });
-      if (!cfg.server.tls_key) ctx.addIssue({ code: "custom", path: ["server", "tls_key"], message: "is required (or set plain_http = true behind a TLS proxy)" });
+      if (!cfg.server.tls_cert)
+        ctx.addIssue({ code: "custom", path: ["server", "tls_cert"], message: "is required (or set plain_http = true behind a TLS proxy)" });
+      if (!cfg.server.tls_key)
+        ctx.addIssue({ code: "custom", path: ["server", "tls_key"], message: "is required (or set plain_http = true behind a TLS proxy)" });
     }
     const db = cfg.database;
     if (!db.path && !db.url) ctx.addIssue({ code: "custom", path: ["database", "path"], message: 'is required (or url = "postgres://…" for PostgreSQL)' });
-    if (db.path && db.url) ctx.addIssue({ code: "custom", path: ["database", "url"], message: "and path are both set: path is SQLite, url is PostgreSQL; keep one" });
+    if (db.path && db.url)
+      ctx.addIssue({ code: "custom", path: ["database", "url"], message: "and path are both set: path is SQLite, url is PostgreSQL; keep one" });
     if (db.url && !/^postgres(ql)?:\/\//.test(db.url)) ctx.addIssue({ code: "custom", path: ["database", "url"], message: "must be a postgres:// URL" });
     if (cfg.storage.backend === "local" && !cfg.storage.layers_path) ctx.addIssue({ code: "custom", path: ["storage", "layers_path"], message: "is required" });
-    if (cfg.storage.backend === "s3" && !cfg.s3.bucket) ctx.addIssue({ code: "custom", path: ["s3", "bucket"], message: 'is required with [storage] backend = "s3"' });
+    if (cfg.storage.backend === "s3" && !cfg.s3.bucket)
+      ctx.addIssue({ code: "custom", path: ["s3", "bucket"], message: 'is required with [storage] backend = "s3"' });
     if (cfg.mcias.server_url && !cfg.mcias.server_url.startsWith("https://")) {
       ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "must be an https:// URL" });
     }

@@ -13,7 +13,6 @@ import { loadRegistryConfig, type RegistryConfig } from "./config.ts";
 import { startRegistry, type RunningRegistry } from "./server/registry-server.ts";
 import { version } from "../lib/version.ts";
 
-
 function fail(message: string): never {
   process.stderr.write(`mcr: ${message}\n`);
   process.exit(1);
@@ -28,8 +27,15 @@ program
   .option("--listen <addr>", "listen address written to the config", "127.0.0.1:8443")
   .option("--hostname <name...>", "extra DNS names or IPs for the server certificate", [])
   .option("--ca-dir <dir>", "the platform CA's folder, kept out of the server's reach (default <dir>-ca; made when it has no CA)")
-  .option("--force", "rewrite config (from the template: edits are lost) and certificates of an existing home; the CA and data are kept. To renew the certificate or add names: mcr cert renew", false)
-  .option("--database-url <url>", "metadata in this PostgreSQL database (postgres://…) instead of the home's SQLite file; for several replicas (docs/scale-out.md)")
+  .option(
+    "--force",
+    "rewrite config (from the template: edits are lost) and certificates of an existing home; the CA and data are kept. To renew the certificate or add names: mcr cert renew",
+    false,
+  )
+  .option(
+    "--database-url <url>",
+    "metadata in this PostgreSQL database (postgres://…) instead of the home's SQLite file; for several replicas (docs/scale-out.md)",
+  )
   .option("--s3-bucket <name>", "blobs in this S3 bucket instead of the home's layers/ folder")
   .option("--s3-endpoint <url>", "the S3-compatible server (default: AWS for the region)")
   .option("--s3-region <region>", "the bucket's region", "us-east-1")
@@ -37,32 +43,67 @@ program
   .option("--s3-path-style", "path-style URLs (MinIO, Ceph, Garage and most S3-compatible servers)", false)
   .option("--s3-credentials-file <file>", "AWS-format credentials file (default: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
   .option("--json", "print the result as JSON", false)
-  .action(async (opts: { dir: string; listen: string; hostname: string[]; caDir?: string; force: boolean; json: boolean; databaseUrl?: string; s3Bucket?: string; s3Endpoint?: string; s3Region: string; s3Prefix: string; s3PathStyle: boolean; s3CredentialsFile?: string }) => {
-    try {
-      const s3 = opts.s3Bucket
-        ? { bucket: opts.s3Bucket, endpoint: opts.s3Endpoint, region: opts.s3Region, prefix: opts.s3Prefix, pathStyle: opts.s3PathStyle, credentialsFile: opts.s3CredentialsFile }
-        : undefined;
-      if (!s3 && (opts.s3Endpoint || opts.s3CredentialsFile || opts.s3PathStyle)) throw new Error("--s3-* options need --s3-bucket");
-      const r = await initRegistry({ dir: opts.dir, listen: opts.listen, hostnames: opts.hostname, force: opts.force, caDir: opts.caDir, databaseUrl: opts.databaseUrl, s3 });
-      if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
-      else {
-        process.stdout.write(`initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n  CA key:  ${r.caDir} (keep it root-only; only init and certificate commands need it)\n`);
-        if (r.admin) {
-          process.stdout.write(`  admin account: ${r.admin.username}, one-time password: ${r.admin.password}\n`);
-          process.stdout.write(`  (also in ${r.admin.passwordFile}, mode 0600; change it with \`mcr account passwd admin\`)\n`);
+  .action(
+    async (opts: {
+      dir: string;
+      listen: string;
+      hostname: string[];
+      caDir?: string;
+      force: boolean;
+      json: boolean;
+      databaseUrl?: string;
+      s3Bucket?: string;
+      s3Endpoint?: string;
+      s3Region: string;
+      s3Prefix: string;
+      s3PathStyle: boolean;
+      s3CredentialsFile?: string;
+    }) => {
+      try {
+        const s3 = opts.s3Bucket
+          ? {
+              bucket: opts.s3Bucket,
+              endpoint: opts.s3Endpoint,
+              region: opts.s3Region,
+              prefix: opts.s3Prefix,
+              pathStyle: opts.s3PathStyle,
+              credentialsFile: opts.s3CredentialsFile,
+            }
+          : undefined;
+        if (!s3 && (opts.s3Endpoint || opts.s3CredentialsFile || opts.s3PathStyle)) throw new Error("--s3-* options need --s3-bucket");
+        const r = await initRegistry({
+          dir: opts.dir,
+          listen: opts.listen,
+          hostnames: opts.hostname,
+          force: opts.force,
+          caDir: opts.caDir,
+          databaseUrl: opts.databaseUrl,
+          s3,
+        });
+        if (opts.json) process.stdout.write(JSON.stringify(r) + "\n");
+        else {
+          process.stdout.write(
+            `initialized ${r.dir}\n  config:  ${r.config}\n  CA cert: ${r.caCert} (give this to clients)\n  CA key:  ${r.caDir} (keep it root-only; only init and certificate commands need it)\n`,
+          );
+          if (r.admin) {
+            process.stdout.write(`  admin account: ${r.admin.username}, one-time password: ${r.admin.password}\n`);
+            process.stdout.write(`  (also in ${r.admin.passwordFile}, mode 0600; change it with \`mcr account passwd admin\`)\n`);
+          }
+          process.stdout.write(`start with: mcr server --config ${r.config}\n`);
         }
-        process.stdout.write(`start with: mcr server --config ${r.config}\n`);
+      } catch (err) {
+        fail((err as Error).message);
       }
-    } catch (err) {
-      fail((err as Error).message);
-    }
-  });
+    },
+  );
 
 program
   .command("cert")
   .description("the registry's server certificate")
   .command("renew")
-  .description("issue a new server certificate from the platform CA with the current names plus any --hostname; never touches mcr.toml; restart mcr to serve it")
+  .description(
+    "issue a new server certificate from the platform CA with the current names plus any --hostname; never touches mcr.toml; restart mcr to serve it",
+  )
   .requiredOption("--config <file>", "path to mcr.toml (read for tls_cert and tls_key)")
   .option("--hostname <name...>", "DNS names or IPs to add", [])
   .option("--ca-dir <dir>", "the platform CA's folder (default: <the config's folder>-ca)")
@@ -144,7 +185,10 @@ withConfig(account.command("passwd <username>"))
     ),
   );
 
-for (const [name, disabled] of [["disable", true], ["enable", false]] as const) {
+for (const [name, disabled] of [
+  ["disable", true],
+  ["enable", false],
+] as const) {
   withConfig(account.command(`${name} <username>`))
     .description(disabled ? "disable an account and revoke its tokens" : "enable a disabled account")
     .action((username: string, o: { config: string }) =>
@@ -199,7 +243,9 @@ withConfig(program.command("restore <file>"))
   .action((file: string, o: { config: string }) =>
     run(async () => {
       const r = await (await import("./commands/restore.ts")).restoreCommand({ config: o.config, file });
-      process.stdout.write(`restored ${r.restored} from ${file}\n${r.preRestore ? `the previous database is ${r.preRestore}\n` : ""}blob files were not changed: run \`mcr check\` to compare them with the restored rows\n`);
+      process.stdout.write(
+        `restored ${r.restored} from ${file}\n${r.preRestore ? `the previous database is ${r.preRestore}\n` : ""}blob files were not changed: run \`mcr check\` to compare them with the restored rows\n`,
+      );
     }),
   );
 
@@ -216,7 +262,9 @@ withConfig(program.command("check"))
   );
 
 withConfig(program.command("migrate"))
-  .description("copy a stopped embedded registry (SQLite and blob files) into the PostgreSQL database and S3 bucket of --config (docs/scale-out.md); the old home is left as it was")
+  .description(
+    "copy a stopped embedded registry (SQLite and blob files) into the PostgreSQL database and S3 bucket of --config (docs/scale-out.md); the old home is left as it was",
+  )
   .requiredOption("--from <file>", "the embedded registry's mcr.toml")
   .option("--json", "print JSON", false)
   .action((o: { config: string; from: string; json: boolean }) =>

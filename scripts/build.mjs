@@ -30,7 +30,9 @@ const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs"];
 const lazyExternals = {
   name: "lazy-externals",
   setup(b) {
-    b.onResolve({ filter: EXTERNAL_RE }, (a) => (a.namespace === "lazy-external" ? { path: a.path, external: true } : { path: a.path, namespace: "lazy-external" }));
+    b.onResolve({ filter: EXTERNAL_RE }, (a) =>
+      a.namespace === "lazy-external" ? { path: a.path, external: true } : { path: a.path, namespace: "lazy-external" },
+    );
     b.onLoad({ filter: /.*/, namespace: "lazy-external" }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: "js" }));
   },
 };
@@ -102,5 +104,8 @@ written.add("build.json");
 // when stale, possibly several at once) are left to their own rename.
 for (const f of readdirSync(dist)) if (!written.has(f) && !f.includes(".tmp-")) rmSync(join(dist, f), { recursive: true, force: true });
 
-const sizes = Object.keys(BINARIES).map((n) => `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e3).toFixed(0)} kB + ${(result.metafile.outputs[`dist/${n}-main.js`].bytes / 1e6).toFixed(1)} MB`);
+const sizes = Object.keys(BINARIES).map(
+  (n) =>
+    `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e3).toFixed(0)} kB + ${(result.metafile.outputs[`dist/${n}-main.js`].bytes / 1e6).toFixed(1)} MB`,
+);
 process.stdout.write(`build: dist/ ${sizes.join(", ")} in ${Date.now() - started} ms\n`);

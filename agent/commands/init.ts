@@ -38,7 +38,7 @@ export async function initAgent(o: AgentInitOptions): Promise<{ dir: string; con
   if (existsSync(config) && !o.force) throw new Error(`${config} already exists; use --force to rewrite its config and certificate`);
   const certs = join(dir, "certs");
   mkdirSync(certs, { recursive: true, mode: 0o700 });
-  let caCertPath = o.caCert ? resolve(o.caCert) : join(certs, "ca.pem");
+  const caCertPath = o.caCert ? resolve(o.caCert) : join(certs, "ca.pem");
   let ca: Parameters<typeof issueServerCert>[0];
   if (o.caCert && o.caKey) ca = { certPem: readFileSync(o.caCert, "utf8"), keyPem: readFileSync(o.caKey, "utf8") };
   else if (o.caCert || o.caKey) throw new Error("--ca-cert and --ca-key go together");

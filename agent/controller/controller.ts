@@ -97,7 +97,9 @@ export class ServiceController {
     if (o) {
       // In the service user's home: nothing there may be followed (safe-fs).
       const owner = { uid: o.uid, gid: o.uid };
-      withServiceDir(o.base, relative(o.base, dirname(path)), { ...owner, mode: 0o700 }, (fd) => writeFileIn(fd, basename(path), envFileText(p.env), 0o600, owner));
+      withServiceDir(o.base, relative(o.base, dirname(path)), { ...owner, mode: 0o700 }, (fd) =>
+        writeFileIn(fd, basename(path), envFileText(p.env), 0o600, owner),
+      );
       return;
     }
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
@@ -128,7 +130,8 @@ export class ServiceController {
           // Put the desired state back; a failure while doing so must not hide why the deploy failed.
           try {
             if (previous) await this.d.store.putDefinition(previous);
-            else if (!(await this.ownership.mine(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" }))).length) await this.d.store.removeService(service);
+            else if (!(await this.ownership.mine(await (await this.rt(service)).runtime.list({ [LABELS.service]: service, [LABELS.managed]: "true" }))).length)
+              await this.d.store.removeService(service);
           } catch (restoreErr) {
             this.d.log.error({ err: (restoreErr as Error).message, service }, "could not restore the previous definition after a failed deploy");
           }
@@ -164,7 +167,10 @@ export class ServiceController {
         throw err instanceof ForeignContainerError ? new ForeignContainerError(failed) : new DeployFailedError(failed);
       }
     }
-    for (const gone of await this.d.store.dropComponents(service, planned.map((p) => p.component))) {
+    for (const gone of await this.d.store.dropComponents(
+      service,
+      planned.map((p) => p.component),
+    )) {
       await this.hooks.componentStopping(service, gone);
       await this.removeContainer(srt.runtime, service, gone, this.containerOf(service, gone));
       await this.d.store.event(service, gone, "removed", "component no longer in the definition");
@@ -230,7 +236,13 @@ export class ServiceController {
   }
 
   /** Swaps a changed component: new container beside the old, old stopped, new started; the old one comes back if the new one fails. */
-  private async replace(runtime: Runtime, def: ServiceDefinition, p: PlannedComponent, current: ContainerInfo, emit: (x: DeployProgress) => void): Promise<void> {
+  private async replace(
+    runtime: Runtime,
+    def: ServiceDefinition,
+    p: PlannedComponent,
+    current: ContainerInfo,
+    emit: (x: DeployProgress) => void,
+  ): Promise<void> {
     const base = { component: p.component, container: p.container, image: p.image };
     // The env file of the new container must not clobber the running one's until the swap succeeds.
     const next = replacementName(p.container);
@@ -252,7 +264,9 @@ export class ServiceController {
     if (failure) {
       await runtime.remove(next, true).catch(() => undefined);
       if (wasRunning) {
-        await checkContainerMounts(runtime, p).catch((err: Error) => Promise.reject(new Error(`${failure}; the previous container was not started again: ${err.message}`)));
+        await checkContainerMounts(runtime, p).catch((err: Error) =>
+          Promise.reject(new Error(`${failure}; the previous container was not started again: ${err.message}`)),
+        );
         await runtime.start(p.container); // its routes never left
       }
       throw new Error(`${failure}${wasRunning ? "; the previous container was started again" : ""}`);
@@ -281,7 +295,9 @@ export class ServiceController {
     await this.ownership.ownNamed(runtime, p.container, "not recreated");
     prepareMounts(p);
     // The image is usually still in local storage; pull only when it is not.
-    await runtime.pull(p.image, pull).catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
+    await runtime
+      .pull(p.image, pull)
+      .catch((err) => this.d.log.warn({ err: (err as Error).message, image: p.image }, "pull before recreate failed; trying the local image"));
     await this.writeEnvFile(p, p.spec.envFile!);
     await runtime.run(p.spec);
     await this.hooks.componentStarted(def, p);

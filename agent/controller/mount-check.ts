@@ -33,7 +33,8 @@ function walkFrom(host: string, scope: MountScope): { base: string; rel: string 
 
 function checkSource(p: PlannedComponent, volume: string, host: string, createMode?: number): void {
   const from = walkFrom(host, p.mounts);
-  if (!from) throw new UnsafeMountError(`volume ${volume} of ${p.container}: ${host} is outside the allowed roots (${p.mounts.roots.join(", ")}): refusing to mount it`);
+  if (!from)
+    throw new UnsafeMountError(`volume ${volume} of ${p.container}: ${host} is outside the allowed roots (${p.mounts.roots.join(", ")}): refusing to mount it`);
   // A root is only root's to change: a missing one is made as `mkdir -p` always did.
   if (createMode !== undefined) mkdirSync(from.base, { recursive: true, mode: createMode });
   try {

@@ -161,7 +161,17 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
     cmd: c.cmd,
   };
   const mounts: MountScope = smep ? { roots, storageRoot: smep.storageRoot } : { roots };
-  const planned: PlannedComponent = { component: c.name, container, image, spec, env, ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })), hostDirs, mounts, hash };
+  const planned: PlannedComponent = {
+    component: c.name,
+    container,
+    image,
+    spec,
+    env,
+    ports: assigned.map(({ route, hostPort }) => ({ route, hostPort })),
+    hostDirs,
+    mounts,
+    hash,
+  };
   if (smep?.envDir) planned.envOwner = { uid: smep.placement.uid, base: smep.envBase ?? smep.envDir };
   return planned;
 }

@@ -34,7 +34,14 @@ export function publisherFor(cfg: AgentConfig, store: StateStore, log: Logger): 
     const c = cfg.dns;
     // The key is read once, at start; it never reaches a log line or an error message.
     const apiKey = readFileSync(c.api_key_file, "utf8").trim();
-    const driver = new PowerDnsDriver({ apiUrl: c.api_url, apiKey, serverId: c.server_id, zone: c.zone, ca: c.ca_cert ? readFileSync(c.ca_cert, "utf8") : undefined, owner: `mcp-agent on ${cfg.node.name}` });
+    const driver = new PowerDnsDriver({
+      apiUrl: c.api_url,
+      apiKey,
+      serverId: c.server_id,
+      zone: c.zone,
+      ca: c.ca_cert ? readFileSync(c.ca_cert, "utf8") : undefined,
+      owner: `mcp-agent on ${cfg.node.name}`,
+    });
     dns = new DnsManager(driver, routing, { serviceZone: cfg.node.zone, zone: c.zone, addresses: c.addresses, ttl: c.ttl }, log.child({ part: "dns" }));
     log.info({ server: driver.description, addresses: c.addresses, required: c.required }, "DNS records through PowerDNS");
   }

@@ -63,7 +63,12 @@ export class Publisher implements DeployHooks {
   /** An unanswering server: a failure when required, else a warning. */
   private async unavailable(required: boolean, service: string, component: string, kind: string, message: string): Promise<void> {
     if (required) throw new PublishUnavailableError(message);
-    await this.warn(service, component, kind, `${message}; deployed anyway ([${kind.startsWith("dns") ? "dns" : "proxy"}] required = false), reconciliation retries`);
+    await this.warn(
+      service,
+      component,
+      kind,
+      `${message}; deployed anyway ([${kind.startsWith("dns") ? "dns" : "proxy"}] required = false), reconciliation retries`,
+    );
   }
 
   async prepare(def: ServiceDefinition, planned: PlannedComponent[]): Promise<void> {
@@ -73,7 +78,13 @@ export class Publisher implements DeployHooks {
       try {
         await routes.haproxy.procs();
       } catch (err) {
-        await this.unavailable(this.d.proxyRequired, def.name, "", "proxy_unavailable", `HAProxy cannot take the routes of ${def.name}: ${(err as Error).message}`);
+        await this.unavailable(
+          this.d.proxyRequired,
+          def.name,
+          "",
+          "proxy_unavailable",
+          `HAProxy cannot take the routes of ${def.name}: ${(err as Error).message}`,
+        );
       }
     }
     if (dns) {
@@ -92,7 +103,13 @@ export class Publisher implements DeployHooks {
         await routes.setRoutes(def.name, [p.component], routes.rowsFor(def, p));
       } catch (err) {
         if (!unreachable(err)) throw err;
-        await this.unavailable(this.d.proxyRequired, def.name, p.component, "proxy_unavailable", `the routes of ${p.container} are in the table but HAProxy did not take them: ${(err as Error).message}`);
+        await this.unavailable(
+          this.d.proxyRequired,
+          def.name,
+          p.component,
+          "proxy_unavailable",
+          `the routes of ${p.container} are in the table but HAProxy did not take them: ${(err as Error).message}`,
+        );
       }
     }
     if (dns) {
@@ -100,7 +117,13 @@ export class Publisher implements DeployHooks {
         await dns.setService(def);
       } catch (err) {
         if (!unreachable(err)) throw err;
-        await this.unavailable(this.d.dnsRequired, def.name, p.component, "dns_unavailable", `the DNS records of ${def.name} are not written yet: ${(err as Error).message}`);
+        await this.unavailable(
+          this.d.dnsRequired,
+          def.name,
+          p.component,
+          "dns_unavailable",
+          `the DNS records of ${def.name} are not written yet: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -110,17 +133,33 @@ export class Publisher implements DeployHooks {
     try {
       await this.d.routes.setRoutes(service, [component], []);
     } catch (err) {
-      await this.warn(service, component, "proxy_unavailable", `routes of ${service}/${component} withdrawn from the table and file, but HAProxy did not reload: ${(err as Error).message}`);
+      await this.warn(
+        service,
+        component,
+        "proxy_unavailable",
+        `routes of ${service}/${component} withdrawn from the table and file, but HAProxy did not reload: ${(err as Error).message}`,
+      );
     }
   }
 
   async serviceRemoved(service: string): Promise<void> {
     if (this.d.routes) {
       // The service's rows went with it (foreign key); the file and HAProxy follow.
-      await this.d.routes.apply().catch((err) => this.warn(service, "", "proxy_unavailable", `HAProxy did not reload after ${service} was removed: ${(err as Error).message}`));
+      await this.d.routes
+        .apply()
+        .catch((err) => this.warn(service, "", "proxy_unavailable", `HAProxy did not reload after ${service} was removed: ${(err as Error).message}`));
     }
     if (this.d.dns) {
-      await this.d.dns.removeService(service).catch((err) => this.warn(service, "", "dns_unavailable", `DNS records of ${service} are still on the server (reconciliation deletes them): ${(err as Error).message}`));
+      await this.d.dns
+        .removeService(service)
+        .catch((err) =>
+          this.warn(
+            service,
+            "",
+            "dns_unavailable",
+            `DNS records of ${service} are still on the server (reconciliation deletes them): ${(err as Error).message}`,
+          ),
+        );
     }
   }
 
@@ -141,7 +180,12 @@ export class Publisher implements DeployHooks {
       records = s.records;
       const bad = records.filter((r) => r.state !== "in_sync");
       const state = s.error ? "unreachable" : bad.length ? "drift" : "in_sync";
-      dns = { configured: true, server: this.d.dns.driver.description, state, message: s.error ?? (bad.length ? `${bad.length} record set(s) differ from the server's` : "records match the server") };
+      dns = {
+        configured: true,
+        server: this.d.dns.driver.description,
+        state,
+        message: s.error ?? (bad.length ? `${bad.length} record set(s) differ from the server's` : "records match the server"),
+      };
     }
     return { routes, records, proxy, dns };
   }

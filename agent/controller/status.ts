@@ -76,12 +76,17 @@ export async function serviceStatus(d: StatusDeps, service: string): Promise<Ser
       desiredImage: want?.image ?? "",
       observedImage: info?.image ?? "",
       drift: drift === "stopped" && want?.desired === "stopped" ? undefined : drift,
-      ports: publishedPorts(info, ports.filter((p) => p.component === c.name)),
+      ports: publishedPorts(
+        info,
+        ports.filter((p) => p.component === c.name),
+      ),
       startedAt: info?.startedAt ?? "",
     });
   }
   const names = new Set(def.components.flatMap((c) => [d.controller.containerOf(service, c.name), replacementName(d.controller.containerOf(service, c.name))]));
-  const unknownContainers = (await own.mine(await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service }))).map((c) => c.name).filter((n) => !names.has(n));
+  const unknownContainers = (await own.mine(await runtime.list({ [LABELS.managed]: "true", [LABELS.service]: service })))
+    .map((c) => c.name)
+    .filter((n) => !names.has(n));
   const recentEvents = await d.store.recentEvents(service);
   const placement = await d.controller.planner.placementOf(def);
   return { service, version: def.version, active: def.active, components, recentEvents, unknownContainers, placement };

@@ -29,6 +29,8 @@ export async function watchStart(runtime: Runtime, name: string, graceMs: number
   } catch {
     /* logs are a courtesy here */
   }
-  const how = info?.restartCount ? `kept crashing (restarted ${info.restartCount} times)` : `exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})`;
+  const how = info?.restartCount
+    ? `kept crashing (restarted ${info.restartCount} times)`
+    : `exited (${info?.state ?? "gone"}${info?.exitCode !== undefined ? `, exit code ${info.exitCode}` : ""})`;
   return `the new container ${how}${tail.length ? `; last output: ${tail.join(" | ")}` : ""}`;
 }

@@ -46,7 +46,8 @@ export function desiredSets(names: string[], addresses: string[], ttl: number): 
   return out;
 }
 
-const same = (a: RecordSet, b: RecordSet) => a.ttl === b.ttl && a.addresses.length === b.addresses.length && [...a.addresses].sort().every((x, i) => x === [...b.addresses].sort()[i]);
+const same = (a: RecordSet, b: RecordSet) =>
+  a.ttl === b.ttl && a.addresses.length === b.addresses.length && [...a.addresses].sort().every((x, i) => x === [...b.addresses].sort()[i]);
 
 /**
  * What turns `current` (the server's sets for the names involved) into `desired`: a wanted
@@ -73,5 +74,7 @@ export function changeSet(desired: RecordSet[], withdrawn: string[], current: Re
 
 /** One line per change, for logs and events. */
 export function describeChanges(changes: DnsChange[]): string {
-  return changes.map((c) => (c.action === "replace" ? `${c.set.name} ${c.set.type} → ${c.set.addresses.join(", ")}` : `${c.name} ${c.type} deleted`)).join("; ");
+  return changes
+    .map((c) => (c.action === "replace" ? `${c.set.name} ${c.set.type} → ${c.set.addresses.join(", ")}` : `${c.name} ${c.type} deleted`))
+    .join("; ");
 }

@@ -86,7 +86,15 @@ export class PowerDnsDriver implements DnsDriver {
       if (r.type !== "A" && r.type !== "AAAA") continue;
       const name = bare(r.name);
       if (!wanted.has(name)) continue;
-      out.push({ name, type: r.type as RecordType, ttl: r.ttl, addresses: r.records.filter((x) => !x.disabled).map((x) => x.content).sort() });
+      out.push({
+        name,
+        type: r.type as RecordType,
+        ttl: r.ttl,
+        addresses: r.records
+          .filter((x) => !x.disabled)
+          .map((x) => x.content)
+          .sort(),
+      });
     }
     return out;
   }

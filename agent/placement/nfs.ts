@@ -19,7 +19,9 @@ export function kernelSupportsNfs(procFilesystems = "/proc/filesystems"): boolea
 
 export function isMounted(target: string, procMounts = "/proc/self/mounts"): boolean {
   try {
-    return readFileSync(procMounts, "utf8").split("\n").some((l) => l.split(" ")[1] === target);
+    return readFileSync(procMounts, "utf8")
+      .split("\n")
+      .some((l) => l.split(" ")[1] === target);
   } catch {
     return false;
   }
@@ -37,7 +39,9 @@ export interface MountOptions {
 export async function mountNfs(o: MountOptions): Promise<void> {
   if (isMounted(o.target)) return;
   if (o.checkKernel && !kernelSupportsNfs()) {
-    throw new NfsError(`this kernel cannot mount NFS (no nfs4 in /proc/filesystems): load the nfs module or install an NFS client before deploying ${o.target}, or remove the NFS export to use local storage`);
+    throw new NfsError(
+      `this kernel cannot mount NFS (no nfs4 in /proc/filesystems): load the nfs module or install an NFS client before deploying ${o.target}, or remove the NFS export to use local storage`,
+    );
   }
   mkdirSync(o.target, { recursive: true, mode: 0o755 });
   try {
@@ -59,7 +63,9 @@ export async function unmountNfs(target: string, umountCommand: string): Promise
 /** systemd's path escaping for unit names: /mnt/gazette-prod → mnt-gazette\x2dprod.mount */
 export function mountUnitName(target: string): string {
   const trimmed = target.replace(/^\/+|\/+$/g, "");
-  const escaped = [...trimmed].map((ch) => (ch === "/" ? "-" : /[a-zA-Z0-9:_.]/.test(ch) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`)).join("");
+  const escaped = [...trimmed]
+    .map((ch) => (ch === "/" ? "-" : /[a-zA-Z0-9:_.]/.test(ch) ? ch : `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`))
+    .join("");
   return `${escaped.startsWith(".") ? `\\x2e${escaped.slice(1)}` : escaped}.mount`;
 }
 

@@ -54,11 +54,23 @@ export class Placer {
   async placementFor(def: ServiceDefinition, registry?: Map<string, number>): Promise<ServicePlacement> {
     registry ??= await this.store.machineRegistry();
     const { number, assigned } = machineNumberFor(def.name, registry, def.number);
-    const placement = place({ service: def.name, environment: def.environment, sheet: this.cfg.sheet, sheetNumber: this.cfg.sheetNumber || undefined, machineNumber: number });
+    const placement = place({
+      service: def.name,
+      environment: def.environment,
+      sheet: this.cfg.sheet,
+      sheetNumber: this.cfg.sheetNumber || undefined,
+      machineNumber: number,
+    });
     const indices = portIndices(def.components, def.name);
     const ports: PortAssignment[] = [];
     for (const c of def.components) {
-      for (const r of c.routes) ports.push({ hostPort: placement.ports[indices.get(`${c.name}/${routeKey(r.name)}`)!]!, service: def.name, component: c.name, route: routeKey(r.name) });
+      for (const r of c.routes)
+        ports.push({
+          hostPort: placement.ports[indices.get(`${c.name}/${routeKey(r.name)}`)!]!,
+          service: def.name,
+          component: c.name,
+          route: routeKey(r.name),
+        });
     }
     const range = ephemeralRange();
     const nfs = def.storage.nfs || this.cfg.nfsExports[placement.user] || "";
@@ -90,7 +102,10 @@ export class Placer {
         reservePorts(sp.ephemeral);
         this.log.info({ service: def.name, ports: sp.ephemeral }, "reserved SMEP ports inside the ephemeral range");
       } else {
-        this.log.warn({ service: def.name, ports: sp.ephemeral }, "SMEP ports fall in the kernel's ephemeral range; set [placement] reserve_ephemeral_ports = true to reserve them");
+        this.log.warn(
+          { service: def.name, ports: sp.ephemeral },
+          "SMEP ports fall in the kernel's ephemeral range; set [placement] reserve_ephemeral_ports = true to reserve them",
+        );
       }
     }
     await this.store.setPorts(def.name, sp.ports);
@@ -139,7 +154,9 @@ export class Placer {
   }
 
   userExists(user: string): boolean {
-    return readFileSync("/etc/passwd", "utf8").split("\n").some((l) => l.startsWith(`${user}:`));
+    return readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .some((l) => l.startsWith(`${user}:`));
   }
 
   /** The user's home as /etc/passwd has it, or the configured default. */

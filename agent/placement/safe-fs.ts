@@ -78,7 +78,9 @@ function openChild(fd: number, name: string, shown: string, create: { mode: numb
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ELOOP" || code === "ENOTDIR") {
-      throw new UnsafePathError(`${shown} is ${whatIs(fd, name)}, not a folder: refusing to follow it (a service may have replaced it; move it away and deploy again)`);
+      throw new UnsafePathError(
+        `${shown} is ${whatIs(fd, name)}, not a folder: refusing to follow it (a service may have replaced it; move it away and deploy again)`,
+      );
     }
     throw err;
   }

@@ -4,7 +4,11 @@ import { execFile } from "node:child_process";
 
 export class HostCommandError extends Error {
   override name = "HostCommandError";
-  constructor(message: string, readonly exitCode: number | null, readonly stderr: string) {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
     super(message);
   }
 }
@@ -15,7 +19,13 @@ export function runHost(cmd: string, args: string[], input?: string): Promise<st
       if (!err) return resolve(stdout);
       const e = err as NodeJS.ErrnoException;
       const why = e.code === "ENOENT" ? "not installed (ENOENT)" : `exit ${typeof e.code === "number" ? e.code : "?"}`;
-      reject(new HostCommandError(`${cmd} ${args.join(" ")} failed (${why})${stderr.trim() ? `: ${stderr.trim()}` : ""}`, typeof e.code === "number" ? e.code : null, stderr));
+      reject(
+        new HostCommandError(
+          `${cmd} ${args.join(" ")} failed (${why})${stderr.trim() ? `: ${stderr.trim()}` : ""}`,
+          typeof e.code === "number" ? e.code : null,
+          stderr,
+        ),
+      );
     });
     child.stdin?.on("error", () => undefined);
     child.stdin?.end(input ?? "");

@@ -44,7 +44,9 @@ function uidOwner(uid: number): string | undefined {
 
 function hasSubordinateRange(name: string, file: string): boolean {
   try {
-    return readFileSync(file, "utf8").split("\n").some((l) => l.startsWith(`${name}:`));
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .some((l) => l.startsWith(`${name}:`));
   } catch {
     return false;
   }
@@ -64,11 +66,30 @@ export async function ensureServiceUser(p: Placement, homeRoot: string): Promise
     if (gid === undefined) await runHost("groupadd", ["--gid", String(p.uid), name]);
     else if (gid !== p.uid) throw new UserError(`group ${name} exists with GID ${gid}, but SMEP needs ${p.uid}`);
     mkdirSync(homeRoot, { recursive: true, mode: 0o755 });
-    await runHost("useradd", ["--uid", String(p.uid), "--gid", String(p.uid), "--create-home", "--home-dir", home, "--shell", "/usr/sbin/nologin", "--comment", `Metacircular service ${name}`, name]);
+    await runHost("useradd", [
+      "--uid",
+      String(p.uid),
+      "--gid",
+      String(p.uid),
+      "--create-home",
+      "--home-dir",
+      home,
+      "--shell",
+      "/usr/sbin/nologin",
+      "--comment",
+      `Metacircular service ${name}`,
+      name,
+    ]);
   }
   // Rootless podman maps container UIDs through these ranges; Debian's useradd adds them, older tools may not.
   if (!hasSubordinateRange(name, "/etc/subuid") || !hasSubordinateRange(name, "/etc/subgid")) {
-    await runHost("usermod", ["--add-subuids", `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`, "--add-subgids", `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`, name]);
+    await runHost("usermod", [
+      "--add-subuids",
+      `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`,
+      "--add-subgids",
+      `${200000 + (p.uid - 10000) * 65536}-${200000 + (p.uid - 10000) * 65536 + 65535}`,
+      name,
+    ]);
   }
   const runtimeDir = `/run/user/${p.uid}`;
   mkdirSync("/run/user", { recursive: true, mode: 0o755 });
@@ -87,5 +108,16 @@ export async function ensureServiceUser(p: Placement, homeRoot: string): Promise
  * even when the service's XDG folders point at NFS (docs/smep.md).
  */
 export function podmanWrapper(u: ServiceUser): string[] {
-  return ["runuser", "-u", u.name, "--", "env", "-i", `HOME=${u.home}`, `USER=${u.name}`, `XDG_RUNTIME_DIR=${u.runtimeDir}`, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+  return [
+    "runuser",
+    "-u",
+    u.name,
+    "--",
+    "env",
+    "-i",
+    `HOME=${u.home}`,
+    `USER=${u.name}`,
+    `XDG_RUNTIME_DIR=${u.runtimeDir}`,
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  ];
 }

@@ -52,7 +52,12 @@ export async function planPorts(def: ServiceDefinition, store: StateStore, range
 
 /** Stores what planPorts gave for the stored `def`: the ports of its routes that are gone are released, new ones recorded. */
 export async function recordPorts(def: ServiceDefinition, ports: PortAssignment[], store: StateStore): Promise<void> {
-  for (const c of def.components) await store.releasePorts(def.name, c.name, c.routes.map((r) => routeKey(r.name)));
+  for (const c of def.components)
+    await store.releasePorts(
+      def.name,
+      c.name,
+      c.routes.map((r) => routeKey(r.name)),
+    );
   const stored = new Set((await store.ports(def.name)).map((p) => p.hostPort));
   for (const a of ports) if (!stored.has(a.hostPort)) await store.assignPort(a);
 }

@@ -41,7 +41,10 @@ async function tableDrift(p: Publisher, inputs: PublishInput[], lock: Run): Prom
         const d: Drift = { service: i.def.name, component: c.component, container: c.container, kind, action: "repaired", message: "" };
         try {
           await routes.setRoutes(i.def.name, [c.component], rowsNow);
-          d.message = kind === "route_missing" ? `${c.container} runs but had no routes; added ${rowsNow.map((r) => `${r.hostname}:${r.port}`).join(", ")}` : `${c.container} is stopped on purpose but was still routed; routes withdrawn`;
+          d.message =
+            kind === "route_missing"
+              ? `${c.container} runs but had no routes; added ${rowsNow.map((r) => `${r.hostname}:${r.port}`).join(", ")}`
+              : `${c.container} is stopped on purpose but was still routed; routes withdrawn`;
         } catch (err) {
           d.action = "repair_failed";
           d.message = `${c.container}: ${kind.replace("_", " ")}; repair failed: ${(err as Error).message}`;

@@ -10,7 +10,7 @@ import type { StateStore } from "../state/store.ts";
 import type { Publisher } from "../controller/publisher.ts";
 import { reconcilePublished, type PublishInput } from "./publish.ts";
 import { checkContainerMounts, UnsafeMountError } from "../controller/mount-check.ts";
-import type { Drift, DriftKind } from "./drift.ts";
+import type { Drift } from "./drift.ts";
 import { driftOf } from "./drift.ts";
 
 export interface ReconcilerDeps {
@@ -28,7 +28,6 @@ export function policyRestarts(restart: string, exitCode: number | undefined): b
   if (restart.startsWith("on-failure")) return exitCode !== 0;
   return false;
 }
-
 
 interface PassWaiter {
   resolve(drifts: Drift[]): void;
@@ -96,10 +95,13 @@ export class Reconciler {
       const placementError = failed.get(def.name);
       if (this.d.publisher && !placementError && stored.some((s) => s.specHash)) {
         const planned = await this.d.controller.locks.run(def.name, () => this.d.controller.planner.plan(def)).catch(() => undefined);
-        const running = new Set(def.components.filter((c) => observed.get(this.d.controller.containerOf(def.name, c.name))?.state === "running").map((c) => c.name));
+        const running = new Set(
+          def.components.filter((c) => observed.get(this.d.controller.containerOf(def.name, c.name))?.state === "running").map((c) => c.name),
+        );
         if (planned) publish.push({ def, planned, running });
       }
-      if (placementError) this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
+      if (placementError)
+        this.d.log.error({ service: def.name, err: placementError }, "placement failed: the service's containers cannot be observed and are left alone");
       for (const comp of def.components) {
         const container = this.d.controller.containerOf(def.name, comp.name);
         known.add(container).add(replacementName(container));
@@ -109,7 +111,9 @@ export class Reconciler {
           drifts.push(await this.unobservable(def.name, comp.name, placementError));
           continue;
         }
-        const drift = await this.d.controller.locks.run(def.name, () => this.check(def.name, comp.name, comp.restart, want.desired, want.specHash, want.image, observed.get(container)));
+        const drift = await this.d.controller.locks.run(def.name, () =>
+          this.check(def.name, comp.name, comp.restart, want.desired, want.specHash, want.image, observed.get(container)),
+        );
         if (drift) drifts.push(drift);
       }
     }
@@ -137,7 +141,15 @@ export class Reconciler {
     return { service, component, container, kind: "placement_failed", action: "reported", message };
   }
 
-  private async check(service: string, component: string, restart: string, desired: string, hash: string, image: string, observed: ContainerInfo | undefined): Promise<Drift | undefined> {
+  private async check(
+    service: string,
+    component: string,
+    restart: string,
+    desired: string,
+    hash: string,
+    image: string,
+    observed: ContainerInfo | undefined,
+  ): Promise<Drift | undefined> {
     const container = this.d.controller.containerOf(service, component);
     const kind = driftOf(hash, image, observed);
     if (kind === undefined) return undefined;

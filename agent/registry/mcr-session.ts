@@ -37,7 +37,10 @@ export interface PullToken {
 /** A failure to get a token, with what was asked of whom. */
 export class McrSessionError extends Error {
   override name = "McrSessionError";
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -50,7 +53,10 @@ export function imageRepository(image: string): { host: string; repository: stri
   const host = ref.slice(0, slash);
   // As podman reads references: the first part is a host only with a dot, a port or "localhost".
   if (!/[.:]/.test(host) && host !== "localhost") return null;
-  const repository = ref.slice(slash + 1).replace(/@.*$/, "").replace(/:[^/]*$/, "");
+  const repository = ref
+    .slice(slash + 1)
+    .replace(/@.*$/, "")
+    .replace(/:[^/]*$/, "");
   return repository ? { host, repository } : null;
 }
 
@@ -129,10 +135,16 @@ export class McrSession {
     const url = `https://${this.o.registryHost}/v1/auth/pull-token`;
     const timeoutMs = this.o.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
-      const fail = (message: string, status?: number) => reject(new McrSessionError(`cannot get a pull token for ${repository} from ${url}: ${message}`, status));
+      const fail = (message: string, status?: number) =>
+        reject(new McrSessionError(`cannot get a pull token for ${repository} from ${url}: ${message}`, status));
       const req = request(
         url,
-        { method: "POST", agent: this.agent, timeout: timeoutMs, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), Authorization: `Bearer ${token}` } },
+        {
+          method: "POST",
+          agent: this.agent,
+          timeout: timeoutMs,
+          headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), Authorization: `Bearer ${token}` },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

@@ -82,7 +82,8 @@ export class Haproxy {
       const text = await this.command("show proc");
       const m = /^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]/m.exec(text);
       if (m) return { reloads: Number(m[1]), failed: Number(m[2]), workers: (text.match(/^\d+\s+worker\s/gm) ?? []).length };
-      if (Date.now() > deadline) throw new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} answered "show proc" with ${JSON.stringify(text.slice(0, 120))}`);
+      if (Date.now() > deadline)
+        throw new HaproxyError(`HAProxy's master socket ${this.o.masterSocket} answered "show proc" with ${JSON.stringify(text.slice(0, 120))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -90,7 +91,11 @@ export class Haproxy {
   /** The digest of the route table the current worker has loaded (undefined: none of ours). */
   async loadedDigest(): Promise<string | undefined> {
     const text = await this.command("@1 show backend");
-    return text.split("\n").find((l) => l.startsWith(MARKER_PREFIX))?.slice(MARKER_PREFIX.length).trim();
+    return text
+      .split("\n")
+      .find((l) => l.startsWith(MARKER_PREFIX))
+      ?.slice(MARKER_PREFIX.length)
+      .trim();
   }
 
   /** `haproxy -c` of a file on its own; throws with HAProxy's alerts. */
@@ -120,7 +125,8 @@ export class Haproxy {
       // The master re-executes itself: its socket is briefly gone or answers in wait mode.
       const now = await this.procs().catch(() => undefined);
       if (now && now.reloads > before.reloads) {
-        if (now.failed > 0) throw new HaproxyError("HAProxy could not load the new route table (a port already in use? see HAProxy's log); it keeps serving the previous one");
+        if (now.failed > 0)
+          throw new HaproxyError("HAProxy could not load the new route table (a port already in use? see HAProxy's log); it keeps serving the previous one");
         const loaded = await this.loadedDigest().catch(() => undefined);
         if (loaded === digest) return;
       }

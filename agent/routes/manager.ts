@@ -73,7 +73,12 @@ export class RouteManager {
   async check(def: ServiceDefinition, planned: PlannedComponent[]): Promise<void> {
     const rows = planned.flatMap((p) => this.rowsFor(def, p));
     const current = await this.store.routes();
-    const candidate = withComponents(current, def.name, planned.map((p) => p.component), rows);
+    const candidate = withComponents(
+      current,
+      def.name,
+      planned.map((p) => p.component),
+      rows,
+    );
     checkConflicts(candidate);
     for (const r of rows) if (r.mode === "l7") checkCertificate(r.cert, r);
     const inUse = new Set(current.map((r) => r.port));

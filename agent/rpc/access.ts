@@ -52,7 +52,10 @@ export class AgentPolicy {
   decide(claims: Claims, action: AgentAction, service: string): Decision {
     // As on mcr: an admin is not subject to the rules (a deny rule cannot lock the admins out).
     if (claims.roles.includes("admin")) return { effect: "allow", rule: defaultRules()[0] };
-    return evaluate({ subject: claims.subject, accountType: claims.accountType, roles: claims.roles, action, repository: "", service }, [...defaultRules(), ...this.custom]);
+    return evaluate({ subject: claims.subject, accountType: claims.accountType, roles: claims.roles, action, repository: "", service }, [
+      ...defaultRules(),
+      ...this.custom,
+    ]);
   }
 }
 

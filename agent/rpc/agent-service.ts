@@ -2,7 +2,7 @@
 // wire and the controller, store, reconciler and runtime.
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
-import { DeployPhase, LogStream, AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { DeployPhase, LogStream, type AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../controller/controller.ts";
 import { LABELS, PlanError } from "../controller/plan.ts";
 import { ForeignContainerError } from "../controller/ownership.ts";
@@ -64,7 +64,8 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof NotFoundError || err instanceof NoSuchContainerError) return new ConnectError(message, Code.NotFound);
   if (err instanceof PlanError || err instanceof PlacementError) return new ConnectError(message, Code.InvalidArgument);
   if (err instanceof ForeignContainerError) return new ConnectError(message, Code.FailedPrecondition);
-  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError || err instanceof UnsafePathError) return new ConnectError(message, Code.FailedPrecondition);
+  if (err instanceof UserError || err instanceof NfsError || err instanceof HostCommandError || err instanceof RouteError || err instanceof UnsafePathError)
+    return new ConnectError(message, Code.FailedPrecondition);
   if (err instanceof PublishUnavailableError) return new ConnectError(message, Code.Unavailable);
   if (err instanceof PortError || err instanceof SlowWatcherError) return new ConnectError(message, Code.ResourceExhausted);
   if (err instanceof DeployFailedError) return new ConnectError(message, Code.Aborted);
@@ -114,9 +115,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     },
 
     async sync(req, ctx) {
-      if (req.services.length > SYNC_LIMITS.services) throw new ConnectError(`services: ${req.services.length} given; at most ${SYNC_LIMITS.services} per Sync`, Code.InvalidArgument);
+      if (req.services.length > SYNC_LIMITS.services)
+        throw new ConnectError(`services: ${req.services.length} given; at most ${SYNC_LIMITS.services} per Sync`, Code.InvalidArgument);
       const machines = Object.keys(req.machineRegistry).length;
-      if (machines > SYNC_LIMITS.machines) throw new ConnectError(`machine_registry: ${machines} entries given; at most ${SYNC_LIMITS.machines} (numbers 00-99)`, Code.InvalidArgument);
+      if (machines > SYNC_LIMITS.machines)
+        throw new ConnectError(`machine_registry: ${machines} entries given; at most ${SYNC_LIMITS.machines} (numbers 00-99)`, Code.InvalidArgument);
       const defs = req.services.map(definitionFromProto); // validate all before storing any
       for (const def of defs) access.check(ctx, "agent:deploy", def.name);
       const registry = new Map(Object.entries(req.machineRegistry));
@@ -137,7 +140,8 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
 
     async *deploy(req, ctx) {
       const def = req.definition ? definitionFromProto(req.definition) : undefined;
-      if (def && req.service && req.service !== def.name) throw new ConnectError(`service ${quote(req.service)} does not match the definition's name ${def.name}`, Code.InvalidArgument);
+      if (def && req.service && req.service !== def.name)
+        throw new ConnectError(`service ${quote(req.service)} does not match the definition's name ${def.name}`, Code.InvalidArgument);
       const service = checkService(req.service || def?.name || "");
       access.check(ctx, "agent:deploy", service);
       try {
@@ -186,7 +190,10 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
               version: c.version,
               state: c.state,
               startedAt: c.startedAt ?? "",
-              ports: publishedPorts(c, ports.filter((p) => p.service === service && p.component === component)),
+              ports: publishedPorts(
+                c,
+                ports.filter((p) => p.service === service && p.component === component),
+              ),
             };
           }),
         };
@@ -212,7 +219,16 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
           ephemeralPorts: sp.ephemeral,
         };
         const components = s.components.map((c) => ({ ...c, drift: c.drift ?? "" }));
-        return { service, version: s.version, active: s.active, components, recentEvents: s.recentEvents, unknownContainers: s.unknownContainers, placement, ...(await publishStatus(d.publisher, service)) };
+        return {
+          service,
+          version: s.version,
+          active: s.active,
+          components,
+          recentEvents: s.recentEvents,
+          unknownContainers: s.unknownContainers,
+          placement,
+          ...(await publishStatus(d.publisher, service)),
+        };
       });
     },
 
@@ -230,7 +246,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       await guard(() => own.ownNamed(runtime, container, "its logs are not shown"));
       const done = req.follow ? streams.acquire(access.subjectOf(ctx)) : () => {};
       const signal = followSignal(ctx);
-      const lines = runtime.logs(container, { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps }, signal);
+      const lines = runtime.logs(
+        container,
+        { follow: req.follow, tail: req.tail || undefined, since: req.since || undefined, timestamps: req.timestamps },
+        signal,
+      );
       try {
         for await (const l of lines) yield { component, stream: l.stream === "stderr" ? LogStream.STDERR : LogStream.STDOUT, line: l.line };
       } catch (err) {

@@ -2,7 +2,14 @@
 // into the definition's own shape and then validated (lib/services/definition.ts), as the
 // console's files are: a definition field missing here is a compile error (Unvalidated).
 import { ConnectError, Code } from "@connectrpc/connect";
-import { DefinitionError, validateDefinition, type ComponentDefinition, type RouteDefinition, type ServiceDefinition, type StorageDefinition } from "../../lib/services/definition.ts";
+import {
+  DefinitionError,
+  validateDefinition,
+  type ComponentDefinition,
+  type RouteDefinition,
+  type ServiceDefinition,
+  type StorageDefinition,
+} from "../../lib/services/definition.ts";
 import type { Component, Route, ServiceDefinition as ServiceDefinitionMsg } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 
 /** Every field of `T`, not checked yet. */

@@ -1,7 +1,12 @@
 // The routes and DNS records part of Status.
 import type { Publisher } from "../controller/publisher.ts";
 
-const notConfigured = (section: string, what: string) => ({ configured: false, server: "", state: "", message: `no [${section}] section: ${what} not programmed` });
+const notConfigured = (section: string, what: string) => ({
+  configured: false,
+  server: "",
+  state: "",
+  message: `no [${section}] section: ${what} not programmed`,
+});
 
 export async function publishStatus(publisher: Publisher | undefined, service: string) {
   if (!publisher) return { routes: [], dnsRecords: [], proxy: notConfigured("proxy", "routes are"), dns: notConfigured("dns", "records are") };

@@ -125,7 +125,9 @@ export class PodmanRuntime implements Runtime {
     const withArgs = (extra: string[]) => [...args.slice(0, -1), ...extra, args[args.length - 1]!];
     if (!opts?.pipedAuth) return this.exec(withArgs(registryArgs(opts)), what, { cmd });
     for (let attempt = 1; ; attempt++) {
-      const auth = await opts.pipedAuth(image).catch((err: Error) => Promise.reject(new RuntimeError(`${what} failed: ${err.message}`, [cmd, ...args], null, "")));
+      const auth = await opts
+        .pipedAuth(image)
+        .catch((err: Error) => Promise.reject(new RuntimeError(`${what} failed: ${err.message}`, [cmd, ...args], null, "")));
       if (auth === null) return this.exec(withArgs(registryArgs(opts, "")), what, { cmd });
       try {
         return await this.exec(["-c", 'cat | "$0" "$@"', cmd, ...withArgs(registryArgs(opts, "/dev/stdin"))], what, { cmd: "sh", input: auth });

@@ -32,7 +32,10 @@ export interface RuntimeProvider {
 }
 
 export class SharedRuntime implements RuntimeProvider {
-  constructor(readonly shared: Runtime, readonly agentPull: PullOptions) {}
+  constructor(
+    readonly shared: Runtime,
+    readonly agentPull: PullOptions,
+  ) {}
   async forService(): Promise<ServiceRuntime> {
     return { runtime: this.shared, pull: this.agentPull };
   }

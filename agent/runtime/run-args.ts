@@ -34,7 +34,8 @@ export function extractVersion(image: string): string {
 /** Podman prints Go's zero time for "never"; anything before 1971 is treated as unset. */
 function isoTime(value: unknown): string | undefined {
   let ms: number;
-  if (typeof value === "number") ms = value * 1000; // ps: Unix seconds
+  if (typeof value === "number")
+    ms = value * 1000; // ps: Unix seconds
   else if (typeof value === "string" && value !== "") ms = Date.parse(value);
   else return undefined;
   if (!Number.isFinite(ms) || ms < 365 * 24 * 3600 * 1000) return undefined;
@@ -53,9 +54,7 @@ function toLabels(value: unknown): Record<string, string> {
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function sortPorts(ports: PortBinding[]): PortBinding[] {
-  return ports.sort(
-    (a, b) => a.containerPort - b.containerPort || cmp(a.protocol, b.protocol) || cmp(a.hostIp, b.hostIp) || a.hostPort - b.hostPort,
-  );
+  return ports.sort((a, b) => a.containerPort - b.containerPort || cmp(a.protocol, b.protocol) || cmp(a.hostIp, b.hostIp) || a.hostPort - b.hostPort);
 }
 
 type InspectPortMap = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | null | undefined;
@@ -189,8 +188,7 @@ export function parseEvent(line: string): RuntimeEvent | undefined {
   }
   if (!e || typeof e !== "object" || (e.Type !== undefined && e.Type !== "container")) return undefined;
   // 4.3 prints "Time" (RFC 3339, nanoseconds); later versions "time" (Unix seconds) and "timeNano".
-  const time =
-    isoTime(e.Time) ?? (typeof e.timeNano === "number" ? isoTime(e.timeNano / 1e9) : isoTime(e.time)) ?? "";
+  const time = isoTime(e.Time) ?? (typeof e.timeNano === "number" ? isoTime(e.timeNano / 1e9) : isoTime(e.time)) ?? "";
   const action = String(e.Status ?? e.status ?? "");
   if (!action) return undefined;
   return {

@@ -64,7 +64,11 @@ export class RoutingStore {
       if (names.length) gone = gone.where("name", "not in", names);
       await gone.execute();
       for (const name of names) {
-        await trx.insertInto("dns_names").values({ name, service, present: 1 }).onConflict((oc) => oc.columns(["name", "service"]).doUpdateSet({ present: 1 })).execute();
+        await trx
+          .insertInto("dns_names")
+          .values({ name, service, present: 1 })
+          .onConflict((oc) => oc.columns(["name", "service"]).doUpdateSet({ present: 1 }))
+          .execute();
       }
     });
   }

@@ -54,7 +54,8 @@ export class StateStore {
   /** This agent's id (made by the migration that added it): the mcp.agent label of its containers. */
   async agentId(): Promise<string> {
     const row = await this.db.selectFrom("agent_identity").select("id").executeTakeFirst();
-    if (!row) throw new Error("the agent's state database has no agent_identity row; it is made by the database's migrations, so the database was changed by hand");
+    if (!row)
+      throw new Error("the agent's state database has no agent_identity row; it is made by the database's migrations, so the database was changed by hand");
     return row.id;
   }
 
@@ -66,7 +67,11 @@ export class StateStore {
       if (existing?.definition === json) return "unchanged";
       const row = { definition: json, version: def.version, active: def.active ? 1 : 0, updated_at: now() };
       if (existing) await trx.updateTable("services").set(row).where("name", "=", def.name).execute();
-      else await trx.insertInto("services").values({ name: def.name, ...row }).execute();
+      else
+        await trx
+          .insertInto("services")
+          .values({ name: def.name, ...row })
+          .execute();
       // Components that left the definition stay until a deploy removes their containers.
       for (const c of def.components) {
         await trx
@@ -153,14 +158,19 @@ export class StateStore {
   }
 
   async registerMachine(name: string, number: number): Promise<void> {
-    await this.db.insertInto("machine_registry").values({ name, number }).onConflict((oc) => oc.column("name").doUpdateSet({ number })).execute();
+    await this.db
+      .insertInto("machine_registry")
+      .values({ name, number })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ number }))
+      .execute();
   }
 
   /** Replaces a service's port assignments (SMEP ports are computed, not allocated). */
   async setPorts(service: string, ports: PortAssignment[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom("ports").where("service", "=", service).execute();
-      for (const a of ports) await trx.insertInto("ports").values({ host_port: a.hostPort, service: a.service, component: a.component, route: a.route }).execute();
+      for (const a of ports)
+        await trx.insertInto("ports").values({ host_port: a.hostPort, service: a.service, component: a.component, route: a.route }).execute();
     });
   }
 

@@ -39,7 +39,25 @@ async function main() {
     const raw: number[] = [];
     for (let i = 0; i < ITERATIONS; i++) {
       const t0 = performance.now();
-      await pm.podman(["run", "-d", "--name", `raw-${i}`, "--restart", "unless-stopped", "-p", "127.0.0.1:39000:39000", "--env-file", envFile, "--label", "bench=raw", "-v", `${pm.dir}:/srv/bench`, image, "sleep", "3600"]);
+      await pm.podman([
+        "run",
+        "-d",
+        "--name",
+        `raw-${i}`,
+        "--restart",
+        "unless-stopped",
+        "-p",
+        "127.0.0.1:39000:39000",
+        "--env-file",
+        envFile,
+        "--label",
+        "bench=raw",
+        "-v",
+        `${pm.dir}:/srv/bench`,
+        image,
+        "sleep",
+        "3600",
+      ]);
       raw.push(performance.now() - t0);
       await pm.podman(["rm", "-f", "-t", "0", `raw-${i}`]);
     }
@@ -51,7 +69,12 @@ async function main() {
       const client = agentClient(agent.url, mcrHome.caPem);
       const times: number[] = [];
       for (let i = 0; i < ITERATIONS; i++) {
-        const def = { name: `bench${i}`, node: "node1", version: "v1", components: [{ name: "api", image, cmd: ["sleep", "3600"], routes: [{ name: "", port: 443, mode: "l4" }] }] } as unknown as ServiceDefinition;
+        const def = {
+          name: `bench${i}`,
+          node: "node1",
+          version: "v1",
+          components: [{ name: "api", image, cmd: ["sleep", "3600"], routes: [{ name: "", port: 443, mode: "l4" }] }],
+        } as unknown as ServiceDefinition;
         const t0 = performance.now();
         for await (const _ of client.deploy({ service: def.name, definition: def })) void _;
         times.push(performance.now() - t0);
@@ -66,7 +89,21 @@ async function main() {
 
     // 50 managed containers, then List latency.
     for (let i = 0; i < CONTAINERS; i++) {
-      await pm.podman(["run", "-d", "--name", `listed-${i}`, "--label", "mcp.managed=true", "--label", `mcp.service=listed${i}`, "--label", "mcp.component=api", image, "sleep", "3600"]);
+      await pm.podman([
+        "run",
+        "-d",
+        "--name",
+        `listed-${i}`,
+        "--label",
+        "mcp.managed=true",
+        "--label",
+        `mcp.service=listed${i}`,
+        "--label",
+        "mcp.component=api",
+        image,
+        "sleep",
+        "3600",
+      ]);
     }
     await new Promise((r) => setTimeout(r, 3000));
     const idle = rssMiB(agentPid(agent));

@@ -33,7 +33,10 @@ export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds:
     }
   });
 
-  const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${config}`, "/dev/null"], { env: { ...env, TERM: "xterm-256color" }, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${config}`, "/dev/null"], {
+    env: { ...env, TERM: "xterm-256color" },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   child.stdin!.on("error", () => undefined);
   let screen = "";
   const listeners = new Set<() => void>();

@@ -38,7 +38,10 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, check:
 function tuiFrame(configFile: string, env: NodeJS.ProcessEnv, rowsText: string): Promise<{ first: number; rows: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${configFile}`, "/dev/null"], { env: { ...env, TERM: "xterm-256color" }, stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${configFile}`, "/dev/null"], {
+      env: { ...env, TERM: "xterm-256color" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     let out = "";
     let first = 0;
     let done = false;
@@ -80,7 +83,22 @@ async function main() {
       const half = a === 0 ? Math.ceil(CONTAINERS / 2) : Math.floor(CONTAINERS / 2);
       await Promise.all(
         [0, 1, 2, 3].map(async (w) => {
-          for (let i = w; i < half; i += 4) await pm.podman(["run", "-d", "--name", `listed${a}-${i}`, "--label", "mcp.managed=true", "--label", `mcp.service=listed${a}x${i}`, "--label", "mcp.component=api", IMAGE, "sleep", "3600"]);
+          for (let i = w; i < half; i += 4)
+            await pm.podman([
+              "run",
+              "-d",
+              "--name",
+              `listed${a}-${i}`,
+              "--label",
+              "mcp.managed=true",
+              "--label",
+              `mcp.service=listed${a}x${i}`,
+              "--label",
+              "mcp.component=api",
+              IMAGE,
+              "sleep",
+              "3600",
+            ]);
         }),
       );
     }
@@ -108,7 +126,9 @@ async function main() {
     };
     process.stderr.write("bench: measuring ps\n");
     out.push(`mcp ps --json, ${CONTAINERS} containers on 2 agents, cold process (${RUNS} runs): ${await measure(["--config", two, "ps", "--json"])}`);
-    out.push(`mcp ps --json, ${Math.ceil(CONTAINERS / 2)} containers on 1 agent: ${await measure(["--config", one, "ps", "--json"], MCP_BIN, Math.ceil(CONTAINERS / 2))}`);
+    out.push(
+      `mcp ps --json, ${Math.ceil(CONTAINERS / 2)} containers on 1 agent: ${await measure(["--config", one, "ps", "--json"], MCP_BIN, Math.ceil(CONTAINERS / 2))}`,
+    );
     const tsx = ["--import", "tsx", join(REPO_ROOT, "console", "main.ts"), "--config", one, "ps", "--json"];
     out.push(`  the same through tsx (before the bundle): ${await measure(tsx, process.execPath, Math.ceil(CONTAINERS / 2))}`);
     process.stderr.write(`bench: ${out.join("; ")}\nbench: measuring the TUI\n`);
@@ -117,7 +137,10 @@ async function main() {
     out.push(`TUI: first frame ${stat(frames.map((f) => f.first))}; rows of both nodes ${stat(frames.map((f) => f.rows))}`);
 
     // The logs screen: a container on n0 writing ~1,000 lines a second.
-    writeFileSync(join(cfgDir, "services", "chatty.toml"), `name = "chatty"\nnode = "n0"\nversion = "v1"\n[[components]]\nname = "api"\nimage = "${IMAGE}"\ncmd = ["busybox", "awk", "BEGIN { n = 0; while (1) { for (i = 0; i < 100; i++) print \\"line \\" n++; fflush(); system(\\"sleep 0.1\\") } }"]\n`);
+    writeFileSync(
+      join(cfgDir, "services", "chatty.toml"),
+      `name = "chatty"\nnode = "n0"\nversion = "v1"\n[[components]]\nname = "api"\nimage = "${IMAGE}"\ncmd = ["busybox", "awk", "BEGIN { n = 0; while (1) { for (i = 0; i < 100; i++) print \\"line \\" n++; fflush(); system(\\"sleep 0.1\\") } }"]\n`,
+    );
     process.stderr.write(`bench: ${out.at(-1)}\nbench: the logs screen\n`);
     const dep = await run(MCP_BIN, ["--config", two, "deploy", "chatty", "--json"], { env }).catch((e) => e as { stdout: string; stderr: string });
     if (!/"phase":"done"/.test(dep.stdout)) throw new Error(`deploy of chatty failed: ${dep.stdout} ${(dep as { stderr?: string }).stderr ?? ""}`);

@@ -76,7 +76,9 @@ export function writeMcr(images: Image[], dbPath: string, layers: string): void 
     const insertRepo = db.prepare("insert into repositories (name) values (?)");
     const insertBlob = db.prepare("insert into blobs (digest, size, created_at, last_used_at) values (?, ?, ?, ?)");
     const link = db.prepare("insert into repository_blobs (repository_id, blob_id) values (?, ?)");
-    const insertManifest = db.prepare("insert into manifests (repository_id, digest, media_type, content, size, created_at, last_used_at) values (?, ?, ?, ?, ?, ?, ?)");
+    const insertManifest = db.prepare(
+      "insert into manifests (repository_id, digest, media_type, content, size, created_at, last_used_at) values (?, ?, ?, ?, ?, ?, ?)",
+    );
     const ref = db.prepare("insert into manifest_blobs (manifest_id, blob_id) values (?, ?)");
     const tag = db.prepare("insert into tags (repository_id, name, manifest_id, updated_at) values (?, ?, ?, ?)");
     db.transaction(() => {
@@ -88,7 +90,10 @@ export function writeMcr(images: Image[], dbPath: string, layers: string): void 
           link.run(r, id);
           return id;
         });
-        const m = Number(insertManifest.run(r, img.manifest.digest, "application/vnd.oci.image.manifest.v1+json", img.manifest.data, img.manifest.data.length, old, old).lastInsertRowid);
+        const m = Number(
+          insertManifest.run(r, img.manifest.digest, "application/vnd.oci.image.manifest.v1+json", img.manifest.data, img.manifest.data.length, old, old)
+            .lastInsertRowid,
+        );
         for (const id of ids) ref.run(m, id);
         if (img.tag) tag.run(r, img.tag, m, old);
       }

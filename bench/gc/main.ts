@@ -31,9 +31,11 @@ const files = (dir: string): number => readdirSync(dir, { withFileTypes: true })
 
 /** `cmd args` under /usr/bin/time: wall seconds and max RSS (MiB), plus stdout. */
 async function timed(cmd: string, args: string[]): Promise<{ secs: number; maxRssMiB: number; stdout: string }> {
-  const r = await run("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { maxBuffer: 64 * 1024 * 1024 }).catch((err: { stderr?: string; message: string }) => {
-    throw new Error(`${cmd} failed: ${(err.stderr ?? err.message).slice(-300)}`);
-  });
+  const r = await run("/usr/bin/time", ["-f", "TIME %e %M", cmd, ...args], { maxBuffer: 64 * 1024 * 1024 }).catch(
+    (err: { stderr?: string; message: string }) => {
+      throw new Error(`${cmd} failed: ${(err.stderr ?? err.message).slice(-300)}`);
+    },
+  );
   const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr);
   if (!m) throw new Error(`no timing from ${cmd}: ${r.stderr.slice(-500)}`);
   return { secs: Number(m[1]), maxRssMiB: Number(m[2]) / 1024, stdout: r.stdout };
@@ -69,12 +71,16 @@ async function main() {
     for (const h of homes) writeMcr(images, join(h.dir, "mcr.db"), join(h.dir, "layers"));
     const distRoot = join(tmp, "distribution");
     writeDistribution(images, distRoot);
-    say(`content: ${spec.manifests} manifests, ${spec.manifests * spec.blobsPerManifest} blobs of ${spec.blobBytes} B in ${spec.repositories} repositories, ${images.filter((i) => !i.tag).length} untagged; written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    say(
+      `content: ${spec.manifests} manifests, ${spec.manifests * spec.blobsPerManifest} blobs of ${spec.blobBytes} B in ${spec.repositories} repositories, ${images.filter((i) => !i.tag).length} untagged; written in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
 
     // 1. Offline: mcr gc on a stopped registry.
     const offline = await timed(MCR_BIN, ["gc", "--untagged", "--grace", "0s", "--json", "--config", homes[1]!.config]);
     const off = JSON.parse(offline.stdout);
-    say(`mcr offline: ${offline.secs.toFixed(2)} s, max RSS ${offline.maxRssMiB.toFixed(0)} MiB; removed ${off.manifests_removed} manifests, ${off.blobs_swept} blobs (${off.bytes_freed} B)`);
+    say(
+      `mcr offline: ${offline.secs.toFixed(2)} s, max RSS ${offline.maxRssMiB.toFixed(0)} MiB; removed ${off.manifests_removed} manifests, ${off.blobs_swept} blobs (${off.bytes_freed} B)`,
+    );
 
     // 2. Online: through the running server, with a client pushing meanwhile.
     const mcr = await startMcr(homes[0]!);
@@ -97,7 +103,9 @@ async function main() {
       const duringBig = await during;
       clearInterval(sampler);
       const serverSecs = (Date.parse(online.completed_at) - Date.parse(online.started_at)) / 1000;
-      say(`mcr online: ${serverSecs.toFixed(2)} s in the server (${cliSecs.toFixed(2)} s for the command); RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB; removed ${online.manifests_removed} manifests, ${online.blobs_swept} blobs`);
+      say(
+        `mcr online: ${serverSecs.toFixed(2)} s in the server (${cliSecs.toFixed(2)} s for the command); RSS ${before.toFixed(0)} → peak ${peak.toFixed(0)} MiB; removed ${online.manifests_removed} manifests, ${online.blobs_swept} blobs`,
+      );
       say(`pushes during that run: ${duringBig.length}, p50 ${pct(duringBig, 0.5).toFixed(1)} ms, p99 ${pct(duringBig, 0.99).toFixed(1)} ms`);
 
       // Back-to-back runs (default grace: each one marks over all remaining rows) while pushing.
@@ -112,7 +120,9 @@ async function main() {
       const withGc = await pushLoop(push, "bench/push", () => false, PUSHES);
       stop = true;
       await loop;
-      say(`pushes: without GC p50 ${pct(baseline, 0.5).toFixed(1)} ms, p99 ${pct(baseline, 0.99).toFixed(1)} ms; with back-to-back runs (${runs} runs) p50 ${pct(withGc, 0.5).toFixed(1)} ms, p99 ${pct(withGc, 0.99).toFixed(1)} ms`);
+      say(
+        `pushes: without GC p50 ${pct(baseline, 0.5).toFixed(1)} ms, p99 ${pct(baseline, 0.99).toFixed(1)} ms; with back-to-back runs (${runs} runs) p50 ${pct(withGc, 0.5).toFixed(1)} ms, p99 ${pct(withGc, 0.99).toFixed(1)} ms`,
+      );
     } finally {
       client.close();
       await mcr.stop();
@@ -121,11 +131,16 @@ async function main() {
     // 3. distribution 2.8 on the same content (it must not serve while it collects).
     try {
       const config = join(tmp, "distribution.yml");
-      writeFileSync(config, `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${distRoot}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n`);
+      writeFileSync(
+        config,
+        `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${distRoot}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n`,
+      );
       const blobs = join(distRoot, "docker", "registry", "v2", "blobs");
       const beforeFiles = files(blobs);
       const dist = await timed("docker-registry", ["garbage-collect", "--delete-untagged", config]);
-      say(`distribution garbage-collect --delete-untagged: ${dist.secs.toFixed(2)} s, max RSS ${dist.maxRssMiB.toFixed(0)} MiB; blob files ${beforeFiles} → ${files(blobs)}`);
+      say(
+        `distribution garbage-collect --delete-untagged: ${dist.secs.toFixed(2)} s, max RSS ${dist.maxRssMiB.toFixed(0)} MiB; blob files ${beforeFiles} → ${files(blobs)}`,
+      );
     } catch (err) {
       say(`distribution: not measured (${(err as Error).message}); apt-get install docker-registry`);
     }

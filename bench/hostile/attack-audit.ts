@@ -32,21 +32,28 @@ export async function auditFlood(t: Target, deadline: number): Promise<Tally> {
   const tally = new Tally();
   // Connections of their own per kind: the hashed attempts wait their turn in mcr, and the
   // 11 KB names must not queue behind them on the same sockets.
-  const agentsFrom = (first: number, n: number) => Array.from({ length: n }, (_, a) => new Agent({ ca: t.ca, keepAlive: true, maxSockets: 4, localAddress: sourceAddress(AUDIT_BLOCK, first + a) }));
+  const agentsFrom = (first: number, n: number) =>
+    Array.from({ length: n }, (_, a) => new Agent({ ca: t.ca, keepAlive: true, maxSockets: 4, localAddress: sourceAddress(AUDIT_BLOCK, first + a) }));
   const longNames = agentsFrom(0, 10);
   const variedNames = agentsFrom(10, ADDRESSES);
   const tag = Math.random().toString(36).slice(2, 8);
   try {
     await Promise.all([
       loopUntil(deadline, 8, 12_000, async (i) => {
-        tally.add(`token 11KB-name ${await send(t, longNames[i % longNames.length]!, "GET", "/v2/token?service=mcr", { authorization: basic(`${i}-${"x".repeat(11_000)}`) })}`);
+        tally.add(
+          `token 11KB-name ${await send(t, longNames[i % longNames.length]!, "GET", "/v2/token?service=mcr", { authorization: basic(`${i}-${"x".repeat(11_000)}`) })}`,
+        );
       }),
       loopUntil(deadline, 4, 4_000, async (i) => {
-        tally.add(`token varied-name ${await send(t, variedNames[i % ADDRESSES]!, "GET", "/v2/token?service=mcr", { authorization: basic(`user-${tag}-${i}-${"y".repeat(i % 200)}`) })}`);
+        tally.add(
+          `token varied-name ${await send(t, variedNames[i % ADDRESSES]!, "GET", "/v2/token?service=mcr", { authorization: basic(`user-${tag}-${i}-${"y".repeat(i % 200)}`) })}`,
+        );
       }),
       loopUntil(deadline, 4, 4_000, async (i) => {
         const body = JSON.stringify({ username: `api-${tag}-${i}`, password: "not-the-password", service_name: "mcr" });
-        tally.add(`login varied-name ${await send(t, variedNames[(i + 7) % ADDRESSES]!, "POST", "/v1/auth/login", { "content-type": "application/json", "content-length": Buffer.byteLength(body) }, body)}`);
+        tally.add(
+          `login varied-name ${await send(t, variedNames[(i + 7) % ADDRESSES]!, "POST", "/v1/auth/login", { "content-type": "application/json", "content-length": Buffer.byteLength(body) }, body)}`,
+        );
       }),
     ]);
   } finally {

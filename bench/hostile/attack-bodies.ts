@@ -24,11 +24,34 @@ const someSize = (i: number) => 100_000 + ((i * 7919) % 19) * 100_000;
 type Shape = (i: number) => BodyRequest;
 
 const MCR_SHAPES: Array<[string, Shape]> = [
-  ["login", (i) => ({ method: "POST", path: "/v1/auth/login", headers: { "content-type": "application/json" }, bytes: someSize(i), chunked: true, timeoutMs: 10_000 })],
+  [
+    "login",
+    (i) => ({ method: "POST", path: "/v1/auth/login", headers: { "content-type": "application/json" }, bytes: someSize(i), chunked: true, timeoutMs: 10_000 }),
+  ],
   ["token", (i) => ({ method: "GET", path: "/v2/token?service=mcr", bytes: someSize(i), chunked: true, timeoutMs: 10_000 })],
   ["health", (i) => ({ method: "GET", path: "/v1/health", bytes: someSize(i), chunked: true, timeoutMs: 10_000 })],
-  ["rpc-junk", (i) => ({ method: "POST", path: "/mcr.v1.PolicyService/ListRules", headers: { "content-type": "application/json", authorization: "Bearer junk" }, bytes: 1024 * 1024 + someSize(i), chunked: true, timeoutMs: 10_000 })],
-  ["grpc-health", () => ({ method: "POST", path: "/mcr.v1.AdminService/Health", headers: { "content-type": "application/grpc" }, bytes: 2 * 1024 * 1024, chunked: true, timeoutMs: 10_000 })],
+  [
+    "rpc-junk",
+    (i) => ({
+      method: "POST",
+      path: "/mcr.v1.PolicyService/ListRules",
+      headers: { "content-type": "application/json", authorization: "Bearer junk" },
+      bytes: 1024 * 1024 + someSize(i),
+      chunked: true,
+      timeoutMs: 10_000,
+    }),
+  ],
+  [
+    "grpc-health",
+    () => ({
+      method: "POST",
+      path: "/mcr.v1.AdminService/Health",
+      headers: { "content-type": "application/grpc" },
+      bytes: 2 * 1024 * 1024,
+      chunked: true,
+      timeoutMs: 10_000,
+    }),
+  ],
   ["manifest-get", (i) => ({ method: "GET", path: "/v2/a/manifests/latest", bytes: someSize(i), chunked: true, timeoutMs: 10_000 })],
 ];
 
@@ -74,7 +97,9 @@ export async function crashBodies(t: BodyTargets, deadline: number): Promise<Tal
       tally.add(`mcr ${name} ${await sendBody(t.mcr, from, shape(i))}`);
     } else if (round === MCR_SHAPES.length) {
       const headers = AGENT_HEADERS[i % AGENT_HEADERS.length]!;
-      tally.add(`agent h1 ${await sendBody(t.agent, from, { method: "POST", path: AGENT_SYNC, headers, bytes: 2 * 1024 * 1024, chunked: true, timeoutMs: 10_000 })}`);
+      tally.add(
+        `agent h1 ${await sendBody(t.agent, from, { method: "POST", path: AGENT_SYNC, headers, bytes: 2 * 1024 * 1024, chunked: true, timeoutMs: 10_000 })}`,
+      );
     } else {
       tally.add(`agent h2-reset ${await h2StreamThenReset(t.agent, from, 256 * 1024, AGENT_HEADERS[i % AGENT_HEADERS.length]!)}`);
     }
@@ -94,7 +119,9 @@ async function mcrFakeTokenRound(t: Target, connections: number, round: number, 
     chunked: false,
     timeoutMs: 15_000,
   });
-  const answers = await Promise.all(Array.from({ length: connections }, (_, i) => sendBody(t, sourceAddress(FAKE_TOKEN_BLOCK, (round % 8) * 4 + (i % 4)), body(i))));
+  const answers = await Promise.all(
+    Array.from({ length: connections }, (_, i) => sendBody(t, sourceAddress(FAKE_TOKEN_BLOCK, (round % 8) * 4 + (i % 4)), body(i))),
+  );
   for (const a of answers) tally.add(`mcr 1MB ${a}`);
 }
 

@@ -38,7 +38,15 @@ export interface SocketResult {
 }
 
 /** Keeps `perAddress` × `addresses` silent TCP connections open against `t` until the deadline. */
-async function holdIdle(t: Target, firstAddress: number, addresses: number, perAddress: number, deadline: number, tally: Tally, life: Lifetimes): Promise<void> {
+async function holdIdle(
+  t: Target,
+  firstAddress: number,
+  addresses: number,
+  perAddress: number,
+  deadline: number,
+  tally: Tally,
+  life: Lifetimes,
+): Promise<void> {
   const openPerAddress = new Array<number>(addresses).fill(0);
   const open = new Set<Socket>();
   let opened = 0;
@@ -77,10 +85,13 @@ function slowHeaders(t: Target, from: string, completeFirst: boolean, deadline: 
     const s = tlsFrom(t, from);
     const born = Date.now();
     let trickle: NodeJS.Timeout | undefined;
-    const end = setTimeout(() => {
-      life.stillOpenAtEnd++;
-      finish();
-    }, Math.max(0, deadline - Date.now()));
+    const end = setTimeout(
+      () => {
+        life.stillOpenAtEnd++;
+        finish();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     const finish = () => {
       clearInterval(trickle);
       clearTimeout(end);
@@ -113,10 +124,13 @@ function halfClosed(t: Target, from: string, complete: boolean, deadline: number
     const s: TLSSocket = tlsFrom(t, from);
     const born = Date.now();
     let answer = "";
-    const end = setTimeout(() => {
-      life.stillOpenAtEnd++;
-      done();
-    }, Math.max(0, deadline - Date.now()));
+    const end = setTimeout(
+      () => {
+        life.stillOpenAtEnd++;
+        done();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
     const done = () => {
       clearTimeout(end);
       s.destroy();
@@ -145,11 +159,24 @@ export async function idleAndSlowConnections(t: SocketTargets, deadline: number)
   const slowLoop = (target: Target, offset: number, completeFirst: boolean) =>
     loopUntil(deadline, 25, 2_000, async (i) => {
       tally.add(`${target.name} slow headers${completeFirst ? " after a request" : ""} opened`);
-      await slowHeaders(target, sourceAddress(SLOW_BLOCK, offset + (i % 5)), completeFirst, deadline, lifeOf(`${target.name} slow headers${completeFirst ? " after a request" : ""}`));
+      await slowHeaders(
+        target,
+        sourceAddress(SLOW_BLOCK, offset + (i % 5)),
+        completeFirst,
+        deadline,
+        lifeOf(`${target.name} slow headers${completeFirst ? " after a request" : ""}`),
+      );
     });
   const halfLoop = (target: Target, offset: number, complete: boolean) =>
     loopUntil(deadline, 10, 1_000, async (i) => {
-      await halfClosed(target, sourceAddress(SLOW_BLOCK, offset + (i % 5)), complete, deadline, tally, lifeOf(`${target.name} half-closed ${complete ? "complete" : "partial"}`));
+      await halfClosed(
+        target,
+        sourceAddress(SLOW_BLOCK, offset + (i % 5)),
+        complete,
+        deadline,
+        tally,
+        lifeOf(`${target.name} half-closed ${complete ? "complete" : "partial"}`),
+      );
       await sleep(Math.min(250, deadline - Date.now())); // a new one each quarter second per worker, not a handshake storm
     });
   await Promise.all([

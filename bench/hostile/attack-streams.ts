@@ -32,8 +32,20 @@ export interface StreamResult {
 }
 
 /** Opens one Connect server-streaming call; resolves with its outcome once it ends, or "held" at `holdUntil`. */
-function follow(session: ClientHttp2Session, method: "Events" | "Logs", token: string, message: unknown, holdUntil: number): { outcome: Promise<string>; close(): void } {
-  const stream = session.request({ ":method": "POST", ":path": `/mcp.agent.v1.AgentService/${method}`, "content-type": "application/connect+json", "connect-protocol-version": "1", authorization: `Bearer ${token}` });
+function follow(
+  session: ClientHttp2Session,
+  method: "Events" | "Logs",
+  token: string,
+  message: unknown,
+  holdUntil: number,
+): { outcome: Promise<string>; close(): void } {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": `/mcp.agent.v1.AgentService/${method}`,
+    "content-type": "application/connect+json",
+    "connect-protocol-version": "1",
+    authorization: `Bearer ${token}`,
+  });
   let data = Buffer.alloc(0);
   const outcome = new Promise<string>((resolve) => {
     const timer = setTimeout(() => resolve("held"), Math.max(0, holdUntil - Date.now()));
@@ -55,7 +67,11 @@ function follow(session: ClientHttp2Session, method: "Events" | "Logs", token: s
 
 function podmanEventsChildren(agentPid: number): number {
   try {
-    return Number(execFileSync("pgrep", ["-c", "-P", String(agentPid), "-f", "podman events"]).toString().trim());
+    return Number(
+      execFileSync("pgrep", ["-c", "-P", String(agentPid), "-f", "podman events"])
+        .toString()
+        .trim(),
+    );
   } catch {
     return 0; // pgrep exits 1 when nothing matches
   }

@@ -75,13 +75,28 @@ export class HonestClient {
     // localAddress reaches net.connect through http2.connect; the types leave it out.
     this.sessions = new Http2SessionManager(o.agentUrl, { pingIntervalMs: 10_000 }, { ca: o.ca, localAddress: "127.0.0.1" } as SecureClientSessionOptions);
     this.agent = createClient(AgentService, createConnectTransport({ baseUrl: o.agentUrl, httpVersion: "2", sessionManager: this.sessions }));
-    this.manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: descriptor("application/vnd.oci.image.config.v1+json", this.config), layers: [descriptor("application/vnd.oci.image.layer.v1.tar", this.layer)] }));
+    this.manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: descriptor("application/vnd.oci.image.config.v1+json", this.config),
+        layers: [descriptor("application/vnd.oci.image.layer.v1.tar", this.layer)],
+      }),
+    );
   }
 
   private mcr(method: string, path: string, headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
-        { host: "localhost", port: this.o.mcrPort, method, path, agent: this.http, timeout: TIMEOUT_MS, headers: { authorization: `Bearer ${this.o.mcrToken}`, ...headers } },
+        {
+          host: "localhost",
+          port: this.o.mcrPort,
+          method,
+          path,
+          agent: this.http,
+          timeout: TIMEOUT_MS,
+          headers: { authorization: `Bearer ${this.o.mcrToken}`, ...headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
@@ -120,12 +135,16 @@ export class HonestClient {
     if (!started) return;
     const location = new URL(String(started.headers.location), `https://localhost:${this.o.mcrPort}`);
     location.searchParams.set("digest", digestOf(blob));
-    await this.timed("mcr", "blob upload", () => this.expect("PUT", location.pathname + location.search, 201, { "content-type": "application/octet-stream", "content-length": blob.length }, blob));
+    await this.timed("mcr", "blob upload", () =>
+      this.expect("PUT", location.pathname + location.search, 201, { "content-type": "application/octet-stream", "content-length": blob.length }, blob),
+    );
   }
 
   private async ociCycle(): Promise<void> {
     await this.pushBlob(this.layer);
-    await this.timed("mcr", "manifest push", () => this.expect("PUT", `/v2/${REPO}/manifests/honest`, 201, { "content-type": OCI_MANIFEST, "content-length": this.manifest.length }, this.manifest));
+    await this.timed("mcr", "manifest push", () =>
+      this.expect("PUT", `/v2/${REPO}/manifests/honest`, 201, { "content-type": OCI_MANIFEST, "content-length": this.manifest.length }, this.manifest),
+    );
     await this.timed("mcr", "manifest pull", async () => {
       const a = await this.expect("GET", `/v2/${REPO}/manifests/honest`, 200, { accept: OCI_MANIFEST });
       if (!a.body.equals(this.manifest)) throw new Error("manifest pull: not the manifest pushed");
@@ -161,7 +180,17 @@ export class HonestClient {
     await this.timed("mcr", "ListRules, new connection", async () => {
       const a = await new Promise<number>((resolve, reject) => {
         const req = httpsRequest(
-          { host: "localhost", port: this.o.mcrPort, method: "POST", path: "/mcr.v1.PolicyService/ListRules", agent: false, ca: this.o.ca, localAddress: "127.0.0.1", timeout: TIMEOUT_MS, headers: { authorization: `Bearer ${this.o.mcrToken}`, "content-type": "application/json", connection: "close" } },
+          {
+            host: "localhost",
+            port: this.o.mcrPort,
+            method: "POST",
+            path: "/mcr.v1.PolicyService/ListRules",
+            agent: false,
+            ca: this.o.ca,
+            localAddress: "127.0.0.1",
+            timeout: TIMEOUT_MS,
+            headers: { authorization: `Bearer ${this.o.mcrToken}`, "content-type": "application/json", connection: "close" },
+          },
           (res) => res.resume().on("end", () => resolve(res.statusCode!)),
         );
         req.on("timeout", () => req.destroy(new Error(`no answer in ${TIMEOUT_MS} ms`)));
@@ -193,7 +222,13 @@ export class HonestClient {
         await new Promise((r) => setTimeout(r, Math.max(PAUSE_MS, everyMs - (Date.now() - t0))));
       }
     };
-    this.loops = [loop(() => this.ociCycle(), OCI_EVERY_MS), loop(() => this.rpcCycle()), loop(() => this.agentCycle()), loop(() => this.freshCycle(), 1_000), loop(() => this.podmanControl(), 1_000)];
+    this.loops = [
+      loop(() => this.ociCycle(), OCI_EVERY_MS),
+      loop(() => this.rpcCycle()),
+      loop(() => this.agentCycle()),
+      loop(() => this.freshCycle(), 1_000),
+      loop(() => this.podmanControl(), 1_000),
+    ];
   }
 
   /** Stops after the requests in flight; bounded by their timeouts. */
@@ -222,7 +257,12 @@ function agentCallOnNewConnection(o: HonestOptions, method: string): Promise<voi
       reject(err);
     };
     session.on("error", fail);
-    const stream = session.request({ ":method": "POST", ":path": `/mcp.agent.v1.AgentService/${method}`, "content-type": "application/json", authorization: `Bearer ${o.agentToken}` });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": `/mcp.agent.v1.AgentService/${method}`,
+      "content-type": "application/json",
+      authorization: `Bearer ${o.agentToken}`,
+    });
     stream.on("error", fail);
     stream.on("response", (h) => {
       stream.resume();

@@ -67,7 +67,17 @@ async function startAttacker(p: Platform): Promise<Attacker> {
     });
   const send = (m: ToAttacker) => child.send(m);
   const ready = next();
-  send({ type: "config", config: { ca: p.mcrHome.caPem, mcr: { port: p.daemons.mcr.port }, agent: { port: p.daemons.agent.port, pid: p.daemons.agent.pid }, systemToken: p.tokens.agentSystem, adminToken: p.tokens.agentStreamAdmin, service: SERVICE } });
+  send({
+    type: "config",
+    config: {
+      ca: p.mcrHome.caPem,
+      mcr: { port: p.daemons.mcr.port },
+      agent: { port: p.daemons.agent.port, pid: p.daemons.agent.pid },
+      systemToken: p.tokens.agentSystem,
+      adminToken: p.tokens.agentStreamAdmin,
+      service: SERVICE,
+    },
+  });
   await ready;
   return {
     child,
@@ -100,7 +110,15 @@ async function main(): Promise<void> {
   try {
     platform = await startPlatform(say);
     const { daemons, mcrHome } = platform;
-    honest = new HonestClient({ mcrPort: daemons.mcr.port, agentUrl: platform.agentUrl, ca: mcrHome.caPem, mcrToken: platform.tokens.mcrAdmin, agentToken: platform.tokens.agentAdmin, service: SERVICE, podmanEnv: platform.podmanEnv });
+    honest = new HonestClient({
+      mcrPort: daemons.mcr.port,
+      agentUrl: platform.agentUrl,
+      ca: mcrHome.caPem,
+      mcrToken: platform.tokens.mcrAdmin,
+      agentToken: platform.tokens.agentAdmin,
+      service: SERVICE,
+      podmanEnv: platform.podmanEnv,
+    });
     await honest.prepare();
     for (const f of FAMILIES) attackers.set(f, await startAttacker(platform));
     const sampler = new Sampler({ mcr: daemons.mcr.pid, agent: daemons.agent.pid });
@@ -171,7 +189,13 @@ async function main(): Promise<void> {
         mcr: { exit: crashed.mcr, stopExit: stopExit.mcr, logs: daemons.mcr.logs() },
         agent: { exit: crashed.agent, stopExit: stopExit.agent, logs: daemons.agent.logs() },
       },
-      db: { ...db, ...dbAfter, baselineFilesGrowth: baselineGrowth.files, baselinePagesGrowth: baselineGrowth.pages, auditRows: auditRowsSince(mcrHome, attack.from) },
+      db: {
+        ...db,
+        ...dbAfter,
+        baselineFilesGrowth: baselineGrowth.files,
+        baselinePagesGrowth: baselineGrowth.pages,
+        auditRows: auditRowsSince(mcrHome, attack.from),
+      },
       machine: { cores: cpus().length, loadBefore, loadAfter: loadAverage(), othersCores, oursCores, runnerLoopDelayMs: loopDelay, acceptQueueOverflows },
     });
     if (SAVE) writeFileSync(SAVE, JSON.stringify({ ...result, samples: honest.samples }) + "\n");

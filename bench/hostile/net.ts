@@ -75,7 +75,17 @@ export function sendBody(t: Target, from: string, r: BodyRequest): Promise<strin
   return new Promise((resolve) => {
     let settled = false;
     const headers: Record<string, string | number> = { ...r.headers, ...(r.chunked ? { "transfer-encoding": "chunked" } : { "content-length": r.bytes }) };
-    const req = httpsRequest({ host: DAEMON_HOST, servername: SERVERNAME, port: t.port, method: r.method, path: r.path, headers, ca: t.ca, agent: false, localAddress: from });
+    const req = httpsRequest({
+      host: DAEMON_HOST,
+      servername: SERVERNAME,
+      port: t.port,
+      method: r.method,
+      path: r.path,
+      headers,
+      ca: t.ca,
+      agent: false,
+      localAddress: from,
+    });
     const settle = (v: string) => {
       if (settled) return;
       settled = true;

@@ -115,19 +115,34 @@ export async function startPlatform(say: (m: string) => void): Promise<Platform>
     const pm: PodmanEnv = createPodmanEnv();
     undo.push(() => pm.cleanup());
     const mcrForAgent = { url: mcrUrl, host: `localhost:${mcr.port}` } as Parameters<typeof initAgentHome>[0]["mcr"];
-    const agentHome: AgentHome = await initAgentHome({ mcr: mcrForAgent, mcrHome, podmanDir: pm.dir, registryUser: { username: "agent-bench", password: agentPassword } });
+    const agentHome: AgentHome = await initAgentHome({
+      mcr: mcrForAgent,
+      mcrHome,
+      podmanDir: pm.dir,
+      registryUser: { username: "agent-bench", password: agentPassword },
+    });
     undo.push(() => removeAgentHome(agentHome));
     // Reconcile every 30 s as in production, not the tests' 1 s.
     writeFileSync(agentHome.config, readFileSync(agentHome.config, "utf8").replace('reconcile_interval = "1s"', 'reconcile_interval = "30s"'));
-    const agent = await startDaemon("agent", AGENT_BIN, agentHome.config, join(agentHome.dir, "mcp-agent.log"), "mcp-agent listening", { MCP_AGENT_LOG_LEVEL: "info" });
+    const agent = await startDaemon("agent", AGENT_BIN, agentHome.config, join(agentHome.dir, "mcp-agent.log"), "mcp-agent listening", {
+      MCP_AGENT_LOG_LEVEL: "info",
+    });
     undo.push(() => agent.stop("SIGKILL"));
     const agentUrl = `https://localhost:${agent.port}`;
     say(`mcp-agent pid ${agent.pid} on ${agentUrl}`);
 
-    const def = { name: SERVICE, node: "node1", version: "v1", components: [{ name: "api", image: `localhost:${mcr.port}/bench/honest:honest` }] } as unknown as ServiceDefinition;
+    const def = {
+      name: SERVICE,
+      node: "node1",
+      version: "v1",
+      components: [{ name: "api", image: `localhost:${mcr.port}/bench/honest:honest` }],
+    } as unknown as ServiceDefinition;
     const sessions = new Http2SessionManager(agentUrl, {}, { ca: mcrHome.caPem });
     try {
-      await createClient(AgentService, createConnectTransport({ baseUrl: agentUrl, httpVersion: "2", sessionManager: sessions })).sync({ services: [def] }, { headers: { Authorization: `Bearer ${tokens.agentAdmin}` } });
+      await createClient(AgentService, createConnectTransport({ baseUrl: agentUrl, httpVersion: "2", sessionManager: sessions })).sync(
+        { services: [def] },
+        { headers: { Authorization: `Bearer ${tokens.agentAdmin}` } },
+      );
     } finally {
       sessions.abort(); // an open session would make the agent wait for it when it stops
     }
@@ -180,7 +195,9 @@ export function auditRowsSince(home: McrHome, since: number): Record<string, { r
   const db = new Database(join(home.dir, "mcr.db"), { readonly: true, fileMustExist: true });
   try {
     const rows = db
-      .prepare("SELECT event_type AS type, count(*) AS n, sum(length(event_time) + length(event_type) + coalesce(length(actor_id), 0) + coalesce(length(repository), 0) + coalesce(length(digest), 0) + coalesce(length(ip_address), 0) + coalesce(length(details), 0)) AS bytes FROM audit_log WHERE event_time >= ? GROUP BY event_type ORDER BY n DESC")
+      .prepare(
+        "SELECT event_type AS type, count(*) AS n, sum(length(event_time) + length(event_type) + coalesce(length(actor_id), 0) + coalesce(length(repository), 0) + coalesce(length(digest), 0) + coalesce(length(ip_address), 0) + coalesce(length(details), 0)) AS bytes FROM audit_log WHERE event_time >= ? GROUP BY event_type ORDER BY n DESC",
+      )
       .all(new Date(since).toISOString()) as { type: string; n: number; bytes: number }[];
     return Object.fromEntries(rows.map((r) => [r.type, { rows: r.n, bytes: r.bytes }]));
   } finally {

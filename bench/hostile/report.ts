@@ -22,8 +22,24 @@ export interface RunInput {
   samples: Sample[];
   sampler: Sampler;
   daemons: Record<"mcr" | "agent", { exit?: { at: number; code: number | string }; stopExit?: number | string; logs: string }>;
-  db: { filesBefore: number; filesAfter: number; pagesBefore: number; pagesAfter: number; baselineFilesGrowth: number; baselinePagesGrowth: number; auditRows: Record<string, { rows: number; bytes: number }> };
-  machine: { cores: number; loadBefore: number[]; loadAfter: number[]; othersCores: number; oursCores: number; runnerLoopDelayMs: { p99: number; max: number }; acceptQueueOverflows: number };
+  db: {
+    filesBefore: number;
+    filesAfter: number;
+    pagesBefore: number;
+    pagesAfter: number;
+    baselineFilesGrowth: number;
+    baselinePagesGrowth: number;
+    auditRows: Record<string, { rows: number; bytes: number }>;
+  };
+  machine: {
+    cores: number;
+    loadBefore: number[];
+    loadAfter: number[];
+    othersCores: number;
+    oursCores: number;
+    runnerLoopDelayMs: { p99: number; max: number };
+    acceptQueueOverflows: number;
+  };
 }
 
 interface Latency {
@@ -42,14 +58,33 @@ function latency(samples: Sample[], daemon: Sample["daemon"], from: number, to: 
   const ms = xs.map((s) => s.ms).sort((a, b) => a - b);
   const errorMessages: Record<string, number> = {};
   for (const s of xs) if (s.error) errorMessages[`${s.what}: ${s.error}`] = (errorMessages[`${s.what}: ${s.error}`] ?? 0) + 1;
-  return { requests: xs.length, errors: xs.filter((s) => s.error).length, p50: percentile(ms, 0.5), p99: percentile(ms, 0.99), max: ms.at(-1) ?? NaN, errorMessages };
+  return {
+    requests: xs.length,
+    errors: xs.filter((s) => s.error).length,
+    p50: percentile(ms, 0.5),
+    p99: percentile(ms, 0.99),
+    max: ms.at(-1) ?? NaN,
+    errorMessages,
+  };
 }
 
 /** p50/p99 per kind of honest request ("manifest push", "Status", …). */
 function byRequest(samples: Sample[], daemon: "mcr" | "agent", from: number, to: number): Record<string, { n: number; p50: number; p99: number }> {
   const kinds = new Map<string, number[]>();
   for (const s of samples) if (s.daemon === daemon && s.at >= from && s.at < to) kinds.set(s.what, [...(kinds.get(s.what) ?? []), s.ms]);
-  return Object.fromEntries([...kinds].map(([k, xs]) => [k, { n: xs.length, p50: percentile(xs.sort((a, b) => a - b), 0.5), p99: percentile(xs, 0.99) }]));
+  return Object.fromEntries(
+    [...kinds].map(([k, xs]) => [
+      k,
+      {
+        n: xs.length,
+        p50: percentile(
+          xs.sort((a, b) => a - b),
+          0.5,
+        ),
+        p99: percentile(xs, 0.99),
+      },
+    ]),
+  );
 }
 
 /** Warnings and errors a daemon logged from `from` on, counted per message. */
@@ -65,7 +100,7 @@ function logSummary(logs: string, from: number): { warn: number; error: number; 
     }
     const time = typeof l.time === "number" ? l.time : Date.parse(String(l.time));
     if (time < from) continue;
-    const level = typeof l.level === "number" ? l.level : ({ warn: 40, error: 50, fatal: 60 } as Record<string, number>)[String(l.level)] ?? 30;
+    const level = typeof l.level === "number" ? l.level : (({ warn: 40, error: 50, fatal: 60 } as Record<string, number>)[String(l.level)] ?? 30);
     if (level < 40) continue;
     if (level >= 50) out.error++;
     else out.warn++;
@@ -117,7 +152,10 @@ export function figures(r: RunInput) {
     settings: { ...r.settings, rssSampleMaxGapMs: r.sampler.maxGapMs },
     machine: r.machine,
     targets: TARGETS,
-    mcr: { ...daemon("mcr"), db: { ...r.db, growthBytes: dbGrowth, pageGrowthBytes: r.db.pagesAfter - r.db.pagesBefore, verdict: dbGrowth < TARGETS.dbGrowthBytes ? "PASS" : "MISS" } },
+    mcr: {
+      ...daemon("mcr"),
+      db: { ...r.db, growthBytes: dbGrowth, pageGrowthBytes: r.db.pagesAfter - r.db.pagesBefore, verdict: dbGrowth < TARGETS.dbGrowthBytes ? "PASS" : "MISS" },
+    },
     agent: daemon("agent"),
     podmanControl: { baseline: latency(r.samples, "podman", r.baseline.from, r.baseline.to), attack: latency(r.samples, "podman", r.attack.from, r.attack.to) },
     phases,
@@ -132,7 +170,14 @@ const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 
 export function formatText(f: Figures): string {
   const out: string[] = [];
-  const row = (cells: string[], widths: number[]) => out.push("  " + cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  const row = (cells: string[], widths: number[]) =>
+    out.push(
+      "  " +
+        cells
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd(),
+    );
   const m = f.machine;
   out.push(
     `hostile traffic bench, ${f.when}`,
@@ -160,16 +205,28 @@ export function formatText(f: Figures): string {
     "",
     `  mcr database: files ${kb(db.filesBefore)} -> ${kb(db.filesAfter)}; SQLite pages ${kb(db.pagesBefore)} -> ${kb(db.pagesAfter)} (+${kb(db.pageGrowthBytes)});` +
       ` in the baseline the honest client alone grew the files by ${kb(db.baselineFilesGrowth)}, the pages by ${kb(db.baselinePagesGrowth)}`,
-    `  audit rows written during the attacks: ${Object.entries(db.auditRows).map(([t, a]) => `${t} ${a.rows} (${kb(a.bytes)})`).join(", ") || "none"}`,
+    `  audit rows written during the attacks: ${
+      Object.entries(db.auditRows)
+        .map(([t, a]) => `${t} ${a.rows} (${kb(a.bytes)})`)
+        .join(", ") || "none"
+    }`,
   );
-  for (const [name, x] of [["mcr", f.mcr], ["mcp-agent", f.agent]] as const) {
+  for (const [name, x] of [
+    ["mcr", f.mcr],
+    ["mcp-agent", f.agent],
+  ] as const) {
     if (x.exit) out.push(`  ${name} EXITED during the run: ${JSON.stringify(x.exit)}`);
     for (const [msg, n] of Object.entries(x.honest.errorMessages)) out.push(`  ${name} honest error ×${n}: ${msg}`);
-    const msgs = Object.entries(x.logs.messages).sort((a, b) => b[1] - a[1]).slice(0, 8);
+    const msgs = Object.entries(x.logs.messages)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8);
     if (msgs.length) out.push(`  ${name} warnings/errors logged: ${msgs.map(([msg, n]) => `"${msg}" ×${n}`).join("; ")}`);
   }
   out.push("", "  honest requests by kind, p50/p99 ms (count): idle baseline -> during the attacks");
-  for (const [name, x] of [["mcr", f.mcr], ["mcp-agent", f.agent]] as const) {
+  for (const [name, x] of [
+    ["mcr", f.mcr],
+    ["mcp-agent", f.agent],
+  ] as const) {
     const kinds = Object.keys(x.byRequest.attack);
     const cell = (k: string) => {
       const b = x.byRequest.baseline[k];
@@ -179,22 +236,42 @@ export function formatText(f: Figures): string {
     out.push(`  ${name}: ${kinds.map(cell).join("; ")}`);
   }
   const pc = f.podmanControl;
-  out.push(`  control, podman ps on the agent's storage run by the bench: ${f0(pc.baseline.p50)}/${f0(pc.baseline.p99)} (${pc.baseline.requests}) -> ${f0(pc.attack.p50)}/${f0(pc.attack.p99)} (${pc.attack.requests}), ${pc.attack.errors} failed`);
+  out.push(
+    `  control, podman ps on the agent's storage run by the bench: ${f0(pc.baseline.p50)}/${f0(pc.baseline.p99)} (${pc.baseline.requests}) -> ${f0(pc.attack.p50)}/${f0(pc.attack.p99)} (${pc.attack.requests}), ${pc.attack.errors} failed`,
+  );
   out.push("", "  per phase");
   const pw = [20, 4, 14, 14, 22, 22, 16, 5];
   row(["phase", "s", "mcr peak RSS", "agent peak RSS", "mcr p50/p99 (n, err)", "agent p50/p99 (n, err)", "podman ps p50/p99", "load"], pw);
   for (const p of f.phases) {
     const lat = (l: Latency) => `${f0(l.p50)}/${f0(l.p99)} ms (${l.requests}, ${l.errors})`;
-    row([`${p.name}`, f0(p.seconds), `${f1(p.mcrPeakRssMiB)} MiB`, `${f1(p.agentPeakRssMiB)} MiB`, lat(p.mcr), lat(p.agent), `${f0(p.podman.p50)}/${f0(p.podman.p99)} ms`, f1(p.maxLoad)], pw);
+    row(
+      [
+        `${p.name}`,
+        f0(p.seconds),
+        `${f1(p.mcrPeakRssMiB)} MiB`,
+        `${f1(p.agentPeakRssMiB)} MiB`,
+        lat(p.mcr),
+        lat(p.agent),
+        `${f0(p.podman.p50)}/${f0(p.podman.p99)} ms`,
+        f1(p.maxLoad),
+      ],
+      pw,
+    );
   }
   out.push("", "  what the attackers got (outcome: count)");
   for (const p of f.phases) {
     for (const a of p.attacks) {
-      const counts = Object.entries(a.counts).map(([k, n]) => `${k}: ${n}`).join("; ");
+      const counts = Object.entries(a.counts)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join("; ");
       const { lifetimes, ...extra } = (a.extra ?? {}) as { lifetimes?: Record<string, Record<string, number>> };
-      out.push(`  [${p.name}] ${a.family}: ${counts || "nothing"}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ""}${a.error ? ` FAILED: ${a.error.split("\n")[0]}` : ""}`);
+      out.push(
+        `  [${p.name}] ${a.family}: ${counts || "nothing"}${Object.keys(extra).length ? ` ${JSON.stringify(extra)}` : ""}${a.error ? ` FAILED: ${a.error.split("\n")[0]}` : ""}`,
+      );
       for (const [what, l] of Object.entries(lifetimes ?? {})) {
-        out.push(`      ${what}: ${l.closed} closed by the daemon after ${f0(l.closed_median_ms!)} ms (median), ${f0(l.closed_max_ms!)} ms (max); ${l.still_open_at_end} open at the deadline`);
+        out.push(
+          `      ${what}: ${l.closed} closed by the daemon after ${f0(l.closed_median_ms!)} ms (median), ${f0(l.closed_max_ms!)} ms (max); ${l.still_open_at_end} open at the deadline`,
+        );
       }
     }
   }

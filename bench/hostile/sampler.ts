@@ -32,7 +32,9 @@ export function loadAverage(): number[] {
  * honest newcomer's SYN wait for a retransmission (1 s, then 3 s, 7 s…).
  */
 export function listenOverflows(): number {
-  const lines = readFileSync("/proc/net/netstat", "utf8").split("\n").filter((l) => l.startsWith("TcpExt:"));
+  const lines = readFileSync("/proc/net/netstat", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("TcpExt:"));
   const names = lines[0]?.split(" ") ?? [];
   const values = lines[1]?.split(" ") ?? [];
   return Number(values[names.indexOf("ListenOverflows")] ?? NaN);
@@ -101,7 +103,10 @@ export class Sampler {
 
   /** The highest and the mean RSS of `daemon` between two times. */
   rssIn(daemon: "mcr" | "agent", from: number, to: number): { peak: number; mean: number } {
-    const xs = this.rss.filter((s) => s.at >= from && s.at <= to).map((s) => s[daemon]).filter((v): v is number => v !== undefined);
+    const xs = this.rss
+      .filter((s) => s.at >= from && s.at <= to)
+      .map((s) => s[daemon])
+      .filter((v): v is number => v !== undefined);
     if (xs.length === 0) return { peak: NaN, mean: NaN };
     return { peak: Math.max(...xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
   }

@@ -16,7 +16,13 @@ export interface Response {
 const pems = new Map<string, string>();
 
 /** One request on a fresh connection; `ca` is the file holding the CA every bench server's certificate chains to. */
-export function request(url: string | URL, caPath: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
+export function request(
+  url: string | URL,
+  caPath: string,
+  method = "GET",
+  headers: Record<string, string | number> = {},
+  body?: Buffer | string,
+): Promise<Response> {
   const u = new URL(url);
   const send = u.protocol === "https:" ? httpsRequest : httpRequest;
   let ca = pems.get(caPath);
@@ -35,7 +41,14 @@ export function request(url: string | URL, caPath: string, method = "GET", heade
 }
 
 /** Like request() but fails unless the status is `want`. */
-export async function expect(want: number, url: string | URL, caPath: string, method = "GET", headers: Record<string, string | number> = {}, body?: Buffer | string): Promise<Response> {
+export async function expect(
+  want: number,
+  url: string | URL,
+  caPath: string,
+  method = "GET",
+  headers: Record<string, string | number> = {},
+  body?: Buffer | string,
+): Promise<Response> {
   const res = await request(url, caPath, method, headers, body);
   if (res.status !== want) throw new Error(`${method} ${url}: HTTP ${res.status} (wanted ${want}): ${res.body.toString("utf8").slice(0, 500)}`);
   return res;
@@ -59,9 +72,15 @@ export function location(res: Response, base: string): URL {
  */
 export function curlBase(caPath: string): string[] {
   return [
-    "--silent", "--show-error", "--http1.1", "--cacert", caPath,
-    "--tls13-ciphers", "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
-    "-H", "Expect:",
+    "--silent",
+    "--show-error",
+    "--http1.1",
+    "--cacert",
+    caPath,
+    "--tls13-ciphers",
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+    "-H",
+    "Expect:",
   ];
 }
 

@@ -180,12 +180,19 @@ async function run(tmp: string): Promise<void> {
     info: {
       date: new Date().toISOString(),
       machine: `${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${tool("uname", ["-r"])}`,
-      "load average at start": loadavg().map((x) => x.toFixed(2)).join(" "),
+      "load average at start": loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" "),
       mcr: MCR_BIN,
       blob: `${cfg.blobMb} MiB random, chunks of ${cfg.chunkMb} MiB; ${cfg.reps} run(s) per figure`,
       software: `node ${process.version}; ${tool("curl", ["--version"]).split(" ").slice(0, 2).join(" ")}; ${tool("docker-registry", ["--version"])}; ${tool("nginx", ["-v"])}; ${tool("wrk", ["--version"]).split(" ").slice(0, 2).join(" ")}`,
     },
-    get: [], push: [], manifest: [], memory: [], mcrPhaseHwm: {}, ciphers: {},
+    get: [],
+    push: [],
+    manifest: [],
+    memory: [],
+    mcrPhaseHwm: {},
+    ciphers: {},
   };
 
   say(`temp dir ${tmp}`);
@@ -199,9 +206,10 @@ async function run(tmp: string): Promise<void> {
 
   const hex = blob.digest.slice("sha256:".length);
   /** Where each server keeps the blob (nginx serves mcr's file). */
-  const blobFile = (s: Server) => s.name === "distribution"
-    ? join(tmp, "distribution", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data")
-    : join(layers, "sha256", hex.slice(0, 2), hex);
+  const blobFile = (s: Server) =>
+    s.name === "distribution"
+      ? join(tmp, "distribution", "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data")
+      : join(layers, "sha256", hex.slice(0, 2), hex);
   const getRow = (server: Server, streams: number): GetRow => {
     let row = results.get.find((g) => g.server === server.name && g.proto === server.proto && g.streams === streams);
     if (!row) results.get.push((row = { server: server.name, proto: server.proto, streams, samples: [] }));
@@ -234,9 +242,19 @@ async function run(tmp: string): Promise<void> {
 
     for (let rep = 0; rep < cfg.reps; rep++) {
       for (const reg of rotate(registries, rep)) {
-        const mono = await sample(`push ${reg.name}`, [blob.path], () => pushMonolithic(env.caPath, reg.url, `bench/push-${proto}-${rep}-mono`, blob, reg.pid), true);
+        const mono = await sample(
+          `push ${reg.name}`,
+          [blob.path],
+          () => pushMonolithic(env.caPath, reg.url, `bench/push-${proto}-${rep}-mono`, blob, reg.pid),
+          true,
+        );
         pushRow(reg, "monolithic").samples.push(mono);
-        const chunked = await sample(`push ${reg.name}`, blob.chunks.map((c) => c.path), () => pushChunked(env.caPath, reg.url, `bench/push-${proto}-${rep}-chunked`, blob, reg.pid), true);
+        const chunked = await sample(
+          `push ${reg.name}`,
+          blob.chunks.map((c) => c.path),
+          () => pushChunked(env.caPath, reg.url, `bench/push-${proto}-${rep}-chunked`, blob, reg.pid),
+          true,
+        );
         pushRow(reg, "chunked").samples.push(chunked);
         say(`push ${reg.name} ${proto} run ${rep + 1}: monolithic ${mono.mbps.toFixed(0)} MB/s, chunked ${chunked.mbps.toFixed(0)} MB/s`);
       }
@@ -248,7 +266,9 @@ async function run(tmp: string): Promise<void> {
         for (const n of [1, cfg.streams]) {
           const t = await sample(`GET ${s.name}`, [blobFile(s)], () => pull(env.caPath, blobUrl(s, blob), blob.size, n, s.pid));
           getRow(s, n).samples.push(t);
-          say(`GET ${s.name} ${proto} ×${n} run ${rep + 1}: ${t.mbps.toFixed(0)} MB/s (${t.seconds.toFixed(2)} s, server CPU ${t.serverCpu.toFixed(2)} s, others ${t.othersCores.toFixed(2)} cores)`);
+          say(
+            `GET ${s.name} ${proto} ×${n} run ${rep + 1}: ${t.mbps.toFixed(0)} MB/s (${t.seconds.toFixed(2)} s, server CPU ${t.serverCpu.toFixed(2)} s, others ${t.othersCores.toFixed(2)} cores)`,
+          );
         }
       }
     }
@@ -289,7 +309,9 @@ async function run(tmp: string): Promise<void> {
   }
   await stop(nginx.http, nginx.https);
 
-  results.info["load average at end"] = loadavg().map((x) => x.toFixed(2)).join(" ");
+  results.info["load average at end"] = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
   const text = render(results, cfg.streams);
   process.stdout.write("\n" + text);
   if (cfg.json) writeFileSync(cfg.json, JSON.stringify({ cfg, results, verdicts: verdicts(results, cfg.streams) }, null, 2) + "\n");

@@ -145,7 +145,8 @@ export function pushMonolithic(caPath: string, base: string, repo: string, blob:
   return timed(serverPid, blob.size, async () => {
     const session = await startSession(caPath, base, repo);
     const r = await curl(caPath, ["-X", "PUT", "-H", "Content-Type: application/octet-stream", "--upload-file", blob.path, withDigest(session, blob.digest)]);
-    if (r.status !== 201 || r.uploaded !== blob.size) throw new Error(`monolithic PUT to ${base}/${repo}: HTTP ${r.status}, ${r.uploaded} of ${blob.size} bytes sent`);
+    if (r.status !== 201 || r.uploaded !== blob.size)
+      throw new Error(`monolithic PUT to ${base}/${repo}: HTTP ${r.status}, ${r.uploaded} of ${blob.size} bytes sent`);
   });
 }
 
@@ -155,10 +156,14 @@ export function pushChunked(caPath: string, base: string, repo: string, blob: Bl
     let session = await startSession(caPath, base, repo);
     for (const c of blob.chunks) {
       const r = await curl(caPath, [
-        "-X", "PATCH",
-        "-H", "Content-Type: application/octet-stream",
-        "-H", `Content-Range: ${c.start}-${c.end}`,
-        "--upload-file", c.path,
+        "-X",
+        "PATCH",
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-H",
+        `Content-Range: ${c.start}-${c.end}`,
+        "--upload-file",
+        c.path,
         session.href,
       ]);
       if (r.status !== 202) throw new Error(`PATCH ${c.start}-${c.end} to ${base}/${repo}: HTTP ${r.status}`);

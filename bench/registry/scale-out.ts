@@ -59,7 +59,10 @@ function track(name: string, child: ChildProcess, url: string): Proc & { log: ()
 }
 
 async function startMcr(name: string, config: string): Promise<Proc> {
-  const child = spawn(MCR_BIN, ["server", "--config", config], { env: { ...process.env, MCR_SERVER_PLAIN_HTTP: "true", MCR_AUTH_DISABLED: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(MCR_BIN, ["server", "--config", config], {
+    env: { ...process.env, MCR_SERVER_PLAIN_HTTP: "true", MCR_AUTH_DISABLED: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const p = track(name, child, "");
   for (let i = 0; i < 300; i++) {
     const m = /"port":(\d+).*"msg":"mcr listening"/.exec(p.log());
@@ -72,7 +75,9 @@ async function startMcr(name: string, config: string): Promise<Proc> {
 async function startDistribution(s3: S3Server): Promise<Proc> {
   const port = await freePort();
   const config = join(tmp, "distribution-s3.yml");
-  writeFileSync(config, `version: 0.1
+  writeFileSync(
+    config,
+    `version: 0.1
 log: { level: warn, accesslog: { disabled: true } }
 storage:
   s3: { accesskey: ${s3.accessKeyId}, secretkey: ${s3.secretAccessKey}, region: us-east-1, regionendpoint: "${s3.endpoint}", bucket: ${s3.bucket}, secure: false, v4auth: true, rootdirectory: /distribution }
@@ -80,13 +85,20 @@ storage:
   redirect: { disable: true }
   maintenance: { uploadpurging: { enabled: false } }
 http: { addr: "127.0.0.1:${port}", secret: bench-secret }
-`);
+`,
+  );
   // AWS_CA_BUNDLE, if the environment sets one, makes distribution's AWS SDK refuse its own HTTP transport.
   const env = { ...process.env };
   delete env.AWS_CA_BUNDLE;
   const p = track("distribution-s3", spawn("docker-registry", ["serve", config], { env, stdio: ["ignore", "pipe", "pipe"] }), `http://127.0.0.1:${port}`);
   for (let i = 0; i < 100; i++) {
-    if ((await fetch(`${p.url}/v2/`).then((r) => r.status, () => 0)) === 200) return p;
+    if (
+      (await fetch(`${p.url}/v2/`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      return p;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`distribution did not start:\n${p.log()}`);
@@ -121,12 +133,14 @@ const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex"
 
 function manifestFor(blob: Blob): { config: Buffer; manifest: Buffer } {
   const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [blob.digest] } }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: blob.digest, size: blob.size }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: blob.digest, size: blob.size }],
+    }),
+  );
   return { config, manifest };
 }
 
@@ -144,7 +158,13 @@ async function seedMcr(url: string, blob: Blob): Promise<void> {
  * implement, so it cannot push there: its layout is written straight into the bucket instead.
  */
 async function seedDistribution(s3: S3Server, blob: Blob): Promise<void> {
-  const client = new S3Client({ endpoint: s3.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, requestChecksumCalculation: "WHEN_REQUIRED" });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+  });
   const root = "distribution/docker/registry/v2";
   const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${root}/${key}`, Body: body }));
   const data = (d: string) => `blobs/sha256/${d.slice(7, 9)}/${d.slice(7)}/data`;
@@ -185,7 +205,24 @@ async function measure(blob: Blob, pg: PgServer, s3: S3Server): Promise<void> {
   await run(MCR_BIN, ["init", "--dir", join(tmp, "embedded"), "--listen", "127.0.0.1:0"]);
   CA = join(tmp, "embedded", "certs", "ca.pem");
   const url = await pg.createDatabase("mcr");
-  await run(MCR_BIN, ["init", "--dir", join(tmp, "scale"), "--listen", "127.0.0.1:0", "--database-url", url, "--s3-bucket", s3.bucket, "--s3-endpoint", s3.endpoint, "--s3-path-style", "--s3-prefix", "mcr/", "--s3-credentials-file", creds]);
+  await run(MCR_BIN, [
+    "init",
+    "--dir",
+    join(tmp, "scale"),
+    "--listen",
+    "127.0.0.1:0",
+    "--database-url",
+    url,
+    "--s3-bucket",
+    s3.bucket,
+    "--s3-endpoint",
+    s3.endpoint,
+    "--s3-path-style",
+    "--s3-prefix",
+    "mcr/",
+    "--s3-credentials-file",
+    creds,
+  ]);
   const embedded = await startMcr("mcr-embedded", join(tmp, "embedded", "mcr.toml"));
   const scale = await startMcr("mcr-pg-s3", join(tmp, "scale", "mcr.toml"));
   const dist = await startDistribution(s3);
@@ -193,7 +230,11 @@ async function measure(blob: Blob, pg: PgServer, s3: S3Server): Promise<void> {
   await seedMcr(embedded.url, blob);
   await seedMcr(scale.url, blob);
   await seedDistribution(s3, blob);
-  const servers: [string, Proc][] = [["mcr embedded", embedded], ["mcr PostgreSQL + S3", scale], ["distribution 2.8, S3", dist]];
+  const servers: [string, Proc][] = [
+    ["mcr embedded", embedded],
+    ["mcr PostgreSQL + S3", scale],
+    ["distribution 2.8, S3", dist],
+  ];
   const rows: Row[] = [];
   const add = (what: string, server: string, v: string) => {
     let r = rows.find((x) => x.what === what);
@@ -213,7 +254,10 @@ async function measure(blob: Blob, pg: PgServer, s3: S3Server): Promise<void> {
       say(`GET ×${n} ${name}: ${fmt(xs.map((x) => x.mbps))} MB/s`);
     }
   }
-  for (const [mode, fn] of [["monolithic", pushMonolithic], ["chunked", pushChunked]] as const) {
+  for (const [mode, fn] of [
+    ["monolithic", pushMonolithic],
+    ["chunked", pushChunked],
+  ] as const) {
     for (const [name, p] of servers.slice(0, 2)) {
       const xs: Transfer[] = [];
       for (let i = 0; i < cfg.reps; i++) {
@@ -248,7 +292,9 @@ async function measure(blob: Blob, pg: PgServer, s3: S3Server): Promise<void> {
 
   const names = servers.map(([n]) => n);
   const out = [
-    `Run of ${new Date().toISOString()}: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load ${loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    `Run of ${new Date().toISOString()}: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
     `${cfg.blobMb} MiB blob, ${cfg.chunkMb} MiB chunks, ${cfg.reps} runs per figure, median (min–max), plain HTTP on loopback; PostgreSQL 15 and s3rver on the same machine`,
     "",
     `| measure | ${names.join(" | ")} |`,

@@ -73,7 +73,11 @@ class Managed {
   readonly exited: Promise<string>;
   private readonly pidFile: string;
 
-  constructor(readonly child: ChildProcess, env: BenchEnv, tag: string) {
+  constructor(
+    readonly child: ChildProcess,
+    env: BenchEnv,
+    tag: string,
+  ) {
     this.pidFile = join(env.tmp, "pids", `${tag}.pid`);
     writeFileSync(this.pidFile, `${child.pid}\n`);
     const keep = (d: Buffer) => {
@@ -149,7 +153,9 @@ export async function startDistribution(env: BenchEnv, proto: Proto): Promise<Se
     const port = await freePort();
     const tls = proto === "https" ? `\n  tls:\n    certificate: ${env.certPath}\n    key: ${env.keyPath}` : "";
     const config = join(env.tmp, `distribution-${proto}.yml`);
-    writeFileSync(config, `version: 0.1
+    writeFileSync(
+      config,
+      `version: 0.1
 log:
   level: warn
   accesslog:
@@ -167,7 +173,8 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${secret}${tls}
-`);
+`,
+    );
     const child = spawn("docker-registry", ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
     const proc = new Managed(child, env, `distribution-${proto}`);
     const url = `${proto}://127.0.0.1:${port}`;
@@ -194,7 +201,9 @@ export async function startNginx(env: BenchEnv, root: string): Promise<{ http: S
     // Running as root, nginx's workers would switch to "nobody", who cannot read mcr's 0700 folders.
     const user = process.getuid?.() === 0 ? "user root;" : "";
     const conf = join(dir, "nginx.conf");
-    writeFileSync(conf, `daemon off;
+    writeFileSync(
+      conf,
+      `daemon off;
 master_process on;
 worker_processes auto;
 ${user}
@@ -224,7 +233,8 @@ http {
     root ${root};
   }
 }
-`);
+`,
+    );
     const child = spawn("nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"] });
     const proc = new Managed(child, env, "nginx");
     try {

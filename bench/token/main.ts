@@ -37,7 +37,8 @@ async function main() {
   const mcr = await startMcr(home, {}, { auth: true });
   const client = new RegistryClient(mcr.url, home.caPem);
   const out: string[] = [];
-  const line = (what: string, r: { rps: number; p50: number; p99: number }) => out.push(`| ${what} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
+  const line = (what: string, r: { rps: number; p50: number; p99: number }) =>
+    out.push(`| ${what} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`);
   try {
     const one: [string, string][] = [["bench", await addAccount(home, "bench", "human", ["user"])]];
     const many: [string, string][] = [];

@@ -78,7 +78,8 @@ export class Credentials {
     const s = this.session(identityUrl);
     const t = s?.tokens[service];
     if (!s || !t) throw new ConsoleError("unauthenticated", `not logged in to ${identityUrl}: ${LOGIN_HINT}`);
-    if (Date.parse(t.expires_at) <= this.now()) throw new ConsoleError("unauthenticated", `the session for ${s.username} at ${identityUrl} has expired: ${LOGIN_HINT}`);
+    if (Date.parse(t.expires_at) <= this.now())
+      throw new ConsoleError("unauthenticated", `the session for ${s.username} at ${identityUrl} has expired: ${LOGIN_HINT}`);
     return t.token;
   }
 }

@@ -61,19 +61,28 @@ export class PodmanBuilder implements Builder {
       writeFileSync(authFile, JSON.stringify({ auths: { [this.o.registryHost]: { auth } } }), { mode: 0o600 });
       const access = ["--authfile", authFile, "--cert-dir", certDir];
       onProgress({ image: spec.image, phase: "building", message: `podman build ${spec.ref}` });
-      await this.run(["build", ...access, "-f", spec.containerfile, "--build-arg", `VERSION=${spec.version}`, "-t", spec.ref, spec.context], (line) => onProgress({ image: spec.image, phase: "building", message: line }), signal);
+      await this.run(
+        ["build", ...access, "-f", spec.containerfile, "--build-arg", `VERSION=${spec.version}`, "-t", spec.ref, spec.context],
+        (line) => onProgress({ image: spec.image, phase: "building", message: line }),
+        signal,
+      );
       onProgress({ image: spec.image, phase: "pushing", message: `podman push ${spec.ref}` });
       const layers = new Map<string, string>();
-      await this.run(["push", ...access, spec.ref], (line) => {
-        const m = LAYER_RE.exec(line);
-        const status = !m ? undefined : m[3] === "done" ? "done" : m[3] ? "exists" : "copying";
-        if (m) layers.set(m[2]!.slice(0, 12), status!);
-        onProgress({ image: spec.image, phase: "pushing", message: line, ...(m ? { layer: { digest: m[2]!.slice(0, 12), status: status! } } : {}) });
-      }, signal);
+      await this.run(
+        ["push", ...access, spec.ref],
+        (line) => {
+          const m = LAYER_RE.exec(line);
+          const status = !m ? undefined : m[3] === "done" ? "done" : m[3] ? "exists" : "copying";
+          if (m) layers.set(m[2]!.slice(0, 12), status!);
+          onProgress({ image: spec.image, phase: "pushing", message: line, ...(m ? { layer: { digest: m[2]!.slice(0, 12), status: status! } } : {}) });
+        },
+        signal,
+      );
       // Without a terminal podman names each blob as it starts and never says "done": once the
       // push has succeeded, every blob it named is in the registry.
       for (const [digest, status] of layers) {
-        if (status === "copying") onProgress({ image: spec.image, phase: "pushing", message: `blob ${digest} is in the registry`, layer: { digest, status: "done" } });
+        if (status === "copying")
+          onProgress({ image: spec.image, phase: "pushing", message: `blob ${digest} is in the registry`, layer: { digest, status: "done" } });
       }
       onProgress({ image: spec.image, phase: "pushed", message: `pushed ${spec.ref}` });
     } catch (err) {

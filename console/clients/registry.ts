@@ -29,15 +29,19 @@ export class RegistryClient implements RegistryApi {
   manifestExists(repository: string, tag: string): Promise<boolean> {
     const headers = { Authorization: `Bearer ${this.token()}`, Accept: ACCEPT };
     return new Promise((resolve, reject) => {
-      const req = request(new URL(`/v2/${repository}/manifests/${encodeURIComponent(tag)}`, this.url), { method: "HEAD", agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        if (status === 200) resolve(true);
-        else if (status === 404) resolve(false);
-        else if (status === 401) reject(new ConsoleError("unauthenticated", `the registry ${this.url} refused the session: ${LOGIN_HINT}`));
-        else if (status === 403) reject(new ConsoleError("permission_denied", `the registry ${this.url} does not let this account pull ${repository}`));
-        else reject(new ConsoleError("failed", `the registry ${this.url} answered HEAD ${repository}:${tag} with HTTP ${status}`));
-      });
+      const req = request(
+        new URL(`/v2/${repository}/manifests/${encodeURIComponent(tag)}`, this.url),
+        { method: "HEAD", agent: this.agent, headers, timeout: this.timeoutMs },
+        (res) => {
+          res.resume();
+          const status = res.statusCode ?? 0;
+          if (status === 200) resolve(true);
+          else if (status === 404) resolve(false);
+          else if (status === 401) reject(new ConsoleError("unauthenticated", `the registry ${this.url} refused the session: ${LOGIN_HINT}`));
+          else if (status === 403) reject(new ConsoleError("permission_denied", `the registry ${this.url} does not let this account pull ${repository}`));
+          else reject(new ConsoleError("failed", `the registry ${this.url} answered HEAD ${repository}:${tag} with HTTP ${status}`));
+        },
+      );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on("error", (err) => reject(new ConsoleError("unreachable", `the registry ${this.url} is unreachable: ${err.message}`)));
       req.end();

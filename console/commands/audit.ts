@@ -9,8 +9,12 @@ import { intOption } from "./command.ts";
 import { finite, stream } from "./present.ts";
 import { actorName } from "../views/registry.ts";
 
-const details = (e: AuditRow) => Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(" ");
-const line = (e: AuditRow, actors: Record<string, string> | null) => [e.time, e.type, actorName(actors, e.actor) || "-", e.repository || "-", e.digest ? e.digest.slice(0, 19) : "-", details(e)].join("  ").trimEnd();
+const details = (e: AuditRow) =>
+  Object.entries(e.details)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+const line = (e: AuditRow, actors: Record<string, string> | null) =>
+  [e.time, e.type, actorName(actors, e.actor) || "-", e.repository || "-", e.digest ? e.digest.slice(0, 19) : "-", details(e)].join("  ").trimEnd();
 
 const command: CommandSpec = {
   name: "audit",
@@ -29,24 +33,53 @@ const command: CommandSpec = {
   async run(ctx, _args, o) {
     const store = ctx.store();
     const st = () => store.getState();
-    const filter = { type: (o.type as string) ?? "", actor: (o.actor as string) ?? "", repository: (o.repo as string) ?? "", since: (o.since as string) ?? "", until: (o.until as string) ?? "" };
+    const filter = {
+      type: (o.type as string) ?? "",
+      actor: (o.actor as string) ?? "",
+      repository: (o.repo as string) ?? "",
+      since: (o.since as string) ?? "",
+      until: (o.until as string) ?? "",
+    };
     // Tables and lines name the actors; the JSON carries mcr's ids as they are.
     const list = async () => {
       if (ctx.mode !== "json") await st().resolveActors();
       return st().listAudit(filter, o.offset as number, o.limit as number);
     };
     if (!o.follow) {
-      await finite(ctx, list, (events) => ({ events }), (s, done) => ({
-        sections: [{ columns: ["id", "time", "type", "actor", "repository", "digest", "details"], rows: s.mcr.audit.events.map((e) => [cell(e.id), cell(e.time), cell(e.type), cell(actorName(s.mcr.actors, e.actor) || "-"), cell(e.repository || "-"), cell(e.digest ? e.digest.slice(0, 19) : "-"), cell(details(e))]), empty: done ? "no events" : "" }],
-        notes: [],
-        ...(done ? {} : { pending: "asking the registry" }),
-      }));
+      await finite(
+        ctx,
+        list,
+        (events) => ({ events }),
+        (s, done) => ({
+          sections: [
+            {
+              columns: ["id", "time", "type", "actor", "repository", "digest", "details"],
+              rows: s.mcr.audit.events.map((e) => [
+                cell(e.id),
+                cell(e.time),
+                cell(e.type),
+                cell(actorName(s.mcr.actors, e.actor) || "-"),
+                cell(e.repository || "-"),
+                cell(e.digest ? e.digest.slice(0, 19) : "-"),
+                cell(details(e)),
+              ]),
+              empty: done ? "no events" : "",
+            },
+          ],
+          notes: [],
+          ...(done ? {} : { pending: "asking the registry" }),
+        }),
+      );
       return 0;
     }
-    await stream<AuditRow, void>(ctx, { select: (s) => s.mcr.auditFeed, seq: (e) => e.id, record: (e) => e, line: (e) => line(e, st().mcr.actors) }, async () => {
-      await list();
-      await st().followAudit(ctx.signal);
-    });
+    await stream<AuditRow, void>(
+      ctx,
+      { select: (s) => s.mcr.auditFeed, seq: (e) => e.id, record: (e) => e, line: (e) => line(e, st().mcr.actors) },
+      async () => {
+        await list();
+        await st().followAudit(ctx.signal);
+      },
+    );
     return 0;
   },
 };

@@ -13,12 +13,29 @@ const command: CommandSpec = {
   options: [],
   async run(ctx, [target]) {
     const store = ctx.store();
-    const format = { ...progressFormat, select: (s: Parameters<typeof progressFormat.select>[0]) => progressFormat.select(s).filter((e) => e.type === "build") };
-    await withWarnings(ctx, () => stream(ctx, format, () => store.getState().build(target!, ctx.signal), (s, done) => ({
-      sections: [imagesSection(s)],
-      notes: [...warningNotes(s), ...(done ? Object.values(s.images).filter((i) => i.phase === "pushed").map((i) => cell(`pushed ${i.ref}`, "ok")) : [])],
-      ...(done ? {} : { pending: "building" }),
-    })));
+    const format = {
+      ...progressFormat,
+      select: (s: Parameters<typeof progressFormat.select>[0]) => progressFormat.select(s).filter((e) => e.type === "build"),
+    };
+    await withWarnings(ctx, () =>
+      stream(
+        ctx,
+        format,
+        () => store.getState().build(target!, ctx.signal),
+        (s, done) => ({
+          sections: [imagesSection(s)],
+          notes: [
+            ...warningNotes(s),
+            ...(done
+              ? Object.values(s.images)
+                  .filter((i) => i.phase === "pushed")
+                  .map((i) => cell(`pushed ${i.ref}`, "ok"))
+              : []),
+          ],
+          ...(done ? {} : { pending: "building" }),
+        }),
+      ),
+    );
     return 0;
   },
 };

@@ -102,11 +102,21 @@ export class Context {
       registry: () => (this.reg ??= new RegistryClient(cfg.registry.url, regCa(), token(REGISTRY_SERVICE))),
       builder: () => {
         const session = this.credentials().session(this.identity());
-        return new PodmanBuilder({ podman: cfg.build.podman, registryHost: registryHost(cfg), caPem: regCa(), username: session?.username ?? "", token: token(REGISTRY_SERVICE) });
+        return new PodmanBuilder({
+          podman: cfg.build.podman,
+          registryHost: registryHost(cfg),
+          caPem: regCa(),
+          username: session?.username ?? "",
+          token: token(REGISTRY_SERVICE),
+        });
       },
       ...(cfg.registry.url ? { mcrAdmin: () => (this.admin ??= mcrAdmin({ url: cfg.registry.url, caPem: regCa(), token: token(REGISTRY_SERVICE) })) } : {}),
       whoami: async () => {
-        const identity = new RemoteIdentity({ serverUrl: this.identity(), caCert: this.readPem(identityCa(cfg), "identity CA") || undefined, timeoutMs: cfg.node_timeout * 3 });
+        const identity = new RemoteIdentity({
+          serverUrl: this.identity(),
+          caCert: this.readPem(identityCa(cfg), "identity CA") || undefined,
+          timeoutMs: cfg.node_timeout * 3,
+        });
         const claims = await identity.validate(token(REGISTRY_SERVICE)());
         return claims ? { subject: claims.subject, username: claims.username } : null;
       },

@@ -14,7 +14,14 @@ const command: CommandSpec = {
   async run(ctx, [service]) {
     const store = ctx.store();
     // The error (a rollback, an interrupt) is printed once, after the live view.
-    await withWarnings(ctx, () => stream(ctx, progressFormat, () => store.getState().deploy(service!, ctx.signal), (s, done) => deployScreen(s, done, undefined, false)));
+    await withWarnings(ctx, () =>
+      stream(
+        ctx,
+        progressFormat,
+        () => store.getState().deploy(service!, ctx.signal),
+        (s, done) => deployScreen(s, done, undefined, false),
+      ),
+    );
     return 0;
   },
 };

@@ -18,7 +18,13 @@ const command: CommandSpec = {
     if (ctx.mode === "json") ctx.out.document({ home: p.home, daemons: stopped });
     else
       ctx.out.text(
-        stopped.map((s) => (s.outcome === "not running" ? `${s.daemon}: not running\n` : `${s.daemon}: ${s.outcome === "stopped" ? "stopped" : "killed after the drain timeout"} (pid ${s.pid}, ${(s.ms / 1000).toFixed(1)} s)\n`)).join(""),
+        stopped
+          .map((s) =>
+            s.outcome === "not running"
+              ? `${s.daemon}: not running\n`
+              : `${s.daemon}: ${s.outcome === "stopped" ? "stopped" : "killed after the drain timeout"} (pid ${s.pid}, ${(s.ms / 1000).toFixed(1)} s)\n`,
+          )
+          .join(""),
       );
     return 0;
   },

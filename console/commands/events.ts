@@ -17,12 +17,21 @@ const command: CommandSpec = {
       for (const n of Object.values(s.nodes)) {
         if (n.state === "unreachable" && !noted.has(n.name)) ctx.out.note(`mcp: node ${n.name}: ${n.reason}`);
       }
-      noted = new Set(Object.values(s.nodes).filter((n) => n.state === "unreachable").map((n) => n.name));
+      noted = new Set(
+        Object.values(s.nodes)
+          .filter((n) => n.state === "unreachable")
+          .map((n) => n.name),
+      );
     });
     try {
       await stream<AgentEventRow, void>(
         ctx,
-        { select: (s) => s.events, seq: (e) => e.seq, record: ({ seq: _seq, ...e }) => e, line: (e) => `${e.time}  ${e.node}  ${e.service}/${e.component}  ${e.action}  ${e.container}` },
+        {
+          select: (s) => s.events,
+          seq: (e) => e.seq,
+          record: ({ seq: _seq, ...e }) => e,
+          line: (e) => `${e.time}  ${e.node}  ${e.service}/${e.component}  ${e.action}  ${e.container}`,
+        },
         () => store.getState().followEvents(service, ctx.signal),
       );
     } finally {

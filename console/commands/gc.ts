@@ -13,7 +13,12 @@ import { finite, stream, type View } from "./present.ts";
 const view: View = (s, done) => {
   const run = s.mcr.gc.current ?? s.mcr.gc.last;
   return {
-    sections: run ? [gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run, s.mcr.actors), ...(run.running ? [] : [gcItemsSection(run, 20)])] : [],
+    sections: run
+      ? [
+          gcRunSection(run.options.dryRun ? "garbage collection (dry run)" : "garbage collection", run, s.mcr.actors),
+          ...(run.running ? [] : [gcItemsSection(run, 20)]),
+        ]
+      : [],
     notes: run && gcGraceNote(run) ? [cell(gcGraceNote(run), "warn")] : [],
     ...(done ? {} : { pending: !run ? "starting" : run.running ? `${run.phase}…` : "finishing" }),
   };
@@ -44,14 +49,20 @@ const command: CommandSpec = {
     };
     let final: GcRunRow;
     if (o.watch) {
-      final = await stream<GcUpdate, GcRunRow>(ctx, { select: (s) => s.mcr.gcUpdates, seq: (u) => u.seq, record: (u) => ({ run: u.run }), line: (u) => gcLine(u.run) }, work, view);
+      final = await stream<GcUpdate, GcRunRow>(
+        ctx,
+        { select: (s) => s.mcr.gcUpdates, seq: (u) => u.seq, record: (u) => ({ run: u.run }), line: (u) => gcLine(u.run) },
+        work,
+        view,
+      );
     } else {
       final = await finite(ctx, work, (run) => ({ run }), view);
     }
     // A watched run's lines end without the view's notes: why nothing was freed goes to stderr.
     if (o.watch && ctx.mode !== "tty" && gcGraceNote(final)) ctx.out.note(`mcp: ${gcGraceNote(final)}`);
     if (final.phase === "failed") throw new ConsoleError("failed", `GC run ${final.id} failed: ${final.error}`);
-    if (final.running) throw new ConsoleError("failed", `interrupted: GC run ${final.id} goes on in the registry (mcp gc shows nothing more; the TUI's GC screen joins it)`);
+    if (final.running)
+      throw new ConsoleError("failed", `interrupted: GC run ${final.id} goes on in the registry (mcp gc shows nothing more; the TUI's GC screen joins it)`);
     return 0;
   },
 };

@@ -23,4 +23,27 @@ import stop from "./stop.ts";
 import sync from "./sync.ts";
 import up from "./up.ts";
 
-export const COMMANDS: CommandSpec[] = [up, down, login, logout, nodes, build, sync, deploy, stop, start, restart, remove, ps, status, logs, events, place, registry, gc, policy, audit, snapshot];
+export const COMMANDS: CommandSpec[] = [
+  up,
+  down,
+  login,
+  logout,
+  nodes,
+  build,
+  sync,
+  deploy,
+  stop,
+  start,
+  restart,
+  remove,
+  ps,
+  status,
+  logs,
+  events,
+  place,
+  registry,
+  gc,
+  policy,
+  audit,
+  snapshot,
+];

@@ -12,7 +12,15 @@ export function opScreen(r: OpResult | null, done: boolean, what: string) {
   const withComponent = r?.components.some((c) => c.component) ?? false;
   const row = (c: OpResult["components"][number]) => [...(withComponent ? [cell(c.component)] : []), cell(c.container), stateCell(c.state)];
   return {
-    sections: r ? [{ title: `${r.op} ${r.service}${r.component ? `/${r.component}` : ""} on ${r.node}`, columns: [...(withComponent ? ["component"] : []), "container", "state"], rows: r.components.map(row) }] : [],
+    sections: r
+      ? [
+          {
+            title: `${r.op} ${r.service}${r.component ? `/${r.component}` : ""} on ${r.node}`,
+            columns: [...(withComponent ? ["component"] : []), "container", "state"],
+            rows: r.components.map(row),
+          },
+        ]
+      : [],
     notes: [],
     ...(done ? {} : { pending: what }),
   };
@@ -27,7 +35,12 @@ export function lifecycleCommand(op: "stop" | "start" | "restart", summary: stri
     async run(ctx, [target]) {
       const { service, part } = splitTarget(target!);
       const store = ctx.store();
-      await finite(ctx, () => store.getState().lifecycle(op, service, part || undefined), (r) => r, (s, done) => opScreen(s.lastOp, done, `${op} ${target}`));
+      await finite(
+        ctx,
+        () => store.getState().lifecycle(op, service, part || undefined),
+        (r) => r,
+        (s, done) => opScreen(s.lastOp, done, `${op} ${target}`),
+      );
       return 0;
     },
   };

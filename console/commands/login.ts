@@ -16,7 +16,11 @@ export interface LoginIo {
 export const io: LoginIo = { stdin: process.stdin };
 
 export function identityClient(ctx: Context): RemoteIdentity {
-  return new RemoteIdentity({ serverUrl: ctx.identity(), caCert: ctx.readPem(identityCa(ctx.config()), "identity CA") || undefined, timeoutMs: ctx.config().node_timeout * 3 });
+  return new RemoteIdentity({
+    serverUrl: ctx.identity(),
+    caCert: ctx.readPem(identityCa(ctx.config()), "identity CA") || undefined,
+    timeoutMs: ctx.config().node_timeout * 3,
+  });
 }
 
 export function identityError(err: unknown, url: string): ConsoleError {

@@ -21,7 +21,8 @@ const command: CommandSpec = {
       flags: "--since <time>",
       description: "lines since an RFC 3339 time or for a duration like 10m",
       parse: (v) => {
-        if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) && Number.isNaN(Date.parse(v))) throw new ConsoleError("usage", `--since must be an RFC 3339 time or a duration like 10m, not ${JSON.stringify(v)}`);
+        if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(v) && Number.isNaN(Date.parse(v)))
+          throw new ConsoleError("usage", `--since must be an RFC 3339 time or a duration like 10m, not ${JSON.stringify(v)}`);
         return v;
       },
     },
@@ -45,7 +46,17 @@ const command: CommandSpec = {
         record: ({ seq: _seq, ...l }) => l,
         line: (l) => prefix(l) + l.line,
       },
-      () => store.getState().followLogs(target!, { follow: Boolean(opts.follow), tail: (opts.tail as number | undefined) ?? 0, since: (opts.since as string | undefined) ?? "", timestamps: Boolean(opts.timestamps) }, ctx.signal),
+      () =>
+        store.getState().followLogs(
+          target!,
+          {
+            follow: Boolean(opts.follow),
+            tail: (opts.tail as number | undefined) ?? 0,
+            since: (opts.since as string | undefined) ?? "",
+            timestamps: Boolean(opts.timestamps),
+          },
+          ctx.signal,
+        ),
     );
     return 0;
   },

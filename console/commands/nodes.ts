@@ -16,8 +16,22 @@ const command: CommandSpec = {
       () => store.getState().refreshNodes(),
       (list) => ({ nodes: list.map(nodeJson) }),
       (s, done) => ({
-        sections: [{ columns: ["node", "url", "state", "agent", "podman", "reason"], rows: Object.values(s.nodes).map((n) => [cell(n.name), cell(n.url), stateCell(n.state), cell(n.version), runtimeMissing(n) ? cell("missing", "bad") : cell(n.podmanVersion), cell(n.reason, "dim")]) }],
-        notes: Object.values(s.nodes).filter(runtimeMissing).map((n) => cell(runtimeNote(n)!, "bad")),
+        sections: [
+          {
+            columns: ["node", "url", "state", "agent", "podman", "reason"],
+            rows: Object.values(s.nodes).map((n) => [
+              cell(n.name),
+              cell(n.url),
+              stateCell(n.state),
+              cell(n.version),
+              runtimeMissing(n) ? cell("missing", "bad") : cell(n.podmanVersion),
+              cell(n.reason, "dim"),
+            ]),
+          },
+        ],
+        notes: Object.values(s.nodes)
+          .filter(runtimeMissing)
+          .map((n) => cell(runtimeNote(n)!, "bad")),
         ...(done ? {} : { pending: "asking the agents" }),
       }),
     );

@@ -32,7 +32,9 @@ export function placeService(cfg: ConsoleConfig, service: string, envOverride?: 
   if (!existsSync(file)) throw new ConsoleError("not_found", `no service definition ${file}`);
   const def = parseDefinitionFile(file).def;
   const environment = envOverride ?? def.environment;
-  const registry = existsSync(cfg.placement.machine_registry) ? parseMachineRegistry(readFileSync(cfg.placement.machine_registry, "utf8"), cfg.placement.machine_registry) : new Map<string, number>();
+  const registry = existsSync(cfg.placement.machine_registry)
+    ? parseMachineRegistry(readFileSync(cfg.placement.machine_registry, "utf8"), cfg.placement.machine_registry)
+    : new Map<string, number>();
   const { number, assigned } = machineNumberFor(def.name, registry, def.number);
   const p = place({ service: def.name, environment, sheet: cfg.placement.sheet, sheetNumber: cfg.placement.sheet_number || undefined, machineNumber: number });
   const indices = portIndices(def.components, def.name);

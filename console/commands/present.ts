@@ -22,7 +22,11 @@ async function live(ctx: Context, view: View, work: Promise<unknown>): Promise<v
 export async function finite<T>(ctx: Context, work: () => Promise<T>, json: (r: T) => unknown, view: View): Promise<T> {
   if (ctx.mode === "tty") {
     const p = work();
-    await live(ctx, view, p.catch(() => undefined));
+    await live(
+      ctx,
+      view,
+      p.catch(() => undefined),
+    );
     return p;
   }
   const result = await work();
@@ -39,7 +43,11 @@ export async function stream<E, T>(ctx: Context, format: StreamFormat<E>, work: 
   const store = ctx.store();
   if (ctx.mode === "tty" && view) {
     const p = work();
-    await live(ctx, view, p.catch(() => undefined));
+    await live(
+      ctx,
+      view,
+      p.catch(() => undefined),
+    );
     return p;
   }
   const startAt = format.select(store.getState());
@@ -73,7 +81,7 @@ export async function withWarnings<T>(ctx: Context, work: () => Promise<T>): Pro
   const store = ctx.store();
   const said = new Set<string>();
   const say = (s: ConsoleState) => {
-    for (const w of s.buildWarnings) if (!said.has(w)) (said.add(w), ctx.out.note(`mcp: warning: ${w}`));
+    for (const w of s.buildWarnings) if (!said.has(w)) said.add(w), ctx.out.note(`mcp: warning: ${w}`);
   };
   const unsubscribe = store.subscribe(say);
   try {

@@ -6,7 +6,10 @@ import type { CommandSpec } from "./command.ts";
 import { emptyText, nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
 import { finite } from "./present.ts";
 
-export const containerRows = (s: ConsoleState) => Object.values(s.containers).flat().sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
+export const containerRows = (s: ConsoleState) =>
+  Object.values(s.containers)
+    .flat()
+    .sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
 
 const command: CommandSpec = {
   name: "ps",
@@ -26,7 +29,15 @@ const command: CommandSpec = {
         sections: [
           {
             columns: ["service", "component", "node", "version", "state", "uptime", "ports"],
-            rows: containerRows(s).map((c) => [cell(c.service), cell(c.component), cell(c.node), cell(c.version), stateCell(c.state), cell(c.state === "running" ? uptime(c.startedAt) : ""), cell(portsText(c.ports))]),
+            rows: containerRows(s).map((c) => [
+              cell(c.service),
+              cell(c.component),
+              cell(c.node),
+              cell(c.version),
+              stateCell(c.state),
+              cell(c.state === "running" ? uptime(c.startedAt) : ""),
+              cell(portsText(c.ports)),
+            ]),
             empty: done ? emptyText(Object.values(s.nodes), "no managed containers") : "",
           },
         ],

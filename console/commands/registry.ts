@@ -21,49 +21,86 @@ const command: CommandSpec = {
     const st = () => store.getState();
     switch (action) {
       case "repos":
-        await finite(ctx, () => st().listRepos(), (repos) => ({ repositories: repos }), (s, done) => ({
-          sections: [{
-            columns: ["repository", "tags", "manifests", "size", "pushed"],
-            rows: s.mcr.repos.map((r) => [cell(r.name), cell(r.tagCount), cell(r.manifestCount), cell(bytes(r.totalSize)), cell(r.pushedAt || "-")]),
-            empty: done ? "no repositories" : "",
-          }],
-          notes: [],
-          ...(done ? {} : { pending: "asking the registry" }),
-        }));
+        await finite(
+          ctx,
+          () => st().listRepos(),
+          (repos) => ({ repositories: repos }),
+          (s, done) => ({
+            sections: [
+              {
+                columns: ["repository", "tags", "manifests", "size", "pushed"],
+                rows: s.mcr.repos.map((r) => [cell(r.name), cell(r.tagCount), cell(r.manifestCount), cell(bytes(r.totalSize)), cell(r.pushedAt || "-")]),
+                empty: done ? "no repositories" : "",
+              },
+            ],
+            notes: [],
+            ...(done ? {} : { pending: "asking the registry" }),
+          }),
+        );
         return 0;
       case "tags": {
         const name = need(target, "repository: mcp registry tags REPO");
-        await finite(ctx, () => st().loadRepo(name), (r) => r, (s, done) => {
-          const r = s.mcr.repo;
-          const size = (digest: string) => r?.manifests.find((m) => m.digest === digest);
-          return {
-            sections: r ? [{
-              title: `${r.repository.name}: ${count(r.repository.tagCount, "tag")}, ${count(r.repository.manifestCount, "manifest")}, ${bytes(r.repository.totalSize)}`,
-              columns: ["tag", "digest", "size", "updated"],
-              rows: r.tags.map((t) => [cell(t.name), cell(short(t.digest)), cell(bytes((size(t.digest)?.size ?? 0) + (size(t.digest)?.blobsSize ?? 0))), cell(t.updatedAt)]),
-              empty: "no tags",
-            }] : [],
-            notes: [],
-            ...(done ? {} : { pending: `asking the registry for ${name}` }),
-          };
-        });
+        await finite(
+          ctx,
+          () => st().loadRepo(name),
+          (r) => r,
+          (s, done) => {
+            const r = s.mcr.repo;
+            const size = (digest: string) => r?.manifests.find((m) => m.digest === digest);
+            return {
+              sections: r
+                ? [
+                    {
+                      title: `${r.repository.name}: ${count(r.repository.tagCount, "tag")}, ${count(r.repository.manifestCount, "manifest")}, ${bytes(r.repository.totalSize)}`,
+                      columns: ["tag", "digest", "size", "updated"],
+                      rows: r.tags.map((t) => [
+                        cell(t.name),
+                        cell(short(t.digest)),
+                        cell(bytes((size(t.digest)?.size ?? 0) + (size(t.digest)?.blobsSize ?? 0))),
+                        cell(t.updatedAt),
+                      ]),
+                      empty: "no tags",
+                    },
+                  ]
+                : [],
+              notes: [],
+              ...(done ? {} : { pending: `asking the registry for ${name}` }),
+            };
+          },
+        );
         return 0;
       }
       case "manifest": {
         const { repository, reference } = splitReference(need(target, "reference: mcp registry manifest REPO:TAG or REPO@DIGEST"), ref);
         if (!reference) throw new ConsoleError("usage", "a tag or digest is needed: mcp registry manifest REPO:TAG or REPO@DIGEST");
-        await finite(ctx, () => st().loadManifest(repository, reference), (m) => m, (s, done) => {
-          const d = s.mcr.manifest;
-          const m = d?.manifest;
-          return {
-            sections: m ? [
-              { title: `${repository}@${m.digest}`, columns: ["media type", "size", "created", "tags"], rows: [[cell(m.mediaType), cell(bytes(m.size)), cell(m.createdAt), cell(m.tags.join(",") || "-")]] },
-              { title: `layers and config: ${bytes(m.blobsSize)}`, columns: ["role", "digest", "media type", "size"], rows: m.blobs.map((b) => [cell(b.role), cell(b.digest), cell(b.mediaType), cell(bytes(b.size))]), empty: m.childDigests.length ? `an index of ${m.childDigests.length} manifests: ${m.childDigests.join(", ")}` : "no blobs" },
-            ] : [],
-            notes: [],
-            ...(done ? {} : { pending: `asking the registry for ${repository}:${reference}` }),
-          };
-        });
+        await finite(
+          ctx,
+          () => st().loadManifest(repository, reference),
+          (m) => m,
+          (s, done) => {
+            const d = s.mcr.manifest;
+            const m = d?.manifest;
+            return {
+              sections: m
+                ? [
+                    {
+                      title: `${repository}@${m.digest}`,
+                      columns: ["media type", "size", "created", "tags"],
+                      rows: [[cell(m.mediaType), cell(bytes(m.size)), cell(m.createdAt), cell(m.tags.join(",") || "-")]],
+                    },
+                    {
+                      title: `layers and config: ${bytes(m.blobsSize)}`,
+                      columns: ["role", "digest", "media type", "size"],
+                      rows: m.blobs.map((b) => [cell(b.role), cell(b.digest), cell(b.mediaType), cell(bytes(b.size))]),
+                      empty: m.childDigests.length ? `an index of ${m.childDigests.length} manifests: ${m.childDigests.join(", ")}` : "no blobs",
+                    },
+                  ]
+                : [],
+              notes: [],
+              ...(done ? {} : { pending: `asking the registry for ${repository}:${reference}` }),
+            };
+          },
+        );
         return 0;
       }
       case "delete": {
@@ -76,11 +113,25 @@ const command: CommandSpec = {
           counts = `: ${count(r.manifestsDeleted, "manifest")}, ${count(r.tagsDeleted, "tag")}`;
           return r;
         };
-        await finite(ctx, run, (r) => r, (_s, done) => ({
-          sections: [],
-          notes: done ? [cell(reference ? `deleted tag ${repository}:${reference} (the manifest stays until mcp gc --untagged)` : `deleted repository ${repository}${counts} (its blobs are freed by mcp gc)`, "ok")] : [],
-          ...(done ? {} : { pending: `deleting ${target}` }),
-        }));
+        await finite(
+          ctx,
+          run,
+          (r) => r,
+          (_s, done) => ({
+            sections: [],
+            notes: done
+              ? [
+                  cell(
+                    reference
+                      ? `deleted tag ${repository}:${reference} (the manifest stays until mcp gc --untagged)`
+                      : `deleted repository ${repository}${counts} (its blobs are freed by mcp gc)`,
+                    "ok",
+                  ),
+                ]
+              : [],
+            ...(done ? {} : { pending: `deleting ${target}` }),
+          }),
+        );
         return 0;
       }
       default:

@@ -11,7 +11,12 @@ const command: CommandSpec = {
   options: [],
   async run(ctx, [service]) {
     const store = ctx.store();
-    await finite(ctx, () => store.getState().remove(service!), (r) => ({ node: r.node, service: r.service, removedContainers: r.components.map((c) => c.container) }), (s, done) => opScreen(s.lastOp, done, `removing ${service}`));
+    await finite(
+      ctx,
+      () => store.getState().remove(service!),
+      (r) => ({ node: r.node, service: r.service, removedContainers: r.components.map((c) => c.container) }),
+      (s, done) => opScreen(s.lastOp, done, `removing ${service}`),
+    );
     return 0;
   },
 };

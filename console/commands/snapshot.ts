@@ -12,11 +12,18 @@ const command: CommandSpec = {
   options: [],
   async run(ctx) {
     const store = ctx.store();
-    await finite(ctx, () => store.getState().snapshot(), (r) => r, (s, done) => ({
-      sections: s.mcr.snapshot ? [{ columns: ["path", "size", "created"], rows: [[cell(s.mcr.snapshot.path), cell(bytes(s.mcr.snapshot.size)), cell(s.mcr.snapshot.createdAt)]] }] : [],
-      notes: [],
-      ...(done ? {} : { pending: "writing the snapshot" }),
-    }));
+    await finite(
+      ctx,
+      () => store.getState().snapshot(),
+      (r) => r,
+      (s, done) => ({
+        sections: s.mcr.snapshot
+          ? [{ columns: ["path", "size", "created"], rows: [[cell(s.mcr.snapshot.path), cell(bytes(s.mcr.snapshot.size)), cell(s.mcr.snapshot.createdAt)]] }]
+          : [],
+        notes: [],
+        ...(done ? {} : { pending: "writing the snapshot" }),
+      }),
+    );
     return 0;
   },
 };

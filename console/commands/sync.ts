@@ -15,19 +15,34 @@ const command: CommandSpec = {
   options: [],
   async run(ctx) {
     const store = ctx.store();
-    const { results } = await withWarnings(ctx, () => finite(
-      ctx,
-      () => store.getState().sync(ctx.signal),
-      (r) => ({
-        services: r.results,
-        images: r.images.map(({ layers: _l, ...i }) => i),
-      }),
-      (s, done) => ({
-        sections: [imagesSection(s), { title: "definitions", columns: ["service", "node", "outcome", "error"], rows: s.syncResults.map((r) => [cell(r.service), cell(r.node), stateCell(r.outcome), cell(r.error?.message ?? "", "bad")]) }],
-        notes: [...warningNotes(s), ...Object.values(s.images).filter((i) => i.phase === "cannot_build").map((i) => cell(`not built: ${i.message}`, "warn")), ...nodeNotes(Object.values(s.nodes))],
-        ...(done ? {} : { pending: "syncing" }),
-      }),
-    ));
+    const { results } = await withWarnings(ctx, () =>
+      finite(
+        ctx,
+        () => store.getState().sync(ctx.signal),
+        (r) => ({
+          services: r.results,
+          images: r.images.map(({ layers: _l, ...i }) => i),
+        }),
+        (s, done) => ({
+          sections: [
+            imagesSection(s),
+            {
+              title: "definitions",
+              columns: ["service", "node", "outcome", "error"],
+              rows: s.syncResults.map((r) => [cell(r.service), cell(r.node), stateCell(r.outcome), cell(r.error?.message ?? "", "bad")]),
+            },
+          ],
+          notes: [
+            ...warningNotes(s),
+            ...Object.values(s.images)
+              .filter((i) => i.phase === "cannot_build")
+              .map((i) => cell(`not built: ${i.message}`, "warn")),
+            ...nodeNotes(Object.values(s.nodes)),
+          ],
+          ...(done ? {} : { pending: "syncing" }),
+        }),
+      ),
+    );
     const failed = results.find((r) => r.error);
     return failed?.error ? EXIT_CODES[failed.error.code] : 0;
   },

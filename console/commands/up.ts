@@ -53,8 +53,25 @@ const command: CommandSpec = {
       const nodes = await home.store().getState().refreshNodes();
       const doc = {
         home: p.home,
-        registry: { url: e.registryUrl, host: e.registryHost, pid: states[0]!.pid, started: states[0]!.started, config: p.mcrConfig, log: p.log("mcr"), pidFile: p.pid("mcr"), adminPasswordFile: p.adminPassword },
-        agent: { node: nodes[0]?.name ?? "", url: e.agentUrl, pid: states[1]!.pid, started: states[1]!.started, config: p.agentConfig, log: p.log("mcp-agent"), pidFile: p.pid("mcp-agent") },
+        registry: {
+          url: e.registryUrl,
+          host: e.registryHost,
+          pid: states[0]!.pid,
+          started: states[0]!.started,
+          config: p.mcrConfig,
+          log: p.log("mcr"),
+          pidFile: p.pid("mcr"),
+          adminPasswordFile: p.adminPassword,
+        },
+        agent: {
+          node: nodes[0]?.name ?? "",
+          url: e.agentUrl,
+          pid: states[1]!.pid,
+          started: states[1]!.started,
+          config: p.agentConfig,
+          log: p.log("mcp-agent"),
+          pidFile: p.pid("mcp-agent"),
+        },
         ca: { cert: join(p.mcr, "certs", "ca.pem"), dir: p.ca },
         console: { config: p.consoleConfig, credentials: home.credentials().file, username: session.username, services: p.services, workspace: p.workspace },
         nodes: nodes.map(nodeJson),
@@ -81,7 +98,17 @@ const command: CommandSpec = {
   },
 };
 
-function summary(d: { home: string; registry: { url: string; config: string; log: string; adminPasswordFile: string }; agent: { url: string; config: string; log: string }; ca: { cert: string }; console: { config: string } }, notes: string[], foreground: boolean): string {
+function summary(
+  d: {
+    home: string;
+    registry: { url: string; config: string; log: string; adminPasswordFile: string };
+    agent: { url: string; config: string; log: string };
+    ca: { cert: string };
+    console: { config: string };
+  },
+  notes: string[],
+  foreground: boolean,
+): string {
   return [
     `platform home  ${d.home}`,
     `registry       ${d.registry.url}  (config ${d.registry.config}, log ${d.registry.log})`,

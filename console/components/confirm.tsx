@@ -1,5 +1,3 @@
-// A yes/no question over the screen; the app's key dispatcher gives it the keys first.
-import React from "react";
 import { Box, Text } from "ink";
 
 export function Confirm({ message, color }: { message: string; color: boolean }) {

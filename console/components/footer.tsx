@@ -1,6 +1,3 @@
-// The TUI's bottom line: the prompt being typed (with its cursor), the action in progress,
-// a message, or the keys of the screen.
-import React from "react";
 import { Text } from "ink";
 import { Spinner } from "./spinner.tsx";
 
@@ -11,7 +8,25 @@ export interface FooterPrompt {
   cursor: number;
 }
 
-export function Footer({ keys, message, bad, prompt, busy = null, tick = 0, color, width }: { keys: string; message: string; bad: boolean; prompt: FooterPrompt | null; busy?: string | null; tick?: number; color: boolean; width: number }) {
+export function Footer({
+  keys,
+  message,
+  bad,
+  prompt,
+  busy = null,
+  tick = 0,
+  color,
+  width,
+}: {
+  keys: string;
+  message: string;
+  bad: boolean;
+  prompt: FooterPrompt | null;
+  busy?: string | null;
+  tick?: number;
+  color: boolean;
+  width: number;
+}) {
   const cut = (s: string) => (s.length > width ? s.slice(0, width - 1) + "…" : s);
   if (prompt !== null) {
     const chars = Array.from(prompt.label + prompt.value);

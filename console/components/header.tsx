@@ -1,9 +1,13 @@
-// The TUI's top line: the console and every node's connection state.
-import React from "react";
 import { Text } from "ink";
 import type { NodeState } from "../store/types.ts";
 
-const MARK: Record<string, [string, string]> = { ok: ["●", "green"], unreachable: ["✗", "red"], error: ["!", "red"], checking: ["…", "yellow"], unknown: ["?", "gray"] };
+const MARK: Record<string, [string, string]> = {
+  ok: ["●", "green"],
+  unreachable: ["✗", "red"],
+  error: ["!", "red"],
+  checking: ["…", "yellow"],
+  unknown: ["?", "gray"],
+};
 
 export function Header({ nodes, title, color }: { nodes: NodeState[]; title: string; color: boolean }) {
   // One line, cut at the terminal's edge: a wrapped header would push the screen down.

@@ -1,5 +1,3 @@
-// A command's Screen on a TTY: its tables, its notes, and a spinner while it works.
-import React from "react";
 import { Box, Text } from "ink";
 import type { Screen } from "../output/screen.ts";
 import { Spinner } from "./spinner.tsx";

@@ -1,5 +1,3 @@
-// One spinner frame from a shared tick: the owner of the tick passes it in.
-import React from "react";
 import { Text } from "ink";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

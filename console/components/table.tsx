@@ -15,7 +15,11 @@ const fit = (text: string, width: number) => {
 
 export function CellText({ cell, width, color }: { cell: Cell; width: number; color: boolean }) {
   const c = color ? TONE_COLORS[cell.tone ?? ""] : undefined;
-  return <Text {...(c ? { color: c } : {})} dimColor={color && cell.tone === "dim"}>{fit(cell.text, width)}</Text>;
+  return (
+    <Text {...(c ? { color: c } : {})} dimColor={color && cell.tone === "dim"}>
+      {fit(cell.text, width)}
+    </Text>
+  );
 }
 
 export function Table({ section, width, color, selected }: { section: Section; width: number; color: boolean; selected?: number }) {
@@ -23,7 +27,11 @@ export function Table({ section, width, color, selected }: { section: Section; w
   const { kept, widths } = columnLayout(section, width);
   return (
     <Box flexDirection="column">
-      {section.title ? <Text bold wrap="truncate-end">{section.title}</Text> : null}
+      {section.title ? (
+        <Text bold wrap="truncate-end">
+          {section.title}
+        </Text>
+      ) : null}
       <Text bold>{kept.map((i) => fit(section.columns[i]!.toUpperCase(), widths[i]!)).join("  ")}</Text>
       {section.rows.map((row, r) => (
         <Text key={r} inverse={selected === r}>
@@ -35,7 +43,11 @@ export function Table({ section, width, color, selected }: { section: Section; w
           ))}
         </Text>
       ))}
-      {section.rows.length === 0 && section.empty ? <Text dimColor={color} wrap="truncate-end">{section.empty}</Text> : null}
+      {section.rows.length === 0 && section.empty ? (
+        <Text dimColor={color} wrap="truncate-end">
+          {section.empty}
+        </Text>
+      ) : null}
     </Box>
   );
 }

@@ -100,7 +100,11 @@ const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width
 /** A table as aligned plain text (no ANSI). */
 export function plainTable(section: Section, maxWidth = Infinity): string {
   const widths = columnWidths(section, maxWidth);
-  const line = (cells: string[]) => cells.map((c, i) => pad(truncate(c, widths[i]!), widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => pad(truncate(c, widths[i]!), widths[i]!))
+      .join("  ")
+      .trimEnd();
   const out: string[] = [];
   if (section.title) out.push(section.title);
   out.push(line(section.columns.map((c) => c.toUpperCase())));

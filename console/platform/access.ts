@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
-import { Credentials, SERVICES, type Session } from "../clients/credentials.ts";
+import { type Credentials, SERVICES, type Session } from "../clients/credentials.ts";
 import type { PlatformPaths } from "./paths.ts";
 
 function adminPassword(p: PlatformPaths): string {
@@ -15,11 +15,21 @@ function adminPassword(p: PlatformPaths): string {
 function post(url: string, ca: string, body: unknown, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = request(url, { method: "POST", ca, minVersion: "TLSv1.3", timeout: 10_000, headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(data) } }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        ca,
+        minVersion: "TLSv1.3",
+        timeout: 10_000,
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "content-length": Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);
     req.end(data);

@@ -83,9 +83,21 @@ export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise
     // Every home's agent shares the machine's podman: its own prefix keeps the container names
     // of two homes (or of the tests' agents) apart, so each can run a service `hello`.
     await runBin("mcp-agent", [
-      "init", "--dir", p.agent, "--ca-dir", p.ca, "--listen", `127.0.0.1:${port}`, "--node", NODE_NAME,
-      "--identity-url", `https://localhost:${registryPort}`, "--registry", `localhost:${registryPort}`,
-      "--container-prefix", `mcp-${randomBytes(3).toString("hex")}-`,
+      "init",
+      "--dir",
+      p.agent,
+      "--ca-dir",
+      p.ca,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--node",
+      NODE_NAME,
+      "--identity-url",
+      `https://localhost:${registryPort}`,
+      "--registry",
+      `localhost:${registryPort}`,
+      "--container-prefix",
+      `mcp-${randomBytes(3).toString("hex")}-`,
     ]);
     writeFileAtomic(p.agentPassword, `${password}\n`, 0o600);
     const storage = join(p.agent, "srv");
@@ -139,8 +151,15 @@ function podmanLimitsConf(p: PlatformPaths): string | undefined {
   if (process.getuid?.() !== 0 || (nofile >= PODMAN_LIMITS.nofile && nproc >= PODMAN_LIMITS.nproc)) return undefined;
   const n = (v: number, d: number) => (Number.isFinite(v) ? Math.min(v, d) : d);
   const file = join(p.agent, "containers.conf");
-  const ulimits = [`"nofile=${n(nofile, PODMAN_LIMITS.nofile)}:${n(nofile, PODMAN_LIMITS.nofile)}"`, `"nproc=${n(nproc, PODMAN_LIMITS.nproc)}:${n(nproc, PODMAN_LIMITS.nproc)}"`];
-  writeFileAtomic(file, `# Written by mcp up: this machine's hard limits are below podman's defaults.\n[containers]\ndefault_ulimits = [${ulimits.join(", ")}]\n`, 0o644);
+  const ulimits = [
+    `"nofile=${n(nofile, PODMAN_LIMITS.nofile)}:${n(nofile, PODMAN_LIMITS.nofile)}"`,
+    `"nproc=${n(nproc, PODMAN_LIMITS.nproc)}:${n(nproc, PODMAN_LIMITS.nproc)}"`,
+  ];
+  writeFileAtomic(
+    file,
+    `# Written by mcp up: this machine's hard limits are below podman's defaults.\n[containers]\ndefault_ulimits = [${ulimits.join(", ")}]\n`,
+    0o644,
+  );
   return file;
 }
 

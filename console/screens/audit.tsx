@@ -1,7 +1,7 @@
 // Audit: the registry's events, newest first, a page at a time. / filters
 // (`type=… actor=… repo=… since=… until=…`), ] and [ page, f follows new events (on the
 // first page) until pressed again or the screen is left.
-import React, { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -42,7 +42,13 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
   const [, setFollowing] = useState(false);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move, select } = useSelection(audit.events.length, page);
-  const list = (filter?: AuditFilter, offset?: number) => (select(0), void store.getState().listAudit(filter, offset).catch(() => undefined));
+  const list = (filter?: AuditFilter, offset?: number) => (
+    select(0),
+    void store
+      .getState()
+      .listAudit(filter, offset)
+      .catch(() => undefined)
+  );
   const stopFollow = () => (follow.current?.abort(), (follow.current = null), setFollowing(false));
   useEffect(() => {
     if (!store.getState().mcr.actors) void store.getState().resolveActors();
@@ -52,11 +58,12 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;
-    if (input === "/") return nav.prompt("filter: ", filterText(audit.filter), (v) => (stopFollow(), list(parseFilter(v), 0))), true;
-    if (input === "]") return audit.events.length === audit.limit ? (stopFollow(), list(undefined, audit.offset + audit.limit)) : nav.flash("no older events"), true;
-    if (input === "[") return audit.offset > 0 ? list(undefined, Math.max(0, audit.offset - audit.limit)) : nav.flash("this is the newest page"), true;
+    if (input === "/") return (nav.prompt("filter: ", filterText(audit.filter), (v) => (stopFollow(), list(parseFilter(v), 0))), true);
+    if (input === "]")
+      return (audit.events.length === audit.limit ? (stopFollow(), list(undefined, audit.offset + audit.limit)) : nav.flash("no older events"), true);
+    if (input === "[") return (audit.offset > 0 ? list(undefined, Math.max(0, audit.offset - audit.limit)) : nav.flash("this is the newest page"), true);
     if (input === "f") {
-      if (follow.current) return stopFollow(), true;
+      if (follow.current) return (stopFollow(), true);
       const a = (follow.current = new AbortController());
       setFollowing(true);
       void (async () => {
@@ -83,7 +90,18 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["time", "type", "actor", "repository", "digest", "details"],
           drop: ["details", "digest", "repository"],
-          rows: shown.map((e) => [cell(e.time.replace(/\.\d+Z$/, "Z")), cell(e.type), cell(actorName(actors, e.actor) || "-"), cell(e.repository || "-"), cell(e.digest ? e.digest.slice(7, 19) : "-"), cell(Object.entries(e.details).map(([k, v]) => `${k}=${v}`).join(" "))]),
+          rows: shown.map((e) => [
+            cell(e.time.replace(/\.\d+Z$/, "Z")),
+            cell(e.type),
+            cell(actorName(actors, e.actor) || "-"),
+            cell(e.repository || "-"),
+            cell(e.digest ? e.digest.slice(7, 19) : "-"),
+            cell(
+              Object.entries(e.details)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" "),
+            ),
+          ]),
           empty: audit.loaded ? "no events" : error ? "" : "asking the registry…",
         }}
         width={nav.width}

@@ -1,5 +1,5 @@
 // Deploy: builds what the registry lacks, then the agent's progress per component, live.
-import React, { useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { useStore } from "zustand";
 import { deployScreen } from "../views/progress.ts";
 import { ScreenView } from "../components/screen-view.tsx";

@@ -1,7 +1,7 @@
 // GC: the run in progress, live from GcService/Watch (joined mid-run when the screen opens),
 // or the last run's result and what it removed. s starts a run (after y/N), d a dry run,
 // u switches collecting untagged manifests for the next run, w sets its grace window.
-import React, { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { gcGraceNote, gcItemsSection, gcRunSection, graceText } from "../views/registry.ts";
@@ -47,22 +47,29 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
         if (!r || r.running) return;
         if (r.phase === "failed") return nav.flash(`gc failed: ${r.error}`, true);
         const kept = gcGraceNote(r) ? ` (the grace window of ${graceText(r.options.grace)} kept everything newer: w sets it)` : "";
-        nav.flash(r.options.dryRun ? `gc dry run done: would free ${bytes(r.bytesMarked)}${kept}` : `gc done: ${count(r.blobsSwept, "blob")}, ${bytes(r.bytesFreed)} freed${kept}`);
+        nav.flash(
+          r.options.dryRun
+            ? `gc dry run done: would free ${bytes(r.bytesMarked)}${kept}`
+            : `gc done: ${count(r.blobsSwept, "blob")}, ${bytes(r.bytesFreed)} freed${kept}`,
+        );
       })
       .catch((err: Error) => !abort.current.signal.aborted && nav.flash(`gc: ${err.message}`, true));
   useScreenKeys((input) => {
-    if (input === "u") return setUntagged((u) => !u), true;
+    if (input === "u") return (setUntagged((u) => !u), true);
     if (input === "w") {
-      return nav.prompt("grace (0s, 30m, 1h; empty: the registry's default): ", grace, (v) => {
-        const g = v.trim();
-        if (g && !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(g)) return nav.flash(`grace must be a duration like 0s, 30m or 1h, not ${JSON.stringify(g)}`, true);
-        setGrace(g);
-      }), true;
+      return (
+        nav.prompt("grace (0s, 30m, 1h; empty: the registry's default): ", grace, (v) => {
+          const g = v.trim();
+          if (g && !/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(g)) return nav.flash(`grace must be a duration like 0s, 30m or 1h, not ${JSON.stringify(g)}`, true);
+          setGrace(g);
+        }),
+        true
+      );
     }
-    if (input === "r") return load(), true;
+    if (input === "r") return (load(), true);
     if (gc.current) return input === "s" || input === "d" ? (nav.flash(`a run is in progress (${gc.current.phase})`, true), true) : false;
-    if (input === "s") return nav.confirm(`Start garbage collection${untagged ? " (untagged manifests too)" : ""}?`, () => start(false)), true;
-    if (input === "d") return start(true), true;
+    if (input === "s") return (nav.confirm(`Start garbage collection${untagged ? " (untagged manifests too)" : ""}?`, () => start(false)), true);
+    if (input === "d") return (start(true), true);
     return false;
   });
 
@@ -79,7 +86,14 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
       {run ? (
         <ScreenView
           screen={{
-            sections: [gcRunSection(gc.current ? (run.options.dryRun ? "running (dry run)" : "running") : run.options.dryRun ? "last run (dry run)" : "last run", run, actors), ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)])],
+            sections: [
+              gcRunSection(
+                gc.current ? (run.options.dryRun ? "running (dry run)" : "running") : run.options.dryRun ? "last run (dry run)" : "last run",
+                run,
+                actors,
+              ),
+              ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)]),
+            ],
             notes: graceNote ? [cell(graceNote, "warn")] : [],
             ...(gc.current ? { pending: `${run.phase}…` } : {}),
           }}

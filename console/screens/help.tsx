@@ -1,5 +1,5 @@
 // Help: every screen's keys and the `:` jumps, wrapped to the width and scrolled.
-import React, { useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import stringWidth from "string-width";
 import { Box, Text } from "ink";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";

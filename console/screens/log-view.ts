@@ -35,7 +35,9 @@ export function displayLines(lines: LogLine[], opts: { width: number; wrap: bool
     const prefix = opts.prefixed ? `${l.component.padEnd(pad)} | ` : "";
     const room = Math.max(10, opts.width - prefix.length);
     const pieces = opts.wrap ? wrapText(l.line, room) : [l.line];
-    pieces.forEach((text, i) => out.push({ source, component: l.component, prefix: i === 0 ? prefix : " ".repeat(prefix.length), text, stderr: l.stream === "stderr" }));
+    pieces.forEach((text, i) =>
+      out.push({ source, component: l.component, prefix: i === 0 ? prefix : " ".repeat(prefix.length), text, stderr: l.stream === "stderr" }),
+    );
   });
   return out;
 }

@@ -3,7 +3,7 @@
 // put while lines arrive), / search (highlighted, n/N next/previous), w wrap, t timestamps.
 // Lines come from the store's bounded buffer, published in batches; only the visible window
 // is rendered.
-import React, { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import type { ConsoleStore } from "../store/state.ts";
@@ -75,26 +75,45 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
   useScreenKeys((input, key) => {
     const m = movement(input, key, height);
     if (m !== null) {
-      if (m === "bottom") return setFollow(true), setAnchor(null), true;
+      if (m === "bottom") return (setFollow(true), setAnchor(null), true);
       scrollTo(m === "top" ? 0 : start + m);
       return true;
     }
-    if (input === "f") return follow ? scrollTo(start) : (setFollow(true), setAnchor(null)), true;
-    if (input === "p") return setPaused(!paused), true;
-    if (input === "w") return setWrap(!wrap), true;
-    if (input === "t") return setTimestamps(!timestamps), true;
-    if (input === "n") return jump(1), true;
-    if (input === "N") return jump(-1), true;
-    if (input === "/") return nav.prompt("/", term, (v) => (setTerm(v), setCurrent(-1)), setTerm), true;
+    if (input === "f") return (follow ? scrollTo(start) : (setFollow(true), setAnchor(null)), true);
+    if (input === "p") return (setPaused(!paused), true);
+    if (input === "w") return (setWrap(!wrap), true);
+    if (input === "t") return (setTimestamps(!timestamps), true);
+    if (input === "n") return (jump(1), true);
+    if (input === "N") return (jump(-1), true);
+    if (input === "/") return (nav.prompt("/", term, (v) => (setTerm(v), setCurrent(-1)), setTerm), true);
     return false;
   });
 
-  const streams = Object.entries(logs.streams).filter(([, st]) => st !== "open" && st !== "ended").map(([c, st]) => `${c}: ${st}`);
-  const search = !term ? "" : matchNumber >= 0 ? `/${term} match ${matchNumber + 1} of ${found.length}` : `/${term} ${found.length} match${found.length === 1 ? "" : "es"}`;
-  const status = [target, follow ? "following" : `scrolled, ${below} line${below === 1 ? "" : "s"} below`, paused ? "PAUSED" : "", wrap ? "wrap" : "", timestamps ? "timestamps" : "", search, logs.dropped ? `${logs.dropped} old lines dropped` : "", ...streams].filter(Boolean).join("  ·  ");
+  const streams = Object.entries(logs.streams)
+    .filter(([, st]) => st !== "open" && st !== "ended")
+    .map(([c, st]) => `${c}: ${st}`);
+  const search = !term
+    ? ""
+    : matchNumber >= 0
+      ? `/${term} match ${matchNumber + 1} of ${found.length}`
+      : `/${term} ${found.length} match${found.length === 1 ? "" : "es"}`;
+  const status = [
+    target,
+    follow ? "following" : `scrolled, ${below} line${below === 1 ? "" : "s"} below`,
+    paused ? "PAUSED" : "",
+    wrap ? "wrap" : "",
+    timestamps ? "timestamps" : "",
+    search,
+    logs.dropped ? `${logs.dropped} old lines dropped` : "",
+    ...streams,
+  ]
+    .filter(Boolean)
+    .join("  ·  ");
   return (
     <Box flexDirection="column" height={nav.height}>
-      <Text dimColor={nav.color} wrap="truncate-end">{status}</Text>
+      <Text dimColor={nav.color} wrap="truncate-end">
+        {status}
+      </Text>
       {visible.map((d, i) => (
         <Text key={i} wrap="truncate-end">
           {d.prefix ? <Text {...(nav.color ? { color: colourOf(d.component) } : {})}>{d.prefix}</Text> : null}

@@ -1,6 +1,6 @@
 // One manifest: media type, size, tags, and its config and layers with their sizes (an
 // index lists the manifests it holds). ↑↓ scroll the layers; r reloads.
-import React, { useEffect } from "react";
+import { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -19,12 +19,16 @@ export function ManifestScreen({ store, repo, reference }: { store: ConsoleStore
   const blobs = detail?.manifest.blobs ?? [];
   const page = Math.max(1, nav.height - 6);
   const { sel, start, end, move } = useSelection(blobs.length, page);
-  const load = () => void store.getState().loadManifest(repo, reference).catch(() => undefined);
+  const load = () =>
+    void store
+      .getState()
+      .loadManifest(repo, reference)
+      .catch(() => undefined);
   useEffect(load, [repo, reference]);
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;
-    if (input === "r") return load(), true;
+    if (input === "r") return (load(), true);
     return false;
   });
 
@@ -32,9 +36,11 @@ export function ManifestScreen({ store, repo, reference }: { store: ConsoleStore
   const m = detail.manifest;
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate">{repo}@{m.digest}</Text>
       <Text wrap="truncate">
-        {m.mediaType}  {bytes(m.size)}  created {m.createdAt}  tags {m.tags.join(",") || "-"}
+        {repo}@{m.digest}
+      </Text>
+      <Text wrap="truncate">
+        {m.mediaType} {bytes(m.size)} created {m.createdAt} tags {m.tags.join(",") || "-"}
       </Text>
       <Text wrap="truncate-end">
         layers and config: {blobs.length}, {bytes(m.blobsSize)}

@@ -2,7 +2,7 @@
 // why). space or e enables/disables, x deletes (after y/N), n creates one from a line:
 // `allow|deny ACTIONS TARGETS [description…]` (comma lists, * for any; a target
 // `service:GLOB` is a service of the agent actions, anything else a repository glob).
-import React, { useEffect } from "react";
+import { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { count } from "../views/format.ts";
@@ -23,7 +23,18 @@ export function parseRule(text: string): NewPolicy | null {
   const all = list(targets);
   const services = all.filter((t) => t.startsWith("service:")).map((t) => t.slice("service:".length));
   const repositories = all.filter((t) => !t.startsWith("service:"));
-  return { priority: 100, description: rest.join(" "), effect, actions: list(actions), roles: [], accountTypes: [], subjectUuid: "", repositories, services, enabled: true };
+  return {
+    priority: 100,
+    description: rest.join(" "),
+    effect,
+    actions: list(actions),
+    roles: [],
+    accountTypes: [],
+    subjectUuid: "",
+    repositories,
+    services,
+    enabled: true,
+  };
 }
 
 export function PoliciesScreen({ store }: { store: ConsoleStore }) {
@@ -33,7 +44,11 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
   const error = useStore(store, (s) => s.mcr.errors.policies);
   const page = Math.max(1, nav.height - 4);
   const { sel, start, end, move } = useSelection(rules.length, page);
-  const load = () => void store.getState().listPolicies().catch(() => undefined);
+  const load = () =>
+    void store
+      .getState()
+      .listPolicies()
+      .catch(() => undefined);
   useEffect(load, []);
   const refused = error?.code === "permission_denied" || error?.code === "unauthenticated";
 
@@ -41,9 +56,12 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
     if (refused) return false;
     const rule = rules[sel];
     // Space toggles here (elsewhere it pages down).
-    if (rule && (input === " " || input === "e")) return nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true;
+    if (rule && (input === " " || input === "e"))
+      return (
+        nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true
+      );
     if (move(input, key)) return true;
-    if (input === "r") return load(), true;
+    if (input === "r") return (load(), true);
     if (input === "n") {
       nav.prompt("new rule (allow|deny ACTIONS REPOS description): ", "", (v) => {
         const rule = parseRule(v);
@@ -53,7 +71,13 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
       return true;
     }
     if (!rule) return false;
-    if (input === "x") return nav.confirm(`Delete rule ${rule.id} (${rule.description || rule.effect})?`, () => nav.run(`delete rule ${rule.id}`, () => store.getState().deletePolicy(rule.id))), true;
+    if (input === "x")
+      return (
+        nav.confirm(`Delete rule ${rule.id} (${rule.description || rule.effect})?`, () =>
+          nav.run(`delete rule ${rule.id}`, () => store.getState().deletePolicy(rule.id)),
+        ),
+        true
+      );
     return false;
   });
 
@@ -67,9 +91,16 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
     );
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{count(rules.length, "custom rule")} (built-in rules are not listed){range(start, end, rules.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>
+        {count(rules.length, "custom rule")} (built-in rules are not listed){range(start, end, rules.length)}
+      </Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
-      <Table section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }} width={nav.width} color={nav.color} selected={sel - start} />
+      <Table
+        section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }}
+        width={nav.width}
+        color={nav.color}
+        selected={sel - start}
+      />
     </Box>
   );
 }

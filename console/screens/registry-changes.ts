@@ -12,7 +12,10 @@ export function useRegistryChanges(store: ConsoleStore, reload: () => void): voi
   const seen = useRef(changes);
   useEffect(() => {
     const abort = new AbortController();
-    void store.getState().followChanges(abort.signal).catch(() => undefined);
+    void store
+      .getState()
+      .followChanges(abort.signal)
+      .catch(() => undefined);
     return () => abort.abort();
   }, [store]);
   useEffect(() => {

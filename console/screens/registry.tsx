@@ -1,6 +1,6 @@
 // Registry: every repository with its tags, manifests and size. Enter opens its tags,
 // x deletes it (after y/N; blob files are freed by GC), r reloads.
-import React, { useEffect } from "react";
+import { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -21,23 +21,36 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
   const error = useStore(store, (s) => s.mcr.errors.repos);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move } = useSelection(repos.length, page);
-  const load = () => void store.getState().listRepos().catch(() => undefined);
+  const load = () =>
+    void store
+      .getState()
+      .listRepos()
+      .catch(() => undefined);
   useEffect(load, []);
   useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;
-    if (input === "r") return load(), true;
+    if (input === "r") return (load(), true);
     const repo = repos[sel];
     if (!repo) return false;
-    if (key.return) return nav.push({ screen: "repository", repo: repo.name }), true;
-    if (input === "x") return nav.confirm(`Delete repository ${repo.name} (${count(repo.tagCount, "tag")})?`, () => nav.run(`delete ${repo.name}`, () => store.getState().deleteRepo(repo.name))), true;
+    if (key.return) return (nav.push({ screen: "repository", repo: repo.name }), true);
+    if (input === "x")
+      return (
+        nav.confirm(`Delete repository ${repo.name} (${count(repo.tagCount, "tag")})?`, () =>
+          nav.run(`delete ${repo.name}`, () => store.getState().deleteRepo(repo.name)),
+        ),
+        true
+      );
     return false;
   });
 
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{count(repos.length, "repository", "repositories")}{range(start, end, repos.length)}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>
+        {count(repos.length, "repository", "repositories")}
+        {range(start, end, repos.length)}
+      </Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table
         section={{

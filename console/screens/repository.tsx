@@ -1,6 +1,6 @@
 // One repository: its tags with digest and size. Enter opens the tag's manifest, x deletes
 // the tag (after y/N; the manifest stays until GC with untagged), r reloads.
-import React, { useEffect } from "react";
+import { useEffect } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -23,17 +23,24 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   const tags = detail?.tags ?? [];
   const page = Math.max(1, nav.height - 4);
   const { sel, start, end, move } = useSelection(tags.length, page);
-  const load = () => void store.getState().loadRepo(repo).catch(() => undefined);
+  const load = () =>
+    void store
+      .getState()
+      .loadRepo(repo)
+      .catch(() => undefined);
   useEffect(load, [repo]);
   useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
     if (move(input, key)) return true;
-    if (input === "r") return load(), true;
+    if (input === "r") return (load(), true);
     const tag = tags[sel];
     if (!tag) return false;
-    if (key.return) return nav.push({ screen: "manifest", repo, reference: tag.name }), true;
-    if (input === "x") return nav.confirm(`Delete tag ${repo}:${tag.name}?`, () => nav.run(`delete ${repo}:${tag.name}`, () => store.getState().deleteTag(repo, tag.name))), true;
+    if (key.return) return (nav.push({ screen: "manifest", repo, reference: tag.name }), true);
+    if (input === "x")
+      return (
+        nav.confirm(`Delete tag ${repo}:${tag.name}?`, () => nav.run(`delete ${repo}:${tag.name}`, () => store.getState().deleteTag(repo, tag.name))), true
+      );
     return false;
   });
 
@@ -52,7 +59,13 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
           drop: ["layers", "updated"],
           rows: tags.slice(start, end).map((t) => {
             const m = manifest(t.digest);
-            return [cell(t.name), cell(short(t.digest)), cell(m ? bytes(m.size + m.blobsSize) : "-"), cell(m ? m.blobs.filter((b) => b.role === "layer").length : "-"), cell(t.updatedAt)];
+            return [
+              cell(t.name),
+              cell(short(t.digest)),
+              cell(m ? bytes(m.size + m.blobsSize) : "-"),
+              cell(m ? m.blobs.filter((b) => b.role === "layer").length : "-"),
+              cell(t.updatedAt),
+            ];
           }),
           empty: "no tags",
         }}

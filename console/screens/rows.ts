@@ -17,12 +17,30 @@ export interface ServiceRow {
 export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "nodes">, filter = "", now = Date.now()): ServiceRow[] {
   const rows = new Map<string, ServiceRow>();
   for (const c of Object.values(s.containers).flat()) {
-    rows.set(`${c.node}/${c.service}/${c.component}`, { service: c.service, component: c.component, node: c.node, version: c.version, state: c.state, uptime: c.state === "running" ? uptime(c.startedAt, now) : "", ports: portsText(c.ports), drift: "" });
+    rows.set(`${c.node}/${c.service}/${c.component}`, {
+      service: c.service,
+      component: c.component,
+      node: c.node,
+      version: c.version,
+      state: c.state,
+      uptime: c.state === "running" ? uptime(c.startedAt, now) : "",
+      ports: portsText(c.ports),
+      drift: "",
+    });
   }
   for (const st of Object.values(s.statuses)) {
     for (const c of st.components) {
       const key = `${st.node}/${st.service}/${c.component}`;
-      const row = rows.get(key) ?? { service: st.service, component: c.component, node: st.node, version: st.version, state: c.observedState || "missing", uptime: "", ports: portsText(c.ports), drift: "" };
+      const row = rows.get(key) ?? {
+        service: st.service,
+        component: c.component,
+        node: st.node,
+        version: st.version,
+        state: c.observedState || "missing",
+        uptime: "",
+        ports: portsText(c.ports),
+        drift: "",
+      };
       row.drift = c.drift;
       rows.set(key, row);
     }

@@ -1,7 +1,7 @@
 // One service: components with desired/observed state and drift, routes with their ports,
 // SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
 // S start, r restart, x remove; l logs.
-import React, { useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { serviceSections } from "../views/service-status.ts";
@@ -34,21 +34,41 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
     };
   }, [service]);
 
-  const op = (what: "stop" | "start" | "restart") => nav.confirm(`${what[0]!.toUpperCase()}${what.slice(1)} ${service}?`, () => nav.run(`${what} ${service}`, () => store.getState().lifecycle(what, service).then(() => store.getState().fetchStatus(service))));
+  const op = (what: "stop" | "start" | "restart") =>
+    nav.confirm(`${what[0]!.toUpperCase()}${what.slice(1)} ${service}?`, () =>
+      nav.run(`${what} ${service}`, () =>
+        store
+          .getState()
+          .lifecycle(what, service)
+          .then(() => store.getState().fetchStatus(service)),
+      ),
+    );
   useScreenKeys((input) => {
-    if (input === "d") return nav.confirm(`Deploy ${service}?`, () => nav.push({ screen: "deploy", service })), true;
-    if (input === "s") return op("stop"), true;
-    if (input === "S") return op("start"), true;
-    if (input === "r") return op("restart"), true;
-    if (input === "x") return nav.confirm(`Remove ${service} and its containers?`, () => nav.run(`remove ${service}`, async () => (await store.getState().remove(service), nav.back()))), true;
-    if (input === "l") return nav.push({ screen: "logs", target: service }), true;
+    if (input === "d") return (nav.confirm(`Deploy ${service}?`, () => nav.push({ screen: "deploy", service })), true);
+    if (input === "s") return (op("stop"), true);
+    if (input === "S") return (op("start"), true);
+    if (input === "r") return (op("restart"), true);
+    if (input === "x")
+      return (
+        nav.confirm(`Remove ${service} and its containers?`, () =>
+          nav.run(`remove ${service}`, async () => (await store.getState().remove(service), nav.back())),
+        ),
+        true
+      );
+    if (input === "l") return (nav.push({ screen: "logs", target: service }), true);
     return false;
   });
 
   const errorLine = error ? <Text {...(nav.color ? { color: "red" } : {})}>{error}</Text> : null;
   // An action on this service in progress: the states below are what the agent reports meanwhile.
   const running = nav.busy.filter((what) => what.endsWith(` ${service}`));
-  const busyLine = running.length ? <Spinner tick={nav.tick} color={nav.color} label={`${running.join(", ")} in progress${running.some((w) => w.startsWith("restart")) ? ": the agent stops, then starts each component" : ""}; the states below are as it reports them meanwhile`} /> : null;
+  const busyLine = running.length ? (
+    <Spinner
+      tick={nav.tick}
+      color={nav.color}
+      label={`${running.join(", ")} in progress${running.some((w) => w.startsWith("restart")) ? ": the agent stops, then starts each component" : ""}; the states below are as it reports them meanwhile`}
+    />
+  ) : null;
   if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
   const sections = serviceSections(status);
   // Routes with their host ports, from the components' port bindings.

@@ -1,6 +1,6 @@
 // Services: every service-component of every node; `/` filters, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation).
-import React, { useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
@@ -19,7 +19,10 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
   // Stable references from the store (useShallow), rows computed from them.
-  const { containers, statuses, nodes } = useStore(store, useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes })));
+  const { containers, statuses, nodes } = useStore(
+    store,
+    useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes })),
+  );
   const rows = useMemo(() => serviceRows({ containers, statuses, nodes }, filter), [containers, statuses, nodes, filter, nav.tick >> 4]);
   const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
   const page = Math.max(1, nav.height - 3);
@@ -33,28 +36,43 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
       return true;
     }
     if (!current) return false;
-    if (key.return) return nav.push({ screen: "service", service: current.service }), true;
-    if (input === "l") return nav.push({ screen: "logs", target: current.service }), true;
-    if (input === "d") return nav.confirm(`Deploy ${current.service}?`, () => nav.push({ screen: "deploy", service: current.service })), true;
+    if (key.return) return (nav.push({ screen: "service", service: current.service }), true);
+    if (input === "l") return (nav.push({ screen: "logs", target: current.service }), true);
+    if (input === "d") return (nav.confirm(`Deploy ${current.service}?`, () => nav.push({ screen: "deploy", service: current.service })), true);
     return false;
   });
 
   const visible = rows.slice(start, end);
   return (
     <Box flexDirection="column">
-      <Text wrap="truncate-end" dimColor={nav.color}>{filter ? `filter: ${filter}  ` : ""}{count(rows.length, "component")}{rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}</Text>
+      <Text wrap="truncate-end" dimColor={nav.color}>
+        {filter ? `filter: ${filter}  ` : ""}
+        {count(rows.length, "component")}
+        {rows.length > page ? `  (${start + 1}-${start + visible.length})` : ""}
+      </Text>
       <Table
         section={{
           columns: ["service", "component", "node", "version", "state", "uptime", "ports", "drift"],
           drop: ["uptime", "ports", "version", "node"],
-          rows: visible.map((r) => [cell(r.service), cell(r.component), cell(r.node), cell(r.version), stateCell(r.state), cell(r.uptime), cell(r.ports), cell(r.drift || "-", r.drift ? "warn" : "dim")]),
+          rows: visible.map((r) => [
+            cell(r.service),
+            cell(r.component),
+            cell(r.node),
+            cell(r.version),
+            stateCell(r.state),
+            cell(r.uptime),
+            cell(r.ports),
+            cell(r.drift || "-", r.drift ? "warn" : "dim"),
+          ]),
           empty: loaded ? (filter ? "nothing matches the filter" : emptyText(Object.values(nodes), "no services")) : "asking the agents…",
         }}
         width={nav.width}
         color={nav.color}
         selected={sel - start}
       />
-      {rows.length === 0 ? <ScreenView screen={{ sections: [], notes: nodeNotes(Object.values(nodes)) }} width={nav.width} color={nav.color} tick={nav.tick} /> : null}
+      {rows.length === 0 ? (
+        <ScreenView screen={{ sections: [], notes: nodeNotes(Object.values(nodes)) }} width={nav.width} color={nav.color} tick={nav.tick} />
+      ) : null}
     </Box>
   );
 }

@@ -68,7 +68,8 @@ export function buildActions(set: SetState, get: GetState, deps: StoreDeps): Bui
       const d = deps.definitions.get(service);
       const names = Object.keys(d.images);
       if (names.length === 0) throw new ConsoleError("usage", `${d.file} has no [build.images]: nothing to build`);
-      if (part && !names.includes(part)) throw new ConsoleError("not_found", `${d.file} has no image ${JSON.stringify(part)} in [build.images] (${names.join(", ")})`);
+      if (part && !names.includes(part))
+        throw new ConsoleError("not_found", `${d.file} has no image ${JSON.stringify(part)} in [build.images] (${names.join(", ")})`);
       set({ buildWarnings: unusedImageEntries(d, deps.registryHost) });
       const specs = (part ? [part] : names).map((image) => buildSpec(d, image, deps));
       for (const spec of specs) {

@@ -14,7 +14,8 @@ const KEEP_EVENTS = 2000;
 /** Every definition's node must be one of the console's [[nodes]]. */
 function checkNodes(defs: LoadedDefinition[], deps: StoreDeps): void {
   const known = new Set(pickNodes(deps));
-  for (const d of defs) if (!known.has(d.def.node)) throw new ConsoleError("usage", `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]]`);
+  for (const d of defs)
+    if (!known.has(d.def.node)) throw new ConsoleError("usage", `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]]`);
 }
 
 /** A deploy the console stops following (Ctrl-C, or the TUI left): what happens to it, and how to watch it. */
@@ -37,14 +38,21 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
       for (const d of defs) byNode.set(d.def.node, [...(byNode.get(d.def.node) ?? []), d]);
       const machineRegistry = deps.machineRegistry();
       const outcomes = await fanOut(get, [...byNode.keys()], async (node) => {
-        const res = await deps.agents.client(node).sync({ services: byNode.get(node)!.map((d) => definitionToProto(d.def)), machineRegistry }, deps.agents.call());
+        const res = await deps.agents
+          .client(node)
+          .sync({ services: byNode.get(node)!.map((d) => definitionToProto(d.def)), machineRegistry }, deps.agents.call());
         return res.results;
       });
       const results: SyncResultRow[] = [];
       for (const o of outcomes) {
         for (const d of byNode.get(o.node)!) {
           const r = o.ok ? o.value.find((x) => x.service === d.def.name) : undefined;
-          results.push({ node: o.node, service: d.def.name, outcome: o.ok ? (r?.outcome ?? "unknown") : "failed", error: o.ok ? null : { code: o.error.code, message: o.error.message } });
+          results.push({
+            node: o.node,
+            service: d.def.name,
+            outcome: o.ok ? (r?.outcome ?? "unknown") : "failed",
+            error: o.ok ? null : { code: o.error.code, message: o.error.message },
+          });
         }
       }
       set({ syncResults: results });
@@ -67,7 +75,14 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
         throw fail(toConsoleError(err));
       }
       const node = d.def.node;
-      const images = [...new Set(d.def.components.map((c) => componentImage(d.def, c, deps.registryHost)).filter((i) => i.inRegistry).map((i) => i.ref))];
+      const images = [
+        ...new Set(
+          d.def.components
+            .map((c) => componentImage(d.def, c, deps.registryHost))
+            .filter((i) => i.inRegistry)
+            .map((i) => i.ref),
+        ),
+      ];
       set((s) => ({ deployment: { ...s.deployment!, node, images } }));
       try {
         await probe(deps, node);
@@ -77,14 +92,22 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
       }
       set((s) => ({ deployment: { ...s.deployment!, state: "deploying" } }));
       try {
-        const stream = deps.agents.client(node).deploy({ service, definition: definitionToProto(d.def) }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
+        const stream = deps.agents
+          .client(node)
+          .deploy({ service, definition: definitionToProto(d.def) }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
         for await (const p of stream) {
           const phase = enumName(DeployPhase, p.phase, "failed");
           set((s) => {
             const seq = s.seq + 1;
             const deployEvents = [...s.deployEvents, { seq, service, node, ...plain(DeployResponseSchema, p), phase }];
             if (deployEvents.length > KEEP_EVENTS) deployEvents.splice(0, deployEvents.length - KEEP_EVENTS);
-            const components = p.component && phase !== "done" ? { ...s.deployment!.components, [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" } } : s.deployment!.components;
+            const components =
+              p.component && phase !== "done"
+                ? {
+                    ...s.deployment!.components,
+                    [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" },
+                  }
+                : s.deployment!.components;
             return { seq, deployEvents, deployment: { ...s.deployment!, components, ...(phase === "done" ? { state: "done" as const } : {}) } };
           });
         }

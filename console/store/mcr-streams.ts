@@ -49,7 +49,10 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
       guard("gc", async (c) => {
         let run: GcRunRow;
         try {
-          const r = await c.gc.start({ options: { dryRun: opts.dryRun, untagged: opts.untagged, reconcile: opts.reconcile ?? false, grace: opts.grace ?? "" } }, c.call());
+          const r = await c.gc.start(
+            { options: { dryRun: opts.dryRun, untagged: opts.untagged, reconcile: opts.reconcile ?? false, grace: opts.grace ?? "" } },
+            c.call(),
+          );
           run = gcRunRow(r.run!);
         } catch (err) {
           // A run in progress: joined when asked (its options are its own), else refused.
@@ -83,7 +86,7 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
         if (runId && (!final || final.running) && !signal?.aborted) {
           // The run ended before Watch was asked: Status has it as the last run.
           const { last } = await gcStatus();
-          if (last && last.id === runId) (land(last), (final = last));
+          if (last && last.id === runId) land(last), (final = last);
         }
         return final;
       }),
@@ -130,7 +133,8 @@ export function mcrStreamActions(kit: McrKit): McrStreamActions {
             patch((m) => ({
               auditFeed: [...m.auditFeed, ...rows].slice(-KEEP),
               // The page shows the newest first; a follow on the first page adds to it.
-              audit: m.audit.offset === 0 ? { ...m.audit, events: [...[...rows].reverse(), ...m.audit.events].slice(0, Math.max(m.audit.limit, 200)) } : m.audit,
+              audit:
+                m.audit.offset === 0 ? { ...m.audit, events: [...[...rows].reverse(), ...m.audit.events].slice(0, Math.max(m.audit.limit, 200)) } : m.audit,
             }));
           }
         } catch (err) {

@@ -4,7 +4,15 @@ import { SnapshotResponseSchema, type SnapshotResponse } from "../../proto/gen/m
 import { AuditEventSchema, type AuditEvent, type ListEventsRequest } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { GcRunSchema, type GcOptions, type GcRun } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { PolicyRuleSchema, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
-import { ManifestSummarySchema, RepositorySummarySchema, TagSchema, type BlobRef, type ManifestSummary, type RepositorySummary, type Tag } from "../../proto/gen/mcr/v1/registry_pb.ts";
+import {
+  ManifestSummarySchema,
+  RepositorySummarySchema,
+  TagSchema,
+  type BlobRef,
+  type ManifestSummary,
+  type RepositorySummary,
+  type Tag,
+} from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { plain, type Plain } from "./wire.ts";
 
 export type RepoRow = Plain<RepositorySummary>;
@@ -118,7 +126,9 @@ export function policyRow(p: PolicyRule): PolicyRow {
 /** The names an audit `actor` filter stands for: itself, and the ids or the name it is known by. */
 export function actorAliases(actor: string, actors: Record<string, string>): string[] {
   if (!actor) return [""];
-  const ids = Object.entries(actors).filter(([, name]) => name === actor).map(([id]) => id);
+  const ids = Object.entries(actors)
+    .filter(([, name]) => name === actor)
+    .map(([id]) => id);
   const name = actors[actor];
   return [...new Set([actor, ...ids, ...(name ? [name] : [])])];
 }

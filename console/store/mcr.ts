@@ -59,7 +59,10 @@ export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrAc
         // The counts change with the tags, at once; the list's row too.
         const drop = (r: RepoRow): RepoRow => ({ ...r, tagCount: Math.max(0, r.tagCount - 1) });
         patch((m) => ({
-          repo: m.repo && m.repo.repository.name === repository ? { ...m.repo, repository: drop(m.repo.repository), tags: m.repo.tags.filter((t) => t.name !== tag) } : m.repo,
+          repo:
+            m.repo && m.repo.repository.name === repository
+              ? { ...m.repo, repository: drop(m.repo.repository), tags: m.repo.tags.filter((t) => t.name !== tag) }
+              : m.repo,
           repos: m.repos.map((r) => (r.name === repository ? drop(r) : r)),
         }));
         return { repository, tag, deleted: true as const };

@@ -3,7 +3,6 @@
 // marked unreachable (with the reason) without failing or delaying the others.
 import { agentError, ConsoleError } from "../output/errors.ts";
 import type { GetState, NodeActions, NodeOutcome, SetState, StoreDeps } from "./state.ts";
-import type { NodeState } from "./types.ts";
 
 /** Operations that wait for podman (stop timeouts, pulls) get this long once the node has answered a probe. */
 export const LONG_CALL_MS = 300_000;
@@ -45,7 +44,9 @@ export async function fanOut<T>(get: GetState, nodes: string[], fn: (node: strin
       }
     }),
   );
-  const auth = out.find((o): o is Extract<NodeOutcome<T>, { ok: false }> => !o.ok && (o.error.code === "unauthenticated" || o.error.code === "permission_denied"));
+  const auth = out.find(
+    (o): o is Extract<NodeOutcome<T>, { ok: false }> => !o.ok && (o.error.code === "unauthenticated" || o.error.code === "permission_denied"),
+  );
   if (auth && !out.some((o) => o.ok)) throw auth.error;
   return out;
 }

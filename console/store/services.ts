@@ -1,6 +1,12 @@
 // What runs where: containers of every node (ps), one service's status, and the
 // lifecycle operations (stop, start, restart, remove) on the service's node.
-import { ComponentStateSchema, ContainerSummarySchema, StatusResponseSchema, type ContainerSummary, type StatusResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import {
+  ComponentStateSchema,
+  ContainerSummarySchema,
+  StatusResponseSchema,
+  type ContainerSummary,
+  type StatusResponse,
+} from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, LONG_CALL_MS, pickNodes, probe } from "./nodes.ts";
 import type { GetState, ServiceActions, SetState, StoreDeps } from "./state.ts";
@@ -70,7 +76,10 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
       const lists = new Map<string, ContainerRow[]>();
       const out = await fanOut(get, pickNodes(deps, nodes), async (node) => {
         const list = await deps.agents.client(node).list({}, deps.agents.call());
-        lists.set(node, list.containers.map((c) => containerRow(node, c)));
+        lists.set(
+          node,
+          list.containers.map((c) => containerRow(node, c)),
+        );
         const services = [...new Set(list.containers.map((c) => c.service))].sort();
         return Promise.all(services.map((svc) => statusOn(node, svc)));
       });
@@ -111,7 +120,13 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         await probe(deps, node);
         const res = await deps.agents.client(node).remove({ service }, deps.agents.call({ timeoutMs: LONG_CALL_MS }));
         get().markNode(node, { ok: true });
-        const result: OpResult = { op: "remove", node, service, component: "", components: res.removedContainers.map((c) => ({ component: "", container: c, state: "removed" })) };
+        const result: OpResult = {
+          op: "remove",
+          node,
+          service,
+          component: "",
+          components: res.removedContainers.map((c) => ({ component: "", container: c, state: "removed" })),
+        };
         // Gone from every view at once, not at the next poll.
         set((s) => {
           const statuses = { ...s.statuses };

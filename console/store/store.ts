@@ -13,7 +13,9 @@ import { streamActions } from "./streams.ts";
 
 export function initialData(nodes: { name: string; url: string }[]): ConsoleData {
   return {
-    nodes: Object.fromEntries(nodes.map((n) => [n.name, { name: n.name, url: n.url, state: "unknown", reason: "", version: "", podmanVersion: "", checkedAt: 0 }])),
+    nodes: Object.fromEntries(
+      nodes.map((n) => [n.name, { name: n.name, url: n.url, state: "unknown", reason: "", version: "", podmanVersion: "", checkedAt: 0 }]),
+    ),
     containers: {},
     statuses: {},
     deployment: null,

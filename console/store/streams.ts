@@ -2,7 +2,7 @@
 // component, merged) and lifecycle events. Lines land in a bounded ring buffer and are
 // published in batches (every logFlushMs), not one state change per line.
 import { EventsResponseSchema, LogStream } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import { agentError, ConsoleError } from "../output/errors.ts";
+import { agentError, type ConsoleError } from "../output/errors.ts";
 import { pickNodes, probe } from "./nodes.ts";
 import { splitTarget } from "./services.ts";
 import type { GetState, SetState, StoreDeps, StreamActions } from "./state.ts";
@@ -78,7 +78,13 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
                   const stamped = splitTimestamp(l.line);
                   if (stamped && resume.seen(stamped)) continue;
                   attempt = 0;
-                  pending.push({ node, service, component: l.component || component, stream: enumName(LogStream, l.stream, "stdout"), line: stamped && !opts.timestamps ? stamped.text : l.line });
+                  pending.push({
+                    node,
+                    service,
+                    component: l.component || component,
+                    stream: enumName(LogStream, l.stream, "stdout"),
+                    line: stamped && !opts.timestamps ? stamped.text : l.line,
+                  });
                   if (pending.length >= 1000) flush();
                 }
                 // The agent ended it (the container stopped, or a one-off read is done).

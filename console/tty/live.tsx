@@ -1,6 +1,6 @@
 // Renders a command's view live with Ink while its work runs, then the final frame.
 // Loaded only on a TTY (console/commands/present.ts imports it lazily).
-import React, { useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { render } from "ink";
 import { useStore } from "zustand";
 import type { View } from "../views/view.ts";

@@ -3,7 +3,7 @@
 // root box is one line shorter than the terminal (a full-height frame makes Ink 6 redraw
 // everything: flicker); a resize re-renders, clearing the screen when it shrinks. One key
 // dispatcher: the prompt line or the confirmation first, then the screen, then global keys.
-import React, { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Box, render, useApp, useInput, type Key } from "ink";
 import { useStore } from "zustand";
 import { Confirm } from "../components/confirm.tsx";
@@ -39,7 +39,19 @@ export interface AppProps {
 type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
-const TITLES: Record<Route["screen"], string> = { services: "services", service: "service", logs: "logs", deploy: "deploy", help: "help", registry: "registry", repository: "repository", manifest: "manifest", gc: "gc", policies: "policies", audit: "audit" };
+const TITLES: Record<Route["screen"], string> = {
+  services: "services",
+  service: "service",
+  logs: "logs",
+  deploy: "deploy",
+  help: "help",
+  registry: "registry",
+  repository: "repository",
+  manifest: "manifest",
+  gc: "gc",
+  policies: "policies",
+  audit: "audit",
+};
 const KEYS: Record<Route["screen"], string> = {
   services: SERVICES_KEYS,
   service: SERVICE_KEYS,
@@ -91,7 +103,8 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       back: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
       quit: () => exit(),
       confirm: (m, action) => setConfirm({ message: m, action }),
-      prompt: (label, initialValue, submit, change) => setPrompt({ label, value: initialValue, cursor: Array.from(initialValue).length, submit, ...(change ? { change } : {}) }),
+      prompt: (label, initialValue, submit, change) =>
+        setPrompt({ label, value: initialValue, cursor: Array.from(initialValue).length, submit, ...(change ? { change } : {}) }),
       flash: (text, bad = false) => setMessage({ text, bad }),
       run: (what, work) => {
         setBusy((b) => [...b, what]);
@@ -146,7 +159,11 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
         // A deploy changes a node: asked first, as the d key does.
         if (r && r.screen === "deploy") nav.confirm(`Deploy ${r.service}?`, () => nav.push(r));
         else if (r) nav.push(r);
-        else setMessage({ text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`, bad: true });
+        else
+          setMessage({
+            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`,
+            bad: true,
+          });
       });
     }
   };
@@ -171,24 +188,41 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
   });
 
   const body =
-    route.screen === "services" ? <ServicesScreen store={store} />
-    : route.screen === "service" ? <ServiceScreen key={route.service} store={store} service={route.service} />
-    : route.screen === "logs" ? <LogsScreen key={route.target} store={store} target={route.target} />
-    : route.screen === "deploy" ? <DeployScreen key={route.service} store={store} service={route.service} />
-    : route.screen === "registry" ? <RegistryScreen store={store} />
-    : route.screen === "repository" ? <RepositoryScreen key={route.repo} store={store} repo={route.repo} />
-    : route.screen === "manifest" ? <ManifestScreen key={`${route.repo}:${route.reference}`} store={store} repo={route.repo} reference={route.reference} />
-    : route.screen === "gc" ? <GcScreen store={store} />
-    : route.screen === "policies" ? <PoliciesScreen store={store} />
-    : route.screen === "audit" ? <AuditScreen store={store} />
-    : <HelpScreen />;
+    route.screen === "services" ? (
+      <ServicesScreen store={store} />
+    ) : route.screen === "service" ? (
+      <ServiceScreen key={route.service} store={store} service={route.service} />
+    ) : route.screen === "logs" ? (
+      <LogsScreen key={route.target} store={store} target={route.target} />
+    ) : route.screen === "deploy" ? (
+      <DeployScreen key={route.service} store={store} service={route.service} />
+    ) : route.screen === "registry" ? (
+      <RegistryScreen store={store} />
+    ) : route.screen === "repository" ? (
+      <RepositoryScreen key={route.repo} store={store} repo={route.repo} />
+    ) : route.screen === "manifest" ? (
+      <ManifestScreen key={`${route.repo}:${route.reference}`} store={store} repo={route.repo} reference={route.reference} />
+    ) : route.screen === "gc" ? (
+      <GcScreen store={store} />
+    ) : route.screen === "policies" ? (
+      <PoliciesScreen store={store} />
+    ) : route.screen === "audit" ? (
+      <AuditScreen store={store} />
+    ) : (
+      <HelpScreen />
+    );
   const title =
-    route.screen === "service" ? `service ${route.service}`
-    : route.screen === "logs" ? `logs ${route.target}`
-    : route.screen === "deploy" ? `deploy ${route.service}`
-    : route.screen === "repository" ? `registry ${route.repo}`
-    : route.screen === "manifest" ? `registry ${route.repo}:${route.reference}`
-    : TITLES[route.screen];
+    route.screen === "service"
+      ? `service ${route.service}`
+      : route.screen === "logs"
+        ? `logs ${route.target}`
+        : route.screen === "deploy"
+          ? `deploy ${route.service}`
+          : route.screen === "repository"
+            ? `registry ${route.repo}`
+            : route.screen === "manifest"
+              ? `registry ${route.repo}:${route.reference}`
+              : TITLES[route.screen];
   return (
     <NavContext.Provider value={nav}>
       <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">
@@ -197,7 +231,16 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
           {confirm ? <Confirm message={confirm.message} color={color} /> : null}
           {body}
         </Box>
-        <Footer keys={KEYS[route.screen]} message={message?.text ?? ""} bad={message?.bad ?? false} prompt={prompt} busy={busy.at(-1) ?? null} tick={tick} color={color} width={width} />
+        <Footer
+          keys={KEYS[route.screen]}
+          message={message?.text ?? ""}
+          bad={message?.bad ?? false}
+          prompt={prompt}
+          busy={busy.at(-1) ?? null}
+          tick={tick}
+          color={color}
+          width={width}
+        />
       </Box>
     </NavContext.Provider>
   );
@@ -207,7 +250,10 @@ const ENTER_ALT = "\x1b[?1049h\x1b[H";
 const LEAVE_ALT = "\x1b[?1049l";
 
 /** Runs the TUI until the operator quits; resolves to the exit code. */
-export async function runTui(store: ConsoleStore, opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream }): Promise<number> {
+export async function runTui(
+  store: ConsoleStore,
+  opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream },
+): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
   const stderr = opts.stderr ?? process.stderr;

@@ -16,19 +16,28 @@ export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs
   const abort = new AbortController();
   let stopped = false;
   const poll = async (node: string) => {
-    await store.getState().fetchStatus(undefined, [node]).catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus(undefined, [node])
+      .catch(() => undefined);
     if (stopped) return;
     const ok = store.getState().nodes[node]?.state === "ok";
     const delay = ok ? every : Math.min(max, (delays.get(node) ?? every / 2) * 2);
     delays.set(node, ok ? every : delay);
     // One timer per node, whichever ask (the schedule's or an event's) ended last.
     clearTimeout(timers.get(node));
-    timers.set(node, setTimeout(() => void poll(node), delay));
+    timers.set(
+      node,
+      setTimeout(() => void poll(node), delay),
+    );
   };
   // One Events stream per node, opened again after it breaks (at the pace of the polls).
   const watch = async (node: string) => {
     while (!stopped) {
-      await store.getState().followEvents(undefined, abort.signal, [node]).catch(() => undefined);
+      await store
+        .getState()
+        .followEvents(undefined, abort.signal, [node])
+        .catch(() => undefined);
       if (stopped) return;
       await new Promise((r) => setTimeout(r, delays.get(node) ?? every));
     }
@@ -40,11 +49,17 @@ export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs
     seen = s.eventSeq;
     for (const node of nodes) {
       if (soon.has(node)) continue;
-      soon.set(node, setTimeout(() => (soon.delete(node), void poll(node)), settle));
+      soon.set(
+        node,
+        setTimeout(() => (soon.delete(node), void poll(node)), settle),
+      );
     }
   });
   // Health once: agent and podman versions (a node without podman says so in the header).
-  void store.getState().refreshNodes().catch(() => undefined);
+  void store
+    .getState()
+    .refreshNodes()
+    .catch(() => undefined);
   for (const node of Object.keys(store.getState().nodes)) {
     void poll(node);
     void watch(node);

@@ -40,10 +40,12 @@ export function unreachableHint(n: NodeState): string {
 
 /** One note per node that did not answer, with what to do about it. */
 export function nodeNotes(nodes: NodeState[]): Cell[] {
-  const down = nodes.filter((n) => !answered(n)).flatMap((n) => {
-    const said = n.reason.startsWith(`node ${n.name}`) ? n.reason : `node ${n.name}: ${n.state}: ${n.reason}`;
-    return n.state === "unreachable" ? [cell(said, "bad"), cell(unreachableHint(n), "warn")] : [cell(said, "bad")];
-  });
+  const down = nodes
+    .filter((n) => !answered(n))
+    .flatMap((n) => {
+      const said = n.reason.startsWith(`node ${n.name}`) ? n.reason : `node ${n.name}: ${n.state}: ${n.reason}`;
+      return n.state === "unreachable" ? [cell(said, "bad"), cell(unreachableHint(n), "warn")] : [cell(said, "bad")];
+    });
   return [...down, ...nodes.filter(runtimeMissing).map((n) => cell(runtimeNote(n)!, "bad"))];
 }
 
@@ -55,11 +57,20 @@ export function emptyText(nodes: NodeState[], what: string): string {
 }
 
 /** A node whose agent answers but has no container runtime: what to install. */
-export const RUNTIME_HINT = "podman is not installed on the node (or does not answer): install it (Debian: apt-get install podman runc; or bash scripts/setup.sh) and restart the agent";
+export const RUNTIME_HINT =
+  "podman is not installed on the node (or does not answer): install it (Debian: apt-get install podman runc; or bash scripts/setup.sh) and restart the agent";
 export const runtimeMissing = (n: NodeState) => n.state === "ok" && n.version !== "" && n.podmanVersion === "";
 export const runtimeNote = (n: NodeState) => (runtimeMissing(n) ? `node ${n.name}: ${RUNTIME_HINT}` : undefined);
 
-export const nodeJson = (n: NodeState) => ({ name: n.name, url: n.url, state: n.state, reason: n.reason || (runtimeMissing(n) ? RUNTIME_HINT : ""), version: n.version, podmanVersion: n.podmanVersion, runtime: n.version === "" ? "unknown" : n.podmanVersion ? "ok" : "missing" });
+export const nodeJson = (n: NodeState) => ({
+  name: n.name,
+  url: n.url,
+  state: n.state,
+  reason: n.reason || (runtimeMissing(n) ? RUNTIME_HINT : ""),
+  version: n.version,
+  podmanVersion: n.podmanVersion,
+  runtime: n.version === "" ? "unknown" : n.podmanVersion ? "ok" : "missing",
+});
 
 /** Exit code of a multi-node read: 6 when a node could not be reached (its data is missing). */
 export const partialExit = (nodes: NodeState[]) => (nodes.some((n) => n.state === "unreachable") ? 6 : 0);

@@ -9,13 +9,20 @@ import type { StreamFormat } from "./view.ts";
 export type ProgressEvent = ({ type: "build" } & BuildEvent) | ({ type: "deploy" } & DeployEvent);
 
 export const progressEvents = (s: ConsoleState): ProgressEvent[] =>
-  [...s.buildEvents.map((e) => ({ type: "build" as const, ...e })), ...s.deployEvents.map((e) => ({ type: "deploy" as const, ...e }))].sort((a, b) => a.seq - b.seq);
+  [...s.buildEvents.map((e) => ({ type: "build" as const, ...e })), ...s.deployEvents.map((e) => ({ type: "deploy" as const, ...e }))].sort(
+    (a, b) => a.seq - b.seq,
+  );
 
 export const progressFormat: StreamFormat<ProgressEvent> = {
   select: progressEvents,
   seq: (e) => e.seq,
   record: ({ seq: _seq, ...e }) => e,
-  line: (e) => (e.type === "build" ? `${e.image}  ${e.phase}  ${e.message}` : e.phase === "done" ? `${e.service}  done  ${e.message}` : `${e.component}  ${e.phase}  ${e.message}`),
+  line: (e) =>
+    e.type === "build"
+      ? `${e.image}  ${e.phase}  ${e.message}`
+      : e.phase === "done"
+        ? `${e.service}  done  ${e.message}`
+        : `${e.component}  ${e.phase}  ${e.message}`,
 };
 
 /** Every image the store has checked or built, or those of `refs`. */

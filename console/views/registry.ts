@@ -4,7 +4,8 @@ import { bytes } from "../../lib/text/bytes.ts";
 import type { GcRunRow, PolicyRow } from "../store/mcr-types.ts";
 import { count, stateCell } from "./format.ts";
 
-const opts = (r: GcRunRow) => [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
+const opts = (r: GcRunRow) =>
+  [r.options.dryRun ? "dry run" : "", r.options.untagged ? "untagged" : "", r.options.reconcile ? "reconcile" : ""].filter(Boolean).join(", ") || "-";
 
 /** A run's grace window ("3600s" on the wire) as "1h", "1h30m", "0s"; "" when unknown. */
 export function graceText(grace: string): string {
@@ -48,7 +49,11 @@ export function gcRunSection(title: string, r: GcRunRow, actors: Record<string, 
   ];
   if (r.options.reconcile) rows.push(["orphans", `${count(r.orphanFiles, "file")}, ${bytes(r.orphanBytes)}; ${count(r.missingFiles, "row")} without a file`]);
   if (r.error) rows.push(["error", r.error]);
-  return { title, columns: ["", ""], rows: rows.map(([k, v]) => [cell(k, "dim"), k === "phase" ? stateCell(v === "failed" ? "failed" : v) : cell(v, k === "error" ? "bad" : "")]) };
+  return {
+    title,
+    columns: ["", ""],
+    rows: rows.map(([k, v]) => [cell(k, "dim"), k === "phase" ? stateCell(v === "failed" ? "failed" : v) : cell(v, k === "error" ? "bad" : "")]),
+  };
 }
 
 /** One line of GC progress (plain `mcp gc --watch`). */

@@ -12,11 +12,20 @@ export function publishSections(statuses: ServiceStatus[], many: boolean): Secti
   const out: Section[] = [];
   const lead = (st: ServiceStatus) => (many ? [cell(st.service)] : []);
   if (statuses.some((st) => st.proxy.configured)) {
-    const rows = statuses.flatMap((st) => st.routes.map((r) => [...lead(st), cell(r.component), cell(r.hostname), cell(r.port), cell(r.mode), cell(r.target), cell(r.state, syncTone(r.state))]));
-    out.push({ title: "routes", columns: [...(many ? ["service"] : []), "component", "hostname", "port", "mode", "target", "state"], rows, empty: "no routes" });
+    const rows = statuses.flatMap((st) =>
+      st.routes.map((r) => [...lead(st), cell(r.component), cell(r.hostname), cell(r.port), cell(r.mode), cell(r.target), cell(r.state, syncTone(r.state))]),
+    );
+    out.push({
+      title: "routes",
+      columns: [...(many ? ["service"] : []), "component", "hostname", "port", "mode", "target", "state"],
+      rows,
+      empty: "no routes",
+    });
   }
   if (statuses.some((st) => st.dns.configured)) {
-    const rows = statuses.flatMap((st) => st.dnsRecords.map((r) => [...lead(st), cell(r.name), cell(r.type), cell(r.addresses.join(", ")), cell(r.ttl), cell(r.state, syncTone(r.state))]));
+    const rows = statuses.flatMap((st) =>
+      st.dnsRecords.map((r) => [...lead(st), cell(r.name), cell(r.type), cell(r.addresses.join(", ")), cell(r.ttl), cell(r.state, syncTone(r.state))]),
+    );
     out.push({ title: "dns records", columns: [...(many ? ["service"] : []), "name", "type", "addresses", "ttl", "state"], rows, empty: "no records" });
   }
   return out;
@@ -26,8 +35,12 @@ export function publishSections(statuses: ServiceStatus[], many: boolean): Secti
 export function publishNotes(statuses: ServiceStatus[]): Cell[] {
   const seen = new Map<string, Cell>();
   for (const st of statuses) {
-    for (const [what, p] of [["proxy", st.proxy], ["dns", st.dns]] as const) {
-      if (p.configured && p.state !== "in_sync") seen.set(`${st.node} ${what}`, cell(`${st.node}: ${what} ${p.state}: ${p.message}`, p.state === "unreachable" ? "bad" : "warn"));
+    for (const [what, p] of [
+      ["proxy", st.proxy],
+      ["dns", st.dns],
+    ] as const) {
+      if (p.configured && p.state !== "in_sync")
+        seen.set(`${st.node} ${what}`, cell(`${st.node}: ${what} ${p.state}: ${p.message}`, p.state === "unreachable" ? "bad" : "warn"));
     }
   }
   return [...seen.values()];
@@ -36,8 +49,23 @@ export function publishNotes(statuses: ServiceStatus[]): Cell[] {
 export function statusSummary(s: ConsoleState): Section {
   const rows = Object.values(s.statuses)
     .sort((a, b) => a.service.localeCompare(b.service))
-    .flatMap((st) => st.components.map((c) => [cell(st.service), cell(c.component), cell(st.node), cell(st.version), cell(c.desiredState), stateCell(c.observedState), cell(c.drift || "-", c.drift ? "warn" : "dim")]));
-  return { columns: ["service", "component", "node", "version", "desired", "observed", "drift"], rows, empty: emptyText(Object.values(s.nodes), "no services"), drop: ["version", "node", "desired"] };
+    .flatMap((st) =>
+      st.components.map((c) => [
+        cell(st.service),
+        cell(c.component),
+        cell(st.node),
+        cell(st.version),
+        cell(c.desiredState),
+        stateCell(c.observedState),
+        cell(c.drift || "-", c.drift ? "warn" : "dim"),
+      ]),
+    );
+  return {
+    columns: ["service", "component", "node", "version", "desired", "observed", "drift"],
+    rows,
+    empty: emptyText(Object.values(s.nodes), "no services"),
+    drop: ["version", "node", "desired"],
+  };
 }
 
 export function serviceSections(st: ServiceStatus): Section[] {
@@ -46,7 +74,15 @@ export function serviceSections(st: ServiceStatus): Section[] {
       title: `${st.service} ${st.version} on ${st.node}${st.active ? "" : " (inactive)"}`,
       columns: ["component", "desired", "observed", "drift", "image", "ports", "uptime"],
       drop: ["image", "uptime", "ports"],
-      rows: st.components.map((c) => [cell(c.component), cell(c.desiredState), stateCell(c.observedState), cell(c.drift || "-", c.drift ? "warn" : "dim"), cell(c.observedImage || c.desiredImage), cell(portsText(c.ports)), cell(c.observedState === "running" ? uptime(c.startedAt) : "")]),
+      rows: st.components.map((c) => [
+        cell(c.component),
+        cell(c.desiredState),
+        stateCell(c.observedState),
+        cell(c.drift || "-", c.drift ? "warn" : "dim"),
+        cell(c.observedImage || c.desiredImage),
+        cell(portsText(c.ports)),
+        cell(c.observedState === "running" ? uptime(c.startedAt) : ""),
+      ]),
     },
   ];
   const p = st.placement;
@@ -55,12 +91,29 @@ export function serviceSections(st: ServiceStatus): Section[] {
       title: "placement",
       columns: ["user", "uid", "sheet", "machine", "environment", "storage", "isolation", "ports"],
       drop: ["sheet", "machine", "isolation", "ports"],
-      rows: [[cell(p.user), cell(p.uid), cell(`${p.sheet} S=${p.sheetNumber}`), cell(String(p.machineNumber).padStart(2, "0")), cell(p.environment), cell(p.storageRoot), cell(p.isolation), cell(`${p.ports[0] ?? ""}-${p.ports[p.ports.length - 1] ?? ""}`)]],
+      rows: [
+        [
+          cell(p.user),
+          cell(p.uid),
+          cell(`${p.sheet} S=${p.sheetNumber}`),
+          cell(String(p.machineNumber).padStart(2, "0")),
+          cell(p.environment),
+          cell(p.storageRoot),
+          cell(p.isolation),
+          cell(`${p.ports[0] ?? ""}-${p.ports[p.ports.length - 1] ?? ""}`),
+        ],
+      ],
     });
   }
   if (st.recentEvents.length > 0) {
-    sections.push({ title: "recent events", columns: ["time", "component", "kind", "message"], drop: ["kind"], rows: st.recentEvents.slice(-10).map((e) => [cell(e.time, "dim"), cell(e.component), cell(e.kind), cell(e.message)]) });
+    sections.push({
+      title: "recent events",
+      columns: ["time", "component", "kind", "message"],
+      drop: ["kind"],
+      rows: st.recentEvents.slice(-10).map((e) => [cell(e.time, "dim"), cell(e.component), cell(e.kind), cell(e.message)]),
+    });
   }
-  if (st.unknownContainers.length > 0) sections.push({ title: "containers the agent does not know", columns: ["container"], rows: st.unknownContainers.map((c) => [cell(c, "warn")]) });
+  if (st.unknownContainers.length > 0)
+    sections.push({ title: "containers the agent does not know", columns: ["container"], rows: st.unknownContainers.map((c) => [cell(c, "warn")]) });
   return [...sections, ...publishSections([st], false)];
 }

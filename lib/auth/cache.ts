@@ -23,7 +23,10 @@ export class CachedIdentity implements IdentityProvider {
   private readonly maxEntries: number;
   private readonly now: () => number;
 
-  constructor(private readonly inner: IdentityProvider, opts: CacheOptions = {}) {
+  constructor(
+    private readonly inner: IdentityProvider,
+    opts: CacheOptions = {},
+  ) {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.now = opts.now ?? Date.now;

@@ -56,7 +56,7 @@ export class RemoteIdentity implements IdentityProvider {
           res.on("error", (err) => reject(new IdentityUnavailableError(`identity server: ${err.message}`)));
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
-            let parsed: unknown = undefined;
+            let parsed: unknown;
             try {
               parsed = text ? JSON.parse(text) : undefined;
             } catch {
@@ -84,10 +84,27 @@ export class RemoteIdentity implements IdentityProvider {
   async validate(token: string): Promise<Claims | null> {
     const res = await this.post("/v1/token/validate", { token });
     if (res.status === 401) return null;
-    const b = res.body as { valid?: boolean; subject?: string; username?: string; account_type?: Claims["accountType"]; roles?: Claims["roles"]; expires_at?: string; service_name?: string } | undefined;
+    const b = res.body as
+      | {
+          valid?: boolean;
+          subject?: string;
+          username?: string;
+          account_type?: Claims["accountType"];
+          roles?: Claims["roles"];
+          expires_at?: string;
+          service_name?: string;
+        }
+      | undefined;
     if (res.status !== 200 || !b) throw new IdentityUnavailableError(`identity server answered validate with HTTP ${res.status}`);
     if (!b.valid || !b.subject) return null;
-    return { subject: b.subject, username: b.username ?? "", accountType: b.account_type ?? "human", roles: b.roles ?? [], expiresAt: b.expires_at ?? "", audience: b.service_name ?? "" };
+    return {
+      subject: b.subject,
+      username: b.username ?? "",
+      accountType: b.account_type ?? "human",
+      roles: b.roles ?? [],
+      expiresAt: b.expires_at ?? "",
+      audience: b.service_name ?? "",
+    };
   }
 
   async logout(token: string): Promise<void> {

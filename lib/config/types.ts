@@ -38,6 +38,6 @@ export const duration = (fallback: string) =>
 export const listenAddr = z.string().refine((v) => {
   const { port } = splitHostPort(v);
   return Number.isInteger(port) && port >= 0 && port <= 65535;
-}, "must be host:port, for example \"127.0.0.1:8443\" or \":8443\"");
+}, 'must be host:port, for example "127.0.0.1:8443" or ":8443"');
 
 export const logLevel = z.enum(["debug", "info", "warn", "error"]).default("info");

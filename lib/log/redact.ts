@@ -13,7 +13,23 @@ export const REDACTED = "[redacted]";
 export const MAX_DEPTH = 8;
 
 // `auth` is the base64 user:password of a podman/Docker auth.json entry.
-const SECRET_KEYS = new Set(["authorization", "proxyauthorization", "auth", "cookie", "setcookie", "password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "apikey", "privatekey", "credentials"]);
+const SECRET_KEYS = new Set([
+  "authorization",
+  "proxyauthorization",
+  "auth",
+  "cookie",
+  "setcookie",
+  "password",
+  "passwd",
+  "pass",
+  "pwd",
+  "passphrase",
+  "secret",
+  "token",
+  "apikey",
+  "privatekey",
+  "credentials",
+]);
 const SECRET_SUFFIXES = ["password", "passwd", "pwd", "token", "secret", "apikey", "privatekey"];
 const keyCache = new Map<string, boolean>();
 

@@ -21,7 +21,10 @@ export function guardConnections(limits: ConnectionLimits, log: Logger): Connect
     pending = undefined;
     if (Object.keys(counts).length === 0) return;
     last = Date.now();
-    log.warn({ ...counts, max_connections: limits.max_connections, max_connections_per_address: limits.max_connections_per_address }, "connections closed by the connection limits");
+    log.warn(
+      { ...counts, max_connections: limits.max_connections, max_connections_per_address: limits.max_connections_per_address },
+      "connections closed by the connection limits",
+    );
     counts = {};
   };
   return new ConnectionGuard({

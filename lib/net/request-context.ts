@@ -67,12 +67,16 @@ export type RequestHandler = (req: NodeRequest, res: NodeResponse) => void | Pro
  * attached, and turns any exception (synchronous or from the returned promise)
  * into a 500 answer when none was sent yet, or a dropped request otherwise.
  */
-export function isolateRequests<Req extends NodeRequest, Res extends NodeResponse>(log: Logger, handler: (req: Req, res: Res) => void | Promise<void>): (req: Req, res: Res) => void {
+export function isolateRequests<Req extends NodeRequest, Res extends NodeResponse>(
+  log: Logger,
+  handler: (req: Req, res: Res) => void | Promise<void>,
+): (req: Req, res: Res) => void {
   const failed = (req: Req, res: Res, err: unknown) => {
     const where = { method: req.method, path: (req.url ?? "").split("?", 1)[0] };
     // A client that went away mid-body is its own business: any client can cause it, so it
     // is not an error of ours (an error line per aborted request would be log spam at will).
-    if (connectionGone(req, res) || clientAborted(err)) log.debug({ ...where, err: (err as Error).message }, "client went away before its request was answered");
+    if (connectionGone(req, res) || clientAborted(err))
+      log.debug({ ...where, err: (err as Error).message }, "client went away before its request was answered");
     else log.error({ err, ...where }, "unhandled request failure");
     try {
       if (!res.headersSent && !res.destroyed) {

@@ -85,7 +85,7 @@ export function limitRequestTime(req: NodeRequest, res: NodeResponse, ms: number
  */
 export function closeIdleConnections(server: Server & { setTimeout(ms: number): unknown }, ms: number): { track(req: NodeRequest, res: NodeResponse): void } {
   const inflight = new WeakMap<object, number>();
-  const connOf = (req: NodeRequest): object => (isHttp2(req) ? req.stream.session ?? req.stream : req.socket ?? req);
+  const connOf = (req: NodeRequest): object => (isHttp2(req) ? (req.stream.session ?? req.stream) : (req.socket ?? req));
   if (ms > 0) {
     server.setTimeout(ms);
     // A 'timeout' listener replaces Node's default (destroy at once, streams included).

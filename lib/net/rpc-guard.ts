@@ -69,7 +69,9 @@ export function guardRpc(handler: NodeHandler, opts: RpcGuardOptions): GuardedHa
     const admit = () => {
       if (opts.budget && !reserveBody(opts.budget.pool, req, res, maxBody)) {
         opts.budget.refused();
-        return refuse(req, res, new ConnectError("the server holds as many request bodies as it may: try again shortly", Code.Unavailable), { "retry-after": "1" });
+        return refuse(req, res, new ConnectError("the server holds as many request bodies as it may: try again shortly", Code.Unavailable), {
+          "retry-after": "1",
+        });
       }
       return handler(req, res);
     };
@@ -119,6 +121,12 @@ export interface GuardedConnectOptions extends RpcGuardOptions {
  * an InvalidArgument that names the field.
  */
 export function guardedConnectHandler(o: GuardedConnectOptions): GuardedHandler {
-  const inner = connectNodeAdapter({ routes: o.routes, interceptors: o.interceptors, readMaxBytes: o.maxMessageBytes, jsonOptions: { ignoreUnknownFields: false }, shutdownSignal: o.shutdownSignal });
+  const inner = connectNodeAdapter({
+    routes: o.routes,
+    interceptors: o.interceptors,
+    readMaxBytes: o.maxMessageBytes,
+    jsonOptions: { ignoreUnknownFields: false },
+    shutdownSignal: o.shutdownSignal,
+  });
   return guardRpc(inner as NodeHandler, o);
 }

@@ -69,7 +69,15 @@ export function defaultRules(): Rule[] {
       actions: ["registry:pull", "registry:push", "registry:delete", "registry:catalog"],
     },
     { id: -3, priority: 0, description: "version check: everyone", effect: "allow", actions: ["registry:version_check"] },
-    { id: -4, priority: 0, description: "human users: read every service on the agents", effect: "allow", roles: ["user"], accountTypes: ["human"], actions: ["agent:read"] },
+    {
+      id: -4,
+      priority: 0,
+      description: "human users: read every service on the agents",
+      effect: "allow",
+      roles: ["user"],
+      accountTypes: ["human"],
+      actions: ["agent:read"],
+    },
   ];
 }
 

@@ -122,7 +122,10 @@ export function parseVolume(spec: string, where: string): { host: string; contai
   const parts = spec.split(":");
   if (parts.length < 2 || parts.length > 3) fail(where, `${quote(spec)} must be host:container[:options]`);
   const [host, container, opts] = parts as [string, string, string | undefined];
-  for (const [p, label] of [[host, "host"], [container, "container"]] as const) {
+  for (const [p, label] of [
+    [host, "host"],
+    [container, "container"],
+  ] as const) {
     if (!isAbsolute(p)) fail(where, `${label} path ${quote(p)} must be absolute`);
     if (p !== "/" && (normalize(p) !== p || p.endsWith("/"))) fail(where, `${label} path ${quote(p)} must be normalised (no "..", ".", "//" or trailing "/")`);
   }
@@ -161,7 +164,8 @@ function route(raw: unknown, where: string): RouteDefinition {
   if (hostname && !HOSTNAME_RE.test(hostname)) fail(`${where}.hostname`, `${quote(hostname)} is not a valid host name`);
   const out: RouteDefinition = { name, port, mode, hostname };
   if (r.index !== undefined) {
-    if (typeof r.index !== "number" || !Number.isInteger(r.index) || r.index < 0 || r.index >= PORTS_PER_PLACEMENT) fail(`${where}.index`, "must be an integer from 0 to 9");
+    if (typeof r.index !== "number" || !Number.isInteger(r.index) || r.index < 0 || r.index >= PORTS_PER_PLACEMENT)
+      fail(`${where}.index`, "must be an integer from 0 to 9");
     out.index = r.index;
   }
   return out;
@@ -187,7 +191,11 @@ function component(raw: unknown, where: string): ComponentDefinition {
     }
   }
   if (Array.isArray(c.routes)) atMost(c.routes.length, LIMITS.routes, `${where}.routes`, "routes");
-  const routes = Array.isArray(c.routes) ? c.routes.map((r, i) => route(r, `${where}.routes[${i}]`)) : c.routes === undefined ? [] : fail(`${where}.routes`, "must be a list of tables");
+  const routes = Array.isArray(c.routes)
+    ? c.routes.map((r, i) => route(r, `${where}.routes[${i}]`))
+    : c.routes === undefined
+      ? []
+      : fail(`${where}.routes`, "must be a list of tables");
   if (routes.length > 1) {
     const seen = new Set<string>();
     for (const [i, r] of routes.entries()) {
@@ -246,7 +254,8 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   if (!isEnvironment(environment)) fail(`${name}: environment`, `${quote(environment)} is not one of ${Object.keys(ENVIRONMENTS).join(", ")}`);
   let number: number | undefined;
   if (d.number !== undefined) {
-    if (typeof d.number !== "number" || !Number.isInteger(d.number) || d.number < 1 || d.number > 99) fail(`${name}: number`, "must be an integer from 1 to 99 (00 is the station)");
+    if (typeof d.number !== "number" || !Number.isInteger(d.number) || d.number < 1 || d.number > 99)
+      fail(`${name}: number`, "must be an integer from 1 to 99 (00 is the station)");
     number = d.number;
   }
   portIndices(components, name); // refuses more than ten routes or clashing indices
@@ -257,7 +266,15 @@ export function validateDefinition(raw: unknown): ServiceDefinition {
   if (nfs && !/^[a-zA-Z0-9.-]+:\/[^\s,]*$/.test(nfs)) fail(`${name}: storage.nfs`, `${quote(nfs)} must be server:/path`);
   const nfsOptions = str(storageRaw.nfs_options ?? storageRaw.nfsOptions, `${name}: storage.nfs_options`);
   if (nfsOptions && !/^[a-zA-Z0-9_=.,:-]+$/.test(nfsOptions)) fail(`${name}: storage.nfs_options`, `${quote(nfsOptions)} is not a mount option list`);
-  const def: ServiceDefinition = { name, node, version, active: d.active === undefined ? true : (d.active as boolean), environment, storage: { nfs, nfsOptions }, components };
+  const def: ServiceDefinition = {
+    name,
+    node,
+    version,
+    active: d.active === undefined ? true : (d.active as boolean),
+    environment,
+    storage: { nfs, nfsOptions },
+    components,
+  };
   if (number !== undefined) def.number = number;
   return def;
 }
@@ -284,7 +301,8 @@ export function portIndices(components: ComponentDefinition[], service = "servic
       const key = `${c.name}/${r.name || "default"}`;
       if (out.has(key)) continue;
       while (used.has(next)) next++;
-      if (next >= PORTS_PER_PLACEMENT) fail(`${service}: components`, `a service-environment has ${PORTS_PER_PLACEMENT} ports (SMEP P=0-9); these routes need more`);
+      if (next >= PORTS_PER_PLACEMENT)
+        fail(`${service}: components`, `a service-environment has ${PORTS_PER_PLACEMENT} ports (SMEP P=0-9); these routes need more`);
       used.set(next, key);
       out.set(key, next);
     }

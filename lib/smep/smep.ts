@@ -51,9 +51,13 @@ export function parseMachineRegistry(text: string, source = "machine registry"):
 /** The registry as its file has it; a name that would not read back as one `name=NN` line (a newline, `=` or `#` in it) is refused. */
 export function formatMachineRegistry(registry: Map<string, number>): string {
   for (const name of registry.keys()) {
-    if (!MACHINE_NAME_RE.test(name)) throw new PlacementError(`machine registry: ${quote(name)} is not a valid service name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
+    if (!MACHINE_NAME_RE.test(name))
+      throw new PlacementError(`machine registry: ${quote(name)} is not a valid service name ([a-z0-9][a-z0-9_.-]*, at most 63 characters)`);
   }
-  return [...registry].sort((a, b) => a[1] - b[1]).map(([name, n]) => `${name}=${String(n).padStart(2, "0")}\n`).join("");
+  return [...registry]
+    .sort((a, b) => a[1] - b[1])
+    .map(([name, n]) => `${name}=${String(n).padStart(2, "0")}\n`)
+    .join("");
 }
 
 /** The service's machine number: pinned, registered, or the lowest free one (01-99), which is then registered. */
@@ -61,7 +65,8 @@ export function machineNumberFor(service: string, registry: Map<string, number>,
   if (pinned !== undefined) {
     if (!Number.isInteger(pinned) || pinned < 1 || pinned > 99) throw new PlacementError(`number ${pinned} for ${service} must be 01-99 (00 is the station)`);
     const owner = [...registry].find(([name, n]) => n === pinned && name !== service);
-    if (owner) throw new PlacementError(`number ${String(pinned).padStart(2, "0")} pinned by ${service} already belongs to ${owner[0]} in the machine registry`);
+    if (owner)
+      throw new PlacementError(`number ${String(pinned).padStart(2, "0")} pinned by ${service} already belongs to ${owner[0]} in the machine registry`);
     return { number: pinned, assigned: registry.get(service) !== pinned };
   }
   const known = registry.get(service);

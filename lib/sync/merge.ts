@@ -3,7 +3,11 @@
 export async function* mergeStreams<T>(sources: AsyncIterable<T>[]): AsyncGenerator<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
-  const pull = (i: number) => pending.set(i, iterators[i]!.next().then((r) => ({ i, r })));
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iterators[i]!.next().then((r) => ({ i, r })),
+    );
   iterators.forEach((_, i) => pull(i));
   try {
     while (pending.size) {

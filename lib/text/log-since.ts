@@ -16,7 +16,7 @@ const DAY_RE = new RegExp(`^${DATE}${ZONE}?$`);
 const UNIX_RE = /^\d{1,12}(\.\d{1,9})?$/;
 const DURATION_RE = /^((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
 const DURATION_PART_RE = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
-const NANOS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, "μs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const NANOS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 // Go's time.Duration is an int64 of nanoseconds (about 292 years).
 const MAX_DURATION_NANOS = 2 ** 63 - 1; // as a double: 9223372036854775808
 

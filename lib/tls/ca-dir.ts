@@ -46,13 +46,18 @@ function locateCA(dir: string, legacyCerts?: string): { certPath: string; keyPat
   const keyPath = join(dir, "ca-key.pem");
   if (!existsSync(certPath) && !existsSync(keyPath) && legacyCerts && existsSync(join(legacyCerts, "ca.pem"))) {
     if (!existsSync(join(legacyCerts, "ca-key.pem"))) {
-      throw new Error(`${join(legacyCerts, "ca.pem")} exists but its key is neither in ${dir} nor in ${legacyCerts}: pass --ca-dir with the platform CA's folder (or restore it); a new CA would leave every client that trusts this ca.pem unable to connect`);
+      throw new Error(
+        `${join(legacyCerts, "ca.pem")} exists but its key is neither in ${dir} nor in ${legacyCerts}: pass --ca-dir with the platform CA's folder (or restore it); a new CA would leave every client that trusts this ca.pem unable to connect`,
+      );
     }
     return { certPath: join(legacyCerts, "ca.pem"), keyPath: join(legacyCerts, "ca-key.pem"), legacy: true };
   }
   const hasCert = existsSync(certPath);
   const hasKey = existsSync(keyPath);
-  if (hasCert && !hasKey) throw new Error(`${certPath} exists but its key ${keyPath} does not: restore the key, or move the CA folder away to start a new CA (clients must then trust the new ca.pem)`);
+  if (hasCert && !hasKey)
+    throw new Error(
+      `${certPath} exists but its key ${keyPath} does not: restore the key, or move the CA folder away to start a new CA (clients must then trust the new ca.pem)`,
+    );
   if (!hasCert && hasKey) throw new Error(`${keyPath} exists without ${certPath}: restore the certificate or remove the key`);
   return hasCert ? { certPath, keyPath, legacy: false } : undefined;
 }
@@ -68,7 +73,9 @@ export async function checkCA(dir: string, legacyCerts?: string): Promise<boolea
   try {
     await checkCaPair({ certPem: readFileSync(found.certPath, "utf8"), keyPem: readFileSync(found.keyPath, "utf8") });
   } catch (err) {
-    throw new Error(`${found.certPath} and ${found.keyPath} are not a usable CA (${(err as Error).message}): restore them, or move them away to start a new CA (clients must then trust the new ca.pem)`);
+    throw new Error(
+      `${found.certPath} and ${found.keyPath} are not a usable CA (${(err as Error).message}): restore them, or move them away to start a new CA (clients must then trust the new ca.pem)`,
+    );
   }
   return true;
 }

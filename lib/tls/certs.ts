@@ -55,13 +55,7 @@ export async function createCA(commonName: string, validDays = 3650): Promise<Pe
 export async function issueServerCert(ca: PemPair, hosts: string[], validDays = 825): Promise<PemPair> {
   if (hosts.length === 0) throw new Error("a server certificate needs at least one host name");
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await webcrypto.subtle.importKey(
-    "pkcs8",
-    x509.PemConverter.decodeFirst(ca.keyPem),
-    ALG,
-    false,
-    ["sign"],
-  );
+  const caKey = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(ca.keyPem), ALG, false, ["sign"]);
   const keys = await newKeys();
   const now = Date.now();
   const names = [...new Set(hosts)].map((h) => ({ type: isIP(h) ? "ip" : "dns", value: h }) as x509.JsonGeneralName);

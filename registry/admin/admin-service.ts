@@ -2,7 +2,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
-import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
+import type { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import type { SnapshotInfo } from "../db/backup.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { CheckResult } from "../gc/check.ts";

@@ -1,7 +1,7 @@
 // AuditService: the audit log with filters and pagination, and a follow stream.
 import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
+import type { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import type { AuditLog, AuditRecord } from "../audit/audit-log.ts";
 
 /** A follower with nothing new gets an empty batch this often, so idle connections stay open. */

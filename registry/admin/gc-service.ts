@@ -2,7 +2,7 @@
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { parseDuration } from "../../lib/config/types.ts";
-import { GcService, type GcOptions as GcOptionsMessage, type GcRunSchema } from "../../proto/gen/mcr/v1/gc_pb.ts";
+import type { GcService, GcOptions as GcOptionsMessage, GcRunSchema } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import type { GcOptions } from "../gc/collector.ts";
 import { GcBusyError, type GcManager, type GcRun } from "../gc/manager.ts";
 import { callerKey } from "./interceptor.ts";
@@ -10,11 +10,15 @@ import { callerKey } from "./interceptor.ts";
 /** Items listed in a finished run's state at most. */
 export const MAX_ITEMS = 1000;
 
-export function gcOptionsFrom(o: Partial<Pick<GcOptionsMessage, "dryRun" | "untagged" | "reconcile" | "grace">> | undefined, defaultGraceMs: number): GcOptions {
+export function gcOptionsFrom(
+  o: Partial<Pick<GcOptionsMessage, "dryRun" | "untagged" | "reconcile" | "grace">> | undefined,
+  defaultGraceMs: number,
+): GcOptions {
   let graceMs = defaultGraceMs;
   if (o?.grace) {
     const ms = parseDuration(o.grace);
-    if (ms === undefined) throw new ConnectError(`grace must be a duration like "1h" or "30m", got ${JSON.stringify(o.grace.slice(0, 40))}`, Code.InvalidArgument);
+    if (ms === undefined)
+      throw new ConnectError(`grace must be a duration like "1h" or "30m", got ${JSON.stringify(o.grace.slice(0, 40))}`, Code.InvalidArgument);
     graceMs = ms;
   }
   return { dryRun: o?.dryRun ?? false, untagged: o?.untagged ?? false, reconcile: o?.reconcile ?? false, graceMs };
@@ -32,7 +36,12 @@ export function gcRunMessage(run: GcRun): MessageInitShape<typeof GcRunSchema> {
     : [];
   return {
     id: run.id,
-    options: { dryRun: run.options.dryRun, untagged: run.options.untagged, reconcile: run.options.reconcile, grace: `${Math.round(run.options.graceMs / 1000)}s` },
+    options: {
+      dryRun: run.options.dryRun,
+      untagged: run.options.untagged,
+      reconcile: run.options.reconcile,
+      grace: `${Math.round(run.options.graceMs / 1000)}s`,
+    },
     actor: run.actor,
     phase: run.phase,
     running: !run.completedAt,

@@ -1,7 +1,7 @@
 // PolicyService: CRUD on custom rules, shared with the engine through PolicyStore.
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
-import { PolicyRuleSchema, PolicyService, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { PolicyRuleSchema, type PolicyService, type PolicyRule } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { RuleValidationError, type PolicyStore, type RuleInput, type StoredRule } from "../policy/store.ts";
 import type { AccountType } from "../../lib/auth/types.ts";
 import type { Action, Effect } from "../../lib/policy/rules.ts";

@@ -3,7 +3,7 @@ import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@conn
 import type { Claims } from "../../lib/auth/types.ts";
 import type { KeyLock } from "../locks/types.ts";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { RegistryService, type ManifestSummarySchema, type RepositorySummarySchema } from "../../proto/gen/mcr/v1/registry_pb.ts";
+import type { RegistryService, ManifestSummarySchema, RepositorySummarySchema } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { Permission } from "../auth/access.ts";
 import type { Inventory, ManifestInfo, RepositoryInfo } from "../db/inventory.ts";
@@ -55,7 +55,10 @@ export function registryService(d: RegistryServiceDeps): ServiceImpl<typeof Regi
     const claims = caller(ctx);
     if (!claims || !d.allowed || claims.roles.includes("admin")) return;
     if (!d.allowed(claims, perm)) {
-      throw new ConnectError(`${claims.username} may not ${perm.action.replace("registry:", "")}${perm.repository ? ` ${perm.repository}` : ""}`, Code.PermissionDenied);
+      throw new ConnectError(
+        `${claims.username} may not ${perm.action.replace("registry:", "")}${perm.repository ? ` ${perm.repository}` : ""}`,
+        Code.PermissionDenied,
+      );
     }
   };
   const repository = async (name: string) => {
@@ -114,7 +117,12 @@ export function registryService(d: RegistryServiceDeps): ServiceImpl<typeof Regi
       const gone = await d.inventory.deleteRepository(req.name);
       if (!gone) throw new ConnectError(`repository ${req.name} is not known`, Code.NotFound);
       for (const uuid of gone.uploads) await d.uploadLocks.run(uuid, () => d.store.cancelUpload(uuid));
-      d.audit.record({ type: "repo_deleted", actor: actor(ctx), repository: req.name, details: { manifests: String(gone.manifests), tags: String(gone.tags), via: "rpc" } });
+      d.audit.record({
+        type: "repo_deleted",
+        actor: actor(ctx),
+        repository: req.name,
+        details: { manifests: String(gone.manifests), tags: String(gone.tags), via: "rpc" },
+      });
       return { manifestsDeleted: gone.manifests, tagsDeleted: gone.tags };
     },
 
@@ -122,7 +130,8 @@ export function registryService(d: RegistryServiceDeps): ServiceImpl<typeof Regi
       deletesAllowed();
       checkRepoName(req.repository);
       if (!isValidTag(req.tag)) throw new ConnectError(`invalid tag ${JSON.stringify(req.tag.slice(0, 100))}`, Code.InvalidArgument);
-      if (!(await d.meta.deleteTag(req.repository, req.tag))) throw new ConnectError(`tag ${req.tag} is not known in repository ${req.repository}`, Code.NotFound);
+      if (!(await d.meta.deleteTag(req.repository, req.tag)))
+        throw new ConnectError(`tag ${req.tag} is not known in repository ${req.repository}`, Code.NotFound);
       d.audit.record({ type: "tag_deleted", actor: actor(ctx), repository: req.repository, details: { tag: req.tag, via: "rpc" } });
       return {};
     },

@@ -44,26 +44,74 @@ const str = (q: URLSearchParams, key: string) => q.get(key) ?? undefined;
 const none: Input = () => ({});
 
 export const REST_ROUTES: RestRoute[] = [
-  { method: "GET", re: /^\/v1\/repositories$/, service: RegistryService, rpc: "listRepositories", input: (_m, q) => ({ limit: int(q, "n"), page_token: str(q, "last") }) },
-  { method: "GET", re: /^\/v1\/repositories\/(.+)\/manifests\/([^/]+)$/, service: RegistryService, rpc: "getManifest", input: (m) => ({ repository: m[1]!, reference: decodeURIComponent(m[2]!) }) },
-  { method: "DELETE", re: /^\/v1\/repositories\/(.+)\/tags\/([^/]+)$/, service: RegistryService, rpc: "deleteTag", input: (m) => ({ repository: m[1]!, tag: m[2]! }) },
+  {
+    method: "GET",
+    re: /^\/v1\/repositories$/,
+    service: RegistryService,
+    rpc: "listRepositories",
+    input: (_m, q) => ({ limit: int(q, "n"), page_token: str(q, "last") }),
+  },
+  {
+    method: "GET",
+    re: /^\/v1\/repositories\/(.+)\/manifests\/([^/]+)$/,
+    service: RegistryService,
+    rpc: "getManifest",
+    input: (m) => ({ repository: m[1]!, reference: decodeURIComponent(m[2]!) }),
+  },
+  {
+    method: "DELETE",
+    re: /^\/v1\/repositories\/(.+)\/tags\/([^/]+)$/,
+    service: RegistryService,
+    rpc: "deleteTag",
+    input: (m) => ({ repository: m[1]!, tag: m[2]! }),
+  },
   { method: "GET", re: /^\/v1\/repositories\/(.+)$/, service: RegistryService, rpc: "getRepository", input: (m) => ({ name: m[1]! }) },
   { method: "DELETE", re: /^\/v1\/repositories\/(.+)$/, service: RegistryService, rpc: "deleteRepository", input: (m) => ({ name: m[1]! }) },
   { method: "GET", re: /^\/v1\/policy\/rules$/, service: PolicyService, rpc: "listRules", input: none },
-  { method: "POST", re: /^\/v1\/policy\/rules$/, service: PolicyService, rpc: "createRule", input: (_m, _q, body) => ({ rule: body }), status: 201, output: (j) => j.rule },
+  {
+    method: "POST",
+    re: /^\/v1\/policy\/rules$/,
+    service: PolicyService,
+    rpc: "createRule",
+    input: (_m, _q, body) => ({ rule: body }),
+    status: 201,
+    output: (j) => j.rule,
+  },
   { method: "GET", re: /^\/v1\/policy\/rules\/(\d{1,15})$/, service: PolicyService, rpc: "getRule", input: (m) => ({ id: m[1]! }), output: (j) => j.rule },
-  { method: "PATCH", re: /^\/v1\/policy\/rules\/(\d{1,15})$/, service: PolicyService, rpc: "updateRule", input: (m, _q, body) => ({ ...body, id: m[1]! }), output: (j) => j.rule },
+  {
+    method: "PATCH",
+    re: /^\/v1\/policy\/rules\/(\d{1,15})$/,
+    service: PolicyService,
+    rpc: "updateRule",
+    input: (m, _q, body) => ({ ...body, id: m[1]! }),
+    output: (j) => j.rule,
+  },
   { method: "DELETE", re: /^\/v1\/policy\/rules\/(\d{1,15})$/, service: PolicyService, rpc: "deleteRule", input: (m) => ({ id: m[1]! }), status: 204 },
   {
     method: "GET",
     re: /^\/v1\/audit$/,
     service: AuditService,
     rpc: "listEvents",
-    input: (_m, q) => ({ type: str(q, "event_type"), actor: str(q, "actor_id"), repository: str(q, "repository"), since: str(q, "since"), until: str(q, "until"), limit: int(q, "n"), offset: int(q, "offset") }),
+    input: (_m, q) => ({
+      type: str(q, "event_type"),
+      actor: str(q, "actor_id"),
+      repository: str(q, "repository"),
+      since: str(q, "since"),
+      until: str(q, "until"),
+      limit: int(q, "n"),
+      offset: int(q, "offset"),
+    }),
     output: (j) => j.events ?? [],
   },
   { method: "POST", re: /^\/v1\/gc$/, service: GcService, rpc: "start", input: (_m, _q, body) => ({ options: body }), status: 202, output: (j) => j.run },
-  { method: "GET", re: /^\/v1\/gc\/status$/, service: GcService, rpc: "status", input: none, output: (j) => ({ running: j.current !== undefined, current: j.current ?? null, last_run: j.last ?? null }) },
+  {
+    method: "GET",
+    re: /^\/v1\/gc\/status$/,
+    service: GcService,
+    rpc: "status",
+    input: none,
+    output: (j) => ({ running: j.current !== undefined, current: j.current ?? null, last_run: j.last ?? null }),
+  },
   { method: "POST", re: /^\/v1\/snapshot$/, service: AdminService, rpc: "snapshot", input: none, status: 201 },
   { method: "GET", re: /^\/v1\/check$/, service: AdminService, rpc: "check", input: none },
 ];
@@ -90,7 +138,12 @@ export async function handleAdminRest(d: RestDeps, req: IncomingMessage, res: Se
   const method = r.service.methods.find((x) => x.localName === r.rpc)!;
   let bodyRead = false;
   try {
-    const claims = await authorizeCall(d.identity, d.serviceName, `${r.service.typeName}/${method.name}`, new Headers({ authorization: req.headers.authorization ?? "" }));
+    const claims = await authorizeCall(
+      d.identity,
+      d.serviceName,
+      `${r.service.typeName}/${method.name}`,
+      new Headers({ authorization: req.headers.authorization ?? "" }),
+    );
     let body: JsonObject = {};
     if (req.method === "POST" || req.method === "PATCH") {
       bodyRead = true;
@@ -119,9 +172,9 @@ export async function handleAdminRest(d: RestDeps, req: IncomingMessage, res: Se
     });
     const fn = (impl as unknown as Record<string, (req: unknown, ctx: unknown) => Promise<object>>)[r.rpc]!;
     const out = create(method.output as DescMessage, (await fn(input, ctx)) as never);
-    if (r.status === 204) return void sendEmpty(res, 204), true;
+    if (r.status === 204) return (void sendEmpty(res, 204), true);
     const json = toJson(method.output as DescMessage, out, { useProtoFieldName: true, alwaysEmitImplicit: true }) as JsonObject;
-    sendJson(res, r.status ?? 200, r.output ? r.output(json) ?? null : json);
+    sendJson(res, r.status ?? 200, r.output ? (r.output(json) ?? null) : json);
   } catch (err) {
     const e = ConnectError.from(err);
     if (e.code === Code.Unknown || e.code === Code.Internal) d.log.error({ err, path }, "admin REST request failed");
@@ -129,7 +182,8 @@ export async function handleAdminRest(d: RestDeps, req: IncomingMessage, res: Se
     const answer = JSON.stringify({ error: e.code === Code.Unknown ? "internal error" : e.rawMessage });
     // Refused before its body was read (no token, not an admin, too large): answer and close,
     // so that a large body is not read just to be thrown away.
-    if ((!bodyRead && hasBody(req)) || e.code === Code.ResourceExhausted) answerAndClose(req, res, status, { "content-type": "application/json; charset=utf-8" }, Buffer.from(answer));
+    if ((!bodyRead && hasBody(req)) || e.code === Code.ResourceExhausted)
+      answerAndClose(req, res, status, { "content-type": "application/json; charset=utf-8" }, Buffer.from(answer));
     else sendJson(res, status, JSON.parse(answer));
   }
   return true;

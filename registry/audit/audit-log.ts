@@ -122,20 +122,28 @@ export class AuditLog {
     this.pending = [];
     try {
       await this.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < batch.length; i += 100) await trx.insertInto("audit_log").values(batch.slice(i, i + 100)).execute();
+        for (let i = 0; i < batch.length; i += 100)
+          await trx
+            .insertInto("audit_log")
+            .values(batch.slice(i, i + 100))
+            .execute();
       });
     } catch (err) {
       this.pending = batch.concat(this.pending); // oldest first, as recorded
       this.bound();
       this.failures++;
       const retryMs = Math.min(this.retryMs * 2 ** (this.failures - 1), this.maxRetryMs);
-      this.log.error({ err, events: batch.length, pending: this.pending.length, dropped: this.dropped, attempt: this.failures, retry_ms: retryMs }, "audit events could not be written; kept for a retry");
+      this.log.error(
+        { err, events: batch.length, pending: this.pending.length, dropped: this.dropped, attempt: this.failures, retry_ms: retryMs },
+        "audit events could not be written; kept for a retry",
+      );
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.flushInBackground(), retryMs);
       this.timer.unref(); // a retry alone must not keep a stopping process alive
       throw err;
     }
-    if (this.failures > 0 || this.dropped > 0) this.log.warn({ events: batch.length, failed_attempts: this.failures, dropped: this.dropped }, "audit events written after failed attempts");
+    if (this.failures > 0 || this.dropped > 0)
+      this.log.warn({ events: batch.length, failed_attempts: this.failures, dropped: this.dropped }, "audit events written after failed attempts");
     this.failures = 0;
     this.dropped = 0;
     for (const l of this.writeListeners) l();
@@ -150,7 +158,10 @@ export class AuditLog {
   /** The id of the newest event written (after writing what is pending); 0 when none. */
   async newestId(): Promise<number> {
     await this.flush();
-    const row = await this.db.selectFrom("audit_log").select((eb) => eb.fn.max("id").as("id")).executeTakeFirst();
+    const row = await this.db
+      .selectFrom("audit_log")
+      .select((eb) => eb.fn.max("id").as("id"))
+      .executeTakeFirst();
     return Number(row?.id ?? 0);
   }
 
@@ -174,14 +185,20 @@ export class AuditLog {
   }
 
   private async query(f: AuditFilter, afterId?: number): Promise<AuditRecord[]> {
-    let q = this.db.selectFrom("audit_log").selectAll().orderBy("id", afterId === undefined ? "desc" : "asc");
+    let q = this.db
+      .selectFrom("audit_log")
+      .selectAll()
+      .orderBy("id", afterId === undefined ? "desc" : "asc");
     if (afterId !== undefined) q = q.where("id", ">", afterId);
     if (f.type) q = q.where("event_type", "=", f.type);
     if (f.actor) q = q.where("actor_id", "=", f.actor);
     if (f.repository) q = q.where("repository", "=", f.repository);
     if (f.since) q = q.where("event_time", ">=", f.since);
     if (f.until) q = q.where("event_time", "<", f.until);
-    const rows = await q.limit(Math.min(Math.max(f.limit ?? (afterId === undefined ? 50 : 500), 1), 1000)).offset(Math.max(f.offset ?? 0, 0)).execute();
+    const rows = await q
+      .limit(Math.min(Math.max(f.limit ?? (afterId === undefined ? 50 : 500), 1), 1000))
+      .offset(Math.max(f.offset ?? 0, 0))
+      .execute();
     return rows.map((r) => ({
       id: r.id,
       time: r.event_time,

@@ -161,6 +161,11 @@ export class RegistryAccess {
       ip: clientAddress(req),
       details: { username: claims.username, action: perm.action, rule_id: decision.rule ? String(decision.rule.id) : "default" },
     });
-    throw new OciError("DENIED", `${claims.username} may not ${perm.action.replace("registry:", "")}${perm.repository ? ` ${perm.repository}` : ""}`, undefined, 403);
+    throw new OciError(
+      "DENIED",
+      `${claims.username} may not ${perm.action.replace("registry:", "")}${perm.repository ? ` ${perm.repository}` : ""}`,
+      undefined,
+      403,
+    );
   }
 }

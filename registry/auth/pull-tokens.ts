@@ -75,7 +75,14 @@ export class PullTokenStore {
     const row = await this.db.selectFrom("pull_tokens").selectAll().where("token_hash", "=", tokenHash(token)).executeTakeFirst();
     if (!row || Date.parse(row.expires_at) <= this.now()) return null;
     return {
-      claims: { subject: row.account_id, username: row.username, accountType: row.account_type, roles: JSON.parse(row.roles), expiresAt: row.expires_at, audience: this.serviceName },
+      claims: {
+        subject: row.account_id,
+        username: row.username,
+        accountType: row.account_type,
+        roles: JSON.parse(row.roles),
+        expiresAt: row.expires_at,
+        audience: this.serviceName,
+      },
       repository: row.repository,
     };
   }

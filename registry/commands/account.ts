@@ -26,14 +26,25 @@ export function formatAccounts(list: Account[]): string {
   const rows = list.map((a) => [a.username, a.accountType, a.roles.join(","), a.disabled ? "disabled" : "active", a.id]);
   const head = ["USERNAME", "TYPE", "ROLES", "STATE", "ID"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
+  return (
+    [head, ...rows]
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 /** Reads a password from stdin when it is not a TTY (`echo pw | mcr account passwd x --stdin`). */
 export async function readStdinPassword(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 export { generatePassword };

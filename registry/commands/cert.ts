@@ -34,7 +34,8 @@ const DEFAULT_HOSTS = () => ["localhost", "127.0.0.1", "::1", hostname()];
 export async function renewServerCert(o: RenewOptions): Promise<RenewResult> {
   const cfg = loadRegistryConfig(o.config);
   const { tls_cert: certPath, tls_key: keyPath } = cfg.server;
-  if (!certPath || !keyPath) throw new Error(`${o.config}: [server] tls_cert and tls_key are not set (plain_http: the TLS proxy in front of mcr holds the certificate)`);
+  if (!certPath || !keyPath)
+    throw new Error(`${o.config}: [server] tls_cert and tls_key are not set (plain_http: the TLS proxy in front of mcr holds the certificate)`);
   const certsDir = dirname(certPath);
   const caDir = resolve(o.caDir ?? defaultCaDir(dirname(resolve(o.config))));
   // The home's ca.pem hands over an old home's CA key, and is refused when its key is lost.

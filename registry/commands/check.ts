@@ -20,7 +20,12 @@ export async function checkCommand(o: { config: string }): Promise<CheckResult> 
     // A damaged file may not even list its tables: report that rather than a stack.
     const errors = off.sqlite ? integrityErrors(off.sqlite) : [];
     if (errors.length) return { ok: false, integrityErrors: errors, blobRows: 0, orphanFiles: [], missingFiles: [] };
-    const collector = new GarbageCollector({ db: off.db, store: off.store, locks: { digests: off.locks.digests, commits: off.locks.commits }, log: silentLogger() });
+    const collector = new GarbageCollector({
+      db: off.db,
+      store: off.store,
+      locks: { digests: off.locks.digests, commits: off.locks.commits },
+      log: silentLogger(),
+    });
     return await checkRegistry(off.sqlite, off.db, collector);
   } finally {
     await off.close();
@@ -30,7 +35,9 @@ export async function checkCommand(o: { config: string }): Promise<CheckResult> 
 export function formatCheck(r: CheckResult): string {
   const lines = [`integrity: ${r.integrityErrors.length ? `FAILED\n  ${r.integrityErrors.slice(0, 20).join("\n  ")}` : "ok"}`, `blob rows: ${r.blobRows}`];
   lines.push(`rows without a file: ${r.missingFiles.length}${r.missingFiles.length ? `\n  ${r.missingFiles.join("\n  ")}` : ""}`);
-  lines.push(`files without a row: ${r.orphanFiles.length}${r.orphanFiles.length ? ` (mcr gc --reconcile removes them)\n  ${r.orphanFiles.join("\n  ")}` : ""}`);
+  lines.push(
+    `files without a row: ${r.orphanFiles.length}${r.orphanFiles.length ? ` (mcr gc --reconcile removes them)\n  ${r.orphanFiles.join("\n  ")}` : ""}`,
+  );
   lines.push(r.ok ? "ok" : "PROBLEMS FOUND");
   return lines.join("\n") + "\n";
 }

@@ -26,7 +26,11 @@ export interface GcCommandOptions {
 type Say = (line: string) => void;
 
 /** Runs the collection; resolves to the exit code (1 when the run failed). */
-export async function gcCommand(o: GcCommandOptions, out: Say = (l) => process.stdout.write(l + "\n"), err: Say = (l) => process.stderr.write(l + "\n")): Promise<number> {
+export async function gcCommand(
+  o: GcCommandOptions,
+  out: Say = (l) => process.stdout.write(l + "\n"),
+  err: Say = (l) => process.stderr.write(l + "\n"),
+): Promise<number> {
   const cfg = loadRegistryConfig(o.config);
   const options = { dryRun: o.dryRun, untagged: o.untagged, reconcile: o.reconcile, grace: o.grace ?? "" };
   gcOptionsFrom(options, cfg.gc.grace); // a bad --grace fails here, before anything starts
@@ -62,7 +66,9 @@ export async function gcCommand(o: GcCommandOptions, out: Say = (l) => process.s
       const collector = new GarbageCollector({ db: off.db, store: off.store, locks, log: silentLogger() });
       const manager = new GcManager(collector, audit, silentLogger(), off.locks.gcRun);
       const run = await manager.begin(gcOptionsFrom(options, cfg.gc.grace), "cli");
-      err(`gc ${run.id} started (${cfg.database.url ? "on the shared PostgreSQL database, beside the replicas" : "the server is not running: collecting directly"})`);
+      err(
+        `gc ${run.id} started (${cfg.database.url ? "on the shared PostgreSQL database, beside the replicas" : "the server is not running: collecting directly"})`,
+      );
       for await (const state of manager.watch()) progress(create(GcRunSchema, gcRunMessage(state)));
       const last = manager.status().last!;
       final = create(GcRunSchema, gcRunMessage(last));

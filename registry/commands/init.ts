@@ -53,7 +53,9 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   const dir = resolve(opts.dir);
   const config = join(dir, "mcr.toml");
   if (existsSync(config) && !opts.force) {
-    throw new Error(`${config} already exists; mcr init will not overwrite an existing registry (to renew the certificate or add names: \`mcr cert renew --config ${config}\`; --force rewrites the config from the template)`);
+    throw new Error(
+      `${config} already exists; mcr init will not overwrite an existing registry (to renew the certificate or add names: \`mcr cert renew --config ${config}\`; --force rewrites the config from the template)`,
+    );
   }
   if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) throw new Error(`--database-url must be a postgres:// URL`);
   const caDir = resolve(opts.caDir ?? defaultCaDir(dir));
@@ -62,7 +64,16 @@ export async function initRegistry(opts: InitOptions): Promise<InitResult> {
   if (s3) {
     // A wrong endpoint, bucket or credentials fail here rather than at the first push.
     const { S3BlobStore } = await import("../storage/s3.ts");
-    const store = await S3BlobStore.open({ endpoint: s3.endpoint ?? "", region: s3.region ?? "us-east-1", bucket: s3.bucket, prefix: s3.prefix ?? "", pathStyle: s3.pathStyle ?? false, credentialsFile: s3.credentialsFile, redirect: false, redirectTtlMs: 0 });
+    const store = await S3BlobStore.open({
+      endpoint: s3.endpoint ?? "",
+      region: s3.region ?? "us-east-1",
+      bucket: s3.bucket,
+      prefix: s3.prefix ?? "",
+      pathStyle: s3.pathStyle ?? false,
+      credentialsFile: s3.credentialsFile,
+      redirect: false,
+      redirectTtlMs: 0,
+    });
     store.close();
   }
   const undo = new CreatedPaths();

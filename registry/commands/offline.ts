@@ -90,4 +90,3 @@ export async function openOffline(cfg: RegistryConfig, kind: LockKind, migrate =
 }
 
 export { loadRegistryConfig };
-

@@ -70,7 +70,9 @@ export function integrityErrors(sqlite: SQLite.Database): string[] {
 
 function checkIntegrity(sqlite: SQLite.Database): string[] {
   const integrity = (sqlite.pragma("integrity_check") as { integrity_check: string }[]).map((r) => r.integrity_check).filter((m) => m !== "ok");
-  const fk = (sqlite.pragma("foreign_key_check") as { table: string; rowid: number; parent: string }[]).map((r) => `${r.table} row ${r.rowid} refers to a missing ${r.parent} row`);
+  const fk = (sqlite.pragma("foreign_key_check") as { table: string; rowid: number; parent: string }[]).map(
+    (r) => `${r.table} row ${r.rowid} refers to a missing ${r.parent} row`,
+  );
   return [...integrity, ...fk];
 }
 

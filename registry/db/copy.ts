@@ -47,7 +47,14 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 export type CopyCounts = Record<Table, number>;
 
 const count = async (db: Kysely<RegistryDatabase>, t: Table) =>
-  Number((await db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await db
+        .selectFrom(t)
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 export async function copyMetadata(from: Kysely<RegistryDatabase>, to: Kysely<RegistryDatabase>): Promise<CopyCounts> {
   if (dialectOf(from) !== "sqlite") throw new Error("mcr migrate copies from an embedded registry's SQLite database");
@@ -63,7 +70,11 @@ export async function copyMetadata(from: Kysely<RegistryDatabase>, to: Kysely<Re
       let batch: Record<string, unknown>[] = [];
       let bytes = 0;
       const flush = async () => {
-        if (batch.length) await trx.insertInto(t).values(batch as never).execute();
+        if (batch.length)
+          await trx
+            .insertInto(t)
+            .values(batch as never)
+            .execute();
         counts[t] += batch.length;
         batch = [];
         bytes = 0;

@@ -54,7 +54,9 @@ export class Inventory {
       .select(sql<number>`(select count(*) from manifests m where m.repository_id = r.id)`.as("manifest_count"))
       .select(sql<number>`(select coalesce(sum(m.size), 0) from manifests m where m.repository_id = r.id)`.as("manifest_bytes"))
       .select(
-        sql<number>`(select coalesce(sum(b.size), 0) from blobs b where b.id in (select mb.blob_id from manifest_blobs mb join manifests m on m.id = mb.manifest_id where m.repository_id = r.id))`.as("blob_bytes"),
+        sql<number>`(select coalesce(sum(b.size), 0) from blobs b where b.id in (select mb.blob_id from manifest_blobs mb join manifests m on m.id = mb.manifest_id where m.repository_id = r.id))`.as(
+          "blob_bytes",
+        ),
       )
       .select(sql<string | null>`(select max(coalesce(m.last_used_at, m.created_at)) from manifests m where m.repository_id = r.id)`.as("pushed_at"))
       .orderBy("r.name")
@@ -146,7 +148,15 @@ export class Inventory {
       const repo = await trx.selectFrom("repositories").select("id").where("name", "=", name).executeTakeFirst();
       if (!repo) return undefined;
       const count = async (table: "manifests" | "tags") =>
-        Number((await trx.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).where("repository_id", "=", repo.id).executeTakeFirstOrThrow()).n);
+        Number(
+          (
+            await trx
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll<number>().as("n"))
+              .where("repository_id", "=", repo.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
       const manifests = await count("manifests");
       const tags = await count("tags");
       const uploads = (await trx.selectFrom("uploads").select("uuid").where("repository_id", "=", repo.id).execute()).map((u) => u.uuid);
@@ -169,6 +179,8 @@ export function blobRefs(content: Buffer): BlobInfo[] {
     return [];
   }
   const ref = (d: D | undefined, role: BlobInfo["role"]): BlobInfo[] =>
-    d && typeof d.digest === "string" ? [{ digest: d.digest, size: typeof d.size === "number" ? d.size : 0, mediaType: typeof d.mediaType === "string" ? d.mediaType : "", role }] : [];
+    d && typeof d.digest === "string"
+      ? [{ digest: d.digest, size: typeof d.size === "number" ? d.size : 0, mediaType: typeof d.mediaType === "string" ? d.mediaType : "", role }]
+      : [];
   return [...ref(doc.config, "config"), ...(Array.isArray(doc.layers) ? doc.layers.flatMap((l) => ref(l, "layer")) : [])];
 }

@@ -47,7 +47,11 @@ export class Metadata {
   }
 
   async ensureRepository(name: string, db: Db = this.db): Promise<number> {
-    await db.insertInto("repositories").values({ name }).onConflict((oc) => oc.column("name").doNothing()).execute();
+    await db
+      .insertInto("repositories")
+      .values({ name })
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
     const row = await db.selectFrom("repositories").select("id").where("name", "=", name).executeTakeFirstOrThrow();
     return row.id;
   }
@@ -161,12 +165,7 @@ export class Metadata {
   /** Of `digests`, those with no manifest in the repository. */
   async missingManifests(repositoryId: number, digests: string[], db: Db = this.db): Promise<string[]> {
     if (digests.length === 0) return [];
-    const found = await db
-      .selectFrom("manifests")
-      .select("digest")
-      .where("repository_id", "=", repositoryId)
-      .where("digest", "in", digests)
-      .execute();
+    const found = await db.selectFrom("manifests").select("digest").where("repository_id", "=", repositoryId).where("digest", "in", digests).execute();
     const have = new Set(found.map((r) => r.digest));
     return digests.filter((d) => !have.has(d));
   }
@@ -177,9 +176,7 @@ export class Metadata {
       .innerJoin("repositories as r", "r.id", "m.repository_id")
       .select(["m.digest", "m.media_type", "m.content", "m.size"])
       .where("r.name", "=", name);
-    q = byDigest
-      ? q.where("m.digest", "=", reference)
-      : q.innerJoin("tags as t", "t.manifest_id", "m.id").where("t.name", "=", reference);
+    q = byDigest ? q.where("m.digest", "=", reference) : q.innerJoin("tags as t", "t.manifest_id", "m.id").where("t.name", "=", reference);
     const row = await q.executeTakeFirst();
     return row && { digest: row.digest, mediaType: row.media_type, content: row.content, size: row.size };
   }
@@ -226,7 +223,10 @@ export class Metadata {
           .insertInto("manifest_blobs")
           .columns(["manifest_id", "blob_id"])
           .expression((eb) =>
-            eb.selectFrom("blobs").select([sql.lit(manifest.id).as("manifest_id"), "id"]).where("digest", "in", m.blobDigests),
+            eb
+              .selectFrom("blobs")
+              .select([sql.lit(manifest.id).as("manifest_id"), "id"])
+              .where("digest", "in", m.blobDigests),
           )
           .onConflict((oc) => oc.columns(["manifest_id", "blob_id"]).doNothing())
           .execute();

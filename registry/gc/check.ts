@@ -18,7 +18,14 @@ export interface CheckResult {
 /** `sqlite` null: PostgreSQL, whose integrity is its own business; rows and files are still compared. */
 export async function checkRegistry(sqlite: SQLite.Database | null, db: Kysely<RegistryDatabase>, collector: GarbageCollector): Promise<CheckResult> {
   const errors = sqlite ? integrityErrors(sqlite) : [];
-  const rows = Number((await db.selectFrom("blobs").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n);
+  const rows = Number(
+    (
+      await db
+        .selectFrom("blobs")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const r: GcResult = { ...emptyCounts(), manifests: [], blobs: [], orphans: [], missing: [] };
   await collector.reconcile(true, r);
   return { ok: errors.length === 0 && r.missing.length === 0, integrityErrors: errors, blobRows: rows, orphanFiles: r.orphans, missingFiles: r.missing };

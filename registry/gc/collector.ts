@@ -177,6 +177,10 @@ export class GarbageCollector {
       r.missing.push(digest);
       tick();
     }
-    if (r.orphanFiles || r.missingFiles) this.d.log.warn({ orphan_files: r.orphanFiles, orphan_bytes: r.orphanBytes, removed: !dryRun, missing_files: r.missingFiles }, "gc: reconcile found differences between rows and files");
+    if (r.orphanFiles || r.missingFiles)
+      this.d.log.warn(
+        { orphan_files: r.orphanFiles, orphan_bytes: r.orphanBytes, removed: !dryRun, missing_files: r.missingFiles },
+        "gc: reconcile found differences between rows and files",
+      );
   }
 }

@@ -62,7 +62,17 @@ export class GcManager {
     if (this.stopping.signal.aborted) throw new Error("the registry is shutting down");
     const run: GcRun = { ...emptyCounts(), id: randomUUID(), options, actor, startedAt: new Date().toISOString() };
     this.current = run;
-    this.audit.record({ type: "gc_started", actor, details: { id: run.id, dry_run: String(options.dryRun), untagged: String(options.untagged), reconcile: String(options.reconcile), grace_ms: String(options.graceMs) } });
+    this.audit.record({
+      type: "gc_started",
+      actor,
+      details: {
+        id: run.id,
+        dry_run: String(options.dryRun),
+        untagged: String(options.untagged),
+        reconcile: String(options.reconcile),
+        grace_ms: String(options.graceMs),
+      },
+    });
     this.log.info({ id: run.id, ...options }, "gc: started");
     this.running = this.collector
       .run(options, (c) => this.update(run, c), this.stopping.signal)
@@ -154,6 +164,18 @@ export class GcManager {
         ...(run.error ? { error: run.error } : {}),
       },
     });
-    this.log.info({ id: run.id, phase: run.phase, manifests: run.manifestsRemoved, swept: run.blobsSwept, kept: run.blobsKept, bytes_freed: run.bytesFreed, orphans: run.orphanFiles, missing: run.missingFiles }, "gc: completed");
+    this.log.info(
+      {
+        id: run.id,
+        phase: run.phase,
+        manifests: run.manifestsRemoved,
+        swept: run.blobsSwept,
+        kept: run.blobsKept,
+        bytes_freed: run.bytesFreed,
+        orphans: run.orphanFiles,
+        missing: run.missingFiles,
+      },
+      "gc: completed",
+    );
   }
 }

@@ -59,7 +59,14 @@ export async function mark(db: Kysely<RegistryDatabase>, o: MarkOptions): Promis
         .execute();
       for (let i = 0; i < blobs.length; i += BATCH) {
         // manifest_blobs' ON DELETE RESTRICT makes this fail rather than drop a referenced blob.
-        await trx.deleteFrom("blobs").where("id", "in", blobs.slice(i, i + BATCH).map((b) => b.id)).execute();
+        await trx
+          .deleteFrom("blobs")
+          .where(
+            "id",
+            "in",
+            blobs.slice(i, i + BATCH).map((b) => b.id),
+          )
+          .execute();
       }
       const result = { manifests, blobs: blobs.map((b) => ({ digest: b.digest, size: b.size })) };
       if (o.dryRun) throw new RollBack(result);
@@ -84,8 +91,22 @@ export async function markInBatches(db: Kysely<RegistryDatabase>, o: { cutoff: s
     const removed = await o.exclusive(() =>
       serializable(db, async (trx) => {
         // Still unreferenced and unused now: a manifest PUT or a HEAD since the read keeps it.
-        const still = await unusedBlobQuery(trx, o.cutoff).where("b.id", "in", batch.map((b) => b.id)).execute();
-        if (still.length) await trx.deleteFrom("blobs").where("id", "in", still.map((b) => b.id)).execute();
+        const still = await unusedBlobQuery(trx, o.cutoff)
+          .where(
+            "b.id",
+            "in",
+            batch.map((b) => b.id),
+          )
+          .execute();
+        if (still.length)
+          await trx
+            .deleteFrom("blobs")
+            .where(
+              "id",
+              "in",
+              still.map((b) => b.id),
+            )
+            .execute();
         return new Set(still.map((b) => b.id));
       }),
     );
@@ -127,7 +148,11 @@ async function removeUntaggedInBatches(db: Kysely<RegistryDatabase>, cutoff: str
           const ok = await trx
             .selectFrom("manifests as m")
             .select("m.id")
-            .where("m.id", "in", batch.map((r) => r.id))
+            .where(
+              "m.id",
+              "in",
+              batch.map((r) => r.id),
+            )
             .where(sql<string>`coalesce(m.last_used_at, m.created_at)`, "<", cutoff)
             .where((eb) => eb.not(eb.exists(eb.selectFrom("tags as t").select("t.id").whereRef("t.manifest_id", "=", "m.id"))))
             .where((eb) =>
@@ -145,11 +170,27 @@ async function removeUntaggedInBatches(db: Kysely<RegistryDatabase>, cutoff: str
             .where((eb) =>
               eb.or([
                 eb("m.subject_digest", "is", null),
-                eb.not(eb.exists(eb.selectFrom("manifests as s").select("s.id").whereRef("s.digest", "=", "m.subject_digest").whereRef("s.repository_id", "=", "m.repository_id"))),
+                eb.not(
+                  eb.exists(
+                    eb
+                      .selectFrom("manifests as s")
+                      .select("s.id")
+                      .whereRef("s.digest", "=", "m.subject_digest")
+                      .whereRef("s.repository_id", "=", "m.repository_id"),
+                  ),
+                ),
               ]),
             )
             .execute();
-          if (ok.length) await trx.deleteFrom("manifests").where("id", "in", ok.map((r) => r.id)).execute();
+          if (ok.length)
+            await trx
+              .deleteFrom("manifests")
+              .where(
+                "id",
+                "in",
+                ok.map((r) => r.id),
+              )
+              .execute();
           return ok.map((r) => r.id);
         }),
       );
@@ -172,7 +213,14 @@ async function removeUntaggedInBatches(db: Kysely<RegistryDatabase>, cutoff: str
 async function removeUntagged(trx: Trx, cutoff: string): Promise<RemovedManifest[]> {
   const gone = await unreachableManifests(trx, cutoff);
   for (let i = 0; i < gone.length; i += BATCH) {
-    await trx.deleteFrom("manifests").where("id", "in", gone.slice(i, i + BATCH).map((r) => r.id)).execute();
+    await trx
+      .deleteFrom("manifests")
+      .where(
+        "id",
+        "in",
+        gone.slice(i, i + BATCH).map((r) => r.id),
+      )
+      .execute();
   }
   return gone.map((r) => ({ repository: r.name, digest: r.digest, size: r.size }));
 }

@@ -60,7 +60,15 @@ export class AccountStore {
     const id = randomUUID();
     await this.db
       .insertInto("accounts")
-      .values({ id, username, password_hash: await hashPassword(password), account_type: accountType, roles: JSON.stringify(checked), disabled: 0, updated_at: new Date().toISOString() })
+      .values({
+        id,
+        username,
+        password_hash: await hashPassword(password),
+        account_type: accountType,
+        roles: JSON.stringify(checked),
+        disabled: 0,
+        updated_at: new Date().toISOString(),
+      })
       .execute();
     return (await this.byUsername(username))!;
   }
@@ -81,7 +89,11 @@ export class AccountStore {
 
   /** The account if the password is right and the account is enabled. */
   async authenticate(username: string, password: string): Promise<Account | undefined> {
-    const row = await this.db.selectFrom("accounts").select([...COLUMNS, "password_hash", "updated_at"]).where("username", "=", username).executeTakeFirst();
+    const row = await this.db
+      .selectFrom("accounts")
+      .select([...COLUMNS, "password_hash", "updated_at"])
+      .where("username", "=", username)
+      .executeTakeFirst();
     if (!row) {
       await hashPassword(password); // same cost whether or not the account exists
       return undefined;
@@ -95,11 +107,20 @@ export class AccountStore {
   /** The change and the revocation it implies are one serialisable transaction (replicas). */
   private async update(username: string, set: Partial<{ password_hash: string; roles: string; disabled: number }>): Promise<Account> {
     const account = await serializable(this.db, async (trx) => {
-      const res = await trx.updateTable("accounts").set({ ...set, updated_at: new Date().toISOString() }).where("username", "=", username).executeTakeFirst();
+      const res = await trx
+        .updateTable("accounts")
+        .set({ ...set, updated_at: new Date().toISOString() })
+        .where("username", "=", username)
+        .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return undefined;
       const row = await trx.selectFrom("accounts").select(COLUMNS).where("username", "=", username).executeTakeFirstOrThrow();
       if (set.password_hash !== undefined || set.disabled === 1) {
-        await trx.updateTable("tokens").set({ revoked_at: new Date().toISOString() }).where("account_id", "=", row.id).where("revoked_at", "is", null).execute();
+        await trx
+          .updateTable("tokens")
+          .set({ revoked_at: new Date().toISOString() })
+          .where("account_id", "=", row.id)
+          .where("revoked_at", "is", null)
+          .execute();
       }
       return toAccount(row);
     });
@@ -126,6 +147,11 @@ export class AccountStore {
   }
 
   async revokeTokens(accountId: string): Promise<void> {
-    await this.db.updateTable("tokens").set({ revoked_at: new Date().toISOString() }).where("account_id", "=", accountId).where("revoked_at", "is", null).execute();
+    await this.db
+      .updateTable("tokens")
+      .set({ revoked_at: new Date().toISOString() })
+      .where("account_id", "=", accountId)
+      .where("revoked_at", "is", null)
+      .execute();
   }
 }

@@ -2,14 +2,7 @@
 // database. Tokens are 256-bit random strings stored only as SHA-256 hashes.
 import { createHash, randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
-import {
-  InvalidCredentialsError,
-  RateLimitedError,
-  type Claims,
-  type IdentityProvider,
-  type IssuedToken,
-  type LoginRequest,
-} from "../../lib/auth/types.ts";
+import { InvalidCredentialsError, RateLimitedError, type Claims, type IdentityProvider, type IssuedToken, type LoginRequest } from "../../lib/auth/types.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore } from "./accounts.ts";
 import { CredentialCache } from "./credential-cache.ts";
@@ -83,11 +76,23 @@ export class EmbeddedIdentity implements IdentityProvider {
       .where("t.token_hash", "=", tokenHash(token))
       .executeTakeFirst();
     if (!row || row.revoked_at !== null || row.disabled || Date.parse(row.expires_at) <= this.now()) return null;
-    return { subject: row.id, username: row.username, accountType: row.account_type, roles: JSON.parse(row.roles), expiresAt: row.expires_at, audience: row.service_name };
+    return {
+      subject: row.id,
+      username: row.username,
+      accountType: row.account_type,
+      roles: JSON.parse(row.roles),
+      expiresAt: row.expires_at,
+      audience: row.service_name,
+    };
   }
 
   async logout(token: string): Promise<void> {
-    await this.db.updateTable("tokens").set({ revoked_at: new Date(this.now()).toISOString() }).where("token_hash", "=", tokenHash(token)).where("revoked_at", "is", null).execute();
+    await this.db
+      .updateTable("tokens")
+      .set({ revoked_at: new Date(this.now()).toISOString() })
+      .where("token_hash", "=", tokenHash(token))
+      .where("revoked_at", "is", null)
+      .execute();
   }
 
   /** Drops tokens that expired more than a day ago. */

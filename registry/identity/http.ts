@@ -44,7 +44,11 @@ class InvalidPullTokenError extends Error {
 }
 
 export class JsonError extends Error {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(message);
   }
 }
@@ -102,14 +106,24 @@ export async function handleIdentityApi(deps: IdentityHttpDeps, req: IncomingMes
         deps.audit.record({ type: "login_ok", actor: username, ip, details: { via: "api" } });
         sendJson(res, 200, { token: issued.token, expires_at: issued.expiresAt });
       } catch (err) {
-        if (err instanceof InvalidCredentialsError || err instanceof RateLimitedError) deps.audit.loginFailed({ actor: username, ip, via: "api", reason: reasonOf(err) });
+        if (err instanceof InvalidCredentialsError || err instanceof RateLimitedError)
+          deps.audit.loginFailed({ actor: username, ip, via: "api", reason: reasonOf(err) });
         throw loginError(err);
       }
     } else if (path === "/v1/token/validate") {
       const token = str(await readJson(req), "token");
       const claims = await deps.identity.validate(token);
       if (!claims) sendJson(res, 200, { valid: false });
-      else sendJson(res, 200, { valid: true, subject: claims.subject, username: claims.username, account_type: claims.accountType, roles: claims.roles, expires_at: claims.expiresAt, service_name: claims.audience });
+      else
+        sendJson(res, 200, {
+          valid: true,
+          subject: claims.subject,
+          username: claims.username,
+          account_type: claims.accountType,
+          roles: claims.roles,
+          expires_at: claims.expiresAt,
+          service_name: claims.audience,
+        });
     } else {
       const token = bearerToken(req.headers.authorization);
       if (!token) throw new JsonError(401, "logout needs the token as Authorization: Bearer");

@@ -45,7 +45,7 @@ export async function handlePullTokenRequest(deps: PullTokenHttpDeps, req: Incom
     if (req.method !== "POST") throw new JsonError(405, `${req.method} is not supported; use POST`, { Allow: "POST" });
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new JsonError(401, "a pull token is issued for a registry token given as Authorization: Bearer");
-    if (isPullToken(token)) throw new JsonError(401, "a pull token cannot ask for another: log in for the registry (service_name \"mcr\")");
+    if (isPullToken(token)) throw new JsonError(401, 'a pull token cannot ask for another: log in for the registry (service_name "mcr")');
     const claims = await deps.identity.validate(token);
     if (!claims) throw new JsonError(401, "invalid or expired token");
     const wrongAudience = audienceError(claims, deps.serviceName);
@@ -55,7 +55,13 @@ export async function handlePullTokenRequest(deps: PullTokenHttpDeps, req: Incom
     // The caller must itself be allowed to pull it; a denial is audited as policy_deny.
     deps.access.authorize(req, claims, { action: "registry:pull", repository });
     const issued = await deps.pullTokens.issue(claims, repository, ttlMs);
-    deps.audit.record({ type: "pull_token_issued", actor: claims.subject, repository, ip: clientAddress(req), details: { username: claims.username, expires_at: issued.expiresAt } });
+    deps.audit.record({
+      type: "pull_token_issued",
+      actor: claims.subject,
+      repository,
+      ip: clientAddress(req),
+      details: { username: claims.username, expires_at: issued.expiresAt },
+    });
     sendJson(res, 200, { token: issued.token, username: claims.username, repository, expires_at: issued.expiresAt });
   } catch (err) {
     if (err instanceof JsonError) return sendJson(res, err.status, { error: err.message }, err.headers);

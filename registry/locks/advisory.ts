@@ -62,7 +62,9 @@ class LockSession {
   }
 
   async release(fn: "pg_advisory_unlock" | "pg_advisory_unlock_shared", cls: number, id: number): Promise<void> {
-    await this.query(`select ${fn}($1, $2)`, [cls, id]).catch((err) => this.log.warn({ err }, "could not release an advisory lock (its connection is gone, and the lock with it)"));
+    await this.query(`select ${fn}($1, $2)`, [cls, id]).catch((err) =>
+      this.log.warn({ err }, "could not release an advisory lock (its connection is gone, and the lock with it)"),
+    );
   }
 
   async close(): Promise<void> {

@@ -41,7 +41,14 @@ export async function catalog(deps: OciDeps, req: IncomingMessage, res: ServerRe
   sendJson(res, 200, { repositories: items }, headers, req.method === "HEAD");
 }
 
-export async function referrers(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, digestText: string, query: URLSearchParams): Promise<void> {
+export async function referrers(
+  deps: OciDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  name: string,
+  digestText: string,
+  query: URLSearchParams,
+): Promise<void> {
   const subject = checkDigest(digestText);
   const artifactType = query.get("artifactType") ?? undefined;
   const repoId = await deps.meta.repositoryId(name);

@@ -57,7 +57,8 @@ function optionalAnnotations(value: unknown, where: string): Record<string, stri
   if (value == null) return undefined;
   if (!isObject(value)) invalid(`${where} must be an object whose values are strings`);
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== "string") invalid(`${where}[${JSON.stringify(k.slice(0, 100))}] must be a string, not ${Array.isArray(v) ? "an array" : v === null ? "null" : typeof v}`);
+    if (typeof v !== "string")
+      invalid(`${where}[${JSON.stringify(k.slice(0, 100))}] must be a string, not ${Array.isArray(v) ? "an array" : v === null ? "null" : typeof v}`);
   }
   return value as Record<string, string>;
 }

@@ -24,7 +24,12 @@ export async function getManifest(deps: OciDeps, req: IncomingMessage, res: Serv
     // A reference that is neither a tag nor a digest names no manifest: 404, as the OCI
     // conformance suite and distribution expect (a PUT with one stays 400).
     if (!(err instanceof OciError)) throw err;
-    throw new OciError("MANIFEST_UNKNOWN", `manifest ${JSON.stringify(reference.slice(0, 200))} is not known in repository ${name}: ${err.message}`, { reference: reference.slice(0, 200) }, 404);
+    throw new OciError(
+      "MANIFEST_UNKNOWN",
+      `manifest ${JSON.stringify(reference.slice(0, 200))} is not known in repository ${name}: ${err.message}`,
+      { reference: reference.slice(0, 200) },
+      404,
+    );
   }
   const manifest = "digest" in ref ? await deps.meta.getManifest(name, ref.digest, true) : await deps.meta.getManifest(name, ref.tag, false);
   if (!manifest) {
@@ -47,7 +52,14 @@ export async function getManifest(deps: OciDeps, req: IncomingMessage, res: Serv
   }
   res.writeHead(200, headers);
   res.end(req.method === "HEAD" ? undefined : manifest.content);
-  if (req.method === "GET") deps.audit.record({ type: "manifest_pulled", repository: name, digest: manifest.digest, ...requestOrigin(req), ...("tag" in ref ? { details: { tag: ref.tag } } : {}) });
+  if (req.method === "GET")
+    deps.audit.record({
+      type: "manifest_pulled",
+      repository: name,
+      digest: manifest.digest,
+      ...requestOrigin(req),
+      ...("tag" in ref ? { details: { tag: ref.tag } } : {}),
+    });
 }
 
 export async function putManifest(deps: OciDeps, req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
@@ -74,10 +86,14 @@ export async function putManifest(deps: OciDeps, req: IncomingMessage, res: Serv
     "tag" in ref ? ref.tag : null,
   );
   if (result.missingBlobs.length) {
-    throw new OciError("MANIFEST_BLOB_UNKNOWN", `manifest references blobs not in repository ${name}: ${result.missingBlobs.join(", ")}`, { digests: result.missingBlobs });
+    throw new OciError("MANIFEST_BLOB_UNKNOWN", `manifest references blobs not in repository ${name}: ${result.missingBlobs.join(", ")}`, {
+      digests: result.missingBlobs,
+    });
   }
   if (result.missingManifests.length) {
-    throw new OciError("MANIFEST_BLOB_UNKNOWN", `index references manifests not in repository ${name}: ${result.missingManifests.join(", ")}`, { digests: result.missingManifests });
+    throw new OciError("MANIFEST_BLOB_UNKNOWN", `index references manifests not in repository ${name}: ${result.missingManifests.join(", ")}`, {
+      digests: result.missingManifests,
+    });
   }
   deps.log.info({ repository: name, digest, tag: "tag" in ref ? ref.tag : undefined }, "manifest pushed");
   deps.audit.record({ type: "manifest_pushed", repository: name, digest, ...requestOrigin(req), ...("tag" in ref ? { details: { tag: ref.tag } } : {}) });

@@ -70,7 +70,10 @@ function respondWithError(deps: OciDeps, req: IncomingMessage, res: ServerRespon
   } else if (clientGone(req, res)) {
     // Decided by the connection's state, not by the error's text: an upstream reset
     // with a client still waiting is a failure that gets an answer (below).
-    deps.log.info({ method: req.method, url: req.url, err: (err as Error).message, code: (err as NodeJS.ErrnoException).code }, "client disconnected before the response was complete");
+    deps.log.info(
+      { method: req.method, url: req.url, err: (err as Error).message, code: (err as NodeJS.ErrnoException).code },
+      "client disconnected before the response was complete",
+    );
     res.destroy();
     return;
   } else {

@@ -2,12 +2,7 @@
 // PATCH (chunks), PUT (finish), GET (status), DELETE (cancel).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  BlobTooLargeError,
-  BodyLengthError,
-  DigestMismatchError,
-  UploadMissingError,
-} from "../storage/blob-store.ts";
+import { BlobTooLargeError, BodyLengthError, DigestMismatchError, UploadMissingError } from "../storage/blob-store.ts";
 import type { Digest } from "../storage/digest.ts";
 import type { UploadRow } from "../db/metadata.ts";
 import { checkDigest } from "./blobs.ts";
@@ -60,11 +55,23 @@ async function appendChunk(deps: OciDeps, req: IncomingMessage, name: string, ro
     const range = parseContentRange(rangeHeader);
     if (!range) throw new OciError("BLOB_UPLOAD_INVALID", `invalid Content-Range ${JSON.stringify(rangeHeader.slice(0, 100))}`);
     if (range.start !== row.byteOffset) {
-      throw new OciError("RANGE_INVALID", `chunk starts at ${range.start} but the upload holds ${row.byteOffset} bytes`, undefined, 416, sessionHeaders(name, row.uuid, row.byteOffset));
+      throw new OciError(
+        "RANGE_INVALID",
+        `chunk starts at ${range.start} but the upload holds ${row.byteOffset} bytes`,
+        undefined,
+        416,
+        sessionHeaders(name, row.uuid, row.byteOffset),
+      );
     }
     const length = range.end - range.start + 1;
     if (declared !== undefined && declared !== length) {
-      throw new OciError("RANGE_INVALID", `Content-Range covers ${length} bytes but Content-Length is ${declared}`, undefined, 416, sessionHeaders(name, row.uuid, row.byteOffset));
+      throw new OciError(
+        "RANGE_INVALID",
+        `Content-Range covers ${length} bytes but Content-Length is ${declared}`,
+        undefined,
+        416,
+        sessionHeaders(name, row.uuid, row.byteOffset),
+      );
     }
     expectedLength = length;
   }

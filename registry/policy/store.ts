@@ -93,7 +93,14 @@ export class PolicyStore implements RuleSource {
     // RETURNING, not insertId: PostgreSQL has no last-insert id (both dialects support it).
     const res = await this.db
       .insertInto("policy_rules")
-      .values({ priority: input.priority, description: input.description, rule_json: JSON.stringify(bodyOf(input)), enabled: input.enabled === false ? 0 : 1, created_by: actor, updated_at: now })
+      .values({
+        priority: input.priority,
+        description: input.description,
+        rule_json: JSON.stringify(bodyOf(input)),
+        enabled: input.enabled === false ? 0 : 1,
+        created_by: actor,
+        updated_at: now,
+      })
       .returning("id")
       .executeTakeFirstOrThrow();
     const rule = (await this.get(Number(res.id)))!;
@@ -110,7 +117,13 @@ export class PolicyStore implements RuleSource {
     validateRule(merged);
     await this.db
       .updateTable("policy_rules")
-      .set({ priority: merged.priority, description: merged.description, enabled: merged.enabled === false ? 0 : 1, rule_json: JSON.stringify(bodyOf(merged)), updated_at: new Date().toISOString() })
+      .set({
+        priority: merged.priority,
+        description: merged.description,
+        enabled: merged.enabled === false ? 0 : 1,
+        rule_json: JSON.stringify(bodyOf(merged)),
+        updated_at: new Date().toISOString(),
+      })
       .where("id", "=", id)
       .execute();
     this.audit.record({ type: "policy_rule_updated", actor, details: { rule_id: String(id) } });

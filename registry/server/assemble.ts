@@ -72,7 +72,11 @@ export interface AssembleOptions {
   gcHooks?: GcHooks;
 }
 
-export function identityFor(cfg: RegistryConfig, db: Kysely<RegistryDatabase>, now?: () => number): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
+export function identityFor(
+  cfg: RegistryConfig,
+  db: Kysely<RegistryDatabase>,
+  now?: () => number,
+): { identity: IdentityProvider | null; embedded: EmbeddedIdentity | null; remote: RemoteIdentity | null } {
   if (cfg.auth.disabled) return { identity: null, embedded: null, remote: null };
   if (cfg.mcias.server_url) {
     const remote = new RemoteIdentity({ serverUrl: cfg.mcias.server_url, caCert: cfg.mcias.ca_cert ? readFileSync(cfg.mcias.ca_cert, "utf8") : undefined });
@@ -109,7 +113,10 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     throw err;
   }
   const locks = dialect === "postgres" ? await advisoryLocks(cfg.database.url, log) : localLocks();
-  log.info({ database: label, dialect, storage: cfg.storage.backend === "s3" ? `s3://${cfg.s3.bucket}/${cfg.s3.prefix}` : cfg.storage.layers_path }, "metadata and blob storage");
+  log.info(
+    { database: label, dialect, storage: cfg.storage.backend === "s3" ? `s3://${cfg.s3.bucket}/${cfg.s3.prefix}` : cfg.storage.layers_path },
+    "metadata and blob storage",
+  );
   const meta = new Metadata(db);
   const audit = new AuditLog(db, log);
   const policies = new PolicyStore(db, audit);
@@ -117,7 +124,10 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   policies.attach(engine);
   await engine.reload();
   // A rule changed through another replica reaches this one within RULE_RELOAD_MS.
-  const ruleReload = dialect === "postgres" ? setInterval(() => engine.reload().catch((err: Error) => log.warn({ err }, "policy rules could not be reloaded")), RULE_RELOAD_MS) : undefined;
+  const ruleReload =
+    dialect === "postgres"
+      ? setInterval(() => engine.reload().catch((err: Error) => log.warn({ err }, "policy rules could not be reloaded")), RULE_RELOAD_MS)
+      : undefined;
   ruleReload?.unref();
 
   const { identity, embedded, remote } = identityFor(cfg, db, opts.now);
@@ -190,7 +200,9 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const budget = new BodyBudget(cfg.server.max_buffered_body_bytes);
   const bodyBudget = {
     pool: budget,
-    refused: warnAtMostEveryMinute(() => log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached")),
+    refused: warnAtMostEveryMinute(() =>
+      log.warn({ refused: budget.refused, max_buffered_body_bytes: budget.limitBytes }, "request bodies refused: max_buffered_body_bytes reached"),
+    ),
   };
   const rpc = guardedConnectHandler({
     budget: bodyBudget,
@@ -210,7 +222,8 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     pullTokenHttp: identity ? { identity, access, pullTokens, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
     bodyBudget,
-    rest: (req, res, path, query) => handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),
+    rest: (req, res, path, query) =>
+      handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),
     gc,
     endStreams: () => streams.abort(),
     maintenance,

@@ -21,8 +21,15 @@ export interface LockHolder {
 
 export class LockedError extends Error {
   override name = "LockedError";
-  constructor(readonly holder: LockHolder, readonly path: string) {
-    super(holder.kind === "server" ? `mcr server (pid ${holder.pid}) is using this database (${path})` : `mcr ${holder.kind} (pid ${holder.pid}, since ${holder.startedAt}) is using this database (${path})`);
+  constructor(
+    readonly holder: LockHolder,
+    readonly path: string,
+  ) {
+    super(
+      holder.kind === "server"
+        ? `mcr server (pid ${holder.pid}) is using this database (${path})`
+        : `mcr ${holder.kind} (pid ${holder.pid}, since ${holder.startedAt}) is using this database (${path})`,
+    );
   }
 }
 

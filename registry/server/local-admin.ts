@@ -20,7 +20,12 @@ export interface LocalAdmin {
 
 export async function serveLocalAdmin(path: string, routes: (router: ConnectRouter) => void, log: Logger, shutdownSignal?: AbortSignal): Promise<LocalAdmin> {
   rmSync(path, { force: true }); // left by a process that died; the instance lock says it is gone
-  const server: Server = createServer(isolateRequests(log, connectNodeAdapter({ routes, interceptors: [localOperatorInterceptor()], shutdownSignal, jsonOptions: { ignoreUnknownFields: false } })));
+  const server: Server = createServer(
+    isolateRequests(
+      log,
+      connectNodeAdapter({ routes, interceptors: [localOperatorInterceptor()], shutdownSignal, jsonOptions: { ignoreUnknownFields: false } }),
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => {

@@ -82,7 +82,8 @@ export class Maintenance {
       const overMaxRows = this.o.auditMaxRows ? await this.o.audit.pruneToMaxRows(this.o.auditMaxRows, this.stopping.signal) : 0;
       if (overMaxRows) this.o.log.warn({ audit_events: overMaxRows, max_rows: this.o.auditMaxRows }, "deleted the oldest audit events beyond [audit] max_rows");
       auditEvents += overMaxRows;
-      if (tokens || auditEvents || pullTokens.pullTokens) this.o.log.info({ tokens, pull_tokens: pullTokens.pullTokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
+      if (tokens || auditEvents || pullTokens.pullTokens)
+        this.o.log.info({ tokens, pull_tokens: pullTokens.pullTokens, audit_events: auditEvents }, "pruned expired tokens and audit events past retention");
       if (!this.o.staleUploads || this.stopping.signal.aborted) return { tokens, auditEvents, ...pullTokens };
       return { tokens, auditEvents, ...pullTokens, uploads: await this.o.staleUploads() };
     } catch (err) {

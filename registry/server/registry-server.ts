@@ -42,7 +42,13 @@ export async function startRegistry(cfg: RegistryConfig, log: Logger, opts: Asse
     const started = performance.now();
     onRequestClose(res, log, () => {
       inflight--;
-      const entry = { method: req.method, path: req.url?.split("?")[0], status: res.statusCode, ms: Math.round(performance.now() - started), remote: remoteAddress(req) };
+      const entry = {
+        method: req.method,
+        path: req.url?.split("?")[0],
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+        remote: remoteAddress(req),
+      };
       // Successful reads are the bulk of traffic: keep them at debug.
       if (res.statusCode < 400 && (req.method === "GET" || req.method === "HEAD")) log.debug(entry, "request");
       else log.info(entry, "request");

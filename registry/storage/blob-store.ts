@@ -68,7 +68,10 @@ export interface BlobReader {
 
 export class DigestMismatchError extends Error {
   override name = "DigestMismatchError";
-  constructor(readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`content digest ${actual} does not match ${expected}`);
   }
 }

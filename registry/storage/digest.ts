@@ -16,7 +16,10 @@ export interface Digest {
 export class DigestError extends Error {
   override name = "DigestError";
   /** True for a well-formed digest of an algorithm this registry does not support. */
-  constructor(message: string, readonly unsupported = false) {
+  constructor(
+    message: string,
+    readonly unsupported = false,
+  ) {
     super(message);
   }
 }

@@ -52,7 +52,9 @@ export class LocalBlobStore implements BlobStore {
     await mkdir(uploadsPath, { recursive: true, mode: 0o750 });
     const [a, b] = await Promise.all([stat(layersPath), stat(uploadsPath)]);
     if (a.dev !== b.dev) {
-      throw new Error(`storage: uploads_path ${uploadsPath} is not on the same filesystem as layers_path ${layersPath} (device ${b.dev} vs ${a.dev}); blobs could not be moved into place atomically`);
+      throw new Error(
+        `storage: uploads_path ${uploadsPath} is not on the same filesystem as layers_path ${layersPath} (device ${b.dev} vs ${a.dev}); blobs could not be moved into place atomically`,
+      );
     }
     return new LocalBlobStore(layersPath, uploadsPath);
   }
@@ -81,7 +83,10 @@ export class LocalBlobStore implements BlobStore {
     const cached = this.hashes.get(id);
     if (algorithm === "sha256" && cached && cached.size === offset) return cached.hash;
     const file = this.uploadFile(id);
-    const size = await stat(file).then((s) => s.size, () => undefined);
+    const size = await stat(file).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (size === undefined) throw new UploadMissingError(`upload ${id} has no data in storage`);
     if (size < offset) throw new UploadMissingError(`upload ${id} holds ${size} bytes but ${offset} were acknowledged`);
     if (size > offset) await truncate(file, offset); // bytes of a request that never completed
@@ -152,7 +157,15 @@ export class LocalBlobStore implements BlobStore {
       } catch (err) {
         // Garbage collection removes a prefix folder once it is empty (delete below): it may
         // do so between the mkdir and the rename. Make it again; the upload file is still there.
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5 || !(await stat(file).then(() => true, () => false))) throw err;
+        if (
+          (err as NodeJS.ErrnoException).code !== "ENOENT" ||
+          attempt >= 5 ||
+          !(await stat(file).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw err;
       }
     }
     fsyncDir(dir);
@@ -170,7 +183,14 @@ export class LocalBlobStore implements BlobStore {
     const ids = (await readdir(this.uploadsPath)).filter((n) => UPLOAD_ID_RE.test(n));
     if (olderThanMs === undefined) return ids;
     const before = Date.now() - olderThanMs;
-    const old = await Promise.all(ids.map((id) => stat(join(this.uploadsPath, id)).then((s) => s.mtimeMs < before, () => false)));
+    const old = await Promise.all(
+      ids.map((id) =>
+        stat(join(this.uploadsPath, id)).then(
+          (s) => s.mtimeMs < before,
+          () => false,
+        ),
+      ),
+    );
     return ids.filter((_, i) => old[i]);
   }
 

@@ -62,7 +62,9 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       client.destroy();
       const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      throw new Error(`storage: S3 bucket ${s.bucket}${s.endpoint ? ` at ${s.endpoint}` : ""} cannot be reached: ${e.$metadata?.httpStatusCode ?? ""} ${e.name ?? ""} ${e.message ?? ""}`.trim());
+      throw new Error(
+        `storage: S3 bucket ${s.bucket}${s.endpoint ? ` at ${s.endpoint}` : ""} cannot be reached: ${e.$metadata?.httpStatusCode ?? ""} ${e.name ?? ""} ${e.message ?? ""}`.trim(),
+      );
     }
     return new S3BlobStore(client, sdk, s);
   }
@@ -159,7 +161,9 @@ export class S3BlobStore implements BlobStore {
     );
     try {
       if (expected !== undefined && expected <= MAX_SINGLE) {
-        await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.s.bucket, Key: key, Body: meter, ContentLength: expected }), { abortSignal: abort.signal });
+        await this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.s.bucket, Key: key, Body: meter, ContentLength: expected }), {
+          abortSignal: abort.signal,
+        });
       } else {
         await this.multipartPut(key, meter, abort);
       }
@@ -183,7 +187,13 @@ export class S3BlobStore implements BlobStore {
 
   private async multipartPut(key: string, body: Readable, abortController?: AbortController): Promise<void> {
     const { Upload } = await import("@aws-sdk/lib-storage");
-    await new Upload({ client: this.client, params: { Bucket: this.s.bucket, Key: key, Body: body }, partSize: PART_SIZE, queueSize: 2, abortController }).done();
+    await new Upload({
+      client: this.client,
+      params: { Bucket: this.s.bucket, Key: key, Body: body },
+      partSize: PART_SIZE,
+      queueSize: 2,
+      abortController,
+    }).done();
   }
 
   private async hashOf(chain: Segment[], algorithm: DigestAlgorithm): Promise<Hash> {
@@ -226,7 +236,9 @@ export class S3BlobStore implements BlobStore {
     const keys: string[] = [];
     for await (const o of this.listKeys(this.uploadPrefix(id))) keys.push(o.key);
     for (let i = 0; i < keys.length; i += 1000) {
-      await this.client.send(new this.sdk.DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+      await this.client.send(
+        new this.sdk.DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
+      );
     }
   }
 
@@ -328,4 +340,3 @@ export class S3BlobStore implements BlobStore {
     }
   }
 }
-

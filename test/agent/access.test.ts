@@ -4,7 +4,7 @@
 // was missing; a registry outage keeps the last rules.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Claims } from "../../lib/auth/types.ts";
 import { createLogger } from "../../lib/log/logger.ts";
 import type { Rule } from "../../lib/policy/rules.ts";
@@ -13,7 +13,14 @@ import { callerKey } from "../../agent/rpc/interceptor.ts";
 import { StreamLimits } from "../../agent/rpc/stream-limits.ts";
 
 const log = createLogger("test", "silent");
-const claims = (username: string, roles: Claims["roles"], accountType: Claims["accountType"] = "human"): Claims => ({ subject: `uuid-${username}`, username, roles, accountType, expiresAt: "", audience: "mcp-agent" });
+const claims = (username: string, roles: Claims["roles"], accountType: Claims["accountType"] = "human"): Claims => ({
+  subject: `uuid-${username}`,
+  username,
+  roles,
+  accountType,
+  expiresAt: "",
+  audience: "mcp-agent",
+});
 const ctxOf = (c: Claims) => ({ values: createContextValues().set(callerKey, c) }) as unknown as HandlerContext;
 
 const admin = ctxOf(claims("root", ["admin"]));
@@ -68,7 +75,10 @@ test("streams per account: past the limit ResourceExhausted; a released slot is 
   const limits = new StreamLimits(2);
   const r1 = limits.acquire("a");
   limits.acquire("a");
-  assert.throws(() => limits.acquire("a"), (e: ConnectError) => e.code === Code.ResourceExhausted && /max_streams_per_account/.test(e.message));
+  assert.throws(
+    () => limits.acquire("a"),
+    (e: ConnectError) => e.code === Code.ResourceExhausted && /max_streams_per_account/.test(e.message),
+  );
   limits.acquire("b");
   r1();
   r1();

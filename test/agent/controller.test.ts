@@ -23,7 +23,14 @@ const def = (over: Record<string, unknown> = {}, components?: unknown[]): Servic
     node: "n1",
     version: "v1",
     components: components ?? [
-      { name: "api", image: "reg.local/shop", routes: [{ name: "rest", port: 8443 }, { name: "grpc", port: 9443 }] },
+      {
+        name: "api",
+        image: "reg.local/shop",
+        routes: [
+          { name: "rest", port: 8443 },
+          { name: "grpc", port: 9443 },
+        ],
+      },
       { name: "web", image: "reg.local/shop-web", routes: [{ port: 443, mode: "l7" }], env: { GREETING: "hi" } },
     ],
     ...over,
@@ -38,7 +45,15 @@ function controllerFor(dir: string, rt: FakeRuntime, store: StateStore): Service
     startGraceMs: 0,
     stopTimeoutSeconds: 1,
     ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-    plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+    plan: {
+      identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+      registryHost: "reg.local",
+      publishAddress: "127.0.0.1",
+      defaultNetwork: "",
+      storageRoot: join(dir, "srv"),
+      allowedVolumeRoots: [join(dir, "srv")],
+      envDir: join(dir, "env"),
+    },
   });
 }
 
@@ -69,13 +84,23 @@ describe("ServiceController on a fake runtime", () => {
   test("first deploy: pull, create, start, rename; ports and $PORT variables; env file 0600", async () => {
     await store.putDefinition(def());
     const progress = await collect(ctl.deploy("shop"));
-    assert.deepEqual(progress.filter((p) => p.component === "api").map((p) => p.phase), ["pulling", "creating", "starting", "running"]);
+    assert.deepEqual(
+      progress.filter((p) => p.component === "api").map((p) => p.phase),
+      ["pulling", "creating", "starting", "running"],
+    );
     assert.equal(progress.at(-1)!.phase, "done");
     const api = await rt.inspect("shop-api");
     assert.equal(api.state, "running");
     assert.equal(api.labels["mcp.service"], "shop");
     assert.equal(api.labels["mcp.version"], "v1");
-    assert.deepEqual((await store.ports("shop")).map((p) => [p.component, p.route, p.hostPort]), [["api", "rest", 20000], ["api", "grpc", 20001], ["web", "default", 20002]]);
+    assert.deepEqual(
+      (await store.ports("shop")).map((p) => [p.component, p.route, p.hostPort]),
+      [
+        ["api", "rest", 20000],
+        ["api", "grpc", 20001],
+        ["web", "default", 20002],
+      ],
+    );
     const apiSpec = rt.containers.get("shop-api")!.spec;
     assert.deepEqual(apiSpec.ports, ["127.0.0.1:20000:20000", "127.0.0.1:20001:20001"]);
     assert.equal(readFileSync(join(dir, "env", "shop-api.env"), "utf8"), "PORT_GRPC=20001\nPORT_REST=20000\n");
@@ -89,7 +114,10 @@ describe("ServiceController on a fake runtime", () => {
     await collect(ctl.deploy("shop"));
     rt.calls.length = 0;
     const again = await collect(ctl.deploy("shop"));
-    assert.deepEqual(again.filter((p) => p.component).map((p) => p.phase), ["unchanged", "unchanged"]);
+    assert.deepEqual(
+      again.filter((p) => p.component).map((p) => p.phase),
+      ["unchanged", "unchanged"],
+    );
     assert.deepEqual(rt.calls, []);
   });
 
@@ -138,10 +166,19 @@ describe("ServiceController on a fake runtime", () => {
   test("stop, start, restart and remove", async () => {
     await store.putDefinition(def());
     await collect(ctl.deploy("shop"));
-    assert.deepEqual((await ctl.stop("shop", "web")).map((c) => c.state), ["exited"]);
+    assert.deepEqual(
+      (await ctl.stop("shop", "web")).map((c) => c.state),
+      ["exited"],
+    );
     assert.equal((await store.components("shop")).find((c) => c.name === "web")!.desired, "stopped");
-    assert.deepEqual((await ctl.start("shop")).map((c) => c.state), ["running", "running"]);
-    assert.deepEqual((await ctl.restart("shop", "api")).map((c) => c.state), ["running"]);
+    assert.deepEqual(
+      (await ctl.start("shop")).map((c) => c.state),
+      ["running", "running"],
+    );
+    assert.deepEqual(
+      (await ctl.restart("shop", "api")).map((c) => c.state),
+      ["running"],
+    );
     await assert.rejects(ctl.stop("shop", "db"), /has no component db/);
     assert.deepEqual(await ctl.remove("shop"), ["shop-api", "shop-web"]);
     assert.equal(rt.containers.size, 0);
@@ -157,7 +194,10 @@ describe("ServiceController on a fake runtime", () => {
     ctl.planner.validate = () => assert.fail("a deploy needs no second plan to validate");
     await collect(ctl.deploy("shop", def()));
     assert.equal(plans, 1);
-    assert.deepEqual((await store.ports("shop")).map((p) => p.hostPort), [20000, 20001, 20002]);
+    assert.deepEqual(
+      (await store.ports("shop")).map((p) => p.hostPort),
+      [20000, 20001, 20002],
+    );
     await assert.rejects(collect(ctl.deploy("shop", def({ version: "v2" }, [{ name: "api", image: "reg.local/shop", volumes: ["/etc:/etc"] }]))), PlanError);
     assert.equal((await store.definition("shop"))?.version, "v1", "the refused definition was never stored");
     assert.equal(plans, 2);
@@ -183,7 +223,10 @@ describe("ServiceController on a fake runtime", () => {
     rt.stop = stop;
     const from = rt.calls.length;
     release();
-    assert.deepEqual((await restart).map((c) => c.state), ["running"]);
+    assert.deepEqual(
+      (await restart).map((c) => c.state),
+      ["running"],
+    );
     await deploy;
     const calls = rt.calls.slice(from);
     assert.ok(calls.indexOf("start shop-api") >= 0, calls.join(", "));
@@ -193,10 +236,24 @@ describe("ServiceController on a fake runtime", () => {
   test("a component dropped from the definition is removed with its ports", async () => {
     await store.putDefinition(def());
     await collect(ctl.deploy("shop"));
-    await store.putDefinition(def({}, [{ name: "api", image: "reg.local/shop", routes: [{ name: "rest", port: 8443 }, { name: "grpc", port: 9443 }] }]));
+    await store.putDefinition(
+      def({}, [
+        {
+          name: "api",
+          image: "reg.local/shop",
+          routes: [
+            { name: "rest", port: 8443 },
+            { name: "grpc", port: 9443 },
+          ],
+        },
+      ]),
+    );
     await collect(ctl.deploy("shop"));
     assert.equal(rt.containers.has("shop-web"), false);
-    assert.deepEqual((await store.ports("shop")).map((p) => p.component), ["api", "api"]);
+    assert.deepEqual(
+      (await store.ports("shop")).map((p) => p.component),
+      ["api", "api"],
+    );
   });
 
   test("volumes outside the allowed roots are refused before anything runs", async () => {
@@ -224,14 +281,24 @@ describe("ServiceController on a fake runtime", () => {
       rt.containers.delete("shop-web"); // podman lost it
       await rt.run({ name: "stranger", image: "x", ports: [], volumes: [], labels: {}, cmd: [] });
       rt.kill("stranger");
-      await rt.run({ name: "shop-old", image: "x", ports: [], volumes: [], labels: { "mcp.managed": "true", "mcp.agent": "a1b2c3d4e5f6", "mcp.service": "shop" }, cmd: [] });
+      await rt.run({
+        name: "shop-old",
+        image: "x",
+        ports: [],
+        volumes: [],
+        labels: { "mcp.managed": "true", "mcp.agent": "a1b2c3d4e5f6", "mcp.service": "shop" },
+        cmd: [],
+      });
 
       const drift = await rec.reconcileOnce();
-      assert.deepEqual(drift.map((d) => [d.container, d.kind, d.action]), [
-        ["shop-api", "stopped", "started"],
-        ["shop-web", "missing", "recreated"],
-        ["shop-old", "unknown_container", "reported"],
-      ]);
+      assert.deepEqual(
+        drift.map((d) => [d.container, d.kind, d.action]),
+        [
+          ["shop-api", "stopped", "started"],
+          ["shop-web", "missing", "recreated"],
+          ["shop-old", "unknown_container", "reported"],
+        ],
+      );
       assert.equal((await rt.inspect("shop-api")).state, "running");
       assert.equal((await rt.inspect("shop-web")).state, "running");
       assert.equal((await rt.inspect("stranger")).state, "exited", "containers without the label are left alone");
@@ -239,13 +306,21 @@ describe("ServiceController on a fake runtime", () => {
     });
 
     test("a component stopped on purpose stays stopped; restart=no is reported, not restarted", async () => {
-      await store.putDefinition(def({}, [{ name: "api", image: "reg.local/shop" }, { name: "job", image: "reg.local/job", restart: "no" }]));
+      await store.putDefinition(
+        def({}, [
+          { name: "api", image: "reg.local/shop" },
+          { name: "job", image: "reg.local/job", restart: "no" },
+        ]),
+      );
       await collect(ctl.deploy("shop"));
       await ctl.stop("shop", "api");
       rt.kill("shop-job");
       const rec = new Reconciler({ runtimes: new SharedRuntime(rt, {}), store, controller: ctl, log: silentLogger() });
       const drift = await rec.reconcileOnce();
-      assert.deepEqual(drift.map((d) => [d.container, d.kind, d.action]), [["shop-job", "stopped", "reported"]]);
+      assert.deepEqual(
+        drift.map((d) => [d.container, d.kind, d.action]),
+        [["shop-job", "stopped", "reported"]],
+      );
       assert.equal((await rt.inspect("shop-api")).state, "exited");
     });
 

@@ -71,7 +71,15 @@ describe("DeployHooks order", () => {
       stopTimeoutSeconds: 1,
       hooks,
       ports: { start: 20100, end: 20110, address: "127.0.0.1" },
-      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: {
+        identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+        registryHost: "reg.local",
+        publishAddress: "127.0.0.1",
+        defaultNetwork: "",
+        storageRoot: join(dir, "srv"),
+        allowedVolumeRoots: [join(dir, "srv")],
+        envDir: join(dir, "env"),
+      },
     });
   const after = (marker: string) => rt.calls.slice(rt.calls.indexOf(marker));
 
@@ -90,7 +98,16 @@ describe("DeployHooks order", () => {
     const hooks = recordingHooks(rt.calls);
     await collect(controller(hooks).deploy("shop", def()));
     assert.deepEqual(hooks.prepared, [["api", "web"]]);
-    assert.deepEqual(rt.calls, ["pull reg.local/shop:v1", "run shop-api", "start shop-api", "hook:started shop-api", "pull reg.local/shop-web:v1", "run shop-web", "start shop-web", "hook:started shop-web"]);
+    assert.deepEqual(rt.calls, [
+      "pull reg.local/shop:v1",
+      "run shop-api",
+      "start shop-api",
+      "hook:started shop-api",
+      "pull reg.local/shop-web:v1",
+      "run shop-web",
+      "start shop-web",
+      "hook:started shop-web",
+    ]);
   });
 
   test("redeploy: the routes stay through the swap and switch once the new container runs", async () => {
@@ -144,14 +161,22 @@ describe("DeployHooks order", () => {
     assert.deepEqual(rt.calls, ["start shop-web", "hook:started shop-web"]);
     rt.calls.length = 0;
     await ctl.remove("shop");
-    assert.deepEqual(rt.calls.filter((c) => !c.endsWith("-next")), ["hook:stopping shop-api", "remove shop-api", "hook:stopping shop-web", "remove shop-web", "hook:removed shop"]);
+    assert.deepEqual(
+      rt.calls.filter((c) => !c.endsWith("-next")),
+      ["hook:stopping shop-api", "remove shop-api", "hook:stopping shop-web", "remove shop-web", "hook:removed shop"],
+    );
   });
 
   test("a component dropped from the definition loses its routes before its container goes", async () => {
     const ctl = controller(recordingHooks(rt.calls));
     await collect(ctl.deploy("shop", def()));
     rt.calls.length = 0;
-    await collect(ctl.deploy("shop", validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/shop", routes: [{ port: 8443 }] }] })));
+    await collect(
+      ctl.deploy(
+        "shop",
+        validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/shop", routes: [{ port: 8443 }] }] }),
+      ),
+    );
     assert.deepEqual(after("hook:stopping shop-web"), ["hook:stopping shop-web", "remove shop-web"]);
   });
 });

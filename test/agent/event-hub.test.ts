@@ -29,7 +29,14 @@ function scriptedRuntime() {
   return { runtime, state };
 }
 
-const ev = (service: string, action = "start"): RuntimeEvent => ({ time: new Date().toISOString(), action, containerId: "id", containerName: service, image: "img", labels: { "mcp.managed": "true", "mcp.service": service } });
+const ev = (service: string, action = "start"): RuntimeEvent => ({
+  time: new Date().toISOString(),
+  action,
+  containerId: "id",
+  containerName: service,
+  image: "img",
+  labels: { "mcp.managed": "true", "mcp.service": service },
+});
 const tick = () => new Promise((r) => setImmediate(r));
 
 test("50 watchers share one subscription and each gets its own service's events", async () => {
@@ -94,7 +101,10 @@ test("when podman's stream fails, every watcher's stream fails with it; the next
   const results = Array.from({ length: 3 }, () =>
     (async () => {
       for await (const _ of hub.watch(runtime, {}, stop.signal));
-    })().then(() => "ended", (e: Error) => e.message),
+    })().then(
+      () => "ended",
+      (e: Error) => e.message,
+    ),
   );
   await tick();
   state.feed.close(new Error("podman events exited 125"));

@@ -23,16 +23,27 @@ import type { AgentDatabase } from "../../agent/state/schema.ts";
 import { StateStore } from "../../agent/state/store.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
 
-const shop = (volumes: string[]): ServiceDefinition => validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/shop", volumes }] });
+const shop = (volumes: string[]): ServiceDefinition =>
+  validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/shop", volumes }] });
 
 describe("mount checks on real folders", () => {
   let dir: string;
   let srv: string;
   let outside: string;
-  const ctx = () => ({ identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") });
+  const ctx = () => ({
+    identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+    registryHost: "reg.local",
+    publishAddress: "127.0.0.1",
+    defaultNetwork: "",
+    storageRoot: srv,
+    allowedVolumeRoots: [srv],
+    envDir: join(dir, "env"),
+  });
   const planned = (volumes: string[]): PlannedComponent => planService(shop(volumes), [], ctx())[0]!;
   const unsafe = (volume: string, link: string, target: string) => (e: unknown) =>
-    e instanceof UnsafeMountError && e.message.startsWith(`volume ${volume} of shop-api: ${link} is a symbolic link to ${target}`) && /refusing to follow it/.test(e.message);
+    e instanceof UnsafeMountError &&
+    e.message.startsWith(`volume ${volume} of shop-api: ${link} is a symbolic link to ${target}`) &&
+    /refusing to follow it/.test(e.message);
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "mount-check-"));
@@ -88,11 +99,24 @@ describe("mount checks on real folders", () => {
     const p = planned([`${srv}/shop:/srv/shop`]);
     prepareMounts(p);
     assert.throws(() => checkMounts(p, [join(srv, "old", "link")]), unsafe(join(srv, "old", "link"), join(srv, "old", "link"), outside));
-    assert.throws(() => checkMounts(p, ["/etc"]), (e: unknown) => e instanceof UnsafeMountError && e.message === `volume /etc of shop-api: /etc is outside the allowed roots (${srv}): refusing to mount it`);
+    assert.throws(
+      () => checkMounts(p, ["/etc"]),
+      (e: unknown) =>
+        e instanceof UnsafeMountError && e.message === `volume /etc of shop-api: /etc is outside the allowed roots (${srv}): refusing to mount it`,
+    );
   });
 
   test("podman inspect's bind mounts are read as the container's bind sources", () => {
-    const json = JSON.stringify([{ Id: "x", Name: "shop-api", Mounts: [{ Type: "bind", Source: "/srv/shop" }, { Type: "volume", Source: "/var/lib/containers/storage/volumes/v/_data" }] }]);
+    const json = JSON.stringify([
+      {
+        Id: "x",
+        Name: "shop-api",
+        Mounts: [
+          { Type: "bind", Source: "/srv/shop" },
+          { Type: "volume", Source: "/var/lib/containers/storage/volumes/v/_data" },
+        ],
+      },
+    ]);
     assert.deepEqual(parseInspect(json)[0]!.bindSources, ["/srv/shop"]);
   });
 
@@ -104,12 +128,18 @@ describe("mount checks on real folders", () => {
     checkMounts(p);
     renameSync(join(root, "data"), join(root, "data.moved"));
     symlinkSync(outside, join(root, "data"));
-    assert.throws(() => checkMounts(p), (e: unknown) => e instanceof UnsafeMountError && e.message.startsWith(`storage of shop-api: ${join(root, "data")} is a symbolic link to ${outside}`));
+    assert.throws(
+      () => checkMounts(p),
+      (e: unknown) => e instanceof UnsafeMountError && e.message.startsWith(`storage of shop-api: ${join(root, "data")} is a symbolic link to ${outside}`),
+    );
     rmSync(join(root, "data"));
     renameSync(join(root, "data.moved"), join(root, "data"));
     renameSync(root, `${root}.moved`);
     symlinkSync(`${root}.moved`, root);
-    assert.throws(() => checkMounts(p), (e: unknown) => e instanceof UnsafeMountError && e.message.startsWith(`storage of shop-api: ${root} is a symbolic link`));
+    assert.throws(
+      () => checkMounts(p),
+      (e: unknown) => e instanceof UnsafeMountError && e.message.startsWith(`storage of shop-api: ${root} is a symbolic link`),
+    );
   });
 });
 
@@ -139,7 +169,15 @@ describe("starts the agent performs, on a fake runtime", () => {
       startGraceMs: 0,
       stopTimeoutSeconds: 1,
       ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: srv, allowedVolumeRoots: [srv], envDir: join(dir, "env") },
+      plan: {
+        identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+        registryHost: "reg.local",
+        publishAddress: "127.0.0.1",
+        defaultNetwork: "",
+        storageRoot: srv,
+        allowedVolumeRoots: [srv],
+        envDir: join(dir, "env"),
+      },
     });
     for await (const _ of ctl.deploy("shop", shop([volume]))) void _;
     // What a container that can write to /data's parent does between two starts.
@@ -151,7 +189,8 @@ describe("starts the agent performs, on a fake runtime", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const namesLink = (e: unknown) => e instanceof UnsafeMountError && e.message.includes(`volume ${volume} of shop-api: ${join(srv, "shop", "data")} is a symbolic link to ${outside}`);
+  const namesLink = (e: unknown) =>
+    e instanceof UnsafeMountError && e.message.includes(`volume ${volume} of shop-api: ${join(srv, "shop", "data")} is a symbolic link to ${outside}`);
 
   test("Start and Restart refuse and leave the container stopped, desired stopped; the refusal is an event", async () => {
     await ctl.stop("shop");
@@ -162,20 +201,29 @@ describe("starts the agent performs, on a fake runtime", () => {
     assert.equal((await rt.inspect("shop-api")).state, "exited");
     assert.equal((await store.components("shop"))[0]!.desired, "stopped");
     const events = await store.recentEvents("shop");
-    assert.ok(events.some((e) => e.kind === "start_refused" && e.message.includes(join(srv, "shop", "data"))), JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.kind === "start_refused" && e.message.includes(join(srv, "shop", "data"))),
+      JSON.stringify(events),
+    );
   });
 
   test("the reconciler neither restarts a stopped container nor recreates a missing one: unsafe_mount drift, an event", async () => {
     const reconciler = new Reconciler({ runtimes: new SharedRuntime(rt, {}), store, controller: ctl, log: silentLogger() });
     await rt.stop("shop-api"); // died behind the agent's back; unless-stopped would bring it back
     let drifts = await reconciler.reconcileOnce();
-    assert.deepEqual(drifts.map((d) => [d.kind, d.action]), [["unsafe_mount", "reported"]]);
+    assert.deepEqual(
+      drifts.map((d) => [d.kind, d.action]),
+      [["unsafe_mount", "reported"]],
+    );
     assert.match(drifts[0]!.message, /^shop-api is stopped and was not started: volume /);
     assert.equal((await rt.inspect("shop-api")).state, "exited");
 
     await rt.remove("shop-api");
     drifts = await reconciler.reconcileOnce();
-    assert.deepEqual(drifts.map((d) => [d.kind, d.action]), [["unsafe_mount", "reported"]]);
+    assert.deepEqual(
+      drifts.map((d) => [d.kind, d.action]),
+      [["unsafe_mount", "reported"]],
+    );
     assert.match(drifts[0]!.message, /^shop-api is missing and was not recreated: volume /);
     assert.equal(rt.containers.has("shop-api"), false);
     assert.ok((await store.recentEvents("shop")).some((e) => e.kind === "drift_unsafe_mount"));
@@ -184,7 +232,10 @@ describe("starts the agent performs, on a fake runtime", () => {
     rmSync(join(srv, "shop", "data"));
     renameSync(join(srv, "shop", "data.moved"), join(srv, "shop", "data"));
     drifts = await reconciler.reconcileOnce();
-    assert.deepEqual(drifts.map((d) => [d.kind, d.action]), [["missing", "recreated"]]);
+    assert.deepEqual(
+      drifts.map((d) => [d.kind, d.action]),
+      [["missing", "recreated"]],
+    );
   });
 
   test("a redeploy of a changed definition is refused before anything is pulled or stopped", async () => {
@@ -192,7 +243,11 @@ describe("starts the agent performs, on a fake runtime", () => {
     await assert.rejects(async () => {
       for await (const _ of ctl.deploy("shop", shop([volume, `${srv}/shop/more:/more`]))) void _;
     }, namesLink);
-    assert.deepEqual(rt.calls.slice(calls).filter((c) => !c.startsWith("list") && !c.startsWith("inspect")), [], "nothing pulled, created or stopped");
+    assert.deepEqual(
+      rt.calls.slice(calls).filter((c) => !c.startsWith("list") && !c.startsWith("inspect")),
+      [],
+      "nothing pulled, created or stopped",
+    );
     assert.equal((await rt.inspect("shop-api")).state, "running");
   });
 });

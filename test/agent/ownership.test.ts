@@ -23,7 +23,8 @@ import type { AgentDatabase } from "../../agent/state/schema.ts";
 import { StateStore } from "../../agent/state/store.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
 
-const hello = (cmd = ["sleep", "1000"]) => validateDefinition({ name: "hello", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/hello", cmd }] });
+const hello = (cmd = ["sleep", "1000"]) =>
+  validateDefinition({ name: "hello", node: "n1", version: "v1", components: [{ name: "api", image: "reg.local/hello", cmd }] });
 
 const dirs: string[] = [];
 const dbs: Kysely<AgentDatabase>[] = [];
@@ -47,7 +48,15 @@ async function agentOn(rt: FakeRuntime, id: string, containerPrefix: string, nod
     startGraceMs: 0,
     stopTimeoutSeconds: 1,
     ports: { start: 20000, end: 20010, address: "127.0.0.1" }, // hello has no routes: no port is asked for
-    plan: { identity: { id, node, containerPrefix }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+    plan: {
+      identity: { id, node, containerPrefix },
+      registryHost: "reg.local",
+      publishAddress: "127.0.0.1",
+      defaultNetwork: "",
+      storageRoot: join(dir, "srv"),
+      allowedVolumeRoots: [join(dir, "srv")],
+      envDir: join(dir, "env"),
+    },
   });
   const reconciler = new Reconciler({ runtimes, store, controller: ctl, log: silentLogger() });
   const deploy = async (def = hello()) => {
@@ -84,9 +93,15 @@ describe("agents sharing one podman", () => {
     rt.kill("b2-hello-api");
     assert.deepEqual(await a.reconciler.reconcileOnce(), [], "b's stopped container is neither a's drift nor an unknown container of a's");
     assert.equal((await rt.inspect("b2-hello-api")).state, "exited");
-    assert.deepEqual((await b.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]), [["b2-hello-api", "stopped", "started"]]);
+    assert.deepEqual(
+      (await b.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]),
+      [["b2-hello-api", "stopped", "started"]],
+    );
 
-    assert.deepEqual((await a.ctl.stop("hello")).map((c) => [c.container, c.state]), [["a1-hello-api", "exited"]]);
+    assert.deepEqual(
+      (await a.ctl.stop("hello")).map((c) => [c.container, c.state]),
+      [["a1-hello-api", "exited"]],
+    );
     assert.equal((await rt.inspect("b2-hello-api")).state, "running");
     assert.deepEqual(await a.ctl.remove("hello"), ["a1-hello-api"]);
     assert.deepEqual([...rt.containers.keys()], ["b2-hello-api"]);
@@ -102,26 +117,46 @@ describe("agents sharing one podman", () => {
     const from = rt.calls.length;
     await assert.rejects(
       a.deploy(hello(["sleep", "5"])),
-      (e: unknown) => e instanceof ForeignContainerError && /^deploy of hello failed at api: container hello-api is held by agent bbbbbbbbbbbb \(node laptop\), not by this agent \(aaaaaaaaaaaa\); not replaced; agents that share a podman need a \[runtime\] container_prefix each$/.test(e.message),
+      (e: unknown) =>
+        e instanceof ForeignContainerError &&
+        /^deploy of hello failed at api: container hello-api is held by agent bbbbbbbbbbbb \(node laptop\), not by this agent \(aaaaaaaaaaaa\); not replaced; agents that share a podman need a \[runtime\] container_prefix each$/.test(
+          e.message,
+        ),
     );
     assert.equal(await a.store.definition("hello"), undefined, "a failed first deploy leaves a's state as it was");
 
     // a has hello in its state (deployed once, say) while b holds the name.
     await a.store.putDefinition(hello());
     await a.store.recordDeployed("hello", "api", "0123456789abcdef", "reg.local/hello:v1");
-    await assert.rejects(a.ctl.start("hello"), (e: unknown) => e instanceof ForeignContainerError && /container hello-api is held by agent bbbbbbbbbbbb \(node laptop\).*; not started/.test(e.message));
-    assert.deepEqual((await a.ctl.stop("hello")).map((c) => [c.container, c.state]), [["hello-api", "missing"]]);
+    await assert.rejects(
+      a.ctl.start("hello"),
+      (e: unknown) => e instanceof ForeignContainerError && /container hello-api is held by agent bbbbbbbbbbbb \(node laptop\).*; not started/.test(e.message),
+    );
+    assert.deepEqual(
+      (await a.ctl.stop("hello")).map((c) => [c.container, c.state]),
+      [["hello-api", "missing"]],
+    );
     // b's container is not a's: a's own is missing (desired stopped: reported; desired running: not recreated over b's).
-    assert.deepEqual((await a.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]), [["hello-api", "missing", "reported"]]);
+    assert.deepEqual(
+      (await a.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]),
+      [["hello-api", "missing", "reported"]],
+    );
     await a.store.setDesired("hello", "api", "running");
     const repair = await a.reconciler.reconcileOnce();
-    assert.deepEqual(repair.map((d) => [d.container, d.kind, d.action]), [["hello-api", "missing", "repair_failed"]]);
+    assert.deepEqual(
+      repair.map((d) => [d.container, d.kind, d.action]),
+      [["hello-api", "missing", "repair_failed"]],
+    );
     assert.match(repair[0]!.message, /held by agent bbbbbbbbbbbb \(node laptop\).*; not recreated/);
     assert.deepEqual(await a.ctl.remove("hello"), []);
     const leftAlone = (await a.store.recentEvents("hello")).find((e) => e.kind === "left_alone");
     assert.match(leftAlone?.message ?? "", /container hello-api is held by agent bbbbbbbbbbbb \(node laptop\).*; not removed/);
 
-    assert.deepEqual(rt.calls.slice(from).filter((c) => c.includes("hello-api")), [], "a never created, stopped, started or removed hello-api");
+    assert.deepEqual(
+      rt.calls.slice(from).filter((c) => c.includes("hello-api")),
+      [],
+      "a never created, stopped, started or removed hello-api",
+    );
     const now = await rt.inspect("hello-api");
     assert.deepEqual([now.id, now.state], [theirs.id, "running"]);
   });
@@ -130,7 +165,10 @@ describe("agents sharing one podman", () => {
     const rt = new FakeRuntime();
     const a = await agentOn(rt, "aaaaaaaaaaaa", "");
     await rt.run({ name: "hello-api", image: "someone/else", ports: [], volumes: [], labels: {}, cmd: [] });
-    await assert.rejects(a.deploy(), /container hello-api is held by something other than an mcp-agent \(no mcp\.managed label\), not by this agent \(aaaaaaaaaaaa\); not replaced$/);
+    await assert.rejects(
+      a.deploy(),
+      /container hello-api is held by something other than an mcp-agent \(no mcp\.managed label\), not by this agent \(aaaaaaaaaaaa\); not replaced$/,
+    );
     assert.equal((await rt.inspect("hello-api")).image, "someone/else");
   });
 
@@ -141,12 +179,18 @@ describe("agents sharing one podman", () => {
     unlabel(rt, "hello-api"); // as an agent before this change made it
     assert.deepEqual(await a.listed(), ["hello-api"], "an upgraded agent keeps its running service");
     rt.kill("hello-api");
-    assert.deepEqual((await a.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]), [["hello-api", "stopped", "started"]]);
+    assert.deepEqual(
+      (await a.reconciler.reconcileOnce()).map((d) => [d.container, d.kind, d.action]),
+      [["hello-api", "stopped", "started"]],
+    );
 
     // A new agent that never deployed hello does not take it over.
     const fresh = await agentOn(rt, "cccccccccccc", "");
     assert.deepEqual(await fresh.listed(), []);
-    await assert.rejects(fresh.deploy(), /container hello-api is held by an agent from before containers carried their agent's id \(no mcp\.agent label, and not what this agent deployed\), not by this agent \(cccccccccccc\); not replaced$/);
+    await assert.rejects(
+      fresh.deploy(),
+      /container hello-api is held by an agent from before containers carried their agent's id \(no mcp\.agent label, and not what this agent deployed\), not by this agent \(cccccccccccc\); not replaced$/,
+    );
     assert.deepEqual(await fresh.reconciler.reconcileOnce(), []);
 
     // The same definition again: replaced once, so that it carries a's label; then unchanged.
@@ -154,7 +198,10 @@ describe("agents sharing one podman", () => {
     const phases = progress.filter((p) => p.component === "api").map((p) => p.phase);
     assert.ok(phases.includes("creating") && phases.at(-1) === "running", phases.join(", "));
     assert.equal((await rt.inspect("hello-api")).labels["mcp.agent"], "aaaaaaaaaaaa");
-    assert.deepEqual((await a.deploy()).filter((p) => p.component === "api").map((p) => p.phase), ["unchanged"]);
+    assert.deepEqual(
+      (await a.deploy()).filter((p) => p.component === "api").map((p) => p.phase),
+      ["unchanged"],
+    );
   });
 });
 
@@ -194,7 +241,15 @@ describe("the agent's identity and prefix", () => {
     assert.equal(load("").runtime.container_prefix, "");
     assert.equal(load('container_prefix = "t1a2b3-"').runtime.container_prefix, "t1a2b3-");
     for (const bad of ["-x", "Upper-", "a/b", "x".repeat(33)]) {
-      assert.throws(() => load(`container_prefix = ${JSON.stringify(bad)}`), (e: unknown) => e instanceof ConfigError && e.message.includes("[runtime] container_prefix") && e.message.includes(JSON.stringify(bad).slice(0, 20)) && /is not a container name prefix/.test(e.message), bad);
+      assert.throws(
+        () => load(`container_prefix = ${JSON.stringify(bad)}`),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.includes("[runtime] container_prefix") &&
+          e.message.includes(JSON.stringify(bad).slice(0, 20)) &&
+          /is not a container name prefix/.test(e.message),
+        bad,
+      );
     }
   });
 });

@@ -18,12 +18,27 @@ const def = validateDefinition({
   version: "v1",
   environment: "test",
   components: [
-    { name: "api", image: "r/gazette", routes: [{ name: "rest", port: 443 }, { name: "metrics", port: 9100, index: 3 }] },
+    {
+      name: "api",
+      image: "r/gazette",
+      routes: [
+        { name: "rest", port: 443 },
+        { name: "metrics", port: 9100, index: 3 },
+      ],
+    },
     { name: "web", image: "r/web", routes: [{ port: 80 }] },
   ],
 });
 const placement = place({ service: "gazette", environment: "test", sheet: "dynamicalsystem", machineNumber: 1 });
-const ctx = { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/var/lib/mcp-agent/env" };
+const ctx = {
+  identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+  registryHost: "r",
+  publishAddress: "127.0.0.1",
+  defaultNetwork: "",
+  storageRoot: "/srv",
+  allowedVolumeRoots: ["/srv"],
+  envDir: "/var/lib/mcp-agent/env",
+};
 const ports = [
   { hostPort: 10110, service: "gazette", component: "api", route: "rest" },
   { hostPort: 10113, service: "gazette", component: "api", route: "metrics" },
@@ -32,7 +47,14 @@ const ports = [
 
 describe("plans with SMEP placement", () => {
   test("route indices: explicit first, the rest in declaration order", () => {
-    assert.deepEqual([...portIndices(def.components)], [["api/metrics", 3], ["api/rest", 0], ["web/default", 1]]);
+    assert.deepEqual(
+      [...portIndices(def.components)],
+      [
+        ["api/metrics", 3],
+        ["api/rest", 0],
+        ["web/default", 1],
+      ],
+    );
   });
 
   test("rootful: the container runs as the SMEP UID, with TIN_* and the storage root at /srv/<service>", () => {
@@ -50,7 +72,13 @@ describe("plans with SMEP placement", () => {
   });
 
   test("rootless: no --user (the user's own podman), env files in the user's home owned by its UID", () => {
-    const [api] = planService(def, ports, ctx, { placement, storageRoot: "/mnt/gazette-test", rootful: false, envDir: "/home/svc/gazette-test/.config/mcp/env", envBase: "/home/svc/gazette-test" });
+    const [api] = planService(def, ports, ctx, {
+      placement,
+      storageRoot: "/mnt/gazette-test",
+      rootful: false,
+      envDir: "/home/svc/gazette-test/.config/mcp/env",
+      envBase: "/home/svc/gazette-test",
+    });
     assert.equal(api!.spec.user, undefined);
     assert.equal(api!.spec.envFile, "/home/svc/gazette-test/.config/mcp/env/gazette-api.env");
     assert.deepEqual(api!.envOwner, { uid: 10110, base: "/home/svc/gazette-test" });

@@ -52,7 +52,8 @@ class FakeHaproxy {
   async reload(digest: string) {
     this.up();
     this.reloads++;
-    if (this.refuseReload) throw new HaproxyError("HAProxy could not load the new route table (a port already in use? see HAProxy's log); it keeps serving the previous one");
+    if (this.refuseReload)
+      throw new HaproxyError("HAProxy could not load the new route table (a port already in use? see HAProxy's log); it keeps serving the previous one");
     assert.equal(digestOf(readFileSync(this.file, "utf8")), digest);
     this.loaded = digest;
   }
@@ -78,7 +79,8 @@ class FakeDns {
 
 /** The route's external port: one the OS had free (the deploy checks that it is), never a port a platform on this machine may hold. */
 let externalPort: number;
-const shop = (port = externalPort) => validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "web", image: "reg.local/shop-web", routes: [{ port, mode: "l4" }] }] });
+const shop = (port = externalPort) =>
+  validateDefinition({ name: "shop", node: "n1", version: "v1", components: [{ name: "web", image: "reg.local/shop-web", routes: [{ port, mode: "l4" }] }] });
 
 async function collect(it: AsyncIterable<DeployProgress>) {
   const out: DeployProgress[] = [];
@@ -95,7 +97,16 @@ describe("publisher", () => {
   let dns: FakeDns;
   const setup = (required: boolean) => {
     const routing = new RoutingStore(db);
-    const routes = new RouteManager(haproxy as unknown as Haproxy, routing, { configFile: haproxy.file, render: { bindAddress: "127.0.0.1", connectTimeoutMs: 250, retryWindowMs: 1000 }, table: { zone: "example.net", publishAddress: "127.0.0.1", certPath: "/c/{service}.pem" } }, silentLogger());
+    const routes = new RouteManager(
+      haproxy as unknown as Haproxy,
+      routing,
+      {
+        configFile: haproxy.file,
+        render: { bindAddress: "127.0.0.1", connectTimeoutMs: 250, retryWindowMs: 1000 },
+        table: { zone: "example.net", publishAddress: "127.0.0.1", certPath: "/c/{service}.pem" },
+      },
+      silentLogger(),
+    );
     const dnsManager = new DnsManager(dns, routing, { serviceZone: "example.net", zone: "example.net", addresses: ["192.0.2.1"], ttl: 60 }, silentLogger());
     const publisher = new Publisher({ routes, dns: dnsManager, proxyRequired: required, dnsRequired: required, store, routing, log: silentLogger() });
     const ctl = new ServiceController({
@@ -106,7 +117,15 @@ describe("publisher", () => {
       stopTimeoutSeconds: 1,
       hooks: publisher,
       ports: { start: 20200, end: 20210, address: "127.0.0.1" },
-      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: {
+        identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+        registryHost: "reg.local",
+        publishAddress: "127.0.0.1",
+        defaultNetwork: "",
+        storageRoot: join(dir, "srv"),
+        allowedVolumeRoots: [join(dir, "srv")],
+        envDir: join(dir, "env"),
+      },
     });
     return { publisher, ctl, routing };
   };
@@ -131,13 +150,19 @@ describe("publisher", () => {
     assert.match(readFileSync(haproxy.file, "utf8"), /use_backend mcp:route:shop:web:default if \{ req\.ssl_sni -i shop\.svc\.example\.net \}/);
     assert.deepEqual(dns.sets, [{ name: "shop.svc.example.net", type: "A", ttl: 60, addresses: ["192.0.2.1"] }]);
     const s = await publisher.status("shop");
-    assert.deepEqual([s.proxy.state, s.dns.state, s.routes.map((r) => r.state), s.records.map((r) => r.state)], ["in_sync", "in_sync", ["applied"], ["in_sync"]]);
+    assert.deepEqual(
+      [s.proxy.state, s.dns.state, s.routes.map((r) => r.state), s.records.map((r) => r.state)],
+      ["in_sync", "in_sync", ["applied"], ["in_sync"]],
+    );
   });
 
   test("required: HAProxy down fails the deploy before anything runs", async () => {
     const { ctl } = setup(true);
     haproxy.down = true;
-    await assert.rejects(collect(ctl.deploy("shop", shop())), (e: unknown) => e instanceof PublishUnavailableError && /HAProxy cannot take the routes of shop: .*ECONNREFUSED/.test(e.message));
+    await assert.rejects(
+      collect(ctl.deploy("shop", shop())),
+      (e: unknown) => e instanceof PublishUnavailableError && /HAProxy cannot take the routes of shop: .*ECONNREFUSED/.test(e.message),
+    );
     assert.deepEqual(rt.calls, []);
   });
 
@@ -164,7 +189,10 @@ describe("publisher", () => {
     const before = readFileSync(haproxy.file, "utf8");
     haproxy.refuseReload = true;
     await assert.rejects(collect(ctl.deploy("shop", shop(await freePort()))), /could not load the new route table/);
-    assert.deepEqual((await routing.routes("shop")).map((r) => r.port), [externalPort]);
+    assert.deepEqual(
+      (await routing.routes("shop")).map((r) => r.port),
+      [externalPort],
+    );
     assert.equal(readFileSync(haproxy.file, "utf8"), before);
   });
 
@@ -184,7 +212,10 @@ describe("publisher", () => {
     await collect(ctl.deploy("shop", shop()));
     dns.down = true;
     await ctl.remove("shop");
-    assert.deepEqual((await routing.dnsNames()).map((n) => [n.name, n.present]), [["shop.svc.example.net", false]]);
+    assert.deepEqual(
+      (await routing.dnsNames()).map((n) => [n.name, n.present]),
+      [["shop.svc.example.net", false]],
+    );
     dns.down = false;
     await publisher.d.dns!.sync();
     assert.deepEqual(dns.sets, []);
@@ -207,16 +238,26 @@ describe("[proxy] and [dns] config", () => {
     assert.equal(none.proxy, undefined);
     assert.equal(none.dns, undefined);
     const cfg = load(`${base}[node]\nname = "n1"\nzone = "example.net"\n[proxy]\n[dns]\napi_key_file = "key"\naddresses = ["192.0.2.1"]\n`);
-    assert.deepEqual(
-      cfg.proxy,
-      { config_file: "/etc/haproxy/mcp-routes.cfg", master_socket: "/run/haproxy-master.sock", haproxy: "haproxy", bind_address: "0.0.0.0", cert_path: "/srv/mc-proxy/certs/{service}.pem", connect_timeout: 250, retry_window: 15_000, required: true },
-    );
+    assert.deepEqual(cfg.proxy, {
+      config_file: "/etc/haproxy/mcp-routes.cfg",
+      master_socket: "/run/haproxy-master.sock",
+      haproxy: "haproxy",
+      bind_address: "0.0.0.0",
+      cert_path: "/srv/mc-proxy/certs/{service}.pem",
+      connect_timeout: 250,
+      retry_window: 15_000,
+      required: true,
+    });
     assert.equal(cfg.dns!.zone, "example.net");
     assert.equal(cfg.dns!.api_key_file, join(dir, "key"));
   });
 
   test("strict: unknown keys, a missing zone, no addresses, a bad address are errors naming them", () => {
-    const refuses = (text: string, what: RegExp) => assert.throws(() => load(text), (e: Error) => e instanceof ConfigError && what.test(e.message));
+    const refuses = (text: string, what: RegExp) =>
+      assert.throws(
+        () => load(text),
+        (e: Error) => e instanceof ConfigError && what.test(e.message),
+      );
     refuses(`${base}[node]\nzone = "example.net"\n[proxy]\nmaster_sock = "x"\n`, /\[proxy\] unknown key master_sock/);
     refuses(`${base}[proxy]\n`, /\[node\] zone is required with \[proxy\]/);
     refuses(`${base}[node]\nzone = "example.net"\n[dns]\napi_key_file = "k"\n`, /\[dns\] addresses is required/);

@@ -21,7 +21,8 @@ import type { AgentDatabase } from "../../agent/state/schema.ts";
 import { StateStore } from "../../agent/state/store.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
 
-const service = (name: string): ServiceDefinition => validateDefinition({ name, node: "n1", version: "v1", components: [{ name: "api", image: `reg.local/${name}` }] });
+const service = (name: string): ServiceDefinition =>
+  validateDefinition({ name, node: "n1", version: "v1", components: [{ name: "api", image: `reg.local/${name}` }] });
 
 function capturingLogger() {
   const lines: { msg: string; level: string; [k: string]: unknown }[] = [];
@@ -53,7 +54,15 @@ describe("Reconciler", () => {
       startGraceMs: 0,
       stopTimeoutSeconds: 1,
       ports: { start: 20000, end: 20010, address: "127.0.0.1" },
-      plan: { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "reg.local", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: join(dir, "srv"), allowedVolumeRoots: [join(dir, "srv")], envDir: join(dir, "env") },
+      plan: {
+        identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+        registryHost: "reg.local",
+        publishAddress: "127.0.0.1",
+        defaultNetwork: "",
+        storageRoot: join(dir, "srv"),
+        allowedVolumeRoots: [join(dir, "srv")],
+        envDir: join(dir, "env"),
+      },
     });
   });
   afterEach(async () => {
@@ -86,7 +95,10 @@ describe("Reconciler", () => {
     const rec = new Reconciler({ runtimes, store, controller: ctl, log });
 
     const drift = await rec.reconcileOnce();
-    assert.deepEqual(drift.map((d) => [d.container, d.kind, d.action]), [["ledger-api", "placement_failed", "reported"]]);
+    assert.deepEqual(
+      drift.map((d) => [d.container, d.kind, d.action]),
+      [["ledger-api", "placement_failed", "reported"]],
+    );
     assert.match(drift[0]!.message, /placement failed.*left alone.*no machine number/);
     assert.deepEqual(recreated, [], "nothing is recreated for a service whose containers cannot be seen");
     assert.equal(rt.containers.has("ledger-api"), false);
@@ -101,7 +113,10 @@ describe("Reconciler", () => {
     const placer = { placementFor: async () => Promise.reject(new PlacementError("no number")), userExists: () => true } as unknown as Placer;
     const set = await new ServiceUserRuntimes(rt, {}, store, placer, {}).all();
     assert.deepEqual(set.runtimes, [rt]);
-    assert.deepEqual([...set.failed].map(([s, e]) => [s, e.message]), [["ledger", "no number"]]);
+    assert.deepEqual(
+      [...set.failed].map(([s, e]) => [s, e.message]),
+      [["ledger", "no number"]],
+    );
   });
 
   test("nextPass resolves with a pass that started after it was asked for; passes counts them and each is logged", async () => {
@@ -130,7 +145,10 @@ describe("Reconciler", () => {
     await rec.reconcileOnce();
     assert.deepEqual(await next, []);
     assert.equal(rec.passes, 2);
-    assert.deepEqual(lines.filter((l) => l.msg === "reconcile pass done").map((l) => l.pass), [1, 2]);
+    assert.deepEqual(
+      lines.filter((l) => l.msg === "reconcile pass done").map((l) => l.pass),
+      [1, 2],
+    );
   });
 
   test("the interval timer drives passes that nextPass can wait for", async () => {

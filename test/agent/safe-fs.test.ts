@@ -57,7 +57,10 @@ describe("safe-fs", () => {
 
   test("a file where a folder should be is refused", () => {
     writeFileSync(join(home, "afile"), "x");
-    assert.throws(() => ensureServiceDirs(home, "afile/sub", { ...owner, mode: 0o700 }), (e: unknown) => e instanceof UnsafePathError && /is a file/.test(e.message));
+    assert.throws(
+      () => ensureServiceDirs(home, "afile/sub", { ...owner, mode: 0o700 }),
+      (e: unknown) => e instanceof UnsafePathError && /is a file/.test(e.message),
+    );
   });
 
   test('".." cannot climb out of the base', () => {

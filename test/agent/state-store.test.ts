@@ -32,7 +32,13 @@ const writeRow = (name: string, definition: string) =>
   db.insertInto("services").values({ name, definition, version: "v1", active: 1, updated_at: new Date().toISOString() }).execute();
 
 test("a stored definition reads back as it was stored", async () => {
-  const def = validateDefinition({ name: "shop", node: "n1", version: "v1", storage: { nfs: "files:/x" }, components: [{ name: "api", routes: [{ port: 443, index: 3 }] }] });
+  const def = validateDefinition({
+    name: "shop",
+    node: "n1",
+    version: "v1",
+    storage: { nfs: "files:/x" },
+    components: [{ name: "api", routes: [{ port: 443, index: 3 }] }],
+  });
   await store.putDefinition(def);
   assert.deepEqual(await store.definition("shop"), def);
   assert.deepEqual(await store.definitions(), [def]);
@@ -52,5 +58,8 @@ test("a row that is not JSON, or names another service, is an error naming the s
   await writeRow("broken", "{not json");
   await assert.rejects(store.definition("broken"), (e: unknown) => e instanceof StoredDefinitionError && /service broken is not valid/.test(e.message));
   await writeRow("alias", JSON.stringify({ name: "shop", node: "n1", version: "v1", components: [{ name: "api" }] }));
-  await assert.rejects(store.definition("alias"), (e: unknown) => e instanceof StoredDefinitionError && /service alias names another service, shop/.test(e.message));
+  await assert.rejects(
+    store.definition("alias"),
+    (e: unknown) => e instanceof StoredDefinitionError && /service alias names another service, shop/.test(e.message),
+  );
 });

@@ -15,10 +15,18 @@ import { REPO_ROOT } from "../helpers/mcr-process.ts";
 const run = promisify(execFile);
 
 test("no import breaks the layering rules", async () => {
-  const out = await run("npx", ["--no-install", "depcruise", "lib", "registry", "agent", "console", "--config", ".dependency-cruiser.cjs", "--output-type", "json"], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
-  const result = JSON.parse(out.stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string; cycle?: { name: string }[] }[]; totalCruised: number } };
+  const out = await run(
+    "npx",
+    ["--no-install", "depcruise", "lib", "registry", "agent", "console", "--config", ".dependency-cruiser.cjs", "--output-type", "json"],
+    { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
+  ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
+  const result = JSON.parse(out.stdout) as {
+    summary: { violations: { rule: { name: string }; from: string; to: string; cycle?: { name: string }[] }[]; totalCruised: number };
+  };
   assert.ok(result.summary.totalCruised > 200, `only ${result.summary.totalCruised} modules were checked`);
-  const violations = result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (${v.cycle.map((c) => c.name).join(" → ")})` : ""}`);
+  const violations = result.summary.violations.map(
+    (v) => `${v.rule.name}: ${v.from} → ${v.to}${v.cycle ? ` (${v.cycle.map((c) => c.name).join(" → ")})` : ""}`,
+  );
   assert.deepEqual(violations, []);
 });
 
@@ -38,11 +46,20 @@ test("the rules catch wrong imports (in a scratch tree laid out like this one)",
       writeFileSync(join(dir, name), text);
     }
     copyFileSync(join(REPO_ROOT, ".dependency-cruiser.cjs"), join(dir, ".dependency-cruiser.cjs"));
-    writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { allowImportingTsExtensions: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", jsx: "react-jsx" } }));
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { allowImportingTsExtensions: true, noEmit: true, module: "NodeNext", moduleResolution: "NodeNext", jsx: "react-jsx" },
+      }),
+    );
     const depcruise = join(REPO_ROOT, "node_modules", ".bin", "depcruise");
-    const out = await run(depcruise, ["lib", "agent", "console", "registry", "--config", ".dependency-cruiser.cjs", "--output-type", "json"], { cwd: dir, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
+    const out = await run(depcruise, ["lib", "agent", "console", "registry", "--config", ".dependency-cruiser.cjs", "--output-type", "json"], {
+      cwd: dir,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? "" }));
     const rules = new Set((JSON.parse(out.stdout) as { summary: { violations: { rule: { name: string } }[] } }).summary.violations.map((v) => v.rule.name));
-    for (const rule of ["lib-imports-no-program", "screens-and-commands-share-views-not-each-other", "registry-core-imports-no-http", "no-circular"]) assert.ok(rules.has(rule), `${rule} was not reported: ${[...rules].join(", ")}`);
+    for (const rule of ["lib-imports-no-program", "screens-and-commands-share-views-not-each-other", "registry-core-imports-no-http", "no-circular"])
+      assert.ok(rules.has(rule), `${rule} was not reported: ${[...rules].join(", ")}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,6 @@
 // the filter actor=NAME finds the account's events as well as its logins.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { ENTER, press, untilFrame } from "../helpers/ink-keys.ts";
@@ -31,9 +30,19 @@ describe("audit and GC actors", () => {
     assert.deepEqual(actors, { [AGENT_ID]: "agent-local", [ADMIN_ID]: "admin" });
     const events = await store.getState().listAudit({ actor: "admin", type: "" }, 0, 50);
     const mine = events.filter((e) => e.type === "tag_deleted" || e.type === "login_ok");
-    assert.deepEqual(mine.map((e) => [e.type, e.actor]), [["tag_deleted", ADMIN_ID], ["login_ok", "admin"]]);
+    assert.deepEqual(
+      mine.map((e) => [e.type, e.actor]),
+      [
+        ["tag_deleted", ADMIN_ID],
+        ["login_ok", "admin"],
+      ],
+    );
     assert.ok(events.every((e) => e.actor === "admin" || e.actor === ADMIN_ID));
-    assert.deepEqual(events.map((e) => e.id), [...events.map((e) => e.id)].sort((a, b) => b - a), "newest first");
+    assert.deepEqual(
+      events.map((e) => e.id),
+      [...events.map((e) => e.id)].sort((a, b) => b - a),
+      "newest first",
+    );
   });
 
   test("the audit screen shows names, and / actor=admin lists admin's deletes with its logins", async () => {

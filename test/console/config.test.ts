@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import { Credentials } from "../../console/clients/credentials.ts";
 import { defaultConfigPath, identityUrl, loadConsoleConfig, registryHost, stateHome } from "../../console/config.ts";
 import { componentImage, Definitions, findLine } from "../../console/definitions.ts";
-import { ConsoleError } from "../../console/output/errors.ts";
+import type { ConsoleError } from "../../console/output/errors.ts";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -39,7 +39,10 @@ describe("mcp.toml", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "mcp.toml"), FULL);
     const cfg = loadConsoleConfig(join(dir, "mcp.toml"), {});
-    assert.deepEqual(cfg.nodes, [{ name: "rift", url: "https://rift.example:9444" }, { name: "vade", url: "https://vade.example:9444" }]);
+    assert.deepEqual(cfg.nodes, [
+      { name: "rift", url: "https://rift.example:9444" },
+      { name: "vade", url: "https://vade.example:9444" },
+    ]);
     assert.equal(cfg.ca_cert, join(dir, "ca.pem"));
     assert.equal(cfg.node_timeout, 2000);
     assert.equal(registryHost(cfg), "mcr.example:8443");
@@ -52,7 +55,12 @@ describe("mcp.toml", () => {
   test("$MCP_<SECTION>_<KEY> and $MCP_CA_CERT override the file", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "mcp.toml"), FULL);
-    const cfg = loadConsoleConfig(join(dir, "mcp.toml"), { MCP_BUILD_WORKSPACE: "/ws", MCP_CA_CERT: "/etc/ca.pem", MCP_IDENTITY_URL: "https://id.example", MCP_NODE_TIMEOUT: "500ms" });
+    const cfg = loadConsoleConfig(join(dir, "mcp.toml"), {
+      MCP_BUILD_WORKSPACE: "/ws",
+      MCP_CA_CERT: "/etc/ca.pem",
+      MCP_IDENTITY_URL: "https://id.example",
+      MCP_NODE_TIMEOUT: "500ms",
+    });
     assert.equal(cfg.build.workspace, "/ws");
     assert.equal(cfg.ca_cert, "/etc/ca.pem");
     assert.equal(identityUrl(cfg), "https://id.example");
@@ -64,7 +72,10 @@ describe("mcp.toml", () => {
     const file = join(dir, "mcp.toml");
     const bad = (text: string, re: RegExp) => {
       writeFileSync(file, text);
-      assert.throws(() => loadConsoleConfig(file, {}), (err: Error) => re.test(err.message) && err.message.includes(file));
+      assert.throws(
+        () => loadConsoleConfig(file, {}),
+        (err: Error) => re.test(err.message) && err.message.includes(file),
+      );
     };
     bad('[sheet]\nname = "x"\n', /sheet/);
     bad('[build]\nworkspce = "/x"\n', /workspce/);
@@ -89,14 +100,23 @@ describe("credentials", () => {
   test("tokens are kept per identity server in a 0600 file in a 0700 folder; never a password", () => {
     const dir = join(tempDir(), "mcp");
     const creds = new Credentials(dir);
-    creds.save("https://mcr:8443", { username: "ops", tokens: { mcr: { token: "t-mcr", expires_at: new Date(Date.now() + 60_000).toISOString() }, "mcp-agent": { token: "t-agent", expires_at: new Date(Date.now() + 60_000).toISOString() } } });
+    creds.save("https://mcr:8443", {
+      username: "ops",
+      tokens: {
+        mcr: { token: "t-mcr", expires_at: new Date(Date.now() + 60_000).toISOString() },
+        "mcp-agent": { token: "t-agent", expires_at: new Date(Date.now() + 60_000).toISOString() },
+      },
+    });
     assert.equal(statSync(creds.file).mode & 0o777, 0o600);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal(creds.token("https://mcr:8443", "mcp-agent"), "t-agent");
     assert.equal(creds.token("https://mcr:8443", "mcr"), "t-mcr");
     assert.doesNotMatch(readFileSync(creds.file, "utf8"), /password/);
     creds.remove("https://mcr:8443");
-    assert.throws(() => creds.token("https://mcr:8443", "mcr"), (e: ConsoleError) => e.code === "unauthenticated" && /run `mcp login`/.test(e.message));
+    assert.throws(
+      () => creds.token("https://mcr:8443", "mcr"),
+      (e: ConsoleError) => e.code === "unauthenticated" && /run `mcp login`/.test(e.message),
+    );
   });
 
   test("an expired token says to log in again", () => {
@@ -110,7 +130,8 @@ describe("credentials", () => {
 });
 
 describe("service definitions", () => {
-  const SHOP = 'name = "shop"\nnode = "rift"\nversion = "v1"\npath = "apps/shop"\n\n[build.images]\nshop = "Containerfile"\n\n[[components]]\nname = "api"\n\n[[components.routes]]\nname = "rest"\nport = 8443\n\n[[components]]\nname = "web"\nimage = "other.example/web"\n';
+  const SHOP =
+    'name = "shop"\nnode = "rift"\nversion = "v1"\npath = "apps/shop"\n\n[build.images]\nshop = "Containerfile"\n\n[[components]]\nname = "api"\n\n[[components.routes]]\nname = "rest"\nport = 8443\n\n[[components]]\nname = "web"\nimage = "other.example/web"\n';
 
   test("reads the build fields the console uses and derives component images", () => {
     const dir = tempDir();
@@ -127,16 +148,23 @@ describe("service definitions", () => {
     const dir = tempDir();
     mkdirSync(join(dir, "sub"));
     writeFileSync(join(dir, "shop.toml"), SHOP.replace("port = 8443", "port = 99999"));
-    assert.throws(() => new Definitions(dir).get("shop"), (e: ConsoleError) => e.code === "invalid" && e.message.startsWith(`${join(dir, "shop.toml")}:14: components[0].routes[0].port:`));
+    assert.throws(
+      () => new Definitions(dir).get("shop"),
+      (e: ConsoleError) => e.code === "invalid" && e.message.startsWith(`${join(dir, "shop.toml")}:14: components[0].routes[0].port:`),
+    );
     writeFileSync(join(dir, "shop.toml"), SHOP.replace('version = "v1"', 'version = "latest"'));
     assert.throws(() => new Definitions(dir).get("shop"), /shop\.toml:3: version: "latest" is not allowed/);
     writeFileSync(join(dir, "shop.toml"), SHOP.replace('path = "apps/shop"', 'path = "../x"'));
     assert.throws(() => new Definitions(dir).get("shop"), /shop\.toml:4: path: /);
-    assert.throws(() => new Definitions(dir).get("nope"), (e: ConsoleError) => e.code === "not_found");
+    assert.throws(
+      () => new Definitions(dir).get("nope"),
+      (e: ConsoleError) => e.code === "not_found",
+    );
   });
 
   test("findLine walks array tables", () => {
-    const text = '[[components]]\nname = "a"\n[[components.routes]]\nport = 1\n[[components]]\nname = "b"\n[[components.routes]]\nport = 2\n[[components.routes]]\nport = 3\n';
+    const text =
+      '[[components]]\nname = "a"\n[[components.routes]]\nport = 1\n[[components]]\nname = "b"\n[[components.routes]]\nport = 2\n[[components.routes]]\nport = 3\n';
     assert.equal(findLine(text, "components[1].routes[1].port"), 10);
     assert.equal(findLine(text, "components[1].name"), 6);
     assert.equal(findLine(text, "nothing"), 0);

@@ -57,7 +57,10 @@ describe("deploy: images that cannot be had", () => {
     const s = store.getState();
     assert.equal(s.deployment!.state, "failed");
     assert.equal(s.images["mcr.test:8443/ncnoisy-gen:v1"]!.phase, "cannot_build");
-    assert.deepEqual(s.buildWarnings.map((w) => w.replace(/^.*: \[/, "[")), ['[build.images] entry "ncnoisy" is run by no component (they run "ncnoisy-gen")']);
+    assert.deepEqual(
+      s.buildWarnings.map((w) => w.replace(/^.*: \[/, "[")),
+      ['[build.images] entry "ncnoisy" is run by no component (they run "ncnoisy-gen")'],
+    );
   });
 
   test("one image that cannot be built stops the deploy before the others are built", async () => {

@@ -97,7 +97,12 @@ describe("a deploy left running", () => {
     const stdout = new FakeTty();
     const stdin = new FakeStdin();
     let stderr = "";
-    const tui = runTui(store, { color: false, stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, stderr: { write: (s: string) => ((stderr += s), true) } as NodeJS.WritableStream });
+    const tui = runTui(store, {
+      color: false,
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      stderr: { write: (s: string) => ((stderr += s), true) } as NodeJS.WritableStream,
+    });
     await untilFrame(stdout.output, /mcp services/);
     stdin.write(":deploy shop\r");
     await untilFrame(stdout.output, /Deploy shop\?/);
@@ -106,6 +111,12 @@ describe("a deploy left running", () => {
     await untilFrame(stdout.output, /creating a replacement container/);
     stdin.write("q");
     assert.equal(await tui, 0);
-    assert.equal(stderr.match(/interrupted: the agent on rift carries on with the deploy of shop without the console; watch it with `mcp status shop` or `mcp events shop`/g)?.length, 1, stderr);
+    assert.equal(
+      stderr.match(
+        /interrupted: the agent on rift carries on with the deploy of shop without the console; watch it with `mcp status shop` or `mcp events shop`/g,
+      )?.length,
+      1,
+      stderr,
+    );
   });
 });

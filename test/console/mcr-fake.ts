@@ -32,8 +32,27 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     ["team/app", { tags: ["v1", "v2"], size: 3_500_000n }],
     ["team/web", { tags: ["latest"], size: 1_200n }],
   ]);
-  const rules: PolicyRule[] = [create(PolicyRuleSchema, { id: 7n, priority: 50, effect: "deny", actions: ["registry:push"], repositories: ["team/locked/*"], description: "frozen", enabled: true })];
-  const audit: AuditEvent[] = Array.from({ length: 60 }, (_, i) => create(AuditEventSchema, { id: BigInt(i + 1), time: `2026-01-01T00:${String(i).padStart(2, "0")}:00Z`, type: i % 2 ? "manifest_pushed" : "manifest_pulled", actor: "admin", repository: "team/app", digest: D1 }));
+  const rules: PolicyRule[] = [
+    create(PolicyRuleSchema, {
+      id: 7n,
+      priority: 50,
+      effect: "deny",
+      actions: ["registry:push"],
+      repositories: ["team/locked/*"],
+      description: "frozen",
+      enabled: true,
+    }),
+  ];
+  const audit: AuditEvent[] = Array.from({ length: 60 }, (_, i) =>
+    create(AuditEventSchema, {
+      id: BigInt(i + 1),
+      time: `2026-01-01T00:${String(i).padStart(2, "0")}:00Z`,
+      type: i % 2 ? "manifest_pushed" : "manifest_pulled",
+      actor: "admin",
+      repository: "team/app",
+      digest: D1,
+    }),
+  );
   let nextId = 61;
   const followers = new Set<(e: AuditEvent) => void>();
   let gcRun: GcRun | null = null;
@@ -53,16 +72,49 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
 
   const transport = createRouterTransport(({ service }) => {
     service(RegistryService, {
-      listRepositories: (_req, ctx) => (seenTokens.push(ctx.requestHeader.get("authorization") ?? ""), { repositories: [...repos].map(([name, r]) => ({ name, tagCount: r.tags.length, manifestCount: 1, totalSize: r.size, pushedAt: "2026-01-02T00:00:00Z" })) }),
+      listRepositories: (_req, ctx) => (
+        seenTokens.push(ctx.requestHeader.get("authorization") ?? ""),
+        {
+          repositories: [...repos].map(([name, r]) => ({
+            name,
+            tagCount: r.tags.length,
+            manifestCount: 1,
+            totalSize: r.size,
+            pushedAt: "2026-01-02T00:00:00Z",
+          })),
+        }
+      ),
       getRepository: ({ name }) => {
         const r = repos.get(name);
         if (!r) throw new ConnectError(`repository ${name} not found`, Code.NotFound);
-        const blobs = [{ digest: C1, size: 500n, mediaType: "application/vnd.oci.image.config.v1+json", role: "config" }, { digest: L1, size: 2_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" }, { digest: L2, size: 1_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" }];
-        return { repository: { name, tagCount: r.tags.length, manifestCount: 1, totalSize: r.size }, tags: r.tags.map((t) => ({ name: t, digest: D1, updatedAt: "2026-01-02T00:00:00Z" })), manifests: [{ digest: D1, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 900n, tags: r.tags, blobs, blobsSize: 3_000_500n }] };
+        const blobs = [
+          { digest: C1, size: 500n, mediaType: "application/vnd.oci.image.config.v1+json", role: "config" },
+          { digest: L1, size: 2_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" },
+          { digest: L2, size: 1_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" },
+        ];
+        return {
+          repository: { name, tagCount: r.tags.length, manifestCount: 1, totalSize: r.size },
+          tags: r.tags.map((t) => ({ name: t, digest: D1, updatedAt: "2026-01-02T00:00:00Z" })),
+          manifests: [{ digest: D1, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 900n, tags: r.tags, blobs, blobsSize: 3_000_500n }],
+        };
       },
       getManifest: ({ repository, reference }) => {
         if (!repos.get(repository)?.tags.includes(reference) && reference !== D1) throw new ConnectError(`manifest ${reference} not found`, Code.NotFound);
-        return { manifest: { digest: D1, mediaType: "application/vnd.oci.image.manifest.v1+json", size: 900n, createdAt: "2026-01-02T00:00:00Z", tags: ["v1", "v2"], blobs: [{ digest: C1, size: 500n, mediaType: "application/vnd.oci.image.config.v1+json", role: "config" }, { digest: L1, size: 2_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" }], blobsSize: 2_000_500n }, content: "{}" };
+        return {
+          manifest: {
+            digest: D1,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            size: 900n,
+            createdAt: "2026-01-02T00:00:00Z",
+            tags: ["v1", "v2"],
+            blobs: [
+              { digest: C1, size: 500n, mediaType: "application/vnd.oci.image.config.v1+json", role: "config" },
+              { digest: L1, size: 2_000_000n, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", role: "layer" },
+            ],
+            blobsSize: 2_000_500n,
+          },
+          content: "{}",
+        };
       },
       deleteRepository: ({ name }, ctx) => {
         admin(ctx);
@@ -86,7 +138,19 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
         admin(ctx);
         if (gcRun) throw new ConnectError("a GC run is in progress", Code.AlreadyExists);
         gcStarts.push(options?.grace ?? "");
-        gcRun = create(GcRunSchema, { id: `run-${Date.now()}`, options: { dryRun: options?.dryRun ?? false, untagged: options?.untagged ?? false, reconcile: options?.reconcile ?? false, grace: graceSeconds(options?.grace ?? "") }, actor: "admin", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
+        gcRun = create(GcRunSchema, {
+          id: `run-${Date.now()}`,
+          options: {
+            dryRun: options?.dryRun ?? false,
+            untagged: options?.untagged ?? false,
+            reconcile: options?.reconcile ?? false,
+            grace: graceSeconds(options?.grace ?? ""),
+          },
+          actor: "admin",
+          phase: "marking",
+          running: true,
+          startedAt: "2026-01-03T00:00:00Z",
+        });
         return { run: gcRun };
       },
       status: (_req, ctx) => (admin(ctx), { ...(gcRun ? { current: gcRun } : {}), ...(lastRun ? { last: lastRun } : {}) }),
@@ -142,7 +206,9 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     service(AuditService, {
       listEvents: (req, ctx) => {
         admin(ctx);
-        const all = audit.filter((e) => (!req.type || e.type === req.type) && (!req.actor || e.actor === req.actor) && (!req.repository || e.repository === req.repository)).reverse();
+        const all = audit
+          .filter((e) => (!req.type || e.type === req.type) && (!req.actor || e.actor === req.actor) && (!req.repository || e.repository === req.repository))
+          .reverse();
         return { events: all.slice(req.offset, req.offset + (req.limit || 50)) };
       },
       async *followEvents(req, ctx) {
@@ -181,7 +247,14 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     },
     /** A GC run started by someone else. */
     startElsewhere() {
-      gcRun = create(GcRunSchema, { id: "run-elsewhere", options: { grace: "3600s" }, actor: "other", phase: "marking", running: true, startedAt: "2026-01-03T00:00:00Z" });
+      gcRun = create(GcRunSchema, {
+        id: "run-elsewhere",
+        options: { grace: "3600s" },
+        actor: "other",
+        phase: "marking",
+        running: true,
+        startedAt: "2026-01-03T00:00:00Z",
+      });
     },
     /** A new audit event, delivered to followers. */
     addEvent(type: string, repository = "team/app", actor = "admin", details: Record<string, string> = {}) {
@@ -194,7 +267,7 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     gcProgress(p: Partial<GcRun>) {
       if (!gcRun) throw new Error("no GC run");
       const r = run(p);
-      if (!r.running) ((lastRun = r), (gcRun = null));
+      if (!r.running) (lastRun = r), (gcRun = null);
       publish(r);
     },
     get gcRunning() {

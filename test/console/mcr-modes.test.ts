@@ -17,8 +17,11 @@ const REGISTER = `data:text/javascript,${encodeURIComponent(`import { register }
 
 function source(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; json: () => any }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "--import", REGISTER, join(REPO_ROOT, "console", "main.ts"), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 255) : 0, stdout, stderr, json: () => JSON.parse(stdout) }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "--import", REGISTER, join(REPO_ROOT, "console", "main.ts"), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 255) : 0, stdout, stderr, json: () => JSON.parse(stdout) }),
     );
   });
 }
@@ -54,8 +57,22 @@ describe("registry commands: modes and errors", () => {
     const state = join(dir, "state-session");
     mkdirSync(join(state, "mcp"), { recursive: true, mode: 0o700 });
     const expires = new Date(Date.now() + 3600_000).toISOString();
-    writeFileSync(join(state, "mcp", "credentials.json"), JSON.stringify({ sessions: { "https://127.0.0.1:9": { username: "admin", tokens: { mcr: { token: "t", expires_at: expires }, "mcp-agent": { token: "a", expires_at: expires } } } } }), { mode: 0o600 });
-    for (const args of [["registry", "repos", "--json"], ["policy", "list", "--json"], ["audit", "--json"], ["snapshot", "--json"], ["gc", "--json"]]) {
+    writeFileSync(
+      join(state, "mcp", "credentials.json"),
+      JSON.stringify({
+        sessions: {
+          "https://127.0.0.1:9": { username: "admin", tokens: { mcr: { token: "t", expires_at: expires }, "mcp-agent": { token: "a", expires_at: expires } } },
+        },
+      }),
+      { mode: 0o600 },
+    );
+    for (const args of [
+      ["registry", "repos", "--json"],
+      ["policy", "list", "--json"],
+      ["audit", "--json"],
+      ["snapshot", "--json"],
+      ["gc", "--json"],
+    ]) {
       const r = await source(["--config", config, ...args], { XDG_STATE_HOME: state });
       assert.equal(r.code, 6, `${args.join(" ")}: ${r.stdout} ${r.stderr}`);
       assert.equal(r.json().error.code, "unreachable");

@@ -12,13 +12,28 @@ describe("console store: the registry", () => {
     const mcr = fakeMcr();
     const store = mcrStore(mcr);
     const repos = await store.getState().listRepos();
-    assert.deepEqual(repos.map((r) => [r.name, r.tagCount, r.totalSize]), [["team/app", 2, 3_500_000], ["team/web", 1, 1200]]);
+    assert.deepEqual(
+      repos.map((r) => [r.name, r.tagCount, r.totalSize]),
+      [
+        ["team/app", 2, 3_500_000],
+        ["team/web", 1, 1200],
+      ],
+    );
     assert.equal(store.getState().mcr.reposLoaded, true);
     const repo = await store.getState().loadRepo("team/app");
-    assert.deepEqual(repo.tags.map((t) => t.name), ["v1", "v2"]);
+    assert.deepEqual(
+      repo.tags.map((t) => t.name),
+      ["v1", "v2"],
+    );
     assert.equal(repo.manifests[0]!.blobs.length, 3);
     const m = await store.getState().loadManifest("team/app", "v1");
-    assert.deepEqual(m.manifest.blobs.map((b) => [b.role, b.size]), [["config", 500], ["layer", 2_000_000]]);
+    assert.deepEqual(
+      m.manifest.blobs.map((b) => [b.role, b.size]),
+      [
+        ["config", 500],
+        ["layer", 2_000_000],
+      ],
+    );
     assert.ok(mcr.seenTokens.length >= 1 && mcr.seenTokens.every((t) => t === "Bearer registry-token"));
   });
 
@@ -41,10 +56,16 @@ describe("console store: the registry", () => {
     await store.getState().listRepos();
     await store.getState().loadRepo("team/app");
     await store.getState().deleteTag("team/app", "v2");
-    assert.deepEqual(store.getState().mcr.repo!.tags.map((t) => t.name), ["v1"]);
+    assert.deepEqual(
+      store.getState().mcr.repo!.tags.map((t) => t.name),
+      ["v1"],
+    );
     const r = await store.getState().deleteRepo("team/web");
     assert.deepEqual(r, { repository: "team/web", manifestsDeleted: 1, tagsDeleted: 1 });
-    assert.deepEqual(store.getState().mcr.repos.map((x) => x.name), ["team/app"]);
+    assert.deepEqual(
+      store.getState().mcr.repos.map((x) => x.name),
+      ["team/app"],
+    );
     assert.deepEqual(mcr.deleted, ["team/app:v2", "team/web"]);
   });
 
@@ -68,8 +89,14 @@ describe("console store: the registry", () => {
     assert.equal(s.gc.current, null);
     assert.equal(s.gc.last?.id, run.id);
     assert.equal(s.gc.watching, false);
-    assert.deepEqual(s.gcUpdates.map((u) => u.run.phase), ["marking", "marking", "sweeping", "done"]);
-    assert.deepEqual(s.gcUpdates.map((u) => u.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      s.gcUpdates.map((u) => u.run.phase),
+      ["marking", "marking", "sweeping", "done"],
+    );
+    assert.deepEqual(
+      s.gcUpdates.map((u) => u.seq),
+      [1, 2, 3, 4],
+    );
   });
 
   test("GC: a second start while one runs is refused (already_exists → failed) or joins it when asked; Watch after the end gives the last run", async () => {
@@ -88,14 +115,34 @@ describe("console store: the registry", () => {
 
   test("policies: list, create, toggle, delete; a non-admin is permission_denied and the screens keep why", async () => {
     const store = mcrStore(fakeMcr());
-    assert.deepEqual((await store.getState().listPolicies()).map((p) => p.id), [7]);
-    const created = await store.getState().createPolicy({ priority: 10, description: "no pulls", effect: "deny", actions: ["registry:pull"], roles: [], accountTypes: [], subjectUuid: "", repositories: ["secret/*"], enabled: true });
-    assert.deepEqual(store.getState().mcr.policies.map((p) => p.id), [created.id, 7], "sorted by priority");
+    assert.deepEqual(
+      (await store.getState().listPolicies()).map((p) => p.id),
+      [7],
+    );
+    const created = await store.getState().createPolicy({
+      priority: 10,
+      description: "no pulls",
+      effect: "deny",
+      actions: ["registry:pull"],
+      roles: [],
+      accountTypes: [],
+      subjectUuid: "",
+      repositories: ["secret/*"],
+      enabled: true,
+    });
+    assert.deepEqual(
+      store.getState().mcr.policies.map((p) => p.id),
+      [created.id, 7],
+      "sorted by priority",
+    );
     const off = await store.getState().updatePolicy(7, { enabled: false });
     assert.equal(off.enabled, false);
     assert.equal(store.getState().mcr.policies.find((p) => p.id === 7)?.enabled, false);
     await store.getState().deletePolicy(created.id);
-    assert.deepEqual(store.getState().mcr.policies.map((p) => p.id), [7]);
+    assert.deepEqual(
+      store.getState().mcr.policies.map((p) => p.id),
+      [7],
+    );
 
     const user = mcrStore(fakeMcr({ admin: false }));
     await assert.rejects(user.getState().listPolicies(), rejectsWith("permission_denied"));
@@ -112,7 +159,13 @@ describe("console store: the registry", () => {
     const next = await store.getState().listAudit(undefined, 10);
     assert.equal(next[0]!.id, 40, "the filter and limit are kept");
     await store.getState().listAudit(undefined, 0);
-    assert.deepEqual(store.getState().mcr.auditFeed.map((e) => e.id).slice(-2), [58, 60]);
+    assert.deepEqual(
+      store
+        .getState()
+        .mcr.auditFeed.map((e) => e.id)
+        .slice(-2),
+      [58, 60],
+    );
 
     const abort = new AbortController();
     const following = store.getState().followAudit(abort.signal);

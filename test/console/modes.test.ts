@@ -17,8 +17,11 @@ const REGISTER = `data:text/javascript,${encodeURIComponent(`import { register }
 
 function source(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", "--import", REGISTER, join(REPO_ROOT, "console", "main.ts"), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 255) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "--import", REGISTER, join(REPO_ROOT, "console", "main.ts"), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 255) : 0, stdout, stderr }),
     );
   });
 }

@@ -15,7 +15,10 @@ describe("mcp place", () => {
   let dir: string;
   const config = (sheet: string, extra = "") => {
     const path = join(dir, `${sheet}.toml`);
-    writeFileSync(path, `[placement]\nsheet = "${sheet}"\nmachine_registry = "machine-registry"\n${extra}\n[services]\ndir = "services"\n[storage]\nroot = "/srv"\nmount_root = "/mnt"\n[users]\nhome_root = "/home/svc"\n`);
+    writeFileSync(
+      path,
+      `[placement]\nsheet = "${sheet}"\nmachine_registry = "machine-registry"\n${extra}\n[services]\ndir = "services"\n[storage]\nroot = "/srv"\nmount_root = "/mnt"\n[users]\nhome_root = "/home/svc"\n`,
+    );
     return path;
   };
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,7 +38,13 @@ describe("mcp place", () => {
     const r = JSON.parse(stdout);
     assert.deepEqual([r.sheetNumber, r.machineNumber, r.environment, r.uid, r.user], [1, 2, "test", 10210, "lldap-test"]);
     assert.equal(r.ports.length, 10);
-    assert.deepEqual(r.ports.filter((p: { route: string }) => p.route).map((p: { port: number; route: string }) => [p.port, p.route]), [[10210, "api/ldap"], [10215, "api/web"]]);
+    assert.deepEqual(
+      r.ports.filter((p: { route: string }) => p.route).map((p: { port: number; route: string }) => [p.port, p.route]),
+      [
+        [10210, "api/ldap"],
+        [10215, "api/web"],
+      ],
+    );
     assert.equal(r.storageRoot, "/mnt/lldap-test");
     assert.equal(r.nfs, "nas:/volume1/dynamicalsystem/lldap/test");
     assert.deepEqual(r.xdgLinks[0], { link: "/home/svc/lldap-test/.local/state/dynamicalsystem/@lldap", target: "/mnt/lldap-test/state" });
@@ -55,7 +64,10 @@ describe("mcp place", () => {
 
   test("a refused placement exits 1 with the reason; unknown services exit 3, unknown environments 2", async () => {
     const refuse = async (args: string[], code: number, re: RegExp) => {
-      const err = await run(MCP, args).then(() => assert.fail("should fail"), (e: { code: number; stderr: string; stdout: string }) => e);
+      const err = await run(MCP, args).then(
+        () => assert.fail("should fail"),
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      );
       assert.equal(err.code, code);
       assert.match(err.stderr, re);
       return err;

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { Code, ConnectError } from "@connectrpc/connect";
 import psCommand from "../../console/commands/ps.ts";
@@ -49,7 +48,10 @@ describe("the platform down", () => {
 
   test("the TUI's services screen with every node down says so and how to start the local one", async () => {
     const { store } = fixtureStore({ local: down }, {}, {}, { local: "https://localhost:9444" });
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
     const f = await untilFrame(ui.lastFrame, /no node answered \(local unreachable\)/);
     assert.doesNotMatch(f, /no services/);

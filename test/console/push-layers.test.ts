@@ -31,12 +31,18 @@ describe("push progress per layer", () => {
     chmodSync(podman, 0o755);
     const builder = new PodmanBuilder({ podman, registryHost: "mcr.test:8443", caPem: "", username: "admin", token: () => "t" });
     const seen: BuildProgress[] = [];
-    await builder.buildAndPush({ image: "shop", ref: "mcr.test:8443/shop:v1", version: "v1", containerfile: join(dir, "Containerfile"), context: dir }, (p) => seen.push(p));
+    await builder.buildAndPush({ image: "shop", ref: "mcr.test:8443/shop:v1", version: "v1", containerfile: join(dir, "Containerfile"), context: dir }, (p) =>
+      seen.push(p),
+    );
     const last = new Map(seen.filter((p) => p.layer).map((p) => [p.layer!.digest, p.layer!.status]));
     assert.deepEqual([...last.values()], ["done", "done", "done"]);
     assert.equal(seen.at(-1)!.phase, "pushed");
 
-    const { store, dir: fx } = fixtureStore({ rift: { health } }, { shop: 'name = "shop"\nnode = "rift"\nversion = "v1"\n[build.images]\nshop = "Containerfile"\n[[components]]\nname = "api"\n' }, { builder: () => builder });
+    const { store, dir: fx } = fixtureStore(
+      { rift: { health } },
+      { shop: 'name = "shop"\nnode = "rift"\nversion = "v1"\n[build.images]\nshop = "Containerfile"\n[[components]]\nname = "api"\n' },
+      { builder: () => builder },
+    );
     mkdirSync(join(fx, "ws", "shop"));
     writeFileSync(join(fx, "ws", "shop", "Containerfile"), "FROM scratch\n");
     await store.getState().build("shop");

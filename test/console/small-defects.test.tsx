@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import removeCommand from "../../console/commands/remove.ts";
 import { defaultPlatformHome } from "../../console/platform/paths.ts";
@@ -31,7 +30,9 @@ describe("small defects", () => {
   });
 
   test("the README's platform home is the one mcp up uses, with and without XDG_DATA_HOME", () => {
-    const lines = readFileSync(join(REPO_ROOT, "README.md"), "utf8").split("\n").filter((l) => l.startsWith("H="));
+    const lines = readFileSync(join(REPO_ROOT, "README.md"), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("H="));
     assert.ok(lines.length > 0);
     for (const line of lines) {
       for (const env of [{ HOME: homedir(), XDG_DATA_HOME: "/data" }, { HOME: homedir() }]) {
@@ -42,7 +43,10 @@ describe("small defects", () => {
   });
 
   test("counts are singular for one", async () => {
-    assert.deepEqual([count(1, "tag"), count(2, "tag"), count(0, "repository", "repositories"), count(1, "repository", "repositories")], ["1 tag", "2 tags", "0 repositories", "1 repository"]);
+    assert.deepEqual(
+      [count(1, "tag"), count(2, "tag"), count(0, "repository", "repositories"), count(1, "repository", "repositories")],
+      ["1 tag", "2 tags", "0 repositories", "1 repository"],
+    );
     const mcr = fakeMcr();
     const ui = render(<App store={mcrStore(mcr)} width={100} height={24} color={false} poll={false} initial={{ screen: "registry" }} />);
     await untilFrame(ui.lastFrame, /team\/web/);

@@ -4,7 +4,6 @@
 // that cannot be found says so, without "asking…" beside the error.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { App } from "../../console/tui/app.tsx";
@@ -16,7 +15,16 @@ import { fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
 after(removeFixtures);
 afterEach(() => cleanup());
 
-const row = (component: string, state = "running") => ({ service: "shop", component, container: `shop-${component}`, image: "i", version: "v1", state, startedAt: "", ports: [] });
+const row = (component: string, state = "running") => ({
+  service: "shop",
+  component,
+  container: `shop-${component}`,
+  image: "i",
+  version: "v1",
+  state,
+  startedAt: "",
+  ports: [],
+});
 
 describe("views that follow what they show", () => {
   test("a deleted tag: the repository's header counts it at once", async () => {
@@ -56,7 +64,7 @@ describe("views that follow what they show", () => {
     assert.doesNotMatch(f, /shop +(api|web)/);
   });
 
-  test(":service zzz says why, without \"asking zzz's node…\" beside it", async () => {
+  test(':service zzz says why, without "asking zzz\'s node…" beside it', async () => {
     const notFound = async () => {
       throw new ConnectError("unknown service zzz", Code.NotFound);
     };

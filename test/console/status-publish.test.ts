@@ -18,12 +18,33 @@ const dir = mkdtempSync(join(tmpdir(), "mcp-status-publish-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(join(dir, "services"));
 const config = join(dir, "mcp.toml");
-writeFileSync(config, `[registry]\nurl = "https://mcr.test:8443"\n[services]\ndir = "${join(dir, "services")}"\n[[nodes]]\nname = "a"\nurl = "https://a.test"\n`);
+writeFileSync(
+  config,
+  `[registry]\nurl = "https://mcr.test:8443"\n[services]\ndir = "${join(dir, "services")}"\n[[nodes]]\nname = "a"\nurl = "https://a.test"\n`,
+);
 
 const published = {
   routes: [
-    { component: "web", route: "default", hostname: "www.example.net", port: 443, mode: "l7", target: "127.0.0.1:31001", certificate: "/srv/mc-proxy/certs/shop.pem", state: "applied" },
-    { component: "api", route: "default", hostname: "shop.svc.example.net", port: 8443, mode: "l4", target: "127.0.0.1:31000", certificate: "", state: "applied" },
+    {
+      component: "web",
+      route: "default",
+      hostname: "www.example.net",
+      port: 443,
+      mode: "l7",
+      target: "127.0.0.1:31001",
+      certificate: "/srv/mc-proxy/certs/shop.pem",
+      state: "applied",
+    },
+    {
+      component: "api",
+      route: "default",
+      hostname: "shop.svc.example.net",
+      port: 8443,
+      mode: "l4",
+      target: "127.0.0.1:31000",
+      certificate: "",
+      state: "applied",
+    },
   ],
   dnsRecords: [{ name: "shop.svc.example.net", type: "A", addresses: ["192.0.2.10"], ttl: 60, state: "in_sync" }],
   proxy: { configured: true, server: "HAProxy", state: "in_sync", message: "HAProxy runs table 0123456789abcdef" },
@@ -33,12 +54,26 @@ const published = {
 function agent(withPublish: boolean): Partial<ServiceImpl<typeof AgentService>> {
   return {
     health: () => ({ status: "ok", version: "1", node: "a", podmanVersion: "4.3.1" }),
-    list: () => ({ containers: [{ service: "shop", component: "web", container: "shop-web", image: "i", version: "v1", state: "running", startedAt: "", ports: [] }] }),
+    list: () => ({
+      containers: [{ service: "shop", component: "web", container: "shop-web", image: "i", version: "v1", state: "running", startedAt: "", ports: [] }],
+    }),
     status: () => ({
       service: "shop",
       version: "v1",
       active: true,
-      components: [{ component: "web", container: "shop-web", desiredState: "running", observedState: "running", desiredImage: "i", observedImage: "i", drift: "", ports: [], startedAt: "" }],
+      components: [
+        {
+          component: "web",
+          container: "shop-web",
+          desiredState: "running",
+          observedState: "running",
+          desiredImage: "i",
+          observedImage: "i",
+          drift: "",
+          ports: [],
+          startedAt: "",
+        },
+      ],
       ...(withPublish ? published : {}),
     }),
   };
@@ -48,8 +83,19 @@ async function run(mode: Mode, args: string[], withPublish = true): Promise<stri
   const stdout = Object.assign(new PassThrough(), { columns: 120, rows: 40 });
   let text = "";
   stdout.on("data", (d) => (text += d));
-  const agents = new AgentPool({ nodes: [{ name: "a", url: "https://a.test" }], token: () => "t", timeoutMs: 1000, transport: () => createRouterTransport(({ service }) => service(AgentService, agent(withPublish))) });
-  const ctx = new Context({ configPath: config, out: new Output(mode, stdout, new PassThrough(), false), env: {}, signal: new AbortController().signal, deps: { agents } });
+  const agents = new AgentPool({
+    nodes: [{ name: "a", url: "https://a.test" }],
+    token: () => "t",
+    timeoutMs: 1000,
+    transport: () => createRouterTransport(({ service }) => service(AgentService, agent(withPublish))),
+  });
+  const ctx = new Context({
+    configPath: config,
+    out: new Output(mode, stdout, new PassThrough(), false),
+    env: {},
+    signal: new AbortController().signal,
+    deps: { agents },
+  });
   await status.run(ctx, args, {});
   return text;
 }
@@ -79,7 +125,13 @@ describe("mcp status: routes and DNS records", () => {
   test("--json: routes, dnsRecords, proxy and dns in each service", async () => {
     const doc = JSON.parse(await run("json", ["shop"]));
     const s = doc.services[0];
-    assert.deepEqual(s.routes.map((r: { hostname: string; port: number; mode: string }) => [r.hostname, r.port, r.mode]), [["www.example.net", 443, "l7"], ["shop.svc.example.net", 8443, "l4"]]);
+    assert.deepEqual(
+      s.routes.map((r: { hostname: string; port: number; mode: string }) => [r.hostname, r.port, r.mode]),
+      [
+        ["www.example.net", 443, "l7"],
+        ["shop.svc.example.net", 8443, "l4"],
+      ],
+    );
     assert.equal(s.dnsRecords[0].addresses[0], "192.0.2.10");
     assert.deepEqual([s.proxy.configured, s.proxy.state, s.dns.state], [true, "in_sync", "unreachable"]);
   });

@@ -59,14 +59,41 @@ const health = () => ({ status: "ok", version: "1", node: "x", podmanVersion: "4
 describe("console store", () => {
   test("ps asks every node at once: a node that hangs is unreachable after the timeout; the others' rows are kept", async () => {
     const { store, seenTokens } = setup({
-      a: { health, list: async () => ({ containers: [{ service: "shop", component: "api", container: "shop-api", image: "i", version: "v1", state: "running", startedAt: "", ports: [{ route: "rest", hostPort: 31000, hostIp: "127.0.0.1" }] }] }) },
+      a: {
+        health,
+        list: async () => ({
+          containers: [
+            {
+              service: "shop",
+              component: "api",
+              container: "shop-api",
+              image: "i",
+              version: "v1",
+              state: "running",
+              startedAt: "",
+              ports: [{ route: "rest", hostPort: 31000, hostIp: "127.0.0.1" }],
+            },
+          ],
+        }),
+      },
       b: { health, list: (_req, ctx) => hang(ctx.signal) },
-      c: { list: async () => { throw new ConnectError("connect ECONNREFUSED", Code.Unavailable); } },
+      c: {
+        list: async () => {
+          throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+        },
+      },
     });
     const started = Date.now();
     const out = await store.getState().refreshContainers();
     assert.ok(Date.now() - started < 1500, "the hanging node does not hold up the others");
-    assert.deepEqual(out.map((o) => [o.node, o.ok]), [["a", true], ["b", false], ["c", false]]);
+    assert.deepEqual(
+      out.map((o) => [o.node, o.ok]),
+      [
+        ["a", true],
+        ["b", false],
+        ["c", false],
+      ],
+    );
     const s = store.getState();
     assert.deepEqual([s.nodes.a!.state, s.nodes.b!.state, s.nodes.c!.state], ["ok", "unreachable", "unreachable"]);
     assert.match(s.nodes.c!.reason, /ECONNREFUSED/);
@@ -76,15 +103,35 @@ describe("console store", () => {
   });
 
   test("a session every node refuses is one unauthenticated error; a missing session fails before any call", async () => {
-    const refuse = { list: async () => { throw new ConnectError("invalid or expired token", Code.Unauthenticated); } };
+    const refuse = {
+      list: async () => {
+        throw new ConnectError("invalid or expired token", Code.Unauthenticated);
+      },
+    };
     const { store } = setup({ a: refuse, b: refuse });
     await assert.rejects(store.getState().refreshContainers(), (e: ConsoleError) => e.code === "unauthenticated" && /run `mcp login`/.test(e.message));
-    const none = setup({ a: { list: async () => ({ containers: [] }) } }, {}, { token: () => { throw new ConsoleError("unauthenticated", "not logged in: run `mcp login`"); } });
+    const none = setup(
+      { a: { list: async () => ({ containers: [] }) } },
+      {},
+      {
+        token: () => {
+          throw new ConsoleError("unauthenticated", "not logged in: run `mcp login`");
+        },
+      },
+    );
     await assert.rejects(none.store.getState().refreshContainers(), (e: ConsoleError) => e.code === "unauthenticated");
   });
 
   test("nodes: Health needs no token and fills versions", async () => {
-    const { store, seenTokens } = setup({ a: { health } }, {}, { token: () => { throw new Error("no token needed"); } });
+    const { store, seenTokens } = setup(
+      { a: { health } },
+      {},
+      {
+        token: () => {
+          throw new Error("no token needed");
+        },
+      },
+    );
     const [a] = await store.getState().refreshNodes();
     assert.deepEqual([a!.state, a!.version, a!.podmanVersion], ["ok", "1", "4.3.1"]);
     assert.deepEqual(seenTokens, [""]);
@@ -97,7 +144,9 @@ describe("console store", () => {
         health,
         async *deploy(req) {
           assert.equal(req.definition?.name, "shop");
-          for (const c of ["api", "web"]) for (const phase of [DeployPhase.PULLING, DeployPhase.RUNNING]) yield { component: c, phase, message: `${c} ${phase}`, container: `shop-${c}`, image: `mcr.test:8443/${c}` };
+          for (const c of ["api", "web"])
+            for (const phase of [DeployPhase.PULLING, DeployPhase.RUNNING])
+              yield { component: c, phase, message: `${c} ${phase}`, container: `shop-${c}`, image: `mcr.test:8443/${c}` };
           if (fail) {
             yield { component: "web", phase: DeployPhase.FAILED, message: "exit code 3", container: "", image: "" };
             throw new ConnectError("web exited with code 3: bad config; the previous container was started again", Code.Aborted);
@@ -108,9 +157,18 @@ describe("console store", () => {
     });
     const d = await store.getState().deploy("shop");
     assert.equal(d.state, "done");
-    assert.deepEqual(Object.entries(d.components).map(([c, p]) => [c, p.phase]), [["api", "running"], ["web", "running"]]);
+    assert.deepEqual(
+      Object.entries(d.components).map(([c, p]) => [c, p.phase]),
+      [
+        ["api", "running"],
+        ["web", "running"],
+      ],
+    );
     const seqs = store.getState().deployEvents.map((e) => e.seq);
-    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((x, y) => x - y),
+    );
     assert.equal(store.getState().deployEvents.at(-1)!.phase, "done");
 
     fail = true;
@@ -132,10 +190,22 @@ describe("console store", () => {
       },
     };
     const present = new Set(["shop-web:v1"]);
-    const { store, dir } = setup({ a: { health } }, { builder: () => builder, registry: () => ({ manifestExists: async (repo, tag) => present.has(`${repo}:${tag}`), close: () => undefined }) });
+    const { store, dir } = setup(
+      { a: { health } },
+      { builder: () => builder, registry: () => ({ manifestExists: async (repo, tag) => present.has(`${repo}:${tag}`), close: () => undefined }) },
+    );
     const images = await store.getState().ensureImages([new Definitions(join(dir, "services")).get("shop")]);
-    assert.deepEqual(images.map((i) => [i.ref, i.phase]), [["mcr.test:8443/shop:v1", "pushed"], ["mcr.test:8443/shop-web:v1", "exists"]]);
-    assert.deepEqual(built.map((b) => [b.ref, b.version, b.context]), [["mcr.test:8443/shop:v1", "v1", join(dir, "ws", "shop")]]);
+    assert.deepEqual(
+      images.map((i) => [i.ref, i.phase]),
+      [
+        ["mcr.test:8443/shop:v1", "pushed"],
+        ["mcr.test:8443/shop-web:v1", "exists"],
+      ],
+    );
+    assert.deepEqual(
+      built.map((b) => [b.ref, b.version, b.context]),
+      [["mcr.test:8443/shop:v1", "v1", join(dir, "ws", "shop")]],
+    );
     assert.deepEqual(store.getState().images["mcr.test:8443/shop:v1"]!.layers, { "0123456789ab": "done" });
 
     present.clear();
@@ -160,7 +230,8 @@ describe("console store", () => {
           health,
           async *logs(req) {
             assert.equal(req.follow, true);
-            for (let i = 1; i <= 30; i++) yield { component: req.component, stream: i % 10 === 0 ? LogStream.STDERR : LogStream.STDOUT, line: `${req.component} ${i}` };
+            for (let i = 1; i <= 30; i++)
+              yield { component: req.component, stream: i % 10 === 0 ? LogStream.STDERR : LogStream.STDOUT, line: `${req.component} ${i}` };
           },
         },
       },
@@ -177,7 +248,10 @@ describe("console store", () => {
     assert.ok(publishes < 60, `lines are published in batches (${publishes} publishes)`);
     for (const c of ["api", "web"]) {
       const nums = logs.lines.filter((l) => l.component === c).map((l) => Number(l.line.split(" ")[1]));
-      assert.deepEqual(nums, [...nums].sort((x, y) => x - y));
+      assert.deepEqual(
+        nums,
+        [...nums].sort((x, y) => x - y),
+      );
     }
     assert.ok(logs.lines.some((l) => l.stream === "stderr"));
     assert.deepEqual(logs.streams, { api: "ended", web: "ended" });
@@ -185,8 +259,19 @@ describe("console store", () => {
 
   test("lifecycle operations go to the service's node and report component states; unknown services are not_found", async () => {
     const { store } = setup({
-      a: { health, stop: async (req) => ({ components: [{ component: req.component || "api", container: "shop-api", state: "exited" }] }), status: async () => { throw new ConnectError("unknown service nope", Code.NotFound); } },
-      b: { health, status: async () => { throw new ConnectError("unknown service nope", Code.NotFound); } },
+      a: {
+        health,
+        stop: async (req) => ({ components: [{ component: req.component || "api", container: "shop-api", state: "exited" }] }),
+        status: async () => {
+          throw new ConnectError("unknown service nope", Code.NotFound);
+        },
+      },
+      b: {
+        health,
+        status: async () => {
+          throw new ConnectError("unknown service nope", Code.NotFound);
+        },
+      },
     });
     const r = await store.getState().lifecycle("stop", "shop", "api");
     assert.deepEqual([r.node, r.components[0]!.state], ["a", "exited"]);

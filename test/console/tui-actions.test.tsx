@@ -3,7 +3,6 @@
 // shows meanwhile are the agent's mid-restart.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { press, untilFrame } from "../helpers/ink-keys.ts";
@@ -13,12 +12,31 @@ after(removeFixtures);
 afterEach(() => cleanup());
 
 describe("TUI actions in progress", () => {
-  test("a restart shows \"restart shop…\" until it ends, then its result", async () => {
+  test('a restart shows "restart shop…" until it ends, then its result', async () => {
     let release!: () => void;
     const { store } = fixtureStore({
       rift: {
         health,
-        status: async () => ({ service: "shop", version: "v1", active: true, components: [{ component: "api", container: "shop-api", desiredState: "running", observedState: "running", desiredImage: "i", observedImage: "i", drift: "", ports: [], startedAt: "" }], recentEvents: [], unknownContainers: [] }),
+        status: async () => ({
+          service: "shop",
+          version: "v1",
+          active: true,
+          components: [
+            {
+              component: "api",
+              container: "shop-api",
+              desiredState: "running",
+              observedState: "running",
+              desiredImage: "i",
+              observedImage: "i",
+              drift: "",
+              ports: [],
+              startedAt: "",
+            },
+          ],
+          recentEvents: [],
+          unknownContainers: [],
+        }),
         stop: async () => ({ components: [{ component: "api", container: "shop-api", state: "exited" }] }),
         restart: () => new Promise((resolve) => (release = () => resolve({ components: [{ component: "api", container: "shop-api", state: "running" }] }))),
       },

@@ -3,7 +3,6 @@
 // shows only its own rows.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { App } from "../../console/tui/app.tsx";
@@ -23,7 +22,8 @@ function app() {
         health,
         async *deploy(req) {
           deploys.push(req.service);
-          for (const c of ["api", "web"]) yield { component: c, phase: DeployPhase.RUNNING, message: `running ${c}`, container: `shop-${c}`, image: `mcr.test:8443/shop-${c}:v1` };
+          for (const c of ["api", "web"])
+            yield { component: c, phase: DeployPhase.RUNNING, message: `running ${c}`, container: `shop-${c}`, image: `mcr.test:8443/shop-${c}:v1` };
           yield { component: "", phase: DeployPhase.DONE, message: "deployed", container: "", image: "" };
         },
       },

@@ -25,7 +25,12 @@ export const health = () => ({ status: "ok", version: "1", node: "x", podmanVers
 export const SHOP = 'name = "shop"\nnode = "rift"\nversion = "v1"\n[[components]]\nname = "api"\n[[components]]\nname = "web"\n';
 
 /** A store whose nodes are `agents` (by name; at `urls`, else https://<name>.test:9444), with `definitions` (file name → TOML) in its services folder. */
-export function fixtureStore(agents: Record<string, AgentImpl>, definitions: Record<string, string> = { shop: SHOP }, over: Partial<StoreDeps> = {}, urls: Record<string, string> = {}) {
+export function fixtureStore(
+  agents: Record<string, AgentImpl>,
+  definitions: Record<string, string> = { shop: SHOP },
+  over: Partial<StoreDeps> = {},
+  urls: Record<string, string> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "mcp-fixture-"));
   dirs.push(dir);
   mkdirSync(join(dir, "services"));

@@ -1,9 +1,4 @@
-// Fast and pasted input: what one read of the terminal holds is split into keys, so a pasted
-// ":registry\r" jumps at once and several backspaces each delete; the prompt line edits
-// with a cursor (left/right, Home/End), Ctrl-U and Ctrl-W.
-import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { untilFrame } from "../helpers/ink-keys.ts";
@@ -18,18 +13,27 @@ const END = "\x1b[F";
 const settle = () => new Promise((r) => setTimeout(r, 40));
 
 function app() {
-  const container = (service: string) => ({ service, component: "api", container: `${service}-api`, image: "i", version: "v1", state: "running", startedAt: "", ports: [] });
+  const container = (service: string) => ({
+    service,
+    component: "api",
+    container: `${service}-api`,
+    image: "i",
+    version: "v1",
+    state: "running",
+    startedAt: "",
+    ports: [],
+  });
   const { store } = fixtureStore({ rift: { health, list: async () => ({ containers: ["s1", "s2", "s3", "s4", "s5"].map(container) }) } }, {});
   const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
   /** Writes each string as one read of the terminal. */
   const type = async (...reads: string[]) => {
-    for (const r of reads) (ui.stdin.write(r), await settle());
+    for (const r of reads) ui.stdin.write(r), await settle();
   };
   return { ui, store, type };
 }
 
 describe("TUI input: pasted and fast keys, the prompt line", () => {
-  test("a pasted \":registry\\r\" arrives in one read and jumps at once", async () => {
+  test('a pasted ":registry\\r" arrives in one read and jumps at once', async () => {
     const { ui, type } = app();
     await type(":registry\r");
     await untilFrame(ui.lastFrame, /^mcp registry/);

@@ -2,7 +2,6 @@
 // n/N say which match they are on, scrolling only to a match that is not on the screen.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { ENTER, press, untilFrame } from "../helpers/ink-keys.ts";
@@ -53,7 +52,7 @@ describe("TUI logs: scrolled views and search", () => {
     assert.equal(topLine(f), paged);
   });
 
-  test("n/N say \"match i of N\" and scroll only to a match that is off the screen", async () => {
+  test('n/N say "match i of N" and scroll only to a match that is off the screen', async () => {
     const { ui } = logsApp();
     await untilFrame(ui.lastFrame, /^api line 40$/m);
     await press(ui.stdin, "/", ..."line 25", ENTER);

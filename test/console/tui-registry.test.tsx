@@ -4,7 +4,6 @@
 // a non-admin sees why not), Audit (filter, pages, follow); : jumps, ? help, 80×24.
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import stringWidth from "string-width";
 import { create } from "@bufbuild/protobuf";
@@ -81,7 +80,11 @@ describe("TUI: registry screens", () => {
     mcr.gcProgress({ phase: "sweeping", blobsMarked: 3n, bytesMarked: 3_000_000n });
     f = await untilFrame(ui.lastFrame, /phase +sweeping/);
     assert.match(f, /marked +3 blobs, 2\.9 MiB/);
-    mcr.gcProgress({ phase: "done", running: false, items: [create(GcItemSchema, { kind: "blob", repository: "", digest: "sha256:" + "e".repeat(64), size: 3_000_000n })] });
+    mcr.gcProgress({
+      phase: "done",
+      running: false,
+      items: [create(GcItemSchema, { kind: "blob", repository: "", digest: "sha256:" + "e".repeat(64), size: 3_000_000n })],
+    });
     f = await untilFrame(ui.lastFrame, /last run \(dry run\)/);
     assert.match(f, /would remove/);
     assert.match(f, /blob +- +sha256:e+/);
@@ -128,7 +131,10 @@ describe("TUI: registry screens", () => {
     await untilFrame(ui.lastFrame, /Delete rule 7 \(frozen\)\?/);
     await press(ui.stdin, "y");
     await untilFrame(ui.lastFrame, /delete rule 7: done/);
-    assert.deepEqual(mcr.rules.map((r) => Number(r.id)), [61]);
+    assert.deepEqual(
+      mcr.rules.map((r) => Number(r.id)),
+      [61],
+    );
 
     cleanup();
     const user = app(fakeMcr({ admin: false }));
@@ -194,7 +200,13 @@ describe("TUI: registry screens", () => {
     const help = await untilFrame(ui.lastFrame, /mcp help/);
     assert.match(help, /:registry +:repo NAME +:gc +:policies +:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
-    for (const [jump, screen] of [["registry", /mcp registry\s*\n/], ["repo team/app", /mcp registry team\/app/], ["gc", /mcp gc/], ["policies", /mcp policies/], ["audit", /mcp audit/]] as const) {
+    for (const [jump, screen] of [
+      ["registry", /mcp registry\s*\n/],
+      ["repo team/app", /mcp registry team\/app/],
+      ["gc", /mcp gc/],
+      ["policies", /mcp policies/],
+      ["audit", /mcp audit/],
+    ] as const) {
       await press(ui.stdin, ":", ...jump, ENTER);
       const lines = (await untilFrame(ui.lastFrame, screen)).split("\n");
       assert.ok(lines.length <= 23, `${jump}: ${lines.length} lines`);

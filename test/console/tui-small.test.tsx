@@ -3,7 +3,6 @@
 // scrolls instead of dropping or overdrawing rows.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import stringWidth from "string-width";
 import { App } from "../../console/tui/app.tsx";
@@ -27,7 +26,16 @@ function fits(frame: string) {
 
 function agentStore() {
   const started = new Date(Date.now() - 90_000).toISOString();
-  const row = (service: string, component: string) => ({ service, component, container: `${service}-${component}`, image: `mcr.test:8443/${service}-${component}:v1.2.3`, version: "v1.2.3", state: "running", startedAt: started, ports: [{ route: "rest", hostPort: 31000, hostIp: "127.0.0.1" }] });
+  const row = (service: string, component: string) => ({
+    service,
+    component,
+    container: `${service}-${component}`,
+    image: `mcr.test:8443/${service}-${component}:v1.2.3`,
+    version: "v1.2.3",
+    state: "running",
+    startedAt: started,
+    ports: [{ route: "rest", hostPort: 31000, hostIp: "127.0.0.1" }],
+  });
   const feed = new LogFeed(60);
   return fixtureStore({
     rift: {
@@ -37,10 +45,39 @@ function agentStore() {
         service: req.service,
         version: "v1.2.3",
         active: true,
-        components: ["hello", "gen"].map((c) => ({ component: c, container: `${req.service}-${c}`, desiredState: "running", observedState: "running", desiredImage: `mcr.test:8443/${req.service}-${c}:v1.2.3`, observedImage: `mcr.test:8443/${req.service}-${c}:v1.2.3`, drift: "", ports: row(req.service, c).ports, startedAt: started })),
-        recentEvents: [{ time: "2026-01-01T00:00:00Z", service: req.service, component: "gen", kind: "started", message: `started ${req.service}-gen with a long message that goes on` }],
+        components: ["hello", "gen"].map((c) => ({
+          component: c,
+          container: `${req.service}-${c}`,
+          desiredState: "running",
+          observedState: "running",
+          desiredImage: `mcr.test:8443/${req.service}-${c}:v1.2.3`,
+          observedImage: `mcr.test:8443/${req.service}-${c}:v1.2.3`,
+          drift: "",
+          ports: row(req.service, c).ports,
+          startedAt: started,
+        })),
+        recentEvents: [
+          {
+            time: "2026-01-01T00:00:00Z",
+            service: req.service,
+            component: "gen",
+            kind: "started",
+            message: `started ${req.service}-gen with a long message that goes on`,
+          },
+        ],
         unknownContainers: [],
-        placement: { sheet: "dynamicalsystem", sheetNumber: 1, machineNumber: 3, environment: "prod", uid: 10300, user: `${req.service}-prod`, ports: [10300, 10309], storageRoot: `/srv/${req.service}-prod`, isolation: "rootless", ephemeralPorts: [] },
+        placement: {
+          sheet: "dynamicalsystem",
+          sheetNumber: 1,
+          machineNumber: 3,
+          environment: "prod",
+          uid: 10300,
+          user: `${req.service}-prod`,
+          ports: [10300, 10309],
+          storageRoot: `/srv/${req.service}-prod`,
+          isolation: "rootless",
+          ephemeralPorts: [],
+        },
       }),
       logs: (req, ctx) => feed.logs(req, ctx.signal),
     },
@@ -51,7 +88,10 @@ function agentStore() {
 describe("TUI at 60×15", () => {
   test("services: names whole, least needed columns left out; service and logs fit", async () => {
     const store = agentStore();
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     for (const [initial, ready] of [
       [{ screen: "services" }, /ncnoisy +hello/],
       [{ screen: "service", service: "ncnoisy" }, /ncnoisy v1\.2\.3 on rift/],
@@ -99,13 +139,20 @@ describe("TUI at 60×15", () => {
   });
 
   test("a table leaves out its drop columns in order before cutting, and keeps every column when it fits", () => {
-    const section = { columns: ["service", "component", "node", "uptime", "ports"], rows: [["ncnoisy", "hello", "rift", "1m30s", "rest:31000"].map((text) => ({ text }))], drop: ["uptime", "ports", "node"] };
+    const section = {
+      columns: ["service", "component", "node", "uptime", "ports"],
+      rows: [["ncnoisy", "hello", "rift", "1m30s", "rest:31000"].map((text) => ({ text }))],
+      drop: ["uptime", "ports", "node"],
+    };
     const names = (w: number) => columnLayout(section, w).kept.map((i) => section.columns[i]);
     assert.deepEqual(names(80), ["service", "component", "node", "uptime", "ports"]);
     assert.deepEqual(names(40), ["service", "component", "node", "ports"]);
     assert.deepEqual(names(30), ["service", "component", "node"]);
     const narrow = columnLayout(section, 12);
-    assert.deepEqual(narrow.kept.map((i) => section.columns[i]), ["service", "component"]);
+    assert.deepEqual(
+      narrow.kept.map((i) => section.columns[i]),
+      ["service", "component"],
+    );
     const message = { columns: ["component", "message"], rows: [[{ text: "api" }, { text: "x".repeat(100) }]], drop: [] };
     assert.deepEqual(columnLayout(message, 60).widths, [9, 49], "free text takes the room there is");
   });

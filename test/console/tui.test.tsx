@@ -6,7 +6,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, describe, test } from "node:test";
-import React from "react";
 import { cleanup, render } from "ink-testing-library";
 import stringWidth from "string-width";
 import { Code, ConnectError, createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
@@ -25,9 +24,21 @@ function fixture() {
   const dir = mkdtempSync(join(tmpdir(), "mcp-tui-"));
   dirs.push(dir);
   mkdirSync(join(dir, "services"));
-  writeFileSync(join(dir, "services", "shop.toml"), 'name = "shop"\nnode = "rift"\nversion = "v1"\n[[components]]\nname = "api"\n[[components]]\nname = "web"\n');
+  writeFileSync(
+    join(dir, "services", "shop.toml"),
+    'name = "shop"\nnode = "rift"\nversion = "v1"\n[[components]]\nname = "api"\n[[components]]\nname = "web"\n',
+  );
   const stopped: string[] = [];
-  const container = (component: string, state = "running") => ({ service: "shop", component, container: `shop-${component}`, image: `mcr/shop-${component}:v1`, version: "v1", state, startedAt: new Date(Date.now() - 90_000).toISOString(), ports: [{ route: component === "api" ? "rest" : "", hostPort: component === "api" ? 31000 : 31001, hostIp: "127.0.0.1" }] });
+  const container = (component: string, state = "running") => ({
+    service: "shop",
+    component,
+    container: `shop-${component}`,
+    image: `mcr/shop-${component}:v1`,
+    version: "v1",
+    state,
+    startedAt: new Date(Date.now() - 90_000).toISOString(),
+    ports: [{ route: component === "api" ? "rest" : "", hostPort: component === "api" ? 31000 : 31001, hostIp: "127.0.0.1" }],
+  });
   const rift: Partial<ServiceImpl<typeof AgentService>> = {
     health: async () => ({ status: "ok", version: "1", node: "rift", podmanVersion: "4.3.1" }),
     list: async () => ({ containers: [container("api"), container("web", stopped.includes("web") ? "exited" : "running")] }),
@@ -37,21 +48,54 @@ function fixture() {
         service: "shop",
         version: "v1",
         active: true,
-        components: ["api", "web"].map((c) => ({ component: c, container: `shop-${c}`, desiredState: "running", observedState: "running", desiredImage: "i", observedImage: "i", drift: c === "web" ? "image_mismatch" : "", ports: container(c).ports, startedAt: container(c).startedAt })),
+        components: ["api", "web"].map((c) => ({
+          component: c,
+          container: `shop-${c}`,
+          desiredState: "running",
+          observedState: "running",
+          desiredImage: "i",
+          observedImage: "i",
+          drift: c === "web" ? "image_mismatch" : "",
+          ports: container(c).ports,
+          startedAt: container(c).startedAt,
+        })),
         recentEvents: [{ time: "2026-01-01T00:00:00Z", service: "shop", component: "api", kind: "started", message: "started shop-api" }],
         unknownContainers: [],
-        placement: { sheet: "dynamicalsystem", sheetNumber: 1, machineNumber: 3, environment: "prod", uid: 10300, user: "shop-prod", ports: [10300, 10309], storageRoot: "/srv/shop-prod", isolation: "rootless", ephemeralPorts: [] },
+        placement: {
+          sheet: "dynamicalsystem",
+          sheetNumber: 1,
+          machineNumber: 3,
+          environment: "prod",
+          uid: 10300,
+          user: "shop-prod",
+          ports: [10300, 10309],
+          storageRoot: "/srv/shop-prod",
+          isolation: "rootless",
+          ephemeralPorts: [],
+        },
       };
     },
     stop: async (req) => (stopped.push("web"), { components: [{ component: req.component || "web", container: "shop-web", state: "exited" }] }),
     async *logs(req) {
-      for (let i = 1; i <= 40; i++) yield { component: req.component, stream: i === 7 ? LogStream.STDERR : LogStream.STDOUT, line: `${req.component} line ${i}${i === 40 ? " " + "x".repeat(150) : ""}` };
+      for (let i = 1; i <= 40; i++)
+        yield {
+          component: req.component,
+          stream: i === 7 ? LogStream.STDERR : LogStream.STDOUT,
+          line: `${req.component} line ${i}${i === 40 ? " " + "x".repeat(150) : ""}`,
+        };
     },
   };
-  const down: Partial<ServiceImpl<typeof AgentService>> = { list: async () => { throw new ConnectError("connect ECONNREFUSED", Code.Unavailable); } };
+  const down: Partial<ServiceImpl<typeof AgentService>> = {
+    list: async () => {
+      throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+    },
+  };
   const agents: Record<string, Partial<ServiceImpl<typeof AgentService>>> = { rift, vade: down };
   const pool = new AgentPool({
-    nodes: [{ name: "rift", url: "https://rift" }, { name: "vade", url: "https://vade" }],
+    nodes: [
+      { name: "rift", url: "https://rift" },
+      { name: "vade", url: "https://vade" },
+    ],
     token: () => "t",
     timeoutMs: 500,
     transport: (n) => createRouterTransport(({ service }) => service(AgentService, agents[n.name]!)),
@@ -72,7 +116,10 @@ function fixture() {
 describe("TUI", () => {
   test("services: every service-component with node, version, state, uptime, ports and drift; the header shows node states", async () => {
     const { store } = fixture();
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
     const f = await untilFrame(ui.lastFrame, /shop +web/);
     assert.match(f, /^mcp services +● rift +✗ vade unreachable/);
@@ -84,7 +131,10 @@ describe("TUI", () => {
 
   test("/ filters; Enter opens the service: components, routes, placement, events", async () => {
     const { store } = fixture();
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
     await untilFrame(ui.lastFrame, /shop +web/);
     await press(ui.stdin, "/", "w", "e");
@@ -103,7 +153,10 @@ describe("TUI", () => {
 
   test("an action asks first: s then y stops the service; n or anything else does nothing", async () => {
     const { store, stopped } = fixture();
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} initial={{ screen: "service", service: "shop" }} />);
     await untilFrame(ui.lastFrame, /shop v1 on rift/);
     await press(ui.stdin, "s");
@@ -154,10 +207,17 @@ describe("TUI", () => {
 
   test("an 80×24 frame fits: no line wider than 80 columns, at most 23 lines", async () => {
     const { store } = fixture();
-    await store.getState().fetchStatus().catch(() => undefined);
+    await store
+      .getState()
+      .fetchStatus()
+      .catch(() => undefined);
     const ui = render(<App store={store} width={80} height={24} color={false} poll={false} />);
     // Each step waits for the screen it opens, then measures that frame.
-    for (const [keys, screen] of [[[], /mcp services/], [["?"], /mcp help/], [[ESC, ENTER], /mcp service \S/]] as const) {
+    for (const [keys, screen] of [
+      [[], /mcp services/],
+      [["?"], /mcp help/],
+      [[ESC, ENTER], /mcp service \S/],
+    ] as const) {
       await press(ui.stdin, ...keys);
       const lines = (await untilFrame(ui.lastFrame, screen)).split("\n");
       assert.ok(lines.length <= 23, `${lines.length} lines`);

@@ -41,7 +41,10 @@ test("mcp-agent.toml: every key, as the agent reads it", () => {
 
 test("mcp.toml: two nodes and the registry; services/ and machine-registry beside it", () => {
   const cfg = loadConsoleConfig(join(EXAMPLES, "mcp.toml"), noEnv);
-  assert.deepEqual(cfg.nodes.map((n) => n.name), ["rift", "orbit"]);
+  assert.deepEqual(
+    cfg.nodes.map((n) => n.name),
+    ["rift", "orbit"],
+  );
   assert.equal(cfg.registry.url, "https://registry.example.net:8443");
   assert.equal(cfg.ca_cert, join(homedir(), ".config/mcp/ca.pem"));
   assert.equal(cfg.services.dir, join(EXAMPLES, "services"));
@@ -51,21 +54,32 @@ test("mcp.toml: two nodes and the registry; services/ and machine-registry besid
 test("service definitions: a single-component service and an api + web service", () => {
   const files = readdirSync(join(EXAMPLES, "services")).sort();
   assert.deepEqual(files, ["echo.toml", "myservice.toml"]);
-  const defs = Object.fromEntries(files.map((f) => {
-    // The console's loader: definitions carry its [build.images] and path beside the definition's own keys.
-    const { def } = parseDefinitionFile(join(EXAMPLES, "services", f));
-    assert.equal(`${def.name}.toml`, f, "a definition's file is named after the service");
-    return [def.name, def];
-  }));
+  const defs = Object.fromEntries(
+    files.map((f) => {
+      // The console's loader: definitions carry its [build.images] and path beside the definition's own keys.
+      const { def } = parseDefinitionFile(join(EXAMPLES, "services", f));
+      assert.equal(`${def.name}.toml`, f, "a definition's file is named after the service");
+      return [def.name, def];
+    }),
+  );
 
   const echo = defs.echo!;
-  assert.deepEqual(echo.components.map((c) => c.name), ["api"]);
+  assert.deepEqual(
+    echo.components.map((c) => c.name),
+    ["api"],
+  );
   assert.deepEqual(echo.components[0]!.routes, [{ name: "", port: 443, mode: "l7", hostname: "echo.example.net" }]);
 
   const my = defs.myservice!;
   assert.equal(my.environment, "prod");
-  assert.deepEqual(my.components.map((c) => c.name), ["api", "web"]);
-  assert.deepEqual(my.components[0]!.routes.map((r) => r.name), ["rest", "grpc"]);
+  assert.deepEqual(
+    my.components.map((c) => c.name),
+    ["api", "web"],
+  );
+  assert.deepEqual(
+    my.components[0]!.routes.map((r) => r.name),
+    ["rest", "grpc"],
+  );
   assert.deepEqual(my.components[0]!.env, { LOG_LEVEL: "info" });
   assert.deepEqual(my.components[1]!.volumes, ["/srv/myservice:/srv/myservice:ro"]);
   // Three routes: SMEP port indices 0-2 in declaration order.
@@ -74,5 +88,12 @@ test("service definitions: a single-component service and an api + web service",
 
 test("machine-registry: the station and a number for each example service", () => {
   const registry = parseMachineRegistry(readFileSync(join(EXAMPLES, "machine-registry"), "utf8"));
-  assert.deepEqual([...registry], [["station", 0], ["echo", 1], ["myservice", 2]]);
+  assert.deepEqual(
+    [...registry],
+    [
+      ["station", 0],
+      ["echo", 1],
+      ["myservice", 2],
+    ],
+  );
 });

@@ -53,9 +53,21 @@ describe("deploy/Containerfile.mcr", { skip, timeout: 10 * 60_000 }, () => {
   test("builds offline with the version given, and keeps the image rules", async () => {
     const t = Date.now();
     // --network=none: nothing is downloaded, no registry, no npm.
-    await pm.podman(["build", "--network=none", "-f", join(REPO_ROOT, "deploy/Containerfile.mcr"), "--build-arg", "VERSION=9.9.9-test.1", "-t", IMAGE, REPO_ROOT]);
+    await pm.podman([
+      "build",
+      "--network=none",
+      "-f",
+      join(REPO_ROOT, "deploy/Containerfile.mcr"),
+      "--build-arg",
+      "VERSION=9.9.9-test.1",
+      "-t",
+      IMAGE,
+      REPO_ROOT,
+    ]);
     timings.build = (Date.now() - t) / 1000;
-    const [img] = JSON.parse(await pm.podman(["image", "inspect", IMAGE])) as { Config: { WorkingDir: string; Volumes?: object; User?: string; Entrypoint: string[]; Cmd: string[]; ExposedPorts: object } }[];
+    const [img] = JSON.parse(await pm.podman(["image", "inspect", IMAGE])) as {
+      Config: { WorkingDir: string; Volumes?: object; User?: string; Entrypoint: string[]; Cmd: string[]; ExposedPorts: object };
+    }[];
     assert.equal(img!.Config.WorkingDir, "/srv/mcr");
     assert.equal(img!.Config.Volumes, undefined, "no VOLUME: it breaks layer unpacking under rootless podman");
     assert.ok(!img!.Config.User, "no USER: containers run as 0 mapped to the service user");
@@ -78,7 +90,11 @@ describe("deploy/Containerfile.mcr", { skip, timeout: 10 * 60_000 }, () => {
     await new Promise((r) => s.close(r));
     await pm.podman(["run", "--rm", "-v", `${home}:/srv/mcr`, IMAGE, "init", "--dir", "/srv/mcr", "--listen", `127.0.0.1:${port}`]);
     await pm.podman(["run", "-d", "--name", name, "--network=host", "-v", `${home}:/srv/mcr`, IMAGE]);
-    const health = await until("the containerized mcr to answer", async () => (await run("curl", ["-sS", "--fail", "--cacert", join(home, "certs/ca.pem"), `https://127.0.0.1:${port}/v1/health`])).stdout, 20_000);
+    const health = await until(
+      "the containerized mcr to answer",
+      async () => (await run("curl", ["-sS", "--fail", "--cacert", join(home, "certs/ca.pem"), `https://127.0.0.1:${port}/v1/health`])).stdout,
+      20_000,
+    );
     assert.deepEqual(JSON.parse(health), { status: "ok" });
     await pm.podman(["stop", "--time", "30", name]);
     const [state] = JSON.parse(await pm.podman(["inspect", name])) as { State: { ExitCode: number } }[];

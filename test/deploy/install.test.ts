@@ -35,7 +35,8 @@ describe("install.sh into a temporary root", () => {
     calls = join(tmp, "calls.log");
     const bin = join(tmp, "bin");
     mkdirSync(bin);
-    for (const cmd of ["systemctl", "useradd", "groupadd", "chown"]) writeFileSync(join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> ${calls}\n`, { mode: 0o755 });
+    for (const cmd of ["systemctl", "useradd", "groupadd", "chown"])
+      writeFileSync(join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> ${calls}\n`, { mode: 0o755 });
     env = { ...process.env, DESTDIR: root, PATH: `${bin}:${process.env.PATH}` };
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -45,10 +46,21 @@ describe("install.sh into a temporary root", () => {
     assert.match(stdout, /mcr\.service mcr-backup\.timer installed below .*root \(systemd not touched\)/);
     assert.deepEqual(recorded(), [], "no users, chown or systemctl");
 
-    for (const f of ["bin/mcr", "bin/mcp-agent", "dist/mcr.js", "dist/build.json", "registry/main.ts", "lib/fs/atomic.ts", "package.json", "package-lock.json", "deploy/systemd/mcr.service"]) {
+    for (const f of [
+      "bin/mcr",
+      "bin/mcp-agent",
+      "dist/mcr.js",
+      "dist/build.json",
+      "registry/main.ts",
+      "lib/fs/atomic.ts",
+      "package.json",
+      "package-lock.json",
+      "deploy/systemd/mcr.service",
+    ]) {
       assert.ok(existsSync(join(prefix(), f)), `${f} installed`);
     }
-    for (const f of ["test", "bench", ".git", ".mcr", ".mcr-ca", "node_modules/esbuild", "node_modules/typescript", "node_modules/tsx"]) assert.equal(existsSync(join(prefix(), f)), false, `${f} not installed`);
+    for (const f of ["test", "bench", ".git", ".mcr", ".mcr-ca", "node_modules/esbuild", "node_modules/typescript", "node_modules/tsx"])
+      assert.equal(existsSync(join(prefix(), f)), false, `${f} not installed`);
     // This checkout's dependencies, dev ones pruned: the native addon comes along, built for this Node.
     assert.ok(lstatSync(join(prefix(), "node_modules")).isDirectory());
     assert.ok(readdirSync(join(prefix(), "node_modules/better-sqlite3/build/Release")).includes("better_sqlite3.node"));
@@ -108,7 +120,10 @@ describe("install.sh into a temporary root", () => {
     const ca = new X509Certificate(readFileSync(join(root, "srv", "mcr-ca", "ca.pem")));
     const cert = new X509Certificate(readFileSync(join(dir, "certs", "cert.pem")));
     assert.ok(cert.checkIssued(ca) && cert.verify(ca.publicKey), "the agent's certificate is signed by mcr's platform CA");
-    assert.equal(readFileSync(join(root, "etc", "systemd", "system", "mcp-agent.service"), "utf8"), readFileSync(join(REPO_ROOT, "deploy", "systemd", "mcp-agent.service"), "utf8"));
+    assert.equal(
+      readFileSync(join(root, "etc", "systemd", "system", "mcp-agent.service"), "utf8"),
+      readFileSync(join(REPO_ROOT, "deploy", "systemd", "mcp-agent.service"), "utf8"),
+    );
     assert.deepEqual(recorded(), []);
   });
 

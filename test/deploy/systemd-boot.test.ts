@@ -68,7 +68,12 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     }
   };
   const show = async (unit: string, ...props: string[]) =>
-    Object.fromEntries((await sh(`systemctl show ${unit} ${props.map((p) => `-p ${p}`).join(" ")}`)).trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    Object.fromEntries(
+      (await sh(`systemctl show ${unit} ${props.map((p) => `-p ${p}`).join(" ")}`))
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
   const certs = () => join(tmp, "certs");
   const creds = () => `admin:${readFileSync(join(tmp, "admin.password"), "utf8").trim()}`;
 
@@ -81,24 +86,54 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     // node_modules mounted read-only from this checkout.
     const src = join(tmp, "src");
     mkdirSync(join(src, "node_modules"), { recursive: true });
-    await run("bash", ["-c", `tar -C "$1" --exclude=./node_modules --exclude=./.git --exclude=./dist --exclude=./.mcr --exclude=./.mcr-ca --exclude=./bench -cf - . | tar -C "$2" -xf -`, "copy", REPO_ROOT, src]);
+    await run("bash", [
+      "-c",
+      `tar -C "$1" --exclude=./node_modules --exclude=./.git --exclude=./dist --exclude=./.mcr --exclude=./.mcr-ca --exclude=./bench -cf - . | tar -C "$2" -xf -`,
+      "copy",
+      REPO_ROOT,
+      src,
+    ]);
     const npmDir = dirname(dirname(realpathSync((await run("sh", ["-c", "command -v npm"])).stdout.trim())));
-    writeFileSync(join(tmp, "npm"), "#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/npm-cli.js \"$@\"\n", { mode: 0o755 });
+    writeFileSync(join(tmp, "npm"), '#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/npm-cli.js "$@"\n', { mode: 0o755 });
     ports.mcr = await freePort();
     ports.agent = await freePort();
 
     await timed("boot", async () => {
-      await pm.podman(["run", "-d", "--name", name, "--systemd=always", "--network=host", "--cap-add=SYS_ADMIN", "--hostname", "registry.test",
-        "-v", `${process.execPath}:/usr/local/bin/node:ro`, "-v", `${npmDir}:/usr/local/lib/node_modules/npm:ro`, "-v", `${join(tmp, "npm")}:/usr/local/bin/npm:ro`,
-        "-v", `${src}:/src`, "-v", `${join(REPO_ROOT, "node_modules")}:/src/node_modules:ro`,
-        "--rootfs", `${root}:O`, "/sbin/init"]);
+      await pm.podman([
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--systemd=always",
+        "--network=host",
+        "--cap-add=SYS_ADMIN",
+        "--hostname",
+        "registry.test",
+        "-v",
+        `${process.execPath}:/usr/local/bin/node:ro`,
+        "-v",
+        `${npmDir}:/usr/local/lib/node_modules/npm:ro`,
+        "-v",
+        `${join(tmp, "npm")}:/usr/local/bin/npm:ro`,
+        "-v",
+        `${src}:/src`,
+        "-v",
+        `${join(REPO_ROOT, "node_modules")}:/src/node_modules:ro`,
+        "--rootfs",
+        `${root}:O`,
+        "/sbin/init",
+      ]);
       // running, or degraded (a unit of the Debian root that a container cannot run); anything else fails with the reason.
       // (systemctl answers nothing until systemd has set up its socket.)
       let state = "";
-      const booted = await until("systemd to boot", async () => {
-        state = (await sh("systemctl is-system-running || true")).trim();
-        return /^(running|degraded)$/.test(state) ? state : undefined;
-      }, 60_000).catch(() => undefined);
+      const booted = await until(
+        "systemd to boot",
+        async () => {
+          state = (await sh("systemctl is-system-running || true")).trim();
+          return /^(running|degraded)$/.test(state) ? state : undefined;
+        },
+        60_000,
+      ).catch(() => undefined);
       if (!booted) {
         const logs = await pm.podman(["logs", "--tail", "40", name]).catch((e: Error) => e.message);
         const failed = await sh("systemctl --failed --no-pager || true").catch((e: Error) => e.message);
@@ -118,7 +153,11 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
 
   test("install.sh installs mcr and the agent; both units are active and ready (Type=notify)", async () => {
     await timed("install mcr", () => sh(`bash /src/deploy/install.sh mcr --hostname registry.test --listen 127.0.0.1:${ports.mcr}`));
-    await timed("install agent", () => sh(`bash /src/deploy/install.sh agent --identity-url https://127.0.0.1:${ports.mcr} --registry 127.0.0.1:${ports.mcr} --listen 127.0.0.1:${ports.agent} --node registry`));
+    await timed("install agent", () =>
+      sh(
+        `bash /src/deploy/install.sh agent --identity-url https://127.0.0.1:${ports.mcr} --registry 127.0.0.1:${ports.mcr} --listen 127.0.0.1:${ports.agent} --node registry`,
+      ),
+    );
     assert.deepEqual((await sh("systemctl is-active mcr mcp-agent mcr-backup.timer")).trim().split("\n"), ["active", "active", "active"]);
     assert.deepEqual((await sh("systemctl is-enabled mcr mcp-agent mcr-backup.timer")).trim().split("\n"), ["enabled", "enabled", "enabled"]);
     for (const unit of ["mcr", "mcp-agent"]) {
@@ -136,7 +175,12 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     assert.match(status, /^CapBnd:\s+0+$/m);
     assert.match(status, /^NoNewPrivs:\s+1$/m);
     assert.equal((await sh(`stat -c %U /proc/${pid}`)).trim(), "mcr");
-    const mounts = new Map((await sh(`awk '{ print $5, $6 }' /proc/${pid}/mountinfo`)).trim().split("\n").map((l) => l.split(" ") as [string, string]));
+    const mounts = new Map(
+      (await sh(`awk '{ print $5, $6 }' /proc/${pid}/mountinfo`))
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ") as [string, string]),
+    );
     assert.match(mounts.get("/") ?? "", /^ro,/, "ProtectSystem=strict");
     assert.match(mounts.get("/srv/mcr") ?? "", /^rw,/, "ReadWritePaths=/srv/mcr");
     assert.equal((await sh("stat -c '%U %a' /srv/mcr-ca")).trim(), "root 700");
@@ -147,7 +191,18 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     assert.match(await sh("journalctl -u mcr -o cat --no-pager"), /"msg":"mcr listening"/);
     assert.match(await sh("journalctl -u mcp-agent -o cat --no-pager"), /"msg":"mcp-agent listening"/);
     // The agent's certificate is the platform CA's: its Health answers to a client trusting only that CA.
-    const { stdout } = await run("curl", ["-sS", "--fail", "--http2", "--cacert", join(certs(), "ca.crt"), "-H", "Content-Type: application/json", "-d", "{}", `https://127.0.0.1:${ports.agent}/mcp.agent.v1.AgentService/Health`]);
+    const { stdout } = await run("curl", [
+      "-sS",
+      "--fail",
+      "--http2",
+      "--cacert",
+      join(certs(), "ca.crt"),
+      "-H",
+      "Content-Type: application/json",
+      "-d",
+      "{}",
+      `https://127.0.0.1:${ports.agent}/mcp.agent.v1.AgentService/Health`,
+    ]);
     assert.equal(JSON.parse(stdout).status, "ok");
   });
 
@@ -164,7 +219,13 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     mkdirSync(join(oci, "blobs", "sha256"), { recursive: true });
     for (const blob of [layer, config, manifest]) writeFileSync(join(oci, "blobs", "sha256", createHash("sha256").update(blob).digest("hex")), blob);
     writeFileSync(join(oci, "oci-layout"), '{"imageLayoutVersion":"1.0.0"}');
-    writeFileSync(join(oci, "index.json"), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": tag } }] }));
+    writeFileSync(
+      join(oci, "index.json"),
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: sha256(manifest), size: manifest.length, annotations: { "org.opencontainers.image.ref.name": tag } }],
+      }),
+    );
     const ref = `docker://127.0.0.1:${ports.mcr}/smoke/hello:${tag}`;
     await pm.skopeo(["copy", "--dest-cert-dir", certs(), "--dest-creds", creds(), "--digestfile", join(dir, "pushed"), `oci:${oci}:${tag}`, ref]);
     const out = join(dir, "pulled");
@@ -185,10 +246,14 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     const before = (await show("mcr", "MainPID")).MainPID;
     await sh(`kill -9 ${before}`);
     await timed("restart after kill -9", () =>
-      until("mcr to be restarted", async () => {
-        const s = await show("mcr", "MainPID", "NRestarts", "SubState", "StatusText");
-        return s.NRestarts === "1" && s.SubState === "running" && s.StatusText === "serving" && s.MainPID !== before ? s : undefined;
-      }, 30_000),
+      until(
+        "mcr to be restarted",
+        async () => {
+          const s = await show("mcr", "MainPID", "NRestarts", "SubState", "StatusText");
+          return s.NRestarts === "1" && s.SubState === "running" && s.StatusText === "serving" && s.MainPID !== before ? s : undefined;
+        },
+        30_000,
+      ),
     );
     assert.match(await sh("journalctl -u mcr -o cat --no-pager"), /Main process exited, code=killed, status=9\/KILL[\s\S]*Scheduled restart job/);
     const r = await pushAndPull("v2");
@@ -214,7 +279,9 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
     const s = await show("mcr", "MainPID", "SubState");
     assert.notEqual(s.MainPID, before);
     assert.equal(s.SubState, "running");
-    const { stdout } = await run("skopeo", ["inspect", "--cert-dir", certs(), "--creds", creds(), `docker://127.0.0.1:${ports.mcr}/smoke/hello:v1`], { env: pm.env });
+    const { stdout } = await run("skopeo", ["inspect", "--cert-dir", certs(), "--creds", creds(), `docker://127.0.0.1:${ports.mcr}/smoke/hello:v1`], {
+      env: pm.env,
+    });
     assert.equal(JSON.parse(stdout).Name, `127.0.0.1:${ports.mcr}/smoke/hello`);
   });
 

@@ -17,7 +17,9 @@ import { loadAgentConfig } from "../../agent/config.ts";
 const run = promisify(execFile);
 const skip = skipUnlessTools("systemd-analyze");
 const UNITS = join(REPO_ROOT, "deploy/systemd");
-const unitFiles = readdirSync(UNITS).filter((f) => /\.(service|timer)$/.test(f)).sort();
+const unitFiles = readdirSync(UNITS)
+  .filter((f) => /\.(service|timer)$/.test(f))
+  .sort();
 
 /** `[Section] Key=value` lines; a key given twice keeps both values. */
 function unit(name: string): Map<string, string[]> {
@@ -56,7 +58,10 @@ test("every unit passes systemd-analyze verify", { skip }, async () => {
     );
     assert.equal(res.code, 0, `systemd-analyze verify failed:\n${res.stderr}`);
     // The host's own units may be noisy (in a container); nothing may be said about ours.
-    assert.deepEqual(res.stderr.split("\n").filter((l) => unitFiles.some((n) => l.includes(n))), []);
+    assert.deepEqual(
+      res.stderr.split("\n").filter((l) => unitFiles.some((n) => l.includes(n))),
+      [],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -75,7 +80,10 @@ test("a unit systemd refuses fails the check (the exit code is read)", { skip },
 test("the daemons are Type=notify, restart on failure and drain within TimeoutStopSec", () => {
   const mcrDrain = loadRegistryConfig(join(REPO_ROOT, "deploy/examples/mcr.toml"), {}).server.shutdown_timeout / 1000;
   const agentDrain = loadAgentConfig(join(REPO_ROOT, "deploy/examples/mcp-agent.toml"), {}).server.shutdown_timeout / 1000;
-  for (const [name, drain] of [["mcr.service", mcrDrain], ["mcp-agent.service", agentDrain]] as const) {
+  for (const [name, drain] of [
+    ["mcr.service", mcrDrain],
+    ["mcp-agent.service", agentDrain],
+  ] as const) {
     const u = unit(name);
     assert.equal(one(u, "Service.Type"), "notify", name);
     assert.equal(one(u, "Service.NotifyAccess"), "all", `${name}: systemd-notify, a child, sends READY=1`);
@@ -102,7 +110,21 @@ test("mcr and its backup run as mcr in a sandbox that can write only its home", 
 test("the agent has no mount namespace (its mounts must reach the host) and a bounded capability set", () => {
   const u = unit("mcp-agent.service");
   assert.equal(one(u, "Service.KillMode"), "process", "stopping the agent leaves the containers running");
-  for (const key of ["ProtectSystem", "ProtectHome", "PrivateTmp", "ReadWritePaths", "ReadOnlyPaths", "PrivateDevices", "ProtectKernelModules", "ProtectKernelLogs", "ProtectKernelTunables", "ProtectControlGroups", "ProtectProc", "PrivateMounts", "MountFlags"]) {
+  for (const key of [
+    "ProtectSystem",
+    "ProtectHome",
+    "PrivateTmp",
+    "ReadWritePaths",
+    "ReadOnlyPaths",
+    "PrivateDevices",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectKernelTunables",
+    "ProtectControlGroups",
+    "ProtectProc",
+    "PrivateMounts",
+    "MountFlags",
+  ]) {
     assert.equal(u.get(`Service.${key}`), undefined, `${key} would give the agent a mount namespace of its own`);
   }
   for (const key of ["SystemCallFilter", "RestrictAddressFamilies", "SystemCallArchitectures", "RestrictNamespaces", "LockPersonality", "ProtectClock"]) {
@@ -130,9 +152,12 @@ test("the units' descriptor and memory limits leave room for the daemons' own li
   const bytes = (v: string | undefined) => {
     const m = /^(\d+)([KMG])$/.exec(v ?? "");
     assert.ok(m, `a size like 1G, not ${v}`);
-    return Number(m[1]) * 1024 ** (" KMG".indexOf(m[2]!));
+    return Number(m[1]) * 1024 ** " KMG".indexOf(m[2]!);
   };
-  for (const [name, s, streams] of [["mcr.service", mcr, 0], ["mcp-agent.service", agent, agent.max_streams_per_account]] as const) {
+  for (const [name, s, streams] of [
+    ["mcr.service", mcr, 0],
+    ["mcp-agent.service", agent, agent.max_streams_per_account],
+  ] as const) {
     const u = unit(name);
     const nofile = Number(one(u, "Service.LimitNOFILE"));
     // A socket and a file (mcr) or a podman child's pipes (agent) per connection, and slack.

@@ -65,12 +65,22 @@ export async function initAgentHome(o: AgentHomeOptions): Promise<AgentHome> {
   const storageRoot = join(dir, "srv");
   mkdirSync(storageRoot);
   await run(AGENT_BIN, [
-    "init", "--dir", dir, "--listen", "127.0.0.1:0", "--node", o.node ?? "node1",
-    "--ca-dir", o.mcrHome.caDir,
-    "--identity-url", o.mcr.url, "--registry", o.mcr.host,
+    "init",
+    "--dir",
+    dir,
+    "--listen",
+    "127.0.0.1:0",
+    "--node",
+    o.node ?? "node1",
+    "--ca-dir",
+    o.mcrHome.caDir,
+    "--identity-url",
+    o.mcr.url,
+    "--registry",
+    o.mcr.host,
   ]);
   const config = join(dir, "mcp-agent.toml");
-  let text = `
+  const text = `
 [runtime]
 container_prefix = "${containerPrefix}"
 containers_conf = "${join(o.podmanDir, "containers.conf")}"
@@ -88,10 +98,15 @@ root = "${storageRoot}"
 ${o.storageToml ?? ""}
 `;
   // The generated config already has these sections: drop them and append ours.
-  let base = readFileSync(config, "utf8").replace(/\[runtime\][\s\S]*?(?=\n\[)/, "").replace(/\[ports\][\s\S]*?(?=\n\[)/, "").replace(/\[storage\][\s\S]*?(?=\n\[)/, "");
+  let base = readFileSync(config, "utf8")
+    .replace(/\[runtime\][\s\S]*?(?=\n\[)/, "")
+    .replace(/\[ports\][\s\S]*?(?=\n\[)/, "")
+    .replace(/\[storage\][\s\S]*?(?=\n\[)/, "");
   if (o.registryUser) {
     writeFileSync(join(dir, "registry.password"), o.registryUser.password, { mode: 0o600 });
-    base = base.replace(`# username = "agent-${o.node ?? "node1"}"`, `username = "${o.registryUser.username}"`).replace(/# password_file = .*/, `password_file = "${join(dir, "registry.password")}"`);
+    base = base
+      .replace(`# username = "agent-${o.node ?? "node1"}"`, `username = "${o.registryUser.username}"`)
+      .replace(/# password_file = .*/, `password_file = "${join(dir, "registry.password")}"`);
   }
   writeFileSync(config, base + text + (o.extraToml ?? ""));
   return { dir, config, storageRoot, containerPrefix };
@@ -115,7 +130,10 @@ export interface AgentProcess {
 
 /** Starts the agent at log level debug, so that its reconcile passes can be awaited. */
 export async function startAgentProcess(home: AgentHome, env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(AGENT_BIN, ["server", "--config", home.config], { env: { ...process.env, MCP_AGENT_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(AGENT_BIN, ["server", "--config", home.config], {
+    env: { ...process.env, MCP_AGENT_LOG_LEVEL: "debug", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let logs = "";
   child.stdout!.on("data", (d: Buffer) => (logs += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (logs += d.toString()));

@@ -7,7 +7,14 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { after, before, describe, test } from "node:test";
-import { BlobMissingError, BlobTooLargeError, BodyLengthError, DigestMismatchError, UploadMissingError, type BlobStore } from "../../registry/storage/blob-store.ts";
+import {
+  BlobMissingError,
+  BlobTooLargeError,
+  BodyLengthError,
+  DigestMismatchError,
+  UploadMissingError,
+  type BlobStore,
+} from "../../registry/storage/blob-store.ts";
 import { parseDigest } from "../../registry/storage/digest.ts";
 
 export const sha = (b: Buffer | string, alg: "sha256" | "sha512" = "sha256") => parseDigest(`${alg}:${createHash(alg).update(b).digest("hex")}`);

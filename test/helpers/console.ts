@@ -26,7 +26,7 @@ const parseRecords = (text: string) =>
 export function mcp(args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<McpResult> {
   return new Promise((resolve) => {
     const child = execFile(MCP_BIN, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 255) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 255) : 0;
       resolve({ code, stdout, stderr, json: () => JSON.parse(stdout), records: () => parseRecords(stdout) });
     });
     child.stdin!.end(input ?? "");
@@ -58,7 +58,7 @@ export function mcpStream(args: string[], env: NodeJS.ProcessEnv): McpStream {
       if (!l.trim()) continue;
       const r = JSON.parse(l);
       records.push(r);
-      for (const w of [...waiters]) if (w.pred(r)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(r));
+      for (const w of [...waiters]) if (w.pred(r)) waiters.splice(waiters.indexOf(w), 1), w.resolve(r);
     }
   });
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));

@@ -37,7 +37,11 @@ export function hostSuite(): string {
  */
 export function aptMirror(suite: string): string {
   const dir = "/etc/apt/sources.list.d";
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".sources")).map((f) => join(dir, f)) : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".sources"))
+        .map((f) => join(dir, f))
+    : [];
   for (const f of files) {
     for (const stanza of readFileSync(f, "utf8").split(/\n\s*\n/)) {
       const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "mi").exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
@@ -59,7 +63,10 @@ export function aptMirror(suite: string): string {
 export async function debianRoot(recipe: RootRecipe): Promise<string> {
   const suite = hostSuite();
   const packages = [...recipe.packages].sort();
-  const key = createHash("sha256").update(JSON.stringify({ suite, variant: "minbase", packages, recipe: 1 })).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(JSON.stringify({ suite, variant: "minbase", packages, recipe: 1 }))
+    .digest("hex")
+    .slice(0, 16);
   const root = join(ROOTFS_CACHE, `${suite}-${key}`);
   if (existsSync(join(root, "sbin", "init"))) return root;
 
@@ -68,7 +75,10 @@ export async function debianRoot(recipe: RootRecipe): Promise<string> {
   const tmp = `${root}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   try {
-    await run("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, tmp, aptMirror(suite)], { maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 }).catch((e: { stderr?: string; stdout?: string; message: string }) => {
+    await run("debootstrap", ["--variant=minbase", `--include=${packages.join(",")}`, suite, tmp, aptMirror(suite)], {
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 15 * 60_000,
+    }).catch((e: { stderr?: string; stdout?: string; message: string }) => {
       const log = existsSync(join(tmp, "debootstrap", "debootstrap.log")) ? readFileSync(join(tmp, "debootstrap", "debootstrap.log"), "utf8").slice(-2000) : "";
       throw new Error(`debootstrap of ${suite} failed: ${e.stderr || e.message}\n${log}`);
     });

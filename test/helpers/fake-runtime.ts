@@ -24,14 +24,23 @@ export class FakeRuntime implements Runtime {
   }
   async pull(image: string, _opts?: PullOptions) {
     this.calls.push(`pull ${image}`);
-    if (image.includes("missing")) throw new ImageNotFoundError(`podman pull ${image} failed (exit 125): manifest unknown`, ["pull", image], 125, "manifest unknown");
+    if (image.includes("missing"))
+      throw new ImageNotFoundError(`podman pull ${image} failed (exit 125): manifest unknown`, ["pull", image], 125, "manifest unknown");
     this.images.add(image);
   }
   private make(spec: ContainerSpec): FakeContainer {
     if (this.containers.has(spec.name)) throw new Error(`container name ${spec.name} is already in use`);
     const c: FakeContainer = {
       spec,
-      info: { id: `id${++this.seq}`, name: spec.name, image: spec.image, state: "created", labels: { ...spec.labels }, ports: [], version: spec.image.split(":").pop() ?? "" },
+      info: {
+        id: `id${++this.seq}`,
+        name: spec.name,
+        image: spec.image,
+        state: "created",
+        labels: { ...spec.labels },
+        ports: [],
+        version: spec.image.split(":").pop() ?? "",
+      },
     };
     this.containers.set(spec.name, c);
     return c;

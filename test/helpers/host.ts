@@ -16,11 +16,16 @@ export interface ServiceUserSpec {
 const TUN = "/dev/net/tun";
 
 function passwd(): string[][] {
-  return readFileSync("/etc/passwd", "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
+  return readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split(":"));
 }
 
 function groupExists(name: string): boolean {
-  return readFileSync("/etc/group", "utf8").split("\n").some((l) => l.startsWith(`${name}:`));
+  return readFileSync("/etc/group", "utf8")
+    .split("\n")
+    .some((l) => l.startsWith(`${name}:`));
 }
 
 /** Which of `users` exist (by name or UID) right now. */
@@ -34,7 +39,9 @@ export function assertUsersAbsent(users: ServiceUserSpec[]): void {
   const found = existingUsers(users);
   if (found.length === 0) return;
   const names = found.map((u) => `${u.name} (UID ${u.uid})`).join(", ");
-  throw new Error(`${names} already exist on this machine; this test creates and deletes them, so it will not run over them (if an earlier run left them: userdel -r NAME)`);
+  throw new Error(
+    `${names} already exist on this machine; this test creates and deletes them, so it will not run over them (if an earlier run left them: userdel -r NAME)`,
+  );
 }
 
 /** Gives `uids` read-write access to /dev/net/tun; returns the undo, which restores the ACL as it was. */
@@ -89,7 +96,26 @@ export async function removeServiceUser(u: ServiceUserSpec, home: string): Promi
   const pidFile = `${runtimeDir}/libpod/tmp/pause.pid`;
   if (existsSync(pidFile)) {
     // Containers the agent could not remove (a test failed half-way): all of them are the test's.
-    execFileSync("runuser", ["-u", u.name, "--", "env", "-i", `HOME=${home}`, `XDG_RUNTIME_DIR=${runtimeDir}`, "PATH=/usr/bin:/bin", "podman", "rm", "--all", "--force", "--time", "0"], { stdio: "pipe" });
+    execFileSync(
+      "runuser",
+      [
+        "-u",
+        u.name,
+        "--",
+        "env",
+        "-i",
+        `HOME=${home}`,
+        `XDG_RUNTIME_DIR=${runtimeDir}`,
+        "PATH=/usr/bin:/bin",
+        "podman",
+        "rm",
+        "--all",
+        "--force",
+        "--time",
+        "0",
+      ],
+      { stdio: "pipe" },
+    );
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     if (Number.isInteger(pid) && pid > 1 && uidOf(pid) === u.uid) {
       process.kill(pid, "SIGTERM");

@@ -19,7 +19,11 @@ export interface RequestOptions {
 export class RegistryClient {
   readonly agent: Agent;
   /** With `token`, every request carries it as a bearer token unless it sets Authorization itself. */
-  constructor(readonly url: string, ca: string, private readonly token?: string) {
+  constructor(
+    readonly url: string,
+    ca: string,
+    private readonly token?: string,
+  ) {
     this.agent = new Agent({ ca, keepAlive: true, maxSockets: 16 });
   }
 

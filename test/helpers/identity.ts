@@ -24,7 +24,9 @@ export async function addAccount(home: McrHome, username: string, type: "human" 
   const password = `pw-${username}-${Math.random().toString(36).slice(2)}-long`;
   const child = execFile(MCR_BIN, ["account", "add", username, "--type", type, "--role", ...roles, "--stdin", "--config", home.config]);
   child.stdin!.end(password);
-  await new Promise<void>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`mcr account add ${username} exited ${code}`)))));
+  await new Promise<void>((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`mcr account add ${username} exited ${code}`)))),
+  );
   return password;
 }
 

@@ -68,7 +68,19 @@ export async function stopScaleOutServers(): Promise<void> {
 export async function scaleOutInitArgs(): Promise<{ args: string[]; databaseUrl: string }> {
   const { pg, s3, credentials } = await scaleOutServers();
   const databaseUrl = await pg.createDatabase();
-  const args = ["--database-url", databaseUrl, "--s3-bucket", s3.bucket, "--s3-endpoint", s3.endpoint, "--s3-path-style", "--s3-prefix", `home-${process.pid}-${++homes}/`, "--s3-credentials-file", credentials];
+  const args = [
+    "--database-url",
+    databaseUrl,
+    "--s3-bucket",
+    s3.bucket,
+    "--s3-endpoint",
+    s3.endpoint,
+    "--s3-path-style",
+    "--s3-prefix",
+    `home-${process.pid}-${++homes}/`,
+    "--s3-credentials-file",
+    credentials,
+  ];
   return { args, databaseUrl };
 }
 
@@ -82,7 +94,16 @@ export async function initHome(extraToml = "", opts: { backend?: Backend } = {})
   if (extraToml) appendFileSync(config, `\n${extraToml}\n`);
   const caPath = join(dir, "certs", "ca.pem");
   const adminPassword = readFileSync(join(dir, "admin.password"), "utf8").trim();
-  return { dir, config, caPath, caDir: `${dir}-ca`, caPem: readFileSync(caPath, "utf8"), adminPassword, backend, ...(scale ? { databaseUrl: scale.databaseUrl } : {}) };
+  return {
+    dir,
+    config,
+    caPath,
+    caDir: `${dir}-ca`,
+    caPem: readFileSync(caPath, "utf8"),
+    adminPassword,
+    backend,
+    ...(scale ? { databaseUrl: scale.databaseUrl } : {}),
+  };
 }
 
 export interface McrProcess {

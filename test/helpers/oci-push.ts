@@ -2,7 +2,7 @@
 // registry, plus builders for image manifests and indexes (OCI and Docker).
 import assert from "node:assert/strict";
 import type { RegistryClient, Response } from "./https-client.ts";
-import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, descriptor, sha256 } from "./oci.ts";
+import { OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, descriptor, sha256 } from "./oci.ts";
 
 export const DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 export const DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -33,7 +33,6 @@ export function indexOf(mediaType: string, children: { mediaType: string; body: 
     }),
   );
 }
-
 
 export class PushClient {
   constructor(

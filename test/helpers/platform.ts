@@ -44,7 +44,9 @@ export async function startPlatform(o: PlatformOptions = {}): Promise<TestPlatfo
   };
   try {
     p.mcrHome = await initHome();
-    const registryUser = o.agentAccount ? { username: o.agentAccount.username, password: await addAccount(p.mcrHome, o.agentAccount.username, o.agentAccount.type, o.agentAccount.roles) } : undefined;
+    const registryUser = o.agentAccount
+      ? { username: o.agentAccount.username, password: await addAccount(p.mcrHome, o.agentAccount.username, o.agentAccount.type, o.agentAccount.roles) }
+      : undefined;
     await o.beforeMcr?.(p.mcrHome);
     p.mcr = await startMcr(p.mcrHome, o.mcrEnv ?? {}, { auth: true });
     const rc = new RegistryClient(p.mcr.url, p.mcrHome.caPem);

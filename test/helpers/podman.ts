@@ -41,10 +41,7 @@ export function createPodmanEnv(): PodmanEnv {
   );
   // No short-name search: an unqualified name fails at once instead of trying registries.
   writeFileSync(join(dir, "registries.conf"), "unqualified-search-registries = []\n");
-  writeFileSync(
-    join(dir, "storage.conf"),
-    `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, "graph")}"\nrunroot = "${join(dir, "run")}"\n`,
-  );
+  writeFileSync(join(dir, "storage.conf"), `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, "graph")}"\nrunroot = "${join(dir, "run")}"\n`);
   writeFileSync(join(dir, "auth.json"), "{}\n");
   const env = {
     ...process.env,
@@ -75,7 +72,7 @@ export function createPodmanEnv(): PodmanEnv {
       chmodSync(join(root, "bin", "busybox"), 0o755);
       for (const tool of ["sh", "echo", "cat", "ls", "sleep", "date", "env", "id", "touch"]) symlinkSync("busybox", join(root, "bin", tool));
       await exec("tar", ["-C", root, "-cf", join(dir, "rootfs.tar"), "."]);
-      await exec("podman", ["import", "--change", "CMD [\"/bin/sh\"]", join(dir, "rootfs.tar"), ref]);
+      await exec("podman", ["import", "--change", 'CMD ["/bin/sh"]', join(dir, "rootfs.tar"), ref]);
     },
     async cleanup() {
       // Kill leftovers at once: reset would give each one its 10 s stop timeout.

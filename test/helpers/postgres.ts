@@ -15,7 +15,11 @@ const run = promisify(execFile);
 /** The newest /usr/lib/postgresql/<version>/bin that has initdb and pg_ctl. */
 export function postgresBinDir(): string | undefined {
   const root = "/usr/lib/postgresql";
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   for (const v of versions) {
     const bin = join(root, v, "bin");
     if (existsSync(join(bin, "initdb")) && existsSync(join(bin, "pg_ctl"))) return bin;

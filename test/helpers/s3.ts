@@ -35,7 +35,8 @@ export async function startS3(bucket = "mcr-test"): Promise<S3Server> {
     rmSync(dir, { recursive: true, force: true });
     throw err;
   });
-  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve())));
+  const exited = () =>
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
@@ -61,7 +62,10 @@ export async function startS3(bucket = "mcr-test"): Promise<S3Server> {
 }
 
 async function spawnS3(dir: string, bucket: string, wantPort: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", MAIN, dir, bucket, String(wantPort)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", "-e", MAIN, dir, bucket, String(wantPort)], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${out}`)), 15_000);

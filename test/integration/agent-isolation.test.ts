@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, DeployPhase, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { type AgentService, DeployPhase, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { bearer, login } from "../helpers/identity.ts";
@@ -35,7 +35,12 @@ describe("agents sharing one podman", { skip: skipUnlessTools("podman", "busybox
   // No route, so no port; the image is in the shared storage already, so nothing is pulled.
   // The shell leaves on SIGTERM (within a second), so a stop need not wait for the kill.
   const hello = (version = "v1"): ServiceDefinition =>
-    ({ name: "hello", node: "node1", version, components: [{ name: "api", image: IMAGE, cmd: ["sh", "-c", `echo hello ${version}; trap "exit 0" TERM; while :; do sleep 1; done`] }] }) as unknown as ServiceDefinition;
+    ({
+      name: "hello",
+      node: "node1",
+      version,
+      components: [{ name: "api", image: IMAGE, cmd: ["sh", "-c", `echo hello ${version}; trap "exit 0" TERM; while :; do sleep 1; done`] }],
+    }) as unknown as ServiceDefinition;
 
   async function startNode(o: { containerPrefix?: string; node?: string } = {}): Promise<Node> {
     const home = await initAgentHome({ mcr, mcrHome, podmanDir: pm.dir, ...o });
@@ -53,7 +58,11 @@ describe("agents sharing one podman", { skip: skipUnlessTools("podman", "busybox
 
   /** What podman itself says of a container: its id, state and owner's labels. */
   async function inspect(name: string): Promise<{ id: string; state: string; agent: string; node: string }> {
-    const [id, state, agent, node] = (await pm.podman(["inspect", "--format", '{{.Id}} {{.State.Status}} {{index .Config.Labels "mcp.agent"}} {{index .Config.Labels "mcp.node"}}', name])).trim().split(" ");
+    const [id, state, agent, node] = (
+      await pm.podman(["inspect", "--format", '{{.Id}} {{.State.Status}} {{index .Config.Labels "mcp.agent"}} {{index .Config.Labels "mcp.node"}}', name])
+    )
+      .trim()
+      .split(" ");
     return { id: id!, state: state!, agent: agent!, node: node! };
   }
 
@@ -101,11 +110,15 @@ describe("agents sharing one podman", { skip: skipUnlessTools("podman", "busybox
       }
     })();
     // b's restart comes first: had a's stream carried it, it would be in `seen` before a's own.
-    await until("a's stream to get its own start event", async () => {
-      await b.client.restart({ service: "hello" }, admin);
-      await a.client.restart({ service: "hello" }, admin);
-      return seen.some((s) => s.endsWith(":start")) ? true : undefined;
-    }, 20_000);
+    await until(
+      "a's stream to get its own start event",
+      async () => {
+        await b.client.restart({ service: "hello" }, admin);
+        await a.client.restart({ service: "hello" }, admin);
+        return seen.some((s) => s.endsWith(":start")) ? true : undefined;
+      },
+      20_000,
+    );
     abort.abort();
     await reading;
     assert.deepEqual([...new Set(seen.map((s) => s.split(":")[0]))], [`${a.home.containerPrefix}hello-api`]);
@@ -114,7 +127,10 @@ describe("agents sharing one podman", { skip: skipUnlessTools("podman", "busybox
   test("one agent's Stop, reconciliation and Remove leave the other's container untouched", async () => {
     const theirs = `${b.home.containerPrefix}hello-api`;
     const before = await inspect(theirs);
-    assert.deepEqual((await a.client.stop({ service: "hello" }, admin)).components.map((c) => c.state), ["exited"]);
+    assert.deepEqual(
+      (await a.client.stop({ service: "hello" }, admin)).components.map((c) => c.state),
+      ["exited"],
+    );
     assert.equal((await inspect(theirs)).state, "running");
 
     // b's container stopped behind b's back while b is down: a's reconciler must leave it so.
@@ -143,11 +159,19 @@ describe("agents sharing one podman", { skip: skipUnlessTools("podman", "busybox
     const theirs = `${b.home.containerPrefix}hello-api`;
     const before = await inspect(theirs);
     const holder = `container ${theirs} is held by agent ${before.agent} (node node-b), not by this agent`;
-    await assert.rejects(deploy(c, hello("v2")), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.startsWith(`deploy of hello failed at api: ${holder}`) && /; not replaced;/.test(e.rawMessage));
+    await assert.rejects(
+      deploy(c, hello("v2")),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        e.rawMessage.startsWith(`deploy of hello failed at api: ${holder}`) &&
+        /; not replaced;/.test(e.rawMessage),
+    );
     assert.deepEqual(await listed(c), []);
 
     await c.client.sync({ services: [hello()] }, admin);
-    const refused = (what: string) => (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.startsWith(holder) && e.rawMessage.includes(what);
+    const refused = (what: string) => (e: unknown) =>
+      e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.startsWith(holder) && e.rawMessage.includes(what);
     await assert.rejects(c.client.start({ service: "hello" }, admin), refused("; not started"));
     await assert.rejects(
       (async () => {

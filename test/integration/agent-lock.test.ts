@@ -17,7 +17,12 @@ describe("one mcp-agent server per database", () => {
   let tmp: string;
   let home: AgentHome;
   const started: AgentProcess[] = [];
-  const env = () => ({ MCP_AGENT_AUTH_DISABLED: "true", MCP_AGENT_STORAGE_ROOT: home.storageRoot, MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman", MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h" });
+  const env = () => ({
+    MCP_AGENT_AUTH_DISABLED: "true",
+    MCP_AGENT_STORAGE_ROOT: home.storageRoot,
+    MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman",
+    MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h",
+  });
   const start = async () => {
     const a = await startAgentProcess(home, env());
     started.push(a);
@@ -56,7 +61,13 @@ describe("one mcp-agent server per database", () => {
     assert.equal(holder.pid, first.child.pid);
     const r = await second();
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^mcp-agent: another mcp-agent server \\(pid ${first.child.pid}, since [^)]+\\) is using ${join(home.dir, "agent.db")} \\(lock ${lockFile()}\\)`, "m"));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^mcp-agent: another mcp-agent server \\(pid ${first.child.pid}, since [^)]+\\) is using ${join(home.dir, "agent.db")} \\(lock ${lockFile()}\\)`,
+        "m",
+      ),
+    );
     assert.doesNotMatch(r.stderr, /listening/);
     assert.ok(r.ms < 10_000, `refused after ${r.ms} ms`);
     assert.equal(JSON.parse(readFileSync(lockFile(), "utf8")).pid, first.child.pid, "the first agent keeps its lock");

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { connect as h2Connect } from "node:http2";
-import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import type { AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
@@ -19,7 +19,8 @@ import type { McrHome, McrProcess } from "../helpers/mcr-process.ts";
 import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
 import { until } from "../helpers/wait.ts";
 
-const def = (name: string): ServiceDefinition => ({ name, node: "node1", version: "v1", components: [{ name: "api", image: "localhost/policy-test:1" }] }) as unknown as ServiceDefinition;
+const def = (name: string): ServiceDefinition =>
+  ({ name, node: "node1", version: "v1", components: [{ name: "api", image: "localhost/policy-test:1" }] }) as unknown as ServiceDefinition;
 
 const refused = (code: Code, re: RegExp) => (e: unknown) => e instanceof ConnectError && e.code === code && re.test(e.rawMessage);
 
@@ -54,35 +55,80 @@ describe("the agent's policy, from the registry", () => {
   after(() => platform?.stop());
 
   test("the agents' own pull-only account reads no service", async () => {
-    await assert.rejects(client.status({ service: "team-web" }, agentAccount), refused(Code.PermissionDenied, /agent-pt may not read service team-web: no policy rule allows agent:read/));
+    await assert.rejects(
+      client.status({ service: "team-web" }, agentAccount),
+      refused(Code.PermissionDenied, /agent-pt may not read service team-web: no policy rule allows agent:read/),
+    );
     const logs = client.logs({ service: "team-web" }, agentAccount);
-    await assert.rejects((async () => { for await (const _ of logs); })(), refused(Code.PermissionDenied, /may not read service team-web/));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of logs);
+      })(),
+      refused(Code.PermissionDenied, /may not read service team-web/),
+    );
     const events = client.events({ service: "payments" }, agentAccount);
-    await assert.rejects((async () => { for await (const _ of events); })(), refused(Code.PermissionDenied, /may not read service payments/));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of events);
+      })(),
+      refused(Code.PermissionDenied, /may not read service payments/),
+    );
     // Every service's events: it may read none of them, so the stream is refused, not left empty.
     const all = client.events({}, agentAccount);
-    await assert.rejects((async () => { for await (const _ of all); })(), refused(Code.PermissionDenied, /agent-pt may not read service/));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of all);
+      })(),
+      refused(Code.PermissionDenied, /agent-pt may not read service/),
+    );
   });
 
   test("a user reads but deploys only where a rule allows it; a deny rule is named", async () => {
     assert.equal((await client.status({ service: "team-web" }, alice)).service, "team-web");
-    await assert.rejects(client.sync({ services: [def("team-web")] }, alice), refused(Code.PermissionDenied, /alice may not deploy to service team-web: no policy rule allows agent:deploy/));
+    await assert.rejects(
+      client.sync({ services: [def("team-web")] }, alice),
+      refused(Code.PermissionDenied, /alice may not deploy to service team-web: no policy rule allows agent:deploy/),
+    );
     const policy = adminClient(PolicyService, mcr.url, mcrHome.caPem);
-    await policy.createRule({ rule: { priority: 10, description: "team deploys", effect: "allow", actions: ["agent:deploy"], roles: ["user"], services: ["team-*"] } as never }, bearer(registryAdmin));
-    const deny = await policy.createRule({ rule: { priority: 10, description: "payments is private", effect: "deny", actions: ["agent:read"], roles: ["user"], services: ["payments"] } as never }, bearer(registryAdmin));
+    await policy.createRule(
+      { rule: { priority: 10, description: "team deploys", effect: "allow", actions: ["agent:deploy"], roles: ["user"], services: ["team-*"] } as never },
+      bearer(registryAdmin),
+    );
+    const deny = await policy.createRule(
+      { rule: { priority: 10, description: "payments is private", effect: "deny", actions: ["agent:read"], roles: ["user"], services: ["payments"] } as never },
+      bearer(registryAdmin),
+    );
     // The agent fetches the rules every 300 ms.
-    await until("the agent has the new rules", async () => ((await client.sync({ services: [def("team-web")] }, alice).catch(() => undefined)) ? true : undefined), 10_000);
+    await until(
+      "the agent has the new rules",
+      async () => ((await client.sync({ services: [def("team-web")] }, alice).catch(() => undefined)) ? true : undefined),
+      10_000,
+    );
     await assert.rejects(client.stop({ service: "other" }, alice), refused(Code.PermissionDenied, /alice may not deploy to service other/));
-    await assert.rejects(client.status({ service: "payments" }, alice), refused(Code.PermissionDenied, new RegExp(`policy rule ${deny.rule!.id} \\(payments is private\\) denies agent:read`)));
+    await assert.rejects(
+      client.status({ service: "payments" }, alice),
+      refused(Code.PermissionDenied, new RegExp(`policy rule ${deny.rule!.id} \\(payments is private\\) denies agent:read`)),
+    );
     assert.equal((await client.status({ service: "payments" }, admin)).service, "payments");
   });
 
   test("50 Events streams on one connection share one podman subscription; the 51st of an account is refused", async () => {
-    const children = () => Number(execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f 'podman events' || true`]).toString().trim());
+    const children = () =>
+      Number(
+        execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f 'podman events' || true`])
+          .toString()
+          .trim(),
+      );
     const session = h2Connect(agent.url, { ca: mcrHome.caPem });
     session.on("error", () => undefined);
     const streams = Array.from({ length: 50 }, () => {
-      const s = session.request({ ":method": "POST", ":path": "/mcp.agent.v1.AgentService/Events", "content-type": "application/connect+json", "connect-protocol-version": "1", authorization: admin.headers.Authorization });
+      const s = session.request({
+        ":method": "POST",
+        ":path": "/mcp.agent.v1.AgentService/Events",
+        "content-type": "application/connect+json",
+        "connect-protocol-version": "1",
+        authorization: admin.headers.Authorization,
+      });
       s.on("error", () => undefined);
       s.resume();
       const body = Buffer.from("{}");
@@ -96,7 +142,12 @@ describe("the agent's policy, from the registry", () => {
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(children(), 1, "one podman events process for 50 streams");
       const extra = client.events({}, admin);
-      await assert.rejects((async () => { for await (const _ of extra); })(), refused(Code.ResourceExhausted, /50 streams open.*max_streams_per_account/));
+      await assert.rejects(
+        (async () => {
+          for await (const _ of extra);
+        })(),
+        refused(Code.ResourceExhausted, /50 streams open.*max_streams_per_account/),
+      );
     } finally {
       for (const s of streams) s.close();
       session.close();

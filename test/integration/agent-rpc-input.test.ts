@@ -23,7 +23,10 @@ describe("agent RPC input over Connect JSON", () => {
   let caPem: string;
 
   const post = async (method: string, body: unknown) => {
-    const r = await http.request("POST", `${SERVICE}/${method}`, { headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const r = await http.request("POST", `${SERVICE}/${method}`, {
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
     return { status: r.status, text: r.text, json: r.json<{ code?: string; message?: string; results?: unknown[] }>() };
   };
   const definition = (name: string, components = [{ name: "api", image: "registry.test/web" }]) => ({ name, node: "node1", version: "v1", components });
@@ -36,7 +39,12 @@ describe("agent RPC input over Connect JSON", () => {
     mkdirSync(storageRoot);
     agent = await startAgentProcess(
       { dir, config: join(dir, "mcp-agent.toml"), storageRoot, containerPrefix: "" }, // no podman: no containers
-      { MCP_AGENT_AUTH_DISABLED: "true", MCP_AGENT_STORAGE_ROOT: storageRoot, MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman", MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h" },
+      {
+        MCP_AGENT_AUTH_DISABLED: "true",
+        MCP_AGENT_STORAGE_ROOT: storageRoot,
+        MCP_AGENT_RUNTIME_PODMAN: "/nonexistent/podman",
+        MCP_AGENT_RUNTIME_RECONCILE_INTERVAL: "1h",
+      },
     );
     caPem = readFileSync(join(dir, "certs", "ca.pem"), "utf8");
     http = new RegistryClient(agent.url, caPem);
@@ -97,7 +105,10 @@ describe("agent RPC input over Connect JSON", () => {
 
   test("a NUL or another control character in any name or path of a definition is refused by Sync, naming the field", async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ components: [{ name: "api", image: "registry.test/web", volumes: ["/srv/web/da\u0000ta:/data"] }] }, /ctl: components\[0\]\.volumes\[0\]: "\/srv\/web\/da\\u0000ta:\/data" contains the control character U\+0000 at position 11/],
+      [
+        { components: [{ name: "api", image: "registry.test/web", volumes: ["/srv/web/da\u0000ta:/data"] }] },
+        /ctl: components\[0\]\.volumes\[0\]: "\/srv\/web\/da\\u0000ta:\/data" contains the control character U\+0000 at position 11/,
+      ],
       [{ components: [{ name: "api", image: "registry.test/web", volumes: ["/srv/web:/da\nta"] }] }, /volumes\[0\]: .* U\+000A at position 12/],
       [{ node: "node\u001b1" }, /ctl: node: .* U\+001B/],
       [{ nfsExport: "nas:/vol\u007f" }, /ctl: storage\.nfs: .* U\+007F/],
@@ -126,7 +137,8 @@ describe("agent RPC input over Connect JSON", () => {
         (async () => {
           for await (const _ of client.logs({ service: "web", since })) void _;
         })(),
-        (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && e.rawMessage.startsWith(`since: ${JSON.stringify(since)} is not a time`),
+        (e: unknown) =>
+          e instanceof ConnectError && e.code === Code.InvalidArgument && e.rawMessage.startsWith(`since: ${JSON.stringify(since)} is not a time`),
       );
     }
     // The control: a valid since passes the check and reaches podman, which this agent lacks.

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, DeployPhase, LogStream, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { type AgentService, DeployPhase, LogStream, type DeployResponse, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, bearer, login } from "../helpers/identity.ts";
@@ -38,14 +38,22 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
         name: "api",
         image: over.image ?? "",
         cmd: over.cmd ?? ["sh", "-c", "echo api listening on $PORT_REST; echo to-stderr >&2; exec busybox httpd -f -p $PORT_REST -h /srv/shop"],
-        routes: [{ name: "rest", port: 8443, mode: "l4" }, { name: "admin", port: 9443, mode: "l4" }],
+        routes: [
+          { name: "rest", port: 8443, mode: "l4" },
+          { name: "admin", port: 9443, mode: "l4" },
+        ],
       },
       { name: "web", cmd: ["sh", "-c", "echo web on $PORT; exec busybox httpd -f -p $PORT -h /srv/shop"], routes: [{ port: 443, mode: "l7" }] },
     ] as ServiceDefinition["components"],
   });
 
   /** How many `pattern` processes the agent itself runs (its podman children), not the whole machine's. */
-  const agentChildren = (pattern: string) => Number(execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f '${pattern}' || true`]).toString().trim());
+  const agentChildren = (pattern: string) =>
+    Number(
+      execFileSync("sh", ["-c", `pgrep -c -P ${agent.child.pid} -f '${pattern}' || true`])
+        .toString()
+        .trim(),
+    );
 
   async function deploy(def: Partial<ServiceDefinition>): Promise<DeployResponse[]> {
     const out: DeployResponse[] = [];
@@ -66,7 +74,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     pm = createPodmanEnv();
     await pm.importBusybox("localhost/agent-test/busybox:1");
     execFileSync("sh", ["-c", `echo hello-from-shop > ${pm.dir}/index.html`]);
-    const login2 = execFileSync("podman", ["login", "--cert-dir", mcr.certDir, "-u", "admin", "--password-stdin", mcr.host], { env: pm.env, input: mcrHome.adminPassword });
+    const login2 = execFileSync("podman", ["login", "--cert-dir", mcr.certDir, "-u", "admin", "--password-stdin", mcr.host], {
+      env: pm.env,
+      input: mcrHome.adminPassword,
+    });
     assert.ok(login2);
     for (const repo of ["shop:v1", "shop-web:v1", "shop:v2"]) {
       await pm.podman(["tag", "localhost/agent-test/busybox:1", `${mcr.host}/${repo}`]);
@@ -96,7 +107,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     await assert.rejects(client.list({}, bearer("not-a-token")), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
     // The admin's token for the registry does not drive the node: tokens carry their service.
     const registryToken = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword, "mcr");
-    await assert.rejects(client.remove({ service: "shop" }, bearer(registryToken)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr, not mcp-agent/.test(e.rawMessage));
+    await assert.rejects(
+      client.remove({ service: "shop" }, bearer(registryToken)),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr, not mcp-agent/.test(e.rawMessage),
+    );
   });
 
   test("deploy streams progress; the service answers on its assigned ports with $PORT_* set", async () => {
@@ -111,9 +125,15 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const api = list.containers.find((c) => c.container === named("api"))!;
     assert.equal(api.state, "running");
     assert.equal(api.version, "v1");
-    assert.deepEqual(api.ports.map((p) => p.route), ["rest", "admin"]);
+    assert.deepEqual(
+      api.ports.map((p) => p.route),
+      ["rest", "admin"],
+    );
     const web = list.containers.find((c) => c.container === named("web"))!;
-    assert.deepEqual(web.ports.map((p) => p.route), ["default"]);
+    assert.deepEqual(
+      web.ports.map((p) => p.route),
+      ["default"],
+    );
     [restPort, webPort] = [api.ports[0]!.hostPort, web.ports[0]!.hostPort];
     assert.equal(new Set([restPort, api.ports[1]!.hostPort, webPort]).size, 3, "a port of its own for each route");
 
@@ -125,7 +145,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
   test("deploying the same definition again changes nothing", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => c.startedAt).sort();
     const progress = await deploy(shop());
-    assert.deepEqual(progress.filter((p) => p.component).map((p) => p.phase), [DeployPhase.UNCHANGED, DeployPhase.UNCHANGED]);
+    assert.deepEqual(
+      progress.filter((p) => p.component).map((p) => p.phase),
+      [DeployPhase.UNCHANGED, DeployPhase.UNCHANGED],
+    );
     assert.deepEqual((await client.list({}, admin)).containers.map((c) => c.startedAt).sort(), before);
   });
 
@@ -141,7 +164,8 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const seen: string[] = [];
     const reading = (async () => {
       try {
-        for await (const l of client.logs({ service: "shop", component: "web", follow: true, timestamps: true }, { ...admin, signal: abort.signal })) seen.push(l.line);
+        for await (const l of client.logs({ service: "shop", component: "web", follow: true, timestamps: true }, { ...admin, signal: abort.signal }))
+          seen.push(l.line);
       } catch (err) {
         if (!abort.signal.aborted) throw err; // only the test's own abort ends the follow quietly
       }
@@ -156,7 +180,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
 
   test("stop, start, restart; Status shows desired vs observed", async () => {
     const stopped = await client.stop({ service: "shop", component: "web" }, admin);
-    assert.deepEqual(stopped.components.map((c) => [c.component, c.state]), [["web", "exited"]]);
+    assert.deepEqual(
+      stopped.components.map((c) => [c.component, c.state]),
+      [["web", "exited"]],
+    );
     let status = await client.status({ service: "shop" }, admin);
     const web = status.components.find((c) => c.component === "web")!;
     assert.equal(web.desiredState, "stopped");
@@ -167,7 +194,10 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.match(status.proxy!.message, /no \[proxy\] section/);
     await agent.nextPass(); // a reconcile pass must not restart a component stopped on purpose
     assert.equal((await client.status({ service: "shop" }, admin)).components.find((c) => c.component === "web")!.observedState, "exited");
-    assert.deepEqual((await client.start({ service: "shop" }, admin)).components.map((c) => c.state), ["running", "running"]);
+    assert.deepEqual(
+      (await client.start({ service: "shop" }, admin)).components.map((c) => c.state),
+      ["running", "running"],
+    );
     const started = (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!.startedAt;
     await client.restart({ service: "shop", component: "api" }, admin);
     status = await client.status({ service: "shop" }, admin);
@@ -217,9 +247,14 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const seen: DeployResponse[] = [];
     await assert.rejects(
       (async () => {
-        for await (const p of client.deploy({ service: "shop", definition: shop({ version: "v2", cmd: ["sh", "-c", "echo bad config >&2; exit 3"] }) as ServiceDefinition }, admin)) seen.push(p);
+        for await (const p of client.deploy(
+          { service: "shop", definition: shop({ version: "v2", cmd: ["sh", "-c", "echo bad config >&2; exit 3"] }) as ServiceDefinition },
+          admin,
+        ))
+          seen.push(p);
       })(),
-      (e: unknown) => e instanceof ConnectError && e.code === Code.Aborted && /(exit code 3|kept crashing).*bad config.*previous container was started again/.test(e.message),
+      (e: unknown) =>
+        e instanceof ConnectError && e.code === Code.Aborted && /(exit code 3|kept crashing).*bad config.*previous container was started again/.test(e.message),
     );
     assert.equal(seen.at(-1)!.phase, DeployPhase.FAILED);
     const apiAfter = (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!;
@@ -244,11 +279,18 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const rel = shop();
     rel.components![0]!.volumes = ["../x:/x"];
     await refuse(rel, Code.InvalidArgument, /must be absolute/);
-    await refuse({ name: "ghost", node: "node1", version: "v1", components: [{ name: "api", image: `${mcr.host}/ghost` }] as never }, Code.Aborted, /podman pull .*ghost:v1 failed.*name unknown/i);
+    await refuse(
+      { name: "ghost", node: "node1", version: "v1", components: [{ name: "api", image: `${mcr.host}/ghost` }] as never },
+      Code.Aborted,
+      /podman pull .*ghost:v1 failed.*name unknown/i,
+    );
     const after = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
     assert.deepEqual(after, before);
     // Nothing was stored either: shop still has its good definition, ghost is unknown.
-    assert.deepEqual((await client.status({ service: "shop" }, admin)).components.map((c) => c.drift), ["", ""]);
+    assert.deepEqual(
+      (await client.status({ service: "shop" }, admin)).components.map((c) => c.drift),
+      ["", ""],
+    );
     await assert.rejects(client.status({ service: "ghost" }, admin), (e: unknown) => e instanceof ConnectError && e.code === Code.NotFound);
   });
 
@@ -256,7 +298,9 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const rc = new RegistryClient(mcr.url, mcrHome.caPem);
     // viewer and visitor were created with generated passwords; reset them to known ones.
     const pw = async (user: string) => {
-      const child = (await import("node:child_process")).execFileSync("bin/mcr", ["account", "passwd", user, "--stdin", "--config", mcrHome.config], { input: `${user}-password-long` });
+      const child = (await import("node:child_process")).execFileSync("bin/mcr", ["account", "passwd", user, "--stdin", "--config", mcrHome.config], {
+        input: `${user}-password-long`,
+      });
       void child;
       return login(rc, user, `${user}-password-long`, "mcp-agent");
     };
@@ -264,7 +308,13 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     const visitor = bearer(await pw("visitor"));
     assert.ok((await client.list({}, viewer)).containers.length >= 2);
     assert.equal((await client.status({ service: "shop" }, viewer)).service, "shop");
-    await assert.rejects(client.stop({ service: "shop" }, viewer), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied && /viewer may not deploy to service shop: no policy rule allows agent:deploy/.test(e.message));
+    await assert.rejects(
+      client.stop({ service: "shop" }, viewer),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.PermissionDenied &&
+        /viewer may not deploy to service shop: no policy rule allows agent:deploy/.test(e.message),
+    );
     await assert.rejects(client.list({}, visitor), (e: unknown) => e instanceof ConnectError && e.code === Code.PermissionDenied);
   });
 

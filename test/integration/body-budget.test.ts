@@ -35,7 +35,12 @@ interface Answer {
  * (the rest never comes), and resolves with the answer (or none).
  */
 function postPartial(url: string, ca: string, path: string, token: string, bytes: number, sendFirst: number): { answer: Promise<Answer>; abort(): void } {
-  const req = httpsRequest(new URL(path, url), { method: "POST", ca, agent: false, headers: { "content-type": "application/json", "content-length": bytes, authorization: `Bearer ${token}` } });
+  const req = httpsRequest(new URL(path, url), {
+    method: "POST",
+    ca,
+    agent: false,
+    headers: { "content-type": "application/json", "content-length": bytes, authorization: `Bearer ${token}` },
+  });
   const answer = new Promise<Answer>((resolve) => {
     req.on("response", (res) => {
       let body = "";
@@ -60,18 +65,22 @@ async function h2JunkFlood(url: string, ca: string, path: string, n: number): Pr
   const body = Buffer.alloc(1_000_000, " ");
   try {
     return await Promise.all(
-      Array.from({ length: n }, () => new Promise<number | string>((resolve) => {
-        const s = session.request({ ":method": "POST", ":path": path, "content-type": "application/json", authorization: "Bearer junk" });
-        const timer = setTimeout(() => resolve("no answer in 15 s"), 15_000);
-        const settle = (v: number | string) => {
-          clearTimeout(timer);
-          resolve(v);
-        };
-        s.on("response", (h) => settle(Number(h[":status"])));
-        s.on("error", (err: Error) => settle(/ENHANCE_YOUR_CALM|INTERNAL_ERROR|REFUSED_STREAM/.test(err.message) ? "reset" : err.message));
-        s.on("close", () => settle(s.rstCode ? "reset" : "closed without an answer"));
-        s.end(body);
-      })),
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<number | string>((resolve) => {
+            const s = session.request({ ":method": "POST", ":path": path, "content-type": "application/json", authorization: "Bearer junk" });
+            const timer = setTimeout(() => resolve("no answer in 15 s"), 15_000);
+            const settle = (v: number | string) => {
+              clearTimeout(timer);
+              resolve(v);
+            };
+            s.on("response", (h) => settle(Number(h[":status"])));
+            s.on("error", (err: Error) => settle(/ENHANCE_YOUR_CALM|INTERNAL_ERROR|REFUSED_STREAM/.test(err.message) ? "reset" : err.message));
+            s.on("close", () => settle(s.rstCode ? "reset" : "closed without an answer"));
+            s.end(body);
+          }),
+      ),
     );
   } finally {
     session.destroy();
@@ -108,7 +117,9 @@ describe("made-up tokens buy no body; the buffered-body budget holds", () => {
     const before = rssBytes(agent.child.pid!);
     const statuses = await h2JunkFlood(agent.url, mcrHome.caPem, "/mcp.agent.v1.AgentService/Sync", 100);
     const growth = rssBytes(agent.child.pid!) - before;
-    process.stdout.write(`# agent RSS growth after 100 fake-token streams: ${(growth / MiB).toFixed(1)} MiB, answers ${JSON.stringify([...new Set(statuses)])}\n`);
+    process.stdout.write(
+      `# agent RSS growth after 100 fake-token streams: ${(growth / MiB).toFixed(1)} MiB, answers ${JSON.stringify([...new Set(statuses)])}\n`,
+    );
     for (const s of statuses) assert.ok(s === 401 || s === "reset", `a fake-token stream got ${s}`);
     // A few streams on a connection of their own are answered one by one.
     assert.deepEqual([...new Set(await h2JunkFlood(agent.url, mcrHome.caPem, "/mcp.agent.v1.AgentService/Sync", 3))], [401]);

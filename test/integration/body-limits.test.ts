@@ -148,7 +148,9 @@ async function refusesBigAnonymousBodies(pid: number, target: Omit<Blast, "size"
   } finally {
     const peak = watch.stop();
     const growth = peak - before;
-    process.stdout.write(`# RSS of pid ${pid} (${target.http2 ? "HTTP/2" : "HTTP/1.1"}): before ${(before / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB, growth ${(growth / MiB).toFixed(1)} MiB\n`);
+    process.stdout.write(
+      `# RSS of pid ${pid} (${target.http2 ? "HTTP/2" : "HTTP/1.1"}): before ${(before / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB, growth ${(growth / MiB).toFixed(1)} MiB\n`,
+    );
     assert.ok(growth < 20 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
   }
 }

@@ -37,12 +37,20 @@ describe("mcp logs -f across an agent restart", { skip: skipUnlessTools("podman"
     writeFileSync(home.config, readFileSync(home.config, "utf8").replace(/^listen_addr = .*$/m, `listen_addr = "127.0.0.1:${agent.port}"`));
     dir = mkdtempSync(join(tmpdir(), "mcp-resume-it-"));
     mkdirSync(join(dir, "config", "mcp", "services"), { recursive: true });
-    writeFileSync(join(dir, "config", "mcp", "mcp.toml"), `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "node1"\nurl = "${agent.url}"\n[registry]\nurl = "${mcr.url}"\n`);
+    writeFileSync(
+      join(dir, "config", "mcp", "mcp.toml"),
+      `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "node1"\nurl = "${agent.url}"\n[registry]\nurl = "${mcr.url}"\n`,
+    );
     env = { ...pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
     const r = await mcp(["login", "-u", "admin", "--password-stdin"], env, mcrHome.adminPassword + "\n");
     assert.equal(r.code, 0, r.stderr);
     const token = await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword, "mcp-agent");
-    const def = { name: "ticker", node: "node1", version: "v1", components: [{ name: "api", image: IMAGE, cmd: ["sh", "-c", 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.05; done'] }] } as unknown as ServiceDefinition;
+    const def = {
+      name: "ticker",
+      node: "node1",
+      version: "v1",
+      components: [{ name: "api", image: IMAGE, cmd: ["sh", "-c", 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.05; done'] }],
+    } as unknown as ServiceDefinition;
     for await (const _ of agentClient(agent.url, mcrHome.caPem).deploy({ service: "ticker", definition: def }, bearer(token))) void _;
   });
 
@@ -65,9 +73,16 @@ describe("mcp logs -f across an agent restart", { skip: skipUnlessTools("podman"
       agent = await startAgentProcess(home);
       await follow.waitFor((r) => n(r) >= before + 80, 60_000);
       const nums = follow.records.map(n);
-      assert.ok(nums.every((x) => Number.isInteger(x)), `only the container's lines, no timestamps: ${JSON.stringify(follow.records.slice(0, 3))}`);
+      assert.ok(
+        nums.every((x) => Number.isInteger(x)),
+        `only the container's lines, no timestamps: ${JSON.stringify(follow.records.slice(0, 3))}`,
+      );
       const first = nums[0]!;
-      assert.deepEqual(nums, nums.map((_, i) => first + i), "no line repeated, none lost");
+      assert.deepEqual(
+        nums,
+        nums.map((_, i) => first + i),
+        "no line repeated, none lost",
+      );
     } finally {
       assert.equal(await follow.stop(), 0);
     }

@@ -71,13 +71,25 @@ describe("mcp registry, gc, policy, audit and snapshot against a real mcr", () =
 
     const tags = await run(["registry", "tags", "team/app", "--json"]);
     ok(tags);
-    assert.deepEqual(tags.json().tags.map((t: { name: string }) => t.name).sort(), ["v1", "v2"]);
+    assert.deepEqual(
+      tags
+        .json()
+        .tags.map((t: { name: string }) => t.name)
+        .sort(),
+      ["v1", "v2"],
+    );
     assert.equal(tags.json().tags[0].digest, digest);
 
     const m = await run(["registry", "manifest", "team/app:v1", "--json"]);
     ok(m);
     assert.equal(m.json().manifest.digest, digest);
-    assert.deepEqual(m.json().manifest.blobs.map((b: { size: number }) => b.size).sort((a: number, b: number) => a - b), [config.length, 128 * 1024, 256 * 1024]);
+    assert.deepEqual(
+      m
+        .json()
+        .manifest.blobs.map((b: { size: number }) => b.size)
+        .sort((a: number, b: number) => a - b),
+      [config.length, 128 * 1024, 256 * 1024],
+    );
     assert.equal(m.json().content, body.toString());
     const byDigest = await run(["registry", "manifest", `team/app@${digest}`, "--json"]);
     ok(byDigest);
@@ -96,7 +108,21 @@ describe("mcp registry, gc, policy, audit and snapshot against a real mcr", () =
   });
 
   test("policy create, list, disable, enable, update and delete; a plain user is refused with exit 5", async () => {
-    const created = await run(["policy", "create", "--effect", "deny", "--actions", "registry:push", "--repos", "team/locked/*", "--priority", "50", "--description", "frozen", "--json"]);
+    const created = await run([
+      "policy",
+      "create",
+      "--effect",
+      "deny",
+      "--actions",
+      "registry:push",
+      "--repos",
+      "team/locked/*",
+      "--priority",
+      "50",
+      "--description",
+      "frozen",
+      "--json",
+    ]);
     ok(created);
     const rule = created.json().rule;
     assert.equal(rule.effect, "deny");
@@ -183,7 +209,10 @@ describe("mcp registry, gc, policy, audit and snapshot against a real mcr", () =
     const again = await run(["gc", "--dry-run", "--grace", "0s", "--json"]);
     assert.equal(again.json().run.bytesMarked, 0);
     const repos = await run(["registry", "repos", "--json"]);
-    assert.deepEqual(repos.json().repositories.map((r: { name: string }) => r.name), ["team/app"]);
+    assert.deepEqual(
+      repos.json().repositories.map((r: { name: string }) => r.name),
+      ["team/app"],
+    );
 
     const plain = await run(["gc", "--reconcile", "--grace", "0s"]);
     ok(plain);

@@ -51,7 +51,10 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     mkdirSync(join(cfg, "services"), { recursive: true });
     mkdirSync(join(dir, "src", "hello"), { recursive: true });
     writeFileSync(join(dir, "src", "hello", "Containerfile"), "FROM localhost/tui-test/busybox:1\n");
-    writeFileSync(join(cfg, "mcp.toml"), `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "node1"\nurl = "${agent.url}"\n[registry]\nurl = "${mcr.url}"\n[build]\nworkspace = "${join(dir, "src")}"\n`);
+    writeFileSync(
+      join(cfg, "mcp.toml"),
+      `ca_cert = "${mcrHome.caPath}"\n[[nodes]]\nname = "node1"\nurl = "${agent.url}"\n[registry]\nurl = "${mcr.url}"\n[build]\nworkspace = "${join(dir, "src")}"\n`,
+    );
     const loop = 'i=0; while true; do i=$((i+1)); echo "$NAME tick $i"; sleep 0.2; done';
     writeFileSync(
       join(cfg, "services", "hello.toml"),
@@ -79,7 +82,13 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
   });
 
   test("services → detail → logs, then q restores the terminal", async () => {
-    const vars = Object.entries({ CONTAINERS_CONF: env.CONTAINERS_CONF!, CONTAINERS_STORAGE_CONF: env.CONTAINERS_STORAGE_CONF!, XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!, XDG_STATE_HOME: env.XDG_STATE_HOME!, NO_COLOR: "1" }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    const vars = Object.entries({
+      CONTAINERS_CONF: env.CONTAINERS_CONF!,
+      CONTAINERS_STORAGE_CONF: env.CONTAINERS_STORAGE_CONF!,
+      XDG_CONFIG_HOME: env.XDG_CONFIG_HOME!,
+      XDG_STATE_HOME: env.XDG_STATE_HOME!,
+      NO_COLOR: "1",
+    }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     tmux("new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", ...vars, `echo before-mcp; ${MCP_BIN}; echo "mcp exited $?"; sleep 60`);
     let s = await waitScreen(/hello +worker +node1 +v1 +running/);
     assert.match(s, /^mcp services +● node1/m);

@@ -73,7 +73,18 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
     assert.equal(doc.agent.started, true);
     assert.match(doc.registry.url, /^https:\/\/localhost:\d+$/);
     assert.match(doc.agent.url, /^https:\/\/localhost:\d+$/);
-    for (const f of [doc.registry.config, doc.registry.log, doc.registry.pidFile, doc.agent.config, doc.agent.log, doc.agent.pidFile, doc.ca.cert, doc.console.config, doc.console.credentials]) assert.ok(existsSync(f), f);
+    for (const f of [
+      doc.registry.config,
+      doc.registry.log,
+      doc.registry.pidFile,
+      doc.agent.config,
+      doc.agent.log,
+      doc.agent.pidFile,
+      doc.ca.cert,
+      doc.console.config,
+      doc.console.credentials,
+    ])
+      assert.ok(existsSync(f), f);
     assert.equal(Number(readFileSync(doc.registry.pidFile, "utf8")), doc.registry.pid);
     assert.ok(alive(doc.registry.pid) && alive(doc.agent.pid));
     // The CA key lives in its own folder, in neither daemon's home.
@@ -84,7 +95,10 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
     assert.match(readFileSync(doc.agent.log, "utf8"), /logged in to the registry/);
     // It shares the machine's podman with any other platform: its containers get a prefix of this home's own.
     assert.match(readFileSync(doc.agent.config, "utf8"), /^container_prefix = "mcp-[0-9a-f]{6}-"$/m);
-    assert.deepEqual(doc.nodes.map((n: { name: string; state: string; runtime: string }) => [n.name, n.state, n.runtime]), [["local", "ok", "ok"]]);
+    assert.deepEqual(
+      doc.nodes.map((n: { name: string; state: string; runtime: string }) => [n.name, n.state, n.runtime]),
+      [["local", "ok", "ok"]],
+    );
     assert.equal(doc.console.username, "admin");
 
     const nodes = await mcp(["--config", doc.console.config, "nodes", "--json"], env);
@@ -112,7 +126,10 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
     assert.deepEqual(processesUnder(dir), []);
     const twice = await mcp(["down", "--home", home, "--json"], env);
     ok(twice);
-    assert.deepEqual(twice.json().daemons.map((d: { outcome: string }) => d.outcome), ["not running", "not running"]);
+    assert.deepEqual(
+      twice.json().daemons.map((d: { outcome: string }) => d.outcome),
+      ["not running", "not running"],
+    );
   });
 
   test("the default home is $XDG_DATA_HOME/metacircular, and other commands use its config when the console has none", async () => {

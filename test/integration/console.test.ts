@@ -80,7 +80,10 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     dir = mkdtempSync(join(tmpdir(), "mcp-console-it-"));
     mkdirSync(services(), { recursive: true });
     mkdirSync(join(dir, "src", "hello"), { recursive: true });
-    writeFileSync(join(dir, "src", "hello", "Containerfile"), "FROM localhost/console-test/busybox:1\nARG VERSION\nRUN echo \"$VERSION\" > /version\nCMD [\"sh\", \"-c\", \"cat /version\"]\n");
+    writeFileSync(
+      join(dir, "src", "hello", "Containerfile"),
+      'FROM localhost/console-test/busybox:1\nARG VERSION\nRUN echo "$VERSION" > /version\nCMD ["sh", "-c", "cat /version"]\n',
+    );
     // A node whose agent accepts connections and never answers.
     hole = createServer((sock) => {
       holeSockets.add(sock);
@@ -164,18 +167,31 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     assert.ok(records.every((e) => e.type === "build" && e.image === "hello"));
     const phases = [...new Set(records.map((e) => e.phase))];
     assert.deepEqual(phases, ["building", "pushing", "pushed"]);
-    assert.ok(records.some((e) => e.layer && /^[0-9a-f]{12}$/.test(e.layer.digest)), "push progress per layer");
+    assert.ok(
+      records.some((e) => e.layer && /^[0-9a-f]{12}$/.test(e.layer.digest)),
+      "push progress per layer",
+    );
     assert.equal(records.at(-1).ref, `${mcr.host}/hello:v1`);
     const registry = new RegistryClient(mcr.url, mcrHome.caPem, await login(new RegistryClient(mcr.url, mcrHome.caPem), "admin", mcrHome.adminPassword));
     try {
-      assert.equal((await registry.request("HEAD", "/v2/hello/manifests/v1", { headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } })).status, 200);
+      assert.equal(
+        (
+          await registry.request("HEAD", "/v2/hello/manifests/v1", {
+            headers: { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" },
+          })
+        ).status,
+        200,
+      );
     } finally {
       registry.close();
     }
     // The image carries the version it was built with.
     assert.equal((await pm.podman(["run", "--rm", `${mcr.host}/hello:v1`])).trim(), "v1");
     // No temporary auth folder is left behind.
-    assert.deepEqual(readdirSync(tmpdir()).filter((f) => f.startsWith("mcp-push-")), []);
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith("mcp-push-")),
+      [],
+    );
     const unknown = await run(["build", "hello/nope", "--json"]);
     assert.equal(unknown.code, 3);
   });
@@ -189,16 +205,30 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     assert.deepEqual(phases("worker"), ["pulling", "creating", "starting", "running"]);
     assert.equal(deploy.at(-1).phase, "done");
     // The image was in the registry: nothing was built.
-    assert.ok(r.records().filter((e) => e.type === "build").every((e) => e.phase === "checking" || e.phase === "exists"));
+    assert.ok(
+      r
+        .records()
+        .filter((e) => e.type === "build")
+        .every((e) => e.phase === "checking" || e.phase === "exists"),
+    );
   });
 
   test("mcp ps --json lists the containers with node, version, state and start time", async () => {
     const r = await run(["ps", "--json"]);
     ok(r);
     const doc = r.json();
-    assert.deepEqual(doc.nodes.map((n: { name: string; state: string }) => [n.name, n.state]), [["node1", "ok"]]);
+    assert.deepEqual(
+      doc.nodes.map((n: { name: string; state: string }) => [n.name, n.state]),
+      [["node1", "ok"]],
+    );
     const rows = doc.containers.filter((c: { service: string }) => c.service === "hello");
-    assert.deepEqual(rows.map((c: { component: string; state: string; version: string; node: string }) => [c.component, c.state, c.version, c.node]), [["api", "running", "v1", "node1"], ["worker", "running", "v1", "node1"]]);
+    assert.deepEqual(
+      rows.map((c: { component: string; state: string; version: string; node: string }) => [c.component, c.state, c.version, c.node]),
+      [
+        ["api", "running", "v1", "node1"],
+        ["worker", "running", "v1", "node1"],
+      ],
+    );
     assert.ok(!Number.isNaN(Date.parse(rows[0].startedAt)));
     const plain = await run(["ps"]);
     ok(plain);
@@ -218,7 +248,11 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
       assert.deepEqual(Object.keys(r0).sort(), ["component", "line", "node", "service", "stream"]);
       assert.equal(r0.service, "hello");
       const apiTicks = follow.records.filter((r) => r.component === "api").map((r) => Number(/tick (\d+)/.exec(r.line)![1]));
-      assert.deepEqual(apiTicks, [...apiTicks].sort((a, b) => a - b), "lines of a component stay in order");
+      assert.deepEqual(
+        apiTicks,
+        [...apiTicks].sort((a, b) => a - b),
+        "lines of a component stay in order",
+      );
       assert.equal(new Set(apiTicks).size, apiTicks.length, "no line twice");
     } finally {
       assert.equal(await follow.stop(), 0, follow.stderr());
@@ -228,13 +262,19 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     ok(one);
     const lines = one.stdout.trim().split("\n");
     assert.equal(lines.length, 3);
-    assert.ok(lines.every((l) => /^worker tick \d+$/.test(l)), one.stdout);
+    assert.ok(
+      lines.every((l) => /^worker tick \d+$/.test(l)),
+      one.stdout,
+    );
   });
 
   test("stop and start a component; status shows desired and observed state", async () => {
     const stopped = await run(["stop", "hello/worker", "--json"]);
     ok(stopped);
-    assert.deepEqual(stopped.json().components.map((c: { component: string; state: string }) => [c.component, c.state]), [["worker", "exited"]]);
+    assert.deepEqual(
+      stopped.json().components.map((c: { component: string; state: string }) => [c.component, c.state]),
+      [["worker", "exited"]],
+    );
     let status = (await run(["status", "hello", "--json"])).json().services[0];
     let worker = status.components.find((c: { component: string }) => c.component === "worker");
     assert.deepEqual([worker.desiredState, worker.observedState], ["stopped", "exited"]);
@@ -253,9 +293,18 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
       const r = await run(["deploy", "hello", "--json"]);
       assert.equal(r.code, 1, r.stderr);
       const records = r.records();
-      assert.ok(records.some((e) => e.type === "build" && e.phase === "pushed" && e.ref === `${mcr.host}/hello:v2`), "the missing v2 image was built and pushed");
-      assert.ok(records.some((e) => e.type === "build" && e.ref === `${mcr.host}/hello:v2` && e.layer?.status === "done"), "a successful push marks its layers done");
-      assert.ok(records.some((e) => e.type === "deploy" && e.phase === "creating" && /^stopping the old container/.test(e.message)), "the wait for the old container is said");
+      assert.ok(
+        records.some((e) => e.type === "build" && e.phase === "pushed" && e.ref === `${mcr.host}/hello:v2`),
+        "the missing v2 image was built and pushed",
+      );
+      assert.ok(
+        records.some((e) => e.type === "build" && e.ref === `${mcr.host}/hello:v2` && e.layer?.status === "done"),
+        "a successful push marks its layers done",
+      );
+      assert.ok(
+        records.some((e) => e.type === "deploy" && e.phase === "creating" && /^stopping the old container/.test(e.message)),
+        "the wait for the old container is said",
+      );
       assert.ok(records.some((e) => e.type === "deploy" && e.phase === "failed"));
       const last = records.at(-1);
       assert.equal(last.error.code, "failed");
@@ -275,7 +324,10 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     assert.equal(doc.services.length, 1);
     assert.deepEqual([doc.services[0].service, doc.services[0].node], ["hello", "node1"]);
     assert.match(doc.services[0].outcome, /^(created|updated|unchanged)$/);
-    assert.deepEqual(doc.images.map((i: { ref: string; phase: string }) => [i.ref, i.phase]), [[`${mcr.host}/hello:v1`, "exists"]]);
+    assert.deepEqual(
+      doc.images.map((i: { ref: string; phase: string }) => [i.ref, i.phase]),
+      [[`${mcr.host}/hello:v1`, "exists"]],
+    );
   });
 
   test("mcp logout revokes and deletes the tokens; a revoked session gets one line: run mcp login", async () => {

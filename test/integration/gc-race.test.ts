@@ -70,7 +70,10 @@ describe("GC against concurrent pushes", () => {
     const digest = sha256(data);
     await push.pushBlob("race/a", data);
     betweenPhases = async (marked) => {
-      assert.ok(marked.blobs.some((b) => b.digest === digest), "the blob's row was removed by the mark");
+      assert.ok(
+        marked.blobs.some((b) => b.digest === digest),
+        "the blob's row was removed by the mark",
+      );
       assert.equal((await push.getBlob("race/a", digest)).status, 404, "after the mark the blob is gone from the repository");
       await push.pushBlob("race/a", data); // the upload commit takes the digest's lock the sweep will take
     };

@@ -37,7 +37,9 @@ describe("GC soak: pushes and pulls while garbage collection runs back to back",
     removeHome(home);
   });
 
-  test(`${PUSHERS} pushers, a puller and GC for ${SECONDS} s: no failed push, no missing blob, files match rows`, { timeout: (SECONDS + 60) * 1000 }, async () => {
+  test(`${PUSHERS} pushers, a puller and GC for ${SECONDS} s: no failed push, no missing blob, files match rows`, {
+    timeout: (SECONDS + 60) * 1000,
+  }, async () => {
     const deadline = Date.now() + SECONDS * 1000;
     const load = new SoakLoad({ client, push: new PushClient(client, mcr.url), deadline, layerBytes: 8 * 1024 });
     const { failures, kept } = load;
@@ -72,14 +74,20 @@ describe("GC soak: pushes and pulls while garbage collection runs back to back",
     assert.deepEqual(failures, []);
 
     // Everything unreferenced goes now; what remains on disk is exactly what the rows say.
-    const final = await client.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json" }, body: '{"untagged":true,"reconcile":true,"grace":"0s"}' });
+    const final = await client.request("POST", "/v1/gc", {
+      headers: { "Content-Type": "application/json" },
+      body: '{"untagged":true,"reconcile":true,"grace":"0s"}',
+    });
     assert.equal(final.status, 202, final.text);
-    for (let s = (await client.request("GET", "/v1/gc/status")).json(); s.running; s = (await client.request("GET", "/v1/gc/status")).json()) await new Promise((r) => setTimeout(r, 25));
+    for (let s = (await client.request("GET", "/v1/gc/status")).json(); s.running; s = (await client.request("GET", "/v1/gc/status")).json())
+      await new Promise((r) => setTimeout(r, 25));
     const check = (await client.request("GET", "/v1/check")).json();
     assert.deepEqual([check.ok, check.orphan_files, check.missing_files], [true, [], []]);
     assert.equal(filesUnder(join(home.dir, "layers")), Number(check.blob_rows));
     // Every kept image and the base: 2 blobs per kept image plus the one base.
     assert.equal(Number(check.blob_rows), kept.length * 2 + 1);
-    process.stdout.write(`# soak: ${load.pushes} pushes, ${load.pulls} pulls, ${runs} GC runs removed ${manifests} manifests and ${swept} blobs; ${kept.length} images kept\n`);
+    process.stdout.write(
+      `# soak: ${load.pushes} pushes, ${load.pulls} pulls, ${runs} GC runs removed ${manifests} manifests and ${swept} blobs; ${kept.length} images kept\n`,
+    );
   });
 });

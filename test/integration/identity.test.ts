@@ -33,7 +33,14 @@ describe("identity, policy and audit", () => {
     secrets.push(adminToken);
   });
   after(async () => {
-    if (process.env.DEBUG_LOGS) console.log(mcr.logs().split("\n").filter((l) => /"status":40[13]/.test(l)).join("\n"));
+    if (process.env.DEBUG_LOGS)
+      console.log(
+        mcr
+          .logs()
+          .split("\n")
+          .filter((l) => /"status":40[13]/.test(l))
+          .join("\n"),
+      );
     client.close();
     await mcr.stop();
     removeHome(home);
@@ -146,7 +153,11 @@ describe("identity, policy and audit", () => {
     after(async () => pm?.cleanup());
 
     const podmanLogin = async (user: string, password: string) => {
-      const child = (await import("node:child_process")).execFile("podman", ["login", "--cert-dir", mcr.certDir, "--username", user, "--password-stdin", mcr.host], { env: pm.env });
+      const child = (await import("node:child_process")).execFile(
+        "podman",
+        ["login", "--cert-dir", mcr.certDir, "--username", user, "--password-stdin", mcr.host],
+        { env: pm.env },
+      );
       let err = "";
       child.stderr!.on("data", (d) => (err += d));
       child.stdin!.end(password);
@@ -173,12 +184,24 @@ describe("identity, policy and audit", () => {
 
       const policy = adminClient(PolicyService, mcr.url, home.caPem);
       const allow = await policy.createRule(
-        { rule: { priority: 10, description: "ci pushes ci/*", effect: "allow", accountTypes: ["system"], actions: ["registry:pull", "registry:push"], repositories: ["ci/*"] } },
+        {
+          rule: {
+            priority: 10,
+            description: "ci pushes ci/*",
+            effect: "allow",
+            accountTypes: ["system"],
+            actions: ["registry:pull", "registry:push"],
+            repositories: ["ci/*"],
+          },
+        },
         bearer(adminToken),
       );
       await push("ci/app");
 
-      await policy.createRule({ rule: { priority: 50, description: "freeze ci/frozen", effect: "deny", actions: ["registry:push"], repositories: ["ci/frozen"] } }, bearer(adminToken));
+      await policy.createRule(
+        { rule: { priority: 50, description: "freeze ci/frozen", effect: "deny", actions: ["registry:push"], repositories: ["ci/frozen"] } },
+        bearer(adminToken),
+      );
       await assert.rejects(push("ci/frozen"), /denied|403/i);
 
       await policy.updateRule({ id: allow.rule!.id, enabled: false }, bearer(adminToken));
@@ -223,7 +246,10 @@ describe("identity, policy and audit", () => {
       assert.ok(page1.events[1]!.id > page2.events[0]!.id, "newest first, pages do not overlap");
       const future = await audit.listEvents({ since: new Date(Date.now() + 3600_000).toISOString() }, bearer(adminToken));
       assert.equal(future.events.length, 0);
-      await assert.rejects(audit.listEvents({ since: "yesterday" }, bearer(adminToken)), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument);
+      await assert.rejects(
+        audit.listEvents({ since: "yesterday" }, bearer(adminToken)),
+        (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument,
+      );
     });
   });
 

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
@@ -66,9 +66,19 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
     const aliceToken = await login(http, "alice", pw.alice!);
     const adminToken = await login(http, "admin", pw.admin!);
     secrets.push(aliceToken, adminToken);
-    assert.equal((await http.request("POST", "/v1/auth/login", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "alice", password: wrong, service_name: "mcr", tags: [] }) })).status, 401);
+    assert.equal(
+      (
+        await http.request("POST", "/v1/auth/login", {
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ username: "alice", password: wrong, service_name: "mcr", tags: [] }),
+        })
+      ).status,
+      401,
+    );
     assert.equal((await http.request("GET", "/v2/token?service=mcr", { headers: { Authorization: `Basic ${basic("alice", wrong)}` } })).status, 401);
-    const tok = await http.request("GET", "/v2/token?service=mcr&scope=repository:team/app:pull,push", { headers: { Authorization: `Basic ${basic("alice", pw.alice!)}` } });
+    const tok = await http.request("GET", "/v2/token?service=mcr&scope=repository:team/app:pull,push", {
+      headers: { Authorization: `Basic ${basic("alice", pw.alice!)}` },
+    });
     assert.equal(tok.status, 200, tok.text);
     const flowToken = tok.json().token as string;
     secrets.push(flowToken);
@@ -95,7 +105,9 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
 
     // podman and skopeo: login (password on stdin), push, pull, inspect with --creds.
     await new Promise<void>((resolve, reject) => {
-      const child = execFile("podman", ["login", "--cert-dir", mcr.certDir, "--username", "admin", "--password-stdin", mcr.host], { env: pm.env }, (err) => (err ? reject(err) : resolve()));
+      const child = execFile("podman", ["login", "--cert-dir", mcr.certDir, "--username", "admin", "--password-stdin", mcr.host], { env: pm.env }, (err) =>
+        err ? reject(err) : resolve(),
+      );
       child.stdin!.end(pw.admin);
     });
     await pm.podman(["tag", "localhost/logtest/busybox:1", `${mcr.host}/logsvc:v1`]);
@@ -109,7 +121,10 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
     assert.equal((await adminClient(AdminService, mcr.url, mcrHome.caPem).health({}, bearer(adminToken))).status, "ok");
     await adminClient(PolicyService, mcr.url, mcrHome.caPem).listRules({}, bearer(adminToken));
     await adminClient(AuditService, mcr.url, mcrHome.caPem).listEvents({ limit: 10 }, bearer(adminToken));
-    await assert.rejects(adminClient(PolicyService, mcr.url, mcrHome.caPem).listRules({}, bearer(bogus)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+    await assert.rejects(
+      adminClient(PolicyService, mcr.url, mcrHome.caPem).listRules({}, bearer(bogus)),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+    );
 
     // The agent (tokens issued for it): public Health, reads and a deploy that pulls with
     // the agent's own registry account.
@@ -131,7 +146,10 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
     await mcr.stop();
     const logs = { mcr: mcr.logs(), "mcp-agent": agent.logs() };
     const requests = logs.mcr.split("\n").filter((l) => l.includes('"msg":"request"'));
-    assert.ok(requests.some((l) => l.includes('"level":"debug"')), "debug level: successful reads are logged");
+    assert.ok(
+      requests.some((l) => l.includes('"level":"debug"')),
+      "debug level: successful reads are logged",
+    );
     assert.ok(requests.length > 30, `every request is logged (${requests.length})`);
     assert.match(logs["mcp-agent"], /logged in to the registry/);
     for (const [name, text] of Object.entries(logs)) {
@@ -140,7 +158,11 @@ describe("secrets never reach the logs (debug level, real mcr and mcp-agent)", {
         const hit = lines.find((l) => l.includes(s));
         assert.equal(hit, undefined, `${name} logged a secret: ${hit}`);
       }
-      assert.equal(lines.find((l) => /\b(Bearer|Basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/-]{8,}/i.test(l)), undefined, `${name} logged a credential`);
+      assert.equal(
+        lines.find((l) => /\b(Bearer|Basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/-]{8,}/i.test(l)),
+        undefined,
+        `${name} logged a credential`,
+      );
     }
   });
 });

@@ -67,7 +67,12 @@ describe("a flood of failed logins", () => {
     assert.deepEqual([...long], [[401, 3000]], "every 11 KB name is refused");
     const varied = await flood(3000, (i) => tokenRequest(`user-${i}-${"y".repeat(200)}`));
     const api = await flood(1000, (i) => apiLogin(`api-${i}-${"z".repeat(200)}`));
-    for (const s of [varied, api]) assert.deepEqual([...s.keys()].filter((c) => c !== 401 && c !== 429), [], JSON.stringify([...s]));
+    for (const s of [varied, api])
+      assert.deepEqual(
+        [...s.keys()].filter((c) => c !== 401 && c !== 429),
+        [],
+        JSON.stringify([...s]),
+      );
     assert.ok((varied.get(429) ?? 0) > 2900, "past the per-address limit the attempts are rate-limited");
     await new Promise((r) => setTimeout(r, 500)); // the audit log writes every 200 ms
     const growth = dbBytes() - before;
@@ -78,7 +83,11 @@ describe("a flood of failed logins", () => {
     assert.equal(await mcr.stop(), 0);
     const db = new Database(join(home.dir, "mcr.db"), { readonly: true });
     try {
-      const rows = db.prepare("SELECT actor_id, ip_address, details FROM audit_log WHERE event_type = 'login_fail'").all() as { actor_id: string | null; ip_address: string; details: string }[];
+      const rows = db.prepare("SELECT actor_id, ip_address, details FROM audit_log WHERE event_type = 'login_fail'").all() as {
+        actor_id: string | null;
+        ip_address: string;
+        details: string;
+      }[];
       assert.ok(rows.length < 200, `${rows.length} login_fail rows for ${attempts} attempts`);
       assert.ok(rows.every((r) => r.actor_id === null || Buffer.byteLength(r.actor_id) <= 256));
       const counted = rows.reduce((n, r) => n + Number(JSON.parse(r.details).count), 0);

@@ -43,7 +43,11 @@ describe("mcr migrate: an embedded registry into PostgreSQL + S3", { skip: skipU
     try {
       const push = new PushClient(client, mcr.url);
       const shared = randomBytes(3000);
-      for (const [repo, tag] of [["team/app", "v1"], ["team/app", "v2"], ["other/tool", "latest"]] as const) {
+      for (const [repo, tag] of [
+        ["team/app", "v1"],
+        ["team/app", "v2"],
+        ["other/tool", "latest"],
+      ] as const) {
         const blobs = [Buffer.from(`{"config":"${repo}:${tag}"}`), shared, randomBytes(200_000)];
         for (const b of blobs) await push.pushBlob(repo, b);
         const manifest = imageManifest(blobs[0]!, blobs.slice(1));
@@ -98,7 +102,10 @@ describe("mcr migrate: an embedded registry into PostgreSQL + S3", { skip: skipU
           }
         }
         const rules = (await client2.request("GET", "/v1/policy/rules")).json().rules as { id: string; description: string }[];
-        assert.deepEqual(rules.map((x) => [Number(x.id), x.description]), [[ruleId, "ci may pull"]]);
+        assert.deepEqual(
+          rules.map((x) => [Number(x.id), x.description]),
+          [[ruleId, "ci may pull"]],
+        );
         const next = await client2.request("POST", "/v1/policy/rules", {
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ priority: 60, description: "after the move", effect: "deny", actions: ["registry:delete"] }),

@@ -216,7 +216,9 @@ describe("OCI content discovery and management", () => {
     // No artifactType: the descriptor takes the config's mediaType.
     const sbom = imageManifest(sbomConfig, [layer], { subject: descriptor(OCI_MANIFEST, subject), annotations: { kind: "sbom" } }, SBOM_CONFIG);
     // An index referrer without artifactType: the descriptor has none.
-    const indexReferrer = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], subject: descriptor(OCI_MANIFEST, subject), annotations: { kind: "index" } }));
+    const indexReferrer = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], subject: descriptor(OCI_MANIFEST, subject), annotations: { kind: "index" } }),
+    );
     const otherSubject = imageManifest(config, [layer], { artifactType: SIG, subject: descriptor(OCI_MANIFEST, unrelated) });
 
     before(async () => {
@@ -269,9 +271,15 @@ describe("OCI content discovery and management", () => {
       const sigs = await client.request("GET", `/v2/${REPO}/referrers/${sha256(subject)}?artifactType=${encodeURIComponent(SIG)}`);
       assert.equal(sigs.status, 200);
       assert.equal(sigs.headers["oci-filters-applied"], "artifactType");
-      assert.deepEqual(sigs.json().manifests.map((d: { digest: string }) => d.digest), [sha256(sig)]);
+      assert.deepEqual(
+        sigs.json().manifests.map((d: { digest: string }) => d.digest),
+        [sha256(sig)],
+      );
       const sboms = await client.request("GET", `/v2/${REPO}/referrers/${sha256(subject)}?artifactType=${encodeURIComponent(SBOM_CONFIG)}`);
-      assert.deepEqual(sboms.json().manifests.map((d: { digest: string }) => d.digest), [sha256(sbom)]);
+      assert.deepEqual(
+        sboms.json().manifests.map((d: { digest: string }) => d.digest),
+        [sha256(sbom)],
+      );
       const none = await client.request("GET", `/v2/${REPO}/referrers/${sha256(subject)}?artifactType=application/none`);
       assert.equal(none.status, 200);
       assert.equal(none.headers["oci-filters-applied"], "artifactType");

@@ -165,7 +165,10 @@ describe("OCI API against hostile requests", () => {
         assertOciError(res, status, code);
         const keys = Object.keys(res.json().errors[0]).sort();
         assert.ok(keys.includes("code") && keys.includes("message"), `${path}: ${keys}`);
-        assert.ok(keys.every((k) => ["code", "message", "detail"].includes(k)), `${path}: unexpected keys ${keys}`);
+        assert.ok(
+          keys.every((k) => ["code", "message", "detail"].includes(k)),
+          `${path}: unexpected keys ${keys}`,
+        );
         if (method === "GET") {
           // HEAD is not defined on upload sessions: 405 there, the same status everywhere else.
           const head = await client.request("HEAD", path);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { RegistryClient, type Response } from "../helpers/https-client.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
 import { OCI_MANIFEST, sha256, assertOciError } from "../helpers/oci.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 
@@ -124,7 +124,10 @@ describe("OCI pull", () => {
         assert.equal(head.status, 404, ref);
       }
       const body = Buffer.from("{}");
-      const put = await client.request("PUT", `/v2/${REPO}/manifests/.INVALID_MANIFEST_NAME`, { headers: { "Content-Type": OCI_MANIFEST, "Content-Length": body.length }, body });
+      const put = await client.request("PUT", `/v2/${REPO}/manifests/.INVALID_MANIFEST_NAME`, {
+        headers: { "Content-Type": OCI_MANIFEST, "Content-Length": body.length },
+        body,
+      });
       assert.equal(put.status, 400, put.text);
     });
 

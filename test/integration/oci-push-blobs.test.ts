@@ -6,10 +6,9 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { request as httpsRequest } from "node:https";
 import { after, before, describe, it } from "node:test";
-import { connect as tlsConnect } from "node:tls";
-import { RegistryClient, type Response } from "../helpers/https-client.ts";
-import { OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, sha256, assertOciError, descriptor } from "../helpers/oci.ts";
-import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST, PushClient, UUID_RE, imageManifest, indexOf } from "../helpers/oci-push.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
+import { sha256, assertOciError } from "../helpers/oci.ts";
+import { PushClient, UUID_RE } from "../helpers/oci-push.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -268,7 +267,10 @@ describe("OCI push: blobs", () => {
         // Dropped once the server has written some of these bytes: they must not count. (An S3
         // store shows no bytes before a chunk is whole: there, a moment for them to be sent.)
         const file = join(home.dir, "uploads", location.split("?")[0]!.split("/").pop()!);
-        const partWritten = home.backend === "embedded" ? async () => (statSync(file).size > 1000 ? true : undefined) : async () => new Promise<true>((r) => setTimeout(() => r(true), 300));
+        const partWritten =
+          home.backend === "embedded"
+            ? async () => (statSync(file).size > 1000 ? true : undefined)
+            : async () => new Promise<true>((r) => setTimeout(() => r(true), 300));
         req.write(second.subarray(0, 2000), () =>
           until("the server to write part of the body", partWritten, 10_000, 5).then(() => {
             req.destroy();
@@ -332,5 +334,4 @@ describe("OCI push: blobs", () => {
       assert.ok((await up.getBlob(dst, digest)).body.equals(blob));
     });
   });
-
 });

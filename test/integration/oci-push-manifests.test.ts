@@ -1,13 +1,12 @@
 // OCI Distribution Spec v1.1 "push" workflow against the real `mcr` over TLS: manifest PUT
 // (OCI and Docker manifests and indexes), tags, subjects and limits.
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
-import { request as httpsRequest } from "node:https";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import { RegistryClient, type Response } from "../helpers/https-client.ts";
+import { RegistryClient } from "../helpers/https-client.ts";
 import { OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, sha256, assertOciError, descriptor } from "../helpers/oci.ts";
-import { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST, PushClient, UUID_RE, imageManifest, indexOf } from "../helpers/oci-push.ts";
+import { DOCKER_LIST, DOCKER_MANIFEST, MAX_MANIFEST, PushClient, imageManifest, indexOf } from "../helpers/oci-push.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -46,7 +45,9 @@ describe("OCI push: manifests", () => {
     });
 
     it("PUT an OCI image manifest by tag: 201, Location, Docker-Content-Digest; bytes kept exactly", async () => {
-      const body = Buffer.from(`{\n  "schemaVersion" : 2, "mediaType":"${OCI_MANIFEST}",\n"config":${JSON.stringify(descriptor(OCI_CONFIG, config))},"layers":[${JSON.stringify(descriptor(OCI_LAYER, layer))}]  }`);
+      const body = Buffer.from(
+        `{\n  "schemaVersion" : 2, "mediaType":"${OCI_MANIFEST}",\n"config":${JSON.stringify(descriptor(OCI_CONFIG, config))},"layers":[${JSON.stringify(descriptor(OCI_LAYER, layer))}]  }`,
+      );
       const digest = sha256(body);
       const res = await up.putManifest(MREPO, "oci", body, OCI_MANIFEST);
       assert.equal(res.status, 201, res.text);
@@ -76,7 +77,10 @@ describe("OCI push: manifests", () => {
       const b = imageManifest(config, [layer], { annotations: { child: "b" } });
       assert.equal((await up.putManifest(MREPO, sha256(a), a, OCI_MANIFEST)).status, 201);
       assert.equal((await up.putManifest(MREPO, sha256(b), b, OCI_MANIFEST)).status, 201);
-      const index = indexOf(OCI_INDEX, [{ mediaType: OCI_MANIFEST, body: a }, { mediaType: OCI_MANIFEST, body: b }]);
+      const index = indexOf(OCI_INDEX, [
+        { mediaType: OCI_MANIFEST, body: a },
+        { mediaType: OCI_MANIFEST, body: b },
+      ]);
       const res = await up.putManifest(MREPO, "multi", index, OCI_INDEX);
       assert.equal(res.status, 201, res.text);
       const got = await client.request("GET", `/v2/${MREPO}/manifests/multi`);
@@ -84,7 +88,10 @@ describe("OCI push: manifests", () => {
       assert.ok(got.body.equals(index));
 
       const missing = imageManifest(config, [layer], { annotations: { child: "never pushed" } });
-      const bad = indexOf(OCI_INDEX, [{ mediaType: OCI_MANIFEST, body: a }, { mediaType: OCI_MANIFEST, body: missing }]);
+      const bad = indexOf(OCI_INDEX, [
+        { mediaType: OCI_MANIFEST, body: a },
+        { mediaType: OCI_MANIFEST, body: missing },
+      ]);
       assertOciError(await up.putManifest(MREPO, "broken-index", bad, OCI_INDEX), 400, "MANIFEST_BLOB_UNKNOWN");
       assertOciError(await client.request("GET", `/v2/${MREPO}/manifests/broken-index`), 404, "MANIFEST_UNKNOWN");
       assertOciError(await client.request("GET", `/v2/${MREPO}/manifests/${sha256(bad)}`), 404, "MANIFEST_UNKNOWN");

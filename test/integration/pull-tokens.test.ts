@@ -37,7 +37,10 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
   let tmp: string;
 
   const issue = (token: string, body: unknown) =>
-    anon.request("POST", "/v1/auth/pull-token", { headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    anon.request("POST", "/v1/auth/pull-token", {
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const pullToken = async (repository: string, extra: Record<string, unknown> = {}) => {
     const res = await issue(agentToken, { repository, ...extra });
     assert.equal(res.status, 200, res.text);
@@ -104,7 +107,11 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
       [405, () => anon.request("GET", "/v1/auth/pull-token", bearer(agentToken)), /use POST/],
       [401, () => anon.request("POST", "/v1/auth/pull-token", { body: "{}" }), /Authorization: Bearer/],
       [401, () => issue("x".repeat(43), { repository: "team/app" }), /invalid or expired token/],
-      [400, () => anon.request("POST", "/v1/auth/pull-token", { headers: { Authorization: `Bearer ${agentToken}` }, body: "repository=team/app" }), /not valid JSON/],
+      [
+        400,
+        () => anon.request("POST", "/v1/auth/pull-token", { headers: { Authorization: `Bearer ${agentToken}` }, body: "repository=team/app" }),
+        /not valid JSON/,
+      ],
       [400, () => issue(agentToken, ["team/app"]), /must be a JSON object/],
       [400, () => issue(agentToken, {}), /repository must be a non-empty string/],
       [400, () => issue(agentToken, { repository: 7 }), /repository must be a non-empty string/],
@@ -166,13 +173,25 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
       // Every other door takes it for what it is to them: an unknown token.
       assert.equal((await c.request("GET", "/v1/repositories")).status, 401);
       assert.equal((await c.request("GET", "/v1/audit")).status, 401);
-      await assert.rejects(adminClient(RegistryService, mcr.url, home.caPem).listRepositories({}, bearer(t.token)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+      await assert.rejects(
+        adminClient(RegistryService, mcr.url, home.caPem).listRepositories({}, bearer(t.token)),
+        (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+      );
       assert.match((await issue(t.token, { repository: "team/app" })).json().error, /a pull token cannot ask for another/);
-      const validate = await anon.request("POST", "/v1/token/validate", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: t.token }) });
+      const validate = await anon.request("POST", "/v1/token/validate", {
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: t.token }),
+      });
       assert.deepEqual(validate.json(), { valid: false });
-      const asPassword = await anon.request("POST", "/v1/auth/login", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "agent-node1", password: t.token, service_name: "mcr" }) });
+      const asPassword = await anon.request("POST", "/v1/auth/login", {
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "agent-node1", password: t.token, service_name: "mcr" }),
+      });
       assert.equal(asPassword.status, 401);
-      await assert.rejects(agentClient(agent.url, home.caPem).list({}, bearer(t.token)), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated);
+      await assert.rejects(
+        agentClient(agent.url, home.caPem).list({}, bearer(t.token)),
+        (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated,
+      );
     } finally {
       c.close();
     }
@@ -211,13 +230,21 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
   test("the agent's session pipes another user's podman a pull token of the image's repository, never its password", async () => {
     const passwordFile = join(tmp, "registry.password");
     writeFileSync(passwordFile, agentPassword, { mode: 0o600 });
-    const session = (await mcrSessionFor({ registry: { host: mcr.host, ca_cert: home.caPath, username: "agent-node1", password_file: passwordFile }, mcias: { server_url: mcr.url, ca_cert: home.caPath } }))!;
+    const session = (await mcrSessionFor({
+      registry: { host: mcr.host, ca_cert: home.caPath, username: "agent-node1", password_file: passwordFile },
+      mcias: { server_url: mcr.url, ca_cert: home.caPath },
+    }))!;
     // A stand-in podman that keeps what it is given on stdin.
     const record = join(tmp, "record");
     mkdirSync(record);
     const fake = join(tmp, "podman");
-    writeFileSync(fake, `#!/bin/sh\necho "$*" >> ${record}/args\ncase " $* " in *" /dev/stdin "*) cat > ${record}/stdin.$(date +%s%N) ;; esac\n`, { mode: 0o755 });
-    const piped = () => readdirSync(record).filter((f) => f.startsWith("stdin.")).map((f) => readFileSync(join(record, f), "utf8"));
+    writeFileSync(fake, `#!/bin/sh\necho "$*" >> ${record}/args\ncase " $* " in *" /dev/stdin "*) cat > ${record}/stdin.$(date +%s%N) ;; esac\n`, {
+      mode: 0o755,
+    });
+    const piped = () =>
+      readdirSync(record)
+        .filter((f) => f.startsWith("stdin."))
+        .map((f) => readFileSync(join(record, f), "utf8"));
     try {
       const opts = { certDir: mcr.certDir, pipedAuth: (image: string) => session.authFileFor(image) };
       await new PodmanRuntime({ command: fake }).pull(`${mcr.host}/team/app:1`, opts);
@@ -238,7 +265,10 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
       await new PodmanRuntime({ command: fake }).pull("docker.io/library/busybox:1", opts);
       await new PodmanRuntime({ command: fake }).pull(`127.0.0.2:${mcr.port}/team/app:1`, opts);
       assert.equal(piped().length, 1);
-      assert.deepEqual(readFileSync(join(record, "args"), "utf8").trim().split("\n").slice(1), [`pull --quiet --cert-dir ${mcr.certDir} docker.io/library/busybox:1`, `pull --quiet --cert-dir ${mcr.certDir} 127.0.0.2:${mcr.port}/team/app:1`]);
+      assert.deepEqual(readFileSync(join(record, "args"), "utf8").trim().split("\n").slice(1), [
+        `pull --quiet --cert-dir ${mcr.certDir} docker.io/library/busybox:1`,
+        `pull --quiet --cert-dir ${mcr.certDir} 127.0.0.2:${mcr.port}/team/app:1`,
+      ]);
 
       // A registry token revoked behind the agent's back: the session logs in again.
       const revoked = await session.token();

@@ -51,7 +51,10 @@ describe("mcr admin REST under /v1/", () => {
     assert.equal(repo.tag_count, 1);
     assert.equal(repo.total_size, String(config.length + layer.length + body.length), "64-bit numbers are strings (proto3 JSON)");
     const detail = (await user.request("GET", "/v1/repositories/web/site")).json();
-    assert.deepEqual(detail.tags.map((t: { name: string }) => t.name), ["latest"]);
+    assert.deepEqual(
+      detail.tags.map((t: { name: string }) => t.name),
+      ["latest"],
+    );
     const manifest = (await user.request("GET", "/v1/repositories/web/site/manifests/latest")).json();
     assert.equal(manifest.manifest.digest, sha256(body));
     assert.equal(manifest.content, body.toString());
@@ -66,13 +69,22 @@ describe("mcr admin REST under /v1/", () => {
     const anonymous = await anon.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json", "Content-Length": big.length }, body: big });
     error(anonymous, 401, /bearer token/);
     assert.equal(anonymous.headers.connection, "close");
-    const tooLarge = await admin.request("POST", "/v1/policy/rules", { headers: { "Content-Type": "application/json", "Content-Length": big.length }, body: big });
+    const tooLarge = await admin.request("POST", "/v1/policy/rules", {
+      headers: { "Content-Type": "application/json", "Content-Length": big.length },
+      body: big,
+    });
     error(tooLarge, 413, /exceeds the limit/);
     assert.equal(tooLarge.headers.connection, "close");
   });
 
   test("policy rules: create (201), get, patch, list, delete (204); bad input is 400", async () => {
-    const created = await json(admin, "POST", "/v1/policy/rules", { priority: 5, description: "deny pushes to prod", effect: "deny", actions: ["registry:push"], repositories: ["prod/*"] });
+    const created = await json(admin, "POST", "/v1/policy/rules", {
+      priority: 5,
+      description: "deny pushes to prod",
+      effect: "deny",
+      actions: ["registry:push"],
+      repositories: ["prod/*"],
+    });
     assert.equal(created.status, 201, created.text);
     const id = created.json().id;
     assert.equal((await admin.request("GET", `/v1/policy/rules/${id}`)).json().description, "deny pushes to prod");

@@ -65,10 +65,16 @@ describe("mcr admin RPCs over Connect and TLS", () => {
   test("RegistryService reads: repositories (paginated) with counts and sizes, a repository, a manifest by tag or digest", async () => {
     const registry = rpc(RegistryService);
     const page1 = await registry.listRepositories({ limit: 1 }, user);
-    assert.deepEqual(page1.repositories.map((r) => r.name), ["team/app"]);
+    assert.deepEqual(
+      page1.repositories.map((r) => r.name),
+      ["team/app"],
+    );
     assert.equal(page1.nextPageToken, "team/app");
     const page2 = await registry.listRepositories({ limit: 1, pageToken: page1.nextPageToken }, user);
-    assert.deepEqual(page2.repositories.map((r) => r.name), ["team/other"]);
+    assert.deepEqual(
+      page2.repositories.map((r) => r.name),
+      ["team/other"],
+    );
     assert.equal(page2.nextPageToken, "");
     const app = page1.repositories[0]!;
     assert.equal(app.tagCount, 2);
@@ -76,12 +82,21 @@ describe("mcr admin RPCs over Connect and TLS", () => {
     assert.equal(app.totalSize, BigInt(config.length + layers[0]!.length + layers[1]!.length + body.length));
 
     const repo = await registry.getRepository({ name: "team/app" }, user);
-    assert.deepEqual(repo.tags.map((t) => [t.name, t.digest]), [["v1", digest], ["v2", digest]]);
+    assert.deepEqual(
+      repo.tags.map((t) => [t.name, t.digest]),
+      [
+        ["v1", digest],
+        ["v2", digest],
+      ],
+    );
     const m = repo.manifests[0]!;
     assert.equal(m.digest, digest);
     assert.equal(m.mediaType, OCI_MANIFEST);
     assert.deepEqual(m.tags, ["v1", "v2"]);
-    assert.deepEqual(m.blobs.map((b) => [b.role, b.digest, Number(b.size)]), [["config", sha256(config), config.length], ...layers.map((l) => ["layer", sha256(l), l.length])]);
+    assert.deepEqual(
+      m.blobs.map((b) => [b.role, b.digest, Number(b.size)]),
+      [["config", sha256(config), config.length], ...layers.map((l) => ["layer", sha256(l), l.length])],
+    );
     assert.equal(m.blobsSize, BigInt(config.length + layers[0]!.length + layers[1]!.length));
 
     const byTag = await registry.getManifest({ repository: "team/app", reference: "v1" }, user);
@@ -136,7 +151,10 @@ describe("mcr admin RPCs over Connect and TLS", () => {
 
   test("PolicyService CRUD", async () => {
     const policy = rpc(PolicyService);
-    const created = await policy.createRule({ rule: { priority: 10, description: "ci may pull", effect: "allow", actions: ["registry:pull"], accountTypes: ["system"] } }, admin);
+    const created = await policy.createRule(
+      { rule: { priority: 10, description: "ci may pull", effect: "allow", actions: ["registry:pull"], accountTypes: ["system"] } },
+      admin,
+    );
     const id = created.rule!.id;
     assert.ok((await policy.listRules({}, admin)).rules.some((r) => r.id === id));
     assert.equal((await policy.updateRule({ id, enabled: false }, admin)).rule?.enabled, false);

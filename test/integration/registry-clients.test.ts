@@ -90,8 +90,7 @@ describe("podman and skopeo against mcr", { skip: skipUnlessTools("podman", "sko
     await pm.skopeo(["copy", "--src-cert-dir", certDir(), src, `oci:${layout}:busybox`]);
     await pm.skopeo(["copy", "--dest-cert-dir", certDir(), `oci:${layout}:busybox`, `docker://${mcr.host}/from-layout/busybox:2`]);
 
-    const inspect = async (ref: string) =>
-      JSON.parse(await pm.skopeo(["inspect", "--cert-dir", certDir(), ref])) as { Digest: string; Layers: string[] };
+    const inspect = async (ref: string) => JSON.parse(await pm.skopeo(["inspect", "--cert-dir", certDir(), ref])) as { Digest: string; Layers: string[] };
     const a = await inspect(src);
     const b = await inspect(`docker://${mcr.host}/mirror/busybox:copied`);
     assert.equal(b.Digest, a.Digest, "a registry-to-registry copy keeps the manifest digest");

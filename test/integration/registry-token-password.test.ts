@@ -59,7 +59,11 @@ describe("a platform token as the registry password", { skip: skipUnlessTools("p
   });
 
   test("a token for another service, another account's token or a made-up one is refused", async () => {
-    for (const [user, secret] of [["admin", agentToken], ["admin", otherToken], ["admin", "x".repeat(43)]] as const) {
+    for (const [user, secret] of [
+      ["admin", agentToken],
+      ["admin", otherToken],
+      ["admin", "x".repeat(43)],
+    ] as const) {
       const res = await anon.request("GET", "/v2/token?service=mcr", basic(user, secret));
       assert.equal(res.status, 401, `${user} with ${secret.slice(0, 6)}…`);
     }

@@ -92,10 +92,15 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       assert.match(busy.text, /another replica/);
       await paused.stop("SIGKILL");
       // PostgreSQL ends the dead replica's session and with it the lock.
-      const again = await until("the lock to be released", async () => {
-        const r = await gcStart(ca);
-        return r.status === 202 ? r : undefined;
-      }, 15_000, 100);
+      const again = await until(
+        "the lock to be released",
+        async () => {
+          const r = await gcStart(ca);
+          return r.status === 202 ? r : undefined;
+        },
+        15_000,
+        100,
+      );
       assert.equal(again.status, 202);
       assert.equal((await gcWait(ca)).phase, "done");
     } finally {
@@ -116,7 +121,19 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       assert.equal((await pd.patch(location, first, `0-${first.length - 1}`)).status, 202);
       // The second chunk is half sent when the replica dies.
       await new Promise<void>((resolve) => {
-        const req = httpsRequest({ host: "localhost", port: doomed.port, method: "PATCH", path: location, ca: home.caPem, agent: false, headers: { "Content-Type": "application/octet-stream", "Content-Length": data.length - first.length, "Content-Range": `${first.length}-${data.length - 1}` } });
+        const req = httpsRequest({
+          host: "localhost",
+          port: doomed.port,
+          method: "PATCH",
+          path: location,
+          ca: home.caPem,
+          agent: false,
+          headers: {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": data.length - first.length,
+            "Content-Range": `${first.length}-${data.length - 1}`,
+          },
+        });
         req.on("error", () => resolve());
         req.on("response", () => resolve());
         req.write(data.subarray(first.length, first.length + 200_000), () => {
@@ -191,7 +208,9 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
     await assert.rejects(run(MCR_BIN, ["snapshot", "--config", home.config]), /pg_dump/);
   });
 
-  test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, { timeout: (SOAK_SECONDS + 60) * 1000 }, async () => {
+  test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, {
+    timeout: (SOAK_SECONDS + 60) * 1000,
+  }, async () => {
     const deadline = Date.now() + SOAK_SECONDS * 1000;
     const load = new SoakLoad({ client: cb, push: new PushClient(cb, b.url), deadline, layerBytes: 4 * 1024 });
     const { failures, kept } = load;
@@ -221,6 +240,8 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
     await gcWait(ca);
     const check = (await cb.request("GET", "/v1/check")).json();
     assert.deepEqual([check.ok, check.orphan_files, check.missing_files], [true, [], []]);
-    process.stdout.write(`# replica soak: ${load.pushes} pushes on one replica, ${runs} GC runs on the other removed ${swept} blobs; ${kept.length} images kept, ${check.blob_rows} blob rows\n`);
+    process.stdout.write(
+      `# replica soak: ${load.pushes} pushes on one replica, ${runs} GC runs on the other removed ${swept} blobs; ${kept.length} images kept, ${check.blob_rows} blob rows\n`,
+    );
   });
 });

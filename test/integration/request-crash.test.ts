@@ -90,8 +90,19 @@ describe("no request ends a daemon", () => {
     ["an anonymous 100 KB chunked login", { method: "POST", path: "/v1/auth/login", headers: { "content-type": "application/json" }, bytes: 100_000 }],
     ["a 256 KB chunked body on GET /v2/token", { method: "GET", path: "/v2/token?service=mcr", bytes: 256 * 1024 }],
     ["a 256 KB chunked body on GET /v1/health", { method: "GET", path: "/v1/health", bytes: 256 * 1024 }],
-    ["a 2 MiB RPC with Bearer junk", { method: "POST", path: "/mcr.v1.PolicyService/ListRules", headers: { "content-type": "application/json", authorization: "Bearer junk" }, bytes: 2 * 1024 * 1024 }],
-    ["a 2 MiB gRPC Health call", { method: "POST", path: "/mcr.v1.AdminService/Health", headers: { "content-type": "application/grpc" }, bytes: 2 * 1024 * 1024 }],
+    [
+      "a 2 MiB RPC with Bearer junk",
+      {
+        method: "POST",
+        path: "/mcr.v1.PolicyService/ListRules",
+        headers: { "content-type": "application/json", authorization: "Bearer junk" },
+        bytes: 2 * 1024 * 1024,
+      },
+    ],
+    [
+      "a 2 MiB gRPC Health call",
+      { method: "POST", path: "/mcr.v1.AdminService/Health", headers: { "content-type": "application/grpc" }, bytes: 2 * 1024 * 1024 },
+    ],
     ["a 2 MiB body on a manifest GET", { method: "GET", path: "/v2/a/manifests/latest", bytes: 2 * 1024 * 1024 }],
   ];
   for (const [what, sent] of cases) {
@@ -104,7 +115,11 @@ describe("no request ends a daemon", () => {
   test("mcp-agent survives big chunked bodies over HTTP/1.1 and streams reset over HTTP/2", async () => {
     const health = async () => (await agentClient(agent.url, mcrHome.caPem).health({})).status;
     const path = "/mcp.agent.v1.AgentService/Sync";
-    const variants: Array<Record<string, string>> = [{ "content-type": "application/json" }, { "content-type": "application/json", authorization: "Bearer junk" }, { "content-type": "application/grpc" }];
+    const variants: Array<Record<string, string>> = [
+      { "content-type": "application/json" },
+      { "content-type": "application/json", authorization: "Bearer junk" },
+      { "content-type": "application/grpc" },
+    ];
     for (const headers of variants) {
       await sendChunked(agent.url, mcrHome.caPem, { method: "POST", path, headers, bytes: 2 * 1024 * 1024 });
       await sendH2AndReset(agent.url, mcrHome.caPem, path, 256 * 1024, headers);

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { createCA, issueServerCert, type PemPair } from "../../lib/tls/certs.ts";
 import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
@@ -28,7 +28,9 @@ const L4_HOST = `shop.svc.${ZONE}`;
 const L7_HOST = `www.${ZONE}`;
 const IMAGE = "localhost/routing-test/tls:1";
 
-describe("routes through HAProxy, records through PowerDNS", { skip: skipUnlessTools("podman", "busybox", "runc", "haproxy", "pdns_server", "dig", "curl", "openssl") }, () => {
+describe("routes through HAProxy, records through PowerDNS", {
+  skip: skipUnlessTools("podman", "busybox", "runc", "haproxy", "pdns_server", "dig", "curl", "openssl"),
+}, () => {
   let mcrHome: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
@@ -49,8 +51,20 @@ describe("routes through HAProxy, records through PowerDNS", { skip: skipUnlessT
       node: "node1",
       version: "v1",
       components: [
-        { name: "tls", image: IMAGE, env: { GREETING: greeting }, cmd: ["sh", "-c", "cd /srv/shop && exec openssl s_server -quiet -accept $PORT -cert tls.pem -key tls.pem -WWW"], routes: [{ port: p4, mode: "l4" }] },
-        { name: "web", image: IMAGE, env: { GREETING: greeting }, cmd: ["sh", "-c", "exec busybox httpd -f -p $PORT -h /srv/shop"], routes: [{ port: p7, mode: "l7", hostname: L7_HOST }] },
+        {
+          name: "tls",
+          image: IMAGE,
+          env: { GREETING: greeting },
+          cmd: ["sh", "-c", "cd /srv/shop && exec openssl s_server -quiet -accept $PORT -cert tls.pem -key tls.pem -WWW"],
+          routes: [{ port: p4, mode: "l4" }],
+        },
+        {
+          name: "web",
+          image: IMAGE,
+          env: { GREETING: greeting },
+          cmd: ["sh", "-c", "exec busybox httpd -f -p $PORT -h /srv/shop"],
+          routes: [{ port: p7, mode: "l7", hostname: L7_HOST }],
+        },
       ],
       ...over,
     }) as ServiceDefinition;
@@ -61,7 +75,17 @@ describe("routes through HAProxy, records through PowerDNS", { skip: skipUnlessT
 
   /** curl through the proxy: body and the subject of the certificate it was shown. */
   async function curl(host: string, port: number): Promise<{ body: string; subject: string }> {
-    const { stdout, stderr } = await run("curl", ["-sS", "-v", "--max-time", "10", "--cacert", join(work, "ca.pem"), "--resolve", `${host}:${port}:127.0.0.1`, `https://${host}:${port}/index.html`]);
+    const { stdout, stderr } = await run("curl", [
+      "-sS",
+      "-v",
+      "--max-time",
+      "10",
+      "--cacert",
+      join(work, "ca.pem"),
+      "--resolve",
+      `${host}:${port}:127.0.0.1`,
+      `https://${host}:${port}/index.html`,
+    ]);
     return { body: stdout.trim(), subject: /subject: (.*)/.exec(stderr)?.[1] ?? "" };
   }
 
@@ -72,12 +96,17 @@ describe("routes through HAProxy, records through PowerDNS", { skip: skipUnlessT
   /** One GET on a fresh connection, as a browser's first request would be. */
   function get(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port, servername: host, path: "/index.html", ca: ca.certPem, agent: false, timeout: 30_000, headers: { Host: host } }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => (res.statusCode === 200 && body.includes("hello-from-shop") ? resolve() : reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 80)}`))));
-        res.on("error", reject);
-      });
+      const req = request(
+        { host: "127.0.0.1", port, servername: host, path: "/index.html", ca: ca.certPem, agent: false, timeout: 30_000, headers: { Host: host } },
+        (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () =>
+            res.statusCode === 200 && body.includes("hello-from-shop") ? resolve() : reject(new Error(`HTTP ${res.statusCode}: ${body.slice(0, 80)}`)),
+          );
+          res.on("error", reject);
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", reject);
       req.end();
@@ -146,7 +175,10 @@ api_key_file = "${pdns.apiKeyFile}"
 addresses = ["192.0.2.10", "2001:db8::10"]
 `,
     });
-    writeFileSync(home.config, readFileSync(home.config, "utf8").replace("[node]\n", `[node]\nzone = "${ZONE}"\n`).replace("stop_timeout = 2", "stop_timeout = 1"));
+    writeFileSync(
+      home.config,
+      readFileSync(home.config, "utf8").replace("[node]\n", `[node]\nzone = "${ZONE}"\n`).replace("stop_timeout = 2", "stop_timeout = 1"),
+    );
     mkdirSync(join(home.storageRoot, "shop"));
     writeFileSync(join(home.storageRoot, "shop", "index.html"), "hello-from-shop\n");
     writeFileSync(join(home.storageRoot, "shop", "tls.pem"), pem(await issueServerCert(ca, [L4_HOST])));
@@ -179,15 +211,16 @@ addresses = ["192.0.2.10", "2001:db8::10"]
     const hostPort = (component: string) => s.components.find((c) => c.component === component)!.ports[0]!.hostPort;
     assert.deepEqual(
       s.routes.map((r) => [r.component, r.hostname, r.port, r.mode, r.target, r.state]),
-      [["tls", L4_HOST, p4, "l4", `127.0.0.1:${hostPort("tls")}`, "applied"], ["web", L7_HOST, p7, "l7", `127.0.0.1:${hostPort("web")}`, "applied"]].sort((a, b) => Number(a[2]) - Number(b[2])),
+      [
+        ["tls", L4_HOST, p4, "l4", `127.0.0.1:${hostPort("tls")}`, "applied"],
+        ["web", L7_HOST, p7, "l7", `127.0.0.1:${hostPort("web")}`, "applied"],
+      ].sort((a, b) => Number(a[2]) - Number(b[2])),
     );
     assert.equal(s.routes.find((r) => r.mode === "l7")!.certificate, join(work, "certs", "shop.pem"));
-    assert.deepEqual(s.dnsRecords.map((r) => `${r.name} ${r.type} ${r.addresses.join(",")} ${r.state}`), [
-      `${L4_HOST} A 192.0.2.10 in_sync`,
-      `${L4_HOST} AAAA 2001:db8::10 in_sync`,
-      `${L7_HOST} A 192.0.2.10 in_sync`,
-      `${L7_HOST} AAAA 2001:db8::10 in_sync`,
-    ]);
+    assert.deepEqual(
+      s.dnsRecords.map((r) => `${r.name} ${r.type} ${r.addresses.join(",")} ${r.state}`),
+      [`${L4_HOST} A 192.0.2.10 in_sync`, `${L4_HOST} AAAA 2001:db8::10 in_sync`, `${L7_HOST} A 192.0.2.10 in_sync`, `${L7_HOST} AAAA 2001:db8::10 in_sync`],
+    );
     assert.equal(s.proxy!.state, "in_sync");
     assert.equal(s.dns!.state, "in_sync");
   });
@@ -195,9 +228,24 @@ addresses = ["192.0.2.10", "2001:db8::10"]
   test("a redeploy under load: requests through the routes while both containers are replaced", async (t) => {
     const before = (await client.list({}, admin)).containers.map((c) => c.startedAt);
     const deployed = deploy(shop("v2"));
-    const [l7, l4] = await Promise.all([loop(L7_HOST, p7, deployed.then(() => sleep(500))), loop(L4_HOST, p4, deployed.then(() => sleep(500))), deployed]);
+    const [l7, l4] = await Promise.all([
+      loop(
+        L7_HOST,
+        p7,
+        deployed.then(() => sleep(500)),
+      ),
+      loop(
+        L4_HOST,
+        p4,
+        deployed.then(() => sleep(500)),
+      ),
+      deployed,
+    ]);
     const after = (await client.list({}, admin)).containers.map((c) => c.startedAt);
-    assert.ok(after.every((s) => !before.includes(s)), "both containers were replaced");
+    assert.ok(
+      after.every((s) => !before.includes(s)),
+      "both containers were replaced",
+    );
     const report = `l7: ${l7.failed.length} failed of ${l7.total}; l4: ${l4.failed.length} failed of ${l4.total}`;
     t.diagnostic(report);
     const kinds = (failed: string[]) => [...new Set(failed)].map((f) => `${failed.filter((x) => x === f).length}× ${f}`).join("; ");
@@ -208,11 +256,34 @@ addresses = ["192.0.2.10", "2001:db8::10"]
 
   test("refused before anything is switched: a missing certificate names the file; a hostname:port another service holds", async () => {
     const file = readFileSync(haproxy.routesFile, "utf8");
-    const blog = { name: "blog", node: "node1", version: "v1", components: [{ name: "web", image: IMAGE, cmd: ["sh", "-c", "exec busybox httpd -f -p $PORT"], routes: [{ port: p7, mode: "l7", hostname: `blog.${ZONE}` }] }] } as ServiceDefinition;
-    await assert.rejects(deploy(blog), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.includes(`certificate ${join(work, "certs", "blog.pem")} for blog's l7 route blog.${ZONE}:${p7} is missing`));
-    const copy = { ...blog, name: "copy", components: [{ ...blog.components[0]!, routes: [{ port: p7, mode: "l7", hostname: L7_HOST }] }] } as ServiceDefinition;
+    const blog = {
+      name: "blog",
+      node: "node1",
+      version: "v1",
+      components: [
+        { name: "web", image: IMAGE, cmd: ["sh", "-c", "exec busybox httpd -f -p $PORT"], routes: [{ port: p7, mode: "l7", hostname: `blog.${ZONE}` }] },
+      ],
+    } as ServiceDefinition;
+    await assert.rejects(
+      deploy(blog),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        e.rawMessage.includes(`certificate ${join(work, "certs", "blog.pem")} for blog's l7 route blog.${ZONE}:${p7} is missing`),
+    );
+    const copy = {
+      ...blog,
+      name: "copy",
+      components: [{ ...blog.components[0]!, routes: [{ port: p7, mode: "l7", hostname: L7_HOST }] }],
+    } as ServiceDefinition;
     writeFileSync(join(work, "certs", "copy.pem"), readFileSync(join(work, "certs", "shop.pem")));
-    await assert.rejects(deploy(copy), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.includes(`route ${L7_HOST}:${p7} of copy (web/default) is already claimed by shop (web/default)`));
+    await assert.rejects(
+      deploy(copy),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        e.rawMessage.includes(`route ${L7_HOST}:${p7} of copy (web/default) is already claimed by shop (web/default)`),
+    );
     assert.equal(readFileSync(haproxy.routesFile, "utf8"), file);
     assert.deepEqual((await client.list({}, admin)).containers.map((c) => c.service).sort(), ["shop", "shop"]);
   });
@@ -237,7 +308,13 @@ addresses = ["192.0.2.10", "2001:db8::10"]
   test("HAProxy down: a deploy fails before anything is switched; the table returns with HAProxy", async () => {
     await haproxy.stop();
     const before = (await client.list({}, admin)).containers.map((c) => c.startedAt).sort();
-    await assert.rejects(deploy(shop("v3")), (e: unknown) => e instanceof ConnectError && e.code === Code.Unavailable && /HAProxy cannot take the routes of shop: .*master socket .* does not answer/.test(e.rawMessage));
+    await assert.rejects(
+      deploy(shop("v3")),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.Unavailable &&
+        /HAProxy cannot take the routes of shop: .*master socket .* does not answer/.test(e.rawMessage),
+    );
     assert.deepEqual((await client.list({}, admin)).containers.map((c) => c.startedAt).sort(), before);
     assert.equal((await client.status({ service: "shop" }, admin)).proxy!.state, "unreachable");
     haproxy = await startHaproxy(haproxy.dir); // the agent's file is still there: HAProxy starts with the table
@@ -248,7 +325,10 @@ addresses = ["192.0.2.10", "2001:db8::10"]
   test("stop takes the route away (connection refused: no route is left on that port); start brings it back", async () => {
     await client.stop({ service: "shop", component: "web" }, admin);
     await assert.rejects(curl(L7_HOST, p7), /Failed to connect|Connection refused|exit code 7/);
-    assert.deepEqual((await client.status({ service: "shop" }, admin)).routes.map((r) => r.component), ["tls"]);
+    assert.deepEqual(
+      (await client.status({ service: "shop" }, admin)).routes.map((r) => r.component),
+      ["tls"],
+    );
     await client.start({ service: "shop", component: "web" }, admin);
     assert.equal((await until("l7 back", () => curl(L7_HOST, p7))).body, "hello-from-shop");
   });

@@ -106,7 +106,10 @@ describe("docs/runbook.md, command by command", { skip: skipUnlessTools("curl", 
 
   test("every sh block runs, in order, and says what the runbook says it says", async () => {
     const sections = runbookSections();
-    assert.deepEqual(sections.map((s) => s.title), ["Health", "Garbage collection", "Reconcile", "Snapshot (backup)", "Restore", "Disk full", "Corrupt database"]);
+    assert.deepEqual(
+      sections.map((s) => s.title),
+      ["Health", "Garbage collection", "Reconcile", "Snapshot (backup)", "Restore", "Disk full", "Corrupt database"],
+    );
     for (const s of sections) for (const b of s.blocks) await runBlock(b, s.title);
     assert.match(outputs.get("Health")!, /\{"status":"ok"\}/);
     assert.match(outputs.get("Health")!, /^401$/m);

@@ -44,7 +44,10 @@ describe("a replica when its database or bucket goes away", { skip: skipUnlessPo
       const get = await client.request("GET", `/v2/fail/app/blobs/${sha256(blob)}`);
       assert.equal(get.status, 500);
       assert.equal(get.json().errors[0].code, "UNKNOWN");
-      const put = await client.request("POST", `/v2/fail/app/blobs/uploads/?digest=${sha256(Buffer.from("x"))}`, { headers: { "Content-Length": 1 }, body: Buffer.from("x") });
+      const put = await client.request("POST", `/v2/fail/app/blobs/uploads/?digest=${sha256(Buffer.from("x"))}`, {
+        headers: { "Content-Length": 1 },
+        body: Buffer.from("x"),
+      });
       assert.equal(put.status, 500);
       assert.equal((await client.request("GET", "/v2/fail/app/manifests/v1")).status, 200);
       assert.equal((await client.request("GET", "/v1/health")).status, 200, "health is the database's");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { AgentService, type ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { AGENT_BIN, agentClient, startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { assertUsersAbsent, existingUsers, removeServiceUser } from "../helpers/host.ts";
@@ -55,7 +55,10 @@ async function deploy(client: Client<typeof AgentService>, def: Partial<ServiceD
 }
 
 const refusal = (volume: string, link: string, target: string) => (e: unknown) =>
-  e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.includes(`volume ${volume} of `) && e.rawMessage.includes(`${link} is a symbolic link to ${target}`);
+  e instanceof ConnectError &&
+  e.code === Code.FailedPrecondition &&
+  e.rawMessage.includes(`volume ${volume} of `) &&
+  e.rawMessage.includes(`${link} is a symbolic link to ${target}`);
 
 describe("volumes through links, with the agent's own podman", { skip: skipUnlessTools("podman", "busybox", "runc") }, () => {
   let tmp: string;
@@ -127,10 +130,19 @@ describe("volumes through links, with the agent's own podman", { skip: skipUnles
     assert.equal(await state(), "exited");
     assert.match(node.agent.logs(), /"kind":"unsafe_mount".*"msg":"drift"/);
     const events = (await node.client.status({ service: "links" })).recentEvents;
-    assert.ok(events.some((e) => e.kind === "drift_unsafe_mount" && /links-api is stopped and was not started: volume /.test(e.message) && e.message.includes(join(root, "data"))), JSON.stringify(events));
+    assert.ok(
+      events.some(
+        (e) => e.kind === "drift_unsafe_mount" && /links-api is stopped and was not started: volume /.test(e.message) && e.message.includes(join(root, "data")),
+      ),
+      JSON.stringify(events),
+    );
 
     await pm.podman(["rm", "--force", "--time", "0", "links-api"]);
-    await until("a refused repair", async () => ((await node.client.status({ service: "links" })).recentEvents.some((e) => /links-api is missing and was not recreated/.test(e.message)) ? true : undefined));
+    await until("a refused repair", async () =>
+      (await node.client.status({ service: "links" })).recentEvents.some((e) => /links-api is missing and was not recreated/.test(e.message))
+        ? true
+        : undefined,
+    );
     assert.equal((await pm.podman(["ps", "-a", "--format", "{{.Names}}"])).includes("links-api"), false);
     assert.equal(existsSync(join(outside, "data")), false);
 
@@ -142,7 +154,9 @@ describe("volumes through links, with the agent's own podman", { skip: skipUnles
 
 const USER = { name: "rflinks-prod", uid: 14600 }; // sheet dynamicalsystem (S=1), machine 46, prod
 
-describe("SMEP storage folders swapped for links, rootful", { skip: skipUnlessRoot() || skipUnlessTools("podman", "busybox", "runc", "useradd", "userdel", "setpriv") }, () => {
+describe("SMEP storage folders swapped for links, rootful", {
+  skip: skipUnlessRoot() || skipUnlessTools("podman", "busybox", "runc", "useradd", "userdel", "setpriv"),
+}, () => {
   let tmp: string;
   let pm: PodmanEnv;
   let node: Node;
@@ -158,7 +172,11 @@ describe("SMEP storage folders swapped for links, rootful", { skip: skipUnlessRo
     chmodSync(tmp, 0o755);
     pm = createPodmanEnv();
     await pm.importBusybox(IMAGE);
-    node = await startNode(tmp, pm, { MCP_AGENT_PLACEMENT_SHEET: "dynamicalsystem", MCP_AGENT_PLACEMENT_ISOLATION: "rootful", MCP_AGENT_PLACEMENT_HOME_ROOT: join(tmp, "users") });
+    node = await startNode(tmp, pm, {
+      MCP_AGENT_PLACEMENT_SHEET: "dynamicalsystem",
+      MCP_AGENT_PLACEMENT_ISOLATION: "rootful",
+      MCP_AGENT_PLACEMENT_HOME_ROOT: join(tmp, "users"),
+    });
     storage = join(node.storageRoot, USER.name);
     outside = join(tmp, "outside");
     mkdirSync(outside);
@@ -168,20 +186,31 @@ describe("SMEP storage folders swapped for links, rootful", { skip: skipUnlessRo
     await node?.agent.stop();
     await pm?.cleanup();
     const problems: string[] = [];
-    if (created) for (const u of existingUsers([USER])) await removeServiceUser(u, join(tmp, "users", u.name)).catch((err: Error) => problems.push(err.message));
+    if (created)
+      for (const u of existingUsers([USER])) await removeServiceUser(u, join(tmp, "users", u.name)).catch((err: Error) => problems.push(err.message));
     if (tmp && problems.length === 0) rmSync(tmp, { recursive: true, force: true });
     assert.deepEqual(problems, []);
   });
 
   test("<root>/data mounted by a rootful container, then swapped for a link: Restart and Start refuse; so does a storage folder no volume names", async () => {
     const volume = `${storage}/data:/data`;
-    const def = { name: "rflinks", node: "node1", version: "v1", number: 46, components: [{ name: "api", image: IMAGE, volumes: [volume], cmd: ["sh", "-c", "ls / > /data/seen; exec sleep 3600"] }] } as Partial<ServiceDefinition>;
+    const def = {
+      name: "rflinks",
+      node: "node1",
+      version: "v1",
+      number: 46,
+      components: [{ name: "api", image: IMAGE, volumes: [volume], cmd: ["sh", "-c", "ls / > /data/seen; exec sleep 3600"] }],
+    } as Partial<ServiceDefinition>;
     await deploy(node.client, def);
     assert.equal((await node.client.status({ service: "rflinks" })).placement!.uid, USER.uid);
 
     renameSync(join(storage, "data"), join(storage, "data.moved"));
     symlinkSync(outside, join(storage, "data"));
-    await assert.rejects(node.client.restart({ service: "rflinks" }), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.includes(`${join(storage, "data")} is a symbolic link to ${outside}`));
+    await assert.rejects(
+      node.client.restart({ service: "rflinks" }),
+      (e: unknown) =>
+        e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.includes(`${join(storage, "data")} is a symbolic link to ${outside}`),
+    );
     assert.equal((await pm.podman(["inspect", "--format", "{{.State.Status}}", "rflinks-api"])).trim(), "exited");
     assert.equal(existsSync(join(outside, "seen")), false, "the container never ran on the linked folder");
 
@@ -189,7 +218,13 @@ describe("SMEP storage folders swapped for links, rootful", { skip: skipUnlessRo
     renameSync(join(storage, "data.moved"), join(storage, "data"));
     renameSync(join(storage, "state"), join(storage, "state.moved"));
     symlinkSync(outside, join(storage, "state"));
-    await assert.rejects(node.client.start({ service: "rflinks" }), (e: unknown) => e instanceof ConnectError && e.code === Code.FailedPrecondition && e.rawMessage.startsWith(`storage of rflinks-api: ${join(storage, "state")} is a symbolic link to ${outside}`));
+    await assert.rejects(
+      node.client.start({ service: "rflinks" }),
+      (e: unknown) =>
+        e instanceof ConnectError &&
+        e.code === Code.FailedPrecondition &&
+        e.rawMessage.startsWith(`storage of rflinks-api: ${join(storage, "state")} is a symbolic link to ${outside}`),
+    );
 
     rmSync(join(storage, "state"));
     renameSync(join(storage, "state.moved"), join(storage, "state"));

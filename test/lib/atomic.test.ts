@@ -96,7 +96,10 @@ describe("writeFileAtomic", () => {
     })();
     failClose = undefined;
     assert.match(err.message, /EIO/);
-    assert.deepEqual(err.suppressed?.map((e) => e.message), ["EBADF: injected"]);
+    assert.deepEqual(
+      err.suppressed?.map((e) => e.message),
+      ["EBADF: injected"],
+    );
     assert.deepEqual(readdirSync(dir), []);
   });
 });

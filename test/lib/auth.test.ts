@@ -3,12 +3,27 @@ import { createServer, type Server } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { CachedIdentity, bearerToken } from "../../lib/auth/cache.ts";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
-import { audienceError, IdentityUnavailableError, InvalidCredentialsError, RateLimitedError, type Claims, type IdentityProvider } from "../../lib/auth/types.ts";
+import {
+  audienceError,
+  IdentityUnavailableError,
+  InvalidCredentialsError,
+  RateLimitedError,
+  type Claims,
+  type IdentityProvider,
+} from "../../lib/auth/types.ts";
 import { rpcCaller } from "../../lib/auth/connect.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createCA, issueServerCert } from "../../lib/tls/certs.ts";
 
-const claims = (over: Partial<Claims> = {}): Claims => ({ subject: "s", username: "u", accountType: "human", roles: ["user"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), audience: "mcr", ...over });
+const claims = (over: Partial<Claims> = {}): Claims => ({
+  subject: "s",
+  username: "u",
+  accountType: "human",
+  roles: ["user"],
+  expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  audience: "mcr",
+  ...over,
+});
 
 class FakeIdentity implements IdentityProvider {
   calls = 0;
@@ -135,10 +150,31 @@ describe("RemoteIdentity against a scripted MCIAS-compatible server", () => {
     script = (path, body) =>
       path === "/v1/auth/login"
         ? { status: 200, body: { token: `tok-${body.username}-${body.service_name}`, expires_at: "2030-01-01T00:00:00Z" } }
-        : { status: 200, body: { valid: true, subject: "id-1", username: "alice", account_type: "system", roles: ["user"], expires_at: "2030-01-01T00:00:00Z", service_name: "mcp-agent" } };
+        : {
+            status: 200,
+            body: {
+              valid: true,
+              subject: "id-1",
+              username: "alice",
+              account_type: "system",
+              roles: ["user"],
+              expires_at: "2030-01-01T00:00:00Z",
+              service_name: "mcp-agent",
+            },
+          };
     const id = new RemoteIdentity({ serverUrl: url, caCert: ca });
-    assert.deepEqual(await id.login({ username: "alice", password: "p", serviceName: "mcr", tags: [] }), { token: "tok-alice-mcr", expiresAt: "2030-01-01T00:00:00Z" });
-    assert.deepEqual(await id.validate("t"), { subject: "id-1", username: "alice", accountType: "system", roles: ["user"], expiresAt: "2030-01-01T00:00:00Z", audience: "mcp-agent" });
+    assert.deepEqual(await id.login({ username: "alice", password: "p", serviceName: "mcr", tags: [] }), {
+      token: "tok-alice-mcr",
+      expiresAt: "2030-01-01T00:00:00Z",
+    });
+    assert.deepEqual(await id.validate("t"), {
+      subject: "id-1",
+      username: "alice",
+      accountType: "system",
+      roles: ["user"],
+      expiresAt: "2030-01-01T00:00:00Z",
+      audience: "mcp-agent",
+    });
     id.close();
   });
 
@@ -148,7 +184,10 @@ describe("RemoteIdentity against a scripted MCIAS-compatible server", () => {
     await assert.rejects(id.login({ username: "a", password: "b", serviceName: "mcr", tags: [] }), InvalidCredentialsError);
     assert.equal(await id.validate("t"), null);
     script = () => ({ status: 429, headers: { "Retry-After": "17" } });
-    await assert.rejects(id.login({ username: "a", password: "b", serviceName: "mcr", tags: [] }), (e: unknown) => e instanceof RateLimitedError && e.retryAfterSeconds === 17);
+    await assert.rejects(
+      id.login({ username: "a", password: "b", serviceName: "mcr", tags: [] }),
+      (e: unknown) => e instanceof RateLimitedError && e.retryAfterSeconds === 17,
+    );
     script = () => ({ status: 502, body: "<html>" });
     await assert.rejects(id.validate("t"), IdentityUnavailableError);
     script = () => ({ status: 200, body: { valid: false } });
@@ -179,7 +218,10 @@ describe("token audience", () => {
     const inner = new FakeIdentity();
     inner.answer = claims({ audience: "mcr", roles: ["admin"] });
     const headers = new Headers({ authorization: "Bearer t" });
-    await assert.rejects(rpcCaller(inner, headers, "mcp-agent"), (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr/.test(e.rawMessage));
+    await assert.rejects(
+      rpcCaller(inner, headers, "mcp-agent"),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.Unauthenticated && /issued for mcr/.test(e.rawMessage),
+    );
     assert.equal((await rpcCaller(inner, headers, "mcr")).username, "u");
   });
 });

@@ -63,7 +63,7 @@ for (const c of configs) {
 
 describe("misspelled and nested keys name their section", () => {
   test("mcr.toml: [server] listen_adr, [storage] delete_enabeld, a table inside [server]", () => {
-    refuses(loadRegistryConfig, MCR.replace("listen_addr", "listen_addr = \"127.0.0.1:0\"\nlisten_adr"), /\[server\] unknown key listen_adr/);
+    refuses(loadRegistryConfig, MCR.replace("listen_addr", 'listen_addr = "127.0.0.1:0"\nlisten_adr'), /\[server\] unknown key listen_adr/);
     refuses(loadRegistryConfig, `${MCR}delete_enabeld = false\n`, /\[storage\] unknown key delete_enabeld/);
     refuses(loadRegistryConfig, `${MCR}[server.tls]\ncert = "x.pem"\n`, /\[server\] unknown key tls/);
   });
@@ -86,24 +86,48 @@ describe("misspelled and nested keys name their section", () => {
 describe("environment overrides that name no key", () => {
   test("mcr: $MCR_SERVER_LISTEN_ADR and $MCR_SERVR_LISTEN_ADDR are refused, naming the variable", () => {
     const path = write(MCR);
-    assert.throws(() => loadRegistryConfig(path, { MCR_SERVER_LISTEN_ADR: ":1" }), /\$MCR_SERVER_LISTEN_ADR names no config key \(\[server\] has no key listen_adr\)/);
-    assert.throws(() => loadRegistryConfig(path, { MCR_SERVR_LISTEN_ADDR: ":1" }), (e: Error) => e.message.includes(path) && /there is no section \[servr\]/.test(e.message));
+    assert.throws(
+      () => loadRegistryConfig(path, { MCR_SERVER_LISTEN_ADR: ":1" }),
+      /\$MCR_SERVER_LISTEN_ADR names no config key \(\[server\] has no key listen_adr\)/,
+    );
+    assert.throws(
+      () => loadRegistryConfig(path, { MCR_SERVR_LISTEN_ADDR: ":1" }),
+      (e: Error) => e.message.includes(path) && /there is no section \[servr\]/.test(e.message),
+    );
     // Not shaped like a key: left alone (scripts use $MCR_HOME, $MCR_BIN).
     assert.equal(loadRegistryConfig(path, { MCR_HOME: "/x", MCR_BIN: "/y", MCR_SERVER_LISTEN_ADDR: ":2" }).server.listen_addr, ":2");
   });
 
   test("mcp-agent: $MCP_AGENT_ is its own prefix: $MCP_AGENT_RUNTIME_PODMNA is refused, the console's $MCP_ variables are not its business", () => {
     const path = write(AGENT);
-    assert.throws(() => loadAgentConfig(path, { MCP_AGENT_RUNTIME_PODMNA: "x" }), /\$MCP_AGENT_RUNTIME_PODMNA names no config key \(\[runtime\] has no key podmna\)/);
-    const cfg = loadAgentConfig(path, { MCP_REGISTRY_URL: "https://mcr:8443", MCP_CA_CERT: "/ca.pem", MCP_RUNTIME_PODMAN: "/not/the/agents", MCP_AGENT_RUNTIME_PODMAN: "/opt/podman" });
+    assert.throws(
+      () => loadAgentConfig(path, { MCP_AGENT_RUNTIME_PODMNA: "x" }),
+      /\$MCP_AGENT_RUNTIME_PODMNA names no config key \(\[runtime\] has no key podmna\)/,
+    );
+    const cfg = loadAgentConfig(path, {
+      MCP_REGISTRY_URL: "https://mcr:8443",
+      MCP_CA_CERT: "/ca.pem",
+      MCP_RUNTIME_PODMAN: "/not/the/agents",
+      MCP_AGENT_RUNTIME_PODMAN: "/opt/podman",
+    });
     assert.equal(cfg.runtime.podman, "/opt/podman");
   });
 
   test("mcp: $MCP_REGISTRY_URLL and $MCP_RUNTIME_PODMAN are refused; the agent's $MCP_AGENT_ variables are left alone", () => {
     const path = write(CONSOLE);
-    assert.throws(() => loadConsoleConfig(path, { MCP_REGISTRY_URLL: "https://x" }), /\$MCP_REGISTRY_URLL names no config key \(\[registry\] has no key urll\)/);
-    assert.throws(() => loadConsoleConfig(path, { MCP_RUNTIME_PODMAN: "/opt/podman" }), /\$MCP_RUNTIME_PODMAN names no config key \(there is no section \[runtime\]\)/);
-    assert.equal(loadConsoleConfig(path, { MCP_AGENT_RUNTIME_PODMAN: "/opt/podman", MCP_AGENT_SERVER_LISTEN_ADDR: ":1", MCP_REGISTRY_URL: "https://other:8443" }).registry.url, "https://other:8443");
+    assert.throws(
+      () => loadConsoleConfig(path, { MCP_REGISTRY_URLL: "https://x" }),
+      /\$MCP_REGISTRY_URLL names no config key \(\[registry\] has no key urll\)/,
+    );
+    assert.throws(
+      () => loadConsoleConfig(path, { MCP_RUNTIME_PODMAN: "/opt/podman" }),
+      /\$MCP_RUNTIME_PODMAN names no config key \(there is no section \[runtime\]\)/,
+    );
+    assert.equal(
+      loadConsoleConfig(path, { MCP_AGENT_RUNTIME_PODMAN: "/opt/podman", MCP_AGENT_SERVER_LISTEN_ADDR: ":1", MCP_REGISTRY_URL: "https://other:8443" }).registry
+        .url,
+      "https://other:8443",
+    );
   });
 });
 
@@ -126,7 +150,11 @@ function objects(t: z.ZodTypeAny, where: string, out: [string, z.AnyZodObject][]
 }
 
 test("every table of the three schemas is strict (a key added later cannot be silently dropped)", () => {
-  for (const [name, schema] of [["mcr", registryConfigSchema], ["mcp-agent", agentConfigSchema], ["mcp", consoleConfigSchema]] as const) {
+  for (const [name, schema] of [
+    ["mcr", registryConfigSchema],
+    ["mcp-agent", agentConfigSchema],
+    ["mcp", consoleConfigSchema],
+  ] as const) {
     const found = objects(schema, name);
     assert.ok(found.length > 3, name);
     for (const [where, o] of found) assert.equal(o._def.unknownKeys, "strict", `${where} is not .strict()`);

@@ -70,14 +70,23 @@ describe("loadConfig", () => {
 
   test("refuses a missing required field, naming it", () => {
     const path = write('[server]\nlisten_addr = ":1"\n[database]\n');
-    assert.throws(() => loadConfig({ path, schema, envPrefix: "SVC", env: {} }), (e: Error) => e instanceof ConfigError && /\[database\] path is required/.test(e.message));
+    assert.throws(
+      () => loadConfig({ path, schema, envPrefix: "SVC", env: {} }),
+      (e: Error) => e instanceof ConfigError && /\[database\] path is required/.test(e.message),
+    );
     const noSection = write('[server]\nlisten_addr = ":1"\n');
     assert.throws(() => loadConfig({ path: noSection, schema, envPrefix: "SVC", env: {} }), /\[database\] is required/);
   });
 
   test("refuses bad values with the field and the reason", () => {
-    assert.throws(() => loadConfig({ path: write(base.replace("127.0.0.1:8443", "nowhere")), schema, envPrefix: "SVC", env: {} }), /\[server\] listen_addr must be host:port/);
-    assert.throws(() => loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { SVC_SERVER_PLAIN_HTTP: "maybe" } }), /\[server\] plain_http expected boolean/);
+    assert.throws(
+      () => loadConfig({ path: write(base.replace("127.0.0.1:8443", "nowhere")), schema, envPrefix: "SVC", env: {} }),
+      /\[server\] listen_addr must be host:port/,
+    );
+    assert.throws(
+      () => loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { SVC_SERVER_PLAIN_HTTP: "maybe" } }),
+      /\[server\] plain_http expected boolean/,
+    );
     assert.throws(() => loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { SVC_MCIAS_RETRIES: "" } }), /\[mcias\] retries/);
     assert.throws(() => loadConfig({ path: write(base), schema, envPrefix: "SVC", env: { PORT: "70000" } }), /not a port number/);
   });

@@ -39,11 +39,14 @@ async function idleSocket(port: number, localAddress: string): Promise<Socket> {
 
 function get(port: number, path: string, opts: { localAddress?: string; agent?: Agent; auth?: boolean } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, localAddress: opts.localAddress, agent: opts.agent ?? false, headers: opts.auth ? { "x-auth": "1" } : {} }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve(body));
-    });
+    const req = request(
+      { host: "127.0.0.1", port, path, localAddress: opts.localAddress, agent: opts.agent ?? false, headers: opts.auth ? { "x-auth": "1" } : {} },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve(body));
+      },
+    );
     req.on("error", reject);
     req.end();
   });

@@ -11,7 +11,16 @@ const valid = () => ({
   node: "node1",
   version: "v1",
   storage: { nfs: "nas:/volume1/shop" },
-  components: [{ name: "api", image: "reg.local/shop", volumes: ["/srv/shop/data:/data"], cmd: ["sh", "-c", "echo a\n\techo b"], env: { LOG: "x" } as Record<string, string>, routes: [{ name: "rest", port: 8443, hostname: "shop.example.net" }] }],
+  components: [
+    {
+      name: "api",
+      image: "reg.local/shop",
+      volumes: ["/srv/shop/data:/data"],
+      cmd: ["sh", "-c", "echo a\n\techo b"],
+      env: { LOG: "x" } as Record<string, string>,
+      routes: [{ name: "rest", port: 8443, hostname: "shop.example.net" }],
+    },
+  ],
 });
 
 type Def = ReturnType<typeof valid>;
@@ -31,10 +40,20 @@ describe("control characters in definitions", () => {
   });
 
   test("a NUL in a volume is refused, naming the volume, the character and its position", () => {
-    refused((d) => (d.components[0]!.volumes = ["/srv/shop/da\0ta:/data"]), /shop: components\[0\]\.volumes\[0\]/, /"\/srv\/shop\/da\\u0000ta:\/data" contains the control character U\+0000 at position 12/);
+    refused(
+      (d) => (d.components[0]!.volumes = ["/srv/shop/da\0ta:/data"]),
+      /shop: components\[0\]\.volumes\[0\]/,
+      /"\/srv\/shop\/da\\u0000ta:\/data" contains the control character U\+0000 at position 12/,
+    );
   });
 
-  for (const [label, ch] of [["newline", "\n"], ["escape", "\x1b"], ["DEL", "\x7f"], ["carriage return", "\r"], ["tab", "\t"]] as const) {
+  for (const [label, ch] of [
+    ["newline", "\n"],
+    ["escape", "\x1b"],
+    ["DEL", "\x7f"],
+    ["carriage return", "\r"],
+    ["tab", "\t"],
+  ] as const) {
     const code = `U\\+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
     test(`a ${label} is refused in every name and path`, () => {
       refused((d) => (d.name = `sh${ch}op`), /^name: /, new RegExp(code));
@@ -59,13 +78,19 @@ describe("control characters in definitions", () => {
   test("a huge value with a control character comes back as a short prefix", () => {
     const d = valid();
     d.components[0]!.volumes = [`/srv/${"a".repeat(100_000)}\0:/x`];
-    assert.throws(() => validateDefinition(d), (e: Error) => e.message.length < 300 && /\(100009 characters\) contains the control character U\+0000 at position 100005/.test(e.message));
+    assert.throws(
+      () => validateDefinition(d),
+      (e: Error) => e.message.length < 300 && /\(100009 characters\) contains the control character U\+0000 at position 100005/.test(e.message),
+    );
   });
 
   test("machine registry names that would not read back as one name=NN line are refused", () => {
     assert.equal(formatMachineRegistry(new Map([["shop", 1]])), "shop=01\n");
     for (const name of ["a=01\nb", "shop\0", "shop#x", "Shop"]) {
-      assert.throws(() => formatMachineRegistry(new Map([[name, 2]])), (e: unknown) => e instanceof PlacementError && e.message.startsWith(`machine registry: ${JSON.stringify(name)} is not a valid service name`));
+      assert.throws(
+        () => formatMachineRegistry(new Map([[name, 2]])),
+        (e: unknown) => e instanceof PlacementError && e.message.startsWith(`machine registry: ${JSON.stringify(name)} is not a valid service name`),
+      );
     }
   });
 });

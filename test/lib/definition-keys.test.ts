@@ -19,7 +19,12 @@ test("an unknown key is an error naming it, at the top, in a component, a route 
     [{ ...base, components: [{ name: "api", routes: [{ port: 443, prot: "tcp" }] }] }, /^shop: components\[0\]\.routes\[0\]\.prot: unknown key "prot"/],
     [{ ...base, storage: { nfs: "srv:/x", nsf_options: "ro" } }, /^shop: storage\.nsf_options: unknown key "nsf_options"/],
   ];
-  for (const [raw, re] of cases) assert.throws(() => validateDefinition(raw), (e: Error) => e instanceof DefinitionError && re.test(e.message), String(re));
+  for (const [raw, re] of cases)
+    assert.throws(
+      () => validateDefinition(raw),
+      (e: Error) => e instanceof DefinitionError && re.test(e.message),
+      String(re),
+    );
   assert.equal(validateDefinition(base).name, "shop");
 });
 
@@ -32,8 +37,12 @@ test("the console names the file and the line of an unknown key; path and [build
   assert.deepEqual(Object.keys(loaded.images), ["shop"]);
 
   writeFileSync(file, ok + 'imgae = "mcr/shop:v1"\n');
-  assert.throws(() => parseDefinitionFile(file), (e: Error) => e.message === `${file}:11: components[0].imgae: unknown key "imgae" (known: name, image, version, volumes, cmd, network, user, restart, env, routes)`);
-  writeFileSync(file, 'replicas = 2\n' + ok);
+  assert.throws(
+    () => parseDefinitionFile(file),
+    (e: Error) =>
+      e.message === `${file}:11: components[0].imgae: unknown key "imgae" (known: name, image, version, volumes, cmd, network, user, restart, env, routes)`,
+  );
+  writeFileSync(file, "replicas = 2\n" + ok);
   assert.throws(() => parseDefinitionFile(file), new RegExp(`${file}:1: replicas: unknown key "replicas"`));
   writeFileSync(file, ok.replace("[[components]]", '[sheet]\nname = "x"\n\n[[components]]'));
   assert.throws(() => parseDefinitionFile(file), new RegExp(`${file}:9: sheet: unknown key "sheet"`));

@@ -32,7 +32,7 @@ describe("definition list bounds", () => {
   });
 
   test("volumes, cmd, env and routes of a component are bounded", () => {
-    const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+    const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
     const d = base();
     d.components[0]!.volumes = many(LIMITS.volumes + 1, (i) => `/srv/web/${i}:/data/${i}`);
     refuses(d, /components\[0\]\.volumes: 65 volumes given; at most 64/);
@@ -70,7 +70,10 @@ describe("errors quote a short prefix", () => {
   });
 
   test("machine registry lines", () => {
-    assert.throws(() => parseMachineRegistry(`${"x".repeat(100_000)}=1x\n`), (e: Error) => e.message.length < 200 && /\(100003 characters\)/.test(e.message));
+    assert.throws(
+      () => parseMachineRegistry(`${"x".repeat(100_000)}=1x\n`),
+      (e: Error) => e.message.length < 200 && /\(100003 characters\)/.test(e.message),
+    );
     assert.throws(() => parseMachineRegistry(`${"a".repeat(64)}=01\n`), /expected name=NN/);
   });
 });

@@ -38,14 +38,22 @@ describe("instance lock", () => {
 
   test("a live holder refuses, naming its pid", () => {
     plant({ pid: other.pid });
-    assert.throws(() => acquireInstanceLock(path(), "server"), (e: unknown) => e instanceof LockHeldError && e.holder.pid === other.pid && e.message.includes(`pid ${other.pid}`));
+    assert.throws(
+      () => acquireInstanceLock(path(), "server"),
+      (e: unknown) => e instanceof LockHeldError && e.holder.pid === other.pid && e.message.includes(`pid ${other.pid}`),
+    );
     assert.equal(lockHolder(path())?.pid, other.pid);
     assert.equal(JSON.parse(readFileSync(path(), "utf8")).pid, other.pid, "the holder's lock is untouched");
   });
 
   test("the agent's message names the pid, the database and the lock", () => {
     plant({ pid: other.pid });
-    assert.throws(() => lockAgentDatabase(join(dir, "agent.db")), (e: Error) => e.message === `another mcp-agent server (pid ${other.pid}, since 2024-01-02T03:04:05.000Z) is using ${join(dir, "agent.db")} (lock ${path()}); stop it, or let it finish draining, before starting this one`);
+    assert.throws(
+      () => lockAgentDatabase(join(dir, "agent.db")),
+      (e: Error) =>
+        e.message ===
+        `another mcp-agent server (pid ${other.pid}, since 2024-01-02T03:04:05.000Z) is using ${join(dir, "agent.db")} (lock ${path()}); stop it, or let it finish draining, before starting this one`,
+    );
   });
 
   test("a lock of a dead process, a reused pid, or garbage is taken over", () => {
@@ -70,6 +78,10 @@ describe("instance lock", () => {
   });
 
   test("a database whose folder does not exist is a clear error", () => {
-    assert.throws(() => lockAgentDatabase(join(dir, "missing", "agent.db")), (e: Error) => e.message === `cannot lock ${join(dir, "missing", "agent.db")}: its folder ${join(dir, "missing")} does not exist (mcp-agent init --dir makes it)`);
+    assert.throws(
+      () => lockAgentDatabase(join(dir, "missing", "agent.db")),
+      (e: Error) =>
+        e.message === `cannot lock ${join(dir, "missing", "agent.db")}: its folder ${join(dir, "missing")} does not exist (mcp-agent init --dir makes it)`,
+    );
   });
 });

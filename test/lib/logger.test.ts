@@ -21,7 +21,11 @@ function capture(): { log: Logger; lines: Record<string, any>[]; text: () => str
   return {
     log,
     get lines() {
-      return raw.join("").trim().split("\n").map((l) => JSON.parse(l));
+      return raw
+        .join("")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
     },
     text: () => raw.join(""),
   };
@@ -53,7 +57,10 @@ describe("log redaction", () => {
 
   test("credentials embedded in strings are redacted: header values, URLs, query strings, JSON, messages", () => {
     const c = capture();
-    c.log.warn({ header: `Bearer ${SECRET}`, basic: `basic ${Buffer.from(`u:${SECRET}`).toString("base64")}`, url: `https://alice:${SECRET}@registry.example:8443/v2/` }, `login to https://bob:${SECRET}@host failed`);
+    c.log.warn(
+      { header: `Bearer ${SECRET}`, basic: `basic ${Buffer.from(`u:${SECRET}`).toString("base64")}`, url: `https://alice:${SECRET}@registry.example:8443/v2/` },
+      `login to https://bob:${SECRET}@host failed`,
+    );
     c.log.info(`GET /cb?code=1&access_token=${SECRET} with {"Password": "${SECRET}"}`);
     c.log.error({ u: new URL(`https://carol:${SECRET}@example.net/x`) }, "url object");
     assert.equal(c.text().includes(SECRET), false, c.text());
@@ -67,7 +74,15 @@ describe("log redaction", () => {
   });
 
   test("ordinary text is left alone, including challenges and token endpoints", () => {
-    for (const s of ["request", "/v2/token", "GET", 'Bearer realm="https://r.example/v2/token",service="mcr"', "cannot validate the token: identity server x is unreachable", "https://host:8443/v2/", "token_ttl=12h"]) {
+    for (const s of [
+      "request",
+      "/v2/token",
+      "GET",
+      'Bearer realm="https://r.example/v2/token",service="mcr"',
+      "cannot validate the token: identity server x is unreachable",
+      "https://host:8443/v2/",
+      "token_ttl=12h",
+    ]) {
       assert.equal(redactString(s), s);
     }
   });
@@ -126,7 +141,18 @@ describe("log redaction", () => {
   });
 
   test("key matching ignores case, dashes and underscores", () => {
-    for (const k of ["authorization", "Authorization", "PROXY-AUTHORIZATION", "password", "adminPassword", "access_token", "X-Api-Key", "client_secret", "Set-Cookie"]) assert.ok(isSecretKey(k), k);
+    for (const k of [
+      "authorization",
+      "Authorization",
+      "PROXY-AUTHORIZATION",
+      "password",
+      "adminPassword",
+      "access_token",
+      "X-Api-Key",
+      "client_secret",
+      "Set-Cookie",
+    ])
+      assert.ok(isSecretKey(k), k);
     for (const k of ["username", "password_file", "token_ttl", "tokenHash", "method", "path"]) assert.equal(isSecretKey(k), false, k);
   });
 
@@ -153,7 +179,8 @@ describe("log redaction", () => {
       [`{"pass": "${SECRET}", "author": "bob"}`, `{"pass": "${REDACTED}", "author": "bob"}`],
     ];
     for (const [input, want] of cases) assert.equal(redactString(input), want, input);
-    for (const s of ["bypass=1 compass=n", '{"author": "bob", "authority": "x", "oauth": "y"}', "the first pass: 3 drifts", "/v1/auth/login"]) assert.equal(redactString(s), s);
+    for (const s of ["bypass=1 compass=n", '{"author": "bob", "authority": "x", "oauth": "y"}', "the first pass: 3 drifts", "/v1/auth/login"])
+      assert.equal(redactString(s), s);
   });
 
   test("PEM private keys inside strings are redacted, whole or cut off; certificates are kept", () => {

@@ -101,7 +101,10 @@ describe("request limits", () => {
   test("a streaming response outlives the request timeout and the idle timeout (HTTP/1.1 and HTTP/2)", async () => {
     const h2 = new Http2SessionManager(p.h2Url);
     try {
-      for (const transport of [createConnectTransport({ baseUrl: p.h1Url, httpVersion: "1.1" }), createConnectTransport({ baseUrl: p.h2Url, httpVersion: "2", sessionManager: h2 })]) {
+      for (const transport of [
+        createConnectTransport({ baseUrl: p.h1Url, httpVersion: "1.1" }),
+        createConnectTransport({ baseUrl: p.h2Url, httpVersion: "2", sessionManager: h2 }),
+      ]) {
         const lines: string[] = [];
         for await (const m of createClient(AgentService, transport).logs({ service: "x" })) lines.push(m.line);
         assert.deepEqual(lines, ["line 0", "line 1", "line 2", "line 3", "line 4"]);

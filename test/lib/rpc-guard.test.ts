@@ -48,16 +48,22 @@ async function serve(guard: Omit<RpcGuardOptions, "maxMessageBytes">, build: "sp
   if (build === "guarded") handler = guardedConnectHandler({ routes, interceptors: [auth], maxMessageBytes: LIMIT, ...guard });
   else {
     const inner = connectNodeAdapter({ routes, interceptors: [auth], readMaxBytes: LIMIT }) as NodeHandler;
-    handler = guardRpc((req, res) => {
-      served.calls++;
-      inner(req, res);
-    }, { maxMessageBytes: LIMIT, ...guard });
+    handler = guardRpc(
+      (req, res) => {
+        served.calls++;
+        inner(req, res);
+      },
+      { maxMessageBytes: LIMIT, ...guard },
+    );
   }
   served.h1 = createH1(handler);
   served.h2 = createH2(handler);
   const sessions = new Set<Http2Session>();
   served.h2.on("session", (s) => sessions.add(s));
-  for (const [server, key] of [[served.h1, "h1Url"], [served.h2, "h2Url"]] as const) {
+  for (const [server, key] of [
+    [served.h1, "h1Url"],
+    [served.h2, "h2Url"],
+  ] as const) {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     served[key] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
@@ -87,7 +93,11 @@ function h1Partial(url: string, headers: Record<string, string | number>, sent: 
 }
 
 /** A raw HTTP/2 request left open after `sent` bytes; resolves with the response headers and whether the server closed the stream. */
-function h2Partial(url: string, headers: Record<string, string | number>, sent: number): Promise<{ headers: Record<string, unknown>; closedByServer: boolean }> {
+function h2Partial(
+  url: string,
+  headers: Record<string, string | number>,
+  sent: number,
+): Promise<{ headers: Record<string, unknown>; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const session = h2Connect(url);
     session.on("error", reject);
@@ -144,9 +154,12 @@ describe("RPC guard", () => {
         return true;
       });
       // A server-streaming RPC: Connect streaming answers with an end-stream message.
-      await assert.rejects(async () => {
-        for await (const _ of client.logs({ service: "x" }));
-      }, (e: ConnectError) => e.code === Code.Unauthenticated && /bearer token is required/.test(e.rawMessage));
+      await assert.rejects(
+        async () => {
+          for await (const _ of client.logs({ service: "x" }));
+        },
+        (e: ConnectError) => e.code === Code.Unauthenticated && /bearer token is required/.test(e.rawMessage),
+      );
     }
     assert.equal(s.calls, 0);
   });
@@ -184,7 +197,10 @@ describe("RPC guard", () => {
       assert.deepEqual(lines, ["one"], name);
     }
     const calls = s.calls;
-    await assert.rejects(h1Client.status({ service: "x" }, { headers: { authorization: "Bearer wrong" } }), (e: ConnectError) => e.code === Code.Unauthenticated && /invalid token/.test(e.rawMessage));
+    await assert.rejects(
+      h1Client.status({ service: "x" }, { headers: { authorization: "Bearer wrong" } }),
+      (e: ConnectError) => e.code === Code.Unauthenticated && /invalid token/.test(e.rawMessage),
+    );
     assert.equal(s.calls, calls + 1);
     // A message just under the limit passes the guard and connect-es.
     const big = await h1Client.status({ service: "x".repeat(LIMIT - 16) }, good);
@@ -214,7 +230,10 @@ describe("guardedConnectHandler: readMaxBytes", () => {
   after(() => s.close());
 
   test("a message over the limit is ResourceExhausted", async () => {
-    await assert.rejects(client.status({ service: "x".repeat(LIMIT + 10) }, { headers: { authorization: "Bearer good" } }), (e: ConnectError) => e.code === Code.ResourceExhausted);
+    await assert.rejects(
+      client.status({ service: "x".repeat(LIMIT + 10) }, { headers: { authorization: "Bearer good" } }),
+      (e: ConnectError) => e.code === Code.ResourceExhausted,
+    );
   });
 
   test("a gzip bomb is cut after decompressing the limit", async () => {
@@ -222,11 +241,15 @@ describe("guardedConnectHandler: readMaxBytes", () => {
     const bomb = gzipSync(Buffer.concat([Buffer.from('{"service":"x"'), Buffer.alloc(64 * 1024 * 1024, " "), Buffer.from("}")]));
     assert.ok(bomb.length < LIMIT);
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = h1Request(`${s.h1Url}${STATUS}`, { method: "POST", headers: { ...connectUnary, "content-encoding": "gzip", authorization: "Bearer good" } }, (r) => {
-        let body = "";
-        r.on("data", (d) => (body += d));
-        r.on("end", () => resolve({ status: r.statusCode!, body }));
-      });
+      const req = h1Request(
+        `${s.h1Url}${STATUS}`,
+        { method: "POST", headers: { ...connectUnary, "content-encoding": "gzip", authorization: "Bearer good" } },
+        (r) => {
+          let body = "";
+          r.on("data", (d) => (body += d));
+          r.on("end", () => resolve({ status: r.statusCode!, body }));
+        },
+      );
       req.on("error", reject);
       req.end(bomb);
     });

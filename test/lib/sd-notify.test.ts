@@ -21,8 +21,14 @@ writeFileSync(join(dir, "fails"), "#!/bin/sh\necho 'no manager here' >&2\nexit 1
 /** Runs a script in a fresh node (the module reads the socket when first loaded). */
 async function daemon(script: string, env: NodeJS.ProcessEnv): Promise<string> {
   const file = join(dir, `d-${Date.now()}-${Math.random().toString(36).slice(2)}.mts`);
-  writeFileSync(file, `import { sdNotify, notifySocket } from ${JSON.stringify(join(REPO_ROOT, "lib/process/sd-notify.ts"))};\nimport { execFileSync } from "node:child_process";\nconst log = { warn: (o: object, m: string) => console.log("WARN", m, JSON.stringify(o)) };\n${script}\n`);
-  const { stdout } = await run(process.execPath, ["--import", "tsx", file], { cwd: REPO_ROOT, env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env } });
+  writeFileSync(
+    file,
+    `import { sdNotify, notifySocket } from ${JSON.stringify(join(REPO_ROOT, "lib/process/sd-notify.ts"))};\nimport { execFileSync } from "node:child_process";\nconst log = { warn: (o: object, m: string) => console.log("WARN", m, JSON.stringify(o)) };\n${script}\n`,
+  );
+  const { stdout } = await run(process.execPath, ["--import", "tsx", file], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env },
+  });
   return stdout;
 }
 
@@ -34,7 +40,11 @@ test("with NOTIFY_SOCKET: READY=1 goes through systemd-notify, and children neve
   assert.match(out, /child sees \[\]/, "podman and every other child start without NOTIFY_SOCKET");
   assert.match(out, /socket \/run\/systemd\/notify/);
   assert.match(out, /sent true/);
-  assert.equal(readFileSync(record, "utf8"), "args=READY=1 STATUS=serving on :8443 socket=/run/systemd/notify\n", "one line per message; systemd-notify alone gets the socket");
+  assert.equal(
+    readFileSync(record, "utf8"),
+    "args=READY=1 STATUS=serving on :8443 socket=/run/systemd/notify\n",
+    "one line per message; systemd-notify alone gets the socket",
+  );
   rmSync(record);
 });
 

@@ -42,7 +42,13 @@ describe("service definitions", () => {
     assert.equal(d.active, true);
     assert.equal(d.components.length, 2);
     const [api, web] = d.components;
-    assert.deepEqual(api!.routes.map((r) => [r.name, r.port, r.mode]), [["rest", 8443, "l4"], ["grpc", 9443, "l4"]]);
+    assert.deepEqual(
+      api!.routes.map((r) => [r.name, r.port, r.mode]),
+      [
+        ["rest", 8443, "l4"],
+        ["grpc", 9443, "l4"],
+      ],
+    );
     assert.equal(api!.restart, "unless-stopped");
     assert.deepEqual(api!.env, { LOG_LEVEL: "debug" });
     assert.deepEqual(web!.volumes, []);
@@ -70,7 +76,11 @@ describe("service definitions", () => {
     ["bad TOML", "name = ", /invalid TOML/],
   ];
   for (const [what, text, re] of bad) {
-    test(`refuses ${what}`, () => assert.throws(() => parse(text), (e: unknown) => e instanceof ConsoleError && e.message.startsWith("myservice.toml") && re.test(e.message)));
+    test(`refuses ${what}`, () =>
+      assert.throws(
+        () => parse(text),
+        (e: unknown) => e instanceof ConsoleError && e.message.startsWith("myservice.toml") && re.test(e.message),
+      ));
   }
 
   test("validateDefinition refuses non-objects and wrong types", () => {

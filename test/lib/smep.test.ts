@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ENVIRONMENTS, PlacementError, ephemeralOverlap, formatMachineRegistry, machineNumberFor, parseMachineRegistry, place, sheetNumber } from "../../lib/smep/smep.ts";
+import {
+  ENVIRONMENTS,
+  PlacementError,
+  ephemeralOverlap,
+  formatMachineRegistry,
+  machineNumberFor,
+  parseMachineRegistry,
+  place,
+  sheetNumber,
+} from "../../lib/smep/smep.ts";
 
 describe("SMEP numbers", () => {
   test("sheet numbers follow get_sheet_number (md5 of the name plus newline, first hex digit mod 9, plus 1)", () => {
@@ -29,15 +38,27 @@ describe("SMEP numbers", () => {
   test("placements past port 65535 are refused with the reason and the way out", () => {
     assert.throws(
       () => place({ service: "app", environment: "prod", sheet: "mycompany", machineNumber: 1 }),
-      (e: unknown) => e instanceof PlacementError && /UID 70100 and ports 70100-70109, past the last TCP port 65535/.test(e.message) && /hash of sheet "mycompany" gives 7/.test(e.message) && /no room for any machine/.test(e.message) && /Set sheet_number/.test(e.message),
+      (e: unknown) =>
+        e instanceof PlacementError &&
+        /UID 70100 and ports 70100-70109, past the last TCP port 65535/.test(e.message) &&
+        /hash of sheet "mycompany" gives 7/.test(e.message) &&
+        /no room for any machine/.test(e.message) &&
+        /Set sheet_number/.test(e.message),
     );
     assert.throws(() => place({ service: "app", environment: "local", sheet: "s", sheetNumber: 6, machineNumber: 55 }), /up to 54/);
     assert.equal(place({ service: "app", environment: "local", sheet: "s", sheetNumber: 6, machineNumber: 54 }).ports.at(-1), 65499);
-    assert.equal(place({ service: "app", environment: "prod", sheet: "mycompany", sheetNumber: 2, machineNumber: 1 }).uid, 20100, "sheet_number overrides the hash");
+    assert.equal(
+      place({ service: "app", environment: "prod", sheet: "mycompany", sheetNumber: 2, machineNumber: 1 }).uid,
+      20100,
+      "sheet_number overrides the hash",
+    );
   });
 
   test("unknown environments and bad sheet numbers are refused", () => {
-    assert.throws(() => place({ service: "a", environment: "production", sheet: "s", machineNumber: 1 }), /unknown environment "production": use one of prod, test/);
+    assert.throws(
+      () => place({ service: "a", environment: "production", sheet: "s", machineNumber: 1 }),
+      /unknown environment "production": use one of prod, test/,
+    );
     assert.throws(() => place({ service: "a", environment: "prod", sheet: "s", sheetNumber: 0, machineNumber: 1 }), /must be 1-9/);
   });
 
@@ -49,7 +70,14 @@ describe("SMEP numbers", () => {
 describe("machine registry", () => {
   test("parses name=NN lines and writes them back sorted", () => {
     const r = parseMachineRegistry("# sheet machines\nstation=00\ngazette=01\n\nlldap = 02\n");
-    assert.deepEqual([...r], [["station", 0], ["gazette", 1], ["lldap", 2]]);
+    assert.deepEqual(
+      [...r],
+      [
+        ["station", 0],
+        ["gazette", 1],
+        ["lldap", 2],
+      ],
+    );
     assert.equal(formatMachineRegistry(r), "station=00\ngazette=01\nlldap=02\n");
   });
 

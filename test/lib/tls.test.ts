@@ -44,7 +44,9 @@ describe("platform CA and server certificates", () => {
           let s = "";
           res.on("data", (d) => (s += d));
           res.on("end", () => resolve(s));
-        }).on("error", reject).end();
+        })
+          .on("error", reject)
+          .end();
       });
       assert.equal(body, "ok");
       // A TLS 1.2 client is refused.

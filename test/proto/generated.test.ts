@@ -25,7 +25,10 @@ test("proto/gen is what buf generate produces (regenerate with `npm run generate
   await run(buf, ["generate", "-o", out], { cwd: REPO_ROOT, env: { ...process.env, PATH: `${join(REPO_ROOT, "node_modules", ".bin")}:${process.env.PATH}` } });
   const fresh = join(out, "proto", "gen");
   const committed = join(REPO_ROOT, "proto", "gen");
-  const list = (d: string) => files(d).map((f) => relative(d, f)).sort();
+  const list = (d: string) =>
+    files(d)
+      .map((f) => relative(d, f))
+      .sort();
   assert.deepEqual(list(fresh), list(committed));
   for (const f of list(fresh)) assert.equal(readFileSync(join(committed, f), "utf8"), readFileSync(join(fresh, f), "utf8"), `${f} is stale`);
 });

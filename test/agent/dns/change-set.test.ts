@@ -37,7 +37,12 @@ describe("DNS change sets", () => {
 
   test("a type the node has no address for any more is deleted; withdrawn names lose every set", () => {
     const want = [A("a.example.net", ["192.0.2.1"])];
-    const have = [A("a.example.net", ["192.0.2.1"]), AAAA("a.example.net", ["2001:db8::1"]), A("old.example.net", ["192.0.2.1"]), AAAA("old.example.net", ["2001:db8::1"])];
+    const have = [
+      A("a.example.net", ["192.0.2.1"]),
+      AAAA("a.example.net", ["2001:db8::1"]),
+      A("old.example.net", ["192.0.2.1"]),
+      AAAA("old.example.net", ["2001:db8::1"]),
+    ];
     assert.deepEqual(changeSet(want, ["old.example.net"], have), [
       { action: "delete", name: "a.example.net", type: "AAAA" },
       { action: "delete", name: "old.example.net", type: "A" },
@@ -53,7 +58,10 @@ describe("DNS change sets", () => {
 
   test("changes read as one line each", () => {
     assert.equal(
-      describeChanges([{ action: "replace", set: A("a.example.net", ["192.0.2.1"]) }, { action: "delete", name: "b.example.net", type: "AAAA" }]),
+      describeChanges([
+        { action: "replace", set: A("a.example.net", ["192.0.2.1"]) },
+        { action: "delete", name: "b.example.net", type: "AAAA" },
+      ]),
       "a.example.net A → 192.0.2.1; b.example.net AAAA deleted",
     );
   });
@@ -65,11 +73,30 @@ describe("DNS change sets", () => {
       name: "shop",
       node: "n1",
       version: "v1",
-      components: [{ name: "web", image: "r/x", routes: [{ name: "a", port: 443, mode: "l7", hostname: "WWW.example.net".toLowerCase() }, { name: "b", port: 443, mode: "l7", hostname: "shop.example.org" }] }],
+      components: [
+        {
+          name: "web",
+          image: "r/x",
+          routes: [
+            { name: "a", port: 443, mode: "l7", hostname: "WWW.example.net".toLowerCase() },
+            { name: "b", port: 443, mode: "l7", hostname: "shop.example.org" },
+          ],
+        },
+      ],
     });
-    const dns = new DnsManager({ description: "test", read: async () => [], apply: async () => {} }, {} as RoutingStore, { serviceZone: "example.net", zone: "example.net", addresses: ["192.0.2.1"], ttl: 60 }, silentLogger());
+    const dns = new DnsManager(
+      { description: "test", read: async () => [], apply: async () => {} },
+      {} as RoutingStore,
+      { serviceZone: "example.net", zone: "example.net", addresses: ["192.0.2.1"], ttl: 60 },
+      silentLogger(),
+    );
     assert.deepEqual(dns.namesOf(def), ["shop.svc.example.net", "www.example.net"]);
-    const narrow = new DnsManager(dns.driver, {} as RoutingStore, { serviceZone: "example.net", zone: "svc.example.net", addresses: ["192.0.2.1"], ttl: 60 }, silentLogger());
+    const narrow = new DnsManager(
+      dns.driver,
+      {} as RoutingStore,
+      { serviceZone: "example.net", zone: "svc.example.net", addresses: ["192.0.2.1"], ttl: 60 },
+      silentLogger(),
+    );
     assert.deepEqual(narrow.namesOf(def), ["shop.svc.example.net"]);
   });
 });

@@ -115,7 +115,11 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
   const reset = () => {
     for (const f of readdirSync(dir)) if (f !== "podman") rmSync(join(dir, f));
   };
-  const piped = () => readdirSync(dir).filter((f) => f.startsWith("stdin.")).sort().map((f) => readFileSync(join(dir, f), "utf8"));
+  const piped = () =>
+    readdirSync(dir)
+      .filter((f) => f.startsWith("stdin."))
+      .sort()
+      .map((f) => readFileSync(join(dir, f), "utf8"));
   const args = () => readFileSync(join(dir, "args"), "utf8").trim().split("\n");
 
   test("each call gets the auth file made for its image on stdin, through --authfile /dev/stdin", async () => {
@@ -130,7 +134,11 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
 
   test("no credentials for an image: no --authfile and nothing on stdin", async () => {
     reset();
-    await new PodmanRuntime({ command: fake }).pull("docker.io/library/busybox:1", { certDir: "/certs", authFile: "/root/auth.json", pipedAuth: async () => null });
+    await new PodmanRuntime({ command: fake }).pull("docker.io/library/busybox:1", {
+      certDir: "/certs",
+      authFile: "/root/auth.json",
+      pipedAuth: async () => null,
+    });
     assert.deepEqual(piped(), []);
     assert.deepEqual(args(), ["pull --quiet --cert-dir /certs docker.io/library/busybox:1"], "not the agent's own auth file either");
   });
@@ -151,8 +159,21 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
   test("when no credentials can be had, the call fails with the reason and podman is not run", async () => {
     reset();
     const rt = new PodmanRuntime({ command: fake });
-    const opts = { pipedAuth: async () => Promise.reject(new Error("cannot get a pull token for team/app from https://mcr:8443/v1/auth/pull-token: HTTP 403: agent may not pull team/app")) };
-    await assert.rejects(rt.pull("mcr:8443/team/app:v1", opts), (e: unknown) => e instanceof RuntimeError && /^podman pull mcr:8443\/team\/app:v1 failed: cannot get a pull token .* HTTP 403: agent may not pull team\/app$/.test(e.message.replace(fake, "podman")));
-    assert.deepEqual(readdirSync(dir).filter((f) => f === "args"), []);
+    const opts = {
+      pipedAuth: async () =>
+        Promise.reject(new Error("cannot get a pull token for team/app from https://mcr:8443/v1/auth/pull-token: HTTP 403: agent may not pull team/app")),
+    };
+    await assert.rejects(
+      rt.pull("mcr:8443/team/app:v1", opts),
+      (e: unknown) =>
+        e instanceof RuntimeError &&
+        /^podman pull mcr:8443\/team\/app:v1 failed: cannot get a pull token .* HTTP 403: agent may not pull team\/app$/.test(
+          e.message.replace(fake, "podman"),
+        ),
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f === "args"),
+      [],
+    );
   });
 });

@@ -23,7 +23,14 @@ const shop = validateDefinition({
   node: "n1",
   version: "v1",
   components: [
-    { name: "api", image: "r/shop", routes: [{ name: "rest", port: 8443, mode: "l4" }, { name: "grpc", port: 9443, mode: "l4" }] },
+    {
+      name: "api",
+      image: "r/shop",
+      routes: [
+        { name: "rest", port: 8443, mode: "l4" },
+        { name: "grpc", port: 9443, mode: "l4" },
+      ],
+    },
     { name: "web", image: "r/shop-web", routes: [{ port: 443, mode: "l7", hostname: "www.example.net" }] },
   ],
 });
@@ -32,10 +39,29 @@ const ports = [
   { hostPort: 31001, service: "shop", component: "api", route: "grpc" },
   { hostPort: 31002, service: "shop", component: "web", route: "default" },
 ];
-const planCtx = { identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" }, registryHost: "r", publishAddress: "127.0.0.1", defaultNetwork: "", storageRoot: "/srv", allowedVolumeRoots: ["/srv"], envDir: "/env" };
+const planCtx = {
+  identity: { id: "a1b2c3d4e5f6", node: "n1", containerPrefix: "" },
+  registryHost: "r",
+  publishAddress: "127.0.0.1",
+  defaultNetwork: "",
+  storageRoot: "/srv",
+  allowedVolumeRoots: ["/srv"],
+  envDir: "/env",
+};
 const table = (): RouteEntry[] => planService(shop, ports, planCtx).flatMap((p) => routesFor(shop, p, ctx));
 
-const entry = (over: Partial<RouteEntry>): RouteEntry => ({ service: "blog", component: "web", route: "default", hostname: "blog.svc.example.net", port: 443, mode: "l7", targetHost: "127.0.0.1", targetPort: 32000, cert: "/certs/blog.pem", ...over });
+const entry = (over: Partial<RouteEntry>): RouteEntry => ({
+  service: "blog",
+  component: "web",
+  route: "default",
+  hostname: "blog.svc.example.net",
+  port: 443,
+  mode: "l7",
+  targetHost: "127.0.0.1",
+  targetPort: 32000,
+  cert: "/certs/blog.pem",
+  ...over,
+});
 
 describe("route table", () => {
   test("rows carry the default hostname <service>.svc.<zone>, the host port as target, and the l7 certificate", () => {
@@ -58,7 +84,10 @@ describe("route table", () => {
 
   test("two services claiming one hostname and port are refused, naming both", () => {
     const t = [...table(), entry({ hostname: "www.example.net", port: 443 })];
-    assert.throws(() => checkConflicts(t), (e: unknown) => e instanceof RouteError && /www\.example\.net:443 of blog \(web\/default\) is already claimed by shop \(web\/default\)/.test(e.message));
+    assert.throws(
+      () => checkConflicts(t),
+      (e: unknown) => e instanceof RouteError && /www\.example\.net:443 of blog \(web\/default\) is already claimed by shop \(web\/default\)/.test(e.message),
+    );
     // The same hostname on another port is fine, and so is replacing the service's own rows.
     checkConflicts([...table(), entry({ hostname: "www.example.net", port: 8080 })]);
     checkConflicts(withComponents(table(), "shop", ["web"], [table()[2]!]));
@@ -73,7 +102,10 @@ describe("HAProxy translation", () => {
     assert.match(text, /frontend mcp:tls:8443\n  mode tcp\n  bind 127\.0\.0\.1:8443\n  tcp-request inspect-delay 5s\n/);
     assert.match(text, /use_backend mcp:route:shop:api:rest if \{ req\.ssl_sni -i shop\.svc\.example\.net \}/);
     assert.match(text, /backend mcp:route:shop:api:rest\n  mode tcp\n  server target 127\.0\.0\.1:31000\n/);
-    assert.match(text, /backend mcp:route:shop:web:default\n  mode http\n  retry-on conn-failure empty-response response-timeout\n  server target 127\.0\.0\.1:31002\n/);
+    assert.match(
+      text,
+      /backend mcp:route:shop:web:default\n  mode http\n  retry-on conn-failure empty-response response-timeout\n  server target 127\.0\.0\.1:31002\n/,
+    );
     assert.doesNotMatch(text, /\bcheck\b/, "no health checks: a restarting container is retried, not marked down");
     assert.match(text, /timeout connect 250ms\n[\s\S]*retries 60\n/);
   });

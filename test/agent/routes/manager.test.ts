@@ -38,7 +38,16 @@ function manager(file: string): RouteManager {
       loaded = digest;
     },
   } as unknown as Haproxy;
-  return new RouteManager(haproxy, new RoutingStore(db), { configFile: file, render: { bindAddress: "127.0.0.1", connectTimeoutMs: 250, retryWindowMs: 1000 }, table: { zone: "example.net", publishAddress: "127.0.0.1", certPath: "/c/{service}.pem" } }, silentLogger());
+  return new RouteManager(
+    haproxy,
+    new RoutingStore(db),
+    {
+      configFile: file,
+      render: { bindAddress: "127.0.0.1", connectTimeoutMs: 250, retryWindowMs: 1000 },
+      table: { zone: "example.net", publishAddress: "127.0.0.1", certPath: "/c/{service}.pem" },
+    },
+    silentLogger(),
+  );
 }
 
 test("an empty route file is written, not reported as a hand edit; an edited one is", async () => {

@@ -58,7 +58,10 @@ describe("PodmanRuntime against mcr", { skip: skipUnlessTools("podman", "runc", 
       return true;
     });
     // An empty auth file: the registry refuses the pull.
-    await assert.rejects(rt.pull(ref, { certDir: opts.certDir, authFile: join(pm.dir, "auth.json") }), /podman pull .* failed \(exit 125\): .*(unauthorized|authentication required)/is);
+    await assert.rejects(
+      rt.pull(ref, { certDir: opts.certDir, authFile: join(pm.dir, "auth.json") }),
+      /podman pull .* failed \(exit 125\): .*(unauthorized|authentication required)/is,
+    );
     // A wrong password fails, and the password never appears in the error.
     await assert.rejects(rt.login(mcr.host, "admin", "wrong-password-123", { ...opts, authFile: join(pm.dir, "other-auth.json") }), (e: unknown) => {
       assert.ok(e instanceof RuntimeError);

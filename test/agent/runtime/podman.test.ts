@@ -8,14 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 import { PodmanRuntime } from "../../../agent/runtime/podman.ts";
-import {
-  NoSuchContainerError,
-  RuntimeError,
-  type ContainerSpec,
-  type LogLine,
-  type LogOptions,
-  type RuntimeEvent,
-} from "../../../agent/runtime/runtime.ts";
+import { NoSuchContainerError, RuntimeError, type ContainerSpec, type LogLine, type LogOptions, type RuntimeEvent } from "../../../agent/runtime/runtime.ts";
 import { createPodmanEnv, type PodmanEnv } from "../../helpers/podman.ts";
 import { skipUnlessTools } from "../../helpers/tools.ts";
 
@@ -162,8 +155,14 @@ describe("PodmanRuntime (real podman)", { skip: skipUnlessTools("podman", "runc"
     await waitForState(s.name, "exited");
     const all = await collect(logs(s.name));
     // Two pipes: the order within a stream holds, across streams it need not.
-    assert.deepEqual(all.filter((l) => l.stream === "stdout").map((l) => l.line), ["o1", "o2"]);
-    assert.deepEqual(all.filter((l) => l.stream === "stderr").map((l) => l.line), ["e1", "e2"]);
+    assert.deepEqual(
+      all.filter((l) => l.stream === "stdout").map((l) => l.line),
+      ["o1", "o2"],
+    );
+    assert.deepEqual(
+      all.filter((l) => l.stream === "stderr").map((l) => l.line),
+      ["e1", "e2"],
+    );
     // --tail counts lines of both streams together.
     assert.deepEqual(await collect(logs(s.name, { tail: 1 })), [{ stream: "stderr", line: "e2" }]);
     const stamped = await collect(logs(s.name, { tail: 2, timestamps: true }));
@@ -242,7 +241,10 @@ describe("PodmanRuntime (real podman)", { skip: skipUnlessTools("podman", "runc"
       assert.deepEqual(e.labels, { ...label, "mcp.service": "svc" });
       assert.ok(!Number.isNaN(Date.parse(e.time)), e.time);
     }
-    assert.deepEqual(processesWith(`events --format json --since`).filter((p) => p.includes(RUN)), []);
+    assert.deepEqual(
+      processesWith(`events --format json --since`).filter((p) => p.includes(RUN)),
+      [],
+    );
   });
 
   test("failures carry podman's stderr; missing containers are NoSuchContainerError", async (t) => {
@@ -257,13 +259,19 @@ describe("PodmanRuntime (real podman)", { skip: skipUnlessTools("podman", "runc"
 
     // The command does not exist in the image: exit 127, and no container is left holding the name.
     const nocmd = spec(t, "nocmd", { cmd: ["/bin/no-such-command"] });
-    await assert.rejects(rt.run(nocmd), (e: unknown) => e instanceof RuntimeError && e.exitCode === 127 && /executable file not found|no such file/.test(e.message));
+    await assert.rejects(
+      rt.run(nocmd),
+      (e: unknown) => e instanceof RuntimeError && e.exitCode === 127 && /executable file not found|no such file/.test(e.message),
+    );
     await assert.rejects(rt.inspect(nocmd.name), NoSuchContainerError);
 
     const missing = `${RUN}-missing`;
     await assert.rejects(rt.stop(missing), (e: unknown) => {
       assert.ok(e instanceof NoSuchContainerError);
-      assert.match(e.message, new RegExp(`^podman stop ${missing} failed \\(exit 125\\): Error: no container with name or ID "${missing}" found: no such container$`));
+      assert.match(
+        e.message,
+        new RegExp(`^podman stop ${missing} failed \\(exit 125\\): Error: no container with name or ID "${missing}" found: no such container$`),
+      );
       return true;
     });
     await assert.rejects(rt.start(missing), NoSuchContainerError);

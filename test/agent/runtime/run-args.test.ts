@@ -4,15 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import {
-  buildRunArgs,
-  extractVersion,
-  hasLabels,
-  parseEvent,
-  parseInspect,
-  parsePortBindings,
-  parsePs,
-} from "../../../agent/runtime/run-args.ts";
+import { buildRunArgs, extractVersion, hasLabels, parseEvent, parseInspect, parsePortBindings, parsePs } from "../../../agent/runtime/run-args.ts";
 import type { ContainerSpec } from "../../../agent/runtime/runtime.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
@@ -33,25 +25,43 @@ describe("buildRunArgs", () => {
 
   test("run: every option in a fixed order, labels sorted, then image and cmd", () => {
     assert.deepEqual(buildRunArgs(full, "run"), [
-      "run", "-d", "--name", "svc-api",
-      "--network", "mcp",
-      "--user", "1000:1000",
-      "--restart", "unless-stopped",
-      "-p", "127.0.0.1:18080:8080", "-p", "18443:8443/tcp",
-      "-v", "/srv/svc:/data", "-v", "/srv/svc/cfg:/etc/svc:ro",
-      "--env-file", "/srv/svc/api.env",
-      "--label", "a.first=x=y", "--label", "mcp.component=api", "--label", "mcp.service=svc",
+      "run",
+      "-d",
+      "--name",
+      "svc-api",
+      "--network",
+      "mcp",
+      "--user",
+      "1000:1000",
+      "--restart",
+      "unless-stopped",
+      "-p",
+      "127.0.0.1:18080:8080",
+      "-p",
+      "18443:8443/tcp",
+      "-v",
+      "/srv/svc:/data",
+      "-v",
+      "/srv/svc/cfg:/etc/svc:ro",
+      "--env-file",
+      "/srv/svc/api.env",
+      "--label",
+      "a.first=x=y",
+      "--label",
+      "mcp.component=api",
+      "--label",
+      "mcp.service=svc",
       "registry.example.net:8443/svc/api:v1.2.0",
-      "/bin/api", "--listen", ":8080",
+      "/bin/api",
+      "--listen",
+      ":8080",
     ]);
   });
 
   test("create: no -d; empty optional fields are left out", () => {
     const spec: ContainerSpec = { name: "svc-job", image: "localhost/bb:1", ports: [], volumes: [], labels: {}, cmd: [] };
     assert.deepEqual(buildRunArgs(spec, "create"), ["create", "--name", "svc-job", "localhost/bb:1"]);
-    assert.deepEqual(buildRunArgs({ ...spec, network: "", user: "", restart: "", envFile: "" }, "run"), [
-      "run", "-d", "--name", "svc-job", "localhost/bb:1",
-    ]);
+    assert.deepEqual(buildRunArgs({ ...spec, network: "", user: "", restart: "", envFile: "" }, "run"), ["run", "-d", "--name", "svc-job", "localhost/bb:1"]);
   });
 
   test("a cmd that looks like options stays after the image", () => {
@@ -83,7 +93,10 @@ describe("parsePortBindings", () => {
         "8443/tcp": [{ HostIp: "", HostPort: "18443" }],
         "7000/tcp": null,
         "53/udp": [{ HostIp: "", HostPort: "15353" }],
-        "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "18080" }, { HostIp: "::1", HostPort: "18080" }],
+        "8080/tcp": [
+          { HostIp: "127.0.0.1", HostPort: "18080" },
+          { HostIp: "::1", HostPort: "18080" },
+        ],
         "9/tcp": [{ HostIp: "", HostPort: "" }],
       }),
       [
@@ -125,7 +138,10 @@ describe("parseInspect (podman 4.3.1 output)", () => {
     assert.equal(info?.state, "created");
     assert.equal(info?.startedAt, undefined);
     assert.equal(info?.exitCode, undefined);
-    assert.deepEqual(info?.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`), ["127.0.0.1:19000:9000", "127.0.0.1:19001:9001"]);
+    assert.deepEqual(
+      info?.ports.map((p) => `${p.hostIp}:${p.hostPort}:${p.containerPort}`),
+      ["127.0.0.1:19000:9000", "127.0.0.1:19001:9001"],
+    );
   });
 
   test("an exited container: exit code and startedAt", () => {
@@ -219,7 +235,16 @@ describe("parseEvent (podman events --format json, 4.3.1)", () => {
 
   test("newer podman's lower-case fields; non-container events and junk are dropped", () => {
     const e = parseEvent(
-      JSON.stringify({ id: "abc", image: "i:1", name: "n", status: "start", time: 1795331956, timeNano: 1795331956123456800, Type: "container", attributes: { k: "v" } }),
+      JSON.stringify({
+        id: "abc",
+        image: "i:1",
+        name: "n",
+        status: "start",
+        time: 1795331956,
+        timeNano: 1795331956123456800,
+        Type: "container",
+        attributes: { k: "v" },
+      }),
     );
     assert.equal(e?.time, "2026-11-22T07:19:16.123Z");
     assert.equal(e?.action, "start");

@@ -40,9 +40,15 @@ test("audit events are buffered, written in batches and listed newest first with
   audit.record({ type: "manifest_pulled", actor: "bob", repository: "team/app" });
   assert.equal((await db.selectFrom("audit_log").selectAll().execute()).length, 0, "nothing written before the flush");
   const all = await audit.list();
-  assert.deepEqual(all.map((e) => e.type), ["manifest_pulled", "manifest_pushed", "login_ok"]);
+  assert.deepEqual(
+    all.map((e) => e.type),
+    ["manifest_pulled", "manifest_pushed", "login_ok"],
+  );
   assert.deepEqual(all[1]!.details, { tag: "v1" });
-  assert.deepEqual((await audit.list({ actor: "alice", repository: "team/app" })).map((e) => e.type), ["manifest_pushed"]);
+  assert.deepEqual(
+    (await audit.list({ actor: "alice", repository: "team/app" })).map((e) => e.type),
+    ["manifest_pushed"],
+  );
   assert.equal((await audit.list({ limit: 1, offset: 1 }))[0]!.type, "manifest_pushed");
   assert.equal((await audit.list({ until: "2000-01-01T00:00:00Z" })).length, 0);
   for (let i = 0; i < 1200; i++) audit.record({ type: "manifest_pulled" });
@@ -101,10 +107,17 @@ test("failed logins are written at once the first time, their repeats counted, a
   const audit = new AuditLog(db, silentLogger(), { flushMs: 10_000 });
   for (let i = 0; i < 5; i++) audit.loginFailed({ actor: "mallory", ip: "10.0.0.7", via: "token", reason: "invalid username or password" });
   await audit.flush();
-  assert.deepEqual((await audit.list()).map((e) => [e.actor, e.details?.count]), [["mallory", "1"]]);
+  assert.deepEqual(
+    (await audit.list()).map((e) => [e.actor, e.details?.count]),
+    [["mallory", "1"]],
+  );
   await audit.close();
   const rows = await audit.list({ type: "login_fail" });
-  assert.deepEqual(rows.map((e) => e.details?.count), ["4", "1"], "newest first: the four repeats, then the first");
+  assert.deepEqual(
+    rows.map((e) => e.details?.count),
+    ["4", "1"],
+    "newest first: the four repeats, then the first",
+  );
   assert.ok(rows[0]!.details?.first && rows[0]!.details?.last);
   await db.destroy();
 });

@@ -20,7 +20,9 @@ describe("login failure tally", () => {
       t.record({ actor: "alice", ip: "10.0.0.1", via: "token", reason: "invalid username or password" });
       tick(100);
     }
-    assert.deepEqual(rows, [{ type: "login_fail", actor: "alice", ip: "10.0.0.1", details: { via: "token", reason: "invalid username or password", count: "1" } }]);
+    assert.deepEqual(rows, [
+      { type: "login_fail", actor: "alice", ip: "10.0.0.1", details: { via: "token", reason: "invalid username or password", count: "1" } },
+    ]);
     t.endWindow();
     assert.equal(rows.length, 2);
     assert.deepEqual(rows[1], {
@@ -71,7 +73,10 @@ describe("login failure tally", () => {
     assert.ok(rows.length <= 12, `${rows.length} rows`);
     const overflow = rows.filter((r) => r.ip === undefined);
     assert.ok(overflow.length >= 1);
-    assert.equal(rows.reduce((n, r) => n + Number(r.details!.count), 0), 500);
+    assert.equal(
+      rows.reduce((n, r) => n + Number(r.details!.count), 0),
+      500,
+    );
   });
 
   test("the window ends by itself on a timer", async () => {

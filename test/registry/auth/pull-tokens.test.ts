@@ -17,7 +17,14 @@ import type { RegistryDatabase } from "../../../registry/db/schema.ts";
 import { Maintenance } from "../../../registry/server/maintenance.ts";
 
 const NOW = Date.parse("2026-03-01T12:00:00Z");
-const agent: Claims = { subject: "acct-1", username: "agent-node1", accountType: "system", roles: ["user"], expiresAt: "2026-03-02T00:00:00.000Z", audience: "mcr" };
+const agent: Claims = {
+  subject: "acct-1",
+  username: "agent-node1",
+  accountType: "system",
+  roles: ["user"],
+  expiresAt: "2026-03-02T00:00:00.000Z",
+  audience: "mcr",
+};
 
 describe("pull tokens", () => {
   let dir: string;
@@ -73,10 +80,16 @@ describe("pull tokens", () => {
     await store.issue(agent, "a/two");
     clock = NOW + 2_000;
     assert.equal(await store.prune(), 1);
-    assert.deepEqual((await rows()).map((r) => r.repository), ["a/two"]);
+    assert.deepEqual(
+      (await rows()).map((r) => r.repository),
+      ["a/two"],
+    );
     clock = NOW + 10 * 60_000; // a/two has expired; the next issue prunes it
     await store.issue(agent, "a/three");
-    assert.deepEqual((await rows()).map((r) => r.repository), ["a/three"]);
+    assert.deepEqual(
+      (await rows()).map((r) => r.repository),
+      ["a/three"],
+    );
   });
 
   test("the registry's upkeep prunes expired pull tokens whatever the identity service", async () => {
@@ -84,7 +97,14 @@ describe("pull tokens", () => {
     clock = NOW;
     await store.issue(agent, "b/one");
     clock = NOW + 61_000;
-    const m = new Maintenance({ audit: new AuditLog(db, silentLogger()), tokens: null, pullTokens: store, auditRetentionMs: 0, log: silentLogger(), now: () => clock });
+    const m = new Maintenance({
+      audit: new AuditLog(db, silentLogger()),
+      tokens: null,
+      pullTokens: store,
+      auditRetentionMs: 0,
+      log: silentLogger(),
+      now: () => clock,
+    });
     assert.deepEqual(await m.run(), { tokens: 0, auditEvents: 0, pullTokens: 1 });
     assert.equal((await rows()).length, 0);
   });

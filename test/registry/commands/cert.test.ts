@@ -45,7 +45,7 @@ describe("mcr cert renew", () => {
     home = await initHome();
     // What an operator changes in the generated config; init --force used to drop all of it.
     const text = readFileSync(home.config, "utf8")
-      .replace(/\n\[mcias\][\s\S]*?(?=\n\[auth\])/, "\n[mcias]\nservice_name = \"mcr-prod\"\n")
+      .replace(/\n\[mcias\][\s\S]*?(?=\n\[auth\])/, '\n[mcias]\nservice_name = "mcr-prod"\n')
       .replace("delete_enabled = true", "delete_enabled = true\nmax_blob_bytes = 123456789")
       .replace('listen_addr = "127.0.0.1:0"', 'listen_addr = "127.0.0.1:0" # edited');
     writeFileSync(home.config, text);
@@ -73,7 +73,11 @@ describe("mcr cert renew", () => {
     assert.equal(names.length, new Set(names).size, "no name twice");
     assert.ok(renewed.checkIssued(new X509Certificate(home.caPem)) && renewed.verify(new X509Certificate(home.caPem).publicKey), "signed by the platform CA");
     const keyPem = readFileSync(keyPath, "utf8");
-    assert.deepEqual(createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" }), renewed.publicKey.export({ type: "spki", format: "der" }), "the key matches");
+    assert.deepEqual(
+      createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" }),
+      renewed.publicKey.export({ type: "spki", format: "der" }),
+      "the key matches",
+    );
     assert.equal(statSync(keyPath).mode & 0o777, 0o600);
     assert.equal(statSync(certPath).mode & 0o777, 0o644);
     if (process.getuid?.() === 0) for (const f of [certPath, keyPath]) assert.equal(statSync(f).uid, 65534, `${f} keeps its owner`);

@@ -18,7 +18,9 @@ function files(dir: string, prefix = ""): string[] {
 
 /** Every file and folder (with a trailing /) below `dir`, relative. */
 function entries(dir: string, prefix = ""): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [`${prefix}${e.name}/`, ...entries(join(dir, e.name), `${prefix}${e.name}/`)] : [`${prefix}${e.name}`])).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? [`${prefix}${e.name}/`, ...entries(join(dir, e.name), `${prefix}${e.name}/`)] : [`${prefix}${e.name}`]))
+    .sort();
 }
 
 const opts = (dir: string) => ({ dir, listen: "127.0.0.1:0", hostnames: [], force: false });
@@ -28,7 +30,11 @@ describe("init and the platform CA", () => {
     const dir = join(root, "mcr");
     const r = await initRegistry(opts(dir));
     assert.equal(r.caDir, `${dir}-ca`);
-    assert.deepEqual(files(dir).filter((f) => /key/.test(f)), ["certs/key.pem"], "only the server's own key is in the home");
+    assert.deepEqual(
+      files(dir).filter((f) => /key/.test(f)),
+      ["certs/key.pem"],
+      "only the server's own key is in the home",
+    );
     assert.equal(statSync(r.caDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(r.caDir, "ca-key.pem")).mode & 0o777, 0o600);
     assert.equal(readFileSync(join(dir, "certs", "ca.pem"), "utf8"), readFileSync(join(r.caDir, "ca.pem"), "utf8"));
@@ -67,7 +73,10 @@ describe("init and the platform CA", () => {
     const agent = join(root, "agent");
     const a = await initAgent({ dir: agent, listen: "127.0.0.1:0", hostnames: [], caDir: r.caDir, force: false });
     assert.equal(readFileSync(a.caCert, "utf8"), readFileSync(join(r.caDir, "ca.pem"), "utf8"));
-    assert.deepEqual(files(agent).filter((f) => /key/.test(f)), ["certs/key.pem"]);
+    assert.deepEqual(
+      files(agent).filter((f) => /key/.test(f)),
+      ["certs/key.pem"],
+    );
     assert.equal(existsSync(`${agent}-ca`), false, "no second CA");
   });
 });

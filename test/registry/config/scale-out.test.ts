@@ -18,7 +18,9 @@ function load(toml: string, env: NodeJS.ProcessEnv = {}) {
 
 describe("registry config for PostgreSQL and S3", () => {
   test("url instead of path; s3 instead of layers_path; prefix ends with a slash; relative credentials resolve beside the config", () => {
-    const cfg = load(`[database]\nurl = "postgres://mcr@db/mcr"\n[storage]\nbackend = "s3"\n[s3]\nbucket = "images"\nprefix = "reg"\ncredentials_file = "s3.credentials"\npath_style = true\n`);
+    const cfg = load(
+      `[database]\nurl = "postgres://mcr@db/mcr"\n[storage]\nbackend = "s3"\n[s3]\nbucket = "images"\nprefix = "reg"\ncredentials_file = "s3.credentials"\npath_style = true\n`,
+    );
     assert.equal(cfg.database.url, "postgres://mcr@db/mcr");
     assert.equal(cfg.database.pool_size, 10);
     assert.equal(cfg.storage.backend, "s3");
@@ -40,6 +42,9 @@ describe("registry config for PostgreSQL and S3", () => {
     assert.throws(() => load(`[database]\npath = "a.db"\n[storage]\nbackend = "s3"\n`), /\[s3\] bucket is required with \[storage\] backend = "s3"/);
     assert.throws(() => load(`[database]\npath = "a.db"\n[storage]\n`), /\[storage\] layers_path is required/);
     assert.throws(() => load(`[database]\npath = "a.db"\n[storage]\nbackend = "gcs"\nlayers_path = "l"\n`), /\[storage\] backend/);
-    assert.throws(() => load(`[database]\npath = "a.db"\n[storage]\nlayers_path = "l"\n[s3]\nsecret_access_key = "x"\n`), /\[s3\] unknown key secret_access_key/);
+    assert.throws(
+      () => load(`[database]\npath = "a.db"\n[storage]\nlayers_path = "l"\n[s3]\nsecret_access_key = "x"\n`),
+      /\[s3\] unknown key secret_access_key/,
+    );
   });
 });

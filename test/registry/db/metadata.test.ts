@@ -83,8 +83,14 @@ describe("registry metadata", () => {
     const a = (await meta.repositoryId("team/a"))!;
     await meta.putManifest("team/a", manifest(dg("a"), [dg("1")], { subjectDigest: dg("4"), artifactType: "application/x-sig" }), null);
     await meta.putManifest("team/a", manifest(dg("b"), [dg("1")], { subjectDigest: dg("4"), artifactType: "application/x-sbom" }), null);
-    assert.deepEqual((await meta.referrers(a, dg("4"), undefined)).map((r) => r.digest), [dg("a"), dg("b")]);
-    assert.deepEqual((await meta.referrers(a, dg("4"), "application/x-sbom")).map((r) => r.digest), [dg("b")]);
+    assert.deepEqual(
+      (await meta.referrers(a, dg("4"), undefined)).map((r) => r.digest),
+      [dg("a"), dg("b")],
+    );
+    assert.deepEqual(
+      (await meta.referrers(a, dg("4"), "application/x-sbom")).map((r) => r.digest),
+      [dg("b")],
+    );
   });
 
   test("pagination after `last`", async () => {

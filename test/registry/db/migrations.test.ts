@@ -19,7 +19,9 @@ const FIXTURE = join(import.meta.dirname, "fixtures", "schema-0003-sqlite.sql");
 const schemaOf = (path: string) => {
   const s = new SQLite(path, { readonly: true });
   try {
-    return (s.prepare("select type, name, sql from sqlite_master where name not like 'kysely%' order by name").all() as { sql: string }[]).map((r) => JSON.stringify(r));
+    return (s.prepare("select type, name, sql from sqlite_master where name not like 'kysely%' order by name").all() as { sql: string }[]).map((r) =>
+      JSON.stringify(r),
+    );
   } finally {
     s.close();
   }

@@ -56,7 +56,8 @@ describe("registry metadata on PostgreSQL", { skip: skipUnlessPostgres() }, () =
       assert.equal(col(id).data_type, "bigint", id);
       assert.equal(col(id).is_identity, "YES", id);
     }
-    for (const c of ["blobs.size", "manifests.size", "uploads.byte_offset", "tags.manifest_id", "manifest_blobs.blob_id"]) assert.equal(col(c).data_type, "bigint", c);
+    for (const c of ["blobs.size", "manifests.size", "uploads.byte_offset", "tags.manifest_id", "manifest_blobs.blob_id"])
+      assert.equal(col(c).data_type, "bigint", c);
     assert.equal(col("manifests.content").data_type, "bytea");
     for (const c of ["repositories.name", "tags.name", "accounts.username"]) assert.equal(col(c).collation_name, "C", c);
     const again = await openPostgres<RegistryDatabase>(url, registryMigrations);

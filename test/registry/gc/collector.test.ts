@@ -63,7 +63,20 @@ describe("garbage collector", () => {
   async function manifest(repo: string, blobs: string[], tag: string | null, extra: { children?: string[]; subject?: string } = {}): Promise<string> {
     const content = Buffer.from(JSON.stringify({ blobs, n: ++n, ...extra }));
     const digest = sha(content);
-    const r = await meta.putManifest(repo, { digest, mediaType: "application/vnd.oci.image.manifest.v1+json", content, size: content.length, blobDigests: blobs, childDigests: extra.children ?? [], subjectDigest: extra.subject ?? null, artifactType: null }, tag);
+    const r = await meta.putManifest(
+      repo,
+      {
+        digest,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        content,
+        size: content.length,
+        blobDigests: blobs,
+        childDigests: extra.children ?? [],
+        subjectDigest: extra.subject ?? null,
+        artifactType: null,
+      },
+      tag,
+    );
     assert.deepEqual(r, { missingBlobs: [], missingManifests: [] });
     return digest;
   }
@@ -81,7 +94,10 @@ describe("garbage collector", () => {
     assert.equal(r.blobsMarked, 0, "everything is within the grace window");
     later = 2 * HOUR;
     r = await gc.run(opts());
-    assert.deepEqual(r.blobs.map((b) => b.digest), [old]);
+    assert.deepEqual(
+      r.blobs.map((b) => b.digest),
+      [old],
+    );
     assert.equal(r.blobsSwept, 1);
     assert.ok(r.bytesFreed > 0);
     assert.equal(await hasRow(old), false);
@@ -113,7 +129,20 @@ describe("garbage collector", () => {
             if (!interfered) {
               interfered = true;
               const content = (await meta.getManifest("batch", tagged, true))!.content;
-              await meta.putManifest("batch", { digest: tagged, mediaType: "application/vnd.oci.image.manifest.v1+json", content, size: content.length, blobDigests: [layer], childDigests: [], subjectDigest: null, artifactType: null }, "keep");
+              await meta.putManifest(
+                "batch",
+                {
+                  digest: tagged,
+                  mediaType: "application/vnd.oci.image.manifest.v1+json",
+                  content,
+                  size: content.length,
+                  blobDigests: [layer],
+                  childDigests: [],
+                  subjectDigest: null,
+                  artifactType: null,
+                },
+                "keep",
+              );
               await manifest("batch", [lateRef], "late");
             }
             return locks.commits.exclusive(fn);
@@ -136,7 +165,10 @@ describe("garbage collector", () => {
     const b = await upload("dry");
     const m = await manifest("dry", [b], null);
     const dry = await gc.run(opts({ dryRun: true, untagged: true }));
-    assert.deepEqual(dry.manifests.map((x) => x.digest), [m]);
+    assert.deepEqual(
+      dry.manifests.map((x) => x.digest),
+      [m],
+    );
     assert.deepEqual(new Set(dry.blobs.map((x) => x.digest)), new Set([a, b]));
     assert.equal(dry.blobsSwept, 0);
     assert.equal(await hasRow(a), true);
@@ -157,8 +189,14 @@ describe("garbage collector", () => {
     const orphanLayer = await upload("u");
     const untagged = await manifest("u", [orphanLayer], null);
     const r = await gc.run(opts({ untagged: true }));
-    assert.deepEqual(r.manifests.map((m) => m.digest), [untagged]);
-    assert.deepEqual(r.blobs.map((b) => b.digest), [orphanLayer]);
+    assert.deepEqual(
+      r.manifests.map((m) => m.digest),
+      [untagged],
+    );
+    assert.deepEqual(
+      r.blobs.map((b) => b.digest),
+      [orphanLayer],
+    );
     for (const d of [child, index, signature]) assert.ok(await meta.getManifest("u", d, true), d);
     assert.equal(await hasFile(layer), true);
     // Within the grace window, an untagged manifest (a push in progress) stays.
@@ -205,7 +243,14 @@ describe("garbage collector", () => {
     const paused = new Promise<void>((r) => (release = r));
     let marked!: () => void;
     const atMark = new Promise<void>((r) => (marked = r));
-    const slow = new GarbageCollector({ db, store, locks, log: silentLogger(), now: () => Date.now() + later, hooks: { afterMark: async () => (marked(), paused) } });
+    const slow = new GarbageCollector({
+      db,
+      store,
+      locks,
+      log: silentLogger(),
+      now: () => Date.now() + later,
+      hooks: { afterMark: async () => (marked(), paused) },
+    });
     const audit = new AuditLog(db, silentLogger());
     const manager = new GcManager(slow, audit, silentLogger());
     const run = manager.start(opts(), "tester");

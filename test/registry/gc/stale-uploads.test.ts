@@ -42,7 +42,13 @@ test("sessions without a chunk for the configured age go with their files, on th
   await db.updateTable("uploads").set({ updated_at: "2000-01-01T00:00:00.000Z" }).where("uuid", "=", ids[0]!).execute();
   const deps = { db, store, uploadLocks: new KeyedLock(), log: silentLogger() };
   assert.equal(await removeStaleUploads(deps, 0), 0, "0 keeps them");
-  const maintenance = new Maintenance({ audit: new AuditLog(db, silentLogger()), tokens: null, auditRetentionMs: 0, log: silentLogger(), staleUploads: () => removeStaleUploads(deps, 24 * 3_600_000) });
+  const maintenance = new Maintenance({
+    audit: new AuditLog(db, silentLogger()),
+    tokens: null,
+    auditRetentionMs: 0,
+    log: silentLogger(),
+    staleUploads: () => removeStaleUploads(deps, 24 * 3_600_000),
+  });
   assert.deepEqual(await maintenance.run(), { tokens: 0, auditEvents: 0, uploads: 1 });
   await maintenance.stop();
   assert.deepEqual(await meta.uploadIds(), [ids[1]]);

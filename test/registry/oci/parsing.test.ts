@@ -85,7 +85,10 @@ describe("chunk Content-Range", () => {
 
 describe("manifest parsing", () => {
   test("an OCI image manifest references its config and layers; artifactType falls back to the config type", () => {
-    const m = parseManifest(json({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: desc(D1, "application/vnd.oci.image.config.v1+json"), layers: [desc(D2), desc(D2)] }), MEDIA.ociManifest);
+    const m = parseManifest(
+      json({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: desc(D1, "application/vnd.oci.image.config.v1+json"), layers: [desc(D2), desc(D2)] }),
+      MEDIA.ociManifest,
+    );
     assert.deepEqual(m.blobDigests, [D1, D2]);
     assert.equal(m.artifactType, "application/vnd.oci.image.config.v1+json");
     assert.equal(m.subject, null);
@@ -98,14 +101,26 @@ describe("manifest parsing", () => {
   });
 
   test("an index lists child manifests and a subject", () => {
-    const m = parseManifest(json({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [desc(D1, MEDIA.ociManifest)], subject: desc(D2, MEDIA.ociManifest), artifactType: "application/x-sbom" }), undefined);
+    const m = parseManifest(
+      json({
+        schemaVersion: 2,
+        mediaType: MEDIA.ociIndex,
+        manifests: [desc(D1, MEDIA.ociManifest)],
+        subject: desc(D2, MEDIA.ociManifest),
+        artifactType: "application/x-sbom",
+      }),
+      undefined,
+    );
     assert.deepEqual(m.childDigests, [D1]);
     assert.equal(m.subject?.digest, D2);
     assert.equal(m.artifactType, "application/x-sbom");
   });
 
   test("foreign layers with urls are not required to be pushed", () => {
-    const m = parseManifest(json({ schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: desc(D1), layers: [{ ...desc(D2), urls: ["https://example.com/x"] }] }), undefined);
+    const m = parseManifest(
+      json({ schemaVersion: 2, mediaType: MEDIA.dockerManifest, config: desc(D1), layers: [{ ...desc(D2), urls: ["https://example.com/x"] }] }),
+      undefined,
+    );
     assert.deepEqual(m.blobDigests, [D1]);
   });
 
@@ -122,24 +137,45 @@ describe("manifest parsing", () => {
       { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [], layers: [] },
       { schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v1+json" },
     ];
-    for (const b of bad) assert.throws(() => parseManifest(typeof b === "string" ? Buffer.from(b) : json(b), undefined), code("MANIFEST_INVALID"), JSON.stringify(b));
+    for (const b of bad)
+      assert.throws(() => parseManifest(typeof b === "string" ? Buffer.from(b) : json(b), undefined), code("MANIFEST_INVALID"), JSON.stringify(b));
   });
 });
 
 describe("manifest field types", () => {
-  const image = (extra: Record<string, unknown> = {}, layer: Record<string, unknown> = {}) => ({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: desc(D1), layers: [{ ...desc(D2), ...layer }], ...extra });
-  const index = (child: Record<string, unknown>) => ({ schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [{ ...desc(D1, MEDIA.ociManifest), ...child }] });
+  const image = (extra: Record<string, unknown> = {}, layer: Record<string, unknown> = {}) => ({
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: desc(D1),
+    layers: [{ ...desc(D2), ...layer }],
+    ...extra,
+  });
+  const index = (child: Record<string, unknown>) => ({
+    schemaVersion: 2,
+    mediaType: MEDIA.ociIndex,
+    manifests: [{ ...desc(D1, MEDIA.ociManifest), ...child }],
+  });
   const refused = (doc: unknown, message: RegExp) =>
-    assert.throws(() => parseManifest(json(doc), undefined), (e: unknown) => code("MANIFEST_INVALID")(e) && message.test((e as Error).message), JSON.stringify(doc).slice(0, 200));
+    assert.throws(
+      () => parseManifest(json(doc), undefined),
+      (e: unknown) => code("MANIFEST_INVALID")(e) && message.test((e as Error).message),
+      JSON.stringify(doc).slice(0, 200),
+    );
 
   test("annotations nested thousands of levels deep are refused", () => {
     // Built as text: JSON.stringify itself overflows the stack at this depth.
-    const body = Buffer.from(`{"schemaVersion":2,"mediaType":"${MEDIA.ociManifest}","config":${JSON.stringify(desc(D1))},"layers":[],"subject":${JSON.stringify(desc(D2, MEDIA.ociManifest))},"annotations":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`);
-    assert.throws(() => parseManifest(body, undefined), (e: unknown) => code("MANIFEST_INVALID")(e) && /annotations\["a"\] must be a string, not object/.test((e as Error).message));
+    const body = Buffer.from(
+      `{"schemaVersion":2,"mediaType":"${MEDIA.ociManifest}","config":${JSON.stringify(desc(D1))},"layers":[],"subject":${JSON.stringify(desc(D2, MEDIA.ociManifest))},"annotations":${'{"a":'.repeat(5000)}"x"${"}".repeat(5000)}}`,
+    );
+    assert.throws(
+      () => parseManifest(body, undefined),
+      (e: unknown) => code("MANIFEST_INVALID")(e) && /annotations\["a"\] must be a string, not object/.test((e as Error).message),
+    );
   });
 
   test("annotation values that are not strings are refused, at the top, in descriptors and in an index", () => {
-    for (const v of [1, true, null, [], ["x"], { k: "v" }]) refused(image({ annotations: { "org.example": v } }), /^annotations\["org\.example"\] must be a string/);
+    for (const v of [1, true, null, [], ["x"], { k: "v" }])
+      refused(image({ annotations: { "org.example": v } }), /^annotations\["org\.example"\] must be a string/);
     for (const a of ["text", ["a"], 5]) refused(image({ annotations: a }), /^annotations must be an object whose values are strings/);
     refused(image({}, { annotations: { n: 1 } }), /^layers\[0\]\.annotations\["n"\]/);
     refused(image({ config: { ...desc(D1), annotations: [] } }), /^config\.annotations must be an object/);
@@ -171,7 +207,15 @@ describe("manifest field types", () => {
   });
 
   test("well-typed optional fields are kept; null optional fields are read as absent", () => {
-    const m = parseManifest(json(image({ annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" }, artifactType: "application/x-sig" }, { annotations: { a: "b" }, data: "e30=" })), undefined);
+    const m = parseManifest(
+      json(
+        image(
+          { annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" }, artifactType: "application/x-sig" },
+          { annotations: { a: "b" }, data: "e30=" },
+        ),
+      ),
+      undefined,
+    );
     assert.deepEqual(m.annotations, { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" });
     assert.equal(m.artifactType, "application/x-sig");
     const n = parseManifest(json(image({ annotations: null, artifactType: null, subject: null }, { urls: null, annotations: null })), undefined);

@@ -42,7 +42,9 @@ describe("referrers listing with bad stored manifests", () => {
   let meta: Metadata;
   let path: string;
   let repoId: number;
-  const subject = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: "a/b", digest: sha256(Buffer.from("c")), size: 1 }, layers: [] }));
+  const subject = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: "a/b", digest: sha256(Buffer.from("c")), size: 1 }, layers: [] }),
+  );
 
   /** Stores `content` as a referrer of the subject, straight into the manifests table. */
   async function insertReferrer(content: string): Promise<string> {
@@ -50,7 +52,16 @@ describe("referrers listing with bad stored manifests", () => {
     const digest = sha256(body);
     await db
       .insertInto("manifests")
-      .values({ repository_id: repoId, digest, media_type: MEDIA.ociManifest, content: body, size: body.length, subject_digest: sha256(subject), artifact_type: "application/x-test", last_used_at: null })
+      .values({
+        repository_id: repoId,
+        digest,
+        media_type: MEDIA.ociManifest,
+        content: body,
+        size: body.length,
+        subject_digest: sha256(subject),
+        artifact_type: "application/x-test",
+        last_used_at: null,
+      })
       .execute();
     return digest;
   }

@@ -78,6 +78,10 @@ describe("handleOci failures", () => {
     assert.ok(entry, `the disconnect is logged: ${JSON.stringify(logged)}`);
     assert.equal(entry.method, "POST");
     assert.equal(entry.url, "/v2/team/app/blobs/uploads/");
-    assert.equal(logged.some((l) => l.msg === "request failed"), false, "a disconnect is not a server failure");
+    assert.equal(
+      logged.some((l) => l.msg === "request failed"),
+      false,
+      "a disconnect is not a server failure",
+    );
   });
 });

@@ -72,7 +72,15 @@ describe("evaluate (step 4.1)", () => {
 
 describe("built-in defaults (step 4.2)", () => {
   test("negative ids and priority 0", () => {
-    assert.deepEqual(D.map((r) => [r.id, r.priority]), [[-1, 0], [-2, 0], [-3, 0], [-4, 0]]);
+    assert.deepEqual(
+      D.map((r) => [r.id, r.priority]),
+      [
+        [-1, 0],
+        [-2, 0],
+        [-3, 0],
+        [-4, 0],
+      ],
+    );
   });
   test("agent actions: human users read every service; a services rule matches only agent actions on them", () => {
     const agentInput = (over: Partial<PolicyInput>) => input({ repository: "", service: "web", ...over });
@@ -82,17 +90,32 @@ describe("built-in defaults (step 4.2)", () => {
     const team = rule({ actions: ["agent:deploy"], services: ["team-*"] });
     assert.equal(evaluate(agentInput({ action: "agent:deploy", service: "team-web" }), [...D, team]).effect, "allow");
     assert.equal(evaluate(agentInput({ action: "agent:deploy", service: "db" }), [...D, team]).effect, "deny");
-    assert.equal(evaluate(input({ action: "registry:pull", repository: "team-web" }), [rule({ effect: "deny", services: ["*"] })]).effect, "deny", "default deny: the services rule does not match a registry action");
-    assert.equal(evaluate(agentInput({ action: "agent:read" }), [rule({ repositories: ["*"] })]).effect, "deny", "a repositories rule never matches an agent action");
+    assert.equal(
+      evaluate(input({ action: "registry:pull", repository: "team-web" }), [rule({ effect: "deny", services: ["*"] })]).effect,
+      "deny",
+      "default deny: the services rule does not match a registry action",
+    );
+    assert.equal(
+      evaluate(agentInput({ action: "agent:read" }), [rule({ repositories: ["*"] })]).effect,
+      "deny",
+      "a repositories rule never matches an agent action",
+    );
   });
   test("user: pull/push/delete/catalog and version check allowed; policy:manage denied", () => {
     for (const action of ["registry:pull", "registry:push", "registry:delete", "registry:catalog", "registry:version_check"] as const) {
-      assert.equal(evaluate(input({ action, repository: action === "registry:catalog" || action === "registry:version_check" ? "" : "x" }), D).effect, "allow", action);
+      assert.equal(
+        evaluate(input({ action, repository: action === "registry:catalog" || action === "registry:version_check" ? "" : "x" }), D).effect,
+        "allow",
+        action,
+      );
     }
     assert.equal(evaluate(input({ action: "policy:manage", repository: "" }), D).effect, "deny");
   });
   test("system accounts and guests get version_check only", () => {
-    for (const who of [{ accountType: "system" as const, roles: [] }, { accountType: "human" as const, roles: ["guest"] }]) {
+    for (const who of [
+      { accountType: "system" as const, roles: [] },
+      { accountType: "human" as const, roles: ["guest"] },
+    ]) {
       assert.equal(evaluate(input({ ...who, action: "registry:version_check", repository: "" }), D).effect, "allow");
       for (const action of ["registry:pull", "registry:push", "registry:delete"] as const) assert.equal(evaluate(input({ ...who, action }), D).effect, "deny");
       assert.equal(evaluate(input({ ...who, action: "registry:catalog", repository: "" }), D).effect, "deny");

@@ -31,10 +31,31 @@ async function openDb(): Promise<Kysely<RegistryDatabase>> {
 
 /** Audit rows `ages` (in ms) before NOW. */
 async function auditAt(db: Kysely<RegistryDatabase>, ...ages: number[]): Promise<void> {
-  await db.insertInto("audit_log").values(ages.map((age) => ({ event_time: new Date(NOW - age).toISOString(), event_type: "manifest_pulled", actor_id: "a", repository: "r", digest: null, ip_address: null, details: null }))).execute();
+  await db
+    .insertInto("audit_log")
+    .values(
+      ages.map((age) => ({
+        event_time: new Date(NOW - age).toISOString(),
+        event_type: "manifest_pulled",
+        actor_id: "a",
+        repository: "r",
+        digest: null,
+        ip_address: null,
+        details: null,
+      })),
+    )
+    .execute();
 }
 
-const count = async (db: Kysely<RegistryDatabase>, table: "audit_log" | "tokens") => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+const count = async (db: Kysely<RegistryDatabase>, table: "audit_log" | "tokens") =>
+  Number(
+    (
+      await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe("AuditLog.prune", () => {
   test("deletes only events older than the cutoff, in batches, and stops between batches on abort", async () => {

@@ -4,7 +4,7 @@
 // replicas and committed by a third that saw none of them, multipart bodies of unknown
 // length, presigned URLs, an unreachable bucket.
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,13 +12,10 @@ import { Readable, Writable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { after, before, describe, test } from "node:test";
 import { blobStoreContract, newUploadId as newId, sha } from "../../helpers/blob-store-contract.ts";
-import { BlobMissingError, BlobTooLargeError, BodyLengthError, DigestMismatchError, UploadMissingError } from "../../../registry/storage/blob-store.ts";
-import { parseDigest } from "../../../registry/storage/digest.ts";
+import { DigestMismatchError } from "../../../registry/storage/blob-store.ts";
 import type { S3Settings } from "../../../registry/storage/s3-client.ts";
 import { S3BlobStore } from "../../../registry/storage/s3.ts";
 import { s3CredentialsText, startS3, type S3Server } from "../../helpers/s3.ts";
-
-
 
 async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { start: number; end: number }): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -36,7 +33,16 @@ blobStoreContract("S3 (s3rver)", async () => {
   const server = await startS3();
   const dir = mkdtempSync(join(tmpdir(), "s3contract-"));
   writeFileSync(join(dir, "credentials"), s3CredentialsText(server), { mode: 0o600 });
-  const cfg: S3Settings = { endpoint: server.endpoint, region: "us-east-1", bucket: server.bucket, prefix: "contract/", pathStyle: true, credentialsFile: join(dir, "credentials"), redirect: false, redirectTtlMs: 60_000 };
+  const cfg: S3Settings = {
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    bucket: server.bucket,
+    prefix: "contract/",
+    pathStyle: true,
+    credentialsFile: join(dir, "credentials"),
+    redirect: false,
+    redirectTtlMs: 60_000,
+  };
   const [a, b] = [await S3BlobStore.open(cfg), await S3BlobStore.open(cfg)];
   return {
     a,
@@ -60,7 +66,16 @@ describe("S3BlobStore: a bucket shared by replicas", () => {
     s3 = await startS3();
     dir = mkdtempSync(join(tmpdir(), "s3store-"));
     writeFileSync(join(dir, "credentials"), s3CredentialsText(s3), { mode: 0o600 });
-    settings = { endpoint: s3.endpoint, region: "us-east-1", bucket: s3.bucket, prefix: "reg/", pathStyle: true, credentialsFile: join(dir, "credentials"), redirect: false, redirectTtlMs: 60_000 };
+    settings = {
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      bucket: s3.bucket,
+      prefix: "reg/",
+      pathStyle: true,
+      credentialsFile: join(dir, "credentials"),
+      redirect: false,
+      redirectTtlMs: 60_000,
+    };
     a = await S3BlobStore.open(settings);
     b = await S3BlobStore.open(settings);
   });
