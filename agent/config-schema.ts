@@ -3,7 +3,7 @@
 // (docs/agent.md). Loaded by config.ts, with $MCP_AGENT_<SECTION>_<KEY> overrides.
 import { hostname } from "node:os";
 import { z } from "zod";
-import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+import { duration, listenAddr, logLevel, serverLimits } from "../lib/config/types.ts";
 import { quote } from "../lib/text/quote.ts";
 
 const nonEmpty = z.string().min(1, "must not be empty");
@@ -74,25 +74,7 @@ export const agentConfigSchema = z
         request_timeout: duration("60s"),
         /** Connections with no request in flight are closed after this. */
         idle_timeout: duration("120s"),
-        /** Open connections at most; further ones are closed at once. */
-        max_connections: z.number().int().positive().default(256),
-        /** Open connections from one source address at most; further ones are closed at once. */
-        max_connections_per_address: z.number().int().positive().default(64),
-        /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
-        first_request_timeout: duration("5s"),
-        /** Largest RPC message, in bytes (after decompression). */
-        max_rpc_bytes: z
-          .number()
-          .int()
-          .positive()
-          .max(0xffffffff)
-          .default(1024 * 1024),
-        /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
-        max_buffered_body_bytes: z
-          .number()
-          .int()
-          .positive()
-          .default(64 * 1024 * 1024),
+        ...serverLimits({ maxConnections: 256, maxConnectionsPerAddress: 64 }),
         /** Follows (Logs with follow, Events) one account may hold open at once. */
         max_streams_per_account: z.number().int().positive().default(32),
       })

@@ -1,7 +1,7 @@
 // mcr's configuration (docs/configuration.md): [server], [database], [mcias], [log] plus [storage], [s3] and [auth].
 import { z } from "zod";
 import { loadConfig } from "../lib/config/load.ts";
-import { duration, listenAddr, logLevel } from "../lib/config/types.ts";
+import { duration, listenAddr, logLevel, serverLimits } from "../lib/config/types.ts";
 import { dirname, join } from "node:path";
 
 export const registryConfigSchema = z
@@ -25,25 +25,7 @@ export const registryConfigSchema = z
         shutdown_timeout: duration("60s"),
         /** Time allowed to receive a whole request on every route but blob uploads; 0 = none. */
         request_timeout: duration("60s"),
-        /** Open connections at most; further ones are closed at once. */
-        max_connections: z.number().int().positive().default(1024),
-        /** Open connections from one source address at most; further ones are closed at once. */
-        max_connections_per_address: z.number().int().positive().default(256),
-        /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
-        first_request_timeout: duration("5s"),
-        /** Largest admin RPC message, in bytes (after decompression). */
-        max_rpc_bytes: z
-          .number()
-          .int()
-          .positive()
-          .max(0xffffffff)
-          .default(1024 * 1024),
-        /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
-        max_buffered_body_bytes: z
-          .number()
-          .int()
-          .positive()
-          .default(64 * 1024 * 1024),
+        ...serverLimits({ maxConnections: 1024, maxConnectionsPerAddress: 256 }),
       })
       .strict(),
     database: z

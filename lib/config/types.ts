@@ -41,3 +41,32 @@ export const listenAddr = z.string().refine((v) => {
 }, 'must be host:port, for example "127.0.0.1:8443" or ":8443"');
 
 export const logLevel = z.enum(["debug", "info", "warn", "error"]).default("info");
+
+/**
+ * The [server] keys of both daemons that bound what a client can make them hold: connections
+ * (in all, per source address, the first request's deadline) and request bodies (one RPC
+ * message, all buffered bodies together). docs/security.md, "Resource limits".
+ */
+export function serverLimits(defaults: { maxConnections: number; maxConnectionsPerAddress: number }) {
+  return {
+    /** Open connections at most; at the cap the oldest idle never-authenticated one gives way. */
+    max_connections: z.number().int().positive().default(defaults.maxConnections),
+    /** Open connections from one source address at most; further ones are closed at once. */
+    max_connections_per_address: z.number().int().positive().default(defaults.maxConnectionsPerAddress),
+    /** A connection must finish its TLS handshake and send its first request's headers within this, or it is closed; 0 = no limit. */
+    first_request_timeout: duration("5s"),
+    /** Largest RPC message, in bytes (after decompression). */
+    max_rpc_bytes: z
+      .number()
+      .int()
+      .positive()
+      .max(0xffffffff)
+      .default(1024 * 1024),
+    /** Request bodies held in memory at once, in bytes, across all connections; past it new bodies are answered 503 with Retry-After. */
+    max_buffered_body_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+  };
+}
