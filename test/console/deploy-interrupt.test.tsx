@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import { DeployPhase } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import deployCommand from "../../console/commands/deploy.ts";
 import type { ConsoleError } from "../../console/output/errors.ts";
-import { runTui } from "../../console/tui/app.tsx";
+import { claimTerminal } from "../../console/tty/terminal.ts";
 import { untilFrame } from "../helpers/ink-keys.ts";
 import { commandContext, fixtureStore, health, removeFixtures, type AgentImpl } from "./tui-fixture.ts";
 
@@ -97,6 +97,10 @@ describe("a deploy left running", () => {
     const stdout = new FakeTty();
     const stdin = new FakeStdin();
     let stderr = "";
+    // As the console does before it loads Ink (console/tty/tui.ts): with $CI set (as on CI),
+    // Ink would otherwise draw only the last frame, at exit.
+    claimTerminal();
+    const { runTui } = await import("../../console/tui/app.tsx");
     const tui = runTui(store, {
       color: false,
       stdout: stdout as unknown as NodeJS.WriteStream,
