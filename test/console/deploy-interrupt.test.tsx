@@ -107,13 +107,16 @@ describe("a deploy left running", () => {
       stdin: stdin as unknown as NodeJS.ReadStream,
       stderr: { write: (s: string) => ((stderr += s), true) } as NodeJS.WritableStream,
     });
-    await untilFrame(stdout.output, /mcp services/);
-    stdin.write(":deploy shop\r");
-    await untilFrame(stdout.output, /Deploy shop\?/);
-    stdin.write("y");
-    await started;
-    await untilFrame(stdout.output, /creating a replacement container/);
-    stdin.write("q");
+    try {
+      await untilFrame(stdout.output, /mcp services/);
+      stdin.write(":deploy shop\r");
+      await untilFrame(stdout.output, /Deploy shop\?/);
+      stdin.write("y");
+      await started;
+      await untilFrame(stdout.output, /creating a replacement container/);
+    } finally {
+      stdin.write("q"); // leaves the TUI whatever happened above, so that a failure cannot hang the run
+    }
     assert.equal(await tui, 0);
     assert.equal(
       stderr.match(
