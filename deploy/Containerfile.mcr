@@ -14,7 +14,7 @@ COPY . .
 ARG VERSION=
 RUN MCP_VERSION="${VERSION}" node scripts/build.mjs \
  && npm prune --omit=dev --offline --no-audit --no-fund \
- && mkdir /out && cp -a bin dist node_modules package.json /out/ && mkdir /out/scripts && cp scripts/bin.mjs /out/scripts/
+ && mkdir /out && cp -a bin dist node_modules package.json /out/
 
 FROM ${NODE_BASE}
 COPY --from=builder /out /opt/metacircular

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/policy.proto.
  */
 export const file_mcr_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("ChNtY3IvdjEvcG9saWN5LnByb3RvEgZtY3IudjEiogIKClBvbGljeVJ1bGUSCgoCaWQYASABKAMSEAoIcHJpb3JpdHkYAiABKAUSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGZWZmZWN0GAQgASgJEg8KB2FjdGlvbnMYBSADKAkSDQoFcm9sZXMYBiADKAkSFQoNYWNjb3VudF90eXBlcxgHIAMoCRIUCgxzdWJqZWN0X3V1aWQYCCABKAkSFAoMcmVwb3NpdG9yaWVzGAkgAygJEhQKB2VuYWJsZWQYCiABKAhIAIgBARISCgpjcmVhdGVkX2J5GAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAkSEgoKdXBkYXRlZF9hdBgNIAEoCRIQCghzZXJ2aWNlcxgOIAMoCUIKCghfZW5hYmxlZCISChBMaXN0UnVsZXNSZXF1ZXN0IjYKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubWNyLnYxLlBvbGljeVJ1bGUiHAoOR2V0UnVsZVJlcXVlc3QSCgoCaWQYASABKAMiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSI1ChFDcmVhdGVSdWxlUmVxdWVzdBIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSKPAQoRVXBkYXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMSFQoIcHJpb3JpdHkYAiABKAVIAIgBARIUCgdlbmFibGVkGAMgASgISAGIAQESGAoLZGVzY3JpcHRpb24YBCABKAlIAogBAUILCglfcHJpb3JpdHlCCgoIX2VuYWJsZWRCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiHwoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMiFAoSRGVsZXRlUnVsZVJlc3BvbnNlMqUDCg1Qb2xpY3lTZXJ2aWNlEkAKCUxpc3RSdWxlcxIYLm1jci52MS5MaXN0UnVsZXNSZXF1ZXN0GhkubWNyLnYxLkxpc3RSdWxlc1Jlc3BvbnNlEkcKEExpc3RFbmFibGVkUnVsZXMSGC5tY3IudjEuTGlzdFJ1bGVzUmVxdWVzdBoZLm1jci52MS5MaXN0UnVsZXNSZXNwb25zZRI6CgdHZXRSdWxlEhYubWNyLnYxLkdldFJ1bGVSZXF1ZXN0GhcubWNyLnYxLkdldFJ1bGVSZXNwb25zZRJDCgpDcmVhdGVSdWxlEhkubWNyLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZRJDCgpVcGRhdGVSdWxlEhkubWNyLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZRJDCgpEZWxldGVSdWxlEhkubWNyLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GhoubWNyLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChNtY3IvdjEvcG9saWN5LnByb3RvEgZtY3IudjEiogIKClBvbGljeVJ1bGUSCgoCaWQYASABKAMSEAoIcHJpb3JpdHkYAiABKAUSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGZWZmZWN0GAQgASgJEg8KB2FjdGlvbnMYBSADKAkSDQoFcm9sZXMYBiADKAkSFQoNYWNjb3VudF90eXBlcxgHIAMoCRIUCgxzdWJqZWN0X3V1aWQYCCABKAkSFAoMcmVwb3NpdG9yaWVzGAkgAygJEhQKB2VuYWJsZWQYCiABKAhIAIgBARISCgpjcmVhdGVkX2J5GAsgASgJEhIKCmNyZWF0ZWRfYXQYDCABKAkSEgoKdXBkYXRlZF9hdBgNIAEoCRIQCghzZXJ2aWNlcxgOIAMoCUIKCghfZW5hYmxlZCISChBMaXN0UnVsZXNSZXF1ZXN0IjYKEUxpc3RSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubWNyLnYxLlBvbGljeVJ1bGUiGQoXTGlzdEVuYWJsZWRSdWxlc1JlcXVlc3QiPQoYTGlzdEVuYWJsZWRSdWxlc1Jlc3BvbnNlEiEKBXJ1bGVzGAEgAygLMhIubWNyLnYxLlBvbGljeVJ1bGUiHAoOR2V0UnVsZVJlcXVlc3QSCgoCaWQYASABKAMiMwoPR2V0UnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSI1ChFDcmVhdGVSdWxlUmVxdWVzdBIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiNgoSQ3JlYXRlUnVsZVJlc3BvbnNlEiAKBHJ1bGUYASABKAsyEi5tY3IudjEuUG9saWN5UnVsZSKPAQoRVXBkYXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMSFQoIcHJpb3JpdHkYAiABKAVIAIgBARIUCgdlbmFibGVkGAMgASgISAGIAQESGAoLZGVzY3JpcHRpb24YBCABKAlIAogBAUILCglfcHJpb3JpdHlCCgoIX2VuYWJsZWRCDgoMX2Rlc2NyaXB0aW9uIjYKElVwZGF0ZVJ1bGVSZXNwb25zZRIgCgRydWxlGAEgASgLMhIubWNyLnYxLlBvbGljeVJ1bGUiHwoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAMiFAoSRGVsZXRlUnVsZVJlc3BvbnNlMrMDCg1Qb2xpY3lTZXJ2aWNlEkAKCUxpc3RSdWxlcxIYLm1jci52MS5MaXN0UnVsZXNSZXF1ZXN0GhkubWNyLnYxLkxpc3RSdWxlc1Jlc3BvbnNlElUKEExpc3RFbmFibGVkUnVsZXMSHy5tY3IudjEuTGlzdEVuYWJsZWRSdWxlc1JlcXVlc3QaIC5tY3IudjEuTGlzdEVuYWJsZWRSdWxlc1Jlc3BvbnNlEjoKB0dldFJ1bGUSFi5tY3IudjEuR2V0UnVsZVJlcXVlc3QaFy5tY3IudjEuR2V0UnVsZVJlc3BvbnNlEkMKCkNyZWF0ZVJ1bGUSGS5tY3IudjEuQ3JlYXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuQ3JlYXRlUnVsZVJlc3BvbnNlEkMKClVwZGF0ZVJ1bGUSGS5tY3IudjEuVXBkYXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuVXBkYXRlUnVsZVJlc3BvbnNlEkMKCkRlbGV0ZVJ1bGUSGS5tY3IudjEuRGVsZXRlUnVsZVJlcXVlc3QaGi5tY3IudjEuRGVsZXRlUnVsZVJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * @generated from message mcr.v1.PolicyRule
@@ -140,6 +140,38 @@ export const ListRulesResponseSchema: GenMessage<ListRulesResponse> = /*@__PURE_
   messageDesc(file_mcr_v1_policy, 2);
 
 /**
+ * @generated from message mcr.v1.ListEnabledRulesRequest
+ */
+export type ListEnabledRulesRequest = Message<"mcr.v1.ListEnabledRulesRequest"> & {
+};
+
+/**
+ * Describes the message mcr.v1.ListEnabledRulesRequest.
+ * Use `create(ListEnabledRulesRequestSchema)` to create a new message.
+ */
+export const ListEnabledRulesRequestSchema: GenMessage<ListEnabledRulesRequest> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_policy, 3);
+
+/**
+ * @generated from message mcr.v1.ListEnabledRulesResponse
+ */
+export type ListEnabledRulesResponse = Message<"mcr.v1.ListEnabledRulesResponse"> & {
+  /**
+   * The enabled custom rules, what the agents enforce beside the built-in ones.
+   *
+   * @generated from field: repeated mcr.v1.PolicyRule rules = 1;
+   */
+  rules: PolicyRule[];
+};
+
+/**
+ * Describes the message mcr.v1.ListEnabledRulesResponse.
+ * Use `create(ListEnabledRulesResponseSchema)` to create a new message.
+ */
+export const ListEnabledRulesResponseSchema: GenMessage<ListEnabledRulesResponse> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_policy, 4);
+
+/**
  * @generated from message mcr.v1.GetRuleRequest
  */
 export type GetRuleRequest = Message<"mcr.v1.GetRuleRequest"> & {
@@ -154,7 +186,7 @@ export type GetRuleRequest = Message<"mcr.v1.GetRuleRequest"> & {
  * Use `create(GetRuleRequestSchema)` to create a new message.
  */
 export const GetRuleRequestSchema: GenMessage<GetRuleRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 3);
+  messageDesc(file_mcr_v1_policy, 5);
 
 /**
  * @generated from message mcr.v1.GetRuleResponse
@@ -171,7 +203,7 @@ export type GetRuleResponse = Message<"mcr.v1.GetRuleResponse"> & {
  * Use `create(GetRuleResponseSchema)` to create a new message.
  */
 export const GetRuleResponseSchema: GenMessage<GetRuleResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 4);
+  messageDesc(file_mcr_v1_policy, 6);
 
 /**
  * @generated from message mcr.v1.CreateRuleRequest
@@ -190,7 +222,7 @@ export type CreateRuleRequest = Message<"mcr.v1.CreateRuleRequest"> & {
  * Use `create(CreateRuleRequestSchema)` to create a new message.
  */
 export const CreateRuleRequestSchema: GenMessage<CreateRuleRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 5);
+  messageDesc(file_mcr_v1_policy, 7);
 
 /**
  * @generated from message mcr.v1.CreateRuleResponse
@@ -207,7 +239,7 @@ export type CreateRuleResponse = Message<"mcr.v1.CreateRuleResponse"> & {
  * Use `create(CreateRuleResponseSchema)` to create a new message.
  */
 export const CreateRuleResponseSchema: GenMessage<CreateRuleResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 6);
+  messageDesc(file_mcr_v1_policy, 8);
 
 /**
  * @generated from message mcr.v1.UpdateRuleRequest
@@ -239,7 +271,7 @@ export type UpdateRuleRequest = Message<"mcr.v1.UpdateRuleRequest"> & {
  * Use `create(UpdateRuleRequestSchema)` to create a new message.
  */
 export const UpdateRuleRequestSchema: GenMessage<UpdateRuleRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 7);
+  messageDesc(file_mcr_v1_policy, 9);
 
 /**
  * @generated from message mcr.v1.UpdateRuleResponse
@@ -256,7 +288,7 @@ export type UpdateRuleResponse = Message<"mcr.v1.UpdateRuleResponse"> & {
  * Use `create(UpdateRuleResponseSchema)` to create a new message.
  */
 export const UpdateRuleResponseSchema: GenMessage<UpdateRuleResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 8);
+  messageDesc(file_mcr_v1_policy, 10);
 
 /**
  * @generated from message mcr.v1.DeleteRuleRequest
@@ -273,7 +305,7 @@ export type DeleteRuleRequest = Message<"mcr.v1.DeleteRuleRequest"> & {
  * Use `create(DeleteRuleRequestSchema)` to create a new message.
  */
 export const DeleteRuleRequestSchema: GenMessage<DeleteRuleRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 9);
+  messageDesc(file_mcr_v1_policy, 11);
 
 /**
  * @generated from message mcr.v1.DeleteRuleResponse
@@ -286,7 +318,7 @@ export type DeleteRuleResponse = Message<"mcr.v1.DeleteRuleResponse"> & {
  * Use `create(DeleteRuleResponseSchema)` to create a new message.
  */
 export const DeleteRuleResponseSchema: GenMessage<DeleteRuleResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_policy, 10);
+  messageDesc(file_mcr_v1_policy, 12);
 
 /**
  * PolicyService manages the platform's custom access rules: registry actions on
@@ -310,8 +342,8 @@ export const PolicyService: GenService<{
    */
   listEnabledRules: {
     methodKind: "unary";
-    input: typeof ListRulesRequestSchema;
-    output: typeof ListRulesResponseSchema;
+    input: typeof ListEnabledRulesRequestSchema;
+    output: typeof ListEnabledRulesResponseSchema;
   },
   /**
    * @generated from rpc mcr.v1.PolicyService.GetRule

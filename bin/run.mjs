@@ -1,4 +1,5 @@
-// What bin/mcr, bin/mcp-agent and bin/mcp run: the built entry dist/<name>.js, in this same
+// What bin/mcr, bin/mcp-agent and bin/mcp run (it lives beside them, so that an image or an
+// install that ships bin/, dist/ and node_modules/ alone has it): the built entry dist/<name>.js, in this same
 // process (signals reach the daemon; no shell or helper process is started first). In a
 // checkout with the build tools, a missing build is made first; lib/cli/launch.ts rebuilds
 // a stale one. Plain JavaScript, so that it runs without tsx.
@@ -7,7 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const root = dirname(dirname(fileURLToPath(import.meta.url))); // bin/ is one level below the root
 
 export async function run(name) {
   const entry = join(root, "dist", `${name}.js`);
