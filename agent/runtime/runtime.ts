@@ -87,6 +87,70 @@ export interface PullOptions {
   pipedAuth?: (image: string) => Promise<string | null>;
 }
 
+export interface ExecOptions {
+  /** The command and its arguments (never through a shell unless the command is one). */
+  cmd: string[];
+  /** A pseudo-terminal: one output stream, window size, the shell's line discipline. */
+  tty: boolean;
+  /** Whether the process reads stdin (otherwise it gets none). */
+  stdin: boolean;
+  /** Extra KEY=value variables. */
+  env?: string[];
+  /** `uid[:gid]` or a user name; default: the container's user. */
+  user?: string;
+  /** Initial window size with a TTY. */
+  size?: { rows: number; cols: number };
+}
+
+export interface ExecOutput {
+  /** With a TTY everything is "stdout". */
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
+/** A process started in a running container by exec. */
+export interface ExecSession {
+  /** Bytes for the process's stdin (only when started with `stdin`). */
+  write(data: Uint8Array): void;
+  /** Closes the process's stdin (EOF); the process goes on. */
+  endInput(): void;
+  /** Output until the process exits (or the session is closed). */
+  output: AsyncIterable<ExecOutput>;
+  /** A new window size (TTY only). */
+  resize(rows: number, cols: number): Promise<void>;
+  /** The exit code, once the process has ended and its output has been read. */
+  exitCode(): Promise<number>;
+  /** Drops the connection; the process gets SIGHUP from its terminal (TTY) or EOF. */
+  close(): void;
+}
+
+/** A container's resource use, as podman measures it. */
+export interface ContainerStats {
+  id: string;
+  name: string;
+  /** CPU use since the previous sample of this runtime (or since start), in % of one core. */
+  cpuPercent: number;
+  memUsedBytes: number;
+  /** The cgroup's limit, or the host's memory when there is none. */
+  memLimitBytes: number;
+  netInBytes: number;
+  netOutBytes: number;
+  blockInBytes: number;
+  blockOutBytes: number;
+  pids: number;
+}
+
+export interface ImageInfo {
+  id: string;
+  /** Its references (registry/repository:tag); empty for a dangling image. */
+  names: string[];
+  /** ISO 8601. */
+  created: string;
+  sizeBytes: number;
+  /** Containers (running or not) using it. */
+  containers: number;
+}
+
 export interface Runtime {
   /** podman's version, e.g. "4.3.1". */
   version(): Promise<string>;
@@ -113,6 +177,14 @@ export interface Runtime {
   logs(name: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
   /** Container lifecycle events of containers carrying all of `labels`, until `signal` aborts. */
   events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+  /** Starts a process in a running container; NoSuchContainerError when there is none. */
+  exec(name: string, opts: ExecOptions): Promise<ExecSession>;
+  /** Resource use of every running container of this podman, in one call. */
+  stats(): Promise<ContainerStats[]>;
+  /** Every image in this podman's storage. */
+  images(): Promise<ImageInfo[]>;
+  /** Removes an image by id (refused by podman while a container uses it). */
+  removeImage(id: string): Promise<void>;
 }
 
 /** A podman command failed; the message includes podman's own stderr. */

@@ -1,6 +1,18 @@
 // An in-memory Runtime for unit tests of the agent's logic: containers are
 // records, "start" fails for images listed in `failingImages`.
-import type { ContainerInfo, ContainerSpec, LogLine, PullOptions, Runtime, RuntimeEvent } from "../../agent/runtime/runtime.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  ContainerStats,
+  ExecOptions,
+  ExecOutput,
+  ExecSession,
+  ImageInfo,
+  LogLine,
+  PullOptions,
+  Runtime,
+  RuntimeEvent,
+} from "../../agent/runtime/runtime.ts";
 import { ImageNotFoundError, NoSuchContainerError } from "../../agent/runtime/runtime.ts";
 
 interface FakeContainer {
@@ -11,7 +23,7 @@ interface FakeContainer {
 export class FakeRuntime implements Runtime {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
-  readonly images = new Set<string>();
+  readonly storedImages = new Set<string>();
   /** Images whose containers exit right after start. */
   readonly failingImages = new Set<string>();
   private seq = 0;
@@ -26,7 +38,7 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`pull ${image}`);
     if (image.includes("missing"))
       throw new ImageNotFoundError(`podman pull ${image} failed (exit 125): manifest unknown`, ["pull", image], 125, "manifest unknown");
-    this.images.add(image);
+    this.storedImages.add(image);
   }
   private make(spec: ContainerSpec): FakeContainer {
     if (this.containers.has(spec.name)) throw new Error(`container name ${spec.name} is already in use`);
@@ -97,13 +109,94 @@ export class FakeRuntime implements Runtime {
     return [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v)).map((c) => structuredClone(c.info));
   }
   async hasImage(image: string) {
-    return this.images.has(image);
+    return this.storedImages.has(image);
   }
   async *logs(name: string): AsyncIterable<LogLine> {
     this.get(name);
     yield { stream: "stderr", line: "fake: exiting" };
   }
   async *events(): AsyncIterable<RuntimeEvent> {}
+  /** CPU % that stats() reports per container name (0 when absent). */
+  readonly cpu = new Map<string, number>();
+  /** Fake exec: `echo …` prints its arguments, `exit N` exits N, `cat` echoes stdin until EOF. */
+  async exec(name: string, opts: ExecOptions): Promise<ExecSession> {
+    this.calls.push(`exec ${name} ${opts.cmd.join(" ")}`);
+    const c = this.get(name);
+    if (c.info.state !== "running") throw new Error(`container ${name} is not running`);
+    const [cmd = "", ...args] = opts.cmd;
+    const out: ExecOutput[] = [];
+    let code = 0;
+    if (cmd === "echo") out.push({ stream: "stdout", data: Buffer.from(`${args.join(" ")}\n`) });
+    else if (cmd === "exit") code = Number(args[0] ?? 0);
+    else if (cmd !== "cat") {
+      out.push({ stream: opts.tty ? "stdout" : "stderr", data: Buffer.from(`${cmd}: not found\n`) });
+      code = 127;
+    }
+    const input: Uint8Array[] = [];
+    let ended = cmd !== "cat";
+    let wake: (() => void) | undefined;
+    const sizes: Array<[number, number]> = [];
+    return {
+      write: (data) => {
+        input.push(data);
+        wake?.();
+      },
+      endInput: () => {
+        ended = true;
+        wake?.();
+      },
+      output: (async function* () {
+        yield* out;
+        for (;;) {
+          while (input.length) yield { stream: "stdout" as const, data: input.shift()! };
+          if (ended) return;
+          await new Promise<void>((r) => (wake = r));
+        }
+      })(),
+      resize: async (rows, cols) => {
+        sizes.push([rows, cols]);
+      },
+      exitCode: async () => code,
+      close: () => {
+        ended = true;
+        wake?.();
+      },
+    };
+  }
+  async stats(): Promise<ContainerStats[]> {
+    return [...this.containers.values()]
+      .filter((c) => c.info.state === "running")
+      .map((c) => ({
+        id: c.info.id,
+        name: c.info.name,
+        cpuPercent: this.cpu.get(c.info.name) ?? 0,
+        memUsedBytes: 1 << 20,
+        memLimitBytes: 1 << 30,
+        netInBytes: 0,
+        netOutBytes: 0,
+        blockInBytes: 0,
+        blockOutBytes: 0,
+        pids: 1,
+      }));
+  }
+  /** When each image arrived (images() reports it as created). */
+  readonly imageCreated = new Map<string, string>();
+  async images(): Promise<ImageInfo[]> {
+    return [...this.storedImages].map((name) => ({
+      id: `img-${name}`,
+      names: [name],
+      created: this.imageCreated.get(name) ?? "2026-01-01T00:00:00.000Z",
+      sizeBytes: 1000,
+      containers: [...this.containers.values()].filter((c) => c.info.image === name).length,
+    }));
+  }
+  async removeImage(id: string) {
+    this.calls.push(`rmi ${id}`);
+    const name = [...this.storedImages].find((n) => `img-${n}` === id);
+    if (!name) throw new ImageNotFoundError(`no such image ${id}`, [], 125, "image not known");
+    if ([...this.containers.values()].some((c) => c.info.image === name)) throw new Error(`image ${id} is in use by a container`);
+    this.storedImages.delete(name);
+  }
   /** Simulates something outside the agent killing or removing a container. */
   kill(name: string) {
     const c = this.get(name);
