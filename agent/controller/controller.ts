@@ -20,6 +20,7 @@ import { noHooks, type DeployHooks } from "./hooks.ts";
 import { startAndWatch, watchStart } from "./watch.ts";
 import { checkContainerMounts, checkMounts, prepareMounts } from "./mount-check.ts";
 import { LABELS, containerName, envFileText, replacementName, type PlanContext, type PlannedComponent } from "./plan.ts";
+import { DEPLOYED_EVENT, deployedMessage } from "./releases.ts";
 import { ForeignContainerError, Ownership } from "./ownership.ts";
 import { ServicePlanner, type ServicePlan } from "./planner.ts";
 
@@ -230,7 +231,7 @@ export class ServiceController {
       await this.replace(runtime, def, p, current, emit);
     }
     await this.d.store.recordDeployed(def.name, p.component, p.hash, p.image);
-    await this.d.store.event(def.name, p.component, "deployed", `${p.image} running`);
+    await this.d.store.event(def.name, p.component, DEPLOYED_EVENT, deployedMessage(p.image));
     await this.hooks.componentStarted(def, p);
     emit({ ...base, phase: "running", message: `running ${p.image}` });
   }

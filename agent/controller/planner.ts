@@ -7,7 +7,7 @@ import type { ServiceDefinition } from "../../lib/services/definition.ts";
 import { planPorts, recordPorts, type PortRange } from "../ports/allocator.ts";
 import type { Placer, ServicePlacement } from "../placement/placer.ts";
 import type { PortAssignment, StateStore } from "../state/store.ts";
-import { planService, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
+import { planService, resolveImage, routeKey, type PlanContext, type PlannedComponent, type SmepPlan } from "./plan.ts";
 
 /** A service's plan: its containers, the route ports they use and, with SMEP, its placement. */
 export interface ServicePlan {
@@ -57,6 +57,11 @@ export class ServicePlanner {
     const plan = await this.planOf(def);
     await this.record(def, plan);
     return plan.planned;
+  }
+
+  /** The image each component of `def` runs: the one it names, or the registry's by convention. */
+  imagesOf(def: ServiceDefinition): string[] {
+    return def.components.map((c) => resolveImage(def, c, this.d.plan.registryHost));
   }
 
   /** The service's SMEP placement, when the node places by SMEP. */

@@ -21,12 +21,14 @@ import { definitionFromProto } from "./convert.ts";
 import { PublishUnavailableError, type Publisher } from "../controller/publisher.ts";
 import { RouteError } from "../routes/table.ts";
 import { publishStatus } from "./publish-status.ts";
-import { NAME_RE } from "../../lib/services/definition.ts";
+import { NAME_RE, type ServiceDefinition } from "../../lib/services/definition.ts";
 import { quote } from "../../lib/text/quote.ts";
 import { logSinceProblem } from "../../lib/text/log-since.ts";
 import { agentAccess, type Access } from "./access.ts";
 import { StreamLimits } from "./stream-limits.ts";
 import { SlowWatcherError, type EventHub } from "../runtime/event-hub.ts";
+import { StatsReader } from "./stats.ts";
+import { pruneImages } from "./prune.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -109,6 +111,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   const followSignal = (ctx: { signal: AbortSignal }) => (d.closing ? AbortSignal.any([ctx.signal, d.closing]) : ctx.signal);
   // Ended by a shutdown, a follow fails as Unavailable rather than ending: the client reconnects (with since).
   const shuttingDown = () => new ConnectError("the agent is shutting down; follow again when it is back", Code.Unavailable);
+  const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log });
   return {
     async health() {
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };
@@ -289,6 +292,17 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
         done();
       }
       if (d.closing?.aborted && !ctx.signal.aborted) throw shuttingDown();
+    },
+
+    async stats(req, ctx) {
+      return guard(() => usage.read(req.service, ctx));
+    },
+
+    async pruneImages(req, ctx) {
+      access.check(ctx, "agent:admin", ""); // images belong to no one service
+      if (req.olderThanSeconds < 0n) throw new ConnectError("older_than_seconds must not be negative", Code.InvalidArgument);
+      const deps = { runtimes: d.runtimes, store: d.store, imagesOf: (def: ServiceDefinition) => d.controller.planner.imagesOf(def), log: d.log };
+      return guard(() => pruneImages(deps, { olderThanSeconds: Number(req.olderThanSeconds), dryRun: req.dryRun }));
     },
   };
 }
