@@ -4,6 +4,7 @@ import { cell } from "../output/screen.ts";
 import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { emptyText, nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
+import { statsNotes, statsOf, usageCells, usageJson } from "../views/usage.ts";
 import { finite } from "./present.ts";
 
 export const containerRows = (s: ConsoleState) =>
@@ -20,28 +21,33 @@ const command: CommandSpec = {
     const store = ctx.store();
     await finite(
       ctx,
-      () => store.getState().refreshContainers(),
+      // List and Stats at once: a node whose Stats fails still lists its containers.
+      async () => (await Promise.all([store.getState().refreshContainers(), store.getState().refreshStats()]))[0],
       () => {
         const s = store.getState();
-        return { nodes: Object.values(s.nodes).map(nodeJson), containers: containerRows(s) };
+        return {
+          nodes: Object.values(s.nodes).map(nodeJson),
+          containers: containerRows(s).map((c) => ({ ...c, ...usageJson(statsOf(s, c.node, c.container)) })),
+        };
       },
       (s, done) => ({
         sections: [
           {
-            columns: ["service", "component", "node", "version", "state", "uptime", "ports"],
+            columns: ["service", "component", "node", "version", "state", "cpu", "mem", "uptime", "ports"],
             rows: containerRows(s).map((c) => [
               cell(c.service),
               cell(c.component),
               cell(c.node),
               cell(c.version),
               stateCell(c.state),
+              ...usageCells(statsOf(s, c.node, c.container)),
               cell(c.state === "running" ? uptime(c.startedAt) : ""),
               cell(portsText(c.ports)),
             ]),
             empty: done ? emptyText(Object.values(s.nodes), "no managed containers") : "",
           },
         ],
-        notes: nodeNotes(Object.values(s.nodes)),
+        notes: [...nodeNotes(Object.values(s.nodes)), ...statsNotes(s)],
         ...(done ? {} : { pending: "asking the agents" }),
       }),
     );

@@ -5,6 +5,7 @@ import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { nodeJson, nodeNotes, partialExit } from "../views/format.ts";
 import { publishNotes, publishSections, serviceSections, statusSummary } from "../views/service-status.ts";
+import { statsNotes, statsOf, usageJson } from "../views/usage.ts";
 import { finite } from "./present.ts";
 
 const all = (s: ConsoleState) => Object.values(s.statuses).sort((a, b) => a.service.localeCompare(b.service));
@@ -18,14 +19,28 @@ const command: CommandSpec = {
     const store = ctx.store();
     const results = await finite(
       ctx,
-      () => store.getState().fetchStatus(service),
-      (out) => ({ nodes: Object.values(store.getState().nodes).map(nodeJson), services: out.flatMap((r) => (r.ok ? r.value : [])) }),
+      async () => {
+        const st = store.getState();
+        // One service: its node's Stats once its node is known; every service: Status and Stats at once.
+        if (!service) return (await Promise.all([st.fetchStatus(), st.refreshStats()]))[0];
+        const out = await st.fetchStatus(service);
+        await st.refreshStats([out[0]!.node]);
+        return out;
+      },
+      (out) => {
+        const s = store.getState();
+        const services = out.flatMap((r) => (r.ok ? r.value : []));
+        return {
+          nodes: Object.values(s.nodes).map(nodeJson),
+          services: services.map((st) => ({ ...st, components: st.components.map((c) => ({ ...c, ...usageJson(statsOf(s, st.node, c.container)) })) })),
+        };
+      },
       (s, done) => {
         const one = service ? s.statuses[service] : undefined;
         const shown = one ? [one] : service ? [] : all(s);
         return {
-          sections: one ? serviceSections(one) : service ? [] : [statusSummary(s), ...publishSections(shown, true)],
-          notes: [...nodeNotes(Object.values(s.nodes)), ...publishNotes(shown)],
+          sections: one ? serviceSections(one, s) : service ? [] : [statusSummary(s), ...publishSections(shown, true)],
+          notes: [...nodeNotes(Object.values(s.nodes)), ...publishNotes(shown), ...statsNotes(s, one ? [one.node] : undefined)],
           ...(done ? {} : { pending: service ? `asking ${service}'s node` : "asking the agents" }),
         };
       },

@@ -1,6 +1,7 @@
 // The services screen's rows: every service-component across all nodes, from the agents'
 // containers and statuses (drift and desired state come from Status).
 import { uptime, portsText } from "../views/format.ts";
+import { cpuText, memText, statsOf } from "../views/usage.ts";
 import type { ConsoleState } from "../store/state.ts";
 
 export interface ServiceRow {
@@ -9,12 +10,19 @@ export interface ServiceRow {
   node: string;
   version: string;
   state: string;
+  /** "3.2%", "41M/1.0G"; "-" when the node's Stats did not say (not running, or Stats failed). */
+  cpu: string;
+  mem: string;
   uptime: string;
   ports: string;
   drift: string;
 }
 
-export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "nodes">, filter = "", now = Date.now()): ServiceRow[] {
+export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "nodes" | "stats">, filter = "", now = Date.now()): ServiceRow[] {
+  const usage = (node: string, container: string) => {
+    const r = statsOf(s, node, container);
+    return { cpu: cpuText(r), mem: memText(r) };
+  };
   const rows = new Map<string, ServiceRow>();
   for (const c of Object.values(s.containers).flat()) {
     rows.set(`${c.node}/${c.service}/${c.component}`, {
@@ -23,6 +31,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
       node: c.node,
       version: c.version,
       state: c.state,
+      ...usage(c.node, c.container),
       uptime: c.state === "running" ? uptime(c.startedAt, now) : "",
       ports: portsText(c.ports),
       drift: "",
@@ -37,6 +46,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
         node: st.node,
         version: st.version,
         state: c.observedState || "missing",
+        ...usage(st.node, c.container),
         uptime: "",
         ports: portsText(c.ports),
         drift: "",

@@ -1,5 +1,5 @@
-// One service: components with desired/observed state and drift, routes with their ports,
-// SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
+// One service: components with desired/observed state, CPU and MEM (Stats every 2 s) and
+// drift, routes with their ports, SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
 // S start, r restart, x remove; l logs.
 import { useEffect, useState } from "react";
 import { Box, Text } from "ink";
@@ -9,12 +9,16 @@ import { ScreenView } from "../components/screen-view.tsx";
 import { Spinner } from "../components/spinner.tsx";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { useStatsPoll } from "./stats-poll.ts";
 
 export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  esc back  ? help  q quit";
 
 export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
   const status = useStore(store, (s) => s.statuses[service]);
+  const stats = useStore(store, (s) => s.stats);
+  // Its node's Stats every 2 s, once the node is known.
+  useStatsPoll(store, status ? [status.node] : []);
   // Why the last ask failed, shown in place of (or above) the status: never "asking…" beside an error.
   const [error, setError] = useState("");
 
@@ -70,7 +74,7 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
     />
   ) : null;
   if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
-  const sections = serviceSections(status);
+  const sections = serviceSections(status, { stats });
   // Routes with their host ports, from the components' port bindings.
   const routes = status.components.flatMap((c) => c.ports.map((p) => `${c.component}/${p.route || "default"} → ${p.hostIp || "*"}:${p.hostPort}`));
   return (

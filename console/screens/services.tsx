@@ -1,4 +1,5 @@
-// Services: every service-component of every node; `/` filters, Enter opens the service,
+// Services: every service-component of every node, with CPU and MEM (Stats every 2 s while
+// the screen is open); `/` filters, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation).
 import { useMemo, useState } from "react";
 import { Box, Text } from "ink";
@@ -12,6 +13,7 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { useSelection } from "./pick.ts";
 import { serviceRows } from "./rows.ts";
+import { useStatsPoll } from "./stats-poll.ts";
 
 export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  d deploy  / filter  : jump  ? help  q quit";
 
@@ -19,11 +21,12 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
   // Stable references from the store (useShallow), rows computed from them.
-  const { containers, statuses, nodes } = useStore(
+  const { containers, statuses, nodes, stats } = useStore(
     store,
-    useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes })),
+    useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes, stats: s.stats })),
   );
-  const rows = useMemo(() => serviceRows({ containers, statuses, nodes }, filter), [containers, statuses, nodes, filter, nav.tick >> 4]);
+  useStatsPoll(store);
+  const rows = useMemo(() => serviceRows({ containers, statuses, nodes, stats }, filter), [containers, statuses, nodes, stats, filter, nav.tick >> 4]);
   const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move } = useSelection(rows.length, page);
@@ -52,14 +55,16 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
       </Text>
       <Table
         section={{
-          columns: ["service", "component", "node", "version", "state", "uptime", "ports", "drift"],
-          drop: ["uptime", "ports", "version", "node"],
+          columns: ["service", "component", "node", "version", "state", "cpu", "mem", "uptime", "ports", "drift"],
+          drop: ["uptime", "ports", "mem", "cpu", "version", "node"],
           rows: visible.map((r) => [
             cell(r.service),
             cell(r.component),
             cell(r.node),
             cell(r.version),
             stateCell(r.state),
+            cell(r.cpu, r.cpu === "-" ? "dim" : ""),
+            cell(r.mem, r.mem === "-" ? "dim" : ""),
             cell(r.uptime),
             cell(r.ports),
             cell(r.drift || "-", r.drift ? "warn" : "dim"),

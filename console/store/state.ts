@@ -12,6 +12,7 @@ import type { RegistryApi } from "../clients/registry.ts";
 import type { Definitions, LoadedDefinition } from "../definitions.ts";
 import type { ConsoleError } from "../output/errors.ts";
 import type { AuditFilter, AuditRow, GcRunRow, ManifestDetail, McrData, PolicyRow, RepoDetail, RepoRow, SnapshotRow } from "./mcr-types.ts";
+import type { ContainerStatsRow, PruneNodeResult, PruneOptions, PruneState } from "./resource-types.ts";
 import type {
   AgentEventRow,
   BuildEvent,
@@ -67,6 +68,12 @@ export interface ConsoleData {
   seq: number;
   /** The registry: repositories, GC, policies, audit, snapshots (store/mcr.ts). */
   mcr: McrData;
+  /** The last Stats answer per node: its running containers' use (resources.ts). */
+  stats: Record<string, ContainerStatsRow[]>;
+  /** Why a node's last Stats failed (its containers are listed all the same); absent when it answered. */
+  statsErrors: Record<string, string>;
+  /** The last image prune (resources.ts). */
+  prune: PruneState | null;
 }
 
 /** What one node said in a fan-out (nodes.ts): its answer, or why it gave none. */
@@ -90,6 +97,14 @@ export interface ServiceActions {
   nodeOf(service: string): Promise<string>;
   lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;
   remove(service: string): Promise<OpResult>;
+}
+
+/** resources.ts */
+export interface ResourceActions {
+  /** Stats of every node (or of `nodes`) at once. Never fails and never marks a node: a node whose Stats fails keeps its rows elsewhere; `statsErrors` says why. A node already being asked, or unreachable, is skipped. */
+  refreshStats(nodes?: string[]): Promise<void>;
+  /** PruneImages on every node (or `options.node`), into `prune`. */
+  pruneImages(options: PruneOptions): Promise<NodeOutcome<PruneNodeResult>[]>;
 }
 
 /** build.ts */
@@ -196,7 +211,7 @@ export interface McrActions extends McrStreamActions {
   resolveActors(): Promise<Record<string, string>>;
 }
 
-export type ConsoleState = ConsoleData & NodeActions & ServiceActions & BuildActions & DeployActions & StreamActions & McrActions;
+export type ConsoleState = ConsoleData & NodeActions & ServiceActions & ResourceActions & BuildActions & DeployActions & StreamActions & McrActions;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type SetState = StoreApi<ConsoleState>["setState"];
 export type GetState = StoreApi<ConsoleState>["getState"];

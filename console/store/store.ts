@@ -7,6 +7,7 @@ import { deployActions } from "./deploy.ts";
 import { mcrActions } from "./mcr.ts";
 import { initialMcr } from "./mcr-types.ts";
 import { nodeActions } from "./nodes.ts";
+import { resourceActions } from "./resources.ts";
 import { serviceActions } from "./services.ts";
 import type { ConsoleData, ConsoleState, ConsoleStore, StoreDeps } from "./state.ts";
 import { streamActions } from "./streams.ts";
@@ -30,6 +31,9 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     lastOp: null,
     seq: 0,
     mcr: initialMcr(),
+    stats: {},
+    statsErrors: {},
+    prune: null,
   };
 }
 
@@ -38,6 +42,7 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...initialData(deps.agents.nodes),
     ...nodeActions(set, get, deps),
     ...serviceActions(set, get, deps),
+    ...resourceActions(set, get, deps),
     ...buildActions(set, get, deps),
     ...deployActions(set, get, deps),
     ...streamActions(set, get, deps),

@@ -4,6 +4,7 @@ import { cell, type Cell, type Section } from "../output/screen.ts";
 import type { ConsoleState } from "../store/state.ts";
 import type { ServiceStatus } from "../store/types.ts";
 import { emptyText, portsText, stateCell, uptime } from "./format.ts";
+import { statsOf, usageCells } from "./usage.ts";
 
 const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs)$/.test(state) ? "bad" : "warn");
 
@@ -57,27 +58,30 @@ export function statusSummary(s: ConsoleState): Section {
         cell(st.version),
         cell(c.desiredState),
         stateCell(c.observedState),
+        ...usageCells(statsOf(s, st.node, c.container)),
         cell(c.drift || "-", c.drift ? "warn" : "dim"),
       ]),
     );
   return {
-    columns: ["service", "component", "node", "version", "desired", "observed", "drift"],
+    columns: ["service", "component", "node", "version", "desired", "observed", "cpu", "mem", "drift"],
     rows,
     empty: emptyText(Object.values(s.nodes), "no services"),
-    drop: ["version", "node", "desired"],
+    drop: ["version", "node", "desired", "mem", "cpu"],
   };
 }
 
-export function serviceSections(st: ServiceStatus): Section[] {
+/** `usage`: the store's Stats answers (CPU and MEM show "-" without them). */
+export function serviceSections(st: ServiceStatus, usage: Pick<ConsoleState, "stats"> = { stats: {} }): Section[] {
   const sections: Section[] = [
     {
       title: `${st.service} ${st.version} on ${st.node}${st.active ? "" : " (inactive)"}`,
-      columns: ["component", "desired", "observed", "drift", "image", "ports", "uptime"],
-      drop: ["image", "uptime", "ports"],
+      columns: ["component", "desired", "observed", "cpu", "mem", "drift", "image", "ports", "uptime"],
+      drop: ["image", "uptime", "ports", "mem", "cpu"],
       rows: st.components.map((c) => [
         cell(c.component),
         cell(c.desiredState),
         stateCell(c.observedState),
+        ...usageCells(statsOf(usage, st.node, c.container)),
         cell(c.drift || "-", c.drift ? "warn" : "dim"),
         cell(c.observedImage || c.desiredImage),
         cell(portsText(c.ports)),

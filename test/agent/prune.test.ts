@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { PruneImagesRequestSchema, type PruneImagesResponse } from "../../proto/gen/mcp/agent/v1/resources_pb.ts";
+import { PruneImagesRequestSchema } from "../../proto/gen/mcp/agent/v1/resources_pb.ts";
 import { refKey, span } from "../../agent/rpc/prune.ts";
 import { agentOn, claims, removeAgents, serviceDef } from "../helpers/agent-service-fixture.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
@@ -19,7 +19,8 @@ const prune = (olderThanSeconds = 0, dryRun = false) => create(PruneImagesReques
 const HOUR = 3600;
 
 /** name → [outcome, reason] of every image in the answer. */
-const outcomes = (r: Partial<PruneImagesResponse>) => Object.fromEntries(r.images!.map((i) => [i.names![0] ?? i.id, [i.outcome, i.reason]]));
+const outcomes = (r: { images?: { id?: string; names?: string[]; outcome?: string; reason?: string }[] }) =>
+  Object.fromEntries(r.images!.map((i) => [i.names![0] ?? i.id, [i.outcome, i.reason]]));
 
 /** An agent that deployed hello v1, v2 and v3, on a podman that also holds other images. */
 async function scene() {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Rule } from "../../lib/policy/rules.ts";
 import { StatsRequestSchema } from "../../proto/gen/mcp/agent/v1/resources_pb.ts";
 import { agentOn, claims, removeAgents, serviceDef } from "../helpers/agent-service-fixture.ts";
 import { FakeRuntime } from "../helpers/fake-runtime.ts";
@@ -74,8 +75,8 @@ describe("Stats", () => {
 
   test("policy: agent:read per service; a caller who may read none is refused, one who may read some sees those", async () => {
     const rt = new FakeRuntime();
-    const rules = [
-      { id: 9, priority: 10, description: "payments is private", effect: "deny" as const, actions: ["agent:read"], roles: ["user"], services: ["payments"] },
+    const rules: Rule[] = [
+      { id: 9, priority: 10, description: "payments is private", effect: "deny", actions: ["agent:read"], roles: ["user"], services: ["payments"] },
     ];
     const a = await agentOn(rt, "aaaaaaaaaaaa", "a-", rules);
     await a.deploy(serviceDef("payments"));

@@ -101,8 +101,9 @@ describe("TUI at 60×15", () => {
       const f = await untilFrame(ui.lastFrame, ready);
       fits(f);
       if (initial.screen === "services") {
-        assert.match(f, /^SERVICE +COMPONENT +NODE +VERSION +STATE +DRIFT$/m);
-        assert.match(f, /^ncnoisy +gen +rift +v1\.2\.3 +running +-$/m);
+        // CPU and MEM ("-" here: these agents have no Stats) go before VERSION and NODE when they do not fit.
+        assert.match(f, /^SERVICE +COMPONENT +NODE +VERSION +STATE +CPU +MEM +DRIFT$/m);
+        assert.match(f, /^ncnoisy +gen +rift +v1\.2\.3 +running +- +- +-$/m);
       }
       ui.unmount();
     }

@@ -114,7 +114,7 @@ function fixture() {
 }
 
 describe("TUI", () => {
-  test("services: every service-component with node, version, state, uptime, ports and drift; the header shows node states", async () => {
+  test("services: every service-component with node, version, state, CPU, MEM, uptime, ports and drift; the header shows node states", async () => {
     const { store } = fixture();
     await store
       .getState()
@@ -123,8 +123,8 @@ describe("TUI", () => {
     const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
     const f = await untilFrame(ui.lastFrame, /shop +web/);
     assert.match(f, /^mcp services +● rift +✗ vade unreachable/);
-    assert.match(f, /SERVICE +COMPONENT +NODE +VERSION +STATE +UPTIME +PORTS +DRIFT/);
-    assert.match(f, /shop +api +rift +v1 +running +1m\d+s +rest:31000 +-/);
+    assert.match(f, /SERVICE +COMPONENT +NODE +VERSION +STATE +CPU +MEM +UPTIME +PORTS +DRIFT/);
+    assert.match(f, /shop +api +rift +v1 +running +- +- +1m\d+s +rest:31000 +-/, "no Stats from this agent: CPU and MEM show -");
     assert.match(f, /shop +web +rift +v1 +running .*image_mismatch/);
     assert.match(f, /↑↓\/jk move/);
   });
