@@ -12,6 +12,7 @@ import logs from "./logs.ts";
 import nodes from "./nodes.ts";
 import place from "./place.ts";
 import policy from "./policy.ts";
+import prune from "./prune.ts";
 import ps from "./ps.ts";
 import registry from "./registry.ts";
 import remove from "./remove.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: CommandSpec[] = [
   status,
   logs,
   events,
+  prune,
   place,
   registry,
   gc,

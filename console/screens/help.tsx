@@ -8,6 +8,7 @@ import { DEPLOY_KEYS } from "./deploy.tsx";
 import { GC_KEYS } from "./gc.tsx";
 import { LOGS_KEYS } from "./logs.tsx";
 import { MANIFEST_KEYS } from "./manifest.tsx";
+import { NODES_KEYS } from "./nodes.tsx";
 import { POLICIES_KEYS } from "./policies.tsx";
 import { REGISTRY_KEYS } from "./registry.tsx";
 import { REPOSITORY_KEYS } from "./repository.tsx";
@@ -46,7 +47,8 @@ export function HelpScreen() {
     ["gc", GC_KEYS],
     ["policies", POLICIES_KEYS],
     ["audit", AUDIT_KEYS],
-    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :registry  :repo NAME  :gc  :policies  :audit  :help  :q"],
+    ["nodes", NODES_KEYS],
+    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :help  :q"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],
     ["prompt", "←→ home/end move  ctrl-u clear  ctrl-w word  enter go  esc cancel"],
   ];

@@ -14,6 +14,7 @@ import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
 import { GcScreen, GC_KEYS } from "../screens/gc.tsx";
 import { HelpScreen, HELP_KEYS } from "../screens/help.tsx";
 import { LogsScreen, LOGS_KEYS } from "../screens/logs.tsx";
+import { NodesScreen, NODES_KEYS } from "../screens/nodes.tsx";
 import { ManifestScreen, MANIFEST_KEYS } from "../screens/manifest.tsx";
 import { PoliciesScreen, POLICIES_KEYS } from "../screens/policies.tsx";
 import { RegistryScreen, REGISTRY_KEYS } from "../screens/registry.tsx";
@@ -51,6 +52,7 @@ const TITLES: Record<Route["screen"], string> = {
   gc: "gc",
   policies: "policies",
   audit: "audit",
+  nodes: "nodes",
 };
 const KEYS: Record<Route["screen"], string> = {
   services: SERVICES_KEYS,
@@ -64,6 +66,7 @@ const KEYS: Record<Route["screen"], string> = {
   gc: GC_KEYS,
   policies: POLICIES_KEYS,
   audit: AUDIT_KEYS,
+  nodes: NODES_KEYS,
 };
 
 export function App({ store, width, height, color, initial, poll = true }: AppProps) {
@@ -161,7 +164,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
         else if (r) nav.push(r);
         else
           setMessage({
-            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :help`,
+            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :nodes, :help`,
             bad: true,
           });
       });
@@ -208,6 +211,8 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       <PoliciesScreen store={store} />
     ) : route.screen === "audit" ? (
       <AuditScreen store={store} />
+    ) : route.screen === "nodes" ? (
+      <NodesScreen store={store} />
     ) : (
       <HelpScreen />
     );

@@ -15,7 +15,8 @@ export type Route =
   | { screen: "manifest"; repo: string; reference: string }
   | { screen: "gc" }
   | { screen: "policies" }
-  | { screen: "audit" };
+  | { screen: "audit" }
+  | { screen: "nodes" };
 
 /** Returns true when it used the key. */
 export type KeyHandler = (input: string, key: Key) => boolean;
@@ -67,7 +68,7 @@ export function useScreenKeys(handler: KeyHandler): void {
   }, [nav.screenKeys]);
 }
 
-/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:help`: the route, or null. */
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:help`: the route, or null. */
 export function parseJump(text: string): Route | "quit" | null {
   const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
   switch (cmd) {
@@ -99,6 +100,9 @@ export function parseJump(text: string): Route | "quit" | null {
       return { screen: "policies" };
     case "audit":
       return { screen: "audit" };
+    case "nodes":
+    case "node":
+      return { screen: "nodes" };
     case "q":
     case "quit":
       return "quit";
