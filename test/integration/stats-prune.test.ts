@@ -16,6 +16,8 @@ import { sleep, until } from "../helpers/wait.ts";
 const IMAGE = "localhost/stats-test/busybox:1";
 const NEXT = "localhost/stats-test/next:1";
 const UNUSED = "localhost/stats-test/unused:1";
+const IDLE1 = "localhost/stats-test/idle:1";
+const IDLE2 = "localhost/stats-test/idle:2";
 
 const def = (name: string, cmd: string[], image = IMAGE): ServiceDefinition =>
   ({ name, node: "node1", version: "v1", components: [{ name: "api", image, cmd }] }) as unknown as ServiceDefinition;
@@ -31,6 +33,10 @@ describe("Stats and PruneImages with real podman", { skip: skipUnlessTools("podm
       () => false,
     );
 
+  const deploy = async (d: ServiceDefinition) => {
+    for await (const _ of client.deploy({ service: d.name, definition: d }, admin));
+  };
+
   before(async () => {
     let alicePassword = "";
     platform = await startPlatform({ beforeMcr: async (home) => void (alicePassword = await addAccount(home, "alice", "human", ["user"])) });
@@ -41,10 +47,10 @@ describe("Stats and PruneImages with real podman", { skip: skipUnlessTools("podm
     const pm = platform.pm;
     await pm.importBusybox(IMAGE);
     const tar = join(pm.dir, "rootfs.tar");
-    await pm.podman(["import", "--change", "LABEL role=next", tar, NEXT]);
-    await pm.podman(["import", "--change", "LABEL role=unused", tar, UNUSED]);
-    for (const d of [def("busy", ["sh", "-c", "while :; do :; done"]), def("idle", ["sleep", "100000"])])
-      for await (const _ of client.deploy({ service: d.name, definition: d }, admin));
+    // Each its own image (a label of its own makes its own id).
+    for (const ref of [NEXT, UNUSED, IDLE1, IDLE2]) await pm.podman(["import", "--change", `LABEL ref=${ref}`, tar, ref]);
+    await deploy(def("busy", ["sh", "-c", "while :; do :; done"]));
+    await deploy(def("idle", ["sleep", "100000"], IDLE1));
     // Synced, not deployed: its image is the service's next release.
     await client.sync({ services: [def("later", ["sleep", "100000"], NEXT)] }, admin);
   });
@@ -99,16 +105,20 @@ describe("Stats and PruneImages with real podman", { skip: skipUnlessTools("podm
     assert.ok(await exists(UNUSED), "imported a moment ago: younger than an hour");
   });
 
-  test("prune removes the image nothing uses and keeps the ones releases use", async () => {
+  test("prune removes the image nothing uses and keeps the ones releases use, the previous one included", async () => {
+    // idle's second release replaces the container of its first: no container uses IDLE1 any more.
+    await deploy(def("idle", ["sleep", "100000"], IDLE2));
     const res = await client.pruneImages({ olderThanSeconds: 0n, dryRun: false }, admin);
     const of = (ref: string) => res.images.find((i) => i.names.includes(ref));
     assert.deepEqual([of(UNUSED)!.outcome, of(UNUSED)!.podman], ["removed", "agent"]);
     assert.deepEqual([of(IMAGE)!.outcome, of(IMAGE)!.reason], ["kept", "release"]);
     assert.match(of(IMAGE)!.detail, /busy\/api/);
     assert.deepEqual([of(NEXT)!.outcome, of(NEXT)!.reason, of(NEXT)!.detail], ["kept", "release", "the release of later/api"]);
+    assert.deepEqual([of(IDLE2)!.outcome, of(IDLE2)!.reason], ["kept", "release"]);
+    assert.deepEqual([of(IDLE1)!.outcome, of(IDLE1)!.reason, of(IDLE1)!.detail], ["kept", "previous_release", "the previous release of idle/api"]);
     assert.equal(res.bytesFreed, of(UNUSED)!.sizeBytes);
     assert.equal(await exists(UNUSED), false);
-    assert.ok((await exists(IMAGE)) && (await exists(NEXT)));
+    assert.ok((await exists(IMAGE)) && (await exists(NEXT)) && (await exists(IDLE1)) && (await exists(IDLE2)));
     // The services run on.
     const list = await client.list({}, admin);
     assert.deepEqual(list.containers.map((c) => [c.service, c.state]).sort(), [
