@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:http2";
 import { request } from "node:https";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { binDir, type Daemon, type PlatformPaths } from "./paths.ts";
 
 export interface DaemonState {
@@ -17,6 +17,28 @@ export interface DaemonState {
 }
 
 const configOf = (p: PlatformPaths, d: Daemon) => (d === "mcr" ? p.mcrConfig : p.agentConfig);
+
+/**
+ * The environment a daemon starts with. The agent's podman calls get `[runtime]
+ * containers_conf` and `storage_conf` in place of $CONTAINERS_CONF and
+ * $CONTAINERS_STORAGE_CONF, and a home made where the machine's limits are low names a
+ * containers.conf of its own there. Files the environment of `mcp up` names are the
+ * operator's choice for this platform's podman, as they are for the console's builds: they
+ * reach the agent as its overrides ($MCP_AGENT_RUNTIME_…, which win over its config), unless
+ * those are set already.
+ */
+export function daemonEnv(d: Daemon, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (d !== "mcp-agent") return env;
+  const out = { ...env };
+  for (const [podman, agent] of [
+    ["CONTAINERS_CONF", "MCP_AGENT_RUNTIME_CONTAINERS_CONF"],
+    ["CONTAINERS_STORAGE_CONF", "MCP_AGENT_RUNTIME_STORAGE_CONF"],
+  ] as const) {
+    // Absolute: the agent resolves a relative path against its config's folder, podman against the working folder.
+    if (env[podman] && !env[agent]) out[agent] = resolve(env[podman]);
+  }
+  return out;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -59,7 +81,7 @@ export async function ensureDaemon(p: PlatformPaths, d: Daemon, ca: string, url:
   const child = spawn(join(binDir(), d), ["server", "--config", configOf(p, d)], {
     detached: !foreground,
     stdio: ["ignore", foreground ? "inherit" : log, foreground ? "inherit" : log],
-    env,
+    env: daemonEnv(d, env),
   });
   closeSync(log);
   let exit: string | undefined;
