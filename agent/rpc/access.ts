@@ -10,9 +10,9 @@ import type { Logger } from "../../lib/log/logger.ts";
 import { defaultRules, evaluate, type Decision, type Rule } from "../../lib/policy/rules.ts";
 import { callerKey } from "./interceptor.ts";
 
-export type AgentAction = "agent:read" | "agent:deploy" | "agent:admin";
+export type AgentAction = "agent:read" | "agent:deploy" | "agent:admin" | "agent:exec";
 
-const VERB: Record<AgentAction, string> = { "agent:read": "read", "agent:deploy": "deploy to", "agent:admin": "administer" };
+const VERB: Record<AgentAction, string> = { "agent:read": "read", "agent:deploy": "deploy to", "agent:admin": "administer", "agent:exec": "exec into" };
 
 export class AgentPolicy {
   private custom: Rule[] = [];

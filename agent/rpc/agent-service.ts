@@ -29,6 +29,8 @@ import { StreamLimits } from "./stream-limits.ts";
 import { SlowWatcherError, type EventHub } from "../runtime/event-hub.ts";
 import { StatsReader } from "./stats.ts";
 import { pruneImages } from "./prune.ts";
+import { execStream } from "./exec.ts";
+import type { ExecAudit } from "../registry/exec-audit.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -47,6 +49,8 @@ export interface AgentServiceDeps {
   streams?: StreamLimits;
   /** One podman event subscription per runtime, shared by every Events stream (absent: one each). */
   events?: EventHub;
+  /** mcr's audit log for Exec (absent: an authenticated caller's exec is refused; rpc/exec.ts). */
+  execAudit?: ExecAudit;
 }
 
 const PHASES: Record<Phase, DeployPhase> = {
@@ -303,6 +307,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       if (req.olderThanSeconds < 0n) throw new ConnectError("older_than_seconds must not be negative", Code.InvalidArgument);
       const deps = { runtimes: d.runtimes, store: d.store, imagesOf: (def: ServiceDefinition) => d.controller.planner.imagesOf(def), log: d.log };
       return guard(() => pruneImages(deps, { olderThanSeconds: Number(req.olderThanSeconds), dryRun: req.dryRun }));
+    },
+
+    exec(requests, ctx) {
+      const deps = { ...d, access, streams, audit: d.execAudit, toConnectError };
+      return execStream(deps, requests, ctx);
     },
   };
 }

@@ -11,11 +11,13 @@ export const ACTIONS = [
   "registry:delete",
   "registry:catalog",
   "policy:manage",
-  // On an agent: read (List, Status, Logs, Events), deploy (Sync, Deploy, Stop, Start, Restart),
-  // admin (Remove, the machine registry).
+  // On an agent: read (List, Status, Logs, Events, Stats), deploy (Sync, Deploy, Stop, Start,
+  // Restart), admin (Remove, the machine registry, PruneImages), exec (Exec: a command or a
+  // shell in a container; only admins and the rules that name it, never implied by another).
   "agent:read",
   "agent:deploy",
   "agent:admin",
+  "agent:exec",
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 export type Effect = "allow" | "deny";

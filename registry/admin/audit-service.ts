@@ -3,6 +3,8 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import type { AuditLog, AuditRecord } from "../audit/audit-log.ts";
+import { AgentEventError, agentAuditEvent } from "../audit/agent-events.ts";
+import { callerKey } from "./interceptor.ts";
 
 /** A follower with nothing new gets an empty batch this often, so idle connections stay open. */
 export const KEEPALIVE_MS = 15_000;
@@ -75,6 +77,28 @@ export function auditService(audit: AuditLog, keepaliveMs = KEEPALIVE_MS): Servi
         }
         if ((await next.wait) === "idle" && !ctx.signal.aborted) yield { events: [] };
       }
+    },
+
+    async recordAgentEvent(req, ctx) {
+      // The agents' own accounts only: a person (even an admin) does not write what a node did.
+      const caller = ctx.values.get(callerKey);
+      if (caller && caller.accountType !== "system")
+        throw new ConnectError(`${caller.username} may not record agent events (system accounts only: the agents' own)`, Code.PermissionDenied);
+      let event: ReturnType<typeof agentAuditEvent>;
+      try {
+        event = agentAuditEvent({ ...req, exitCode: req.exitCode }, caller?.username ?? "");
+      } catch (err) {
+        if (err instanceof AgentEventError) throw new ConnectError(err.message, Code.InvalidArgument);
+        throw err;
+      }
+      audit.record(event);
+      // Answered once written: an agent that is told so may start the exec it reports.
+      try {
+        await audit.flush();
+      } catch (err) {
+        throw new ConnectError(`the audit log cannot be written: ${(err as Error).message}`, Code.Unavailable);
+      }
+      return {};
     },
   };
 }

@@ -20,6 +20,8 @@ const REQUIREMENTS: Record<string, Requirement> = {
   "mcr.v1.RegistryService/GetManifest": "account",
   // The handler lets admins and system accounts (the agents) through.
   "mcr.v1.PolicyService/ListEnabledRules": "account",
+  // The handler lets system accounts (the agents) through, no one else.
+  "mcr.v1.AuditService/RecordAgentEvent": "account",
 };
 
 /** What calling `/<service>/<method>` needs; anything not listed needs admin. */

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/audit.proto.
  */
 export const file_mcr_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChJtY3IvdjEvYXVkaXQucHJvdG8SBm1jci52MSLVAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIMCgR0aW1lGAIgASgJEgwKBHR5cGUYAyABKAkSDQoFYWN0b3IYBCABKAkSEgoKcmVwb3NpdG9yeRgFIAEoCRIOCgZkaWdlc3QYBiABKAkSCgoCaXAYByABKAkSMAoHZGV0YWlscxgIIAMoCzIfLm1jci52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoRTGlzdEV2ZW50c1JlcXVlc3QSDAoEdHlwZRgBIAEoCRINCgVhY3RvchgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEg0KBXNpbmNlGAQgASgJEg0KBXVudGlsGAUgASgJEg0KBWxpbWl0GAYgASgFEg4KBm9mZnNldBgHIAEoBSI4ChJMaXN0RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQiWAoTRm9sbG93RXZlbnRzUmVxdWVzdBIMCgR0eXBlGAEgASgJEg0KBWFjdG9yGAIgASgJEhIKCnJlcG9zaXRvcnkYAyABKAkSEAoIYWZ0ZXJfaWQYBCABKAMiOgoURm9sbG93RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQyoAEKDEF1ZGl0U2VydmljZRJDCgpMaXN0RXZlbnRzEhkubWNyLnYxLkxpc3RFdmVudHNSZXF1ZXN0GhoubWNyLnYxLkxpc3RFdmVudHNSZXNwb25zZRJLCgxGb2xsb3dFdmVudHMSGy5tY3IudjEuRm9sbG93RXZlbnRzUmVxdWVzdBocLm1jci52MS5Gb2xsb3dFdmVudHNSZXNwb25zZTABYgZwcm90bzM");
+  fileDesc("ChJtY3IvdjEvYXVkaXQucHJvdG8SBm1jci52MSLVAQoKQXVkaXRFdmVudBIKCgJpZBgBIAEoAxIMCgR0aW1lGAIgASgJEgwKBHR5cGUYAyABKAkSDQoFYWN0b3IYBCABKAkSEgoKcmVwb3NpdG9yeRgFIAEoCRIOCgZkaWdlc3QYBiABKAkSCgoCaXAYByABKAkSMAoHZGV0YWlscxgIIAMoCzIfLm1jci52MS5BdWRpdEV2ZW50LkRldGFpbHNFbnRyeRouCgxEZXRhaWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoRTGlzdEV2ZW50c1JlcXVlc3QSDAoEdHlwZRgBIAEoCRINCgVhY3RvchgCIAEoCRISCgpyZXBvc2l0b3J5GAMgASgJEg0KBXNpbmNlGAQgASgJEg0KBXVudGlsGAUgASgJEg0KBWxpbWl0GAYgASgFEg4KBm9mZnNldBgHIAEoBSI4ChJMaXN0RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQiWAoTRm9sbG93RXZlbnRzUmVxdWVzdBIMCgR0eXBlGAEgASgJEg0KBWFjdG9yGAIgASgJEhIKCnJlcG9zaXRvcnkYAyABKAkSEAoIYWZ0ZXJfaWQYBCABKAMiOgoURm9sbG93RXZlbnRzUmVzcG9uc2USIgoGZXZlbnRzGAEgAygLMhIubWNyLnYxLkF1ZGl0RXZlbnQihgIKF1JlY29yZEFnZW50RXZlbnRSZXF1ZXN0EgwKBHR5cGUYASABKAkSDQoFYWN0b3IYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSDAoEbm9kZRgEIAEoCRIPCgdzZXJ2aWNlGAUgASgJEhEKCWNvbXBvbmVudBgGIAEoCRIRCgljb250YWluZXIYByABKAkSDwoHY29tbWFuZBgIIAMoCRILCgN0dHkYCSABKAgSDwoHZXhlY19pZBgKIAEoCRIWCglleGl0X2NvZGUYCyABKAVIAIgBARINCgVlcnJvchgMIAEoCRITCgtkdXJhdGlvbl9tcxgNIAEoA0IMCgpfZXhpdF9jb2RlIhoKGFJlY29yZEFnZW50RXZlbnRSZXNwb25zZTL3AQoMQXVkaXRTZXJ2aWNlEkMKCkxpc3RFdmVudHMSGS5tY3IudjEuTGlzdEV2ZW50c1JlcXVlc3QaGi5tY3IudjEuTGlzdEV2ZW50c1Jlc3BvbnNlEksKDEZvbGxvd0V2ZW50cxIbLm1jci52MS5Gb2xsb3dFdmVudHNSZXF1ZXN0GhwubWNyLnYxLkZvbGxvd0V2ZW50c1Jlc3BvbnNlMAESVQoQUmVjb3JkQWdlbnRFdmVudBIfLm1jci52MS5SZWNvcmRBZ2VudEV2ZW50UmVxdWVzdBogLm1jci52MS5SZWNvcmRBZ2VudEV2ZW50UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message mcr.v1.AuditEvent
@@ -191,7 +191,111 @@ export const FollowEventsResponseSchema: GenMessage<FollowEventsResponse> = /*@_
   messageDesc(file_mcr_v1_audit, 4);
 
 /**
- * AuditService lists the registry's audit log. Needs an admin token.
+ * @generated from message mcr.v1.RecordAgentEventRequest
+ */
+export type RecordAgentEventRequest = Message<"mcr.v1.RecordAgentEventRequest"> & {
+  /**
+   * "exec_started" (before the process starts: an agent that cannot record it refuses the
+   * exec) or "exec_finished".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * Subject (account id) and username of whoever asked the agent.
+   *
+   * @generated from field: string actor = 2;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+
+  /**
+   * The agent's node name.
+   *
+   * @generated from field: string node = 4;
+   */
+  node: string;
+
+  /**
+   * @generated from field: string service = 5;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string component = 6;
+   */
+  component: string;
+
+  /**
+   * @generated from field: string container = 7;
+   */
+  container: string;
+
+  /**
+   * As run; empty: the image's shell.
+   *
+   * @generated from field: repeated string command = 8;
+   */
+  command: string[];
+
+  /**
+   * @generated from field: bool tty = 9;
+   */
+  tty: boolean;
+
+  /**
+   * The agent's id for this exec; both events of one exec carry it.
+   *
+   * @generated from field: string exec_id = 10;
+   */
+  execId: string;
+
+  /**
+   * exec_finished: the exit code, or why there is none (error).
+   *
+   * @generated from field: optional int32 exit_code = 11;
+   */
+  exitCode?: number | undefined;
+
+  /**
+   * @generated from field: string error = 12;
+   */
+  error: string;
+
+  /**
+   * @generated from field: int64 duration_ms = 13;
+   */
+  durationMs: bigint;
+};
+
+/**
+ * Describes the message mcr.v1.RecordAgentEventRequest.
+ * Use `create(RecordAgentEventRequestSchema)` to create a new message.
+ */
+export const RecordAgentEventRequestSchema: GenMessage<RecordAgentEventRequest> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_audit, 5);
+
+/**
+ * @generated from message mcr.v1.RecordAgentEventResponse
+ */
+export type RecordAgentEventResponse = Message<"mcr.v1.RecordAgentEventResponse"> & {
+};
+
+/**
+ * Describes the message mcr.v1.RecordAgentEventResponse.
+ * Use `create(RecordAgentEventResponseSchema)` to create a new message.
+ */
+export const RecordAgentEventResponseSchema: GenMessage<RecordAgentEventResponse> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_audit, 6);
+
+/**
+ * AuditService lists the registry's audit log. Needs an admin token (RecordAgentEvent: a
+ * system account's).
  * REST: GET /v1/audit (event_type, actor_id, repository, since, until, n, offset).
  *
  * @generated from service mcr.v1.AuditService
@@ -214,6 +318,18 @@ export const AuditService: GenService<{
     methodKind: "server_streaming";
     input: typeof FollowEventsRequestSchema;
     output: typeof FollowEventsResponseSchema;
+  },
+  /**
+   * An agent records what it does on its node for someone (an exec into a container), so
+   * that the platform's audit log has it. System accounts only (the agents' own); answers
+   * once the event is written.
+   *
+   * @generated from rpc mcr.v1.AuditService.RecordAgentEvent
+   */
+  recordAgentEvent: {
+    methodKind: "unary";
+    input: typeof RecordAgentEventRequestSchema;
+    output: typeof RecordAgentEventResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mcr_v1_audit, 0);
