@@ -10,7 +10,9 @@ import { ConsoleError, EXIT_CODES, toConsoleError } from "./output/errors.ts";
 import { Output, pickMode } from "./output/output.ts";
 
 const argv = process.argv.slice(2);
-const json = argv.includes("--json");
+// Arguments after a literal `--` are a command's own (`mcp exec svc -- tool --json`), never the console's.
+const literal = argv.indexOf("--");
+const json = (literal >= 0 ? argv.slice(0, literal) : argv).includes("--json");
 const mode = pickMode(json, process.stdout);
 const out = new Output(mode, process.stdout, process.stderr, mode === "tty" && !process.env.NO_COLOR);
 const aborter = new AbortController();
@@ -50,6 +52,8 @@ function register(spec: CommandSpec): void {
   cmd.option("--json", "JSON output: one document, or NDJSON for streams", false);
   cmd.action(async (...params: unknown[]) => {
     const opts = (params[params.length - 2] ?? {}) as Record<string, unknown>;
+    // commander drops the `--` itself: what followed it is passed on as opts["--"].
+    if (literal >= 0) opts["--"] = argv.slice(literal + 1);
     const args = params
       .slice(0, -2)
       .flat()

@@ -40,6 +40,8 @@ export interface ContextOptions {
   out: Output;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
+  /** What the console reads (`mcp exec`); default process.stdin. */
+  stdin?: NodeJS.ReadStream;
   /** For tests: replaces parts of what the store is built from. */
   deps?: Partial<StoreDeps>;
 }
@@ -49,6 +51,7 @@ export class Context {
   readonly out: Output;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
+  readonly stdin: NodeJS.ReadStream;
   private cfg?: ConsoleConfig;
   private st?: ConsoleStore;
   private pool?: AgentPool;
@@ -59,6 +62,7 @@ export class Context {
     this.out = o.out;
     this.env = o.env;
     this.signal = o.signal;
+    this.stdin = o.stdin ?? process.stdin;
   }
 
   get mode() {

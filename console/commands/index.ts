@@ -5,6 +5,7 @@ import type { CommandSpec } from "./command.ts";
 import deploy from "./deploy.ts";
 import down from "./down.ts";
 import events from "./events.ts";
+import exec from "./exec.ts";
 import gc from "./gc.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
@@ -40,6 +41,7 @@ export const COMMANDS: CommandSpec[] = [
   ps,
   status,
   logs,
+  exec,
   events,
   prune,
   place,

@@ -1,6 +1,7 @@
 // One service: components with desired/observed state, CPU and MEM (Stats every 2 s) and
 // drift, routes with their ports, SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
-// S start, r restart, x remove; l logs.
+// S start, r restart, x remove; l logs; e a shell in a component's container (asked which
+// when there are several).
 import { useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
@@ -11,7 +12,7 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { useStatsPoll } from "./stats-poll.ts";
 
-export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  esc back  ? help  q quit";
+export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  e exec (a shell)  esc back  ? help  q quit";
 
 export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
@@ -60,6 +61,12 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
         true
       );
     if (input === "l") return (nav.push({ screen: "logs", target: service }), true);
+    if (input === "e") {
+      const names = status?.components.map((c) => c.component) ?? [];
+      if (names.length <= 1) nav.exec({ service, ...(names[0] ? { component: names[0] } : {}) });
+      else nav.prompt(`exec into which component (${names.join(", ")}): `, names[0]!, (v) => v.trim() && nav.exec({ service, component: v.trim() }));
+      return true;
+    }
     return false;
   });
 

@@ -1,6 +1,7 @@
 // Services: every service-component of every node, with CPU and MEM (Stats every 2 s while
 // the screen is open); `/` filters, Enter opens the service,
-// `l` its logs, `d` deploys it (after a confirmation).
+// `l` its logs, `d` deploys it (after a confirmation), `e` opens a shell in the selected
+// component's container (the TUI hands the terminal over until the shell exits).
 import { useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
@@ -15,7 +16,7 @@ import { useSelection } from "./pick.ts";
 import { serviceRows } from "./rows.ts";
 import { useStatsPoll } from "./stats-poll.ts";
 
-export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  d deploy  / filter  : jump  ? help  q quit";
+export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  e exec (a shell)  d deploy  / filter  : jump  ? help  q quit";
 
 export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
@@ -41,6 +42,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
     if (!current) return false;
     if (key.return) return (nav.push({ screen: "service", service: current.service }), true);
     if (input === "l") return (nav.push({ screen: "logs", target: current.service }), true);
+    if (input === "e") return (nav.exec({ service: current.service, component: current.component }), true);
     if (input === "d") return (nav.confirm(`Deploy ${current.service}?`, () => nav.push({ screen: "deploy", service: current.service })), true);
     return false;
   });

@@ -144,6 +144,31 @@ export interface StreamActions {
   followEvents(service: string | undefined, signal?: AbortSignal, only?: string[]): Promise<void>;
 }
 
+/** What the console sends an exec after its start (exec.ts). */
+export type ExecInput = { stdin: Uint8Array } | { resize: { rows: number; cols: number } } | { eof: true };
+
+export interface ExecCall {
+  service: string;
+  /** Absent: the service's only component. */
+  component?: string;
+  /** Empty: the image's shell. */
+  command: string[];
+  tty: boolean;
+  /** Whether `io.input` carries stdin (otherwise the process gets none). */
+  stdin: boolean;
+  rows?: number;
+  cols?: number;
+}
+
+/** exec.ts */
+export interface ExecActions {
+  /** Runs `call` in the service's container on its node: `io.input` feeds it, `io.output` gets what it writes; resolves to its exit code. */
+  exec(
+    call: ExecCall,
+    io: { input?: AsyncIterable<ExecInput>; output(stream: "stdout" | "stderr", data: Uint8Array): void; signal?: AbortSignal },
+  ): Promise<number>;
+}
+
 export interface GcStartOptions {
   dryRun: boolean;
   untagged: boolean;
@@ -211,7 +236,15 @@ export interface McrActions extends McrStreamActions {
   resolveActors(): Promise<Record<string, string>>;
 }
 
-export type ConsoleState = ConsoleData & NodeActions & ServiceActions & ResourceActions & BuildActions & DeployActions & StreamActions & McrActions;
+export type ConsoleState = ConsoleData &
+  NodeActions &
+  ServiceActions &
+  ResourceActions &
+  BuildActions &
+  DeployActions &
+  StreamActions &
+  ExecActions &
+  McrActions;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type SetState = StoreApi<ConsoleState>["setState"];
 export type GetState = StoreApi<ConsoleState>["getState"];

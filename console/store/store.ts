@@ -4,6 +4,7 @@
 import { createStore } from "zustand/vanilla";
 import { buildActions } from "./build.ts";
 import { deployActions } from "./deploy.ts";
+import { execActions } from "./exec.ts";
 import { mcrActions } from "./mcr.ts";
 import { initialMcr } from "./mcr-types.ts";
 import { nodeActions } from "./nodes.ts";
@@ -46,6 +47,7 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...buildActions(set, get, deps),
     ...deployActions(set, get, deps),
     ...streamActions(set, get, deps),
+    ...execActions(set, get, deps),
     ...mcrActions(set, get, deps),
   }));
 }

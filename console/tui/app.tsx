@@ -3,6 +3,8 @@
 // root box is one line shorter than the terminal (a full-height frame makes Ink 6 redraw
 // everything: flicker); a resize re-renders, clearing the screen when it shrinks. One key
 // dispatcher: the prompt line or the confirmation first, then the screen, then global keys.
+// An exec (e) unmounts Ink and leaves the alternate screen for the remote shell; when it
+// ends, the TUI is drawn again on the screens it had open.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Box, render, useApp, useInput, type Key } from "ink";
 import { useStore } from "zustand";
@@ -23,7 +25,8 @@ import { ServiceScreen, SERVICE_KEYS } from "../screens/service.tsx";
 import { ServicesScreen, SERVICES_KEYS } from "../screens/services.tsx";
 import { deployInProgress, deployLeftMessage } from "../store/deploy.ts";
 import type { ConsoleStore } from "../store/state.ts";
-import { NavContext, parseJump, type KeyHandler, type Nav, type Route } from "./nav.ts";
+import { NavContext, parseJump, type ExecTarget, type KeyHandler, type Nav, type Route } from "./nav.ts";
+import { execOnTerminal } from "../tty/exec-terminal.ts";
 import { editPrompt, splitKeys, type PromptLine } from "./keys.ts";
 import { startPoller } from "./poller.ts";
 
@@ -35,6 +38,13 @@ export interface AppProps {
   initial?: Route;
   /** Poll the agents (off in tests that drive the store themselves). */
   poll?: boolean;
+  /** The screens open, oldest first (to come back to after an exec); `onStack` hears every change. */
+  stack?: Route[];
+  onStack?: (stack: Route[]) => void;
+  /** Hands the terminal to an exec (runTui); the App exits right after calling it. Absent: e says it needs a terminal. */
+  onExec?: (target: ExecTarget) => void;
+  /** A footer message to start with (how the last exec ended). */
+  notice?: { text: string; bad: boolean };
 }
 
 type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
@@ -69,9 +79,10 @@ const KEYS: Record<Route["screen"], string> = {
   nodes: NODES_KEYS,
 };
 
-export function App({ store, width, height, color, initial, poll = true }: AppProps) {
+export function App({ store, width, height, color, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
   const { exit } = useApp();
-  const [stack, setStack] = useState<Route[]>([initial ?? { screen: "services" }]);
+  const [stack, setStack] = useState<Route[]>(opened ?? [initial ?? { screen: "services" }]);
+  useEffect(() => void onStack?.(stack), [stack]);
   // Dialog state lives in refs too: keys typed faster than React re-renders must reach the
   // dialog that was just opened, not the screen under it.
   const [prompt, setPromptState] = useState<PromptState | null>(null);
@@ -80,7 +91,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
   const confirmRef = useRef<ConfirmState | null>(null);
   const setPrompt = (p: PromptState | null) => ((promptRef.current = p), setPromptState(p));
   const setConfirm = (c: ConfirmState | null) => ((confirmRef.current = c), setConfirmState(c));
-  const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
+  const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(notice ?? null);
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string[]>([]);
   const screenKeys = useRef<KeyHandler | null>(null);
@@ -118,6 +129,11 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
           )
           .finally(() => setBusy((b) => b.filter((_, i) => i !== b.indexOf(what))));
       },
+      exec: (target) => {
+        if (!onExec) return setMessage({ text: `exec needs the terminal: mcp exec ${target.service} ${target.component ?? ""}`.trimEnd(), bad: true });
+        onExec(target);
+        exit();
+      },
       busy,
       width,
       height: bodyHeight,
@@ -125,7 +141,7 @@ export function App({ store, width, height, color, initial, poll = true }: AppPr
       tick,
       screenKeys,
     }),
-    [route, width, bodyHeight, color, tick, busy],
+    [route, width, bodyHeight, color, tick, busy, onExec],
   );
 
   // One key at a time: a pasted or fast read (":registry\r", three backspaces) is split first.
@@ -262,11 +278,14 @@ export async function runTui(
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
   const stderr = opts.stderr ?? process.stderr;
-  let left = false;
+  let alternate = false;
+  const enter = () => {
+    if (!alternate) stdout.write(ENTER_ALT);
+    alternate = true;
+  };
   const leave = () => {
-    if (left) return;
-    left = true;
-    stdout.write(LEAVE_ALT);
+    if (alternate) stdout.write(LEAVE_ALT);
+    alternate = false;
   };
   const onCrash = (err: unknown) => {
     leave();
@@ -276,23 +295,56 @@ export async function runTui(
   process.on("exit", leave);
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
-  stdout.write(ENTER_ALT);
+  // What survives an exec: the screens open, and how the exec ended (the footer's first message).
+  let stack: Route[] | undefined;
+  let notice: { text: string; bad: boolean } | undefined;
+  let execTarget: ExecTarget | null = null;
+  let quitting = false;
+  const execAbort = new AbortController();
   const size = () => ({ width: Math.max(40, stdout.columns ?? 80), height: Math.max(10, stdout.rows ?? 24) });
-  const element = (s: { width: number; height: number }) => <App store={store} width={s.width} height={s.height} color={opts.color} />;
+  const element = (s: { width: number; height: number }) => (
+    <App
+      store={store}
+      width={s.width}
+      height={s.height}
+      color={opts.color}
+      {...(stack ? { stack } : {})}
+      onStack={(opened) => (stack = opened)}
+      onExec={(target) => (execTarget = target)}
+      {...(notice ? { notice } : {})}
+    />
+  );
   let current = size();
-  const app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false });
+  let app: ReturnType<typeof render> | null = null;
   const onResize = () => {
+    if (!app) return; // an exec has the terminal: it forwards the size itself
     const next = size();
     if (next.width < current.width || next.height < current.height) stdout.write("\x1b[2J\x1b[H");
     current = next;
     app.rerender(element(next));
   };
   stdout.on("resize", onResize);
-  const onSignal = () => app.unmount();
+  const onSignal = () => {
+    quitting = true;
+    execAbort.abort(new Error("interrupted"));
+    app?.unmount();
+  };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    await app.waitUntilExit();
+    for (;;) {
+      enter();
+      current = size();
+      app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false });
+      await app.waitUntilExit();
+      app = null;
+      const target: ExecTarget | null = execTarget;
+      execTarget = null;
+      if (quitting || !target) break;
+      leave();
+      notice = await execFromTui(store, target, { stdin, stdout }, execAbort.signal);
+      if (quitting) break;
+    }
   } finally {
     stdout.off("resize", onResize);
     process.off("SIGINT", onSignal);
@@ -300,9 +352,29 @@ export async function runTui(
     process.off("uncaughtException", onCrash);
     process.off("unhandledRejection", onCrash);
     leave();
+    if (stdin.isTTY) stdin.setRawMode?.(false); // left during an exec, Ink is not there to do it
   }
   // A deploy still running when the console is left goes on (or stops, while building) without it: said once, on the normal screen.
   const d = store.getState().deployment;
   if (deployInProgress(d)) stderr.write(`mcp: ${deployLeftMessage(d)}\n`);
   return 0;
+}
+
+/** The TUI's e, on the normal screen: the shell of `target`, then a line for the footer on how it ended. */
+async function execFromTui(
+  store: ConsoleStore,
+  target: ExecTarget,
+  term: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream },
+  signal: AbortSignal,
+): Promise<{ text: string; bad: boolean }> {
+  const what = `exec ${target.service}${target.component ? `/${target.component}` : ""}`;
+  // Raw at once, as Ink left it a moment ago: a key typed meanwhile is the shell's, never a signal to the console.
+  term.stdin.setRawMode?.(true);
+  term.stdout.write(`mcp: ${what}: a shell in its container; exit it to come back to the console\r\n`);
+  try {
+    const code = await execOnTerminal(store.getState().exec, { ...target, command: [] }, term, signal);
+    return { text: `${what}: the shell exited${code ? ` with ${code}` : ""}`, bad: code !== 0 };
+  } catch (err) {
+    return { text: `${what}: ${(err as Error).message}`, bad: true };
+  }
 }

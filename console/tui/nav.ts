@@ -18,6 +18,12 @@ export type Route =
   | { screen: "audit" }
   | { screen: "nodes" };
 
+/** A component to exec into (the TUI's e): the console leaves the screen to it until it ends. */
+export interface ExecTarget {
+  service: string;
+  component?: string;
+}
+
 /** Returns true when it used the key. */
 export type KeyHandler = (input: string, key: Key) => boolean;
 
@@ -34,6 +40,8 @@ export interface Nav {
   flash(message: string, bad?: boolean): void;
   /** Runs an action: "what…" with a spinner in the footer while it runs, then its result (or error). */
   run(what: string, work: () => Promise<unknown>): void;
+  /** Hands the terminal to a shell in the component's container; the TUI comes back, redrawn, when it exits. */
+  exec(target: ExecTarget): void;
   /** The actions `run` is running, oldest first. */
   busy: string[];
   width: number;

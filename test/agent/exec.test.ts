@@ -34,7 +34,8 @@ const EXEC_FOR_USERS: Rule = {
   services: ["shop"],
 };
 
-const startMsg = (s: Partial<ExecStart>) => create(ExecRequestSchema, { msg: { case: "start", value: { service: "shop", ...s } } });
+const startMsg = (s: Partial<Omit<ExecStart, "$typeName" | "$unknown">>) =>
+  create(ExecRequestSchema, { msg: { case: "start", value: { service: "shop", ...s } } });
 const stdin = (text: string) => create(ExecRequestSchema, { msg: { case: "stdin", value: Buffer.from(text) } });
 const resize = (rows: number, cols: number) => create(ExecRequestSchema, { msg: { case: "resize", value: { rows, cols } } });
 const eof = () => create(ExecRequestSchema, { msg: { case: "stdinEof", value: true } });
