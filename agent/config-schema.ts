@@ -108,6 +108,8 @@ export const agentConfigSchema = z
     runtime: z
       .object({
         podman: z.string().default("podman"),
+        /** podman's API socket when the operator runs one (podman.socket); empty: the agent runs `podman system service` on its own. */
+        socket: z.string().default(""),
         /** containers.conf for every podman call (CONTAINERS_CONF); empty: podman's own lookup. */
         containers_conf: z.string().default(""),
         /** storage.conf for every podman call (CONTAINERS_STORAGE_CONF); empty: podman's own lookup. */

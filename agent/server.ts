@@ -27,7 +27,7 @@ import { StreamLimits } from "./rpc/stream-limits.ts";
 import { EventHub } from "./runtime/event-hub.ts";
 import { LABELS } from "./controller/plan.ts";
 import { policyRulesFetcher } from "./registry/policy-rules.ts";
-import { PodmanRuntime } from "./runtime/podman.ts";
+import { podmanNode } from "./runtime/podman-node.ts";
 import type { PullOptions, Runtime } from "./runtime/runtime.ts";
 import { agentMigrations } from "./state/migrations.ts";
 import type { AgentDatabase } from "./state/schema.ts";
@@ -111,8 +111,21 @@ function placerFor(cfg: AgentConfig, store: StateStore, log: Logger): Placer | u
 export async function startAgent(
   cfg: AgentConfig,
   log: Logger,
-  runtime: Runtime = new PodmanRuntime({ command: cfg.runtime.podman, env: podmanEnv(cfg) }),
+  /** Instead of podman (unit tests). */
+  runtimeOverride?: Runtime,
 ): Promise<RunningAgent> {
+  // The agent's own podman: its API socket is the operator's ([runtime] socket) or one the agent serves.
+  const sharedPodman = runtimeOverride
+    ? { runtime: runtimeOverride, stop: async () => undefined }
+    : podmanNode({
+        command: cfg.runtime.podman,
+        env: podmanEnv(cfg),
+        socketPath: cfg.runtime.socket || join(dataDir(cfg), "podman.sock"),
+        external: cfg.runtime.socket !== "",
+        what: "the agent's podman",
+        log,
+      });
+  const runtime = sharedPodman.runtime;
   const { db } = await openSqlite<AgentDatabase>(cfg.database.path, agentMigrations);
   const store = new StateStore(db);
   const agentIdentity = { id: await store.agentId(), node: cfg.node.name, containerPrefix: cfg.runtime.container_prefix };
@@ -124,7 +137,7 @@ export async function startAgent(
     placer && cfg.placement.isolation === "rootless"
       ? new ServiceUserRuntimes(
           runtime,
-          { command: cfg.runtime.podman },
+          { command: cfg.runtime.podman, log },
           store,
           placer,
           pull,
@@ -253,6 +266,8 @@ export async function startAgent(
       clearTimeout(timer);
       remote?.close();
       registrySession?.close();
+      await runtimes.stop();
+      await sharedPodman.stop();
       await db.destroy();
       log.info("mcp-agent stopped");
     },

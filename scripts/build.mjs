@@ -17,7 +17,8 @@ const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "agent/entry.ts", mcp:
 // react-devtools-core is Ink's optional peer (loaded only with DEV=true), not installed.
 // pg and the AWS SDK are loaded only when [database] url or [storage] backend = "s3" is set:
 // left out of the bundle they do not add 1.7 MB for V8 to read at every start (docs/performance.md).
-const EXTERNAL = ["better-sqlite3", "react-devtools-core", "pg", "@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner"];
+// docker-modem (the agent's podman API client) pulls in ssh2, whose optional native addons cannot be bundled.
+const EXTERNAL = ["better-sqlite3", "docker-modem", "react-devtools-core", "pg", "@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner"];
 const EXTERNAL_RE = new RegExp(`^(${EXTERNAL.join("|")})$`);
 // Files that change a bundle without being bundled themselves.
 const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs"];

@@ -1,9 +1,10 @@
 // Which podman a service's containers live in: the agent's own (no SMEP, or
 // rootful isolation) or its service user's rootless podman (runuser).
+import type { Logger } from "../../lib/log/logger.ts";
 import type { Placer } from "../placement/placer.ts";
 import { podmanWrapper } from "../placement/users.ts";
 import type { StateStore } from "../state/store.ts";
-import { PodmanRuntime, type PodmanOptions } from "./podman.ts";
+import { podmanNode, type PodmanNode } from "./podman-node.ts";
 import type { PullOptions, Runtime } from "./runtime.ts";
 
 export interface ServiceRuntime {
@@ -29,6 +30,8 @@ export interface RuntimeProvider {
   readonly shared: Runtime;
   /** The agent's own registry trust and credentials. */
   readonly agentPull: PullOptions;
+  /** Stops the podman API services started for service users (the shared one is the caller's). */
+  stop(): Promise<void>;
 }
 
 export class SharedRuntime implements RuntimeProvider {
@@ -42,15 +45,19 @@ export class SharedRuntime implements RuntimeProvider {
   async all(): Promise<RuntimeSet> {
     return { runtimes: [this.shared], failed: new Map() };
   }
+  async stop(): Promise<void> {}
 }
+
+/** Where a service user's podman API socket is: in its XDG_RUNTIME_DIR, which only it (and root) may enter. */
+export const userSocketPath = (runtimeDir: string) => `${runtimeDir}/mcp-agent-podman.sock`;
 
 /** Rootless isolation: one podman per service user, keyed by user name. */
 export class ServiceUserRuntimes implements RuntimeProvider {
-  private readonly byUser = new Map<string, Runtime>();
+  private readonly byUser = new Map<string, PodmanNode>();
 
   constructor(
     readonly shared: Runtime,
-    private readonly base: PodmanOptions,
+    private readonly base: { command: string; log: Logger },
     private readonly store: StateStore,
     private readonly placer: Placer,
     readonly agentPull: PullOptions,
@@ -65,11 +72,13 @@ export class ServiceUserRuntimes implements RuntimeProvider {
     // Not deployed yet: no user, so no podman of its own and none of its containers anywhere.
     if (!this.placer.userExists(placement.user)) return { runtime: this.shared, pull: this.agentPull };
     const user = { name: placement.user, uid: placement.uid, home: this.placer.homeOf(placement.user), runtimeDir: `/run/user/${placement.uid}` };
-    let runtime = this.byUser.get(user.name);
-    if (!runtime) {
-      runtime = new PodmanRuntime({ ...this.base, env: undefined, wrapper: podmanWrapper(user) });
-      this.byUser.set(user.name, runtime);
+    let node = this.byUser.get(user.name);
+    if (!node) {
+      const socketPath = userSocketPath(user.runtimeDir);
+      node = podmanNode({ command: this.base.command, wrapper: podmanWrapper(user), socketPath, what: `${user.name}'s podman`, log: this.base.log });
+      this.byUser.set(user.name, node);
     }
+    const runtime = node.runtime;
     const pull = this.placer.pullOptionsFor(user, this.agentPull);
     return { runtime, pull: this.pipedAuth ? { ...pull, pipedAuth: this.pipedAuth } : pull };
   }
@@ -88,5 +97,10 @@ export class ServiceUserRuntimes implements RuntimeProvider {
       }
     }
     return { runtimes: [...runtimes], failed };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.byUser.values()].map((n) => n.stop()));
+    this.byUser.clear();
   }
 }

@@ -16,7 +16,7 @@ import { checkMounts, prepareMounts, UnsafeMountError } from "../../agent/contro
 import { planService, type PlannedComponent } from "../../agent/controller/plan.ts";
 import { checkPathNoFollow } from "../../agent/placement/safe-fs.ts";
 import { Reconciler } from "../../agent/reconcile/reconciler.ts";
-import { parseInspect } from "../../agent/runtime/run-args.ts";
+import { parseInspect } from "../../agent/runtime/podman-json.ts";
 import { SharedRuntime } from "../../agent/runtime/provider.ts";
 import { agentMigrations } from "../../agent/state/migrations.ts";
 import type { AgentDatabase } from "../../agent/state/schema.ts";

@@ -87,7 +87,7 @@ describe("Reconciler", () => {
       },
       userExists: () => false, // shop: not placed yet, its containers are in the shared podman
     } as unknown as Placer;
-    const runtimes = new ServiceUserRuntimes(rt, {}, store, placer, {});
+    const runtimes = new ServiceUserRuntimes(rt, { command: "podman", log: silentLogger() }, store, placer, {});
     const recreated: string[] = [];
     const recreate = ctl.recreate.bind(ctl);
     ctl.recreate = (s, c) => (recreated.push(`${s}/${c}`), recreate(s, c));
@@ -111,7 +111,7 @@ describe("Reconciler", () => {
   test("provider.all() names the services it could not place", async () => {
     await store.putDefinition(service("ledger"));
     const placer = { placementFor: async () => Promise.reject(new PlacementError("no number")), userExists: () => true } as unknown as Placer;
-    const set = await new ServiceUserRuntimes(rt, {}, store, placer, {}).all();
+    const set = await new ServiceUserRuntimes(rt, { command: "podman", log: silentLogger() }, store, placer, {}).all();
     assert.deepEqual(set.runtimes, [rt]);
     assert.deepEqual(
       [...set.failed].map(([s, e]) => [s, e.message]),
@@ -126,6 +126,7 @@ describe("Reconciler", () => {
       shared: rt,
       agentPull: {},
       forService: async () => ({ runtime: rt, pull: {} }),
+      stop: async () => undefined,
       async all(): Promise<RuntimeSet> {
         await gate;
         return { runtimes: [rt], failed: new Map() };

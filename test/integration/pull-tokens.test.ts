@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { mcrSessionFor } from "../../agent/registry/mcr-session.ts";
-import { PodmanRuntime } from "../../agent/runtime/podman.ts";
+import { PodmanCli } from "../../agent/runtime/podman-cli.ts";
 import { agentClient, initAgentHome, removeAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "../helpers/agent-process.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, adminClient, bearer, login } from "../helpers/identity.ts";
@@ -247,7 +247,7 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
         .map((f) => readFileSync(join(record, f), "utf8"));
     try {
       const opts = { certDir: mcr.certDir, pipedAuth: (image: string) => session.authFileFor(image) };
-      await new PodmanRuntime({ command: fake }).pull(`${mcr.host}/team/app:1`, opts);
+      await new PodmanCli({ command: fake }).pull(`${mcr.host}/team/app:1`, opts);
       const [authJson] = piped();
       const login1 = Buffer.from(JSON.parse(authJson!).auths[mcr.host].auth, "base64").toString();
       assert.match(login1, /^agent-node1:mcr-pull-[A-Za-z0-9_-]{43}$/);
@@ -262,8 +262,8 @@ describe("pull tokens", { skip: skipUnlessTools("podman", "skopeo", "runc", "bus
       await assert.rejects(pm.skopeo(["inspect", ...access, `docker://${mcr.host}/other/app:1`]), /denied/i);
 
       // Images of other registries get no credentials at all.
-      await new PodmanRuntime({ command: fake }).pull("docker.io/library/busybox:1", opts);
-      await new PodmanRuntime({ command: fake }).pull(`127.0.0.2:${mcr.port}/team/app:1`, opts);
+      await new PodmanCli({ command: fake }).pull("docker.io/library/busybox:1", opts);
+      await new PodmanCli({ command: fake }).pull(`127.0.0.2:${mcr.port}/team/app:1`, opts);
       assert.equal(piped().length, 1);
       assert.deepEqual(readFileSync(join(record, "args"), "utf8").trim().split("\n").slice(1), [
         `pull --quiet --cert-dir ${mcr.certDir} docker.io/library/busybox:1`,

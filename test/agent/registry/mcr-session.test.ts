@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { InvalidCredentialsError, type LoginRequest } from "../../../lib/auth/types.ts";
 import { imageRepository, McrSession } from "../../../agent/registry/mcr-session.ts";
-import { PodmanRuntime } from "../../../agent/runtime/podman.ts";
+import { PodmanCli } from "../../../agent/runtime/podman-cli.ts";
 import { RuntimeError } from "../../../agent/runtime/runtime.ts";
 
 const HOUR = 3_600_000;
@@ -91,7 +91,7 @@ describe("McrSession's registry token", () => {
   });
 });
 
-describe("PodmanRuntime with piped credentials", () => {
+describe("PodmanCli with piped credentials", () => {
   let dir: string;
   let fake: string;
   before(() => {
@@ -125,7 +125,7 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
   test("each call gets the auth file made for its image on stdin, through --authfile /dev/stdin", async () => {
     reset();
     const asked: string[] = [];
-    const rt = new PodmanRuntime({ command: fake });
+    const rt = new PodmanCli({ command: fake });
     await rt.pull("mcr:8443/team/app:v1", { certDir: "/certs", pipedAuth: async (image) => (asked.push(image), `{"for":"${image}"}`) });
     assert.deepEqual(asked, ["mcr:8443/team/app:v1"]);
     assert.deepEqual(piped(), ['{"for":"mcr:8443/team/app:v1"}']);
@@ -134,7 +134,7 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
 
   test("no credentials for an image: no --authfile and nothing on stdin", async () => {
     reset();
-    await new PodmanRuntime({ command: fake }).pull("docker.io/library/busybox:1", {
+    await new PodmanCli({ command: fake }).pull("docker.io/library/busybox:1", {
       certDir: "/certs",
       authFile: "/root/auth.json",
       pipedAuth: async () => null,
@@ -146,7 +146,7 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
   test("a call refused for its credentials is made again with new ones, at most three times", async () => {
     reset();
     let n = 0;
-    const rt = new PodmanRuntime({ command: fake });
+    const rt = new PodmanCli({ command: fake });
     const opts = { pipedAuth: async () => `{"n":${++n}}` };
     writeFileSync(join(dir, "refuse"), "2");
     await rt.pull("mcr:8443/team/app:v1", opts);
@@ -158,7 +158,7 @@ if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${dir}/refuse; echo 'Error: reading bl
 
   test("when no credentials can be had, the call fails with the reason and podman is not run", async () => {
     reset();
-    const rt = new PodmanRuntime({ command: fake });
+    const rt = new PodmanCli({ command: fake });
     const opts = {
       pipedAuth: async () =>
         Promise.reject(new Error("cannot get a pull token for team/app from https://mcr:8443/v1/auth/pull-token: HTTP 403: agent may not pull team/app")),

@@ -1,11 +1,11 @@
-// PodmanRuntime's registry calls (login, pull) against the real mcr over TLS with
+// PodmanCli's registry calls (login, pull) against the real mcr over TLS with
 // authentication on, using an auth file and a cert dir as the agent does (never
 // --tls-verify=false). The image is pushed with the test's own podman.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { PodmanRuntime } from "../../../agent/runtime/podman.ts";
+import { PodmanCli } from "../../../agent/runtime/podman-cli.ts";
 import { ImageNotFoundError, RuntimeError, type PullOptions } from "../../../agent/runtime/runtime.ts";
 import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from "../../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../../helpers/podman.ts";
@@ -13,11 +13,11 @@ import { skipUnlessTools } from "../../helpers/tools.ts";
 
 const LOCAL = "localhost/mcp-test/bb:v1";
 
-describe("PodmanRuntime against mcr", { skip: skipUnlessTools("podman", "runc", "busybox") }, () => {
+describe("PodmanCli against mcr", { skip: skipUnlessTools("podman", "runc", "busybox") }, () => {
   let home: McrHome;
   let mcr: McrProcess;
   let pm: PodmanEnv;
-  let rt: PodmanRuntime;
+  let rt: PodmanCli;
   let opts: PullOptions;
 
   before(async () => {
@@ -25,7 +25,7 @@ describe("PodmanRuntime against mcr", { skip: skipUnlessTools("podman", "runc", 
     mcr = await startMcr(home, {}, { auth: true });
     pm = createPodmanEnv();
     await pm.importBusybox(LOCAL);
-    rt = new PodmanRuntime({ env: pm.env, timeoutMs: 30_000 });
+    rt = new PodmanCli({ env: pm.env, timeoutMs: 30_000 });
     opts = { authFile: join(pm.dir, "agent-auth.json"), certDir: mcr.certDir };
   });
 

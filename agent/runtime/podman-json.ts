@@ -1,23 +1,8 @@
-// Pure translation between the Runtime interface and podman 4.3's command line:
-// the argument list for `podman run`/`podman create`, and parsers for the JSON of
-// `podman inspect`, `podman ps -a --format json` and `podman events --format json`.
-// No process is started here, so all of it is unit-tested against captured output.
-import type { ContainerInfo, ContainerSpec, PortBinding, RuntimeEvent } from "./runtime.ts";
-
-/** `podman run -d ...` or `podman create ...` for a spec. */
-export function buildRunArgs(spec: ContainerSpec, mode: "run" | "create"): string[] {
-  const args = mode === "run" ? ["run", "-d", "--name", spec.name] : ["create", "--name", spec.name];
-  if (spec.network) args.push("--network", spec.network);
-  if (spec.user) args.push("--user", spec.user);
-  if (spec.restart) args.push("--restart", spec.restart);
-  for (const port of spec.ports) args.push("-p", port);
-  for (const volume of spec.volumes) args.push("-v", volume);
-  if (spec.envFile) args.push("--env-file", spec.envFile);
-  for (const key of Object.keys(spec.labels).sort()) args.push("--label", `${key}=${spec.labels[key]}`);
-  // The image ends podman's options: everything after it is the container's command.
-  args.push(spec.image, ...spec.cmd);
-  return args;
-}
+// Parsers of podman 4.3's container JSON: an inspect document and a list entry, which the
+// API (`GET /libpod/containers/{name}/json`, `GET /libpod/containers/json`) and the CLI
+// (`podman inspect`, `podman ps --format json`) print alike. No I/O here, so all of it is
+// unit-tested against captured output.
+import type { ContainerInfo, PortBinding } from "./runtime.ts";
 
 /**
  * The tag of an image reference: "registry:5000/svc/api:v1.2.0" → "v1.2.0".
@@ -32,7 +17,7 @@ export function extractVersion(image: string): string {
 }
 
 /** Podman prints Go's zero time for "never"; anything before 1971 is treated as unset. */
-function isoTime(value: unknown): string | undefined {
+export function isoTime(value: unknown): string | undefined {
   let ms: number;
   if (typeof value === "number")
     ms = value * 1000; // ps: Unix seconds
@@ -42,7 +27,7 @@ function isoTime(value: unknown): string | undefined {
   return new Date(ms).toISOString();
 }
 
-function toLabels(value: unknown): Record<string, string> {
+export function toLabels(value: unknown): Record<string, string> {
   const labels: Record<string, string> = {};
   if (value && typeof value === "object") {
     for (const [k, v] of Object.entries(value)) labels[k] = String(v);
@@ -78,7 +63,7 @@ export function parsePortBindings(map: InspectPortMap): PortBinding[] {
 }
 
 // The subset of `podman inspect` (4.3) this module reads.
-interface InspectJson {
+export interface InspectJson {
   Id: string;
   Name: string;
   ImageName?: string;
@@ -93,7 +78,7 @@ interface InspectJson {
 // A finished container has a meaningful exit code; a created or running one does not.
 const FINISHED = new Set(["exited", "stopped", "dead"]);
 
-function fromInspect(c: InspectJson): ContainerInfo {
+export function fromInspect(c: InspectJson): ContainerInfo {
   const image = c.ImageName || c.Config?.Image || "";
   const state = c.State?.Status ?? "unknown";
   // NetworkSettings.Ports is what is bound; HostConfig.PortBindings what was asked for.
@@ -124,7 +109,7 @@ export function parseInspect(json: string): ContainerInfo[] {
 }
 
 // The subset of `podman ps -a --format json` (4.3) this module reads.
-interface PsJson {
+export interface PsJson {
   Id: string;
   Names?: string[] | null;
   Image?: string;
@@ -136,7 +121,7 @@ interface PsJson {
   Ports?: Array<{ host_ip?: string; container_port: number; host_port: number; range?: number; protocol?: string }> | null;
 }
 
-function fromPs(c: PsJson): ContainerInfo {
+export function fromPs(c: PsJson): ContainerInfo {
   const image = c.Image ?? "";
   const state = c.State ?? "unknown";
   const ports: PortBinding[] = [];
@@ -172,31 +157,4 @@ export function parsePs(json: string): ContainerInfo[] {
 /** Whether `have` includes every key=value of `want`. */
 export function hasLabels(have: Record<string, string>, want: Record<string, string>): boolean {
   return Object.entries(want).every(([k, v]) => have[k] === v);
-}
-
-/**
- * One line of `podman events --format json` (4.3: `{"ID","Image","Name","Status",
- * "Time","Type","Attributes":{labels}}`, plus `ContainerExitCode` on "died") as a
- * RuntimeEvent; undefined for anything that is not a container event.
- */
-export function parseEvent(line: string): RuntimeEvent | undefined {
-  let e: Record<string, unknown>;
-  try {
-    e = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (!e || typeof e !== "object" || (e.Type !== undefined && e.Type !== "container")) return undefined;
-  // 4.3 prints "Time" (RFC 3339, nanoseconds); later versions "time" (Unix seconds) and "timeNano".
-  const time = isoTime(e.Time) ?? (typeof e.timeNano === "number" ? isoTime(e.timeNano / 1e9) : isoTime(e.time)) ?? "";
-  const action = String(e.Status ?? e.status ?? "");
-  if (!action) return undefined;
-  return {
-    time,
-    action,
-    containerId: String(e.ID ?? e.id ?? ""),
-    containerName: String(e.Name ?? e.name ?? ""),
-    image: String(e.Image ?? e.image ?? ""),
-    labels: toLabels(e.Attributes ?? e.attributes),
-  };
 }

@@ -1,74 +1,12 @@
-// buildRunArgs and the parsers of podman 4.3's JSON, against output captured from
+// The parsers of podman 4.3's container JSON, against output captured from
 // real podman 4.3.1 (fixtures/, trimmed to the fields that matter).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { buildRunArgs, extractVersion, hasLabels, parseEvent, parseInspect, parsePortBindings, parsePs } from "../../../agent/runtime/run-args.ts";
-import type { ContainerSpec } from "../../../agent/runtime/runtime.ts";
+import { extractVersion, hasLabels, parseInspect, parsePortBindings, parsePs } from "../../../agent/runtime/podman-json.ts";
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
-
-describe("buildRunArgs", () => {
-  const full: ContainerSpec = {
-    name: "svc-api",
-    image: "registry.example.net:8443/svc/api:v1.2.0",
-    network: "mcp",
-    user: "1000:1000",
-    restart: "unless-stopped",
-    ports: ["127.0.0.1:18080:8080", "18443:8443/tcp"],
-    volumes: ["/srv/svc:/data", "/srv/svc/cfg:/etc/svc:ro"],
-    envFile: "/srv/svc/api.env",
-    labels: { "mcp.service": "svc", "mcp.component": "api", "a.first": "x=y" },
-    cmd: ["/bin/api", "--listen", ":8080"],
-  };
-
-  test("run: every option in a fixed order, labels sorted, then image and cmd", () => {
-    assert.deepEqual(buildRunArgs(full, "run"), [
-      "run",
-      "-d",
-      "--name",
-      "svc-api",
-      "--network",
-      "mcp",
-      "--user",
-      "1000:1000",
-      "--restart",
-      "unless-stopped",
-      "-p",
-      "127.0.0.1:18080:8080",
-      "-p",
-      "18443:8443/tcp",
-      "-v",
-      "/srv/svc:/data",
-      "-v",
-      "/srv/svc/cfg:/etc/svc:ro",
-      "--env-file",
-      "/srv/svc/api.env",
-      "--label",
-      "a.first=x=y",
-      "--label",
-      "mcp.component=api",
-      "--label",
-      "mcp.service=svc",
-      "registry.example.net:8443/svc/api:v1.2.0",
-      "/bin/api",
-      "--listen",
-      ":8080",
-    ]);
-  });
-
-  test("create: no -d; empty optional fields are left out", () => {
-    const spec: ContainerSpec = { name: "svc-job", image: "localhost/bb:1", ports: [], volumes: [], labels: {}, cmd: [] };
-    assert.deepEqual(buildRunArgs(spec, "create"), ["create", "--name", "svc-job", "localhost/bb:1"]);
-    assert.deepEqual(buildRunArgs({ ...spec, network: "", user: "", restart: "", envFile: "" }, "run"), ["run", "-d", "--name", "svc-job", "localhost/bb:1"]);
-  });
-
-  test("a cmd that looks like options stays after the image", () => {
-    const args = buildRunArgs({ name: "x", image: "img:1", ports: [], volumes: [], labels: {}, cmd: ["--rm", "-v", "/:/host"] }, "run");
-    assert.deepEqual(args.slice(args.indexOf("img:1")), ["img:1", "--rm", "-v", "/:/host"]);
-  });
-});
 
 describe("extractVersion", () => {
   const cases: Array<[string, string]> = [
@@ -211,53 +149,5 @@ describe("parsePs (podman ps -a --format json, 4.3.1)", () => {
   test("no containers: [] or nothing at all", () => {
     assert.deepEqual(parsePs("[]\n"), []);
     assert.deepEqual(parsePs(""), []);
-  });
-});
-
-describe("parseEvent (podman events --format json, 4.3.1)", () => {
-  const lines = fixture("events.ndjson").trim().split("\n");
-
-  test("container events: action, id, name, image, labels from Attributes, ISO time", () => {
-    const events = lines.map((l) => parseEvent(l));
-    assert.deepEqual(events[0], {
-      time: "2026-11-22T07:19:16.038Z",
-      action: "create",
-      containerId: "d3ef62bff89e09e3f96d8e2397c8d8c1909c9510770ae3fc176096bf89a7f617",
-      containerName: "ev1",
-      image: "localhost/bb:v1.2.0",
-      labels: { a: "1", b: "2" },
-    });
-    assert.deepEqual(
-      events.map((e) => `${e?.containerName}:${e?.action}`),
-      ["ev1:create", "ev1:start", "ev2:create", "ev1:died"],
-    );
-  });
-
-  test("newer podman's lower-case fields; non-container events and junk are dropped", () => {
-    const e = parseEvent(
-      JSON.stringify({
-        id: "abc",
-        image: "i:1",
-        name: "n",
-        status: "start",
-        time: 1795331956,
-        timeNano: 1795331956123456800,
-        Type: "container",
-        attributes: { k: "v" },
-      }),
-    );
-    assert.equal(e?.time, "2026-11-22T07:19:16.123Z");
-    assert.equal(e?.action, "start");
-    assert.deepEqual(e?.labels, { k: "v" });
-    assert.equal(parseEvent(JSON.stringify({ ID: "x", Name: "img", Status: "pull", Type: "image" })), undefined);
-    assert.equal(parseEvent("not json"), undefined);
-    assert.equal(parseEvent("null"), undefined);
-  });
-
-  test("hasLabels: every wanted pair must be present with the same value", () => {
-    assert.equal(hasLabels({ a: "1", b: "2" }, { a: "1" }), true);
-    assert.equal(hasLabels({ a: "1" }, {}), true);
-    assert.equal(hasLabels({ a: "1" }, { a: "1", b: "2" }), false);
-    assert.equal(hasLabels({ a: "1", b: "3" }, { b: "2" }), false);
   });
 });
