@@ -26,6 +26,7 @@ import { agentAccess, AgentPolicy } from "./rpc/access.ts";
 import { StreamLimits } from "./rpc/stream-limits.ts";
 import { EventHub } from "./runtime/event-hub.ts";
 import { LABELS } from "./controller/plan.ts";
+import { execAuditFor } from "./registry/exec-audit.ts";
 import { policyRulesFetcher } from "./registry/policy-rules.ts";
 import { podmanNode } from "./runtime/podman-node.ts";
 import type { PullOptions, Runtime } from "./runtime/runtime.ts";
@@ -209,6 +210,7 @@ export async function startAgent(
           access: agentAccess(policy),
           streams: new StreamLimits(cfg.server.max_streams_per_account),
           events: new EventHub({ [LABELS.managed]: "true" }),
+          execAudit: registrySession ? execAuditFor(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined,
         }),
       ),
     interceptors: [agentAuthInterceptor(identity, cfg.mcias.service_name)],

@@ -61,7 +61,8 @@ export class PodmanClient {
   private async connection(): Promise<DockerModem> {
     if (!this.modem) {
       const Modem = await loadModem();
-      this.modem = new Modem({ socketPath: this.socketPath, timeout: CALL_TIMEOUT_MS });
+      // No socket-idle timeout here: it would also cut an idle event stream, log follow or shell.
+      this.modem = new Modem({ socketPath: this.socketPath });
     }
     return this.modem;
   }
@@ -93,7 +94,13 @@ export class PodmanClient {
 
   /** A call whose answer is JSON (or nothing). */
   call<T = unknown>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
-    return this.dial<T>(method, path, opts, {});
+    const limit = AbortSignal.timeout(CALL_TIMEOUT_MS);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, limit]) : limit;
+    return this.dial<T>(method, path, { ...opts, signal }, {}).catch((err: unknown) => {
+      if (limit.aborted && !opts.signal?.aborted)
+        throw new RuntimeError(`${method} ${path} failed: no answer from ${this.what} within ${CALL_TIMEOUT_MS / 1000} s`, [this.socketPath], null, "");
+      throw err;
+    });
   }
 
   /** A call whose answer is a stream read as it arrives (logs, events); `signal` ends it. */
