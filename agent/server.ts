@@ -19,6 +19,7 @@ import { AgentService } from "../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { dataDir, type AgentConfig } from "./config.ts";
 import { ServiceController } from "./controller/controller.ts";
 import { publisherFor } from "./controller/publisher-config.ts";
+import { DriftWatch } from "./reconcile/drift-watch.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import { agentService } from "./rpc/agent-service.ts";
 import { agentAuthInterceptor } from "./rpc/interceptor.ts";
@@ -171,6 +172,9 @@ export async function startAgent(
   });
   // Its first pass re-applies the route table and the records (HAProxy or PowerDNS restarted or replaced).
   const reconciler = new Reconciler({ runtimes, store, controller, log, publisher });
+  // One podman event subscription per podman, shared by the Events streams and the drift watch.
+  const events = new EventHub({ [LABELS.managed]: "true" }, log);
+  const driftWatch = new DriftWatch({ runtimes, events, labels: { [LABELS.agent]: agentIdentity.id }, onDrift: () => reconciler.requestPass(), log });
 
   let identity = null;
   let remote: RemoteIdentity | undefined;
@@ -209,7 +213,7 @@ export async function startAgent(
           closing: closing.signal,
           access: agentAccess(policy),
           streams: new StreamLimits(cfg.server.max_streams_per_account),
-          events: new EventHub({ [LABELS.managed]: "true" }),
+          events,
           execAudit: registrySession ? execAuditFor(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined,
         }),
       ),
@@ -246,6 +250,7 @@ export async function startAgent(
   });
   const address = await listenOn(server, cfg.server.listen_addr);
   reconciler.start(cfg.runtime.reconcile_interval);
+  driftWatch.start();
   log.info(
     { address: address.address, port: address.port, node: cfg.node.name, agent: agentIdentity.id, container_prefix: agentIdentity.containerPrefix },
     "mcp-agent listening",
@@ -255,6 +260,7 @@ export async function startAgent(
     address,
     reconciler,
     async shutdown() {
+      driftWatch.stop();
       await reconciler.stop();
       policy?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

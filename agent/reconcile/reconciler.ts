@@ -40,6 +40,9 @@ export class Reconciler {
   private completed = 0;
   /** Waiting for a pass that starts after they asked. */
   private waiters: PassWaiter[] = [];
+  /** A requested pass waits for the running one. */
+  private queued = false;
+  private stopped = false;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -69,6 +72,21 @@ export class Reconciler {
       );
     }
     return this.running;
+  }
+
+  /** A pass as soon as it can start: now, or right after the one running (which may have looked too early). */
+  requestPass(): void {
+    if (this.stopped) return;
+    const run = () => void this.reconcileOnce().catch((err) => this.d.log.error({ err }, "reconciliation failed"));
+    if (!this.running) return run();
+    if (this.queued) return;
+    this.queued = true;
+    void this.running
+      .catch(() => undefined)
+      .finally(() => {
+        this.queued = false;
+        if (!this.stopped) run();
+      });
   }
 
   /** The drift of the next pass that starts after this call (one already running observed too early). */
@@ -196,6 +214,7 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);

@@ -3,6 +3,7 @@
 // The subscription starts with the first watcher and ends with the last. A
 // watcher that falls more than MAX_QUEUED events behind is cut off (its stream
 // fails and the client reconnects) rather than queued without bound.
+import type { Logger } from "../../lib/log/logger.ts";
 import { Channel } from "../../lib/sync/channel.ts";
 import type { Runtime, RuntimeEvent } from "./runtime.ts";
 
@@ -33,7 +34,10 @@ export class EventHub {
   private readonly feeds = new Map<Runtime, Feed>();
 
   /** `feedLabels`: what every subscription asks podman for (the agent's managed label); watchers narrow it. */
-  constructor(private readonly feedLabels: Record<string, string>) {}
+  constructor(
+    private readonly feedLabels: Record<string, string>,
+    private readonly log?: Logger,
+  ) {}
 
   /** Podman subscriptions open now (one per runtime being watched). */
   get subscriptions(): number {
@@ -71,6 +75,7 @@ export class EventHub {
     if (existing) return existing;
     const feed: Feed = { watchers: new Set(), stop: new AbortController() };
     this.feeds.set(runtime, feed);
+    this.log?.info({ subscriptions: this.feeds.size }, "podman event subscription opened");
     void this.pump(runtime, feed);
     return feed;
   }
@@ -92,6 +97,7 @@ export class EventHub {
     }
     // The subscription ended (podman went away, or the last watcher left): so do its watchers.
     if (this.feeds.get(runtime) === feed) this.feeds.delete(runtime);
+    this.log?.info({ subscriptions: this.feeds.size, err: failure ? (failure as Error).message : undefined }, "podman event subscription closed");
     for (const w of feed.watchers) w.channel.close(feed.stop.signal.aborted ? undefined : (failure ?? new Error("podman's event stream ended")));
     feed.watchers.clear();
   }

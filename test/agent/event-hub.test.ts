@@ -3,40 +3,9 @@
 // watcher; a watcher that falls behind is cut off; podman's end reaches all.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Channel } from "../../lib/sync/channel.ts";
 import { EventHub, MAX_QUEUED, SlowWatcherError } from "../../agent/runtime/event-hub.ts";
-import type { Runtime, RuntimeEvent } from "../../agent/runtime/runtime.ts";
+import { ev, scriptedRuntime } from "../helpers/scripted-events.ts";
 
-/** A runtime whose events() is a channel the test pushes into; counts subscriptions. */
-function scriptedRuntime() {
-  const state = { subscriptions: 0, open: 0, feed: new Channel<RuntimeEvent>() };
-  const runtime = {
-    events(_labels: Record<string, string>, signal: AbortSignal): AsyncIterable<RuntimeEvent> {
-      state.subscriptions++;
-      state.open++;
-      state.feed = new Channel<RuntimeEvent>();
-      const feed = state.feed;
-      signal.addEventListener("abort", () => feed.close(), { once: true });
-      return (async function* () {
-        try {
-          yield* feed;
-        } finally {
-          state.open--;
-        }
-      })();
-    },
-  } as unknown as Runtime;
-  return { runtime, state };
-}
-
-const ev = (service: string, action = "start"): RuntimeEvent => ({
-  time: new Date().toISOString(),
-  action,
-  containerId: "id",
-  containerName: service,
-  image: "img",
-  labels: { "mcp.managed": "true", "mcp.service": service },
-});
 const tick = () => new Promise((r) => setImmediate(r));
 
 test("50 watchers share one subscription and each gets its own service's events", async () => {
