@@ -78,7 +78,10 @@ export class Reconciler {
   requestPass(): void {
     if (this.stopped) return;
     const run = () => void this.reconcileOnce().catch((err) => this.d.log.error({ err }, "reconciliation failed"));
-    if (!this.running) return run();
+    if (!this.running) {
+      run();
+      return;
+    }
     if (this.queued) return;
     this.queued = true;
     void this.running
