@@ -20,6 +20,7 @@ export function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.e
       "mcias.ca_cert",
       "registry.ca_cert",
       "registry.password_file",
+      "runtime.socket",
       "runtime.containers_conf",
       "runtime.storage_conf",
       "storage.root",

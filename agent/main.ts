@@ -74,14 +74,15 @@ program
     } catch (err) {
       fail((err as Error).message);
     }
-    let running: RunningAgent;
+    // Signals are handled from here on: one that comes while the agent starts stops it once started.
+    const starting = startAgent(cfg, log);
+    exitOnSignals(starting, log);
     try {
-      running = await startAgent(cfg, log);
+      await starting;
     } catch (err) {
       log.fatal({ err }, "mcp-agent failed to start");
       fail((err as Error).message);
     }
-    exitOnSignals(running, log);
   });
 
 program.parseAsync().catch((err) => fail((err as Error).message));

@@ -124,7 +124,7 @@ export async function startAgent(
         env: podmanEnv(cfg),
         socketPath: cfg.runtime.socket || join(dataDir(cfg), "podman.sock"),
         external: cfg.runtime.socket !== "",
-        what: "the agent's podman",
+        what: cfg.runtime.socket ? `podman at ${cfg.runtime.socket}` : "the agent's podman",
         log,
       });
   const runtime = sharedPodman.runtime;

@@ -25,6 +25,8 @@ export interface PodmanServiceOptions {
 const READY_TIMEOUT_MS = 20_000;
 const RESTART_DELAY_MIN_MS = 250;
 const RESTART_DELAY_MAX_MS = 10_000;
+/** sun_path holds 108 bytes, the last one a NUL. */
+const MAX_SOCKET_PATH = 107;
 /** A service that ran this long resets the restart delay. */
 const STABLE_MS = 60_000;
 
@@ -53,6 +55,14 @@ export class PodmanService {
   }
 
   private async start(): Promise<void> {
+    if (Buffer.byteLength(this.o.socketPath) > MAX_SOCKET_PATH) {
+      throw new RuntimeError(
+        `${this.o.what}: the API socket path ${this.o.socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a unix socket may have; use a shorter data dir or set [runtime] socket`,
+        [this.o.command],
+        null,
+        "",
+      );
+    }
     const wait = this.notBefore - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.killLeftover();

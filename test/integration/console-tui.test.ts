@@ -97,7 +97,7 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
 
     tmux("send-keys", "-t", "tui", "Enter");
     s = await waitScreen(/hello v1 on node1/);
-    assert.match(s, /COMPONENT +DESIRED +OBSERVED +DRIFT/);
+    assert.match(s, /COMPONENT +DESIRED +OBSERVED +CPU +MEM +DRIFT/);
     assert.match(s, /worker +running +running/);
 
     tmux("send-keys", "-t", "tui", "l");

@@ -232,8 +232,8 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     assert.ok(!Number.isNaN(Date.parse(rows[0].startedAt)));
     const plain = await run(["ps"]);
     ok(plain);
-    assert.match(plain.stdout, /^SERVICE +COMPONENT +NODE +VERSION +STATE +UPTIME +PORTS/m);
-    assert.match(plain.stdout, /^hello +api +node1 +v1 +running/m);
+    assert.match(plain.stdout, /^SERVICE +COMPONENT +NODE +VERSION +STATE +CPU +MEM +UPTIME +PORTS/m);
+    assert.match(plain.stdout, /^hello +api +node1 +v1 +running +\d+\.\d+% +\d+(\.\d+)?[KMG]\/\d+(\.\d+)?[KMG]/m);
   });
 
   test("mcp logs -f --json follows every component merged while the containers write", async () => {
