@@ -310,7 +310,13 @@ describe("podman API runtime (real podman)", { skip: skipUnlessTools("podman", "
   });
 
   test("a socket path too long for a unix socket is refused before podman starts, naming the way out", async () => {
-    const long = podmanNode({ command: "podman", env: pm.env, socketPath: join(pm.dir, "d".repeat(120), "api.sock"), what: "the long podman", log: silentLogger() });
+    const long = podmanNode({
+      command: "podman",
+      env: pm.env,
+      socketPath: join(pm.dir, "d".repeat(120), "api.sock"),
+      what: "the long podman",
+      log: silentLogger(),
+    });
     try {
       await assert.rejects(long.runtime.list(), /the long podman: the API socket path .* is longer than the 107 bytes .*set \[runtime\] socket/);
     } finally {
