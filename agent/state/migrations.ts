@@ -96,6 +96,26 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0005_releases": {
+    async up(db: Kysely<unknown>) {
+      // Every deploy of a service is a release (agent/state/releases.ts): no FK to services,
+      // so that a service's history outlives a `remove` until the service is deployed again.
+      await db.schema
+        .createTable("releases")
+        .addColumn("service", "text", (c) => c.notNull())
+        .addColumn("number", "integer", (c) => c.notNull())
+        .addColumn("time", "text", (c) => c.notNull())
+        .addColumn("actor", "text", (c) => c.notNull())
+        .addColumn("version", "text", (c) => c.notNull())
+        .addColumn("definition", "text", (c) => c.notNull())
+        .addColumn("images", "text", (c) => c.notNull())
+        .addColumn("result", "text", (c) => c.notNull())
+        .addColumn("message", "text", (c) => c.notNull())
+        .addColumn("rollback_of", "integer")
+        .addPrimaryKeyConstraint("releases_pk", ["service", "number"])
+        .execute();
+    },
+  },
 };
 
 export const agentMigrations: MigrationProvider = {

@@ -70,7 +70,28 @@ export interface AgentIdentityTable {
   created_at: string;
 }
 
+/** One deploy of a service (agent/state/releases.ts). */
+export interface ReleasesTable {
+  service: string;
+  /** 1, 2, … per service. */
+  number: number;
+  time: string;
+  /** The caller's user name ("" with authentication off). */
+  actor: string;
+  version: string;
+  /** The definition deployed, as JSON. */
+  definition: string;
+  /** JSON: [{component, image, digest}] — digest "" when podman knew none. */
+  images: string;
+  /** "deployed" or "failed". */
+  result: string;
+  message: string;
+  /** The release this one put back (a rollback), else null. */
+  rollback_of: number | null;
+}
+
 export interface AgentDatabase {
+  releases: ReleasesTable;
   agent_identity: AgentIdentityTable;
   routes: RoutesTable;
   dns_names: DnsNamesTable;

@@ -86,7 +86,8 @@ describe("mcp.toml", () => {
 
   test("no file at the default path means defaults beside it; a missing --config file is an error", () => {
     const home = tempDir();
-    const env = { XDG_CONFIG_HOME: home, XDG_STATE_HOME: join(home, "state") };
+    // Its own data home too: a platform from `mcp up` on this machine must not be found.
+    const env = { XDG_CONFIG_HOME: home, XDG_STATE_HOME: join(home, "state"), XDG_DATA_HOME: join(home, "data") };
     assert.equal(defaultConfigPath(env), join(home, "mcp", "mcp.toml"));
     assert.equal(stateHome(env), join(home, "state", "mcp"));
     const cfg = loadConsoleConfig(undefined, env);
