@@ -32,6 +32,7 @@ import { policyRulesFetcher } from "./registry/policy-rules.ts";
 import { podmanNode } from "./runtime/podman-node.ts";
 import type { PullOptions, Runtime } from "./runtime/runtime.ts";
 import { agentMigrations } from "./state/migrations.ts";
+import { ReleaseStore } from "./state/releases.ts";
 import type { AgentDatabase } from "./state/schema.ts";
 import { StateStore } from "./state/store.ts";
 import { Placer } from "./placement/placer.ts";
@@ -214,6 +215,7 @@ export async function startAgent(
           access: agentAccess(policy),
           streams: new StreamLimits(cfg.server.max_streams_per_account),
           events,
+          releases: new ReleaseStore(db),
           execAudit: registrySession ? execAuditFor(registrySession, `https://${cfg.registry.host}`, registryCa) : undefined,
         }),
       ),

@@ -3,7 +3,7 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../../lib/log/logger.ts";
 import { DeployPhase, LogStream, type AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
-import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type ServiceController } from "../controller/controller.ts";
+import { DeployFailedError, NotFoundError, type DeployPhase as Phase, type DeployProgress, type ServiceController } from "../controller/controller.ts";
 import { LABELS, PlanError } from "../controller/plan.ts";
 import { ForeignContainerError } from "../controller/ownership.ts";
 import { publishedPorts, serviceStatus } from "../controller/status.ts";
@@ -30,7 +30,10 @@ import { SlowWatcherError, type EventHub } from "../runtime/event-hub.ts";
 import { StatsReader } from "./stats.ts";
 import { pruneImages } from "./prune.ts";
 import { execStream } from "./exec.ts";
+import { describeService } from "./describe.ts";
 import type { ExecAudit } from "../registry/exec-audit.ts";
+import type { ReleaseStore } from "../state/releases.ts";
+import { pinnedDefinition, recordedDeploy, releaseToProto, rollbackTarget } from "./releases.ts";
 
 export interface AgentServiceDeps {
   controller: ServiceController;
@@ -51,6 +54,8 @@ export interface AgentServiceDeps {
   events?: EventHub;
   /** mcr's audit log for Exec (absent: an authenticated caller's exec is refused; rpc/exec.ts). */
   execAudit?: ExecAudit;
+  /** Where deploys are recorded as releases (History, Rollback); absent: none are. */
+  releases?: ReleaseStore;
 }
 
 const PHASES: Record<Phase, DeployPhase> = {
@@ -100,6 +105,14 @@ function checkComponent(name: string): string | undefined {
   if (name && !NAME_RE.test(name)) throw new ConnectError(`invalid component name ${quote(name)}`, Code.InvalidArgument);
   return name || undefined;
 }
+
+const deployResponse = (p: DeployProgress) => ({
+  component: p.component,
+  phase: PHASES[p.phase],
+  message: p.message,
+  container: p.container ?? "",
+  image: p.image ?? "",
+});
 
 export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentService> {
   const access = d.access ?? agentAccess(null);
@@ -151,9 +164,30 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
         throw new ConnectError(`service ${quote(req.service)} does not match the definition's name ${def.name}`, Code.InvalidArgument);
       const service = checkService(req.service || def?.name || "");
       access.check(ctx, "agent:deploy", service);
+      const progress = d.releases ? recordedDeploy({ ...d, releases: d.releases }, ctx, service, def) : d.controller.deploy(service, def);
       try {
-        for await (const p of d.controller.deploy(service, def)) {
-          yield { component: p.component, phase: PHASES[p.phase], message: p.message, container: p.container ?? "", image: p.image ?? "" };
+        for await (const p of progress) yield deployResponse(p);
+      } catch (err) {
+        throw toConnectError(err);
+      }
+    },
+
+    async history(req, ctx) {
+      const service = checkService(req.service);
+      access.check(ctx, "agent:read", service);
+      const releases = d.releases ? await guard(() => d.releases!.list(service, req.limit || undefined)) : [];
+      return { service, releases: releases.map(releaseToProto) };
+    },
+
+    async *rollback(req, ctx) {
+      const service = checkService(req.service);
+      access.check(ctx, "agent:deploy", service);
+      if (!d.releases) throw new ConnectError("this agent keeps no releases", Code.Unimplemented);
+      const target = await rollbackTarget(d.releases, service, req.release);
+      yield { msg: { case: "release", value: releaseToProto(target) } };
+      try {
+        for await (const p of recordedDeploy({ ...d, releases: d.releases }, ctx, service, pinnedDefinition(target), target.number)) {
+          yield { msg: { case: "progress", value: deployResponse(p) } };
         }
       } catch (err) {
         throw toConnectError(err);
@@ -312,6 +346,10 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     exec(requests, ctx) {
       const deps = { ...d, access, streams, audit: d.execAudit, toConnectError };
       return execStream(deps, requests, ctx);
+    },
+
+    async describe(req, ctx) {
+      return guard(() => describeService({ ...d, access }, req, ctx));
     },
   };
 }

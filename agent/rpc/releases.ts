@@ -39,7 +39,8 @@ async function imagesOf(d: ReleaseDeps, service: string, def: ServiceDefinition,
 
 /**
  * Deploys through the controller and records the release when the deploy ends, whether it
- * succeeded or failed (the error goes on to the caller). `rollbackOf` marks a rollback.
+ * succeeded or failed (the error goes on to the caller); one that changed nothing is not
+ * recorded. `rollbackOf` marks a rollback.
  */
 export async function* recordedDeploy(
   d: ReleaseDeps,
@@ -50,14 +51,18 @@ export async function* recordedDeploy(
 ): AsyncGenerator<DeployProgress> {
   const seen = new Map<string, string>();
   let failure: unknown;
+  let changed = false;
   try {
     for await (const p of d.controller.deploy(service, def)) {
       if (p.image) seen.set(p.component, p.image);
+      if (p.component && p.phase !== "unchanged") changed = true;
       yield p;
     }
   } catch (err) {
     failure = err;
   }
+  // A deploy that changed nothing (every component unchanged) is not a release.
+  if (!failure && !changed && !rollbackOf) return;
   try {
     const deployed = def ?? (await d.store.definition(service));
     if (deployed) {

@@ -198,3 +198,18 @@ export class FrameDecoder {
     return frames;
   }
 }
+
+/** The repository of a reference: without its digest or tag (a port's colon is not a tag). */
+export function repositoryOf(ref: string): string {
+  const at = ref.indexOf("@");
+  const noDigest = at >= 0 ? ref.slice(0, at) : ref;
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** Of an image's RepoDigests, the one in the image's own repository. */
+export function repoDigestFor(image: string, repoDigests: string[]): string | undefined {
+  const repo = repositoryOf(image);
+  return repoDigests.find((d) => repositoryOf(d) === repo);
+}

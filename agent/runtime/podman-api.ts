@@ -5,12 +5,12 @@
 // auth file for one pull, and a service user's pull token reaches podman only by a pipe.
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { apiEvent, containerStats, FrameDecoder, imageInfo, parseEnvFile, specGenerator, type CpuSample, type StatsJson } from "./api-translate.ts";
+import { apiEvent, containerStats, FrameDecoder, imageInfo, parseEnvFile, repoDigestFor, specGenerator, type CpuSample, type StatsJson } from "./api-translate.ts";
 import { startExec } from "./api-exec.ts";
 import type { PodmanClient } from "./podman-client.ts";
 import type { PodmanCli } from "./podman-cli.ts";
 import { fromInspect, fromPs, hasLabels, type InspectJson, type PsJson } from "./podman-json.ts";
-import { RuntimeError } from "./runtime.ts";
+import { ImageNotFoundError, RuntimeError } from "./runtime.ts";
 import type {
   ContainerInfo,
   ContainerSpec,
@@ -101,6 +101,17 @@ export class PodmanApiRuntime implements Runtime {
     const filters = Object.keys(labels).length ? JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }) : undefined;
     const found = (await this.call<PsJson[] | null>("GET", "/containers/json", { query: { all: true, filters } })) ?? [];
     return found.map(fromPs).filter((c) => hasLabels(c.labels, labels));
+  }
+
+  async imageDigest(image: string): Promise<string | undefined> {
+    let info: { RepoDigests?: string[] | null };
+    try {
+      info = await this.call("GET", `/images/${inPath(image)}/json`);
+    } catch (err) {
+      if (err instanceof ImageNotFoundError || (err instanceof RuntimeError && err.exitCode === 404)) return undefined;
+      throw err;
+    }
+    return repoDigestFor(image, info.RepoDigests ?? []);
   }
 
   async hasImage(image: string): Promise<boolean> {

@@ -30,6 +30,37 @@ export interface PortBinding {
   protocol: string;
 }
 
+/** A mount of a container, as inspect reports it. */
+export interface MountInfo {
+  /** bind, volume, tmpfs */
+  type: string;
+  source: string;
+  destination: string;
+  /** As podman reports them: rbind, ro, … */
+  options: string[];
+  readWrite: boolean;
+}
+
+/** What inspect says of a container beyond a list entry (Describe). */
+export interface ContainerDetails {
+  /** The image's id and manifest digest as podman has them; "" when it does not say. */
+  imageId: string;
+  imageDigest: string;
+  /** ISO 8601; "" when unknown (finishedAt: never finished). */
+  createdAt: string;
+  finishedAt: string;
+  entrypoint: string[];
+  cmd: string[];
+  /** `uid[:gid]` or a name; "" for the image's user. */
+  user: string;
+  workingDir: string;
+  /** no | always | on-failure[:N] | unless-stopped */
+  restartPolicy: string;
+  /** The networks it is on, or podman's network mode (host, none, …). */
+  network: string;
+  mounts: MountInfo[];
+}
+
 export interface ContainerInfo {
   id: string;
   name: string;
@@ -47,6 +78,8 @@ export interface ContainerInfo {
   ports: PortBinding[];
   /** The tag of the image reference, e.g. "v1.2.0". */
   version: string;
+  /** Image, command, mounts, restart policy, times (inspect only). */
+  details?: ContainerDetails;
 }
 
 export interface LogOptions {
@@ -173,6 +206,8 @@ export interface Runtime {
   list(labels?: Record<string, string>): Promise<ContainerInfo[]>;
   /** Whether the image is in local storage (podman image exists). */
   hasImage(image: string): Promise<boolean>;
+  /** The image's digest reference in its repository (`repo@sha256:…`), or undefined when podman has none (a local build, a missing image). */
+  imageDigest(image: string): Promise<string | undefined>;
   /** Log lines until the container's log ends (or forever with follow) or `signal` aborts, which ends the podman process. */
   logs(name: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
   /** Container lifecycle events of containers carrying all of `labels`, until `signal` aborts. */

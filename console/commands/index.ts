@@ -3,10 +3,12 @@ import audit from "./audit.ts";
 import build from "./build.ts";
 import type { CommandSpec } from "./command.ts";
 import deploy from "./deploy.ts";
+import describe from "./describe.ts";
 import down from "./down.ts";
 import events from "./events.ts";
 import exec from "./exec.ts";
 import gc from "./gc.ts";
+import history from "./history.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
 import logs from "./logs.ts";
@@ -18,6 +20,7 @@ import ps from "./ps.ts";
 import registry from "./registry.ts";
 import remove from "./remove.ts";
 import restart from "./restart.ts";
+import rollback from "./rollback.ts";
 import snapshot from "./snapshot.ts";
 import start from "./start.ts";
 import status from "./status.ts";
@@ -34,12 +37,15 @@ export const COMMANDS: CommandSpec[] = [
   build,
   sync,
   deploy,
+  history,
+  rollback,
   stop,
   start,
   restart,
   remove,
   ps,
   status,
+  describe,
   logs,
   exec,
   events,

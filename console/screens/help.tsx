@@ -5,9 +5,12 @@ import { Box, Text } from "ink";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
 import { AUDIT_KEYS } from "./audit.tsx";
 import { DEPLOY_KEYS } from "./deploy.tsx";
+import { DESCRIBE_KEYS } from "./describe.tsx";
+import { EVENTS_KEYS } from "./events.tsx";
 import { GC_KEYS } from "./gc.tsx";
 import { LOGS_KEYS } from "./logs.tsx";
 import { MANIFEST_KEYS } from "./manifest.tsx";
+import { HISTORY_KEYS } from "./history.tsx";
 import { NODES_KEYS } from "./nodes.tsx";
 import { POLICIES_KEYS } from "./policies.tsx";
 import { REGISTRY_KEYS } from "./registry.tsx";
@@ -41,6 +44,8 @@ export function HelpScreen() {
     ["service", SERVICE_KEYS],
     ["logs", LOGS_KEYS],
     ["deploy", DEPLOY_KEYS],
+    ["describe", DESCRIBE_KEYS],
+    ["history", HISTORY_KEYS],
     ["registry", REGISTRY_KEYS],
     ["repository", REPOSITORY_KEYS],
     ["manifest", MANIFEST_KEYS],
@@ -48,7 +53,12 @@ export function HelpScreen() {
     ["policies", POLICIES_KEYS],
     ["audit", AUDIT_KEYS],
     ["nodes", NODES_KEYS],
-    ["jump", ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :help  :q"],
+    ["events", EVENTS_KEYS],
+    [
+      "jump",
+      ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :events  :help  :q",
+    ],
+    ["sort", "shift+letter sort by that column (again: the other way)  < > the column left/right  I invert  ▲ ascending  ▼ descending"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],
     ["prompt", "←→ home/end move  ctrl-u clear  ctrl-w word  enter go  esc cancel"],
   ];

@@ -1,7 +1,8 @@
 // One service: components with desired/observed state, CPU and MEM (Stats every 2 s) and
-// drift, routes with their ports, SMEP placement and storage, recent events. Actions (each confirmed): d deploy, s stop,
+// drift (sorted by Shift + a letter, or < >), routes with their ports, SMEP placement and
+// storage, recent events. Actions (each confirmed): d deploy, s stop,
 // S start, r restart, x remove; l logs; e a shell in a component's container (asked which
-// when there are several).
+// when there are several); i describes a component (asked which likewise).
 import { useEffect, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
@@ -10,9 +11,13 @@ import { ScreenView } from "../components/screen-view.tsx";
 import { Spinner } from "../components/spinner.tsx";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { statsOf } from "../views/usage.ts";
+import { SERVICE_SORT } from "./columns.ts";
+import { useSort } from "./sorting.ts";
 import { useStatsPoll } from "./stats-poll.ts";
 
-export const SERVICE_KEYS = "d deploy  s stop  S start  r restart  x remove  l logs  e exec (a shell)  esc back  ? help  q quit";
+export const SERVICE_KEYS = `d deploy  s stop  S start  r restart  x remove  l logs  e exec (a shell)  i describe  h history  esc back  ? help  q quit  ${sortKeys(SERVICE_SORT)}`;
 
 export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
@@ -20,6 +25,7 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
   const stats = useStore(store, (s) => s.stats);
   // Its node's Stats every 2 s, once the node is known.
   useStatsPoll(store, status ? [status.node] : []);
+  const { sort, sortKey } = useSort(store, "service", SERVICE_SORT);
   // Why the last ask failed, shown in place of (or above) the status: never "asking…" beside an error.
   const [error, setError] = useState("");
 
@@ -49,6 +55,7 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
       ),
     );
   useScreenKeys((input) => {
+    if (sortKey(input)) return true;
     if (input === "d") return (nav.confirm(`Deploy ${service}?`, () => nav.push({ screen: "deploy", service })), true);
     if (input === "s") return (op("stop"), true);
     if (input === "S") return (op("start"), true);
@@ -61,6 +68,15 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
         true
       );
     if (input === "l") return (nav.push({ screen: "logs", target: service }), true);
+    if (input === "h") return (nav.push({ screen: "history", service }), true);
+    if (input === "i") {
+      // One component: described at once; several: asked which (empty: all of them).
+      const names = status?.components.map((c) => c.component) ?? [];
+      const open = (component: string) => nav.push({ screen: "describe", target: component ? `${service}/${component}` : service });
+      if (names.length <= 1) open(names[0] ?? "");
+      else nav.prompt(`describe which component (${names.join(", ")}; empty: all): `, names[0]!, (v) => open(v.trim()));
+      return true;
+    }
     if (input === "e") {
       const names = status?.components.map((c) => c.component) ?? [];
       if (names.length <= 1) nav.exec({ service, ...(names[0] ? { component: names[0] } : {}) });
@@ -81,7 +97,14 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
     />
   ) : null;
   if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
-  const sections = serviceSections(status, { stats });
+  // The components in the screen's sort, with what each uses; the other tables as they come.
+  const components = sortRows(
+    status.components.map((c) => ({ ...c, usage: statsOf({ stats }, status.node, c.container) })),
+    SERVICE_SORT,
+    sort,
+  );
+  const sections = serviceSections({ ...status, components }, { stats });
+  if (sort) sections[0] = { ...sections[0]!, sort };
   // Routes with their host ports, from the components' port bindings.
   const routes = status.components.flatMap((c) => c.ports.map((p) => `${c.component}/${p.route || "default"} → ${p.hostIp || "*"}:${p.hostPort}`));
   return (

@@ -1,7 +1,7 @@
 // sync (definitions and the machine registry to each node's agent) and deploy (the
 // agent's Deploy stream, per component), both after building the images the registry lacks.
 import { definitionToProto } from "../../lib/services/to-proto.ts";
-import { DeployPhase, DeployResponseSchema } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import { DeployPhase, DeployResponseSchema, type DeployResponse } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { componentImage, type LoadedDefinition } from "../definitions.ts";
 import { agentError, ConsoleError, toConsoleError } from "../output/errors.ts";
 import { fanOut, pickNodes, probe } from "./nodes.ts";
@@ -26,6 +26,24 @@ export function deployLeftMessage(d: DeployState): string {
 
 /** The deployment still running, if any. */
 export const deployInProgress = (d: DeployState | null): d is DeployState => d !== null && (d.state === "building" || d.state === "deploying");
+
+/** One message of a Deploy (or Rollback) stream into `deployment` and `deployEvents`. */
+export function applyProgress(set: SetState, service: string, node: string, p: DeployResponse): void {
+  const phase = enumName(DeployPhase, p.phase, "failed");
+  set((s) => {
+    const seq = s.seq + 1;
+    const deployEvents = [...s.deployEvents, { seq, service, node, ...plain(DeployResponseSchema, p), phase }];
+    if (deployEvents.length > KEEP_EVENTS) deployEvents.splice(0, deployEvents.length - KEEP_EVENTS);
+    const components =
+      p.component && phase !== "done"
+        ? {
+            ...s.deployment!.components,
+            [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" },
+          }
+        : s.deployment!.components;
+    return { seq, deployEvents, deployment: { ...s.deployment!, components, ...(phase === "done" ? { state: "done" as const } : {}) } };
+  });
+}
 
 export function deployActions(set: SetState, get: GetState, deps: StoreDeps): DeployActions {
   return {
@@ -95,22 +113,7 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
         const stream = deps.agents
           .client(node)
           .deploy({ service, definition: definitionToProto(d.def) }, deps.agents.call({ stream: true, ...(signal ? { signal } : {}) }));
-        for await (const p of stream) {
-          const phase = enumName(DeployPhase, p.phase, "failed");
-          set((s) => {
-            const seq = s.seq + 1;
-            const deployEvents = [...s.deployEvents, { seq, service, node, ...plain(DeployResponseSchema, p), phase }];
-            if (deployEvents.length > KEEP_EVENTS) deployEvents.splice(0, deployEvents.length - KEEP_EVENTS);
-            const components =
-              p.component && phase !== "done"
-                ? {
-                    ...s.deployment!.components,
-                    [p.component]: { phase, message: p.message, image: p.image || s.deployment!.components[p.component]?.image || "" },
-                  }
-                : s.deployment!.components;
-            return { seq, deployEvents, deployment: { ...s.deployment!, components, ...(phase === "done" ? { state: "done" as const } : {}) } };
-          });
-        }
+        for await (const p of stream) applyProgress(set, service, node, p);
         get().markNode(node, { ok: true });
       } catch (err) {
         // Interrupted: the agent goes on, and the message says so (once, not as "canceled").

@@ -1,8 +1,8 @@
 // The store's shape, types only: what it holds (ConsoleData), what each slice can do (the
 // *Actions interfaces), and what the slices are given (StoreDeps, SetState, GetState). The
-// slices (nodes.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts)
-// import it; store.ts puts them together. It imports no slice, so no slice imports another
-// through the store.
+// slices (nodes.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts,
+// view-state.ts, releases.ts) import it; store.ts puts them together. It imports no slice, so no slice
+// imports another through the store.
 import type { StoreApi } from "zustand/vanilla";
 import type { PolicyRule, UpdateRuleRequest } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import type { AgentPool } from "../clients/agents.ts";
@@ -13,6 +13,7 @@ import type { Definitions, LoadedDefinition } from "../definitions.ts";
 import type { ConsoleError } from "../output/errors.ts";
 import type { AuditFilter, AuditRow, GcRunRow, ManifestDetail, McrData, PolicyRow, RepoDetail, RepoRow, SnapshotRow } from "./mcr-types.ts";
 import type { ContainerStatsRow, PruneNodeResult, PruneOptions, PruneState } from "./resource-types.ts";
+import type { ServiceDescription } from "./describe-types.ts";
 import type {
   AgentEventRow,
   BuildEvent,
@@ -23,6 +24,7 @@ import type {
   LogsState,
   NodeState,
   OpResult,
+  ReleaseRow,
   ServiceStatus,
   SyncResultRow,
 } from "./types.ts";
@@ -54,6 +56,8 @@ export interface ConsoleData {
   containers: Record<string, ContainerRow[]>;
   statuses: Record<string, ServiceStatus>;
   deployment: DeployState | null;
+  /** Each service's releases as History last answered (releases.ts). */
+  releases: Record<string, ReleaseRow[]>;
   deployEvents: DeployEvent[];
   images: Record<string, ImageState>;
   buildEvents: BuildEvent[];
@@ -74,6 +78,16 @@ export interface ConsoleData {
   statsErrors: Record<string, string>;
   /** The last image prune (resources.ts). */
   prune: PruneState | null;
+  /** Describe answers by target, `service` or `service/component` (describe.ts). */
+  describes: Record<string, ServiceDescription>;
+  /** Each TUI table screen's sort for the session, by screen (view-state.ts); absent: the screen's own order. */
+  sorts: Record<string, SortState>;
+}
+
+/** A table sorted by one of its columns (by name), ascending unless `desc`. */
+export interface SortState {
+  column: string;
+  desc: boolean;
 }
 
 /** What one node said in a fan-out (nodes.ts): its answer, or why it gave none. */
@@ -202,6 +216,12 @@ export interface McrStreamActions {
   followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
 }
 
+/** describe.ts */
+export interface DescribeActions {
+  /** Describe of `service[/component]` on the service's node, into `describes`. */
+  describe(target: string): Promise<ServiceDescription>;
+}
+
 /** A rule to create (mcr gives it its id and times). */
 export interface NewPolicy extends Pick<PolicyRule, "priority" | "description" | "actions" | "roles" | "accountTypes" | "subjectUuid" | "repositories"> {
   effect: "allow" | "deny";
@@ -236,6 +256,20 @@ export interface McrActions extends McrStreamActions {
   resolveActors(): Promise<Record<string, string>>;
 }
 
+/** releases.ts */
+export interface ReleaseActions {
+  /** The service's releases on its node, newest first; kept in `releases[service]`. */
+  history(service: string): Promise<ReleaseRow[]>;
+  /** Puts release `number` (0: the one before the newest deployed one) back; resolves to the final deployment. */
+  rollback(service: string, number: number, signal?: AbortSignal): Promise<DeployState>;
+}
+
+/** view-state.ts: what the TUI's screens keep for the session. */
+export interface ViewActions {
+  /** Sorts `screen`'s table (null: back to the screen's own order). */
+  setSort(screen: string, sort: SortState | null): void;
+}
+
 export type ConsoleState = ConsoleData &
   NodeActions &
   ServiceActions &
@@ -244,7 +278,10 @@ export type ConsoleState = ConsoleData &
   DeployActions &
   StreamActions &
   ExecActions &
-  McrActions;
+  DescribeActions &
+  ReleaseActions &
+  McrActions &
+  ViewActions;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type SetState = StoreApi<ConsoleState>["setState"];
 export type GetState = StoreApi<ConsoleState>["getState"];

@@ -4,7 +4,9 @@
 import { createStore } from "zustand/vanilla";
 import { buildActions } from "./build.ts";
 import { deployActions } from "./deploy.ts";
+import { describeActions } from "./describe.ts";
 import { execActions } from "./exec.ts";
+import { releaseActions } from "./releases.ts";
 import { mcrActions } from "./mcr.ts";
 import { initialMcr } from "./mcr-types.ts";
 import { nodeActions } from "./nodes.ts";
@@ -12,6 +14,7 @@ import { resourceActions } from "./resources.ts";
 import { serviceActions } from "./services.ts";
 import type { ConsoleData, ConsoleState, ConsoleStore, StoreDeps } from "./state.ts";
 import { streamActions } from "./streams.ts";
+import { viewActions } from "./view-state.ts";
 
 export function initialData(nodes: { name: string; url: string }[]): ConsoleData {
   return {
@@ -21,6 +24,7 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     containers: {},
     statuses: {},
     deployment: null,
+    releases: {},
     deployEvents: [],
     images: {},
     buildEvents: [],
@@ -35,6 +39,8 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     stats: {},
     statsErrors: {},
     prune: null,
+    describes: {},
+    sorts: {},
   };
 }
 
@@ -48,6 +54,9 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...deployActions(set, get, deps),
     ...streamActions(set, get, deps),
     ...execActions(set, get, deps),
+    ...describeActions(set, get, deps),
+    ...releaseActions(set, get, deps),
     ...mcrActions(set, get, deps),
+    ...viewActions(set),
   }));
 }

@@ -18,6 +18,7 @@ import type {
   RouteStatus,
   StatusResponse,
 } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
+import type { Release } from "../../proto/gen/mcp/agent/v1/releases_pb.ts";
 import type { ErrorCode } from "../output/errors.ts";
 import type { EnumName, Plain } from "./wire.ts";
 
@@ -84,6 +85,8 @@ export interface DeployState {
   /** Refs of the registry images this deploy checks (keys of `images` in the store). */
   images: string[];
   error: ErrorInfo | null;
+  /** A rollback: the release it puts back. */
+  rollbackTo?: number;
 }
 
 export type ImagePhase = "checking" | "exists" | "building" | "pushing" | "pushed" | "failed" | "cannot_build";
@@ -148,3 +151,6 @@ export interface OpResult {
   /** Component → observed state after the operation; for remove, the removed containers. */
   components: Plain<ComponentState>[];
 }
+
+/** One release as the console keeps it (releases.ts; the definition deployed is in definitionJson). */
+export type ReleaseRow = Plain<Release>;

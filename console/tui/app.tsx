@@ -13,8 +13,11 @@ import { Footer } from "../components/footer.tsx";
 import { Header } from "../components/header.tsx";
 import { AuditScreen, AUDIT_KEYS } from "../screens/audit.tsx";
 import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
+import { DescribeScreen, DESCRIBE_KEYS } from "../screens/describe.tsx";
+import { EventsScreen, EVENTS_KEYS } from "../screens/events.tsx";
 import { GcScreen, GC_KEYS } from "../screens/gc.tsx";
 import { HelpScreen, HELP_KEYS } from "../screens/help.tsx";
+import { HistoryScreen, HISTORY_KEYS } from "../screens/history.tsx";
 import { LogsScreen, LOGS_KEYS } from "../screens/logs.tsx";
 import { NodesScreen, NODES_KEYS } from "../screens/nodes.tsx";
 import { ManifestScreen, MANIFEST_KEYS } from "../screens/manifest.tsx";
@@ -55,6 +58,7 @@ const TITLES: Record<Route["screen"], string> = {
   service: "service",
   logs: "logs",
   deploy: "deploy",
+  describe: "describe",
   help: "help",
   registry: "registry",
   repository: "repository",
@@ -63,12 +67,15 @@ const TITLES: Record<Route["screen"], string> = {
   policies: "policies",
   audit: "audit",
   nodes: "nodes",
+  events: "events",
+  history: "history",
 };
 const KEYS: Record<Route["screen"], string> = {
   services: SERVICES_KEYS,
   service: SERVICE_KEYS,
   logs: LOGS_KEYS,
   deploy: DEPLOY_KEYS,
+  describe: DESCRIBE_KEYS,
   help: HELP_KEYS,
   registry: REGISTRY_KEYS,
   repository: REPOSITORY_KEYS,
@@ -77,6 +84,8 @@ const KEYS: Record<Route["screen"], string> = {
   policies: POLICIES_KEYS,
   audit: AUDIT_KEYS,
   nodes: NODES_KEYS,
+  events: EVENTS_KEYS,
+  history: HISTORY_KEYS,
 };
 
 export function App({ store, width, height, color, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
@@ -180,7 +189,7 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
         else if (r) nav.push(r);
         else
           setMessage({
-            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :registry, :gc, :policies, :audit, :nodes, :help`,
+            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :describe NAME[/COMPONENT], :history NAME, :registry, :gc, :policies, :audit, :nodes, :events, :help`,
             bad: true,
           });
       });
@@ -215,6 +224,8 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
       <LogsScreen key={route.target} store={store} target={route.target} />
     ) : route.screen === "deploy" ? (
       <DeployScreen key={route.service} store={store} service={route.service} />
+    ) : route.screen === "describe" ? (
+      <DescribeScreen key={route.target} store={store} target={route.target} />
     ) : route.screen === "registry" ? (
       <RegistryScreen store={store} />
     ) : route.screen === "repository" ? (
@@ -229,6 +240,10 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
       <AuditScreen store={store} />
     ) : route.screen === "nodes" ? (
       <NodesScreen store={store} />
+    ) : route.screen === "history" ? (
+      <HistoryScreen key={route.service} store={store} service={route.service} />
+    ) : route.screen === "events" ? (
+      <EventsScreen store={store} />
     ) : (
       <HelpScreen />
     );
@@ -239,11 +254,15 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
         ? `logs ${route.target}`
         : route.screen === "deploy"
           ? `deploy ${route.service}`
+          : route.screen === "history"
+            ? `history ${route.service}`
           : route.screen === "repository"
             ? `registry ${route.repo}`
             : route.screen === "manifest"
               ? `registry ${route.repo}:${route.reference}`
-              : TITLES[route.screen];
+              : route.screen === "describe"
+                ? `describe ${route.target}`
+                : TITLES[route.screen];
   return (
     <NavContext.Provider value={nav}>
       <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">

@@ -8,7 +8,9 @@ export type Route =
   | { screen: "services" }
   | { screen: "service"; service: string }
   | { screen: "logs"; target: string }
+  | { screen: "describe"; target: string }
   | { screen: "deploy"; service: string }
+  | { screen: "history"; service: string }
   | { screen: "help" }
   | { screen: "registry" }
   | { screen: "repository"; repo: string }
@@ -16,7 +18,8 @@ export type Route =
   | { screen: "gc" }
   | { screen: "policies" }
   | { screen: "audit" }
-  | { screen: "nodes" };
+  | { screen: "nodes" }
+  | { screen: "events" };
 
 /** A component to exec into (the TUI's e): the console leaves the screen to it until it ends. */
 export interface ExecTarget {
@@ -76,7 +79,7 @@ export function useScreenKeys(handler: KeyHandler): void {
   }, [nav.screenKeys]);
 }
 
-/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:help`: the route, or null. */
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:describe hello/api`, `:history hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:events`, `:help`: the route, or null. */
 export function parseJump(text: string): Route | "quit" | null {
   const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
   switch (cmd) {
@@ -93,6 +96,12 @@ export function parseJump(text: string): Route | "quit" | null {
       return arg ? { screen: "logs", target: arg } : null;
     case "deploy":
       return arg ? { screen: "deploy", service: arg } : null;
+    case "describe":
+    case "inspect":
+      return arg ? { screen: "describe", target: arg } : null;
+    case "history":
+    case "releases":
+      return arg ? { screen: "history", service: arg } : null;
     case "help":
       return { screen: "help" };
     case "registry":
@@ -111,6 +120,10 @@ export function parseJump(text: string): Route | "quit" | null {
     case "nodes":
     case "node":
       return { screen: "nodes" };
+    case "events":
+    case "event":
+    case "ev":
+      return { screen: "events" };
     case "q":
     case "quit":
       return "quit";

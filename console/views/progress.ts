@@ -51,7 +51,7 @@ export function deployScreen(s: ConsoleState, done: boolean, service?: string, w
   if (images.rows.length) sections.push(images);
   if (d && (d.node || Object.keys(d.components).length)) {
     sections.push({
-      title: `deploy ${d.service} on ${d.node}`,
+      title: d.rollbackTo ? `rollback of ${d.service} to release ${d.rollbackTo} on ${d.node}` : `deploy ${d.service} on ${d.node}`,
       columns: ["component", "phase", "image", "message"],
       drop: ["image"],
       rows: Object.entries(d.components).map(([c, p]) => [cell(c), stateCell(p.phase), cell(p.image), cell(p.message, p.phase === "failed" ? "bad" : "dim")]),

@@ -42,6 +42,7 @@ test("each deploy is a release: who, version, image and digest, newest first", a
   const { deploy, history } = await setup();
   await deploy("v1");
   await deploy("v2");
+  await deploy("v2"); // changes nothing: no release
   const rs = await history(reader);
   assert.deepEqual(
     rs.map((r) => [r.number, r.version, r.actor, r.result, r.images.map((i) => i.image)]),

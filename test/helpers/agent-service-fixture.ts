@@ -19,6 +19,7 @@ import { SharedRuntime } from "../../agent/runtime/provider.ts";
 import { agentMigrations } from "../../agent/state/migrations.ts";
 import type { AgentDatabase } from "../../agent/state/schema.ts";
 import { StateStore } from "../../agent/state/store.ts";
+import { ReleaseStore } from "../../agent/state/releases.ts";
 import type { FakeRuntime } from "./fake-runtime.ts";
 
 const dirs: string[] = [];
@@ -67,9 +68,10 @@ export async function agentOn(rt: FakeRuntime, id: string, prefix: string, rules
   });
   const policy = new AgentPolicy(log, async () => rules);
   await policy.start(0);
-  const service = agentService({ controller, store, runtimes, node: "n1", version: "test", log, access: agentAccess(policy) });
+  const releases = new ReleaseStore(db);
+  const service = agentService({ controller, store, runtimes, node: "n1", version: "test", log, access: agentAccess(policy), releases });
   const deploy = async (def: ServiceDefinition) => {
     for await (const _ of controller.deploy(def.name, def));
   };
-  return { store, controller, service, deploy };
+  return { store, controller, service, deploy, releases };
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 // An in-memory Runtime for unit tests of the agent's logic: containers are
 // records, "start" fails for images listed in `failingImages`.
 import type {
@@ -52,6 +53,23 @@ export class FakeRuntime implements Runtime {
         labels: { ...spec.labels },
         ports: [],
         version: spec.image.split(":").pop() ?? "",
+        details: {
+          imageId: `img-${spec.image}`,
+          imageDigest: `sha256:${Buffer.from(spec.image).toString("hex").padEnd(64, "0").slice(0, 64)}`,
+          createdAt: new Date().toISOString(),
+          finishedAt: "",
+          entrypoint: [],
+          cmd: [...spec.cmd],
+          user: spec.user ?? "",
+          workingDir: "/",
+          restartPolicy: spec.restart ?? "no",
+          network: spec.network ?? "podman",
+          mounts: spec.volumes.map((v) => {
+            const [source = "", destination = "", options = ""] = v.split(":");
+            const opts = options ? options.split(",") : [];
+            return { type: "bind", source, destination, options: ["rbind", ...opts], readWrite: !opts.includes("ro") };
+          }),
+        },
       },
     };
     this.containers.set(spec.name, c);
@@ -106,8 +124,17 @@ export class FakeRuntime implements Runtime {
     return structuredClone(this.get(name).info);
   }
   async list(labels: Record<string, string> = {}) {
-    return [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v)).map((c) => structuredClone(c.info));
+    // As podman's list: no inspect details.
+    return [...this.containers.values()]
+      .filter((c) => Object.entries(labels).every(([k, v]) => c.info.labels[k] === v))
+      .map(({ info: { details: _inspectOnly, ...listed } }) => structuredClone(listed));
   }
+  async imageDigest(image: string) {
+    if (!this.storedImages.has(image)) return undefined;
+    const repo = image.replace(/:[^:/@]+$/, "").replace(/@.*$/, "");
+    return `${repo}@sha256:${createHash("sha256").update(image).digest("hex")}`;
+  }
+
   async hasImage(image: string) {
     return this.storedImages.has(image);
   }

@@ -317,6 +317,35 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
     }
   });
 
+  test("mcp history lists each deploy; mcp rollback --yes puts the previous release back, pinned by digest", async () => {
+    let doc = (await run(["history", "hello", "--json"])).json();
+    assert.deepEqual([doc.releases[0].version, doc.releases[0].result], ["v2", "failed"]);
+    assert.match(doc.releases[0].message, /bad config/);
+    const v1 = doc.releases.find((r: { version: string; result: string }) => r.version === "v1" && r.result === "deployed");
+    assert.match(v1.images[0].digest, new RegExp(`^${mcr.host}/hello@sha256:[0-9a-f]{64}$`));
+    writeService("v3");
+    try {
+      ok(await run(["deploy", "hello", "--json"]));
+      const back = await run(["rollback", "hello", "--yes", "--json"]);
+      ok(back);
+      assert.ok(
+        back.records().some((e) => e.phase === "running" && e.image === v1.images[0].digest),
+        back.stdout,
+      );
+      const status = (await run(["status", "hello", "--json"])).json();
+      assert.equal(status.services[0].components.find((c: { component: string }) => c.component === "api").observedImage, v1.images[0].digest);
+      doc = (await run(["history", "hello", "--json"])).json();
+      assert.deepEqual([doc.releases[0].version, doc.releases[0].rollbackOf, doc.releases[1].version], ["v1", v1.number, "v3"]);
+      const plain = await run(["history", "hello"]);
+      assert.match(
+        plain.stdout,
+        new RegExp(`^${doc.releases[0].number} +\\S+ ago +admin +v1 +deployed +api=${mcr.host}/hello@[0-9a-f]{12} +rollback to ${v1.number}$`, "m"),
+      );
+    } finally {
+      writeService("v1");
+    }
+  });
+
   test("mcp sync ships every definition to its node", async () => {
     const r = await run(["sync", "--json"]);
     ok(r);
