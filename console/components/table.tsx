@@ -1,10 +1,10 @@
 // A table that fits the terminal: widths by string-width, the widest columns narrowed
-// first, then the section's least needed columns left out; a bold header, tones as
-// colours. Renders only; no state of its own.
+// first, then the section's least needed columns left out; a bold header (with the sort
+// column's ▲ or ▼), tones as colours. Renders only; no state of its own.
 import React from "react";
 import { Box, Text } from "ink";
 import stringWidth from "string-width";
-import { columnLayout, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
+import { columnLayout, headerText, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
 
 export const TONE_COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
 
@@ -32,7 +32,7 @@ export function Table({ section, width, color, selected }: { section: Section; w
           {section.title}
         </Text>
       ) : null}
-      <Text bold>{kept.map((i) => fit(section.columns[i]!.toUpperCase(), widths[i]!)).join("  ")}</Text>
+      <Text bold>{kept.map((i) => fit(headerText(section, i), widths[i]!)).join("  ")}</Text>
       {section.rows.map((row, r) => (
         <Text key={r} inverse={selected === r}>
           {kept.map((i, k) => (

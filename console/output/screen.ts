@@ -18,6 +18,8 @@ export interface Section {
   empty?: string;
   /** Columns (by name) left out, in this order, when the table does not fit the width. */
   drop?: string[];
+  /** The column (by name) the rows are sorted by, marked in the header (the TUI's tables). */
+  sort?: { column: string; desc: boolean };
 }
 
 export interface Screen {
@@ -49,6 +51,13 @@ export function truncate(text: string, width: number): string {
   return out + "…";
 }
 
+/** A column's header: its name in capitals, and ▲ (ascending) or ▼ (descending) when the rows are sorted by it. */
+export function headerText(section: Section, i: number): string {
+  const name = section.columns[i] ?? "";
+  const mark = section.sort?.column === name ? (section.sort.desc ? "▼" : "▲") : "";
+  return name.toUpperCase() + mark;
+}
+
 /** Free text (messages, references) narrows to this before a column is left out. */
 const LONG = 24;
 /** Below this a column is cut only once every droppable column is gone. */
@@ -72,8 +81,8 @@ function shrink(widths: number[], kept: number[], maxWidth: number, floor: (i: n
  * column's width.
  */
 export function columnLayout(section: Section, maxWidth = Infinity): { kept: number[]; widths: number[] } {
-  const natural = section.columns.map((c, i) => Math.max(stringWidth(c), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
-  const header = (i: number) => stringWidth(section.columns[i]!);
+  const natural = section.columns.map((_, i) => Math.max(stringWidth(headerText(section, i)), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
+  const header = (i: number) => stringWidth(headerText(section, i));
   const fits = (widths: number[], kept: number[]) => kept.reduce((a, i) => a + widths[i]!, 0) + 2 * (kept.length - 1) <= maxWidth;
   const droppable = (section.drop ?? []).map((name) => section.columns.indexOf(name)).filter((i) => i >= 0);
   let kept = section.columns.map((_, i) => i);
@@ -107,7 +116,7 @@ export function plainTable(section: Section, maxWidth = Infinity): string {
       .trimEnd();
   const out: string[] = [];
   if (section.title) out.push(section.title);
-  out.push(line(section.columns.map((c) => c.toUpperCase())));
+  out.push(line(section.columns.map((_, i) => headerText(section, i))));
   for (const r of section.rows) out.push(line(r.map((c) => c.text)));
   if (section.rows.length === 0 && section.empty) out.push(section.empty);
   return out.join("\n");

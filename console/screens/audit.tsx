@@ -1,7 +1,7 @@
 // Audit: the registry's events, newest first, a page at a time. / filters
 // (`type=… actor=… repo=… since=… until=…`), ] and [ page, f follows new events (on the
-// first page) until pressed again or the screen is left.
-import { useEffect, useRef, useState } from "react";
+// first page) until pressed again or the screen is left. Shift + a letter (or < >) sorts the page.
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -11,8 +11,11 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
 import { actorName } from "../views/registry.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { AUDIT_SORT } from "./columns.ts";
+import { useSort } from "./sorting.ts";
 
-export const AUDIT_KEYS = "↑↓/jk move  / filter  ] older  [ newer  f follow  esc back  ? help  q quit";
+export const AUDIT_KEYS = `↑↓/jk move  / filter  ] older  [ newer  f follow  esc back  ? help  q quit  ${sortKeys(AUDIT_SORT)}`;
 
 const KEYS: Record<string, keyof AuditFilter> = { type: "type", actor: "actor", repo: "repository", repository: "repository", since: "since", until: "until" };
 
@@ -38,6 +41,17 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
   const audit = useStore(store, (s) => s.mcr.audit);
   const actors = useStore(store, (s) => s.mcr.actors);
   const error = useStore(store, (s) => s.mcr.errors.audit);
+  const { sort, sortKey } = useSort(store, "audit", AUDIT_SORT);
+  // The page's events (as mcr gives them: newest first) in the screen's sort.
+  const lines = useMemo(
+    () =>
+      sortRows(
+        audit.events.map((event) => ({ event, actor: actorName(actors, event.actor) })),
+        AUDIT_SORT,
+        sort,
+      ),
+    [audit.events, actors, sort],
+  );
   const follow = useRef<AbortController | null>(null);
   const [, setFollowing] = useState(false);
   const page = Math.max(1, nav.height - 3);
@@ -57,7 +71,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
   }, []);
 
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "/") return (nav.prompt("filter: ", filterText(audit.filter), (v) => (stopFollow(), list(parseFilter(v), 0))), true);
     if (input === "]")
       return (audit.events.length === audit.limit ? (stopFollow(), list(undefined, audit.offset + audit.limit)) : nav.flash("no older events"), true);
@@ -75,7 +89,7 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
     return false;
   });
 
-  const shown = audit.events.slice(start, end);
+  const shown = lines.slice(start, end);
   const filter = filterText(audit.filter);
   return (
     <Box flexDirection="column">
@@ -90,10 +104,11 @@ export function AuditScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["time", "type", "actor", "repository", "digest", "details"],
           drop: ["details", "digest", "repository"],
-          rows: shown.map((e) => [
+          ...(sort ? { sort } : {}),
+          rows: shown.map(({ event: e, actor }) => [
             cell(e.time.replace(/\.\d+Z$/, "Z")),
             cell(e.type),
-            cell(actorName(actors, e.actor) || "-"),
+            cell(actor || "-"),
             cell(e.repository || "-"),
             cell(e.digest ? e.digest.slice(7, 19) : "-"),
             cell(

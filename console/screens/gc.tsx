@@ -1,6 +1,7 @@
 // GC: the run in progress, live from GcService/Watch (joined mid-run when the screen opens),
 // or the last run's result and what it removed. s starts a run (after y/N), d a dry run,
-// u switches collecting untagged manifests for the next run, w sets its grace window.
+// u switches collecting untagged manifests for the next run, w sets its grace window;
+// Shift + a letter (or < >) sorts what a run removed.
 import { useEffect, useRef, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
@@ -11,8 +12,11 @@ import { ScreenView } from "../components/screen-view.tsx";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { GC_SORT } from "./columns.ts";
+import { useSort } from "./sorting.ts";
 
-export const GC_KEYS = "s start  d dry run  u untagged on/off  w grace  r reload/join  esc back  ? help  q quit";
+export const GC_KEYS = `s start  d dry run  u untagged on/off  w grace  r reload/join  esc back  ? help  q quit  ${sortKeys(GC_SORT)}`;
 
 export function GcScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
@@ -22,6 +26,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
   const [untagged, setUntagged] = useState(false);
   const [grace, setGrace] = useState(""); // empty: the registry's [gc] grace
   const abort = useRef(new AbortController());
+  const { sort, sortKey } = useSort(store, "gc", GC_SORT);
 
   const watch = (id?: string) => store.getState().watchGc(id, abort.current.signal);
   const load = () =>
@@ -55,6 +60,7 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
       })
       .catch((err: Error) => !abort.current.signal.aborted && nav.flash(`gc: ${err.message}`, true));
   useScreenKeys((input) => {
+    if (sortKey(input)) return true;
     if (input === "u") return (setUntagged((u) => !u), true);
     if (input === "w") {
       return (
@@ -92,7 +98,9 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
                 run,
                 actors,
               ),
-              ...(gc.current || itemRows < 2 ? [] : [gcItemsSection(run, itemRows)]),
+              ...(gc.current || itemRows < 2
+                ? []
+                : [{ ...gcItemsSection({ ...run, items: sortRows(run.items, GC_SORT, sort) }, itemRows), ...(sort ? { sort } : {}) }]),
             ],
             notes: graceNote ? [cell(graceNote, "warn")] : [],
             ...(gc.current ? { pending: `${run.phase}…` } : {}),

@@ -1,8 +1,9 @@
 // Nodes: every configured node, whether its agent answers, its agent and podman versions.
 // `p` prunes the selected node's images that no release or container uses and that are older
 // than a week (after y/N); `d` is the dry run (nothing removed, so not asked). The last
-// prune's images and a line per node are shown under the nodes.
-import { useEffect } from "react";
+// prune's images and a line per node are shown under the nodes. Shift + a letter (or < >)
+// sorts the nodes.
+import { useEffect, useMemo } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { useShallow } from "zustand/react/shallow";
@@ -14,9 +15,12 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { count, runtimeMissing, stateCell } from "../views/format.ts";
 import { olderThanText, pruneNotes, pruneSection } from "../views/prune.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { NODES_SORT } from "./columns.ts";
 import { useSelection } from "./pick.ts";
+import { useSort } from "./sorting.ts";
 
-export const NODES_KEYS = "↑↓/jk move  p prune images  d dry run  esc back  ? help  q quit";
+export const NODES_KEYS = `↑↓/jk move  p prune images  d dry run  esc back  ? help  q quit  ${sortKeys(NODES_SORT)}`;
 
 /** What `mcp prune` keeps by default: images younger than a week. */
 export const PRUNE_OLDER_THAN_SECONDS = 168 * 3600;
@@ -27,7 +31,8 @@ export function NodesScreen({ store }: { store: ConsoleStore }) {
     store,
     useShallow((s) => ({ nodes: s.nodes, prune: s.prune })),
   );
-  const list = Object.values(nodes);
+  const { sort, sortKey } = useSort(store, "nodes", NODES_SORT);
+  const list = useMemo(() => sortRows(Object.values(nodes), NODES_SORT, sort), [nodes, sort]);
   const { sel, move } = useSelection(list.length, Math.max(1, list.length));
   const current = list[sel];
   useEffect(() => {
@@ -46,7 +51,7 @@ export function NodesScreen({ store }: { store: ConsoleStore }) {
     });
   };
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (!current) return false;
     if (input === "p")
       return (
@@ -73,6 +78,7 @@ export function NodesScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["node", "url", "state", "agent", "podman", "reason"],
           drop: ["reason", "url"],
+          ...(sort ? { sort } : {}),
           rows: list.map((n) => [
             cell(n.name),
             cell(n.url),

@@ -1,8 +1,9 @@
 // Policies: the platform's custom rules (admin only: others see the registry's refusal and
-// why). space or e enables/disables, x deletes (after y/N), n creates one from a line:
+// why). space or e enables/disables, x deletes (after y/N), Shift + a letter (or < >)
+// sorts, n creates one from a line:
 // `allow|deny ACTIONS TARGETS [description…]` (comma lists, * for any; a target
 // `service:GLOB` is a service of the agent actions, anything else a repository glob).
-import { useEffect } from "react";
+import { useEffect, useMemo } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { count } from "../views/format.ts";
@@ -11,9 +12,12 @@ import { Table } from "../components/table.tsx";
 import type { NewPolicy } from "../store/state.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { POLICIES_SORT } from "./columns.ts";
 import { range, useSelection } from "./pick.ts";
+import { useSort } from "./sorting.ts";
 
-export const POLICIES_KEYS = "↑↓/jk move  n new  space/e enable/disable  x delete  r reload  esc back  ? help";
+export const POLICIES_KEYS = `↑↓/jk move  n new  space/e enable/disable  x delete  r reload  esc back  ? help  ${sortKeys(POLICIES_SORT)}`;
 
 /** `deny registry:push team/* frozen` or `allow agent:deploy service:team-* team` → a rule; null when it does not parse. */
 export function parseRule(text: string): NewPolicy | null {
@@ -39,7 +43,9 @@ export function parseRule(text: string): NewPolicy | null {
 
 export function PoliciesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
-  const rules = useStore(store, (s) => s.mcr.policies);
+  const listed = useStore(store, (s) => s.mcr.policies);
+  const { sort, sortKey } = useSort(store, "policies", POLICIES_SORT);
+  const rules = useMemo(() => sortRows(listed, POLICIES_SORT, sort), [listed, sort]);
   const loaded = useStore(store, (s) => s.mcr.policiesLoaded);
   const error = useStore(store, (s) => s.mcr.errors.policies);
   const page = Math.max(1, nav.height - 4);
@@ -60,7 +66,7 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
       return (
         nav.run(`${rule.enabled ? "disable" : "enable"} rule ${rule.id}`, () => store.getState().updatePolicy(rule.id, { enabled: !rule.enabled })), true
       );
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "r") return (load(), true);
     if (input === "n") {
       nav.prompt("new rule (allow|deny ACTIONS REPOS description): ", "", (v) => {
@@ -96,7 +102,7 @@ export function PoliciesScreen({ store }: { store: ConsoleStore }) {
       </Text>
       {error ? <Text {...(nav.color ? { color: "red" } : {})}>{error.message}</Text> : null}
       <Table
-        section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…" }}
+        section={{ ...policySection(rules.slice(start, end)), empty: loaded ? "no custom rules" : "asking the registry…", ...(sort ? { sort } : {}) }}
         width={nav.width}
         color={nav.color}
         selected={sel - start}

@@ -1,6 +1,6 @@
 // Registry: every repository with its tags, manifests and size. Enter opens its tags,
-// x deletes it (after y/N; blob files are freed by GC), r reloads.
-import { useEffect } from "react";
+// x deletes it (after y/N; blob files are freed by GC), r reloads; Shift + a letter (or < >) sorts.
+import { useEffect, useMemo } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -10,13 +10,18 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
 import { count } from "../views/format.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { REGISTRY_SORT } from "./columns.ts";
 import { useRegistryChanges } from "./registry-changes.ts";
+import { useSort } from "./sorting.ts";
 
-export const REGISTRY_KEYS = "↑↓/jk move  enter tags  x delete  r reload  : jump  ? help  q quit";
+export const REGISTRY_KEYS = `↑↓/jk move  enter tags  x delete  r reload  : jump  ? help  q quit  ${sortKeys(REGISTRY_SORT)}`;
 
 export function RegistryScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
-  const repos = useStore(store, (s) => s.mcr.repos);
+  const listed = useStore(store, (s) => s.mcr.repos);
+  const { sort, sortKey } = useSort(store, "registry", REGISTRY_SORT);
+  const repos = useMemo(() => sortRows(listed, REGISTRY_SORT, sort), [listed, sort]);
   const loaded = useStore(store, (s) => s.mcr.reposLoaded);
   const error = useStore(store, (s) => s.mcr.errors.repos);
   const page = Math.max(1, nav.height - 3);
@@ -30,7 +35,7 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
   useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "r") return (load(), true);
     const repo = repos[sel];
     if (!repo) return false;
@@ -56,6 +61,7 @@ export function RegistryScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["repository", "tags", "manifests", "size", "pushed"],
           drop: ["manifests", "pushed"],
+          ...(sort ? { sort } : {}),
           rows: repos.slice(start, end).map((r) => [cell(r.name), cell(r.tagCount), cell(r.manifestCount), cell(bytes(r.totalSize)), cell(r.pushedAt || "-")]),
           empty: loaded ? "no repositories" : error ? "" : "asking the registry…",
         }}

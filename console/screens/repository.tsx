@@ -1,6 +1,7 @@
 // One repository: its tags with digest and size. Enter opens the tag's manifest, x deletes
-// the tag (after y/N; the manifest stays until GC with untagged), r reloads.
-import { useEffect } from "react";
+// the tag (after y/N; the manifest stays until GC with untagged), r reloads; Shift + a
+// letter (or < >) sorts.
+import { useEffect, useMemo } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -10,9 +11,12 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { range, useSelection } from "./pick.ts";
 import { count } from "../views/format.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { REPOSITORY_SORT, tagLayers, tagSize } from "./columns.ts";
 import { useRegistryChanges } from "./registry-changes.ts";
+import { useSort } from "./sorting.ts";
 
-export const REPOSITORY_KEYS = "↑↓/jk move  enter manifest  x delete tag  r reload  esc back  ? help  q quit";
+export const REPOSITORY_KEYS = `↑↓/jk move  enter manifest  x delete tag  r reload  esc back  ? help  q quit  ${sortKeys(REPOSITORY_SORT)}`;
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
@@ -20,7 +24,17 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   const nav = useNav();
   const detail = useStore(store, (s) => (s.mcr.repo?.repository.name === repo ? s.mcr.repo : null));
   const error = useStore(store, (s) => s.mcr.errors.repo);
-  const tags = detail?.tags ?? [];
+  const { sort, sortKey } = useSort(store, "repository", REPOSITORY_SORT);
+  // Each tag with its manifest, in the screen's sort.
+  const tags = useMemo(
+    () =>
+      sortRows(
+        (detail?.tags ?? []).map((tag) => ({ tag, manifest: detail?.manifests.find((m) => m.digest === tag.digest) })),
+        REPOSITORY_SORT,
+        sort,
+      ),
+    [detail, sort],
+  );
   const page = Math.max(1, nav.height - 4);
   const { sel, start, end, move } = useSelection(tags.length, page);
   const load = () =>
@@ -32,9 +46,9 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
   useRegistryChanges(store, load);
 
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "r") return (load(), true);
-    const tag = tags[sel];
+    const tag = tags[sel]?.tag;
     if (!tag) return false;
     if (key.return) return (nav.push({ screen: "manifest", repo, reference: tag.name }), true);
     if (input === "x")
@@ -46,7 +60,6 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
 
   if (!detail) return <Text {...(error && nav.color ? { color: "red" } : {})}>{error ? error.message : `asking the registry for ${repo}…`}</Text>;
   const r = detail.repository;
-  const manifest = (digest: string) => detail.manifests.find((m) => m.digest === digest);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -57,16 +70,16 @@ export function RepositoryScreen({ store, repo }: { store: ConsoleStore; repo: s
         section={{
           columns: ["tag", "digest", "size", "layers", "updated"],
           drop: ["layers", "updated"],
-          rows: tags.slice(start, end).map((t) => {
-            const m = manifest(t.digest);
-            return [
+          ...(sort ? { sort } : {}),
+          rows: tags
+            .slice(start, end)
+            .map(({ tag: t, manifest: m }) => [
               cell(t.name),
               cell(short(t.digest)),
-              cell(m ? bytes(m.size + m.blobsSize) : "-"),
-              cell(m ? m.blobs.filter((b) => b.role === "layer").length : "-"),
+              cell(m ? bytes(tagSize(m)!) : "-"),
+              cell(tagLayers(m) ?? "-"),
               cell(t.updatedAt),
-            ];
-          }),
+            ]),
           empty: "no tags",
         }}
         width={nav.width}

@@ -13,7 +13,12 @@ export interface ServiceRow {
   /** "3.2%", "41M/1.0G"; "-" when the node's Stats did not say (not running, or Stats failed). */
   cpu: string;
   mem: string;
+  /** What they are as numbers (to sort by); null when not known. */
+  cpuPercent: number | null;
+  memBytes: number | null;
   uptime: string;
+  /** When a running container started; "" otherwise. */
+  startedAt: string;
   ports: string;
   drift: string;
 }
@@ -21,7 +26,7 @@ export interface ServiceRow {
 export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "nodes" | "stats">, filter = "", now = Date.now()): ServiceRow[] {
   const usage = (node: string, container: string) => {
     const r = statsOf(s, node, container);
-    return { cpu: cpuText(r), mem: memText(r) };
+    return { cpu: cpuText(r), mem: memText(r), cpuPercent: r?.cpuPercent ?? null, memBytes: r?.memUsedBytes ?? null };
   };
   const rows = new Map<string, ServiceRow>();
   for (const c of Object.values(s.containers).flat()) {
@@ -33,6 +38,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
       state: c.state,
       ...usage(c.node, c.container),
       uptime: c.state === "running" ? uptime(c.startedAt, now) : "",
+      startedAt: c.state === "running" ? c.startedAt : "",
       ports: portsText(c.ports),
       drift: "",
     });
@@ -48,6 +54,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
         state: c.observedState || "missing",
         ...usage(st.node, c.container),
         uptime: "",
+        startedAt: "",
         ports: portsText(c.ports),
         drift: "",
       };

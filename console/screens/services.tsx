@@ -1,5 +1,5 @@
 // Services: every service-component of every node, with CPU and MEM (Stats every 2 s while
-// the screen is open); `/` filters, Enter opens the service,
+// the screen is open); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation), `e` opens a shell in the selected
 // component's container (the TUI hands the terminal over until the shell exits).
 import { useMemo, useState } from "react";
@@ -12,11 +12,14 @@ import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { SERVICES_SORT } from "./columns.ts";
 import { useSelection } from "./pick.ts";
 import { serviceRows } from "./rows.ts";
+import { useSort } from "./sorting.ts";
 import { useStatsPoll } from "./stats-poll.ts";
 
-export const SERVICES_KEYS = "↑↓/jk move  enter open  l logs  e exec (a shell)  d deploy  / filter  : jump  ? help  q quit";
+export const SERVICES_KEYS = `↑↓/jk move  enter open  l logs  e exec (a shell)  d deploy  / filter  : jump  ? help  q quit  ${sortKeys(SERVICES_SORT)}`;
 
 export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
@@ -27,14 +30,18 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
     useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes, stats: s.stats })),
   );
   useStatsPoll(store);
-  const rows = useMemo(() => serviceRows({ containers, statuses, nodes, stats }, filter), [containers, statuses, nodes, stats, filter, nav.tick >> 4]);
+  const { sort, sortKey } = useSort(store, "services", SERVICES_SORT);
+  const rows = useMemo(
+    () => sortRows(serviceRows({ containers, statuses, nodes, stats }, filter), SERVICES_SORT, sort),
+    [containers, statuses, nodes, stats, filter, sort, nav.tick >> 4],
+  );
   const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move } = useSelection(rows.length, page);
   const current = rows[sel];
 
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "/") {
       nav.prompt("/", filter, setFilter, setFilter);
       return true;
@@ -59,6 +66,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
         section={{
           columns: ["service", "component", "node", "version", "state", "cpu", "mem", "uptime", "ports", "drift"],
           drop: ["uptime", "ports", "mem", "cpu", "version", "node"],
+          ...(sort ? { sort } : {}),
           rows: visible.map((r) => [
             cell(r.service),
             cell(r.component),

@@ -197,8 +197,10 @@ describe("TUI: registry screens", () => {
   test("? lists the registry screens' keys and jumps; each frame fits 80×24", async () => {
     const { ui } = app(fakeMcr(), 80);
     await press(ui.stdin, "?");
-    const help = await untilFrame(ui.lastFrame, /mcp help/);
-    assert.match(help, /:registry +:repo NAME +:gc +:policies +:audit/);
+    await untilFrame(ui.lastFrame, /mcp help/);
+    // The jumps come after every screen's keys: at the end of help, which scrolls.
+    await press(ui.stdin, "G");
+    await untilFrame(ui.lastFrame, /:registry +:repo NAME +:gc +:policies\s+:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
     for (const [jump, screen] of [
       ["registry", /mcp registry\s*\n/],
