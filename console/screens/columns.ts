@@ -4,7 +4,7 @@
 // manifests, A age or time) and never take a letter the screen already uses (the service
 // screen's S starts it; G is the bottom everywhere; I inverts).
 import type { NodeState } from "../store/types.ts";
-import type { ComponentStatusRow } from "../store/types.ts";
+import type { AgentEventRow, ComponentStatusRow } from "../store/types.ts";
 import type { AuditRow, GcRunRow, ManifestRow, PolicyRow, RepoRow, TagRow } from "../store/mcr-types.ts";
 import type { ContainerStatsRow } from "../store/resource-types.ts";
 import { byAge, byNumber, byText, byTime, type SortColumn } from "../views/sort.ts";
@@ -111,4 +111,12 @@ export const GC_SORT: SortColumn<GcItemRow>[] = [
   byText("repository", (i) => i.repository, "R"),
   byText("digest", (i) => i.digest),
   byNumber("size", (i) => i.size, "S"),
+];
+
+export const EVENTS_SORT: SortColumn<AgentEventRow>[] = [
+  byTime("time", (e) => e.time, "A"),
+  byText("node", (e) => e.node, "O"),
+  byText("service", (e) => e.service, "N"),
+  byText("component", (e) => e.component),
+  byText("action", (e) => e.action, "K"),
 ];

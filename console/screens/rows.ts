@@ -1,8 +1,9 @@
 // The services screen's rows: every service-component across all nodes, from the agents'
-// containers and statuses (drift and desired state come from Status).
+// containers and statuses (drift and desired state come from Status); the events screen's.
 import { uptime, portsText } from "../views/format.ts";
 import { cpuText, memText, statsOf } from "../views/usage.ts";
 import type { ConsoleState } from "../store/state.ts";
+import type { AgentEventRow } from "../store/types.ts";
 
 export interface ServiceRow {
   service: string;
@@ -68,4 +69,19 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
   return [...rows.values()]
     .filter((r) => !f || `${r.service} ${r.component} ${r.node}`.toLowerCase().includes(f))
     .sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
+}
+
+/**
+ * The events screen's rows: the store's events newest first, those matching every word of
+ * `filter` in their service, component, action (podman's kind of event) or node.
+ */
+export function eventRows(events: readonly AgentEventRow[], filter = ""): AgentEventRow[] {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const out: AgentEventRow[] = [];
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    const text = `${e.service} ${e.component} ${e.action} ${e.node}`.toLowerCase();
+    if (words.every((w) => text.includes(w))) out.push(e);
+  }
+  return out;
 }
