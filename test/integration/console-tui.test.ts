@@ -1,7 +1,8 @@
 // The TUI end to end: `mcp` with no arguments in a real terminal (tmux, its own server
-// socket) against a real mcr and mcp-agent. Navigate to a service, its detail and its
-// logs (scrolled back, the view stays put while lines arrive); quit; the terminal is
-// restored (the alternate screen is left).
+// socket) against a real mcr and mcp-agent. Sort the services, navigate to a service, its
+// detail and its logs (scrolled back, the view stays put while lines arrive); a restart
+// made elsewhere shows on the events screen; quit; the terminal is restored (the alternate
+// screen is left).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -81,7 +82,7 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("services → detail → logs, then q restores the terminal", async () => {
+  test("services (sorted) → detail → logs, a restart on :events, then q restores the terminal", async () => {
     const vars = Object.entries({
       CONTAINERS_CONF: env.CONTAINERS_CONF!,
       CONTAINERS_STORAGE_CONF: env.CONTAINERS_STORAGE_CONF!,
@@ -94,6 +95,15 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     assert.match(s, /^mcp services +● node1/m);
     assert.match(s, /hello +api +node1 +v1 +running/);
     assert.doesNotMatch(s, /before-mcp/, "the TUI is on the alternate screen");
+
+    // Sorted by the component column (> twice: service, then component), then the other way (I).
+    const rowsOrder = (t: string) => [...t.matchAll(/^hello +(api|worker) +node1/gm)].map((m) => m[1]).join(" ");
+    tmux("send-keys", "-t", "tui", ">", ">");
+    s = await waitScreen(/COMPONENT▲/);
+    assert.equal(rowsOrder(s), "api worker");
+    tmux("send-keys", "-t", "tui", "I");
+    s = await waitScreen(/COMPONENT▼/);
+    assert.equal(rowsOrder(s), "worker api");
 
     tmux("send-keys", "-t", "tui", "Enter");
     s = await waitScreen(/hello v1 on node1/);
@@ -118,9 +128,17 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     tmux("send-keys", "-t", "tui", "G");
     await waitScreen(/hello {2}· {2}following/);
 
+    // A restart made elsewhere is on the events screen (the TUI follows the node's Events stream).
+    const restart = await mcp(["restart", "hello/api"], env);
+    assert.equal(restart.code, 0, restart.stderr);
+    tmux("send-keys", "-t", "tui", ":events", "Enter");
+    s = await waitScreen(/^\S+ +node1 +hello +api +start\b/m);
+    assert.match(s, /^mcp events/m);
+    assert.match(s, /^TIME +NODE +SERVICE +COMPONENT +ACTION/m);
+
     tmux("send-keys", "-t", "tui", "q");
     s = await waitScreen(/mcp exited 0/);
     assert.match(s, /before-mcp/, "the normal screen is back");
-    assert.doesNotMatch(s, /mcp services|mcp logs/);
+    assert.doesNotMatch(s, /mcp services|mcp logs|mcp events/);
   });
 });
