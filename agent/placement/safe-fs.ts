@@ -17,6 +17,7 @@ import {
   type Stats,
   mkdirSync,
   openSync,
+  readSync,
   readlinkSync,
   renameSync,
   symlinkSync,
@@ -190,6 +191,37 @@ export function writeFileIn(dirFd: number, name: string, data: string | Uint8Arr
   }
   closeSync(fd);
   renameSync(at(dirFd, tmp), at(dirFd, name));
+}
+
+/**
+ * Reads the regular file `name` in the open folder `dirFd`: never through a link (O_NOFOLLOW),
+ * never blocking on a FIFO (O_NONBLOCK), at most `maxBytes`. A link or anything but a regular
+ * file is UnsafePathError.
+ */
+export function readFileIn(dirFd: number, name: string, maxBytes: number): Buffer {
+  if (name.includes("/") || name === "." || name === "..") throw new UnsafePathError(`${name} is not a plain file name`);
+  let fd: number;
+  try {
+    fd = openSync(at(dirFd, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new UnsafePathError(`${name} is ${whatIs(dirFd, name)}, not a file: refusing to follow it`);
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UnsafePathError(`${name} is not a regular file`);
+    if (st.size > maxBytes) throw new Error(`${name} is ${st.size} bytes; at most ${maxBytes} are read`);
+    const buf = Buffer.alloc(st.size);
+    let read = 0;
+    while (read < buf.length) {
+      const n = readSync(fd, buf, read, buf.length - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buf.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Makes `name` in the open folder a symbolic link to `target` owned by `uid`; replaces a wrong link or file, refuses a folder. */

@@ -2,7 +2,7 @@
 // API (`GET /libpod/containers/{name}/json`, `GET /libpod/containers/json`) and the CLI
 // (`podman inspect`, `podman ps --format json`) print alike. No I/O here, so all of it is
 // unit-tested against captured output.
-import type { ContainerInfo, PortBinding } from "./runtime.ts";
+import type { ContainerDetails, ContainerInfo, MountInfo, PortBinding } from "./runtime.ts";
 
 /**
  * The tag of an image reference: "registry:5000/svc/api:v1.2.0" → "v1.2.0".
@@ -66,13 +66,59 @@ export function parsePortBindings(map: InspectPortMap): PortBinding[] {
 export interface InspectJson {
   Id: string;
   Name: string;
+  Created?: string;
+  /** The image's id. */
+  Image?: string;
+  ImageDigest?: string;
   ImageName?: string;
-  State?: { Status?: string; StartedAt?: string; ExitCode?: number };
-  Config?: { Image?: string; Labels?: Record<string, string> | null };
-  HostConfig?: { PortBindings?: InspectPortMap };
+  State?: { Status?: string; StartedAt?: string; FinishedAt?: string; ExitCode?: number };
+  Config?: {
+    Image?: string;
+    Labels?: Record<string, string> | null;
+    Cmd?: string[] | null;
+    /** podman 4 prints the entrypoint joined into one string; the Docker-compatible API an array. */
+    Entrypoint?: string | string[] | null;
+    User?: string;
+    WorkingDir?: string;
+  };
+  HostConfig?: { PortBindings?: InspectPortMap; RestartPolicy?: { Name?: string; MaximumRetryCount?: number }; NetworkMode?: string };
   RestartCount?: number;
-  NetworkSettings?: { Ports?: InspectPortMap };
-  Mounts?: Array<{ Type?: string; Source?: string }> | null;
+  NetworkSettings?: { Ports?: InspectPortMap; Networks?: Record<string, unknown> | null };
+  Mounts?: Array<{ Type?: string; Source?: string; Destination?: string; Options?: string[] | null; RW?: boolean }> | null;
+}
+
+/** `--restart` as podman stores it: "" is no policy; on-failure with its retries. */
+function restartPolicyOf(p: { Name?: string; MaximumRetryCount?: number } | undefined): string {
+  const name = p?.Name || "no";
+  return name === "on-failure" && p?.MaximumRetryCount ? `${name}:${p.MaximumRetryCount}` : name;
+}
+
+/** What inspect says beyond a list entry: the image's id and digest, command, mounts, policy, times. */
+export function inspectDetails(c: InspectJson): ContainerDetails {
+  const entrypoint = c.Config?.Entrypoint;
+  const networks = Object.keys(c.NetworkSettings?.Networks ?? {});
+  const mounts = (c.Mounts ?? []).map(
+    (m): MountInfo => ({
+      type: m.Type ?? "",
+      source: m.Source ?? "",
+      destination: m.Destination ?? "",
+      options: [...(m.Options ?? [])],
+      readWrite: m.RW ?? true,
+    }),
+  );
+  return {
+    imageId: c.Image ?? "",
+    imageDigest: c.ImageDigest ?? "",
+    createdAt: isoTime(c.Created) ?? "",
+    finishedAt: isoTime(c.State?.FinishedAt) ?? "",
+    entrypoint: Array.isArray(entrypoint) ? [...entrypoint] : entrypoint ? [entrypoint] : [],
+    cmd: [...(c.Config?.Cmd ?? [])],
+    user: c.Config?.User ?? "",
+    workingDir: c.Config?.WorkingDir ?? "",
+    restartPolicy: restartPolicyOf(c.HostConfig?.RestartPolicy),
+    network: networks.length ? networks.sort().join(",") : (c.HostConfig?.NetworkMode ?? ""),
+    mounts,
+  };
 }
 
 // A finished container has a meaningful exit code; a created or running one does not.
@@ -99,6 +145,7 @@ export function fromInspect(c: InspectJson): ContainerInfo {
   if (typeof c.RestartCount === "number") info.restartCount = c.RestartCount;
   const binds = (c.Mounts ?? []).filter((m) => m.Type === "bind" && m.Source).map((m) => m.Source!);
   if (binds.length) info.bindSources = binds;
+  info.details = inspectDetails(c);
   return info;
 }
 

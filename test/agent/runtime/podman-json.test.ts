@@ -68,6 +68,53 @@ describe("parseInspect (podman 4.3.1 output)", () => {
       version: "v1.2.0",
       restartCount: 0,
       bindSources: ["/tmp/pexp/vol"],
+      details: {
+        imageId: "ddf6461f15ca20a0e7703c19a0f2e17e7e70b0b80706ad98f036f32d2bef6d9c",
+        imageDigest: "",
+        createdAt: "2026-11-22T07:20:35.348Z",
+        finishedAt: "",
+        entrypoint: [],
+        cmd: ["sleep", "1000"],
+        user: "1000:1000",
+        workingDir: "",
+        restartPolicy: "unless-stopped",
+        network: "bridge",
+        mounts: [{ type: "bind", source: "/tmp/pexp/vol", destination: "/data", options: [], readWrite: true }],
+      },
+    });
+  });
+
+  test("details as podman 4.3.1 prints them: the image's digest, a one-string entrypoint, mount options, networks, on-failure's retries, finished time", () => {
+    const [info] = parseInspect(
+      JSON.stringify([
+        {
+          Id: "40880a0923f6",
+          Created: "2026-12-06T20:43:13.85348388Z",
+          Image: "da33efa80c9572df0466f0ca80cd30d2f9f36f0f8b89a2d39632880390ba05a5",
+          ImageDigest: "sha256:a3f30567eb225dab21ecab410b362d9efdd7eae32da173fb8f47251054f3638b",
+          ImageName: "localhost:8443/hello:v1.0.0",
+          Name: "hello-api",
+          State: { Status: "exited", StartedAt: "2026-12-06T20:43:13.997723084Z", FinishedAt: "2026-12-06T20:50:00.5Z", ExitCode: 137 },
+          Config: { Cmd: ["-c", "sleep 5"], Entrypoint: "/bin/sh", User: "", WorkingDir: "/", Image: "localhost:8443/hello:v1.0.0", Labels: {} },
+          HostConfig: { NetworkMode: "bridge", RestartPolicy: { Name: "on-failure", MaximumRetryCount: 3 } },
+          NetworkSettings: { Ports: {}, Networks: { podman: {} } },
+          Mounts: [{ Type: "bind", Source: "/srv/hello", Destination: "/srv/hello", Options: ["rbind"], RW: false }],
+        },
+      ]),
+    );
+    assert.equal(info?.exitCode, 137);
+    assert.deepEqual(info?.details, {
+      imageId: "da33efa80c9572df0466f0ca80cd30d2f9f36f0f8b89a2d39632880390ba05a5",
+      imageDigest: "sha256:a3f30567eb225dab21ecab410b362d9efdd7eae32da173fb8f47251054f3638b",
+      createdAt: "2026-12-06T20:43:13.853Z",
+      finishedAt: "2026-12-06T20:50:00.500Z",
+      entrypoint: ["/bin/sh"],
+      cmd: ["-c", "sleep 5"],
+      user: "",
+      workingDir: "/",
+      restartPolicy: "on-failure:3",
+      network: "podman",
+      mounts: [{ type: "bind", source: "/srv/hello", destination: "/srv/hello", options: ["rbind"], readWrite: false }],
     });
   });
 
@@ -112,6 +159,19 @@ describe("parseInspect (podman 4.3.1 output)", () => {
       labels: {},
       ports: [{ hostIp: "", hostPort: 8081, containerPort: 80, protocol: "tcp" }],
       version: "2",
+      details: {
+        imageId: "",
+        imageDigest: "",
+        createdAt: "",
+        finishedAt: "",
+        entrypoint: [],
+        cmd: [],
+        user: "",
+        workingDir: "",
+        restartPolicy: "no",
+        network: "",
+        mounts: [],
+      },
     });
   });
 
