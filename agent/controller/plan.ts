@@ -1,6 +1,7 @@
 // Turns a service definition into the containers that should run: image,
 // ports and $PORT variables, volumes, env file, labels, and a hash of all of
 // it so that a redeploy recreates only components whose container would differ.
+import { extractVersion } from "../runtime/podman-json.ts";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseVolume, type ComponentDefinition, type ServiceDefinition } from "../../lib/services/definition.ts";
@@ -155,7 +156,8 @@ function planComponent(def: ServiceDefinition, c: ComponentDefinition, ports: Po
       [LABELS.node]: ctx.identity.node,
       [LABELS.service]: def.name,
       [LABELS.component]: c.name,
-      [LABELS.version]: image.slice(image.lastIndexOf(":") + 1),
+      // The image's tag; a digest-pinned image (a rollback) has none: the definition's version.
+      [LABELS.version]: extractVersion(image) || c.version || def.version,
       [LABELS.hash]: hash,
     },
     cmd: c.cmd,

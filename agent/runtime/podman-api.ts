@@ -5,7 +5,17 @@
 // auth file for one pull, and a service user's pull token reaches podman only by a pipe.
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { apiEvent, containerStats, FrameDecoder, imageInfo, parseEnvFile, repoDigestFor, specGenerator, type CpuSample, type StatsJson } from "./api-translate.ts";
+import {
+  apiEvent,
+  containerStats,
+  FrameDecoder,
+  imageInfo,
+  parseEnvFile,
+  repoDigestFor,
+  specGenerator,
+  type CpuSample,
+  type StatsJson,
+} from "./api-translate.ts";
 import { startExec } from "./api-exec.ts";
 import type { PodmanClient } from "./podman-client.ts";
 import type { PodmanCli } from "./podman-cli.ts";

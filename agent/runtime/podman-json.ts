@@ -9,6 +9,9 @@ import type { ContainerDetails, ContainerInfo, MountInfo, PortBinding } from "./
  * "" when there is no tag (a ':' before the last '/' is a registry port) or when
  * the reference is pinned by digest (`@sha256:...`).
  */
+/** The image's tag, or for a digest-pinned image (a rollback) the version the agent labelled it with. */
+const versionOf = (image: string, labels: Record<string, string>) => extractVersion(image) || (labels["mcp.version"] ?? "");
+
 export function extractVersion(image: string): string {
   if (image.includes("@")) return "";
   const lastSlash = image.lastIndexOf("/");
@@ -137,8 +140,9 @@ export function fromInspect(c: InspectJson): ContainerInfo {
     state,
     labels: toLabels(c.Config?.Labels),
     ports,
-    version: extractVersion(image),
+    version: "",
   };
+  info.version = versionOf(image, info.labels);
   const startedAt = isoTime(c.State?.StartedAt);
   if (startedAt) info.startedAt = startedAt;
   if (FINISHED.has(state) && typeof c.State?.ExitCode === "number") info.exitCode = c.State.ExitCode;
@@ -185,8 +189,9 @@ export function fromPs(c: PsJson): ContainerInfo {
     state,
     labels: toLabels(c.Labels),
     ports: sortPorts(ports),
-    version: extractVersion(image),
+    version: "",
   };
+  info.version = versionOf(image, info.labels);
   const startedAt = isoTime(c.StartedAt);
   if (startedAt) info.startedAt = startedAt;
   if ((c.Exited || FINISHED.has(state)) && typeof c.ExitCode === "number") info.exitCode = c.ExitCode;

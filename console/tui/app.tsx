@@ -256,13 +256,13 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
           ? `deploy ${route.service}`
           : route.screen === "history"
             ? `history ${route.service}`
-          : route.screen === "repository"
-            ? `registry ${route.repo}`
-            : route.screen === "manifest"
-              ? `registry ${route.repo}:${route.reference}`
-              : route.screen === "describe"
-                ? `describe ${route.target}`
-                : TITLES[route.screen];
+            : route.screen === "repository"
+              ? `registry ${route.repo}`
+              : route.screen === "manifest"
+                ? `registry ${route.repo}:${route.reference}`
+                : route.screen === "describe"
+                  ? `describe ${route.target}`
+                  : TITLES[route.screen];
   return (
     <NavContext.Provider value={nav}>
       <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">

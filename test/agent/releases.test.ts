@@ -81,6 +81,7 @@ test("rollback puts the previous release back, pinned by digest, as a release of
     running.map((c) => c.spec.image),
     [v1digest],
   );
+  assert.equal(running[0]!.spec.labels["mcp.version"], "v1", "a pinned image has no tag: the version label is the definition's");
   const [third] = await history();
   assert.deepEqual([third!.number, third!.version, third!.result, third!.rollbackOf], [3, "v1", "deployed", 1]);
   assert.equal(third!.images[0]!.image, v1digest);

@@ -206,6 +206,13 @@ describe("parsePs (podman ps -a --format json, 4.3.1)", () => {
     assert.deepEqual(other?.labels, {});
   });
 
+  test("a digest-pinned image (a rollback) has no tag: the version is the agent's mcp.version label", () => {
+    const [api] = JSON.parse(fixture("ps-a.json")) as Record<string, unknown>[];
+    const pinned = { ...api, Image: `localhost/bb@sha256:${"a".repeat(64)}`, Labels: { "mcp.service": "svc", "mcp.version": "v1.1.0" } };
+    assert.equal(parsePs(JSON.stringify([pinned]))[0]?.version, "v1.1.0");
+    assert.equal(parsePs(JSON.stringify([{ ...pinned, Labels: {} }]))[0]?.version, "");
+  });
+
   test("no containers: [] or nothing at all", () => {
     assert.deepEqual(parsePs("[]\n"), []);
     assert.deepEqual(parsePs(""), []);
