@@ -1,9 +1,12 @@
-// Help: every screen's keys and the `:` jumps, wrapped to the width and scrolled.
+// Help: every screen's keys (a table screen's sort letters with their columns under them)
+// and the `:` jumps, wrapped to the width and scrolled.
 import { useMemo, useState } from "react";
 import stringWidth from "string-width";
 import { Box, Text } from "ink";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
+import { sortHelp, sortKeys } from "../views/sort.ts";
 import { AUDIT_KEYS } from "./audit.tsx";
+import { AUDIT_SORT, EVENTS_SORT, GC_SORT, NODES_SORT, POLICIES_SORT, REGISTRY_SORT, REPOSITORY_SORT, SERVICE_SORT, SERVICES_SORT } from "./columns.ts";
 import { DEPLOY_KEYS } from "./deploy.tsx";
 import { DESCRIBE_KEYS } from "./describe.tsx";
 import { EVENTS_KEYS } from "./events.tsx";
@@ -39,21 +42,26 @@ export function wrapKeys(keys: string, width: number): string[] {
 
 export function HelpScreen() {
   const nav = useNav();
+  // A table screen's keys, then its sort letters with their columns (in place of the footer's `N/C/M < > sort`).
+  const sorted = (label: string, keys: string, columns: readonly { name: string; key?: string }[]): [string, string][] => [
+    [label, keys.replace(`  ${sortKeys(columns)}`, "")],
+    ["", `sort: ${sortHelp(columns)}  < > I`],
+  ];
   const entries: [string, string][] = [
-    ["services", SERVICES_KEYS],
-    ["service", SERVICE_KEYS],
+    ...sorted("services", SERVICES_KEYS, SERVICES_SORT),
+    ...sorted("service", SERVICE_KEYS, SERVICE_SORT),
     ["logs", LOGS_KEYS],
     ["deploy", DEPLOY_KEYS],
     ["describe", DESCRIBE_KEYS],
     ["history", HISTORY_KEYS],
-    ["registry", REGISTRY_KEYS],
-    ["repository", REPOSITORY_KEYS],
+    ...sorted("registry", REGISTRY_KEYS, REGISTRY_SORT),
+    ...sorted("repository", REPOSITORY_KEYS, REPOSITORY_SORT),
     ["manifest", MANIFEST_KEYS],
-    ["gc", GC_KEYS],
-    ["policies", POLICIES_KEYS],
-    ["audit", AUDIT_KEYS],
-    ["nodes", NODES_KEYS],
-    ["events", EVENTS_KEYS],
+    ...sorted("gc", GC_KEYS, GC_SORT),
+    ...sorted("policies", POLICIES_KEYS, POLICIES_SORT),
+    ...sorted("audit", AUDIT_KEYS, AUDIT_SORT),
+    ...sorted("nodes", NODES_KEYS, NODES_SORT),
+    ...sorted("events", EVENTS_KEYS, EVENTS_SORT),
     [
       "jump",
       ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :events  :help  :q",

@@ -98,15 +98,12 @@ export function nextSort<R>(columns: readonly SortColumn<R>[], current: SortStat
 }
 
 /** The footer's word on sorting: "N/S/C sort  < > I" (the letters of the columns that have one). */
-export function sortKeys<R>(columns: readonly SortColumn<R>[]): string {
+export function sortKeys(columns: readonly { key?: string }[]): string {
   const letters = columns.flatMap((c) => (c.key ? [c.key] : []));
   return `${letters.length ? `${letters.join("/")} ` : ""}< > sort`;
 }
 
 /** Help's line for a screen: each letter with its column ("N service  C cpu"). */
-export function sortHelp<R>(columns: readonly SortColumn<R>[]): string {
-  return columns
-    .flatMap((c) => (c.key ? [`${c.key} ${c.name}`] : []))
-    .concat("< > column left/right", "I invert")
-    .join("  ");
+export function sortHelp(columns: readonly { name: string; key?: string }[]): string {
+  return columns.flatMap((c) => (c.key ? [`${c.key} ${c.name}`] : [])).join("  ");
 }

@@ -93,7 +93,7 @@ describe("nextSort", () => {
 
   test("the footer's and help's words", () => {
     assert.equal(sortKeys(COLUMNS), "N/C/M/A < > sort");
-    assert.equal(sortHelp(COLUMNS), "N name  C cpu  M mem  A uptime  < > column left/right  I invert");
+    assert.equal(sortHelp(COLUMNS), "N name  C cpu  M mem  A uptime");
   });
 });
 

@@ -110,8 +110,12 @@ describe("the events screen", () => {
       const ui = render(<App store={store} width={100} height={24} color={false} poll={false} initial={{ screen: "events" }} />);
       let f = await untilFrame(ui.lastFrame, /2 events/);
       const first = rows(f);
-      // The second row selected; then a newer event arrives above it.
-      await press(ui.stdin, "j");
+      // The second row selected (the prompt opened after it shows the key was taken); then a
+      // newer event arrives above it.
+      await press(ui.stdin, "j", "/");
+      await untilFrame(ui.lastFrame, /^\/█$/m);
+      await press(ui.stdin, ESC);
+      await untilFrame(ui.lastFrame, /enter service +\/ filter/);
       rift.send({ service: "cart", component: "api", action: "create" });
       f = await untilFrame(ui.lastFrame, /3 events/);
       assert.equal(rows(f)[0], "cart api create");
@@ -133,8 +137,8 @@ describe("the events screen", () => {
       await press(ui.stdin, "A");
       f = await untilFrame(ui.lastFrame, /TIME▼/);
       assert.equal(rows(f)[0], "cart api create");
-      await press(ui.stdin, "?");
-      await untilFrame(ui.lastFrame, /^events +↑↓\/jk move +enter service +\/ filter/m);
+      await press(ui.stdin, "?", "G");
+      await untilFrame(ui.lastFrame, /^events +↑↓\/jk move +enter service +\/ filter.*\n +sort: A time +O node +N service +K action/m);
     } finally {
       stop();
     }

@@ -200,7 +200,7 @@ describe("TUI: registry screens", () => {
     await untilFrame(ui.lastFrame, /mcp help/);
     // The jumps come after every screen's keys: at the end of help, which scrolls.
     await press(ui.stdin, "G");
-    await untilFrame(ui.lastFrame, /:registry +:repo NAME +:gc +:policies\s+:audit/);
+    await untilFrame(ui.lastFrame, /:registry\s+:repo NAME\s+:gc\s+:policies\s+:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
     for (const [jump, screen] of [
       ["registry", /mcp registry\s*\n/],

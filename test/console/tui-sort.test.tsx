@@ -182,8 +182,10 @@ describe("sorting the TUI's tables", () => {
     await press(ui.stdin, "S");
     f = await untilFrame(ui.lastFrame, /SIZE▲/);
     assert.equal(order(f, ["team/app", "team/web"]), "team/web team/app");
+    assert.match(f, /N\/T\/M\/S\/A < > sort$/m, "the footer's letters");
     await press(ui.stdin, "?");
-    f = await untilFrame(ui.lastFrame, /^sort +shift\+letter sort by that column/m);
-    assert.match(f, /registry .*N\/T\/M\/S\/A < > sort/);
+    await untilFrame(ui.lastFrame, /^registry +↑↓\/jk move.*\n +sort: N repository +T tags +M manifests +S size +A pushed +< > I$/m);
+    await press(ui.stdin, "G");
+    await untilFrame(ui.lastFrame, /^sort +shift\+letter sort by that column/m);
   });
 });
