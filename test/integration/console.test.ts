@@ -339,7 +339,10 @@ describe("mcp against a real mcr and mcp-agent", { skip: skipUnlessTools("podman
       const plain = await run(["history", "hello"]);
       assert.match(
         plain.stdout,
-        new RegExp(`^${doc.releases[0].number} +\\S+ ago +admin +v1 +deployed +api=${mcr.host}/hello@[0-9a-f]{12} worker=${mcr.host}/hello@[0-9a-f]{12} +rollback to ${v1.number}$`, "m"),
+        new RegExp(
+          `^${doc.releases[0].number} +\\S+ ago +admin +v1 +deployed +api=${mcr.host}/hello@[0-9a-f]{12} worker=${mcr.host}/hello@[0-9a-f]{12} +rollback to ${v1.number}$`,
+          "m",
+        ),
       );
     } finally {
       writeService("v1");
