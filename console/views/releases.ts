@@ -13,7 +13,7 @@ export function releasesSection(service: string, rows: ReleaseRow[], now = Date.
   return {
     title: `releases of ${service}`,
     columns: ["release", "age", "by", "version", "result", "images", "note"],
-    drop: ["note", "images", "by"],
+    drop: ["images", "by", "note"],
     empty: `${service} has no releases yet (each deploy makes one)`,
     rows: rows.map((r) => [
       cell(r.number),

@@ -5,7 +5,7 @@
 // screen is left).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -82,7 +82,7 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("services (sorted) → detail → logs, a restart on :events, then q restores the terminal", async () => {
+  test("services (sorted) → detail → logs, a restart on :events, a rollback from the history, then q restores the terminal", async () => {
     const vars = Object.entries({
       CONTAINERS_CONF: env.CONTAINERS_CONF!,
       CONTAINERS_STORAGE_CONF: env.CONTAINERS_STORAGE_CONF!,
@@ -135,6 +135,31 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     s = await waitScreen(/^\S+ +node1 +hello +api +start\b/m);
     assert.match(s, /^mcp events/m);
     assert.match(s, /^TIME +NODE +SERVICE +COMPONENT +ACTION/m);
+
+    // A second release, then the history: R on release 1 asks, and the rollback runs on the deploy screen.
+    writeFileSync(
+      join(dir, "config", "mcp", "services", "hello.toml"),
+      readFileSync(join(dir, "config", "mcp", "services", "hello.toml"), "utf8").replace('version = "v1"', 'version = "v2"'),
+    );
+    const v2 = await mcp(["deploy", "hello", "--json"], env);
+    assert.equal(v2.code, 0, v2.stderr);
+    tmux("send-keys", "-t", "tui", ":history hello", "Enter");
+    s = await waitScreen(/^2 +\S+ ago +admin +v2 +deployed/m);
+    assert.match(s, /^1 +\S+ ago +admin +v1 +deployed/m);
+    tmux("send-keys", "-t", "tui", "j", "R");
+    await waitScreen(/Roll hello back to release 1 \(v1\)\? \[y\/N\]/);
+    tmux("send-keys", "-t", "tui", "y");
+    s = await waitScreen(/rollback of hello to release 1 on node1/);
+    await waitScreen(/(?=[\s\S]*^api +running)(?=[\s\S]*^worker +running)/m);
+    tmux("send-keys", "-t", "tui", "Escape");
+    s = await waitScreen(/^3 +\S+ ago +admin +v1 +deployed +rollback to 1/m);
+    const ps = (await mcp(["ps", "--json"], env)).json();
+    assert.ok(
+      ps.containers.every(
+        (c: { service: string; image: string; version: string }) => c.service !== "hello" || (/@sha256:/.test(c.image) && c.version === "v1"),
+      ),
+      JSON.stringify(ps.containers),
+    );
 
     tmux("send-keys", "-t", "tui", "q");
     s = await waitScreen(/mcp exited 0/);
