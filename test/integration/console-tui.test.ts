@@ -152,7 +152,7 @@ describe("the TUI in tmux against real daemons", { skip: skipUnlessTools("podman
     s = await waitScreen(/rollback of hello to release 1 on node1/);
     await waitScreen(/(?=[\s\S]*^api +running)(?=[\s\S]*^worker +running)/m);
     tmux("send-keys", "-t", "tui", "Escape");
-    s = await waitScreen(/^3 +\S+ ago +admin +v1 +deployed +rollback to 1/m);
+    s = await waitScreen(/^3 +\S+ ago +admin +v1 +deployed .*rollback to 1$/m);
     const ps = (await mcp(["ps", "--json"], env)).json();
     assert.ok(
       ps.containers.every(
