@@ -101,6 +101,17 @@ export const consoleConfigSchema = z
       .object({ home_root: z.string().default("/var/lib/mcp-services") })
       .strict()
       .default({}),
+    tui: z
+      .object({
+        /** Wheel and clicks in the TUI; false leaves the mouse to the terminal (its text selection). */
+        mouse: z.boolean().default(true),
+        /** "dark" or "light"; empty: $MCP_THEME, else dark (console/tui/theme.ts). */
+        theme: z.enum(["", "dark", "light"]).default(""),
+        /** A theme file overriding elements' colours; empty: $XDG_CONFIG_HOME/mcp/theme.toml when it exists. */
+        theme_file: path(""),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -109,7 +120,7 @@ export type ConsoleConfig = z.output<typeof consoleConfigSchema> & {
   file: string;
 };
 
-const PATH_KEYS = ["ca_cert", "registry.ca_cert", "identity.ca_cert", "build.workspace", "placement.machine_registry", "services.dir"];
+const PATH_KEYS = ["ca_cert", "registry.ca_cert", "identity.ca_cert", "build.workspace", "placement.machine_registry", "services.dir", "tui.theme_file"];
 
 export function configHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, "mcp") : join(homedir(), ".config", "mcp");

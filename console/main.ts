@@ -35,6 +35,7 @@ const program = new Command("mcp")
   .description("Metacircular operator console (see docs/console.md)")
   .version(version)
   .option("--config <file>", "console config (default $XDG_CONFIG_HOME/mcp/mcp.toml)")
+  .option("--no-mouse", "the TUI leaves the mouse to the terminal (its text selection)")
   .exitOverride()
   .configureOutput({ writeErr: (s) => (json ? undefined : process.stderr.write(s)), outputError: (s, write) => write(s) });
 
@@ -68,13 +69,14 @@ for (const spec of COMMANDS) register(spec);
 
 async function main(): Promise<void> {
   try {
-    if (argv.length === 0 || (argv.length === 2 && argv[0] === "--config")) {
+    const tuiArgv = argv.filter((a) => a !== "--no-mouse");
+    if (tuiArgv.length === 0 || (tuiArgv.length === 2 && tuiArgv[0] === "--config")) {
       // No command: the full-screen TUI on a terminal, the help otherwise.
       if (mode !== "tty") return (program.outputHelp(), finish(0));
-      ctx = new Context({ configPath: argv[1], out, env: process.env, signal: aborter.signal });
+      ctx = new Context({ configPath: tuiArgv[1], out, env: process.env, signal: aborter.signal });
       const store = ctx.store();
       const { openTui } = await import("./tty/tui.ts");
-      return finish(await openTui(store, { color: out.color }));
+      return finish(await openTui(store, { color: out.color, tui: ctx.config().tui, noMouse: argv.includes("--no-mouse") }));
     }
     await program.parseAsync(process.argv);
   } catch (err) {

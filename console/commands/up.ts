@@ -83,7 +83,7 @@ const command: CommandSpec = {
       else {
         for (const n of notes) ctx.out.note(`mcp up: ${n}`);
         const { openTui } = await import("../tty/tui.ts");
-        return await openTui(home.store(), { color: ctx.out.color });
+        return await openTui(home.store(), { color: ctx.out.color, tui: home.config().tui });
       }
       if (!foreground) return 0;
       await new Promise<void>((r) => (ctx.signal.aborted ? r() : ctx.signal.addEventListener("abort", () => r(), { once: true })));

@@ -1,10 +1,12 @@
 // A table that fits the terminal: widths by string-width, the widest columns narrowed
 // first, then the section's least needed columns left out; a bold header (with the sort
-// column's ▲ or ▼), tones as colours. Renders only; no state of its own.
-import React from "react";
-import { Box, Text } from "ink";
+// column's ▲ or ▼), tones as colours. Renders only; no state of its own. A table with a
+// selection tells the TUI where its rows are, for the mouse.
+import React, { useContext, useEffect, useRef } from "react";
+import { Box, Text, type DOMElement } from "ink";
 import stringWidth from "string-width";
 import { columnLayout, headerText, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
+import { NavContext } from "../tui/nav.ts";
 
 export const TONE_COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
 
@@ -25,6 +27,17 @@ export function CellText({ cell, width, color }: { cell: Cell; width: number; co
 export function Table({ section, width, color, selected }: { section: Section; width: number; color: boolean; selected?: number }) {
   // Narrow terminals: the section's least needed columns are left out before names are cut.
   const { kept, widths } = columnLayout(section, width);
+  const nav = useContext(NavContext);
+  const rows = useRef<DOMElement>(null);
+  const selectable = selected !== undefined;
+  useEffect(() => {
+    if (!nav || !selectable) return;
+    const el = rows.current;
+    nav.rows.current = el;
+    return () => {
+      if (nav.rows.current === el) nav.rows.current = null;
+    };
+  }, [nav?.rows, selectable]);
   return (
     <Box flexDirection="column">
       {section.title ? (
@@ -33,16 +46,18 @@ export function Table({ section, width, color, selected }: { section: Section; w
         </Text>
       ) : null}
       <Text bold>{kept.map((i) => fit(headerText(section, i), widths[i]!)).join("  ")}</Text>
-      {section.rows.map((row, r) => (
-        <Text key={r} inverse={selected === r}>
-          {kept.map((i, k) => (
-            <React.Fragment key={i}>
-              {k > 0 ? "  " : ""}
-              <CellText cell={row[i] ?? { text: "" }} width={widths[i]!} color={color} />
-            </React.Fragment>
-          ))}
-        </Text>
-      ))}
+      <Box flexDirection="column" ref={rows}>
+        {section.rows.map((row, r) => (
+          <Text key={r} inverse={selected === r}>
+            {kept.map((i, k) => (
+              <React.Fragment key={i}>
+                {k > 0 ? "  " : ""}
+                <CellText cell={row[i] ?? { text: "" }} width={widths[i]!} color={color} />
+              </React.Fragment>
+            ))}
+          </Text>
+        ))}
+      </Box>
       {section.rows.length === 0 && section.empty ? (
         <Text dimColor={color} wrap="truncate-end">
           {section.empty}

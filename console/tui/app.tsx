@@ -1,21 +1,18 @@
-// `mcp` with no arguments: the full-screen console. The terminal's alternate screen is
-// entered by hand (Ink 6) and left on every exit path (q, Ctrl-C, a signal, a crash); the
+// `mcp` with no arguments: the full-screen console (run.tsx puts it on the terminal). The
 // root box is one line shorter than the terminal (a full-height frame makes Ink 6 redraw
-// everything: flicker); a resize re-renders, clearing the screen when it shrinks. One key
-// dispatcher: the prompt line or the confirmation first, then the screen, then global keys.
-// An exec (e) unmounts Ink and leaves the alternate screen for the remote shell; when it
-// ends, the TUI is drawn again on the screens it had open.
+// everything: flicker). One key dispatcher: the prompt line or the confirmation first, then
+// the screen, then global keys; the mouse's wheel and clicks go to the screen (mouse.ts).
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Box, render, useApp, useInput, type Key } from "ink";
+import { Box, useApp, useInput, type DOMElement, type Key } from "ink";
 import { useStore } from "zustand";
 import { Confirm } from "../components/confirm.tsx";
 import { Footer } from "../components/footer.tsx";
 import { Header } from "../components/header.tsx";
-import { deployInProgress, deployLeftMessage } from "../store/deploy.ts";
+import { tuiAction } from "../store/commands.ts";
 import type { ConsoleStore } from "../store/state.ts";
-import { NavContext, parseJump, type ExecTarget, type KeyHandler, type Nav, type Route } from "./nav.ts";
-import { execOnTerminal } from "../tty/exec-terminal.ts";
-import { editPrompt, splitKeys, type PromptLine } from "./keys.ts";
+import { NavContext, parseJump, type ExecTarget, type KeyHandler, type Nav, type Route, type RowClick } from "./nav.ts";
+import { editPrompt, NO_KEY, splitKeys, type PromptLine } from "./keys.ts";
+import { mouseKeys, MouseReader, rowAt, type MouseEvent } from "./mouse.ts";
 import { startPoller } from "./poller.ts";
 import { KEYS, routeBody, routeTitle } from "./routes.tsx";
 
@@ -55,6 +52,8 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string[]>([]);
   const screenKeys = useRef<KeyHandler | null>(null);
+  const rows = useRef<DOMElement | null>(null);
+  const rowClick = useRef<RowClick | null>(null);
   const nodes = useStore(store, (s) => s.nodes);
   const route = stack[stack.length - 1]!;
 
@@ -82,7 +81,10 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
       flash: (text, bad = false) => setMessage({ text, bad }),
       run: (what, work) => {
         setBusy((b) => [...b, what]);
-        void work()
+        // Recorded in the command log with how it ended (store/commands.ts).
+        void store
+          .getState()
+          .track(tuiAction(what), work)
           .then(
             () => setMessage({ text: `${what}: done`, bad: false }),
             (err: Error) => setMessage({ text: `${what}: ${err.message}`, bad: true }),
@@ -100,6 +102,8 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
       color,
       tick,
       screenKeys,
+      rows,
+      rowClick,
     }),
     [route, width, bodyHeight, color, tick, busy, onExec],
   );
@@ -149,20 +153,28 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
   // Keys go through in order. The prompt line and the confirmation read refs, so keys for them
   // go at once; after a key for a screen the next one waits for the render, so that it meets
   // the screen as that key left it (a selection moved, a screen opened).
-  const queue = useRef<[string, Key][]>([]);
+  // A mouse event becomes the keys it stands for (mouse.ts), or none while a dialog is open.
+  const queue = useRef<([string, Key] | MouseEvent)[]>([]);
   const draining = useRef(false);
+  const mouse = useRef(new MouseReader());
   const drain = () => {
     draining.current = true;
     while (queue.current.length > 0) {
-      const [input, key] = queue.current.shift()!;
+      const next = queue.current.shift()!;
       const dialog = promptRef.current !== null || confirmRef.current !== null;
-      dispatch(input, key);
+      if (!Array.isArray(next)) {
+        if (!dialog) queue.current.unshift(...mouseKeys(next, route.screen, rowAt(rows.current, next), rowClick.current));
+        continue;
+      }
+      dispatch(...next);
       if (!dialog && queue.current.length > 0) return void setTimeout(drain, 0);
     }
     draining.current = false;
   };
   useInput((input, key) => {
-    queue.current.push(...splitKeys(input, key));
+    const pieces = mouse.current.read(input);
+    const alone = pieces.length === 1 && pieces[0] === input;
+    for (const p of pieces) queue.current.push(...(typeof p !== "string" ? [p] : splitKeys(p, alone ? key : NO_KEY)));
     if (!draining.current) drain();
   });
 
@@ -189,116 +201,4 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
       </Box>
     </NavContext.Provider>
   );
-}
-
-const ENTER_ALT = "\x1b[?1049h\x1b[H";
-const LEAVE_ALT = "\x1b[?1049l";
-
-/** Runs the TUI until the operator quits; resolves to the exit code. */
-export async function runTui(
-  store: ConsoleStore,
-  opts: { color: boolean; stdout?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream; stderr?: NodeJS.WritableStream },
-): Promise<number> {
-  const stdout = opts.stdout ?? process.stdout;
-  const stdin = opts.stdin ?? process.stdin;
-  const stderr = opts.stderr ?? process.stderr;
-  let alternate = false;
-  const enter = () => {
-    if (!alternate) stdout.write(ENTER_ALT);
-    alternate = true;
-  };
-  const leave = () => {
-    if (alternate) stdout.write(LEAVE_ALT);
-    alternate = false;
-  };
-  const onCrash = (err: unknown) => {
-    leave();
-    process.stderr.write(`mcp: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exit(1);
-  };
-  process.on("exit", leave);
-  process.on("uncaughtException", onCrash);
-  process.on("unhandledRejection", onCrash);
-  // What survives an exec: the screens open, and how the exec ended (the footer's first message).
-  let stack: Route[] | undefined;
-  let notice: { text: string; bad: boolean } | undefined;
-  let execTarget: ExecTarget | null = null;
-  let quitting = false;
-  const execAbort = new AbortController();
-  const size = () => ({ width: Math.max(40, stdout.columns ?? 80), height: Math.max(10, stdout.rows ?? 24) });
-  const element = (s: { width: number; height: number }) => (
-    <App
-      store={store}
-      width={s.width}
-      height={s.height}
-      color={opts.color}
-      {...(stack ? { stack } : {})}
-      onStack={(opened) => (stack = opened)}
-      onExec={(target) => (execTarget = target)}
-      {...(notice ? { notice } : {})}
-    />
-  );
-  let current = size();
-  let app: ReturnType<typeof render> | null = null;
-  const onResize = () => {
-    if (!app) return; // an exec has the terminal: it forwards the size itself
-    const next = size();
-    if (next.width < current.width || next.height < current.height) stdout.write("\x1b[2J\x1b[H");
-    current = next;
-    app.rerender(element(next));
-  };
-  stdout.on("resize", onResize);
-  const onSignal = () => {
-    quitting = true;
-    execAbort.abort(new Error("interrupted"));
-    app?.unmount();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    for (;;) {
-      enter();
-      current = size();
-      app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false });
-      await app.waitUntilExit();
-      app = null;
-      const target: ExecTarget | null = execTarget;
-      execTarget = null;
-      if (quitting || !target) break;
-      leave();
-      notice = await execFromTui(store, target, { stdin, stdout }, execAbort.signal);
-      if (quitting) break;
-    }
-  } finally {
-    stdout.off("resize", onResize);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("uncaughtException", onCrash);
-    process.off("unhandledRejection", onCrash);
-    leave();
-    if (stdin.isTTY) stdin.setRawMode?.(false); // left during an exec, Ink is not there to do it
-  }
-  // A deploy still running when the console is left goes on (or stops, while building) without it: said once, on the normal screen.
-  const d = store.getState().deployment;
-  if (deployInProgress(d)) stderr.write(`mcp: ${deployLeftMessage(d)}\n`);
-  return 0;
-}
-
-/** The TUI's e, on the normal screen: the shell of `target`, then a line for the footer on how it ended. */
-async function execFromTui(
-  store: ConsoleStore,
-  target: ExecTarget,
-  term: { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream },
-  signal: AbortSignal,
-): Promise<{ text: string; bad: boolean }> {
-  const what = `exec ${target.service}${target.component ? `/${target.component}` : ""}`;
-  // Raw at once, as Ink left it a moment ago: a key typed meanwhile is the shell's, never a signal to the console.
-  term.stdin.setRawMode?.(true);
-  term.stdout.write(`mcp: ${what}: a shell in its container; exit it to come back to the console\r\n`);
-  try {
-    const code = await execOnTerminal(store.getState().exec, { ...target, command: [] }, term, signal);
-    return { text: `${what}: the shell exited${code ? ` with ${code}` : ""}`, bad: code !== 0 };
-  } catch (err) {
-    return { text: `${what}: ${(err as Error).message}`, bad: true };
-  }
 }

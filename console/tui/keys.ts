@@ -4,7 +4,7 @@
 // a cursor, left/right/Home/End (Ctrl-A/Ctrl-E), Ctrl-U, Ctrl-W.
 import type { Key } from "ink";
 
-const NO_KEY: Key = {
+export const NO_KEY: Key = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,

@@ -2,7 +2,7 @@
 // React context: a stack of screens, one key dispatcher (dialogs first, then the screen,
 // then the global keys), a confirmation dialog, a prompt line and a status message.
 import { createContext, useContext, useEffect, useRef } from "react";
-import type { Key } from "ink";
+import type { DOMElement, Key } from "ink";
 
 export type Route =
   | { screen: "services" }
@@ -55,7 +55,13 @@ export interface Nav {
   tick: number;
   /** The current screen's key handler goes here (see useScreenKeys). */
   screenKeys: { current: KeyHandler | null };
+  /** The mouse: the selectable table's rows (its Box, laid out by Ink) and what a click on its n-th visible row does (see useSelection). */
+  rows: { current: DOMElement | null };
+  rowClick: { current: RowClick | null };
 }
+
+/** A click on the n-th row shown: false when there is no such row, "open" when it was the selected one already (Enter's work). */
+export type RowClick = (row: number) => boolean | "open";
 
 export const NavContext = createContext<Nav | null>(null);
 

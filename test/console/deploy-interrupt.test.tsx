@@ -100,7 +100,7 @@ describe("a deploy left running", () => {
     // As the console does before it loads Ink (console/tty/tui.ts): with $CI set (as on CI),
     // Ink would otherwise draw only the last frame, at exit.
     claimTerminal();
-    const { runTui } = await import("../../console/tui/app.tsx");
+    const { runTui } = await import("../../console/tui/run.tsx");
     const tui = runTui(store, {
       color: false,
       stdout: stdout as unknown as NodeJS.WriteStream,

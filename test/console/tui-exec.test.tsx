@@ -136,7 +136,7 @@ test("runTui: e leaves the alternate screen for the shell and comes back, redraw
   const stdout = new FakeTty();
   const stdin = new FakeStdin();
   claimTerminal();
-  const { runTui } = await import("../../console/tui/app.tsx");
+  const { runTui } = await import("../../console/tui/run.tsx");
   const tui = runTui(store, { color: false, stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream });
   try {
     await untilFrame(stdout.output, /mcp services/);
