@@ -62,6 +62,43 @@ function tuiFrame(configFile: string, env: NodeJS.ProcessEnv, rowsText: string):
   });
 }
 
+/** CPU ticks (user + system) of a process. */
+function ticks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** The TUI left alone on the services screen (polling, stats, event streams): its CPU % over `seconds`. */
+function tuiIdle(configFile: string, env: NodeJS.ProcessEnv, rowsText: string, seconds: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qfec", `stty cols 120 rows 40; exec ${MCP_BIN} --config ${configFile}`, "/dev/null"], {
+      env: { ...env, TERM: "xterm-256color" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    let out = "";
+    let started = false;
+    child.stdin!.on("error", () => undefined);
+    const timer = setTimeout(() => (child.kill("SIGKILL"), reject(new Error(`no rows in 20 s:\n${out.slice(-500)}`))), 20_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out = (out + d.toString()).slice(-8000);
+      if (started || !out.includes(rowsText)) return;
+      started = true;
+      clearTimeout(timer);
+      setTimeout(() => {
+        const pid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(" ")[0]);
+        const t0 = performance.now();
+        const c0 = ticks(pid);
+        setTimeout(() => {
+          const cpu = (((ticks(pid) - c0) * 10) / (performance.now() - t0)) * 100; // ticks are 10 ms
+          child.stdin!.write("q");
+          child.once("exit", () => resolve(cpu));
+          setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+        }, seconds * 1000);
+      }, 3000); // after the first polls and Stats
+    });
+  });
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "bench-console-"));
   const mcrHome = await initHome();
@@ -79,7 +116,11 @@ async function main() {
       // A reconcile pass every 30 s as in production, not the tests' 1 s.
       writeFileSync(home.config, readFileSync(home.config, "utf8").replace('reconcile_interval = "1s"', 'reconcile_interval = "30s"'));
       homes.push(home);
-      agents.push(await startAgentProcess(home, { MCP_AGENT_LOG_LEVEL: "info" }));
+      const agent = await startAgentProcess(home, { MCP_AGENT_LOG_LEVEL: "info" });
+      agents.push(agent);
+      // The agent lists only containers labelled with its id (its own).
+      const agentId = /"agent":"([0-9a-f]+)"/.exec(agent.logs())?.[1];
+      if (!agentId) throw new Error(`no agent id in the agent's log:\n${agent.logs()}`);
       const half = a === 0 ? Math.ceil(CONTAINERS / 2) : Math.floor(CONTAINERS / 2);
       await Promise.all(
         [0, 1, 2, 3].map(async (w) => {
@@ -95,6 +136,8 @@ async function main() {
               `mcp.service=listed${a}x${i}`,
               "--label",
               "mcp.component=api",
+              "--label",
+              `mcp.agent=${agentId}`,
               IMAGE,
               "sleep",
               "3600",
@@ -134,7 +177,18 @@ async function main() {
     process.stderr.write(`bench: ${out.join("; ")}\nbench: measuring the TUI\n`);
     const frames: { first: number; rows: number }[] = [];
     for (let i = 0; i < Math.min(RUNS, 7); i++) frames.push(await tuiFrame(two, env, "listed1x"));
-    out.push(`TUI: first frame ${stat(frames.map((f) => f.first))}; rows of both nodes ${stat(frames.map((f) => f.rows))}`);
+    const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
+    const firstMs = median(frames.map((f) => f.first));
+    const rowsMs = median(frames.map((f) => f.rows));
+    out.push(
+      `TUI: first frame ${stat(frames.map((f) => f.first))} ${firstMs <= 300 ? "PASS" : "MISS"} (<= 300 ms); rows of both nodes ${stat(frames.map((f) => f.rows))} ${rowsMs <= 600 ? "PASS" : "MISS"} (<= 600 ms)`,
+    );
+    process.stderr.write(`bench: ${out.at(-1)}\nbench: the TUI idle\n`);
+    const idleSeconds = Number(process.env.IDLE_SECONDS ?? 30);
+    const idle = await tuiIdle(two, env, "listed1x", idleSeconds);
+    out.push(
+      `TUI idle on the services screen with ${CONTAINERS} services listed, ${idleSeconds} s: CPU ${idle.toFixed(2)}% of one core ${idle < 1 ? "PASS" : "MISS"} (< 1%)`,
+    );
 
     // The logs screen: a container on n0 writing ~1,000 lines a second.
     writeFileSync(
