@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { version } from "../lib/version.ts";
 import { Context, type CommandSpec } from "./commands/command.ts";
+import { recordPendingAsInterrupted, recordRun } from "./commands/commands.ts";
 import { COMMANDS } from "./commands/index.ts";
 import { ConsoleError, EXIT_CODES, toConsoleError } from "./output/errors.ts";
 import { Output, pickMode } from "./output/output.ts";
@@ -25,7 +26,10 @@ async function finish(code: number): Promise<never> {
 }
 
 function onSignal(signal: NodeJS.Signals) {
-  if (aborter.signal.aborted) process.exit(130);
+  if (aborter.signal.aborted) {
+    recordPendingAsInterrupted(); // the command running is recorded as interrupted
+    process.exit(130);
+  }
   aborter.abort(new ConsoleError("failed", `interrupted (${signal})`));
 }
 process.on("SIGINT", onSignal);
@@ -60,7 +64,8 @@ function register(spec: CommandSpec): void {
       .flat()
       .filter((a): a is string => typeof a === "string");
     ctx = new Context({ configPath: program.opts().config as string | undefined, out, env: process.env, signal: aborter.signal });
-    const code = await spec.run(ctx, args, opts);
+    // A command that changes things is recorded in the command log with how it ended (commands/commands.ts).
+    const code = await recordRun(ctx, spec, argv, args, opts);
     await finish(code);
   });
 }

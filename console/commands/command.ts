@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import { parseMachineRegistry } from "../../lib/smep/smep.ts";
 import { AgentPool } from "../clients/agents.ts";
+import { CommandLog } from "../clients/command-log.ts";
 import { AGENT_SERVICE, Credentials, REGISTRY_SERVICE } from "../clients/credentials.ts";
 import { PodmanBuilder } from "../clients/podman.ts";
 import { mcrAdmin, type McrAdmin } from "../clients/mcr-admin.ts";
@@ -125,6 +126,7 @@ export class Context {
         return claims ? { subject: claims.subject, username: claims.username } : null;
       },
       workspace: cfg.build.workspace,
+      commandLog: new CommandLog(stateHome(this.env)),
       machineRegistry: () => {
         const file = cfg.placement.machine_registry;
         let text: string;

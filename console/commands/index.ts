@@ -1,6 +1,7 @@
 // Every command of `mcp`, in the order --help lists them.
 import audit from "./audit.ts";
 import build from "./build.ts";
+import commands from "./commands.ts";
 import type { CommandSpec } from "./command.ts";
 import deploy from "./deploy.ts";
 import describe from "./describe.ts";
@@ -56,4 +57,5 @@ export const COMMANDS: CommandSpec[] = [
   policy,
   audit,
   snapshot,
+  commands,
 ];

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { useStore } from "zustand";
 import { deployScreen } from "../views/progress.ts";
 import { ScreenView } from "../components/screen-view.tsx";
+import { tuiAction } from "../store/commands.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useNav } from "../tui/nav.ts";
 
@@ -17,7 +18,7 @@ export function DeployScreen({ store, service }: { store: ConsoleStore; service:
     if (running && running.service === service && (running.state === "building" || running.state === "deploying")) return;
     store
       .getState()
-      .deploy(service)
+      .track(tuiAction(`deploy ${service}`), () => store.getState().deploy(service))
       .then(() => nav.flash(`deployed ${service}`))
       .catch((err: Error) => nav.flash(err.message, true))
       .finally(() => setDone(true));

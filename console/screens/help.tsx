@@ -9,6 +9,7 @@ import { AUDIT_KEYS } from "./audit.tsx";
 import { AUDIT_SORT, EVENTS_SORT, GC_SORT, NODES_SORT, POLICIES_SORT, REGISTRY_SORT, REPOSITORY_SORT, SERVICE_SORT, SERVICES_SORT } from "./columns.ts";
 import { DEPLOY_KEYS } from "./deploy.tsx";
 import { DESCRIBE_KEYS } from "./describe.tsx";
+import { COMMANDS_KEYS } from "./commands.tsx";
 import { EVENTS_KEYS } from "./events.tsx";
 import { GC_KEYS } from "./gc.tsx";
 import { LOGS_KEYS } from "./logs.tsx";
@@ -62,9 +63,10 @@ export function HelpScreen() {
     ...sorted("audit", AUDIT_KEYS, AUDIT_SORT),
     ...sorted("nodes", NODES_KEYS, NODES_SORT),
     ...sorted("events", EVENTS_KEYS, EVENTS_SORT),
+    ["commands", COMMANDS_KEYS],
     [
       "jump",
-      ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :events  :help  :q",
+      ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :events  :commands  :help  :q",
     ],
     ["sort", "shift+letter sort by that column (again: the other way)  < > the column left/right  I invert  ▲ ascending  ▼ descending"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],

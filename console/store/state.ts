@@ -6,6 +6,7 @@
 import type { StoreApi } from "zustand/vanilla";
 import type { PolicyRule, UpdateRuleRequest } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import type { AgentPool } from "../clients/agents.ts";
+import type { CommandLog, CommandRecord } from "../clients/command-log.ts";
 import type { McrAdmin } from "../clients/mcr-admin.ts";
 import type { Builder } from "../clients/podman.ts";
 import type { RegistryApi } from "../clients/registry.ts";
@@ -48,6 +49,8 @@ export interface StoreDeps {
   logCapacity?: number;
   /** How often appended log lines are published (ms). */
   logFlushMs?: number;
+  /** The command log file (commands.ts); absent: records are kept in memory only. */
+  commandLog?: CommandLog;
 }
 
 export interface ConsoleData {
@@ -82,6 +85,8 @@ export interface ConsoleData {
   describes: Record<string, ServiceDescription>;
   /** Each TUI table screen's sort for the session, by screen (view-state.ts); absent: the screen's own order. */
   sorts: Record<string, SortState>;
+  /** The command log, oldest first (commands.ts): read once with loadCommands, added to as actions end. */
+  commands: { records: CommandRecord[]; skipped: number; loaded: boolean };
 }
 
 /** A table sorted by one of its columns (by name), ascending unless `desc`. */
@@ -270,6 +275,24 @@ export interface ViewActions {
   setSort(screen: string, sort: SortState | null): void;
 }
 
+/** An action to record in the command log (commands.ts). */
+export interface TrackedCommand {
+  where: "cli" | "tui";
+  command: string;
+  target: string;
+  dryRun?: boolean;
+}
+
+/** commands.ts */
+export interface CommandActions {
+  /** Reads the command log file into `commands`; resolves to its records, oldest first. */
+  loadCommands(): CommandRecord[];
+  /** Appends a record to the log file and to `commands`. */
+  recordCommand(record: CommandRecord): void;
+  /** Runs `work`, then records how it ended and how long it took; `failure` names a result that is a failure (an exec's exit code). */
+  track<T>(what: TrackedCommand, work: () => Promise<T>, failure?: (result: T) => string | null): Promise<T>;
+}
+
 export type ConsoleState = ConsoleData &
   NodeActions &
   ServiceActions &
@@ -281,7 +304,8 @@ export type ConsoleState = ConsoleData &
   DescribeActions &
   ReleaseActions &
   McrActions &
-  ViewActions;
+  ViewActions &
+  CommandActions;
 export type ConsoleStore = StoreApi<ConsoleState>;
 export type SetState = StoreApi<ConsoleState>["setState"];
 export type GetState = StoreApi<ConsoleState>["getState"];

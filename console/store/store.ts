@@ -3,6 +3,7 @@
 // read the state (getState/subscribe, or useStore in the TUI). Its shape is in state.ts.
 import { createStore } from "zustand/vanilla";
 import { buildActions } from "./build.ts";
+import { commandActions } from "./commands.ts";
 import { deployActions } from "./deploy.ts";
 import { describeActions } from "./describe.ts";
 import { execActions } from "./exec.ts";
@@ -41,6 +42,7 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     prune: null,
     describes: {},
     sorts: {},
+    commands: { records: [], skipped: 0, loaded: false },
   };
 }
 
@@ -58,5 +60,6 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     ...releaseActions(set, get, deps),
     ...mcrActions(set, get, deps),
     ...viewActions(set),
+    ...commandActions(set, get, deps),
   }));
 }

@@ -144,7 +144,7 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
         else if (r) nav.push(r);
         else
           setMessage({
-            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :describe NAME[/COMPONENT], :history NAME, :registry, :gc, :policies, :audit, :nodes, :events, :help`,
+            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :describe NAME[/COMPONENT], :history NAME, :registry, :gc, :policies, :audit, :nodes, :events, :commands, :help`,
             bad: true,
           });
       });

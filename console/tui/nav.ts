@@ -19,7 +19,8 @@ export type Route =
   | { screen: "policies" }
   | { screen: "audit" }
   | { screen: "nodes" }
-  | { screen: "events" };
+  | { screen: "events" }
+  | { screen: "commands" };
 
 /** A component to exec into (the TUI's e): the console leaves the screen to it until it ends. */
 export interface ExecTarget {
@@ -85,7 +86,7 @@ export function useScreenKeys(handler: KeyHandler): void {
   }, [nav.screenKeys]);
 }
 
-/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:describe hello/api`, `:history hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:events`, `:help`: the route, or null. */
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:describe hello/api`, `:history hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:events`, `:commands`, `:help`: the route, or null. */
 export function parseJump(text: string): Route | "quit" | null {
   const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
   switch (cmd) {
@@ -130,6 +131,9 @@ export function parseJump(text: string): Route | "quit" | null {
     case "event":
     case "ev":
       return { screen: "events" };
+    case "commands":
+    case "cmds":
+      return { screen: "commands" };
     case "q":
     case "quit":
       return "quit";

@@ -2,6 +2,7 @@
 // the footer. The app (app.tsx) shows the route on top of its stack through these.
 import type { ReactNode } from "react";
 import { AuditScreen, AUDIT_KEYS } from "../screens/audit.tsx";
+import { CommandsScreen, COMMANDS_KEYS } from "../screens/commands.tsx";
 import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
 import { DescribeScreen, DESCRIBE_KEYS } from "../screens/describe.tsx";
 import { EventsScreen, EVENTS_KEYS } from "../screens/events.tsx";
@@ -35,6 +36,7 @@ const TITLES: Record<Route["screen"], string> = {
   nodes: "nodes",
   events: "events",
   history: "history",
+  commands: "commands",
 };
 export const KEYS: Record<Route["screen"], string> = {
   services: SERVICES_KEYS,
@@ -52,6 +54,7 @@ export const KEYS: Record<Route["screen"], string> = {
   nodes: NODES_KEYS,
   events: EVENTS_KEYS,
   history: HISTORY_KEYS,
+  commands: COMMANDS_KEYS,
 };
 
 /** The screen of `route`. */
@@ -82,6 +85,8 @@ export function routeBody(route: Route, store: ConsoleStore): ReactNode {
     <NodesScreen store={store} />
   ) : route.screen === "history" ? (
     <HistoryScreen key={route.service} store={store} service={route.service} />
+  ) : route.screen === "commands" ? (
+    <CommandsScreen store={store} />
   ) : route.screen === "events" ? (
     <EventsScreen store={store} />
   ) : (

@@ -7,6 +7,7 @@ import { render } from "ink";
 import { deployInProgress, deployLeftMessage } from "../store/deploy.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { execOnTerminal } from "../tty/exec-terminal.ts";
+import { tuiAction } from "../store/commands.ts";
 import { App } from "./app.tsx";
 import { MOUSE_OFF, MOUSE_ON } from "./mouse.ts";
 import type { ExecTarget, Route } from "./nav.ts";
@@ -124,7 +125,12 @@ async function execFromTui(
   term.stdin.setRawMode?.(true);
   term.stdout.write(`mcp: ${what}: a shell in its container; exit it to come back to the console\r\n`);
   try {
-    const code = await execOnTerminal(store.getState().exec, { ...target, command: [] }, term, signal);
+    // Recorded in the command log (store/commands.ts): a shell that exits non-zero is a failure.
+    const code = await store.getState().track(
+      tuiAction(what),
+      () => execOnTerminal(store.getState().exec, { ...target, command: [] }, term, signal),
+      (c) => (c ? `exit code ${c}` : null),
+    );
     return { text: `${what}: the shell exited${code ? ` with ${code}` : ""}`, bad: code !== 0 };
   } catch (err) {
     return { text: `${what}: ${(err as Error).message}`, bad: true };
