@@ -1,4 +1,5 @@
 import { Text } from "ink";
+import { paint, useTheme } from "../tui/theme.ts";
 import { Spinner } from "./spinner.tsx";
 
 export interface FooterPrompt {
@@ -27,6 +28,7 @@ export function Footer({
   color: boolean;
   width: number;
 }) {
+  const theme = useTheme();
   const cut = (s: string) => (s.length > width ? s.slice(0, width - 1) + "…" : s);
   if (prompt !== null) {
     const chars = Array.from(prompt.label + prompt.value);
@@ -35,7 +37,7 @@ export function Footer({
     const from = Math.max(0, at + 1 - (width - 1));
     const under = chars[at];
     return (
-      <Text>
+      <Text {...paint(theme.prompt, color)}>
         {chars.slice(from, at).join("")}
         {under === undefined ? "█" : <Text inverse>{under}</Text>}
         {chars.slice(at + 1, from + width - 1).join("")}
@@ -44,6 +46,10 @@ export function Footer({
   }
   // An action in progress: said until it ends (its result then replaces it).
   if (busy) return <Spinner tick={tick} label={cut(`${busy}…`)} color={color} />;
-  if (message) return <Text {...(color && bad ? { color: "red" } : {})}>{cut(message)}</Text>;
-  return <Text dimColor={color}>{cut(keys)}</Text>;
+  if (message) return <Text {...paint(theme.bad, color && bad)}>{cut(message)}</Text>;
+  return (
+    <Text dimColor={color && !theme.footer_keys} {...paint(theme.footer_keys, color)}>
+      {cut(keys)}
+    </Text>
+  );
 }

@@ -1,9 +1,11 @@
 import { Box, Text } from "ink";
 import type { Screen } from "../output/screen.ts";
 import { Spinner } from "./spinner.tsx";
-import { Table, TONE_COLORS } from "./table.tsx";
+import { paint, useTheme } from "../tui/theme.ts";
+import { Table, toneColor } from "./table.tsx";
 
 export function ScreenView({ screen, width, color, tick }: { screen: Screen; width: number; color: boolean; tick: number }) {
+  const theme = useTheme();
   return (
     <Box flexDirection="column">
       {screen.sections.map((s, i) => (
@@ -14,7 +16,7 @@ export function ScreenView({ screen, width, color, tick }: { screen: Screen; wid
       {/* Notes wrap: an error or a warning is read whole. */}
       {screen.notes.map((n, i) => (
         <Box key={`n${i}`} width={width}>
-          <Text wrap="wrap" {...(color && n.tone && TONE_COLORS[n.tone] ? { color: TONE_COLORS[n.tone] } : {})} dimColor={color && n.tone === "dim"}>
+          <Text wrap="wrap" {...paint(toneColor(theme, n.tone), color)} dimColor={color && n.tone === "dim"}>
             {n.text}
           </Text>
         </Box>

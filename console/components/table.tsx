@@ -7,8 +7,12 @@ import { Box, Text, type DOMElement } from "ink";
 import stringWidth from "string-width";
 import { columnLayout, headerText, truncate, type Cell, type Section, type Tone } from "../output/screen.ts";
 import { NavContext } from "../tui/nav.ts";
+import { paint, useTheme, type Theme } from "../tui/theme.ts";
 
 export const TONE_COLORS: Record<Tone, string | undefined> = { ok: "green", warn: "yellow", bad: "red", dim: "gray", "": undefined };
+
+/** A tone's colour in the theme ("" none). */
+export const toneColor = (theme: Theme, tone: Tone | undefined): string => (tone ? theme[tone] : "");
 
 const fit = (text: string, width: number) => {
   const t = truncate(text, width);
@@ -16,9 +20,9 @@ const fit = (text: string, width: number) => {
 };
 
 export function CellText({ cell, width, color }: { cell: Cell; width: number; color: boolean }) {
-  const c = color ? TONE_COLORS[cell.tone ?? ""] : undefined;
+  const theme = useTheme();
   return (
-    <Text {...(c ? { color: c } : {})} dimColor={color && cell.tone === "dim"}>
+    <Text {...paint(toneColor(theme, cell.tone), color)} dimColor={color && cell.tone === "dim"}>
       {fit(cell.text, width)}
     </Text>
   );
@@ -30,6 +34,9 @@ export function Table({ section, width, color, selected }: { section: Section; w
   const nav = useContext(NavContext);
   const rows = useRef<DOMElement>(null);
   const selectable = selected !== undefined;
+  const theme = useTheme();
+  // The selected row: the theme's background, or inverse video.
+  const mark = (r: number) => (selected !== r ? {} : color && theme.selection ? { backgroundColor: theme.selection } : { inverse: true });
   useEffect(() => {
     if (!nav || !selectable) return;
     const el = rows.current;
@@ -45,10 +52,12 @@ export function Table({ section, width, color, selected }: { section: Section; w
           {section.title}
         </Text>
       ) : null}
-      <Text bold>{kept.map((i) => fit(headerText(section, i), widths[i]!)).join("  ")}</Text>
+      <Text bold {...paint(theme.table_header, color)}>
+        {kept.map((i) => fit(headerText(section, i), widths[i]!)).join("  ")}
+      </Text>
       <Box flexDirection="column" ref={rows}>
         {section.rows.map((row, r) => (
-          <Text key={r} inverse={selected === r}>
+          <Text key={r} {...mark(r)}>
             {kept.map((i, k) => (
               <React.Fragment key={i}>
                 {k > 0 ? "  " : ""}

@@ -6,7 +6,8 @@ import { useEffect, useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import stringWidth from "string-width";
 import { useStore } from "zustand";
-import { CellText, TONE_COLORS } from "../components/table.tsx";
+import { CellText, toneColor } from "../components/table.tsx";
+import { paint, useTheme } from "../tui/theme.ts";
 import { cell, columnLayout, truncate, type Cell, type Section } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
@@ -52,6 +53,7 @@ function wrap(text: string, width: number): string[] {
 
 export function DescribeScreen({ store, target }: { store: ConsoleStore; target: string }) {
   const nav = useNav();
+  const theme = useTheme();
   const described = useStore(store, (s) => s.describes[target]);
   // Why the last ask failed: shown in place of the description, never "asking…" beside it.
   const [error, setError] = useState("");
@@ -93,7 +95,7 @@ export function DescribeScreen({ store, target }: { store: ConsoleStore; target:
             {l.bold}
           </Text>
         ) : "note" in l ? (
-          <Text key={i} wrap="truncate-end" {...(nav.color && l.note.tone && TONE_COLORS[l.note.tone] ? { color: TONE_COLORS[l.note.tone] } : {})}>
+          <Text key={i} wrap="truncate-end" {...paint(toneColor(theme, l.note.tone), nav.color)}>
             {l.note.text}
           </Text>
         ) : (

@@ -9,14 +9,14 @@ import { useStore } from "zustand";
 import type { ConsoleStore } from "../store/state.ts";
 import type { LogLine } from "../store/types.ts";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
+import { paint, useTheme } from "../tui/theme.ts";
 import { anchorAt, displayIndexOf, displayLines, indexOfAnchor, matches, splitMatches, type Anchor } from "./log-view.ts";
 
 export const LOGS_KEYS = "f follow  p pause  ↑↓/jk scroll  / search  n/N next/prev  w wrap  t timestamps  esc back";
 
-const COLORS = ["cyan", "magenta", "yellow", "green", "blue", "redBright"];
-
 export function LogsScreen({ store, target }: { store: ConsoleStore; target: string }) {
   const nav = useNav();
+  const theme = useTheme();
   const [follow, setFollow] = useState(true);
   const [paused, setPaused] = useState(false);
   const [wrap, setWrap] = useState(true);
@@ -51,8 +51,9 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
   const below = shown.length - start - visible.length;
   const colourOf = useMemo(() => {
     const m = new Map<string, string>();
-    return (c: string) => (m.has(c) ? m.get(c)! : (m.set(c, COLORS[m.size % COLORS.length]!), m.get(c)!));
-  }, [target]);
+    const colours = theme.log_components;
+    return (c: string) => (m.has(c) ? m.get(c)! : (m.set(c, colours[m.size % colours.length]!), m.get(c)!));
+  }, [target, theme]);
 
   const scrollTo = (index: number) => {
     setFollow(false);
@@ -116,14 +117,14 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
       </Text>
       {visible.map((d, i) => (
         <Text key={i} wrap="truncate-end">
-          {d.prefix ? <Text {...(nav.color ? { color: colourOf(d.component) } : {})}>{d.prefix}</Text> : null}
+          {d.prefix ? <Text {...paint(colourOf(d.component), nav.color)}>{d.prefix}</Text> : null}
           {splitMatches(d.text, term).map((part, j) =>
             j % 2 === 1 ? (
               <Text key={j} inverse bold={lines[d.source]?.seq === current}>
                 {part}
               </Text>
             ) : (
-              <Text key={j} {...(nav.color && d.stderr ? { color: "red" } : {})}>
+              <Text key={j} {...paint(theme.log_stderr, nav.color && d.stderr)}>
                 {part}
               </Text>
             ),

@@ -6,9 +6,15 @@ import type { ConsoleStore } from "../store/state.ts";
 import { claimTerminal } from "./terminal.ts";
 
 /** Runs the TUI on `store` until the operator quits; resolves to the exit code. */
-export async function openTui(store: ConsoleStore, opts: { color: boolean; tui: ConsoleConfig["tui"]; noMouse?: boolean }): Promise<number> {
+export async function openTui(
+  store: ConsoleStore,
+  opts: { color: boolean; tui: ConsoleConfig["tui"]; noMouse?: boolean; env?: NodeJS.ProcessEnv },
+): Promise<number> {
+  // The theme first: a wrong theme file is an error on the normal screen, before the TUI takes it.
+  const { loadTheme } = await import("../tui/theme.ts");
+  const theme = loadTheme(opts.tui, opts.env);
   claimTerminal();
   const { runTui } = await import("../tui/run.tsx");
   // --no-mouse, or [tui] mouse = false: the terminal keeps the mouse for its text selection.
-  return runTui(store, { color: opts.color, mouse: opts.tui.mouse && !opts.noMouse });
+  return runTui(store, { color: opts.color, mouse: opts.tui.mouse && !opts.noMouse, theme });
 }

@@ -14,6 +14,7 @@ import { NavContext, parseJump, type ExecTarget, type KeyHandler, type Nav, type
 import { editPrompt, NO_KEY, splitKeys, type PromptLine } from "./keys.ts";
 import { mouseKeys, MouseReader, rowAt, type MouseEvent } from "./mouse.ts";
 import { startPoller } from "./poller.ts";
+import { DARK, PLAIN, ThemeContext, type Theme } from "./theme.ts";
 import { KEYS, routeBody, routeTitle } from "./routes.tsx";
 
 export interface AppProps {
@@ -21,6 +22,8 @@ export interface AppProps {
   width: number;
   height: number;
   color: boolean;
+  /** The colours (theme.ts; dark when absent); none at all without `color`. */
+  theme?: Theme;
   initial?: Route;
   /** Poll the agents (off in tests that drive the store themselves). */
   poll?: boolean;
@@ -36,7 +39,7 @@ export interface AppProps {
 type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
-export function App({ store, width, height, color, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
+export function App({ store, width, height, color, theme = DARK, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
   const { exit } = useApp();
   const [stack, setStack] = useState<Route[]>(opened ?? [initial ?? { screen: "services" }]);
   useEffect(() => void onStack?.(stack), [stack]);
@@ -182,23 +185,25 @@ export function App({ store, width, height, color, initial, poll = true, stack: 
   const title = routeTitle(route);
   return (
     <NavContext.Provider value={nav}>
-      <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">
-        <Header nodes={Object.values(nodes)} title={title} color={color} />
-        <Box flexDirection="column" height={bodyHeight} overflow="hidden">
-          {confirm ? <Confirm message={confirm.message} color={color} /> : null}
-          {body}
+      <ThemeContext.Provider value={color ? theme : PLAIN}>
+        <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">
+          <Header nodes={Object.values(nodes)} title={title} color={color} />
+          <Box flexDirection="column" height={bodyHeight} overflow="hidden">
+            {confirm ? <Confirm message={confirm.message} color={color} /> : null}
+            {body}
+          </Box>
+          <Footer
+            keys={KEYS[route.screen]}
+            message={message?.text ?? ""}
+            bad={message?.bad ?? false}
+            prompt={prompt}
+            busy={busy.at(-1) ?? null}
+            tick={tick}
+            color={color}
+            width={width}
+          />
         </Box>
-        <Footer
-          keys={KEYS[route.screen]}
-          message={message?.text ?? ""}
-          bad={message?.bad ?? false}
-          prompt={prompt}
-          busy={busy.at(-1) ?? null}
-          tick={tick}
-          color={color}
-          width={width}
-        />
-      </Box>
+      </ThemeContext.Provider>
     </NavContext.Provider>
   );
 }

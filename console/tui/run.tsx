@@ -11,6 +11,7 @@ import { tuiAction } from "../store/commands.ts";
 import { App } from "./app.tsx";
 import { MOUSE_OFF, MOUSE_ON } from "./mouse.ts";
 import type { ExecTarget, Route } from "./nav.ts";
+import type { Theme } from "./theme.ts";
 
 const ENTER_ALT = "\x1b[?1049h\x1b[H";
 const LEAVE_ALT = "\x1b[?1049l";
@@ -22,6 +23,8 @@ export async function runTui(
     color: boolean;
     /** SGR mouse reporting while the TUI has the screen (off: the terminal's own text selection). */
     mouse?: boolean;
+    /** The colours (theme.ts): dark when absent. */
+    theme?: Theme;
     stdout?: NodeJS.WriteStream;
     stdin?: NodeJS.ReadStream;
     stderr?: NodeJS.WritableStream;
@@ -61,6 +64,7 @@ export async function runTui(
       width={s.width}
       height={s.height}
       color={opts.color}
+      {...(opts.theme ? { theme: opts.theme } : {})}
       {...(stack ? { stack } : {})}
       onStack={(opened) => (stack = opened)}
       onExec={(target) => (execTarget = target)}

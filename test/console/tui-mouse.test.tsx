@@ -4,14 +4,19 @@
 // second click opening it.
 import assert from "node:assert/strict";
 import { after, afterEach, describe, test } from "node:test";
+// Ink's own chalk: the selected row is drawn inverse only at a colour level above 0.
+import chalk from "chalk";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { MouseReader } from "../../console/tui/mouse.ts";
 import { press, untilFrame } from "../helpers/ink-keys.ts";
 import { fixtureStore, health, LogFeed, removeFixtures } from "./tui-fixture.ts";
 
-after(removeFixtures);
+const level = chalk.level;
+after(() => ((chalk.level = level), removeFixtures()));
 afterEach(() => cleanup());
+/** The selected row (inverse) starts with `service`: waited for before Enter, which opens what the screen last drew. */
+const selected = (service: string) => new RegExp(`\\x1b\\[7m${service} +api`);
 
 const WHEEL_UP = "\x1b[<64;10;5M";
 const WHEEL_DOWN = "\x1b[<65;10;5M";
@@ -56,6 +61,7 @@ describe("mouse sequences in the input", () => {
 });
 
 function servicesApp() {
+  chalk.level = 1;
   const container = (service: string) => ({
     service,
     component: "api",
@@ -79,13 +85,19 @@ describe("TUI mouse", () => {
     const { ui, store } = servicesApp();
     await store.getState().refreshContainers();
     await untilFrame(ui.lastFrame, /s5 +api/);
-    await press(ui.stdin, WHEEL_DOWN, "\r");
-    await untilFrame(ui.lastFrame, /^mcp service s4/);
+    await press(ui.stdin, WHEEL_DOWN);
+    await untilFrame(ui.lastFrame, selected("s4"));
+    await press(ui.stdin, "\r");
+    await untilFrame(ui.lastFrame, /mcp\S* service s4/);
     await press(ui.stdin, "\x1b");
     await untilFrame(ui.lastFrame, /s5 +api/);
     // Back on a new services screen, from the first row: s4, then s5 (the last: not past it), then three up: s2.
-    await press(ui.stdin, WHEEL_DOWN, WHEEL_DOWN, WHEEL_UP, "\r");
-    await untilFrame(ui.lastFrame, /^mcp service s2/);
+    await press(ui.stdin, WHEEL_DOWN, WHEEL_DOWN);
+    await untilFrame(ui.lastFrame, selected("s5"));
+    await press(ui.stdin, WHEEL_UP);
+    await untilFrame(ui.lastFrame, selected("s2"));
+    await press(ui.stdin, "\r");
+    await untilFrame(ui.lastFrame, /mcp\S* service s2/);
   });
 
   test("a click selects a row, a second click on it opens it; a prompt line never sees the sequences", async () => {
@@ -94,7 +106,9 @@ describe("TUI mouse", () => {
     const frame = await untilFrame(ui.lastFrame, /s5 +api/);
     const y = lineOf(frame, /^s3 +api/);
     assert.ok(y > 1, frame);
-    await press(ui.stdin, click(5, y), release(5, y), "/");
+    await press(ui.stdin, click(5, y), release(5, y));
+    await untilFrame(ui.lastFrame, selected("s3"));
+    await press(ui.stdin, "/");
     await untilFrame(ui.lastFrame, /^\/█$/m);
     await press(ui.stdin, WHEEL_DOWN, click(5, y), "x");
     await untilFrame(ui.lastFrame, /^\/x█$/m);
@@ -102,16 +116,19 @@ describe("TUI mouse", () => {
     await untilFrame(ui.lastFrame, /↑↓\/jk move/);
     // The selection is s3: one more click on it opens it, as Enter does.
     await press(ui.stdin, click(5, y));
-    await untilFrame(ui.lastFrame, /^mcp service s3/);
+    await untilFrame(ui.lastFrame, /mcp\S* service s3/);
   });
 
   test("a click below the rows or on the table's header does nothing", async () => {
     const { ui, store } = servicesApp();
     await store.getState().refreshContainers();
     const frame = await untilFrame(ui.lastFrame, /s5 +api/);
-    const header = lineOf(frame, /^SERVICE/);
-    await press(ui.stdin, click(5, header), click(5, header), click(5, 20), click(5, 20), "\r");
-    await untilFrame(ui.lastFrame, /^mcp service s1/);
+    const header = lineOf(frame, /SERVICE +COMPONENT/);
+    assert.ok(header > 1, frame);
+    await press(ui.stdin, click(5, header), click(5, header), click(5, 20), click(5, 20));
+    await untilFrame(ui.lastFrame, selected("s1"));
+    await press(ui.stdin, "\r");
+    await untilFrame(ui.lastFrame, /mcp\S* service s1/);
   });
 
   test("the wheel scrolls the logs a page a notch, and back down", async () => {
