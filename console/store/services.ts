@@ -18,6 +18,23 @@ export function containerRow(node: string, c: ContainerSummary): ContainerRow {
 }
 
 /** What an agent older than routes and DNS says by answering without proxy and dns: nothing is configured there. */
+/** Status calls in flight per node at once: a node with hundreds of services is not asked hundreds at a time. */
+const STATUS_CONCURRENCY = 8;
+
+/** `fn` over `items`, at most `limit` at once, results in order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 const NOT_CONFIGURED: PublishInfo = { configured: false, server: "", state: "", message: "" };
 
 export function statusFromProto(node: string, r: StatusResponse): ServiceStatus {
@@ -33,6 +50,8 @@ export function splitTarget(target: string): { service: string; part: string } {
 
 export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): ServiceActions {
   const statusOn = async (node: string, service: string) => statusFromProto(node, await deps.agents.client(node).status({ service }, deps.agents.call()));
+  /** When each service's status was last asked (the TUI's poll asks again only when it has a reason). */
+  const askedAt = new Map<string, number>();
   const keepStatuses = (list: ServiceStatus[]) => set((s) => ({ statuses: { ...s.statuses, ...Object.fromEntries(list.map((st) => [st.service, st])) } }));
 
   return {
@@ -64,7 +83,7 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
       throw new ConsoleError("not_found", `service ${service}: no definition in ${deps.definitions.dir} and no node runs it`);
     },
 
-    async fetchStatus(service, nodes) {
+    async fetchStatus(service, nodes, poll) {
       if (service) {
         const node = await get().nodeOf(service);
         const out = await fanOut(get, [node], async (n) => [await statusOn(n, service)]);
@@ -81,7 +100,16 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
           list.containers.map((c) => containerRow(node, c)),
         );
         const services = [...new Set(list.containers.map((c) => c.service))].sort();
-        return Promise.all(services.map((svc) => statusOn(node, svc)));
+        const known = get().statuses;
+        const now = Date.now();
+        // A poll keeps what it knows and has no reason to doubt (no event, not too old).
+        const stale = (svc: string) => !poll || known[svc]?.node !== node || poll.changed.has(svc) || now - (askedAt.get(svc) ?? 0) > poll.maxAgeMs;
+        return mapLimit(services, STATUS_CONCURRENCY, async (svc) => {
+          if (!stale(svc)) return known[svc]!;
+          const st = await statusOn(node, svc);
+          askedAt.set(svc, Date.now());
+          return st;
+        });
       });
       set((s) => {
         // A node's services that are gone from its list are dropped; unreachable nodes keep what was last seen.

@@ -106,12 +106,22 @@ export interface NodeActions {
   markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
 }
 
+/** How the TUI's poll asks for statuses (services.ts). */
+export interface StatusPoll {
+  changed: Set<string>;
+  maxAgeMs: number;
+}
+
 /** services.ts */
 export interface ServiceActions {
   /** `List` on every node at once; unreachable nodes keep no rows. */
   refreshContainers(): Promise<NodeOutcome<ContainerRow[]>[]>;
-  /** `Status` of one service on its node, or of every service of every node (or of `nodes`); also refreshes their containers. */
-  fetchStatus(service?: string, nodes?: string[]): Promise<NodeOutcome<ServiceStatus[]>[]>;
+  /**
+   * `Status` of one service on its node, or of every service of every node (or of `nodes`); also
+   * refreshes their containers. With `poll`, a service's status is asked again only when it is
+   * not known, when `poll.changed` names it (an event), or when it is older than `poll.maxAgeMs`.
+   */
+  fetchStatus(service?: string, nodes?: string[], poll?: StatusPoll): Promise<NodeOutcome<ServiceStatus[]>[]>;
   /** The node a service lives on: its definition's, else the one whose agent knows it. */
   nodeOf(service: string): Promise<string>;
   lifecycle(op: "stop" | "start" | "restart", service: string, component?: string): Promise<OpResult>;

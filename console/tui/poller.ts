@@ -3,22 +3,30 @@
 // node that drops out never slows the others and is retried. Between polls, each node's
 // Events stream says when something changed there (a container started, stopped, was
 // removed): that node is asked again at once (`settleMs` later, so that a burst of events
-// is one ask), and the views change when what they show changes.
+// is one ask), and the views change when what they show changes. Each poll lists the node's
+// containers; a service's Status is asked again only after an event names it or when it is
+// 30 s old, so that a node with hundreds of services is not asked hundreds of Status a poll.
 import type { ConsoleStore } from "../store/state.ts";
 
-export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs?: number; settleMs?: number } = {}): () => void {
+export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs?: number; settleMs?: number; statusMaxAgeMs?: number } = {}): () => void {
   const every = opts.everyMs ?? 3000;
   const max = opts.maxMs ?? 30_000;
   const settle = opts.settleMs ?? 150;
+  // Drift and desired state can change without a container event (a sync, the reconciler): asked again this often.
+  const statusMaxAge = opts.statusMaxAgeMs ?? 30_000;
   const timers = new Map<string, NodeJS.Timeout>();
   const delays = new Map<string, number>();
   const soon = new Map<string, NodeJS.Timeout>();
   const abort = new AbortController();
   let stopped = false;
+  // The services an event named since each node's last poll: their status is asked again.
+  const changed = new Map<string, Set<string>>();
   const poll = async (node: string) => {
+    const names = changed.get(node) ?? new Set<string>();
+    changed.set(node, new Set());
     await store
       .getState()
-      .fetchStatus(undefined, [node])
+      .fetchStatus(undefined, [node], { changed: names, maxAgeMs: statusMaxAge })
       .catch(() => undefined);
     if (stopped) return;
     const ok = store.getState().nodes[node]?.state === "ok";
@@ -45,7 +53,9 @@ export function startPoller(store: ConsoleStore, opts: { everyMs?: number; maxMs
   let seen = store.getState().eventSeq;
   const unsubscribe = store.subscribe((s) => {
     if (s.eventSeq === seen) return;
-    const nodes = new Set(s.events.filter((e) => e.seq > seen).map((e) => e.node));
+    const fresh = s.events.filter((e) => e.seq > seen);
+    const nodes = new Set(fresh.map((e) => e.node));
+    for (const e of fresh) changed.set(e.node, (changed.get(e.node) ?? new Set()).add(e.service));
     seen = s.eventSeq;
     for (const node of nodes) {
       if (soon.has(node)) continue;
