@@ -11,7 +11,8 @@ const ticks = (pid: number) => {
   return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
 };
 
-export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds: number): Promise<string[]> {
+/** `rowsText`: what the services screen shows once both nodes' rows are there. */
+export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds: number, rowsText: string): Promise<string[]> {
   // Lines lost: a follow with --json for the same window.
   const follow = spawn(MCP_BIN, ["--config", config, "logs", "chatty", "-f", "--json"], { env, stdio: ["ignore", "pipe", "ignore"] });
   let rest = "";
@@ -52,7 +53,7 @@ export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds:
       check();
     });
   try {
-    await waitScreen(/listed1x/); // the rows are there: the first poll has finished
+    await waitScreen(new RegExp(rowsText)); // the rows are there: the first poll has finished
     for (const ch of ":logs chatty\r") {
       child.stdin!.write(ch); // one key at a time, as typed (a chunk is taken for a paste)
       await new Promise((r) => setTimeout(r, 150));

@@ -176,7 +176,7 @@ async function main() {
     out.push(`  the same through tsx (before the bundle): ${await measure(tsx, process.execPath, Math.ceil(CONTAINERS / 2))}`);
     process.stderr.write(`bench: ${out.join("; ")}\nbench: measuring the TUI\n`);
     const frames: { first: number; rows: number }[] = [];
-    for (let i = 0; i < Math.min(RUNS, 7); i++) frames.push(await tuiFrame(two, env, "listed1x"));
+    for (let i = 0; i < Math.min(RUNS, 7); i++) frames.push(await tuiFrame(two, env, `${CONTAINERS} components`));
     const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
     const firstMs = median(frames.map((f) => f.first));
     const rowsMs = median(frames.map((f) => f.rows));
@@ -185,7 +185,7 @@ async function main() {
     );
     process.stderr.write(`bench: ${out.at(-1)}\nbench: the TUI idle\n`);
     const idleSeconds = Number(process.env.IDLE_SECONDS ?? 30);
-    const idle = await tuiIdle(two, env, "listed1x", idleSeconds);
+    const idle = await tuiIdle(two, env, `${CONTAINERS} components`, idleSeconds);
     out.push(
       `TUI idle on the services screen with ${CONTAINERS} services listed, ${idleSeconds} s: CPU ${idle.toFixed(2)}% of one core ${idle < 1 ? "PASS" : "MISS"} (< 1%)`,
     );
@@ -198,7 +198,7 @@ async function main() {
     process.stderr.write(`bench: ${out.at(-1)}\nbench: the logs screen\n`);
     const dep = await run(MCP_BIN, ["--config", two, "deploy", "chatty", "--json"], { env }).catch((e) => e as { stdout: string; stderr: string });
     if (!/"phase":"done"/.test(dep.stdout)) throw new Error(`deploy of chatty failed: ${dep.stdout} ${(dep as { stderr?: string }).stderr ?? ""}`);
-    out.push(...(await logsBench(two, env, Number(process.env.SECONDS_LOGS ?? 10))));
+    out.push(...(await logsBench(two, env, Number(process.env.SECONDS_LOGS ?? 10), `${CONTAINERS + 1} components`)));
   } finally {
     for (const a of agents) await a.stop();
     for (const pm of envs) await pm.cleanup();
