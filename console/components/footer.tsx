@@ -45,7 +45,7 @@ export function Footer({
     );
   }
   // An action in progress: said until it ends (its result then replaces it).
-  if (busy) return <Spinner tick={tick} label={cut(`${busy}…`)} color={color} />;
+  if (busy) return <Spinner label={cut(`${busy}…`)} color={color} />;
   if (message) return <Text {...paint(theme.bad, color && bad)}>{cut(message)}</Text>;
   return (
     <Text dimColor={color && !theme.footer_keys} {...paint(theme.footer_keys, color)}>

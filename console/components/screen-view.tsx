@@ -21,7 +21,7 @@ export function ScreenView({ screen, width, color, tick }: { screen: Screen; wid
           </Text>
         </Box>
       ))}
-      {screen.pending ? <Spinner tick={tick} label={screen.pending} color={color} /> : null}
+      {screen.pending ? <Spinner label={screen.pending} color={color} /> : null}
       {screen.pending === undefined ? null : <Text> </Text>}
     </Box>
   );

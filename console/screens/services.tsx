@@ -33,7 +33,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const { sort, sortKey } = useSort(store, "services", SERVICES_SORT);
   const rows = useMemo(
     () => sortRows(serviceRows({ containers, statuses, nodes, stats }, filter), SERVICES_SORT, sort),
-    [containers, statuses, nodes, stats, filter, sort, nav.tick >> 4],
+    [containers, statuses, nodes, stats, filter, sort, nav.tick],
   );
   const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
   const page = Math.max(1, nav.height - 3);

@@ -70,6 +70,8 @@ export function nodeActions(set: SetState, get: GetState, deps: StoreDeps): Node
         const cur = s.nodes[node];
         if (!cur) return {};
         const now = Date.now();
+        // Nothing new (the common case, every poll): the same object, so that no view redraws for it.
+        if (outcome.ok && cur.state === "ok" && cur.reason === "" && cur.checkedAt > 0) return {};
         if (outcome.ok) return { nodes: { ...s.nodes, [node]: { ...cur, state: "ok", reason: "", checkedAt: now } } };
         const e = outcome.error;
         // Not-found, invalid and failed operations are answers: the node is up.

@@ -16,6 +16,8 @@ export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): 
       const res = await deps.agents.client(node).stats({}, deps.agents.call());
       const rows = res.containers.map((c) => statsRow(node, c));
       set((s) => {
+        // The same figures as last time (idle containers): nothing changes, nothing redraws.
+        if (!(node in s.statsErrors) && JSON.stringify(s.stats[node]) === JSON.stringify(rows)) return {};
         const { [node]: _gone, ...statsErrors } = s.statsErrors;
         return { stats: { ...s.stats, [node]: rows }, statsErrors };
       });

@@ -21,6 +21,9 @@ export function containerRow(node: string, c: ContainerSummary): ContainerRow {
 /** Status calls in flight per node at once: a node with hundreds of services is not asked hundreds at a time. */
 const STATUS_CONCURRENCY = 8;
 
+/** Whether two plain values (rows from the wire) hold the same data. */
+const same = (a: unknown, b: unknown) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+
 /** `fn` over `items`, at most `limit` at once, results in order. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
@@ -95,10 +98,10 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
       const lists = new Map<string, ContainerRow[]>();
       const out = await fanOut(get, pickNodes(deps, nodes), async (node) => {
         const list = await deps.agents.client(node).list({}, deps.agents.call());
-        lists.set(
-          node,
-          list.containers.map((c) => containerRow(node, c)),
-        );
+        const rows = list.containers.map((c) => containerRow(node, c));
+        lists.set(node, rows);
+        // The rows show at once; the statuses (drift, desired state) follow.
+        if (!same(get().containers[node], rows)) set((s) => ({ containers: { ...s.containers, [node]: rows } }));
         const services = [...new Set(list.containers.map((c) => c.service))].sort();
         const known = get().statuses;
         const now = Date.now();
@@ -115,10 +118,16 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         // A node's services that are gone from its list are dropped; unreachable nodes keep what was last seen.
         const answered = new Set(out.filter((r) => r.ok).map((r) => r.node));
         const statuses = Object.fromEntries(Object.entries(s.statuses).filter(([, st]) => !answered.has(st.node)));
-        for (const r of out) if (r.ok) for (const st of r.value) statuses[st.service] = st;
+        for (const r of out) if (r.ok) for (const st of r.value) statuses[st.service] = same(s.statuses[st.service], st) ? s.statuses[st.service]! : st;
         const containers = { ...s.containers };
-        for (const [node, rows] of lists) containers[node] = rows;
-        return { statuses, containers };
+        for (const [node, rows] of lists) containers[node] = same(s.containers[node], rows) ? s.containers[node]! : rows;
+        // A poll that found nothing new changes nothing: no view redraws for it.
+        const unchanged = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+          Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+        return {
+          ...(unchanged(statuses, s.statuses) ? {} : { statuses }),
+          ...(unchanged(containers, s.containers) ? {} : { containers }),
+        };
       });
       return out;
     },

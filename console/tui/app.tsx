@@ -39,6 +39,9 @@ export interface AppProps {
 type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
+/** How often the screen's ages (uptime, "5s ago") are drawn again. */
+const CLOCK_MS = 4000;
+
 export function App({ store, width, height, color, theme = DARK, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
   const { exit } = useApp();
   const [stack, setStack] = useState<Route[]>(opened ?? [initial ?? { screen: "services" }]);
@@ -62,7 +65,8 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
 
   useEffect(() => (poll ? startPoller(store) : undefined), [store, poll]);
   useEffect(() => {
-    const t = setInterval(() => setTick((n) => n + 1), 250);
+    // A slow clock for what ages (uptimes): a redraw of the whole screen each time. Spinners turn on their own.
+    const t = setInterval(() => setTick((n) => n + 1), CLOCK_MS);
     return () => clearInterval(t);
   }, []);
   useEffect(() => {
