@@ -69,7 +69,9 @@ const result = await build({
   plugins: [splitMain, lazyExternals],
   // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
   banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
-  define: { __MCP_VERSION__: JSON.stringify(version), __MCP_BUILD__: "true" },
+  // React (the TUI) in its production build: the development one checks and times every
+  // render (performance.measure per component) and cost the idle TUI most of its CPU.
+  define: { __MCP_VERSION__: JSON.stringify(version), __MCP_BUILD__: "true", "process.env.NODE_ENV": '"production"' },
   sourcemap: "linked",
   metafile: true,
   write: false,
