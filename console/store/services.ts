@@ -100,7 +100,8 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         const list = await deps.agents.client(node).list({}, deps.agents.call());
         const rows = list.containers.map((c) => containerRow(node, c));
         lists.set(node, rows);
-        // The rows show at once; the statuses (drift, desired state) follow.
+        // The node answered: its rows show at once, its statuses (drift, desired state) follow.
+        get().markNode(node, { ok: true });
         if (!same(get().containers[node], rows)) set((s) => ({ containers: { ...s.containers, [node]: rows } }));
         const services = [...new Set(list.containers.map((c) => c.service))].sort();
         const known = get().statuses;

@@ -2,6 +2,8 @@
 // component or the one asked for; the whole hand-over in runTui against the agent's own Exec
 // on a fake podman: the alternate screen left for the shell, then the TUI drawn again on the
 // screens it had open, the footer saying how the shell ended.
+// First: Ink is loaded by the imports below, and it must not take this run for CI's.
+import "../helpers/claim-terminal.ts";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { after, afterEach, describe, test } from "node:test";

@@ -113,10 +113,12 @@ describe("podman API runtime (real podman)", { skip: skipUnlessTools("podman", "
     assert.deepEqual(info.ports, [{ hostIp: "127.0.0.1", hostPort: port, containerPort: 8080, protocol: "tcp" }]);
     const started = Date.parse(info.startedAt ?? "");
     assert.ok(Math.abs(started - before) < 60_000, `startedAt ${info.startedAt} is near now`);
-    // list() reads ps, a different JSON shape: it must agree with inspect (which alone knows restarts).
+    // list() reads ps, a different JSON shape: it must agree with inspect (which alone knows restarts and the details).
     assert.equal(info.restartCount, 0);
+    assert.deepEqual(info.details?.cmd, ["sleep", "1000"]);
+    assert.equal(info.details?.restartPolicy, "unless-stopped");
     const [listed] = await rt.list({ "mcp.component": "api", "mcp.service": "svc" });
-    const { restartCount: _restarts, startedAt: _a, ...inspected } = info;
+    const { restartCount: _restarts, startedAt: _a, details: _details, ...inspected } = info;
     const { startedAt: _b, ...fromPs } = listed!;
     assert.deepEqual(fromPs, inspected);
   });
