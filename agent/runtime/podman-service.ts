@@ -30,6 +30,19 @@ const MAX_SOCKET_PATH = 107;
 /** A service that ran this long resets the restart delay. */
 const STABLE_MS = 60_000;
 
+/** Signals a service's whole process group (the wrapper and podman), or the process alone when it has none. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone already
+    }
+  }
+}
+
 export class PodmanService {
   private child: ChildProcess | undefined;
   private starting: Promise<void> | undefined;
@@ -69,7 +82,9 @@ export class PodmanService {
     rmSync(this.o.socketPath, { force: true });
     const args = ["system", "service", "--time=0", `unix://${this.o.socketPath}`];
     const [file, fileArgs] = this.o.wrapper?.length ? [this.o.wrapper[0]!, [...this.o.wrapper.slice(1), this.o.command, ...args]] : [this.o.command, args];
-    const child = spawn(file, fileArgs, { env: this.o.env, stdio: ["ignore", "ignore", "pipe"] });
+    // A process group of its own: a stop reaches podman itself, not only the runuser wrapper in
+    // front of it (a SIGKILL to the wrapper alone would leave podman running as the user).
+    const child = spawn(file, fileArgs, { env: this.o.env, stdio: ["ignore", "ignore", "pipe"], detached: true });
     this.child = child;
     const startedAt = Date.now();
     let stderr = "";
@@ -106,7 +121,7 @@ export class PodmanService {
         return;
       } catch {
         if (Date.now() > deadline) {
-          child.kill("SIGKILL");
+          signalGroup(child.pid!, "SIGKILL");
           throw new RuntimeError(
             `${this.o.what}: podman system service did not answer on ${this.o.socketPath} within ${READY_TIMEOUT_MS} ms`,
             [file],
@@ -130,7 +145,7 @@ export class PodmanService {
     try {
       // Only if it is still a podman service on this socket: the pid may have been reused.
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes("system\0service") && cmdline.includes(this.o.socketPath)) process.kill(pid, "SIGTERM");
+      if (cmdline.includes("system\0service") && cmdline.includes(this.o.socketPath)) signalGroup(pid, "SIGTERM");
     } catch {
       // gone already
     }
@@ -144,8 +159,8 @@ export class PodmanService {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    signalGroup(child.pid!, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child.pid!, "SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
     rmSync(this.o.socketPath, { force: true });
