@@ -58,6 +58,7 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string[]>([]);
   const screenKeys = useRef<KeyHandler | null>(null);
+  const screenRenders = useRef(0);
   const rows = useRef<DOMElement | null>(null);
   const rowClick = useRef<RowClick | null>(null);
   const nodes = useStore(store, (s) => s.nodes);
@@ -109,6 +110,7 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
       color,
       tick,
       screenKeys,
+      screenRenders,
       rows,
       rowClick,
     }),
@@ -164,6 +166,9 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
   const queue = useRef<([string, Key] | MouseEvent)[]>([]);
   const draining = useRef(false);
   const mouse = useRef(new MouseReader());
+  // The next key waits for the screen's next render, or 50 ms when the key changed nothing.
+  const afterRender = (rendered: number, since = Date.now()) =>
+    setTimeout(() => (screenRenders.current !== rendered || Date.now() - since > 50 ? drain() : afterRender(rendered, since)), 1);
   const drain = () => {
     draining.current = true;
     while (queue.current.length > 0) {
@@ -173,8 +178,9 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
         if (!dialog) queue.current.unshift(...mouseKeys(next, route.screen, rowAt(rows.current, next), rowClick.current));
         continue;
       }
+      const rendered = screenRenders.current;
       dispatch(...next);
-      if (!dialog && queue.current.length > 0) return void setTimeout(drain, 0);
+      if (!dialog && queue.current.length > 0) return void afterRender(rendered);
     }
     draining.current = false;
   };

@@ -56,6 +56,8 @@ export interface Nav {
   tick: number;
   /** The current screen's key handler goes here (see useScreenKeys). */
   screenKeys: { current: KeyHandler | null };
+  /** Counts the screen's renders (each installs its latest key handler): the key queue waits for the next one. */
+  screenRenders: { current: number };
   /** The mouse: the selectable table's rows (its Box, laid out by Ink) and what a click on its n-th visible row does (see useSelection). */
   rows: { current: DOMElement | null };
   rowClick: { current: RowClick | null };
@@ -77,6 +79,10 @@ export function useScreenKeys(handler: KeyHandler): void {
   const nav = useNav();
   const latest = useRef(handler);
   latest.current = handler;
+  // After the commit of this render: a key dispatched now meets the screen as it is drawn.
+  useEffect(() => {
+    nav.screenRenders.current++;
+  });
   useEffect(() => {
     const h: KeyHandler = (i, k) => latest.current(i, k);
     nav.screenKeys.current = h;
