@@ -21,7 +21,7 @@ export interface ReleaseDeps {
   log: Logger;
 }
 
-/** The phase a component's image is final in (its last progress names it). */
+/** Each component's image (the one its progress last named, else the stored one) and the digest podman has for it. */
 async function imagesOf(d: ReleaseDeps, service: string, def: ServiceDefinition, seen: Map<string, string>): Promise<ReleaseImage[]> {
   const stored = await d.store.components(service);
   const runtime = await d.runtimes

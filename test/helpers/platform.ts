@@ -1,7 +1,10 @@
 // A platform for an integration test: a real mcr (authentication on) from a fresh home, the
 // admin's token for it, an agent home pointed at it with its own podman storage, and the
 // real mcp-agent; stop() ends both daemons and removes everything they made.
-import { rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mcp } from "./console.ts";
 import { agentClient, initAgentHome, startAgentProcess, type AgentHome, type AgentProcess } from "./agent-process.ts";
 import { RegistryClient } from "./https-client.ts";
 import { addAccount, login } from "./identity.ts";
@@ -63,4 +66,21 @@ export async function startPlatform(o: PlatformOptions = {}): Promise<TestPlatfo
   done.agentClient = () => agentClient(done.agent.url, done.mcrHome.caPem);
   done.stop = stop;
   return done;
+}
+
+/**
+ * A console of the test's own for `p`: an mcp.toml naming its node and registry in a temp
+ * folder (XDG config and state there), logged in as the admin. The caller removes `dir`.
+ */
+export async function adminConsole(p: TestPlatform, prefix: string): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, "config", "mcp", "services"), { recursive: true });
+  writeFileSync(
+    join(dir, "config", "mcp", "mcp.toml"),
+    `ca_cert = "${p.mcrHome.caPath}"\n\n[[nodes]]\nname = "node1"\nurl = "${p.agent.url}"\n\n[registry]\nurl = "${p.mcr.url}"\n`,
+  );
+  const env = { ...p.pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
+  const logged = await mcp(["login", "--username", "admin", "--password-stdin"], env, `${p.mcrHome.adminPassword}\n`);
+  if (logged.code !== 0) throw new Error(`mcp login failed: ${logged.stderr}`);
+  return { dir, env };
 }

@@ -4,15 +4,13 @@
 // its route, the labels, and the image id and digest podman has; a stopped container's exit
 // code; a component the service lacks is exit code 3.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import type { Client } from "@connectrpc/connect";
 import { mcp } from "../helpers/console.ts";
 import { bearer } from "../helpers/identity.ts";
-import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
+import { adminConsole, startPlatform, type TestPlatform } from "../helpers/platform.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 
 const IMAGE = "localhost/describe-test/busybox:1";
@@ -39,16 +37,7 @@ describe("Describe with the real agent and podman", { skip: skipUnlessTools("pod
       ],
     };
     for await (const _ of client.deploy({ service: "box", definition: def as unknown as ServiceDefinition }, bearer(platform.agentAdminToken)));
-    // A console logged in as the admin, with this node and the service's definition.
-    dir = mkdtempSync(join(tmpdir(), "mcp-describe-it-"));
-    mkdirSync(join(dir, "config", "mcp", "services"), { recursive: true });
-    writeFileSync(
-      join(dir, "config", "mcp", "mcp.toml"),
-      `ca_cert = "${platform.mcrHome.caPath}"\n\n[[nodes]]\nname = "node1"\nurl = "${platform.agent.url}"\n\n[registry]\nurl = "${platform.mcr.url}"\n`,
-    );
-    env = { ...platform.pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
-    const logged = await mcp(["login", "--username", "admin", "--password-stdin"], env, `${platform.mcrHome.adminPassword}\n`);
-    assert.equal(logged.code, 0, logged.stderr);
+    ({ dir, env } = await adminConsole(platform, "mcp-describe-it-"));
   });
 
   after(async () => {

@@ -4,9 +4,7 @@
 // terminal and with --json; a user without agent:exec refused; and no exec while mcr cannot
 // record it.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions, type Client } from "@connectrpc/connect";
@@ -17,7 +15,7 @@ import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { mcp } from "../helpers/console.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
 import { addAccount, adminClient, bearer, login } from "../helpers/identity.ts";
-import { startPlatform, type TestPlatform } from "../helpers/platform.ts";
+import { adminConsole, startPlatform, type TestPlatform } from "../helpers/platform.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -80,16 +78,7 @@ describe("Exec with the real agent and podman", { skip: skipUnlessTools("podman"
     await platform.pm.importBusybox(IMAGE);
     const def = { name: "box", node: "node1", version: "v1", components: [{ name: "api", image: IMAGE, cmd: ["sleep", "100000"] }] };
     for await (const _ of client.deploy({ service: "box", definition: def as unknown as ServiceDefinition }, admin));
-    // A console logged in as the admin, with this node.
-    dir = mkdtempSync(join(tmpdir(), "mcp-exec-it-"));
-    mkdirSync(join(dir, "config", "mcp", "services"), { recursive: true });
-    writeFileSync(
-      join(dir, "config", "mcp", "mcp.toml"),
-      `ca_cert = "${platform.mcrHome.caPath}"\n\n[[nodes]]\nname = "node1"\nurl = "${platform.agent.url}"\n\n[registry]\nurl = "${platform.mcr.url}"\n`,
-    );
-    env = { ...platform.pm.env, XDG_CONFIG_HOME: join(dir, "config"), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
-    const logged = await mcp(["login", "--username", "admin", "--password-stdin"], env, `${platform.mcrHome.adminPassword}\n`);
-    assert.equal(logged.code, 0, logged.stderr);
+    ({ dir, env } = await adminConsole(platform, "mcp-exec-it-"));
   });
 
   after(async () => {
