@@ -1,6 +1,7 @@
 // Host changes that root-only integration tests need, made narrowly and undone exactly:
 // - service users are the test's own: any that exists beforehand is refused (the test
-//   would take it over and delete it), and only those the test created are removed, after
+//   would take it over and delete it), unless it is recognisably what a killed earlier run
+//   of the same test left behind, and only those the test created are removed, after
 //   removing their rootless podman's containers and ending its pause process by its PID
 //   file; anything else still running as them is reported, never killed by user name;
 // - /dev/net/tun gets an ACL entry for exactly the UIDs that need it, and its saved ACL is
@@ -32,6 +33,35 @@ function groupExists(name: string): boolean {
 export function existingUsers(users: ServiceUserSpec[]): ServiceUserSpec[] {
   const entries = passwd();
   return users.filter((u) => entries.some((e) => e[0] === u.name || Number(e[2]) === u.uid) || groupExists(u.name));
+}
+
+/**
+ * Removes what a killed earlier run of the same test left behind (a run cut off mid-test, say
+ * by a machine restart, never reaches its `after`): a user counts as such only when its passwd
+ * entry is exactly what the agent makes for this test (same name and UID, the agent's comment,
+ * a home in a `<tmpPrefix>XXXXXX/users/` folder); that folder goes with it. Anything else that
+ * merely shares a name or UID is left for assertUsersAbsent to refuse. Returns what it removed.
+ */
+async function reclaimLeftoverUsers(users: ServiceUserSpec[], tmpPrefix: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const e of passwd()) {
+    const u = users.find((x) => x.name === e[0] && x.uid === Number(e[2]));
+    const home = e[5] ?? "";
+    const folder = home.slice(0, home.lastIndexOf("/users/"));
+    const ours = e[4] === `Metacircular service ${e[0]}` && folder.startsWith(tmpPrefix) && !folder.slice(tmpPrefix.length).includes("/");
+    if (!u || !ours) continue;
+    await removeServiceUser(u, home);
+    rmSync(folder, { recursive: true, force: true });
+    removed.push(`${u.name} (home ${home})`);
+  }
+  return removed;
+}
+
+/** Before a test creates `users` (homes under `<tmpPrefix>XXXXXX/users/`): reclaims an earlier run's leftovers, then asserts the rest absent. */
+export async function claimServiceUsers(users: ServiceUserSpec[], tmpPrefix: string): Promise<void> {
+  const removed = await reclaimLeftoverUsers(users, tmpPrefix);
+  if (removed.length > 0) console.error(`# removed what an interrupted earlier run left: ${removed.join(", ")}`);
+  assertUsersAbsent(users);
 }
 
 /** Throws when any of `users` (or a user holding its UID, or its group) already exists. */

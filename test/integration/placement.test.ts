@@ -21,7 +21,7 @@ import { initHome, removeHome, startMcr, type McrHome, type McrProcess } from ".
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { gazetteDefinition as gazette, placementAgentHome, pushImages, removeServiceUsers } from "../helpers/placement-fixture.ts";
 import { SERVICE_USERS, SERVICES, UID, USER, writePlacementTools } from "../helpers/placement-fixture.ts";
-import { assertUsersAbsent, grantTun } from "../helpers/host.ts";
+import { claimServiceUsers, grantTun } from "../helpers/host.ts";
 import { skipUnlessRoot, skipUnlessTools } from "../helpers/tools.ts";
 import { httpGet, until } from "../helpers/wait.ts";
 
@@ -47,7 +47,7 @@ describe("SMEP placement with real podman", {
   }
 
   before(async () => {
-    assertUsersAbsent(SERVICE_USERS);
+    await claimServiceUsers(SERVICE_USERS, "/var/tmp/mcp-placement-");
     restoreTun = grantTun(SERVICE_USERS.filter((u) => u.rootless).map((u) => u.uid));
     mcrHome = await initHome();
     const agentPassword = await addAccount(mcrHome, "agent-node1", "human", ["user"]);
@@ -70,7 +70,7 @@ describe("SMEP placement with real podman", {
     if (client) for (const service of SERVICES) await client.remove({ service }, admin).catch(() => undefined);
     await agent?.stop();
     await pm?.cleanup(); // rootful containers run in the agent's podman
-    // assertUsersAbsent held in before (restoreTun is set after it): every one of these was created by this run.
+    // claimServiceUsers held in before (restoreTun is set after it): every one of these was created by this run.
     const problems = restoreTun ? await removeServiceUsers(homes) : [];
     restoreTun?.();
     await mcr?.stop();

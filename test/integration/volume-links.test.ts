@@ -15,7 +15,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { AgentService, ServiceDefinition } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 import { AGENT_BIN, agentClient, startAgentProcess, type AgentProcess } from "../helpers/agent-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
-import { assertUsersAbsent, existingUsers, removeServiceUser } from "../helpers/host.ts";
+import { claimServiceUsers, existingUsers, removeServiceUser } from "../helpers/host.ts";
 import { skipUnlessRoot, skipUnlessTools } from "../helpers/tools.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -165,7 +165,7 @@ describe("SMEP storage folders swapped for links, rootful", {
   let created = false;
 
   before(async () => {
-    assertUsersAbsent([USER]);
+    await claimServiceUsers([USER], "/var/tmp/volume-links-");
     created = true;
     // The service user must reach its storage root: not below root's 0700 temp folders.
     tmp = mkdtempSync("/var/tmp/volume-links-");
