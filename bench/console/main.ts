@@ -157,6 +157,14 @@ async function main() {
     login.stdin!.end(mcrHome.adminPassword + "\n");
     await new Promise((r) => login.once("exit", r));
 
+    if (process.env.HOLD) {
+      // For profiling by hand: the platform stays up until this process gets SIGINT or SIGTERM.
+      process.stderr.write(
+        `bench: holding. In another shell:\n  XDG_CONFIG_HOME=${env.XDG_CONFIG_HOME} XDG_STATE_HOME=${env.XDG_STATE_HOME} ${MCP_BIN} --config ${two}\n`,
+      );
+      await new Promise((r) => (process.once("SIGINT", r), process.once("SIGTERM", r)));
+      return;
+    }
     const count = (n: number) => (stdout: string) => {
       const got = JSON.parse(stdout).containers.length;
       if (got !== n) throw new Error(`ps listed ${got} containers, expected ${n}`);

@@ -3,42 +3,63 @@ import stringWidth from "string-width";
 import type { LogLine } from "../store/types.ts";
 
 export interface DisplayLine {
-  /** Index of the log line it comes from. */
-  source: number;
-  component: string;
-  /** Prefix shown on the first piece of a line ("api | "), empty on continuation pieces. */
+  /** The log line it comes from. */
+  line: LogLine;
+  /** Prefix shown on the first piece of a line ("api | "), blanks on continuation pieces. */
   prefix: string;
   text: string;
-  stderr: boolean;
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Cuts `text` into pieces of at most `width` display columns. */
 export function wrapText(text: string, width: number): string[] {
-  if (width <= 0 || stringWidth(text) <= width) return [text];
+  if (width <= 0) return [text];
+  // The common case, one column a character: cut by length.
+  if (PRINTABLE_ASCII.test(text)) {
+    if (text.length <= width) return [text];
+    const out: string[] = [];
+    for (let i = 0; i < text.length; i += width) out.push(text.slice(i, i + width));
+    return out;
+  }
+  if (stringWidth(text) <= width) return [text];
   const out: string[] = [];
   let cur = "";
+  let used = 0;
   for (const ch of text) {
-    if (stringWidth(cur + ch) > width) {
+    const w = stringWidth(ch);
+    if (used + w > width && cur) {
       out.push(cur);
       cur = "";
+      used = 0;
     }
     cur += ch;
+    used += w;
   }
   if (cur) out.push(cur);
   return out;
 }
 
+// A log line's display pieces, kept with the line for the options they were made for: lines
+// never change, so each is cut once, not again at each of the ~20 batches a second.
+const piecesOf = new WeakMap<LogLine, { key: string; pieces: DisplayLine[] }>();
+
 export function displayLines(lines: LogLine[], opts: { width: number; wrap: boolean; prefixed: boolean }): DisplayLine[] {
-  const pad = opts.prefixed ? Math.max(0, ...lines.map((l) => l.component.length)) : 0;
+  let pad = 0;
+  if (opts.prefixed) for (const l of lines) pad = Math.max(pad, l.component.length);
+  const key = `${opts.width} ${opts.wrap} ${opts.prefixed} ${pad}`;
   const out: DisplayLine[] = [];
-  lines.forEach((l, source) => {
-    const prefix = opts.prefixed ? `${l.component.padEnd(pad)} | ` : "";
-    const room = Math.max(10, opts.width - prefix.length);
-    const pieces = opts.wrap ? wrapText(l.line, room) : [l.line];
-    pieces.forEach((text, i) =>
-      out.push({ source, component: l.component, prefix: i === 0 ? prefix : " ".repeat(prefix.length), text, stderr: l.stream === "stderr" }),
-    );
-  });
+  for (const l of lines) {
+    let cached = piecesOf.get(l);
+    if (cached?.key !== key) {
+      const prefix = opts.prefixed ? `${l.component.padEnd(pad)} | ` : "";
+      const room = Math.max(10, opts.width - prefix.length);
+      const texts = opts.wrap ? wrapText(l.line, room) : [l.line];
+      cached = { key, pieces: texts.map((text, i) => ({ line: l, prefix: i === 0 ? prefix : " ".repeat(prefix.length), text })) };
+      piecesOf.set(l, cached);
+    }
+    for (const d of cached.pieces) out.push(d);
+  }
   return out;
 }
 
@@ -74,47 +95,34 @@ export interface Anchor {
   piece: number;
 }
 
-/** Index in `lines` (sorted by seq) of the first line whose seq is at least `seq`. */
-function lineAtOrAfter(lines: LogLine[], seq: number): number {
-  let lo = 0;
-  let hi = lines.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (lines[mid]!.seq < seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The anchor of display line `index`. */
-export function anchorAt(shown: DisplayLine[], lines: LogLine[], index: number): Anchor | null {
+export function anchorAt(shown: DisplayLine[], index: number): Anchor | null {
   const d = shown[index];
   if (!d) return null;
   let first = index;
-  while (first > 0 && shown[first - 1]!.source === d.source) first--;
-  return { seq: lines[d.source]!.seq, piece: index - first };
+  while (first > 0 && shown[first - 1]!.line === d.line) first--;
+  return { seq: d.line.seq, piece: index - first };
 }
 
 /**
  * The display index an anchor stands for now. New lines arriving below, or old ones dropped
  * from the buffer above, do not move it; a line that was dropped gives way to the oldest kept.
  */
-export function indexOfAnchor(shown: DisplayLine[], lines: LogLine[], anchor: Anchor): number {
-  const source = lineAtOrAfter(lines, anchor.seq);
-  if (source >= lines.length) return Math.max(0, shown.length - 1);
-  const exact = lines[source]!.seq === anchor.seq;
-  let i = displayIndexOf(shown, source);
-  if (exact) for (let p = 0; p < anchor.piece && shown[i + 1]?.source === source; p++) i++;
+export function indexOfAnchor(shown: DisplayLine[], anchor: Anchor): number {
+  let i = displayIndexOf(shown, anchor.seq);
+  if (i >= shown.length) return Math.max(0, shown.length - 1);
+  const line = shown[i]!.line;
+  if (line.seq === anchor.seq) for (let p = 0; p < anchor.piece && shown[i + 1]?.line === line; p++) i++;
   return i;
 }
 
-/** The first display line of log line `source` (display lines are in source order). */
-export function displayIndexOf(shown: DisplayLine[], source: number): number {
+/** The first display line of the first log line whose seq is at least `seq` (display lines are in seq order). */
+export function displayIndexOf(shown: DisplayLine[], seq: number): number {
   let lo = 0;
   let hi = shown.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (shown[mid]!.source < source) lo = mid + 1;
+    if (shown[mid]!.line.seq < seq) lo = mid + 1;
     else hi = mid;
   }
   return lo;

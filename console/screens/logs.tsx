@@ -46,7 +46,7 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
   const shown = useMemo(() => displayLines(lines, { width: nav.width, wrap, prefixed }), [lines, nav.width, wrap, prefixed]);
   const found = useMemo(() => matches(lines, term), [lines, term]);
   const maxStart = Math.max(0, shown.length - height);
-  const start = follow || !anchor ? maxStart : Math.min(maxStart, indexOfAnchor(shown, lines, anchor));
+  const start = follow || !anchor ? maxStart : Math.min(maxStart, indexOfAnchor(shown, anchor));
   const visible = shown.slice(start, start + height);
   const below = shown.length - start - visible.length;
   const colourOf = useMemo(() => {
@@ -57,7 +57,7 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
 
   const scrollTo = (index: number) => {
     setFollow(false);
-    setAnchor(anchorAt(shown, lines, Math.max(0, Math.min(maxStart, index))));
+    setAnchor(anchorAt(shown, Math.max(0, Math.min(maxStart, index))));
   };
   const matchNumber = found.findIndex((i) => lines[i]!.seq === current);
 
@@ -69,7 +69,7 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
     const nextAt = dir > 0 ? seqs.findIndex((q) => q > current) : before - 1;
     const at = nextAt >= 0 ? nextAt : dir > 0 ? 0 : seqs.length - 1;
     setCurrent(seqs[at]!);
-    const index = displayIndexOf(shown, found[at]!);
+    const index = displayIndexOf(shown, seqs[at]!);
     if (index < start || index >= start + height) scrollTo(index - Math.floor(height / 2));
   };
 
@@ -117,14 +117,14 @@ export function LogsScreen({ store, target }: { store: ConsoleStore; target: str
       </Text>
       {visible.map((d, i) => (
         <Text key={i} wrap="truncate-end">
-          {d.prefix ? <Text {...paint(colourOf(d.component), nav.color)}>{d.prefix}</Text> : null}
+          {d.prefix ? <Text {...paint(colourOf(d.line.component), nav.color)}>{d.prefix}</Text> : null}
           {splitMatches(d.text, term).map((part, j) =>
             j % 2 === 1 ? (
-              <Text key={j} inverse bold={lines[d.source]?.seq === current}>
+              <Text key={j} inverse bold={d.line.seq === current}>
                 {part}
               </Text>
             ) : (
-              <Text key={j} {...paint(theme.log_stderr, nav.color && d.stderr)}>
+              <Text key={j} {...paint(theme.log_stderr, nav.color && d.line.stream === "stderr")}>
                 {part}
               </Text>
             ),
