@@ -35,12 +35,17 @@ import type {
   RuntimeEvent,
 } from "./runtime.ts";
 
+/** How long podman's version is taken as known (version()). */
+const VERSION_TTL_MS = 60_000;
+
 /** A name or image reference in a URL path (`/` and `:` stay, as podman's router expects). */
 const inPath = (s: string) => encodeURI(s).replace(/[?#]/g, encodeURIComponent);
 
 export class PodmanApiRuntime implements Runtime {
   /** The last CPU sample of each container, for the CPU % between two stats calls. */
   private readonly cpuSamples = new Map<string, CpuSample>();
+  private podmanVersion: { value: string; at: number } | undefined;
+  private versionAsk: Promise<string> | undefined;
 
   constructor(
     private readonly client: PodmanClient,
@@ -55,9 +60,24 @@ export class PodmanApiRuntime implements Runtime {
     return this.client.call<T>(method, path, opts);
   }
 
+  /**
+   * podman's version. Its /version runs conmon and the OCI runtime to ask theirs (~300 ms a
+   * call on this machine), and Health (anonymous, asked by every console) reports it: it is
+   * asked once a minute, one call at a time; in between, a ping (a few ms) says podman answers.
+   */
   async version(): Promise<string> {
-    const v = await this.call<{ Version?: string }>("GET", "/version");
-    return v.Version ?? "unknown";
+    const known = this.podmanVersion;
+    if (known && Date.now() - known.at < VERSION_TTL_MS) {
+      await this.call("GET", "/_ping");
+      return known.value;
+    }
+    this.versionAsk ??= this.call<{ Version?: string }>("GET", "/version")
+      .then((v) => {
+        this.podmanVersion = { value: v.Version ?? "unknown", at: Date.now() };
+        return this.podmanVersion.value;
+      })
+      .finally(() => (this.versionAsk = undefined));
+    return this.versionAsk;
   }
 
   login(registry: string, username: string, password: string, opts: PullOptions): Promise<void> {

@@ -15,7 +15,6 @@ export function Footer({
   bad,
   prompt,
   busy = null,
-  tick = 0,
   color,
   width,
 }: {
@@ -24,7 +23,6 @@ export function Footer({
   bad: boolean;
   prompt: FooterPrompt | null;
   busy?: string | null;
-  tick?: number;
   color: boolean;
   width: number;
 }) {

@@ -4,7 +4,7 @@ import { Spinner } from "./spinner.tsx";
 import { paint, useTheme } from "../tui/theme.ts";
 import { Table, toneColor } from "./table.tsx";
 
-export function ScreenView({ screen, width, color, tick }: { screen: Screen; width: number; color: boolean; tick: number }) {
+export function ScreenView({ screen, width, color }: { screen: Screen; width: number; color: boolean }) {
   const theme = useTheme();
   return (
     <Box flexDirection="column">

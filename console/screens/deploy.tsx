@@ -25,5 +25,5 @@ export function DeployScreen({ store, service }: { store: ConsoleStore; service:
   }, [service]);
   const d = state.deployment?.service === service ? state.deployment : null;
   const finished = done || (d !== null && (d.state === "done" || d.state === "failed"));
-  return <ScreenView screen={deployScreen(state, finished, service)} width={nav.width} color={nav.color} tick={nav.tick} />;
+  return <ScreenView screen={deployScreen(state, finished, service)} width={nav.width} color={nav.color} />;
 }

@@ -72,7 +72,7 @@ export function EventsScreen({ store }: { store: ConsoleStore }) {
         color={nav.color}
         selected={sel - start}
       />
-      {rows.length === 0 && down.length ? <ScreenView screen={{ sections: [], notes: down }} width={nav.width} color={nav.color} tick={nav.tick} /> : null}
+      {rows.length === 0 && down.length ? <ScreenView screen={{ sections: [], notes: down }} width={nav.width} color={nav.color} /> : null}
     </Box>
   );
 }

@@ -107,7 +107,6 @@ export function GcScreen({ store }: { store: ConsoleStore }) {
           }}
           width={nav.width}
           color={nav.color}
-          tick={nav.tick}
         />
       ) : (
         <Text dimColor={nav.color}>{error ? "" : "no run since the registry started"}</Text>

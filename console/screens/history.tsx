@@ -6,6 +6,7 @@ import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
 import type { ConsoleStore } from "../store/state.ts";
+import { useView } from "../tui/clock.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { releasesSection } from "../views/releases.ts";
 import { useSelection } from "./pick.ts";
@@ -48,7 +49,8 @@ export function HistoryScreen({ store, service }: { store: ConsoleStore; service
     return false;
   });
 
-  const section = releasesSection(service, list.slice(start, end));
+  // Its "ago" column follows the clock; drawn again only when a cell changes.
+  const section = useView(store, (s, now) => releasesSection(service, (s.releases[service] ?? []).slice(start, end), now), [service, start, end]);
   return (
     <Box flexDirection="column">
       {error ? (

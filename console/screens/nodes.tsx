@@ -102,7 +102,6 @@ export function NodesScreen({ store }: { store: ConsoleStore }) {
             }}
             width={nav.width}
             color={nav.color}
-            tick={nav.tick}
           />
         </Box>
       ) : null}

@@ -10,6 +10,7 @@ import { serviceSections } from "../views/service-status.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { Spinner } from "../components/spinner.tsx";
 import type { ConsoleStore } from "../store/state.ts";
+import { useView } from "../tui/clock.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { sortKeys, sortRows } from "../views/sort.ts";
 import { statsOf } from "../views/usage.ts";
@@ -22,10 +23,27 @@ export const SERVICE_KEYS = `d deploy  s stop  S start  r restart  x remove  l l
 export function ServiceScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
   const status = useStore(store, (s) => s.statuses[service]);
-  const stats = useStore(store, (s) => s.stats);
   // Its node's Stats every 2 s, once the node is known.
   useStatsPoll(store, status ? [status.node] : []);
   const { sort, sortKey } = useSort(store, "service", SERVICE_SORT);
+  // The components in the screen's sort, with what each uses; the other tables as they come.
+  // Drawn again only when a cell changes (uptimes, CPU and MEM included).
+  const sections = useView(
+    store,
+    (s, now) => {
+      const st = s.statuses[service];
+      if (!st) return null;
+      const components = sortRows(
+        st.components.map((c) => ({ ...c, usage: statsOf(s, st.node, c.container) })),
+        SERVICE_SORT,
+        sort,
+      );
+      const out = serviceSections({ ...st, components }, s, now);
+      if (sort) out[0] = { ...out[0]!, sort };
+      return out;
+    },
+    [service, sort],
+  );
   // Why the last ask failed, shown in place of (or above) the status: never "asking…" beside an error.
   const [error, setError] = useState("");
 
@@ -91,29 +109,20 @@ export function ServiceScreen({ store, service }: { store: ConsoleStore; service
   const running = nav.busy.filter((what) => what.endsWith(` ${service}`));
   const busyLine = running.length ? (
     <Spinner
-      tick={nav.tick}
       color={nav.color}
       label={`${running.join(", ")} in progress${running.some((w) => w.startsWith("restart")) ? ": the agent stops, then starts each component" : ""}; the states below are as it reports them meanwhile`}
     />
   ) : null;
-  if (!status) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
-  // The components in the screen's sort, with what each uses; the other tables as they come.
-  const components = sortRows(
-    status.components.map((c) => ({ ...c, usage: statsOf({ stats }, status.node, c.container) })),
-    SERVICE_SORT,
-    sort,
-  );
-  const sections = serviceSections({ ...status, components }, { stats });
-  if (sort) sections[0] = { ...sections[0]!, sort };
+  if (!status || !sections) return errorLine ?? <Text dimColor={nav.color}>asking {service}'s node…</Text>;
   // Routes with their host ports, from the components' port bindings.
   const routes = status.components.flatMap((c) => c.ports.map((p) => `${c.component}/${p.route || "default"} → ${p.hostIp || "*"}:${p.hostPort}`));
   return (
     <Box flexDirection="column">
       {errorLine}
       {busyLine}
-      <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
+      <ScreenView screen={{ sections: sections.slice(0, 2), notes: [] }} width={nav.width} color={nav.color} />
       {routes.length ? <Text wrap="truncate-end">routes: {routes.join("  ")}</Text> : null}
-      <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} tick={nav.tick} />
+      <ScreenView screen={{ sections: sections.slice(2), notes: [] }} width={nav.width} color={nav.color} />
     </Box>
   );
 }

@@ -2,15 +2,14 @@
 // the screen is open); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation), `e` opens a shell in the selected
 // component's container (the TUI hands the terminal over until the shell exits).
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { Box, Text } from "ink";
-import { useStore } from "zustand";
-import { useShallow } from "zustand/react/shallow";
 import { count, emptyText, nodeNotes, stateCell } from "../views/format.ts";
 import { ScreenView } from "../components/screen-view.tsx";
 import { Table } from "../components/table.tsx";
 import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
+import { useView } from "../tui/clock.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { sortKeys, sortRows } from "../views/sort.ts";
 import { SERVICES_SORT } from "./columns.ts";
@@ -24,18 +23,22 @@ export const SERVICES_KEYS = `↑↓/jk move  enter open  l logs  e exec (a shel
 export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
-  // Stable references from the store (useShallow), rows computed from them.
-  const { containers, statuses, nodes, stats } = useStore(
-    store,
-    useShallow((s) => ({ containers: s.containers, statuses: s.statuses, nodes: s.nodes, stats: s.stats })),
-  );
   useStatsPoll(store);
   const { sort, sortKey } = useSort(store, "services", SERVICES_SORT);
-  const rows = useMemo(
-    () => sortRows(serviceRows({ containers, statuses, nodes, stats }, filter), SERVICES_SORT, sort),
-    [containers, statuses, nodes, stats, filter, sort, nav.tick],
+  // Drawn again only when a row, the empty text or a note changes (a poll that found nothing new draws nothing).
+  const { rows, loaded, empty, notes } = useView(
+    store,
+    (s, now) => {
+      const nodes = Object.values(s.nodes);
+      return {
+        rows: sortRows(serviceRows(s, filter, now), SERVICES_SORT, sort),
+        loaded: nodes.some((n) => n.checkedAt > 0),
+        empty: emptyText(nodes, "no services"),
+        notes: nodeNotes(nodes),
+      };
+    },
+    [filter, sort],
   );
-  const loaded = Object.values(nodes).some((n) => n.checkedAt > 0);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move } = useSelection(rows.length, page);
   const current = rows[sel];
@@ -79,15 +82,13 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
             cell(r.ports),
             cell(r.drift || "-", r.drift ? "warn" : "dim"),
           ]),
-          empty: loaded ? (filter ? "nothing matches the filter" : emptyText(Object.values(nodes), "no services")) : "asking the agents…",
+          empty: loaded ? (filter ? "nothing matches the filter" : empty) : "asking the agents…",
         }}
         width={nav.width}
         color={nav.color}
         selected={sel - start}
       />
-      {rows.length === 0 ? (
-        <ScreenView screen={{ sections: [], notes: nodeNotes(Object.values(nodes)) }} width={nav.width} color={nav.color} tick={nav.tick} />
-      ) : null}
+      {rows.length === 0 ? <ScreenView screen={{ sections: [], notes }} width={nav.width} color={nav.color} /> : null}
     </Box>
   );
 }

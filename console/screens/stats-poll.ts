@@ -1,6 +1,8 @@
 // While a screen that shows CPU and MEM is open, its nodes' Stats are asked every 2 s: one
-// RPC per node, and on the agent one podman call per podman. A node still answering the
-// last ask, or unreachable (the poller retries it with backoff), is skipped by the store.
+// RPC per node, and on the agent one podman call per podman. A node is first asked once its
+// containers are known (its List or a Status answered): at start, Stats (podman's sampling of
+// every container) would otherwise compete with the Lists the first rows wait for. A node
+// still answering the last ask, or unreachable (the poller retries it), is skipped.
 import { useEffect } from "react";
 import type { ConsoleStore } from "../store/state.ts";
 
@@ -11,9 +13,23 @@ export function useStatsPoll(store: ConsoleStore, nodes?: string[], everyMs = ST
   const key = nodes ? nodes.join(",") : "*";
   useEffect(() => {
     if (nodes && nodes.length === 0) return;
-    const ask = () => void store.getState().refreshStats(nodes);
-    ask();
-    const timer = setInterval(ask, everyMs);
-    return () => clearInterval(timer);
+    const listed = () => {
+      const s = store.getState();
+      const known = new Set([...Object.keys(s.containers), ...Object.values(s.statuses).map((st) => st.node)]);
+      return (nodes ?? Object.keys(s.nodes)).filter((n) => known.has(n));
+    };
+    const asked = new Set<string>();
+    const ask = (names: string[]) => {
+      for (const n of names) asked.add(n);
+      if (names.length) void store.getState().refreshStats(names);
+    };
+    ask(listed());
+    // A node whose containers become known between two rounds is asked at once.
+    const unsubscribe = store.subscribe(() => ask(listed().filter((n) => !asked.has(n))));
+    const timer = setInterval(() => ask(listed()), everyMs);
+    return () => {
+      unsubscribe();
+      clearInterval(timer);
+    };
   }, [store, key, everyMs]);
 }

@@ -55,7 +55,7 @@ export function nodeActions(set: SetState, get: GetState, deps: StoreDeps): Node
   return {
     async refreshNodes() {
       const names = pickNodes(deps);
-      set((s) => ({ nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, n]) => [k, { ...n, state: n.state === "unknown" ? "checking" : n.state }])) }));
+      get().markChecking();
       const results = await fanOut(get, names, async (node) => deps.agents.client(node).health({}, deps.agents.call({ anonymous: true })));
       set((s) => {
         const nodes = { ...s.nodes };
@@ -63,6 +63,11 @@ export function nodeActions(set: SetState, get: GetState, deps: StoreDeps): Node
         return { nodes };
       });
       return names.map((n) => get().nodes[n]!);
+    },
+
+    markChecking() {
+      if (!Object.values(get().nodes).some((n) => n.state === "unknown")) return;
+      set((s) => ({ nodes: Object.fromEntries(Object.entries(s.nodes).map(([k, n]) => [k, n.state === "unknown" ? { ...n, state: "checking" } : n])) }));
     },
 
     markNode(node, outcome) {

@@ -53,9 +53,16 @@ export function splitTarget(target: string): { service: string; part: string } {
 
 export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): ServiceActions {
   const statusOn = async (node: string, service: string) => statusFromProto(node, await deps.agents.client(node).status({ service }, deps.agents.call()));
-  /** When each service's status was last asked (the TUI's poll asks again only when it has a reason). */
+  /** When each node's service's status was last asked, by "node/service" (the TUI's poll asks again only when it has a reason). */
   const askedAt = new Map<string, number>();
-  const keepStatuses = (list: ServiceStatus[]) => set((s) => ({ statuses: { ...s.statuses, ...Object.fromEntries(list.map((st) => [st.service, st])) } }));
+  /** "node/service" whose Status the node answered not_found to (a container the agent has no record of). */
+  const unknown = new Set<string>();
+  // A status asked again that says nothing new keeps its object: nothing that shows it redraws.
+  const keepStatuses = (list: ServiceStatus[]) =>
+    set((s) => {
+      const fresh = list.filter((st) => !same(s.statuses[st.service], st));
+      return fresh.length ? { statuses: { ...s.statuses, ...Object.fromEntries(fresh.map((st) => [st.service, st])) } } : {};
+    });
 
   return {
     async refreshContainers() {
@@ -107,13 +114,28 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         const known = get().statuses;
         const now = Date.now();
         // A poll keeps what it knows and has no reason to doubt (no event, not too old).
-        const stale = (svc: string) => !poll || known[svc]?.node !== node || poll.changed.has(svc) || now - (askedAt.get(svc) ?? 0) > poll.maxAgeMs;
-        return mapLimit(services, STATUS_CONCURRENCY, async (svc) => {
-          if (!stale(svc)) return known[svc]!;
-          const st = await statusOn(node, svc);
-          askedAt.set(svc, Date.now());
-          return st;
+        const stale = (svc: string) =>
+          !poll ||
+          (known[svc]?.node !== node && !unknown.has(`${node}/${svc}`)) ||
+          poll.changed.has(svc) ||
+          now - (askedAt.get(`${node}/${svc}`) ?? 0) > poll.maxAgeMs;
+        const found = await mapLimit(services, STATUS_CONCURRENCY, async (svc): Promise<ServiceStatus | null> => {
+          if (!stale(svc)) return known[svc]?.node === node ? known[svc]! : null;
+          const key = `${node}/${svc}`;
+          try {
+            const st = await statusOn(node, svc);
+            unknown.delete(key);
+            return st;
+          } catch (err) {
+            // One service the agent has no record of (or removed since the List) is not the node failing.
+            if (agentError(err, node).code !== "not_found") throw err;
+            unknown.add(key);
+            return null;
+          } finally {
+            askedAt.set(key, Date.now());
+          }
         });
+        return found.filter((st): st is ServiceStatus => st !== null);
       });
       set((s) => {
         // A node's services that are gone from its list are dropped; unreachable nodes keep what was last seen.

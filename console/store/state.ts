@@ -102,6 +102,8 @@ export type NodeOutcome<T> = { node: string; ok: true; value: T } | { node: stri
 export interface NodeActions {
   /** Health of every node. */
   refreshNodes(): Promise<NodeState[]>;
+  /** Nodes never asked are shown as being checked (no change, and no redraw, when there are none). */
+  markChecking(): void;
   /** Records what a call to `node` showed about its connection. */
   markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
 }

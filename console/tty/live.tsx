@@ -10,13 +10,14 @@ import type { ConsoleStore } from "../store/state.ts";
 
 function Live({ store, view, done, width, color }: { store: ConsoleStore; view: View; done: boolean; width: number; color: boolean }) {
   const state = useStore(store);
-  const [tick, setTick] = useState(0);
+  // Drawn every 100 ms while the work runs: the view may show how long a step has taken.
+  const [, setTick] = useState(0);
   useEffect(() => {
     if (done) return;
     const t = setInterval(() => setTick((n) => n + 1), 100);
     return () => clearInterval(t);
   }, [done]);
-  return <ScreenView screen={view(state, done)} width={width} color={color} tick={tick} />;
+  return <ScreenView screen={view(state, done)} width={width} color={color} />;
 }
 
 export async function renderLive(store: ConsoleStore, view: View, work: Promise<unknown>, out: Output): Promise<void> {

@@ -39,9 +39,6 @@ export interface AppProps {
 type PromptState = PromptLine & { label: string; submit: (v: string) => void; change?: (v: string) => void };
 type ConfirmState = { message: string; action: () => void };
 
-/** How often the screen's ages (uptime, "5s ago") are drawn again. */
-const CLOCK_MS = 4000;
-
 export function App({ store, width, height, color, theme = DARK, initial, poll = true, stack: opened, onStack, onExec, notice }: AppProps) {
   const { exit } = useApp();
   const [stack, setStack] = useState<Route[]>(opened ?? [initial ?? { screen: "services" }]);
@@ -55,7 +52,6 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
   const setPrompt = (p: PromptState | null) => ((promptRef.current = p), setPromptState(p));
   const setConfirm = (c: ConfirmState | null) => ((confirmRef.current = c), setConfirmState(c));
   const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(notice ?? null);
-  const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string[]>([]);
   const screenKeys = useRef<KeyHandler | null>(null);
   const screenRenders = useRef(0);
@@ -65,11 +61,6 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
   const route = stack[stack.length - 1]!;
 
   useEffect(() => (poll ? startPoller(store) : undefined), [store, poll]);
-  useEffect(() => {
-    // A slow clock for what ages (uptimes): a redraw of the whole screen each time. Spinners turn on their own.
-    const t = setInterval(() => setTick((n) => n + 1), CLOCK_MS);
-    return () => clearInterval(t);
-  }, []);
   useEffect(() => {
     if (!message) return;
     const t = setTimeout(() => setMessage(null), 5000);
@@ -108,13 +99,12 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
       width,
       height: bodyHeight,
       color,
-      tick,
       screenKeys,
       screenRenders,
       rows,
       rowClick,
     }),
-    [route, width, bodyHeight, color, tick, busy, onExec],
+    [route, width, bodyHeight, color, busy, onExec],
   );
 
   // One key at a time: a pasted or fast read (":registry\r", three backspaces) is split first.
@@ -208,7 +198,6 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
             bad={message?.bad ?? false}
             prompt={prompt}
             busy={busy.at(-1) ?? null}
-            tick={tick}
             color={color}
             width={width}
           />

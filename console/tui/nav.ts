@@ -52,8 +52,6 @@ export interface Nav {
   /** Lines the current screen may use. */
   height: number;
   color: boolean;
-  /** Shared spinner tick. */
-  tick: number;
   /** The current screen's key handler goes here (see useScreenKeys). */
   screenKeys: { current: KeyHandler | null };
   /** Counts the screen's renders (each installs its latest key handler): the key queue waits for the next one. */

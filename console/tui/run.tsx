@@ -88,6 +88,9 @@ export async function runTui(
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // The poller asks every node as soon as the screen is up: shown as being checked from the
+  // first frame, not redrawn to say so a moment later.
+  store.getState().markChecking();
   try {
     for (;;) {
       enter();

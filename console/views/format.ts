@@ -5,7 +5,10 @@ import type { NodeState, PortRow } from "../store/types.ts";
 /** "1 tag", "2 tags", "0 repositories": a count and its noun, singular for one. */
 export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** "3d4h", "5m12s" since an RFC 3339 time; "" when not started. */
+/**
+ * "45s", "12m", "3h12m", "3d4h" since an RFC 3339 time; "" when not started. Seconds only in
+ * the first minute: a screen of ages older than that changes once a minute, not every second.
+ */
 export function uptime(startedAt: string, now = Date.now()): string {
   const t = Date.parse(startedAt);
   if (!startedAt || Number.isNaN(t)) return "";
@@ -18,7 +21,7 @@ export function uptime(startedAt: string, now = Date.now()): string {
   s -= m * 60;
   if (d) return `${d}d${h}h`;
   if (h) return `${h}h${m}m`;
-  if (m) return `${m}m${s}s`;
+  if (m) return `${m}m`;
   return `${s}s`;
 }
 

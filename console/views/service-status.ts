@@ -71,7 +71,7 @@ export function statusSummary(s: ConsoleState): Section {
 }
 
 /** `usage`: the store's Stats answers (CPU and MEM show "-" without them). */
-export function serviceSections(st: ServiceStatus, usage: Pick<ConsoleState, "stats"> = { stats: {} }): Section[] {
+export function serviceSections(st: ServiceStatus, usage: Pick<ConsoleState, "stats"> = { stats: {} }, now = Date.now()): Section[] {
   const sections: Section[] = [
     {
       title: `${st.service} ${st.version} on ${st.node}${st.active ? "" : " (inactive)"}`,
@@ -85,7 +85,7 @@ export function serviceSections(st: ServiceStatus, usage: Pick<ConsoleState, "st
         cell(c.drift || "-", c.drift ? "warn" : "dim"),
         cell(c.observedImage || c.desiredImage),
         cell(portsText(c.ports)),
-        cell(c.observedState === "running" ? uptime(c.startedAt) : ""),
+        cell(c.observedState === "running" ? uptime(c.startedAt, now) : ""),
       ]),
     },
   ];

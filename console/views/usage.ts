@@ -6,8 +6,15 @@ import type { ContainerStatsRow } from "../store/resource-types.ts";
 import type { ConsoleState } from "../store/state.ts";
 
 /** What `container` on `node` used at the node's last Stats; undefined when it did not say. */
+// Each node's Stats rows by container name, made once per answer (the rows are never changed in place).
+const byContainer = new WeakMap<ContainerStatsRow[], Map<string, ContainerStatsRow>>();
+
 export function statsOf(s: Pick<ConsoleState, "stats">, node: string, container: string): ContainerStatsRow | undefined {
-  return s.stats[node]?.find((r) => r.container === container);
+  const rows = s.stats[node];
+  if (!rows) return undefined;
+  let index = byContainer.get(rows);
+  if (!index) byContainer.set(rows, (index = new Map(rows.map((r) => [r.container, r]))));
+  return index.get(container);
 }
 
 /** "900B", "512K", "41M", "1.0G": short binary sizes for narrow columns. */

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { anchorAt, displayIndexOf, displayLines, indexOfAnchor, wrapText } from "../../console/screens/log-view.ts";
 import type { LogLine } from "../../console/store/types.ts";
 
-const line = (seq: number, text: string, component = "api"): LogLine => ({ seq, line: text, component, stream: "stdout", time: "" }) as LogLine;
+const line = (seq: number, text: string, component = "api"): LogLine => ({ seq, line: text, component, stream: "stdout", node: "n1", service: "svc" });
 
 test("wrapText cuts by display columns: ASCII by length, wide characters by their width", () => {
   assert.deepEqual(wrapText("abcdefghij", 4), ["abcd", "efgh", "ij"]);

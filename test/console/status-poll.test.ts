@@ -3,6 +3,7 @@
 // status is older than the poll's maximum age; `mcp status` (no poll) asks every one each time.
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { startPoller } from "../../console/tui/poller.ts";
 import { untilFrame } from "../helpers/ink-keys.ts";
 import { type AgentImpl, fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
@@ -11,27 +12,34 @@ after(removeFixtures);
 
 const SERVICES = Array.from({ length: 40 }, (_, i) => `svc${String(i).padStart(2, "0")}`);
 
-function platform() {
+/** `unknown`: services the agent lists containers of but has no record of (Status: not_found). */
+function platform(unknown = new Set<string>()) {
   const asked: string[] = [];
   let inFlight = 0;
   let most = 0;
   let emit: ((service: string) => void) | undefined;
+  let lists = 0;
+  let cut: (() => void) | undefined;
   const rift: AgentImpl = {
     health,
-    list: async () => ({
-      containers: SERVICES.map((service) => ({
-        service,
-        component: "api",
-        container: `${service}-api`,
-        image: "i",
-        version: "v1",
-        state: "running",
-        startedAt: "",
-        ports: [],
-      })),
-    }),
+    list: async () => (
+      lists++,
+      {
+        containers: SERVICES.map((service) => ({
+          service,
+          component: "api",
+          container: `${service}-api`,
+          image: "i",
+          version: "v1",
+          state: "running",
+          startedAt: "",
+          ports: [],
+        })),
+      }
+    ),
     status: async (req) => {
       asked.push(req.service);
+      if (unknown.has(req.service)) throw new ConnectError(`service ${req.service} is not deployed here`, Code.NotFound);
       most = Math.max(most, ++inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
@@ -40,8 +48,10 @@ function platform() {
     async *events(_req, ctx) {
       const queue: string[] = [];
       let wake: (() => void) | undefined;
+      let broken = false;
       emit = (service) => (queue.push(service), wake?.());
-      while (!ctx.signal.aborted) {
+      cut = () => ((broken = true), wake?.());
+      while (!ctx.signal.aborted && !broken) {
         if (!queue.length) await new Promise<void>((r) => (wake = r));
         const service = queue.shift();
         if (service) yield { time: new Date().toISOString(), service, component: "api", container: `${service}-api`, action: "die" };
@@ -49,7 +59,7 @@ function platform() {
     },
   };
   const fx = fixtureStore({ rift }, {});
-  return { ...fx, asked, most: () => most, emit: (s: string) => emit?.(s) };
+  return { ...fx, asked, most: () => most, emit: (s: string) => emit?.(s), lists: () => lists, cut: () => cut?.() };
 }
 
 test("a poll asks Status again only for what an event named or what is too old, 8 at a time", async () => {
@@ -84,6 +94,41 @@ test("the poller asks again at once for the service an event names, and only for
     await untilFrame(() => asked.join(","), /^svc12$/, 3000);
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(asked, ["svc12"]);
+  } finally {
+    stop();
+  }
+});
+
+test("a service whose Status is not_found leaves the node and the others' statuses alone, and is not asked again at every poll", async () => {
+  const { store, asked } = platform(new Set(["svc03", "svc30"]));
+  const poll = { changed: new Set<string>(), maxAgeMs: 60_000 };
+  const [out] = await store.getState().fetchStatus(undefined, ["rift"], poll);
+  assert.equal(out!.ok, true);
+  assert.equal(store.getState().nodes.rift!.state, "ok");
+  assert.equal(Object.keys(store.getState().statuses).length, 38);
+  assert.equal(store.getState().statuses.svc03, undefined);
+  asked.length = 0;
+  await store.getState().fetchStatus(undefined, ["rift"], poll);
+  assert.deepEqual(asked, [], "what was not found is known not to be there until an event or its age says otherwise");
+  await store.getState().fetchStatus(undefined, ["rift"], { changed: new Set(["svc03"]), maxAgeMs: 60_000 });
+  assert.deepEqual(asked, ["svc03"]);
+  assert.equal(store.getState().containers.rift!.length, 40, "its rows still show");
+});
+
+test("while a node's Events stream is up its List slows to the watched pace; a stream that breaks brings the fast pace back at once", async () => {
+  const { store, lists, cut } = platform();
+  const stop = startPoller(store, { everyMs: 100, watchedEveryMs: 60_000, settleMs: 20 });
+  try {
+    // The stream opens at once; polls that begin a second after it are the watched kind.
+    await new Promise((r) => setTimeout(r, 1600));
+    const settled = lists();
+    assert.ok(settled >= 5 && settled <= 16, `${settled} Lists in the first 1.6 s at 100 ms`);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(lists(), settled, "no List while the stream is up");
+    cut();
+    await untilFrame(() => String(lists()), new RegExp(`^(?!${settled}$)`), 1000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(lists() >= settled + 3, `fast again after the break: ${lists() - settled} Lists in 0.5 s`);
   } finally {
     stop();
   }
