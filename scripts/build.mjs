@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { boundedInkCaches } from "./ink-caches.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, "dist");
@@ -21,7 +22,7 @@ const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "agent/entry.ts", mcp:
 const EXTERNAL = ["better-sqlite3", "docker-modem", "react-devtools-core", "pg", "@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner"];
 const EXTERNAL_RE = new RegExp(`^(${EXTERNAL.join("|")})$`);
 // Files that change a bundle without being bundled themselves.
-const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs"];
+const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs", "scripts/ink-caches.mjs"];
 
 /**
  * An ESM import of an external package is linked when the bundle loads, before any code
@@ -66,7 +67,7 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  plugins: [splitMain, lazyExternals],
+  plugins: [splitMain, lazyExternals, boundedInkCaches],
   // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
   banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
   // React (the TUI) in its production build: the development one checks and times every

@@ -72,7 +72,9 @@ export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds:
       screen = "";
       const pressed = performance.now();
       child.stdin!.write("w");
-      await waitScreen(wrap ? /following {2}· {2}wrap/ : /following {2}· {2}(?!wrap)\S/);
+      // Wrap off: "following" and then another field or the line's end (until the buffer is
+      // full and drops old lines, nothing else follows it).
+      await waitScreen(wrap ? /following {2}· {2}wrap/ : /following(?: {2}· {2}(?!wrap)\S| *\r?\n)/);
       latencies.push(performance.now() - pressed);
     }
     const wall = performance.now() - t0;

@@ -40,25 +40,45 @@ export function wrapText(text: string, width: number): string[] {
   return out;
 }
 
-// A log line's display pieces, kept with the line for the options they were made for: lines
-// never change, so each is cut once, not again at each of the ~20 batches a second.
-const piecesOf = new WeakMap<LogLine, { key: string; pieces: DisplayLine[] }>();
+// A log line's display pieces, kept with the line: lines never change, so each is cut once,
+// not again at each of the ~20 batches a second. A line that fits the width is one piece
+// whether or not wrap is on, so turning wrap on and off cuts only the long lines again.
+interface Cut {
+  /** The prefix the pieces were made with (the component's name padded to the widest). */
+  prefix: string;
+  whole: DisplayLine;
+  /** The pieces of a line wider than the room, and the room they were cut for. */
+  wrapped?: { room: number; pieces: DisplayLine[] };
+}
+const cuts = new WeakMap<LogLine, Cut>();
 
 export function displayLines(lines: LogLine[], opts: { width: number; wrap: boolean; prefixed: boolean }): DisplayLine[] {
   let pad = 0;
   if (opts.prefixed) for (const l of lines) pad = Math.max(pad, l.component.length);
-  const key = `${opts.width} ${opts.wrap} ${opts.prefixed} ${pad}`;
+  const prefixes = new Map<string, string>(); // one string per component, not one per line
   const out: DisplayLine[] = [];
   for (const l of lines) {
-    let cached = piecesOf.get(l);
-    if (cached?.key !== key) {
-      const prefix = opts.prefixed ? `${l.component.padEnd(pad)} | ` : "";
-      const room = Math.max(10, opts.width - prefix.length);
-      const texts = opts.wrap ? wrapText(l.line, room) : [l.line];
-      cached = { key, pieces: texts.map((text, i) => ({ line: l, prefix: i === 0 ? prefix : " ".repeat(prefix.length), text })) };
-      piecesOf.set(l, cached);
+    let prefix = "";
+    if (opts.prefixed) {
+      prefix = prefixes.get(l.component) ?? `${l.component.padEnd(pad)} | `;
+      prefixes.set(l.component, prefix);
     }
-    for (const d of cached.pieces) out.push(d);
+    let cut = cuts.get(l);
+    if (cut?.prefix !== prefix) {
+      cut = { prefix, whole: { line: l, prefix, text: l.line } };
+      cuts.set(l, cut);
+    }
+    if (!opts.wrap) {
+      out.push(cut.whole);
+      continue;
+    }
+    const room = Math.max(10, opts.width - prefix.length);
+    if (cut.wrapped?.room !== room) {
+      const texts = wrapText(l.line, room);
+      const blank = " ".repeat(prefix.length);
+      cut.wrapped = { room, pieces: texts.length === 1 ? [cut.whole] : texts.map((text, i) => ({ line: l, prefix: i === 0 ? prefix : blank, text })) };
+    }
+    for (const d of cut.wrapped.pieces) out.push(d);
   }
   return out;
 }

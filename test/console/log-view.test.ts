@@ -33,6 +33,16 @@ test("displayLines: a line is cut once for the same options; other options cut i
   const b = displayLines(lines.concat(line(3, "more")), { width: 20, wrap: true, prefixed: true });
   assert.equal(b[0], a[0], "the same piece objects for an unchanged line");
   assert.equal(b[2], a[2]);
+  // Wrap off and on again: a line that fits is the same piece either way; only the long one is cut again.
+  const off = displayLines(lines, { width: 20, wrap: false, prefixed: true });
+  assert.equal(off[1], a[2]);
+  assert.equal(off[0]!.text, "x".repeat(25));
+  const on = displayLines(lines, { width: 20, wrap: true, prefixed: true });
+  assert.equal(on[2], a[2]);
+  assert.deepEqual(
+    on.map((d) => d.text),
+    a.map((d) => d.text),
+  );
   const c = displayLines(lines, { width: 20, wrap: false, prefixed: false });
   assert.deepEqual(
     c.map((d) => [d.prefix, d.text]),
