@@ -95,7 +95,9 @@ export async function runTui(
     for (;;) {
       enter();
       current = size();
-      app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false });
+      // Up to 60 frames a second (Ink's default is 30): a key's frame waits at most ~17 ms for
+      // the last one, which is what it waits while logs stream in and redraw the screen.
+      app = render(element(current), { stdout, stdin, patchConsole: false, exitOnCtrlC: false, maxFps: 60 });
       await app.waitUntilExit();
       app = null;
       const target: ExecTarget | null = execTarget;
