@@ -333,7 +333,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
     },
 
     async stats(req, ctx) {
-      return guard(() => usage.read(req.service, ctx));
+      return guard(() => usage.read(req.service, ctx, req.containers));
     },
 
     async pruneImages(req, ctx) {

@@ -29,6 +29,9 @@ interface Measured {
   stats: ContainerStats;
 }
 
+/** Names one Stats call may ask for (a screen asks for the rows it shows). */
+const MAX_NAMES = 1000;
+
 const int = (n: number) => BigInt(Math.max(0, Math.round(Number.isFinite(n) ? n : 0)));
 
 export class StatsReader {
@@ -52,9 +55,14 @@ export class StatsReader {
     return stats.map((s) => ({ name: s.name, labels: known.get(s.id) ?? {}, stats: s }));
   }
 
-  /** The Stats RPC: this agent's running containers (of `service`, or of every service the caller may read). */
-  async read(service: string, ctx: HandlerContext): Promise<MessageInitShape<typeof StatsResponseSchema>> {
+  /**
+   * The Stats RPC: this agent's running containers (of `service`, or of every service the
+   * caller may read; only those named in `only` when it names any).
+   */
+  async read(service: string, ctx: HandlerContext, only: readonly string[] = []): Promise<MessageInitShape<typeof StatsResponseSchema>> {
     if (service && !NAME_RE.test(service)) throw new ConnectError(`invalid service name ${quote(service)}`, Code.InvalidArgument);
+    if (only.length > MAX_NAMES) throw new ConnectError(`containers: ${only.length} names given; at most ${MAX_NAMES}`, Code.InvalidArgument);
+    const named = new Set(only);
     if (service) this.d.access.check(ctx, "agent:read", service);
     const runtimes = await this.d.runtimes();
     const results = await Promise.allSettled(runtimes.map((rt) => this.measure(rt)));
@@ -65,7 +73,7 @@ export class StatsReader {
     const measured = results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
     const mine = await this.d.ownership.mine(measured);
     const serviceOf = (m: Measured) => m.labels[LABELS.service] ?? "";
-    const wanted = service ? mine.filter((m) => serviceOf(m) === service) : mine;
+    const wanted = mine.filter((m) => (!service || serviceOf(m) === service) && (named.size === 0 || named.has(m.name)));
     // As List: only the services the caller may read, and one who may read none of them is told so.
     const visible = wanted.filter((m) => this.d.access.may(ctx, "agent:read", serviceOf(m)));
     if (wanted.length && !visible.length) this.d.access.check(ctx, "agent:read", serviceOf(wanted[0]!));

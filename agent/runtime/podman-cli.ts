@@ -122,10 +122,6 @@ export class PodmanCli {
     }
   }
 
-  async version(): Promise<string> {
-    return (await this.exec(["version", "--format", "{{.Client.Version}}"], `${this.command} version`)).trim();
-  }
-
   async login(registry: string, username: string, password: string, opts: PullOptions): Promise<void> {
     const args = ["login", ...registryArgs(opts), "--username", username, "--password-stdin", registry];
     await this.exec(args, `${this.command} login ${registry}`, { input: `${password}\n` });

@@ -50,7 +50,9 @@ export class AgentPool {
       const tls = { minVersion: "TLSv1.3" as const, ...(this.o.caPem ? { ca: this.o.caPem } : {}) };
       const sessionManager = new Http2SessionManager(node.url, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 }, tls);
       this.sessions.push(sessionManager);
-      transport = createConnectTransport({ baseUrl: node.url, httpVersion: "2", sessionManager, nodeOptions: tls });
+      // No compression: answers of a few kB every 2-3 s (List, Stats) on an operator's own
+      // network cost more to gzip on the agent and gunzip here than they save.
+      transport = createConnectTransport({ baseUrl: node.url, httpVersion: "2", sessionManager, nodeOptions: tls, acceptCompression: [] });
     }
     c = createClient(AgentService, transport);
     this.clients.set(name, c);

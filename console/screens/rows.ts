@@ -9,6 +9,8 @@ export interface ServiceRow {
   service: string;
   component: string;
   node: string;
+  /** Its container's name ("" when there is none yet). */
+  container: string;
   version: string;
   state: string;
   /** "3.2%", "41M/1.0G"; "-" when the node's Stats did not say (not running, or Stats failed). */
@@ -35,6 +37,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
       service: c.service,
       component: c.component,
       node: c.node,
+      container: c.container,
       version: c.version,
       state: c.state,
       ...usage(c.node, c.container),
@@ -51,6 +54,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
         service: st.service,
         component: c.component,
         node: st.node,
+        container: c.container,
         version: st.version,
         state: c.observedState || "missing",
         ...usage(st.node, c.container),

@@ -1,5 +1,5 @@
-// Services: every service-component of every node, with CPU and MEM (Stats every 2 s while
-// the screen is open); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
+// Services: every service-component of every node, with CPU and MEM (Stats every 2 s of the
+// nodes with rows on screen); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation), `e` opens a shell in the selected
 // component's container (the TUI hands the terminal over until the shell exits).
 import { useState } from "react";
@@ -23,7 +23,6 @@ export const SERVICES_KEYS = `↑↓/jk move  enter open  l logs  e exec (a shel
 export function ServicesScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
-  useStatsPoll(store);
   const { sort, sortKey } = useSort(store, "services", SERVICES_SORT);
   // Drawn again only when a row, the empty text or a note changes (a poll that found nothing new draws nothing).
   const { rows, loaded, empty, notes } = useView(
@@ -58,6 +57,12 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
   });
 
   const visible = rows.slice(start, end);
+  // Stats of the containers on screen (of every one while the rows are sorted by what Stats
+  // says): rows scrolled out of view are not measured and sent every 2 s for nothing.
+  const byUsage = sort?.column === "cpu" || sort?.column === "mem";
+  const shown: Record<string, string[]> = {};
+  for (const r of visible) if (r.container) (shown[r.node] ??= []).push(r.container);
+  useStatsPoll(store, byUsage ? undefined : Object.keys(shown).sort(), byUsage ? undefined : shown);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end" dimColor={nav.color}>

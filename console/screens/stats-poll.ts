@@ -8,9 +8,12 @@ import type { ConsoleStore } from "../store/state.ts";
 
 export const STATS_EVERY_MS = 2000;
 
-/** Polls Stats of `nodes` (every node when absent) while the calling screen is mounted. */
-export function useStatsPoll(store: ConsoleStore, nodes?: string[], everyMs = STATS_EVERY_MS): void {
-  const key = nodes ? nodes.join(",") : "*";
+/**
+ * Polls Stats of `nodes` (every node when absent) while the calling screen is mounted; of
+ * only the containers `only` names for a node it has an entry for (the rows on screen).
+ */
+export function useStatsPoll(store: ConsoleStore, nodes?: string[], only?: Record<string, string[]>, everyMs = STATS_EVERY_MS): void {
+  const key = `${nodes ? nodes.join(",") : "*"} ${only ? JSON.stringify(only) : ""}`;
   useEffect(() => {
     if (nodes && nodes.length === 0) return;
     const listed = () => {
@@ -21,7 +24,7 @@ export function useStatsPoll(store: ConsoleStore, nodes?: string[], everyMs = ST
     const asked = new Set<string>();
     const ask = (names: string[]) => {
       for (const n of names) asked.add(n);
-      if (names.length) void store.getState().refreshStats(names);
+      if (names.length) void store.getState().refreshStats(names, only);
     };
     ask(listed());
     // A node whose containers become known between two rounds is asked at once.

@@ -5,19 +5,20 @@ import { agentError } from "../output/errors.ts";
 import { fanOut, LONG_CALL_MS, pickNodes, probe } from "./nodes.ts";
 import { pruneResult, statsRow, type PruneNodeResult } from "./resource-types.ts";
 import type { GetState, NodeOutcome, ResourceActions, SetState, StoreDeps } from "./state.ts";
+import { samePlain } from "./wire.ts";
 
 export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): ResourceActions {
   // Nodes with a Stats call in flight: a poll never piles calls onto a node slower than it.
   const asking = new Set<string>();
 
-  const statsOf = async (node: string) => {
+  const statsOf = async (node: string, containers: string[] = []) => {
     asking.add(node);
     try {
-      const res = await deps.agents.client(node).stats({}, deps.agents.call());
+      const res = await deps.agents.client(node).stats({ containers }, deps.agents.call());
       const rows = res.containers.map((c) => statsRow(node, c));
       set((s) => {
         // The same figures as last time (idle containers): nothing changes, nothing redraws.
-        if (!(node in s.statsErrors) && JSON.stringify(s.stats[node]) === JSON.stringify(rows)) return {};
+        if (!(node in s.statsErrors) && samePlain(s.stats[node], rows)) return {};
         const { [node]: _gone, ...statsErrors } = s.statsErrors;
         return { stats: { ...s.stats, [node]: rows }, statsErrors };
       });
@@ -31,7 +32,7 @@ export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): 
   };
 
   return {
-    async refreshStats(nodes) {
+    async refreshStats(nodes, only) {
       let names: string[];
       try {
         names = pickNodes(deps, nodes);
@@ -39,7 +40,7 @@ export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): 
         return; // no nodes: the command's own call says so
       }
       const due = names.filter((n) => !asking.has(n) && get().nodes[n]?.state !== "unreachable");
-      await Promise.all(due.map(statsOf));
+      await Promise.all(due.map((n) => statsOf(n, only?.[n])));
     },
 
     async pruneImages(options) {

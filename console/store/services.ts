@@ -11,7 +11,7 @@ import { agentError, ConsoleError } from "../output/errors.ts";
 import { fanOut, LONG_CALL_MS, pickNodes, probe } from "./nodes.ts";
 import type { GetState, ServiceActions, SetState, StoreDeps } from "./state.ts";
 import type { ContainerRow, OpResult, PublishInfo, ServiceStatus } from "./types.ts";
-import { plain } from "./wire.ts";
+import { plain, samePlain } from "./wire.ts";
 
 export function containerRow(node: string, c: ContainerSummary): ContainerRow {
   return { node, ...plain(ContainerSummarySchema, c) };
@@ -22,7 +22,7 @@ export function containerRow(node: string, c: ContainerSummary): ContainerRow {
 const STATUS_CONCURRENCY = 8;
 
 /** Whether two plain values (rows from the wire) hold the same data. */
-const same = (a: unknown, b: unknown) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+const same = (a: unknown, b: unknown) => a !== undefined && samePlain(a, b);
 
 /** `fn` over `items`, at most `limit` at once, results in order. */
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

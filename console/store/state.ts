@@ -133,7 +133,8 @@ export interface ServiceActions {
 /** resources.ts */
 export interface ResourceActions {
   /** Stats of every node (or of `nodes`) at once. Never fails and never marks a node: a node whose Stats fails keeps its rows elsewhere; `statsErrors` says why. A node already being asked, or unreachable, is skipped. */
-  refreshStats(nodes?: string[]): Promise<void>;
+  /** `only`: per node, the containers to ask about (a screen's visible rows); absent, every one. */
+  refreshStats(nodes?: string[], only?: Record<string, string[]>): Promise<void>;
   /** PruneImages on every node (or `options.node`), into `prune`. */
   pruneImages(options: PruneOptions): Promise<NodeOutcome<PruneNodeResult>[]>;
 }

@@ -13,7 +13,7 @@ import { initialMcr } from "./mcr-types.ts";
 import { nodeActions } from "./nodes.ts";
 import { resourceActions } from "./resources.ts";
 import { serviceActions } from "./services.ts";
-import type { ConsoleData, ConsoleState, ConsoleStore, StoreDeps } from "./state.ts";
+import type { ConsoleData, ConsoleState, ConsoleStore, SetState, StoreDeps } from "./state.ts";
 import { streamActions } from "./streams.ts";
 import { viewActions } from "./view-state.ts";
 
@@ -46,20 +46,38 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
   };
 }
 
+/**
+ * `set` that changes nothing, and tells no one, when every field given is the one already
+ * held: actions return `{}` or the same objects when a poll found nothing new, and each
+ * change wakes every view that derives from the store.
+ */
+function quiet(set: SetState): SetState {
+  return ((partial: Parameters<SetState>[0], replace?: boolean) => {
+    if (replace) return set(partial as ConsoleState, true);
+    set((s) => {
+      const p = typeof partial === "function" ? partial(s) : partial;
+      return Object.entries(p).every(([k, v]) => Object.is(v, s[k as keyof ConsoleState])) ? s : p;
+    });
+  }) as SetState;
+}
+
 export function createConsoleStore(deps: StoreDeps): ConsoleStore {
-  return createStore<ConsoleState>()((set, get) => ({
-    ...initialData(deps.agents.nodes),
-    ...nodeActions(set, get, deps),
-    ...serviceActions(set, get, deps),
-    ...resourceActions(set, get, deps),
-    ...buildActions(set, get, deps),
-    ...deployActions(set, get, deps),
-    ...streamActions(set, get, deps),
-    ...execActions(set, get, deps),
-    ...describeActions(set, get, deps),
-    ...releaseActions(set, get, deps),
-    ...mcrActions(set, get, deps),
-    ...viewActions(set),
-    ...commandActions(set, get, deps),
-  }));
+  return createStore<ConsoleState>()((rawSet, get) => {
+    const set = quiet(rawSet);
+    return {
+      ...initialData(deps.agents.nodes),
+      ...nodeActions(set, get, deps),
+      ...serviceActions(set, get, deps),
+      ...resourceActions(set, get, deps),
+      ...buildActions(set, get, deps),
+      ...deployActions(set, get, deps),
+      ...streamActions(set, get, deps),
+      ...execActions(set, get, deps),
+      ...describeActions(set, get, deps),
+      ...releaseActions(set, get, deps),
+      ...mcrActions(set, get, deps),
+      ...viewActions(set),
+      ...commandActions(set, get, deps),
+    };
+  });
 }

@@ -52,3 +52,22 @@ export function enumName<E extends object>(e: E, value: number, fallback: EnumNa
   const name = (e as Record<number, string | undefined>)[value];
   return name && name !== "UNSPECIFIED" ? (name.toLowerCase() as EnumName<E>) : fallback;
 }
+
+/**
+ * Whether two plain values (JSON-like: what `plain` makes, rows, views) hold the same data,
+ * compared in place: no string is made of either, as JSON.stringify would for each poll.
+ */
+export function samePlain(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlain(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!Object.hasOwn(b, k) || !samePlain((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
+}

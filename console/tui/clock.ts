@@ -5,12 +5,10 @@
 // age must not cause one.
 import { useEffect, useReducer, useRef } from "react";
 import type { ConsoleState, ConsoleStore } from "../store/state.ts";
+import { samePlain } from "../store/wire.ts";
 
 /** How often ages are worked out again (they change once a second only in their first minute). */
 export const CLOCK_MS = 4000;
-
-/** Whether two views (plain data) show the same. */
-const sameView = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * `derive(state, now)`, worked out again when the store changes, when `deps` change and every
@@ -28,7 +26,7 @@ export function useView<T>(store: ConsoleStore, derive: (s: ConsoleState, now: n
   useEffect(() => {
     const update = () => {
       const next = deriveRef.current(store.getState(), Date.now());
-      if (sameView(last.current!.value, next)) return;
+      if (samePlain(last.current!.value, next)) return;
       last.current = { deps: last.current!.deps, value: next };
       redraw();
     };

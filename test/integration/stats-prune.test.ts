@@ -84,6 +84,17 @@ describe("Stats and PruneImages with real podman", { skip: skipUnlessTools("podm
       ["idle"],
       "a user reads the stats of a service",
     );
+    // A screen asks only for the containers it shows; too many names are refused, naming the limit.
+    const busyName = seen.busy!.container;
+    const named = await client.stats({ containers: [busyName, "no-such-container"] }, admin);
+    assert.deepEqual(
+      named.containers.map((c) => c.container),
+      [busyName],
+    );
+    await assert.rejects(
+      client.stats({ containers: Array.from({ length: 1001 }, (_, i) => `c${i}`) }, admin),
+      (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && /containers: 1001 names given; at most 1000/.test(e.rawMessage),
+    );
   });
 
   test("prune: agent:admin only; a dry run and the age window remove nothing", async () => {
