@@ -7,12 +7,15 @@ export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n ===
 
 /**
  * "45s", "12m", "3h12m", "3d4h" since an RFC 3339 time; "" when not started. Seconds only in
- * the first minute: a screen of ages older than that changes once a minute, not every second.
+ * the first minute. Older ages are counted to the last whole minute of the clock (at most a
+ * minute short, never under 1m), so that a screen of containers started at different
+ * seconds changes once a minute, all at once, instead of at each one's own second.
  */
 export function uptime(startedAt: string, now = Date.now()): string {
   const t = Date.parse(startedAt);
   if (!startedAt || Number.isNaN(t)) return "";
   let s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s >= 60) s = Math.max(60, Math.floor((Math.floor(now / 60_000) * 60_000 - t) / 1000));
   const d = Math.floor(s / 86400);
   s -= d * 86400;
   const h = Math.floor(s / 3600);

@@ -16,6 +16,13 @@ test("uptime: seconds in the first minute only, then minutes, hours and days", (
   assert.equal(at(3 * 3600 + 12 * 60 + 5), "3h12m");
   assert.equal(at(3 * 86400 + 4 * 3600 + 59), "3d4h");
   assert.equal(at(-5), "0s", "a clock behind the node's: never negative");
+  // Started at a second of its own: counted to the clock's last whole minute, never under 1m.
+  const odd = "2026-01-01T00:00:30Z";
+  const clock = (iso: string) => uptime(odd, Date.parse(iso));
+  assert.equal(clock("2026-01-01T00:01:29Z"), "59s");
+  assert.equal(clock("2026-01-01T00:01:31Z"), "1m");
+  assert.equal(clock("2026-01-01T00:02:59Z"), "1m", "two rows started at different seconds change together, at the minute");
+  assert.equal(clock("2026-01-01T00:03:00Z"), "2m");
   assert.equal(uptime(""), "");
   assert.equal(uptime("not a time"), "");
 });
