@@ -10,7 +10,7 @@ import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Rule } from "../../lib/policy/rules.ts";
 import { validateDefinition } from "../../lib/services/definition.ts";
 import { DescribeRequestSchema, DescribeResponseSchema, type DescribeResponse } from "../../proto/gen/mcp/agent/v1/describe_pb.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Rule } from "../../lib/policy/rules.ts";
 import { StatsRequestSchema } from "../../proto/gen/mcp/agent/v1/resources_pb.ts";
 import { agentOn, claims, removeAgents, serviceDef } from "../helpers/agent-service-fixture.ts";

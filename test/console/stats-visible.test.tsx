@@ -5,7 +5,7 @@ import { after, afterEach, test } from "node:test";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { press, untilFrame } from "../helpers/ink-keys.ts";
-import { type AgentImpl, fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
+import { type AgentImpl, fixtureStore, health, removeFixtures, runningContainer } from "./tui-fixture.ts";
 
 after(removeFixtures);
 afterEach(() => cleanup());
@@ -16,16 +16,7 @@ function agent(prefix: string, asked: Record<string, number>, named: Record<stri
   return {
     health,
     list: async () => ({
-      containers: names.map((service) => ({
-        service,
-        component: "api",
-        container: `${service}-api`,
-        image: "i",
-        version: "v1",
-        state: "running",
-        startedAt: "",
-        ports: [],
-      })),
+      containers: names.map(runningContainer),
     }),
     status: async (req) => ({ service: req.service, version: "v1", active: true, components: [] }),
     stats: async (req) => {

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { startPoller } from "../../console/tui/poller.ts";
 import { untilFrame } from "../helpers/ink-keys.ts";
-import { type AgentImpl, fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
+import { type AgentImpl, fixtureStore, health, removeFixtures, runningContainer } from "./tui-fixture.ts";
 
 after(removeFixtures);
 
@@ -22,21 +22,7 @@ function platform(unknown = new Set<string>()) {
   let cut: (() => void) | undefined;
   const rift: AgentImpl = {
     health,
-    list: async () => (
-      lists++,
-      {
-        containers: SERVICES.map((service) => ({
-          service,
-          component: "api",
-          container: `${service}-api`,
-          image: "i",
-          version: "v1",
-          state: "running",
-          startedAt: "",
-          ports: [],
-        })),
-      }
-    ),
+    list: async () => (lists++, { containers: SERVICES.map(runningContainer) }),
     status: async (req) => {
       asked.push(req.service);
       if (unknown.has(req.service)) throw new ConnectError(`service ${req.service} is not deployed here`, Code.NotFound);

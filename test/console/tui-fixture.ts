@@ -22,6 +22,18 @@ export const removeFixtures = () => dirs.splice(0).forEach((d) => rmSync(d, { re
 
 export const health = () => ({ status: "ok", version: "1", node: "x", podmanVersion: "4.3.1" });
 
+/** A running container of `service`'s `api` component, as an agent's List gives it. */
+export const runningContainer = (service: string) => ({
+  service,
+  component: "api",
+  container: `${service}-api`,
+  image: "i",
+  version: "v1",
+  state: "running",
+  startedAt: "",
+  ports: [],
+});
+
 export const SHOP = 'name = "shop"\nnode = "rift"\nversion = "v1"\n[[components]]\nname = "api"\n[[components]]\nname = "web"\n';
 
 /** A store whose nodes are `agents` (by name; at `urls`, else https://<name>.test:9444), with `definitions` (file name → TOML) in its services folder. */

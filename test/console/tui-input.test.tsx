@@ -2,7 +2,7 @@ import { after, afterEach, describe, test } from "node:test";
 import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { untilFrame } from "../helpers/ink-keys.ts";
-import { fixtureStore, health, removeFixtures } from "./tui-fixture.ts";
+import { fixtureStore, health, runningContainer, removeFixtures } from "./tui-fixture.ts";
 
 after(removeFixtures);
 afterEach(() => cleanup());
@@ -13,17 +13,7 @@ const END = "\x1b[F";
 const settle = () => new Promise((r) => setTimeout(r, 40));
 
 function app() {
-  const container = (service: string) => ({
-    service,
-    component: "api",
-    container: `${service}-api`,
-    image: "i",
-    version: "v1",
-    state: "running",
-    startedAt: "",
-    ports: [],
-  });
-  const { store } = fixtureStore({ rift: { health, list: async () => ({ containers: ["s1", "s2", "s3", "s4", "s5"].map(container) }) } }, {});
+  const { store } = fixtureStore({ rift: { health, list: async () => ({ containers: ["s1", "s2", "s3", "s4", "s5"].map(runningContainer) }) } }, {});
   const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
   /** Writes each string as one read of the terminal. */
   const type = async (...reads: string[]) => {

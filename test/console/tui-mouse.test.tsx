@@ -10,7 +10,7 @@ import { cleanup, render } from "ink-testing-library";
 import { App } from "../../console/tui/app.tsx";
 import { MouseReader } from "../../console/tui/mouse.ts";
 import { press, untilFrame } from "../helpers/ink-keys.ts";
-import { fixtureStore, health, LogFeed, removeFixtures } from "./tui-fixture.ts";
+import { fixtureStore, health, runningContainer, LogFeed, removeFixtures } from "./tui-fixture.ts";
 
 const level = chalk.level;
 after(() => ((chalk.level = level), removeFixtures()));
@@ -62,17 +62,7 @@ describe("mouse sequences in the input", () => {
 
 function servicesApp() {
   chalk.level = 1;
-  const container = (service: string) => ({
-    service,
-    component: "api",
-    container: `${service}-api`,
-    image: "i",
-    version: "v1",
-    state: "running",
-    startedAt: "",
-    ports: [],
-  });
-  const { store } = fixtureStore({ rift: { health, list: async () => ({ containers: ["s1", "s2", "s3", "s4", "s5"].map(container) }) } }, {});
+  const { store } = fixtureStore({ rift: { health, list: async () => ({ containers: ["s1", "s2", "s3", "s4", "s5"].map(runningContainer) }) } }, {});
   const ui = render(<App store={store} width={100} height={24} color={false} poll={false} />);
   return { ui, store };
 }

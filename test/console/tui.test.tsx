@@ -179,7 +179,7 @@ describe("TUI", () => {
     // Wrapped: the long line continues on the next line, indented past the prefix.
     assert.match(f, /^ {6}x+/m);
     await press(ui.stdin, "w");
-    f = await untilFrame(ui.lastFrame, /shop  ·  following$/m);
+    f = await untilFrame(ui.lastFrame, /shop {2}· {2}following$/m);
     assert.doesNotMatch(f, /^ {6}x+/m);
     await press(ui.stdin, "/", ..."line 7", ENTER);
     f = await untilFrame(ui.lastFrame, /\/line 7 2 matches/);

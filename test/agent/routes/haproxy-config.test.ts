@@ -97,14 +97,14 @@ describe("route table", () => {
 describe("HAProxy translation", () => {
   test("an l7-only port is an HTTP frontend terminating TLS 1.3 and choosing by Host; l4 ports choose by SNI without decrypting", () => {
     const { text } = renderHaproxyConfig(table(), opts);
-    assert.match(text, /frontend mcp:http:443\n  mode http\n  bind 127\.0\.0\.1:443 ssl crt \/certs\/shop\.pem ssl-min-ver TLSv1\.3 alpn h2,http\/1\.1\n/);
+    assert.match(text, /frontend mcp:http:443\n {2}mode http\n {2}bind 127\.0\.0\.1:443 ssl crt \/certs\/shop\.pem ssl-min-ver TLSv1\.3 alpn h2,http\/1\.1\n/);
     assert.match(text, /use_backend mcp:route:shop:web:default if \{ req\.hdr\(host\),field\(1,:\),lower -m str www\.example\.net \}/);
-    assert.match(text, /frontend mcp:tls:8443\n  mode tcp\n  bind 127\.0\.0\.1:8443\n  tcp-request inspect-delay 5s\n/);
+    assert.match(text, /frontend mcp:tls:8443\n {2}mode tcp\n {2}bind 127\.0\.0\.1:8443\n {2}tcp-request inspect-delay 5s\n/);
     assert.match(text, /use_backend mcp:route:shop:api:rest if \{ req\.ssl_sni -i shop\.svc\.example\.net \}/);
-    assert.match(text, /backend mcp:route:shop:api:rest\n  mode tcp\n  server target 127\.0\.0\.1:31000\n/);
+    assert.match(text, /backend mcp:route:shop:api:rest\n {2}mode tcp\n {2}server target 127\.0\.0\.1:31000\n/);
     assert.match(
       text,
-      /backend mcp:route:shop:web:default\n  mode http\n  retry-on conn-failure empty-response response-timeout\n  server target 127\.0\.0\.1:31002\n/,
+      /backend mcp:route:shop:web:default\n {2}mode http\n {2}retry-on conn-failure empty-response response-timeout\n {2}server target 127\.0\.0\.1:31002\n/,
     );
     assert.doesNotMatch(text, /\bcheck\b/, "no health checks: a restarting container is retried, not marked down");
     assert.match(text, /timeout connect 250ms\n[\s\S]*retries 60\n/);
@@ -114,8 +114,8 @@ describe("HAProxy translation", () => {
     const t = [...table(), entry({ port: 8443, hostname: "blog.example.net" })];
     const { text } = renderHaproxyConfig(t, opts);
     assert.match(text, /use_backend mcp:to-http:8443 if \{ req\.ssl_sni -i blog\.example\.net \}/);
-    assert.match(text, /backend mcp:to-http:8443\n  mode tcp\n  server inner abns@mcp-http-8443 send-proxy-v2\n/);
-    assert.match(text, /frontend mcp:http:8443\n  mode http\n  bind abns@mcp-http-8443 accept-proxy ssl crt \/certs\/blog\.pem /);
+    assert.match(text, /backend mcp:to-http:8443\n {2}mode tcp\n {2}server inner abns@mcp-http-8443 send-proxy-v2\n/);
+    assert.match(text, /frontend mcp:http:8443\n {2}mode http\n {2}bind abns@mcp-http-8443 accept-proxy ssl crt \/certs\/blog\.pem /);
   });
 
   test("the same table renders the same file and digest in any order; any change changes the digest", () => {
