@@ -4,7 +4,7 @@
 // manifests, A age or time) and never take a letter the screen already uses (the service
 // screen's S starts it; G is the bottom everywhere; I inverts).
 import type { NodeState } from "../store/types.ts";
-import type { AgentEventRow, ComponentStatusRow } from "../store/types.ts";
+import type { AgentEventRow, ComponentStatusRow, ReleaseRow } from "../store/types.ts";
 import type { AuditRow, GcRunRow, ManifestRow, PolicyRow, RepoRow, TagRow } from "../store/mcr-types.ts";
 import type { ContainerStatsRow } from "../store/resource-types.ts";
 import { byAge, byNumber, byText, byTime, type SortColumn } from "../views/sort.ts";
@@ -111,6 +111,15 @@ export const GC_SORT: SortColumn<GcItemRow>[] = [
   byText("repository", (i) => i.repository, "R"),
   byText("digest", (i) => i.digest),
   byNumber("size", (i) => i.size, "S"),
+];
+
+// R is roll back and r reload on the history screen: the release number sorts by N.
+export const HISTORY_SORT: SortColumn<ReleaseRow>[] = [
+  byNumber("release", (r) => r.number, "N"),
+  byAge("age", (r) => r.time, "A"),
+  byText("by", (r) => r.actor, "B"),
+  byText("version", (r) => r.version, "V"),
+  byText("result", (r) => r.result, "S"),
 ];
 
 export const EVENTS_SORT: SortColumn<AgentEventRow>[] = [

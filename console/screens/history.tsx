@@ -1,7 +1,7 @@
 // History: a service's releases (each deploy and rollback), newest first, from its node.
 // `R` puts the selected release back (after y/N): the agent deploys it again with its images
 // pinned by digest, and the deploy screen shows the progress. `r` asks the node again.
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { Box, Text } from "ink";
 import { useStore } from "zustand";
 import { Table } from "../components/table.tsx";
@@ -9,15 +9,19 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useView } from "../tui/clock.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { releasesSection } from "../views/releases.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { HISTORY_SORT } from "./columns.ts";
+import { useSort } from "./sorting.ts";
 import { useSelection } from "./pick.ts";
 
-export const HISTORY_KEYS = "↑↓/jk move  R roll back to this release  r reload  esc back  ? help  q quit";
+export const HISTORY_KEYS = `↑↓/jk move  R roll back to this release  r reload  esc back  ? help  q quit  ${sortKeys(HISTORY_SORT)}`;
 
 export function HistoryScreen({ store, service }: { store: ConsoleStore; service: string }) {
   const nav = useNav();
   const releases = useStore(store, (s) => s.releases[service]);
   const [error, setError] = useState<string | null>(null);
-  const list = releases ?? [];
+  const { sort, sortKey } = useSort(store, "history", HISTORY_SORT);
+  const list = useMemo(() => sortRows(releases ?? [], HISTORY_SORT, sort), [releases, sort]);
   const page = Math.max(1, nav.height - 4);
   const { sel, start, end, move } = useSelection(list.length, page);
   const load = () => {
@@ -36,7 +40,7 @@ export function HistoryScreen({ store, service }: { store: ConsoleStore; service
 
   const current = list[sel];
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "r") return (load(), true);
     if (input === "R" && current) {
       if (current.result !== "deployed") return (nav.flash(`release ${current.number} failed when it was deployed; pick one that ran`, true), true);
@@ -50,7 +54,14 @@ export function HistoryScreen({ store, service }: { store: ConsoleStore; service
   });
 
   // Its "ago" column follows the clock; drawn again only when a cell changes.
-  const section = useView(store, (s, now) => releasesSection(service, (s.releases[service] ?? []).slice(start, end), now), [service, start, end]);
+  const section = useView(
+    store,
+    (s, now) => {
+      const out = releasesSection(service, sortRows(s.releases[service] ?? [], HISTORY_SORT, sort).slice(start, end), now);
+      return sort ? { ...out, sort } : out;
+    },
+    [service, start, end, sort],
+  );
   return (
     <Box flexDirection="column">
       {error ? (

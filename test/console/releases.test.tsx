@@ -124,4 +124,20 @@ describe("mcp history and mcp rollback", () => {
     await untilFrame(ui.lastFrame, /api +running/);
     assert.equal(rollbacks[0]!.release, 2);
   });
+
+  test("TUI: the history sorts by its columns (N twice: oldest release first), and R rolls back the row it shows selected", async () => {
+    const { store, rollbacks } = platform();
+    const ui = render(<App store={store} width={140} height={24} color={false} poll={false} initial={{ screen: "history", service: "shop" }} />);
+    await untilFrame(ui.lastFrame, /releases of shop/);
+    await press(ui.stdin, "N");
+    await untilFrame(ui.lastFrame, /RELEASE ?▼/);
+    await press(ui.stdin, "N");
+    const f = await untilFrame(ui.lastFrame, /RELEASE ?▲/);
+    const order = [...f.matchAll(/^ *(\d) +\S+ ago/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.match(f, /N\/A\/B\/V\/S < > sort/, "the footer says the letters");
+    await press(ui.stdin, "j", "R", "y");
+    await untilFrame(ui.lastFrame, /rollback of shop to release 2 on rift/);
+    assert.equal(rollbacks[0]!.release, 2, "the second row of the sorted table: release 2");
+  });
 });
