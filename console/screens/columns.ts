@@ -6,6 +6,7 @@
 import type { NodeState } from "../store/types.ts";
 import type { AgentEventRow, ComponentStatusRow, ReleaseRow } from "../store/types.ts";
 import type { AuditRow, GcRunRow, ManifestRow, PolicyRow, RepoRow, TagRow } from "../store/mcr-types.ts";
+import type { CommandRecord } from "../store/commands.ts";
 import type { ContainerStatsRow } from "../store/resource-types.ts";
 import { byAge, byNumber, byText, byTime, type SortColumn } from "../views/sort.ts";
 import type { ServiceRow } from "./rows.ts";
@@ -111,6 +112,17 @@ export const GC_SORT: SortColumn<GcItemRow>[] = [
   byText("repository", (i) => i.repository, "R"),
   byText("digest", (i) => i.digest),
   byNumber("size", (i) => i.size, "S"),
+];
+
+// r reloads the command log: its where column sorts by W.
+export const COMMANDS_SORT: SortColumn<CommandRecord>[] = [
+  byTime("time", (r) => r.time, "A"),
+  byText("where", (r) => r.where, "W"),
+  byText("command", (r) => r.command, "C"),
+  byText("target", (r) => r.target, "T"),
+  byText("result", (r) => r.outcome, "S"),
+  byNumber("duration", (r) => r.durationMs, "D"),
+  byText("error", (r) => r.error, "E"),
 ];
 
 // R is roll back and r reload on the history screen: the release number sorts by N.

@@ -10,15 +10,19 @@ import type { ConsoleStore } from "../store/state.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
 import { commandsSection, resultText, skippedNote } from "../views/commands.ts";
 import { count } from "../views/format.ts";
+import { sortKeys, sortRows } from "../views/sort.ts";
+import { COMMANDS_SORT } from "./columns.ts";
 import { range, useSelection } from "./pick.ts";
+import { useSort } from "./sorting.ts";
 
-export const COMMANDS_KEYS = "↑↓/jk move  / filter  r reload  esc back  ? help  q quit";
+export const COMMANDS_KEYS = `↑↓/jk move  / filter  r reload  esc back  ? help  q quit  ${sortKeys(COMMANDS_SORT)}`;
 
 export function CommandsScreen({ store }: { store: ConsoleStore }) {
   const nav = useNav();
   const [filter, setFilter] = useState("");
   const [error, setError] = useState("");
   const log = useStore(store, (s) => s.commands);
+  const { sort, sortKey } = useSort(store, "commands", COMMANDS_SORT);
   const load = () => {
     try {
       store.getState().loadCommands();
@@ -31,13 +35,14 @@ export function CommandsScreen({ store }: { store: ConsoleStore }) {
   const rows = useMemo(() => {
     const newest = log.records.slice().reverse();
     const f = filter.toLowerCase();
-    return f ? newest.filter((r) => [r.command, r.target, resultText(r), r.where, r.error].some((t) => t.toLowerCase().includes(f))) : newest;
-  }, [log.records, filter]);
+    const kept = f ? newest.filter((r) => [r.command, r.target, resultText(r), r.where, r.error].some((t) => t.toLowerCase().includes(f))) : newest;
+    return sortRows(kept, COMMANDS_SORT, sort);
+  }, [log.records, filter, sort]);
   const page = Math.max(1, nav.height - 3);
   const { sel, start, end, move } = useSelection(rows.length, page);
 
   useScreenKeys((input, key) => {
-    if (move(input, key)) return true;
+    if (move(input, key) || sortKey(input)) return true;
     if (input === "/") return (nav.prompt("/", filter, setFilter, setFilter), true);
     if (input === "r") return (load(), true);
     return false;
@@ -49,13 +54,16 @@ export function CommandsScreen({ store }: { store: ConsoleStore }) {
       <Text wrap="truncate-end" dimColor={nav.color}>
         {filter ? `filter: ${filter}  ` : ""}
         {count(rows.length, "command")}
-        {filter ? ` of ${log.records.length}` : ""}, newest first{range(start, end, rows.length)}
+        {filter ? ` of ${log.records.length}` : ""}, newest first unless sorted{range(start, end, rows.length)}
       </Text>
       <Table
-        section={commandsSection(
-          rows.slice(start, end),
-          filter ? "nothing matches the filter" : "nothing recorded yet: deploys, stops, deletes, GC runs and the other actions appear here as they end",
-        )}
+        section={{
+          ...commandsSection(
+            rows.slice(start, end),
+            filter ? "nothing matches the filter" : "nothing recorded yet: deploys, stops, deletes, GC runs and the other actions appear here as they end",
+          ),
+          ...(sort ? { sort } : {}),
+        }}
         width={nav.width}
         color={nav.color}
         selected={sel - start}

@@ -70,6 +70,15 @@ describe("the commands screen", () => {
     f = await untilFrame(ui.lastFrame, /filter: deploy/);
     assert.doesNotMatch(f, /team\/app/);
     assert.match(f, /1 command of 2/);
+    // Sorted by duration (D): the longest first; D again, the shortest first.
+    await press(ui.stdin, "/", "\x15", ENTER); // Ctrl-U: the filter cleared
+    await untilFrame(ui.lastFrame, /2 commands, newest first unless sorted/);
+    await press(ui.stdin, "D");
+    f = await untilFrame(ui.lastFrame, /DURATION ?▼/);
+    assert.ok(f.indexOf("mcp deploy blog") < f.indexOf("delete team/app:v1"), "4.2 s before the failed delete's few ms");
+    await press(ui.stdin, "D");
+    f = await untilFrame(ui.lastFrame, /DURATION ?▲/);
+    assert.ok(f.indexOf("delete team/app:v1") < f.indexOf("mcp deploy blog"));
   });
 
   test("a TUI action (s on the service screen) is recorded in the log file and shown by :commands", async () => {
