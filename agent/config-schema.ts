@@ -1,6 +1,7 @@
 // mcp-agent's configuration schema: [server], [database], [mcias], [auth], [log], [node],
 // [runtime], [registry], [ports], [storage], [placement] and the optional [proxy] and [dns]
 // (docs/agent.md). Loaded by config.ts, with $MCP_AGENT_<SECTION>_<KEY> overrides.
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { duration, listenAddr, logLevel, serverLimits } from "../lib/config/types.ts";
@@ -38,6 +39,13 @@ const proxySchema = z
   })
   .strict();
 
+/** "192.0.2.1:53" or "[2001:db8::1]:53": what a resolver can be pointed at. */
+function dnsServerAddress(v: string): boolean {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) return false;
+  return m[1] ? isIP(m[1]) === 6 : isIP(m[2]!) === 4;
+}
+
 const dnsSchema = z
   .object({
     /** Only "powerdns" today; the driver interface (agent/dns/driver.ts) leaves room for RFC 2136. */
@@ -57,6 +65,11 @@ const dnsSchema = z
     ca_cert: z.string().default(""),
     /** true: a deploy fails when the DNS server cannot take its records; false: warning and retries. */
     required: z.boolean().default(true),
+    /** "address:port" of the DNS server answering for the zone, asked by Status; default: api_url's host (an address), port 53; "off": not asked. */
+    server: z
+      .string()
+      .default("")
+      .refine((v) => v === "" || v === "off" || dnsServerAddress(v), 'must be "address:port" (an IPv6 address in brackets, e.g. "[::1]:53") or "off"'),
   })
   .strict();
 

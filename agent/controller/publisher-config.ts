@@ -1,4 +1,5 @@
 // Builds the Publisher from the agent's [proxy], [dns] and [node] sections; none of them: no publisher.
+import { isIP } from "node:net";
 import { readFileSync } from "node:fs";
 import type { Logger } from "../../lib/log/logger.ts";
 import type { AgentConfig } from "../config.ts";
@@ -42,7 +43,17 @@ export function publisherFor(cfg: AgentConfig, store: StateStore, log: Logger): 
       ca: c.ca_cert ? readFileSync(c.ca_cert, "utf8") : undefined,
       owner: `mcp-agent on ${cfg.node.name}`,
     });
-    dns = new DnsManager(driver, routing, { serviceZone: cfg.node.zone, zone: c.zone, addresses: c.addresses, ttl: c.ttl }, log.child({ part: "dns" }));
+    // The DNS server itself, asked by Status whether it serves the zone: by default on the API's
+    // host when that is an address (a resolver is given addresses, not names).
+    const apiHost = new URL(c.api_url).hostname;
+    const byDefault = isIP(apiHost.replace(/^\[|\]$/g, "")) ? `${apiHost}:53` : "";
+    const server = c.server === "off" ? "" : c.server || byDefault;
+    dns = new DnsManager(
+      driver,
+      routing,
+      { serviceZone: cfg.node.zone, zone: c.zone, addresses: c.addresses, ttl: c.ttl, ...(server ? { server } : {}) },
+      log.child({ part: "dns" }),
+    );
     log.info({ server: driver.description, addresses: c.addresses, required: c.required }, "DNS records through PowerDNS");
   }
   return new Publisher({ routes, dns, proxyRequired: cfg.proxy?.required ?? true, dnsRequired: cfg.dns?.required ?? true, store, routing, log });

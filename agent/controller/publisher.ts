@@ -179,12 +179,12 @@ export class Publisher implements DeployHooks {
       const s = await this.d.dns.status(service);
       records = s.records;
       const bad = records.filter((r) => r.state !== "in_sync");
-      const state = s.error ? "unreachable" : bad.length ? "drift" : "in_sync";
+      const state = s.error ? "unreachable" : s.notServed ? "not_served" : bad.length ? "drift" : "in_sync";
       dns = {
         configured: true,
         server: this.d.dns.driver.description,
         state,
-        message: s.error ?? (bad.length ? `${bad.length} record set(s) differ from the server's` : "records match the server"),
+        message: s.error ?? s.notServed ?? (bad.length ? `${bad.length} record set(s) differ from the server's` : "records match the server"),
       };
     }
     return { routes, records, proxy, dns };

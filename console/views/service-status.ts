@@ -6,7 +6,7 @@ import type { ServiceStatus } from "../store/types.ts";
 import { emptyText, portsText, stateCell, uptime } from "./format.ts";
 import { statsOf, usageCells } from "./usage.ts";
 
-const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs)$/.test(state) ? "bad" : "warn");
+const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs|not_served)$/.test(state) ? "bad" : "warn");
 
 /** Routes and DNS records (docs/routing.md), shown where the agent publishes them. */
 export function publishSections(statuses: ServiceStatus[], many: boolean): Section[] {

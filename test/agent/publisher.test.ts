@@ -263,5 +263,9 @@ describe("[proxy] and [dns] config", () => {
     refuses(`${base}[node]\nzone = "example.net"\n[dns]\napi_key_file = "k"\n`, /\[dns\] addresses is required/);
     refuses(`${base}[node]\nzone = "example.net"\n[dns]\napi_key_file = "k"\naddresses = ["not-an-ip"]\n`, /\[dns\] addresses\.0/);
     refuses(`${base}[node]\nzone = "Example Net"\n`, /\[node\] zone .* is not a DNS name/);
+    const dns = (server: string) => `${base}[node]\nzone = "example.net"\n[dns]\napi_key_file = "k"\naddresses = ["192.0.2.1"]\nserver = "${server}"\n`;
+    for (const bad of ["ns1.example.net:53", "192.0.2.1", "192.0.2.1:0", "192.0.2.1:70000", "::1:53", "[192.0.2.1]:53"])
+      refuses(dns(bad), /\[dns\] server must be "address:port" \(an IPv6 address in brackets, e\.g\. "\[::1\]:53"\) or "off"/);
+    for (const good of ["192.0.2.1:53", "[2001:db8::1]:5300", "off"]) assert.equal(load(dns(good)).dns!.server, good);
   });
 });

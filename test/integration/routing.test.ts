@@ -172,6 +172,7 @@ retry_window = "20s"
 [dns]
 api_url = "${pdns.apiUrl}"
 api_key_file = "${pdns.apiKeyFile}"
+server = "127.0.0.1:${pdns.dnsPort}"
 addresses = ["192.0.2.10", "2001:db8::10"]
 `,
     });
