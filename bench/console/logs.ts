@@ -14,7 +14,10 @@ const ticks = (pid: number) => {
 /** `rowsText`: what the services screen shows once both nodes' rows are there. */
 export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds: number, rowsText: string): Promise<string[]> {
   // Lines lost: a follow with --json for the same window.
-  const follow = spawn(MCP_BIN, ["--config", config, "logs", "chatty", "-f", "--json"], { env, stdio: ["ignore", "pipe", "ignore"] });
+  const follow = spawn(MCP_BIN, ["--config", config, "logs", "chatty", "-f", "--json"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  // Its notices: a follow that broke and reconnected says so (a line lost is then at a reconnect).
+  let notices = "";
+  follow.stderr!.on("data", (d: Buffer) => (notices += d.toString()));
   let rest = "";
   let first = -1;
   let prev = -1;
@@ -86,7 +89,7 @@ export async function logsBench(config: string, env: NodeJS.ProcessEnv, seconds:
     return [
       `logs screen, ${(wall / 1000).toFixed(1)} s, container writing ${rate.toFixed(0)} lines/s: console CPU ${(cpu * 100).toFixed(0)}% of one core; key press to frame median ${s[Math.floor(s.length / 2)]!.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms ${p99 < 50 ? "PASS" : "MISS"} (< 50 ms), max ${s.at(-1)!.toFixed(0)} ms (${s.length} presses)`,
       `  console RSS after ${(wall / 1000).toFixed(0)} s of it: ${rss.toFixed(0)} MiB ${rss < 150 ? "PASS" : "MISS"} (< 150 MiB after 30 minutes: SECONDS_LOGS=1800)`,
-      `  mcp logs -f --json over the same window: lines ${first}..${prev}, ${received} received, ${missing} lost`,
+      `  mcp logs -f --json over the same window: lines ${first}..${prev}, ${received} received, ${missing} lost; ${(notices.match(/reconnecting/g) ?? []).length} reconnects${notices.trim() ? ` (${notices.trim().split("\n").slice(0, 3).join("; ")})` : ""}`,
     ];
   } finally {
     child.stdin!.write("q");

@@ -1,7 +1,8 @@
 // `mcp logs <service>[/<component>] [-f] [--tail N] [--since T] [--timestamps]`: container
 // logs from the service's node. Without a component every component is followed, merged,
 // each line prefixed by its component. --json: one NDJSON record a line. On a terminal the
-// lines are written as they come (colour per component), so they scroll like any log.
+// lines are written as they come (colour per component), so they scroll like any log. A
+// follow that breaks and reconnects says so on stderr, and again when it has resumed.
 import { ConsoleError } from "../output/errors.ts";
 import { splitTarget } from "../store/services.ts";
 import type { LogLine } from "../store/types.ts";
@@ -38,6 +39,17 @@ const command: CommandSpec = {
       if (!colours.has(l.component)) colours.set(l.component, COLORS[colours.size % COLORS.length]!);
       return `\x1b[${colours.get(l.component)}m${l.component}\x1b[0m | `;
     };
+    // Each component's follow: "reconnecting…" when it breaks, "resumed" once lines flow again.
+    const said = new Map<string, string>();
+    const unsubscribe = store.subscribe((s) => {
+      for (const [component, state] of Object.entries(s.logs.streams)) {
+        const before = said.get(component) ?? "";
+        if (state === before) continue;
+        said.set(component, state);
+        if (state.startsWith("reconnecting")) ctx.out.note(`mcp: logs of ${component}: ${state}`);
+        else if (state === "open" && before.startsWith("reconnecting")) ctx.out.note(`mcp: logs of ${component}: resumed`);
+      }
+    });
     await stream<LogLine, void>(
       ctx,
       {
@@ -57,7 +69,7 @@ const command: CommandSpec = {
           },
           ctx.signal,
         ),
-    );
+    ).finally(unsubscribe);
     return 0;
   },
 };

@@ -83,6 +83,8 @@ describe("mcp logs -f across an agent restart", { skip: skipUnlessTools("podman"
         nums.map((_, i) => first + i),
         "no line repeated, none lost",
       );
+      assert.match(follow.stderr(), /mcp: logs of api: reconnecting/, "the break is said on stderr");
+      assert.match(follow.stderr(), /mcp: logs of api: resumed/);
     } finally {
       assert.equal(await follow.stop(), 0);
     }
