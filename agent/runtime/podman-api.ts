@@ -35,6 +35,13 @@ import type {
   RuntimeEvent,
 } from "./runtime.ts";
 
+/** Waits before asking a read again that met an exiting process (call()). */
+const EXITING_RETRIES = [25, 50, 100, 200];
+
+/** podman's 500 for a process that was gone by the time it read its /proc files. */
+const exitedMidRead = (err: unknown) =>
+  err instanceof RuntimeError && err.exitCode === 500 && /\/proc\/\d+\/\S*: no such (process|file or directory)/.test(err.message);
+
 /** How long podman's version is taken as known (version()). */
 const VERSION_TTL_MS = 60_000;
 
@@ -57,7 +64,17 @@ export class PodmanApiRuntime implements Runtime {
 
   private async call<T>(method: string, path: string, opts?: Parameters<PodmanClient["call"]>[2]): Promise<T> {
     await this.ready();
-    return this.client.call<T>(method, path, opts);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.client.call<T>(method, path, opts);
+      } catch (err) {
+        // A read that met a container's process as it exited (podman read its /proc files in
+        // between: "read /proc/11565/cgroup: no such process") is asked again; the answer then
+        // says the container exited. Only reads: they change nothing.
+        if (method !== "GET" || attempt >= EXITING_RETRIES.length || !exitedMidRead(err)) throw err;
+        await new Promise((r) => setTimeout(r, EXITING_RETRIES[attempt]));
+      }
+    }
   }
 
   /**
