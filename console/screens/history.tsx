@@ -56,11 +56,11 @@ export function HistoryScreen({ store, service }: { store: ConsoleStore; service
   // Its "ago" column follows the clock; drawn again only when a cell changes.
   const section = useView(
     store,
-    (s, now) => {
-      const out = releasesSection(service, sortRows(s.releases[service] ?? [], HISTORY_SORT, sort).slice(start, end), now);
+    (_, now) => {
+      const out = releasesSection(service, list.slice(start, end), now);
       return sort ? { ...out, sort } : out;
     },
-    [service, start, end, sort],
+    [service, list, start, end, sort],
   );
   return (
     <Box flexDirection="column">

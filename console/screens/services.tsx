@@ -1,5 +1,5 @@
 // Services: every service-component of every node, with CPU and MEM (Stats every 2 s of the
-// nodes with rows on screen); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
+// containers on screen); `/` filters, Shift + a letter (or < >) sorts, Enter opens the service,
 // `l` its logs, `d` deploys it (after a confirmation), `e` opens a shell in the selected
 // component's container (the TUI hands the terminal over until the shell exits).
 import { useState } from "react";
