@@ -80,6 +80,8 @@ export const agentConfigSchema = z
         listen_addr: listenAddr,
         tls_cert: nonEmpty,
         tls_key: nonEmpty,
+        /** A joined node's certificate: renewed from the registry at two thirds of its life, served without a restart. */
+        renew_cert: z.boolean().default(false),
         shutdown_timeout: duration("30s"),
         /** TLS handshake and (HTTP/1.1) request headers must arrive within this. */
         read_timeout: duration("30s"),

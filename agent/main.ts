@@ -7,6 +7,7 @@ import { createLogger } from "../lib/log/logger.ts";
 import { exitOnSignals } from "../lib/process/signals.ts";
 import { version } from "../lib/version.ts";
 import { initAgent } from "./commands/init.ts";
+import { joinPlatform } from "./commands/join.ts";
 import { loadAgentConfig, type AgentConfig } from "./config.ts";
 import { lockAgentDatabase } from "./instance-lock.ts";
 import { startAgent, type RunningAgent } from "./server.ts";
@@ -52,6 +53,26 @@ program
         force: o.force,
       });
       process.stdout.write(`initialized ${r.dir}\n  config: ${r.config}\n  CA:     ${r.caCert}\nstart with: mcp-agent server --config ${r.config}\n`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command("join")
+  .description("join the platform with a token from `mcp node add`: key made here, certificate and account from the registry")
+  .argument("<registry-url>", "the registry, e.g. https://rift.example.net:8443")
+  .requiredOption("--token <token>", "the join token `mcp node add` printed (works once)")
+  .option("--dir <dir>", "the agent's data folder (local disk, never NFS)", "/var/lib/mcp-agent")
+  .option("--listen <addr>", "listen address (default: the port of the node's registered URL)")
+  .option("--container-prefix <prefix>", "put before every container name, for agents that share a podman (default: none)")
+  .option("--force", "join again into an existing folder (its config and certificate are rewritten)", false)
+  .action(async (registryUrl: string, o) => {
+    try {
+      const r = await joinPlatform({ token: o.token, registryUrl, dir: o.dir, listen: o.listen, containerPrefix: o.containerPrefix, force: o.force });
+      process.stdout.write(
+        `joined as node ${r.node} (${r.url}); certificate valid until ${r.certExpiresAt}, renewed by the agent\n  config: ${r.config}\nstart with: mcp-agent server --config ${r.config}\n`,
+      );
     } catch (err) {
       fail((err as Error).message);
     }

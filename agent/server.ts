@@ -38,6 +38,8 @@ import { StateStore } from "./state/store.ts";
 import { Placer } from "./placement/placer.ts";
 import { ServiceUserRuntimes, SharedRuntime, type RuntimeProvider } from "./runtime/provider.ts";
 import { mcrSessionFor } from "./registry/mcr-session.ts";
+import { CertRenewal, completeRenewal } from "./registry/cert-renewal.ts";
+import { RevokedCerts } from "./registry/revoked-certs.ts";
 import { sheetNumber } from "../lib/smep/smep.ts";
 import { version } from "../lib/version.ts";
 
@@ -225,14 +227,35 @@ export async function startAgent(
     tokenSubject: identity ? async (token) => (await identity.validate(token))?.subject ?? null : undefined,
     publicPaths: new Set([`/${AgentService.typeName}/${AgentService.method.health.name}`]),
   });
+  // A joined node's certificate renews itself; a renewal cut by a crash is finished first.
+  completeRenewal(cfg.server.tls_cert, cfg.server.tls_key);
+  const revoked = registrySession ? new RevokedCerts(registrySession, `https://${cfg.registry.host}`, registryCa, log) : null;
+  void revoked?.start(cfg.auth.policy_refresh);
   const server: Http2SecureServer = createSecureServer({
     ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key),
+    // A client certificate is asked for, never required: one of a removed node is refused.
+    requestCert: revoked !== null,
+    rejectUnauthorized: false,
     allowHTTP1: true,
     ...handshakeTimeout(cfg.server),
     settings: { maxConcurrentStreams: MAX_STREAMS_PER_SESSION },
   });
   // The HTTP/1.1 fallback's own limits; HTTP/2 streams get limitRequestTime and the idle close below.
   Object.assign(server, { headersTimeout: cfg.server.read_timeout, requestTimeout: cfg.server.request_timeout });
+  if (revoked) server.on("secureConnection", (socket) => revoked.check(socket));
+  const renewal =
+    cfg.server.renew_cert && registrySession
+      ? new CertRenewal({
+          certPath: cfg.server.tls_cert,
+          keyPath: cfg.server.tls_key,
+          registryUrl: `https://${cfg.registry.host}`,
+          registryCa: registryCa ?? null,
+          session: registrySession,
+          apply: (cert, key) => server.setSecureContext({ ...serverTlsOptions(cfg.server.tls_cert, cfg.server.tls_key), cert, key }),
+          log,
+        })
+      : null;
+  if (cfg.server.renew_cert && !registrySession) log.warn("[server] renew_cert needs a [registry] account: the certificate will not renew");
   const connections = guardConnections(cfg.server, log);
   connections.attach(server);
   const idle = closeIdleConnections(server, cfg.server.idle_timeout);
@@ -253,6 +276,7 @@ export async function startAgent(
   const address = await listenOn(server, cfg.server.listen_addr);
   reconciler.start(cfg.runtime.reconcile_interval);
   driftWatch.start();
+  renewal?.start();
   log.info(
     { address: address.address, port: address.port, node: cfg.node.name, agent: agentIdentity.id, container_prefix: agentIdentity.containerPrefix },
     "mcp-agent listening",
@@ -265,6 +289,8 @@ export async function startAgent(
       driftWatch.stop();
       await reconciler.stop();
       policy?.stop();
+      revoked?.stop();
+      renewal?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       closing.abort(); // log and event follows end; a deploy in flight runs to its end
       for (const s of sessions) s.close(); // graceful: lets open streams finish

@@ -2,14 +2,16 @@
 # Installs mcr or mcp-agent on a systemd host (docs/install.md). Idempotent: run it again
 # to upgrade; homes, configs and data are kept.
 #   sudo deploy/install.sh mcr [--hostname registry.example.net] [--listen 0.0.0.0:8443]
+#   sudo deploy/install.sh agent --token MCPJOIN-1-… --registry-url https://mcr:8443 [--listen 0.0.0.0:9444]
 #   sudo deploy/install.sh agent --identity-url https://mcr:8443 --registry mcr:8443 \
 #        [--listen 0.0.0.0:9444] [--hostname node.example.net] [--node NAME] [--ca-dir DIR]
 # Run it from a checkout after scripts/setup.sh (which installs the dependencies and the
 # build tools). The code goes to /opt/metacircular, replaced whole on upgrade. mcr's home is
 # /srv/mcr (`mcr init` on the first install only) and the platform CA's key sits in
-# /srv/mcr-ca, root-only, out of the mcr user's reach; the agent's home is
-# /var/lib/mcp-agent (`mcp-agent init`, signed by the platform CA when --ca-dir, by default
-# /srv/mcr-ca, holds it). The annotated examples go to /etc/metacircular/examples, never
+# /srv/mcr-ca, root-only, out of the mcr user's reach; the node signer in /srv/mcr/signer
+# is made there and renewed by mcr-signer.timer. The agent's home is /var/lib/mcp-agent:
+# with --token, `mcp-agent join` (docs/nodes.md: no CA key on the node); otherwise
+# `mcp-agent init`, signed by the platform CA when --ca-dir, by default /srv/mcr-ca, holds it. The annotated examples go to /etc/metacircular/examples, never
 # over a file that is there. Then the units are installed, enabled and (re)started.
 #
 # DESTDIR=/some/folder lays everything down below that folder instead of / (staging,
@@ -34,9 +36,11 @@ identity_url=
 registry=
 node=
 ca_dir=$home-ca
+token=
+registry_url=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --hostname|--listen|--identity-url|--registry|--node|--ca-dir)
+    --hostname|--listen|--identity-url|--registry|--node|--ca-dir|--token|--registry-url)
       [ $# -ge 2 ] || { echo "install.sh: $1 needs a value" >&2; exit 2; } ;;&
     --hostname) hostnames+=("$2"); shift 2 ;;
     --listen) listen=$2; shift 2 ;;
@@ -44,6 +48,8 @@ while [ $# -gt 0 ]; do
     --registry) registry=$2; shift 2 ;;
     --node) node=$2; shift 2 ;;
     --ca-dir) ca_dir=$2; shift 2 ;;
+    --token) token=$2; shift 2 ;;
+    --registry-url) registry_url=$2; shift 2 ;;
     *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -96,19 +102,26 @@ install_mcr() {
     for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
     "$prefix/bin/mcr" "${args[@]}"
   fi
+  # A home from before node signers gets one (a young one is kept).
+  "$prefix/bin/mcr" cert signer --config "$home/mcr.toml" --ca-dir "$ca_dir"
   mkdir -p "$home/backups"
   if [ -z "$root" ]; then
     chown -R mcr:mcr "$home"
     chown -R root:root "$ca_dir"
   fi
   chmod 0700 "$home" "$home/backups" "$ca_dir"
-  for u in mcr.service mcr-backup.service mcr-backup.timer; do install_unit "$u"; done
+  for u in mcr.service mcr-backup.service mcr-backup.timer mcr-signer.service mcr-signer.timer; do install_unit "$u"; done
   echo "clients trust the registry through $home/certs/ca.pem"
 }
 
 install_agent() {
   local dir=$root/var/lib/mcp-agent
-  if [ ! -f "$dir/mcp-agent.toml" ]; then
+  if [ ! -f "$dir/mcp-agent.toml" ] && [ -n "$token" ]; then
+    [ -n "$registry_url" ] || { echo "install.sh: --token needs --registry-url (https://<registry>:8443)" >&2; exit 2; }
+    args=(join --token "$token" "$registry_url" --dir "$dir")
+    [ -n "$listen" ] && args+=(--listen "$listen")
+    "$prefix/bin/mcp-agent" "${args[@]}"
+  elif [ ! -f "$dir/mcp-agent.toml" ]; then
     args=(init --dir "$dir" --listen "${listen:-127.0.0.1:9444}")
     for h in "${hostnames[@]}"; do args+=(--hostname "$h"); done
     # The platform CA's folder: beside mcr's home when mcr is on this node, or --ca-dir.
@@ -124,7 +137,7 @@ install_agent() {
 
 install_code
 install_examples
-if [ "$what" = mcr ]; then install_mcr; started=(mcr.service mcr-backup.timer); else install_agent; started=(mcp-agent.service); fi
+if [ "$what" = mcr ]; then install_mcr; started=(mcr.service mcr-backup.timer mcr-signer.timer); else install_agent; started=(mcp-agent.service); fi
 
 if [ -n "$root" ]; then
   echo "${started[*]} installed below $root (systemd not touched)"

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { loadConfig } from "../lib/config/load.ts";
 import { duration, listenAddr, logLevel, serverLimits } from "../lib/config/types.ts";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export const registryConfigSchema = z
@@ -118,6 +119,18 @@ export const registryConfigSchema = z
       })
       .strict()
       .default({}),
+    nodes: z
+      .object({
+        /** The node signer (`mcr init` makes it in <home>/signer/): it signs joined nodes' certificates. Empty: joining is off. */
+        signer_cert: z.string().default(""),
+        signer_key: z.string().default(""),
+        /** The platform CA joining nodes pin by digest; default ca.pem beside [server] tls_cert. */
+        ca_cert: z.string().default(""),
+        /** Lifetime of a node certificate (never past the signer's); nodes renew at two thirds of it. */
+        cert_lifetime: duration("30d"),
+      })
+      .strict()
+      .default({}),
     log: z.object({ level: logLevel }).strict().default({}),
   })
   .strict()
@@ -136,6 +149,13 @@ export const registryConfigSchema = z
     if (cfg.storage.backend === "local" && !cfg.storage.layers_path) ctx.addIssue({ code: "custom", path: ["storage", "layers_path"], message: "is required" });
     if (cfg.storage.backend === "s3" && !cfg.s3.bucket)
       ctx.addIssue({ code: "custom", path: ["s3", "bucket"], message: 'is required with [storage] backend = "s3"' });
+    if (!!cfg.nodes.signer_cert !== !!cfg.nodes.signer_key)
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodes", cfg.nodes.signer_cert ? "signer_key" : "signer_cert"],
+        message: "is required with the other signer file (both or neither)",
+      });
+    if (cfg.nodes.cert_lifetime < 2000) ctx.addIssue({ code: "custom", path: ["nodes", "cert_lifetime"], message: "must be at least 2s" });
     if (cfg.mcias.server_url && !cfg.mcias.server_url.startsWith("https://")) {
       ctx.addIssue({ code: "custom", path: ["mcias", "server_url"], message: "must be an https:// URL" });
     }
@@ -149,8 +169,26 @@ export function loadRegistryConfig(path: string, env: NodeJS.ProcessEnv = proces
     schema: registryConfigSchema,
     envPrefix: "MCR",
     env,
-    pathKeys: ["server.tls_cert", "server.tls_key", "database.path", "storage.layers_path", "storage.uploads_path", "s3.credentials_file", "mcias.ca_cert"],
+    pathKeys: [
+      "server.tls_cert",
+      "server.tls_key",
+      "database.path",
+      "storage.layers_path",
+      "storage.uploads_path",
+      "s3.credentials_file",
+      "mcias.ca_cert",
+      "nodes.signer_cert",
+      "nodes.signer_key",
+      "nodes.ca_cert",
+    ],
   });
+  // A home made before the signer: its default place, once `mcr cert signer` has made it.
+  const signer = join(dirname(path), "signer");
+  if (!cfg.nodes.signer_cert && existsSync(join(signer, "signer.pem"))) {
+    cfg.nodes.signer_cert = join(signer, "signer.pem");
+    cfg.nodes.signer_key = join(signer, "signer-key.pem");
+  }
+  if (!cfg.nodes.ca_cert && cfg.server.tls_cert) cfg.nodes.ca_cert = join(dirname(cfg.server.tls_cert), "ca.pem");
   if (!cfg.storage.uploads_path && cfg.storage.layers_path) cfg.storage.uploads_path = join(dirname(cfg.storage.layers_path), "uploads");
   if (cfg.s3.prefix && !cfg.s3.prefix.endsWith("/")) cfg.s3.prefix += "/";
   return cfg;

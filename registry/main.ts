@@ -8,6 +8,7 @@ import { createLogger } from "../lib/log/logger.ts";
 import { exitOnSignals } from "../lib/process/signals.ts";
 import { initRegistry } from "./commands/init.ts";
 import { renewServerCert } from "./commands/cert.ts";
+import { renewSigner } from "./commands/signer.ts";
 import { formatAccounts, generatePassword, readStdinPassword, withAccounts } from "./commands/account.ts";
 import { loadRegistryConfig, type RegistryConfig } from "./config.ts";
 import { startRegistry, type RunningRegistry } from "./server/registry-server.ts";
@@ -97,9 +98,22 @@ program
     },
   );
 
-program
-  .command("cert")
-  .description("the registry's server certificate")
+const cert = program.command("cert").description("the registry's server certificate and node signer");
+cert
+  .command("signer")
+  .description("make a new node signer from the platform CA when a third of its life is left (or --force); mcr picks it up without a restart")
+  .requiredOption("--config <file>", "path to mcr.toml")
+  .option("--ca-dir <dir>", "the platform CA's folder (default: <the config's folder>-ca)")
+  .option("--force", "renew whatever is left", false)
+  .action(async (o: { config: string; caDir?: string; force: boolean }) => {
+    try {
+      const r = await renewSigner({ config: o.config, caDir: o.caDir, force: o.force });
+      process.stdout.write(`${r.renewed ? "renewed" : "kept"} the node signer ${r.cert} (${r.reason}); valid until ${r.notAfter}\n`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+cert
   .command("renew")
   .description(
     "issue a new server certificate from the platform CA with the current names plus any --hostname; never touches mcr.toml; restart mcr to serve it",

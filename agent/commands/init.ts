@@ -59,16 +59,30 @@ export async function initAgent(o: AgentInitOptions): Promise<{ dir: string; con
   return { dir, config, caCert: caCertPath };
 }
 
-function configText(dir: string, node: string, o: AgentInitOptions, caCertPath: string): string {
+export interface ConfigTextOptions {
+  listen: string;
+  identityUrl?: string;
+  identityCa?: string;
+  registry?: string;
+  registryCa?: string;
+  containerPrefix?: string;
+  /** A joined node: its account, and its certificate renews itself. */
+  joined?: { username: string; passwordFile: string };
+}
+
+export function configText(dir: string, node: string, o: ConfigTextOptions, caCertPath: string): string {
   const q = JSON.stringify;
-  return `# mcp-agent configuration written by \`mcp-agent init\`. Reference: docs/agent.md.
+  const account = o.joined
+    ? `username = ${q(o.joined.username)}\npassword_file = ${q(o.joined.passwordFile)}`
+    : `# username = "agent-${node}"\n# password_file = "${join(dir, "registry.password")}"`;
+  return `# mcp-agent configuration written by \`mcp-agent ${o.joined ? "join" : "init"}\`. Reference: docs/agent.md.
 # Every key can be overridden by $MCP_<SECTION>_<KEY>; $PORT overrides the port of listen_addr.
 
 [server]
 listen_addr = ${q(o.listen)}
 tls_cert = ${q(join(dir, "certs", "cert.pem"))}
 tls_key = ${q(join(dir, "certs", "key.pem"))}
-
+${o.joined ? "# Joined with a token: the certificate renews itself at two thirds of its life.\nrenew_cert = true\n" : ""}
 [database]
 path = ${q(join(dir, "agent.db"))}
 
@@ -83,8 +97,7 @@ ca_cert = ${q(o.identityCa ? resolve(o.identityCa) : o.identityUrl ? caCertPath 
 [registry]
 host = ${q(o.registry ?? "")}
 ca_cert = ${q(o.registryCa ? resolve(o.registryCa) : o.registry ? caCertPath : "")}
-# username = "agent-${node}"
-# password_file = "${join(dir, "registry.password")}"
+${account}
 
 [runtime]
 # Put before every container name; agents that share a podman need one each (docs/agent.md).

@@ -43,12 +43,44 @@ export async function createCA(commonName: string, validDays = 3650): Promise<Pe
     signingAlgorithm: ALG,
     keys,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
+      // Path length 1: the CA signs the node signer, which signs only nodes.
+      new x509.BasicConstraintsExtension(true, 1, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}
+
+/** The path length a CA certificate allows below it (undefined: no limit). */
+export function caPathLength(certPem: string): number | undefined {
+  const bc = new x509.X509Certificate(certPem).getExtension(x509.BasicConstraintsExtension);
+  return bc?.pathLength;
+}
+
+/**
+ * The same CA (subject, key, expiry) re-issued with path length 1, for a CA made before node
+ * signers: its old certificate (path length 0) lets it sign servers but no intermediate CA.
+ * Clients must be given the new certificate.
+ */
+export async function reissueCA(ca: PemPair): Promise<PemPair> {
+  const old = new x509.X509Certificate(ca.certPem);
+  const privateKey = (await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(ca.keyPem), ALG, true, ["sign"])) as unknown as CryptoKey;
+  const publicKey = await old.publicKey.export(ALG, ["verify"]);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: old.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: old.notAfter,
+    signingAlgorithm: ALG,
+    keys: { privateKey, publicKey } as CryptoKeyPair,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: ca.keyPem };
 }
 
 /** Issues a TLS server certificate for `hosts` (DNS names and IP addresses), signed by `ca`. */

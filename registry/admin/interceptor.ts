@@ -20,6 +20,8 @@ const REQUIREMENTS: Record<string, Requirement> = {
   "mcr.v1.RegistryService/GetManifest": "account",
   // The handler lets admins and system accounts (the agents) through.
   "mcr.v1.PolicyService/ListEnabledRules": "account",
+  // Every account: the console takes its nodes from it, the agents the revoked certificates.
+  "mcr.v1.NodeService/ListNodes": "account",
   // The handler lets system accounts (the agents) through, no one else.
   "mcr.v1.AuditService/RecordAgentEvent": "account",
 };

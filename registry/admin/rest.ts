@@ -12,6 +12,7 @@ import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { GcService } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
+import { NodeService } from "../../proto/gen/mcr/v1/node_pb.ts";
 import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { OciError } from "../oci/errors.ts";
 import { hasBody, readBody, sendEmpty, sendJson } from "../oci/http.ts";
@@ -112,6 +113,9 @@ export const REST_ROUTES: RestRoute[] = [
     input: none,
     output: (j) => ({ running: j.current !== undefined, current: j.current ?? null, last_run: j.last ?? null }),
   },
+  { method: "GET", re: /^\/v1\/nodes$/, service: NodeService, rpc: "listNodes", input: none },
+  { method: "POST", re: /^\/v1\/nodes$/, service: NodeService, rpc: "addNode", input: (_m, _q, body) => body, status: 201 },
+  { method: "DELETE", re: /^\/v1\/nodes\/([a-z0-9][a-z0-9_.-]{0,62})$/, service: NodeService, rpc: "removeNode", input: (m) => ({ name: m[1]! }) },
   { method: "POST", re: /^\/v1\/snapshot$/, service: AdminService, rpc: "snapshot", input: none, status: 201 },
   { method: "GET", re: /^\/v1\/check$/, service: AdminService, rpc: "check", input: none },
 ];

@@ -6,6 +6,7 @@ import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { GcService } from "../../proto/gen/mcr/v1/gc_pb.ts";
+import { NodeService } from "../../proto/gen/mcr/v1/node_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -13,6 +14,8 @@ import type { GcManager } from "../gc/manager.ts";
 import type { PolicyStore } from "../policy/store.ts";
 import { adminService, type AdminServiceDeps } from "./admin-service.ts";
 import { auditService } from "./audit-service.ts";
+import type { NodeRegistrar } from "../nodes/registrar.ts";
+import { nodeService } from "./node-service.ts";
 import { gcService } from "./gc-service.ts";
 import { policyService } from "./policy-service.ts";
 import { registryService, type RegistryServiceDeps } from "./registry-service.ts";
@@ -25,6 +28,7 @@ export interface AdminRouteDeps extends AdminServiceDeps {
   /** [gc] grace, for runs that do not name one. */
   defaultGraceMs?: number;
   registry?: RegistryServiceDeps;
+  nodes?: NodeRegistrar;
 }
 
 /** Each service with its implementation. */
@@ -35,6 +39,7 @@ export function adminImplementations(deps: AdminRouteDeps): [DescService, Servic
     [AuditService, auditService(deps.audit) as ServiceImpl<DescService>],
   ];
   if (deps.gc) list.push([GcService, gcService(deps.gc, deps.defaultGraceMs ?? 3_600_000) as ServiceImpl<DescService>]);
+  if (deps.nodes) list.push([NodeService, nodeService(deps.nodes) as ServiceImpl<DescService>]);
   if (deps.registry) list.push([RegistryService, registryService(deps.registry) as ServiceImpl<DescService>]);
   return list;
 }

@@ -20,6 +20,9 @@ export const AUDIT_EVENT_TYPES = [
   "account_created",
   "account_updated",
   "pull_token_issued",
+  "node_added",
+  "node_joined",
+  "node_removed",
   // Reported by the agents (AuditService/RecordAgentEvent).
   "exec_started",
   "exec_finished",

@@ -6,7 +6,7 @@
 // after that removes what this run created: a refused init leaves no half-made home.
 import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "../../lib/fs/atomic.ts";
 import { CreatedPaths } from "../../lib/fs/created-paths.ts";
 import { redactUrl } from "../../lib/db/postgres.ts";
@@ -15,6 +15,7 @@ import { checkCA, defaultCaDir, loadOrCreateCA, publishCaCert } from "../../lib/
 import { openRegistryDb } from "../db/open.ts";
 import { AccountStore } from "../identity/accounts.ts";
 import { generatePassword } from "../identity/passwords.ts";
+import { signerPaths, signingRoot, writeSigner } from "./signer.ts";
 
 export interface InitOptions {
   dir: string;
@@ -108,17 +109,26 @@ async function createHome(opts: InitOptions, { dir, config, caDir, caExists, s3 
     undo.mkdir(caDir, 0o700);
     for (const f of ["ca.pem", "ca-key.pem"]) undo.willCreate(join(caDir, f));
   }
-  const ca = await loadOrCreateCA(caDir, certs);
-  if (ca.created) created.push(ca.certPath, ca.keyPath);
+  const found = await loadOrCreateCA(caDir, certs);
+  if (found.created) created.push(found.certPath, found.keyPath);
   const caCertPath = join(certs, "ca.pem");
   undo.willCreate(caCertPath);
-  publishCaCert(ca, caCertPath);
+  publishCaCert(found, caCertPath);
+  // A CA from before node signers is re-issued so that it may sign one (same key).
+  const ca = { ...found, certPem: (await signingRoot(found, dir)).root.certPem };
   const hosts = [...new Set(["localhost", "127.0.0.1", "::1", hostname(), ...opts.hostnames])];
   const server = await issueServerCert(ca, hosts);
   for (const f of ["key.pem", "cert.pem"]) undo.willCreate(join(certs, f));
   writeFileAtomic(join(certs, "key.pem"), server.keyPem, 0o600);
   writeFileAtomic(join(certs, "cert.pem"), server.certPem, 0o644);
   created.push(join(certs, "cert.pem"), join(certs, "key.pem"));
+
+  // The node signer: the server signs joined nodes' certificates with it, never with the CA key.
+  const signer = signerPaths(dir);
+  undo.mkdir(dirname(signer.cert), 0o700);
+  for (const f of [signer.cert, signer.key]) undo.willCreate(f);
+  await writeSigner(dir, ca);
+  created.push(signer.cert, signer.key);
 
   undo.willCreate(config);
   writeFileAtomic(config, configText(dir, opts.listen, hosts, opts.databaseUrl, s3), 0o600);
@@ -215,6 +225,13 @@ max_rows = 1000000
 grace = "1h"
 # Upload sessions without a new chunk for this long are removed every hour; "0" keeps them.
 stale_uploads = "24h"
+
+[nodes]
+# The node signer (made by \`mcr init\`, renewed by \`mcr cert signer\`) signs joined nodes' certificates.
+signer_cert = ${JSON.stringify(signerPaths(dir).cert)}
+signer_key = ${JSON.stringify(signerPaths(dir).key)}
+# Node certificates live this long and renew themselves at two thirds of it.
+cert_lifetime = "30d"
 
 [log]
 level = "info"

@@ -161,6 +161,37 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("pull_tokens_expiry").on("pull_tokens").column("expires_at").execute();
     },
   },
+  // The platform's nodes (registry/nodes/): registered with a one-time join token (kept as a
+  // hash), joined with a system account and a certificate from the node signer. node_certs
+  // keeps every certificate issued, so a removed node's are refused until they expire.
+  "0005_nodes": {
+    async up(db: Kysely<unknown>) {
+      const t = columnTypes(db);
+      await db.schema
+        .createTable("nodes")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("url", "text", (c) => c.notNull())
+        .addColumn("hostnames", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("account_id", "text")
+        .addColumn("policy_rule_id", t.bigint)
+        .addColumn("join_secret_hash", "text", (c) => c.unique())
+        .addColumn("token_expires_at", "text")
+        .addColumn("created_by", "text", (c) => c.notNull())
+        .addColumn("created_at", "text", (c) => c.notNull())
+        .addColumn("joined_at", "text")
+        .execute();
+      await db.schema
+        .createTable("node_certs")
+        .addColumn("serial", "text", (c) => c.primaryKey())
+        .addColumn("node", "text", (c) => c.notNull())
+        .addColumn("issued_at", "text", (c) => c.notNull())
+        .addColumn("expires_at", "text", (c) => c.notNull())
+        .addColumn("revoked_at", "text")
+        .execute();
+      await db.schema.createIndex("node_certs_node").on("node_certs").columns(["node", "issued_at"]).execute();
+    },
+  },
 };
 
 export const registryMigrations: MigrationProvider = {

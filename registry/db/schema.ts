@@ -131,7 +131,35 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** A node registered with `mcr.v1.NodeService/AddNode`; state "pending" until it joins. */
+export interface NodesTable {
+  name: string;
+  url: string;
+  /** JSON array of the names and addresses its certificates carry. */
+  hostnames: string;
+  state: "pending" | "joined";
+  account_id: string | null;
+  policy_rule_id: number | null;
+  /** SHA-256 of the join token's secret; NULL once used. */
+  join_secret_hash: string | null;
+  token_expires_at: string | null;
+  created_by: string;
+  created_at: string;
+  joined_at: string | null;
+}
+
+/** Every certificate the node signer issued; revoked_at set when its node is removed. */
+export interface NodeCertsTable {
+  serial: string;
+  node: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
 export interface RegistryDatabase {
+  nodes: NodesTable;
+  node_certs: NodeCertsTable;
   accounts: AccountsTable;
   tokens: TokensTable;
   pull_tokens: PullTokensTable;

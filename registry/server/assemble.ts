@@ -41,6 +41,9 @@ import { GcManager } from "../gc/manager.ts";
 import { removeStaleUploads } from "../gc/stale-uploads.ts";
 import { adminImplementations } from "../admin/routes.ts";
 import { handleAdminRest } from "../admin/rest.ts";
+import { NodeRegistrar } from "../nodes/registrar.ts";
+import { NodeStore } from "../nodes/store.ts";
+import type { NodeHttpDeps } from "../nodes/http.ts";
 import { acquireLock, socketPath, type InstanceLock } from "./instance-lock.ts";
 import { serveLocalAdmin, type LocalAdmin } from "./local-admin.ts";
 
@@ -51,6 +54,8 @@ export interface RegistryParts {
   identityHttp: IdentityHttpDeps | null;
   /** POST /v1/auth/pull-token; null when authentication is disabled. */
   pullTokenHttp: PullTokenHttpDeps | null;
+  /** /v1/nodes/ca, join and renew. */
+  nodeHttp: NodeHttpDeps;
   rpc: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   /** The budget of buffered request bodies, shared by every route that buffers one. */
   bodyBudget: { pool: BodyBudget; refused(): void };
@@ -169,7 +174,19 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
 
   const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks, now: opts.now });
   const gc = new GcManager(collector, audit, log, locks.gcRun);
+  const nodes = new NodeRegistrar({
+    store: new NodeStore(db),
+    accounts: embedded?.accounts,
+    policies,
+    audit,
+    log,
+    signerCert: cfg.nodes.signer_cert,
+    signerKey: cfg.nodes.signer_key,
+    caCert: cfg.nodes.ca_cert,
+    certLifetimeMs: cfg.nodes.cert_lifetime,
+  });
   const admin = {
+    nodes,
     meta,
     version,
     log,
@@ -219,6 +236,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     db,
     oci,
     identityHttp: identity ? { identity, embedded: embedded !== null, audit, serviceName: cfg.mcias.service_name, pullTokens } : null,
+    nodeHttp: { registrar: nodes, identity, serviceName: cfg.mcias.service_name },
     pullTokenHttp: identity ? { identity, access, pullTokens, audit, serviceName: cfg.mcias.service_name } : null,
     rpc,
     bodyBudget,

@@ -14,6 +14,7 @@ import type { Logger } from "../../lib/log/logger.ts";
 import { serverTlsOptions } from "../../lib/tls/server-options.ts";
 import type { RegistryConfig } from "../config.ts";
 import { handleIdentityApi, handleTokenEndpoint } from "../identity/http.ts";
+import { handleNodeRequest, NODE_PATHS } from "../nodes/http.ts";
 import { handlePullTokenRequest, PULL_TOKEN_PATH } from "../identity/pull-token-http.ts";
 import { OciError, writeOciError } from "../oci/errors.ts";
 import { sendJson } from "../oci/http.ts";
@@ -162,6 +163,7 @@ async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResp
       return sendJson(res, 503, { status: "unavailable", error: "database is not answering" });
     }
   }
+  if (NODE_PATHS.has(path)) return handleNodeRequest(parts.nodeHttp, req, res, path);
   if (path === PULL_TOKEN_PATH && parts.pullTokenHttp) return handlePullTokenRequest(parts.pullTokenHttp, req, res);
   if (path.startsWith("/v1/") && parts.identityHttp && (await handleIdentityApi(parts.identityHttp, req, res, path))) return;
   if (path.startsWith("/v1/") && (await parts.rest(req, res, path, query))) return;

@@ -16,7 +16,7 @@ import { loadRegistryConfig } from "../../registry/config.ts";
 
 const run = promisify(execFile);
 const INSTALL = join(REPO_ROOT, "deploy", "install.sh");
-const UNITS = ["mcr.service", "mcr-backup.service", "mcr-backup.timer"];
+const UNITS = ["mcr.service", "mcr-backup.service", "mcr-backup.timer", "mcr-signer.service", "mcr-signer.timer"];
 
 describe("install.sh into a temporary root", () => {
   let tmp: string;
@@ -43,7 +43,7 @@ describe("install.sh into a temporary root", () => {
 
   test("mcr: code, production dependencies, units, home, CA folder and examples; nothing on the host", async () => {
     const { stdout } = await install("mcr", "--hostname", "registry.test", "--listen", "127.0.0.1:0");
-    assert.match(stdout, /mcr\.service mcr-backup\.timer installed below .*root \(systemd not touched\)/);
+    assert.match(stdout, /mcr\.service mcr-backup\.timer mcr-signer\.timer installed below .*root \(systemd not touched\)/);
     assert.deepEqual(recorded(), [], "no users, chown or systemctl");
 
     for (const f of [

@@ -42,7 +42,7 @@ const one = (u: Map<string, string[]>, key: string) => u.get(key)?.at(-1);
 const seconds = (v: string | undefined) => Number(/^(\d+)s?$/.exec(v ?? "")?.[1] ?? NaN);
 
 test("every unit passes systemd-analyze verify", { skip }, async () => {
-  assert.deepEqual(unitFiles, ["mcp-agent.service", "mcr-backup.service", "mcr-backup.timer", "mcr.service"]);
+  assert.deepEqual(unitFiles, ["mcp-agent.service", "mcr-backup.service", "mcr-backup.timer", "mcr-signer.service", "mcr-signer.timer", "mcr.service"]);
   const dir = mkdtempSync(join(tmpdir(), "units-"));
   try {
     for (const name of unitFiles) {
@@ -168,4 +168,15 @@ test("the units' descriptor and memory limits leave room for the daemons' own li
     const heap = /--max-old-space-size=(\d+)/.exec(u.get("Service.Environment")?.join(" ") ?? "");
     assert.ok(heap && Number(heap[1]) * 1024 ** 2 < max, `${name}: V8's heap limit is below MemoryMax`);
   }
+});
+
+test("the signer timer renews the node signer daily as root, from the CA folder", () => {
+  const t = unit("mcr-signer.timer");
+  assert.equal(one(t, "Timer.OnCalendar"), "daily");
+  assert.equal(one(t, "Timer.Persistent"), "true");
+  const s = unit("mcr-signer.service");
+  assert.equal(s.get("Service.User"), undefined, "root: only root reads the CA key");
+  assert.deepEqual(s.get("Service.ExecStart"), ["/opt/metacircular/bin/mcr cert signer --config /srv/mcr/mcr.toml --ca-dir /srv/mcr-ca"]);
+  assert.deepEqual(s.get("Service.ReadOnlyPaths"), ["/srv/mcr-ca"]);
+  assert.deepEqual(s.get("Service.ReadWritePaths"), ["/srv/mcr"]);
 });

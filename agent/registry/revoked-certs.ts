@@ -1,0 +1,62 @@
+// The certificates of removed nodes (mcr's NodeService/ListNodes, asked with the agent's own
+// account every [auth] policy_refresh): a TLS client that presents one is disconnected at the
+// handshake, so a removed node's certificate opens nothing here (docs/nodes.md). The last list
+// is kept while mcr cannot be asked.
+import type { TLSSocket } from "node:tls";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Logger } from "../../lib/log/logger.ts";
+import { normalSerial } from "../../lib/tls/node-certs.ts";
+import { NodeService } from "../../proto/gen/mcr/v1/node_pb.ts";
+import type { McrSession } from "./mcr-session.ts";
+
+export class RevokedCerts {
+  private serials = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private warned = false;
+  private readonly list: () => Promise<string[]>;
+
+  constructor(
+    session: McrSession,
+    registryUrl: string,
+    caPem: string | undefined,
+    private readonly log: Logger,
+  ) {
+    const client = createClient(NodeService, createConnectTransport({ baseUrl: registryUrl, httpVersion: "1.1", nodeOptions: caPem ? { ca: caPem } : {} }));
+    this.list = async () => (await client.listNodes({}, { headers: { authorization: `Bearer ${await session.token()}` }, timeoutMs: 10_000 })).revokedSerials;
+  }
+
+  async start(refreshMs: number): Promise<void> {
+    await this.refresh();
+    if (refreshMs <= 0) return;
+    this.timer = setInterval(() => void this.refresh(), refreshMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.serials = new Set((await this.list()).map(normalSerial));
+      this.warned = false;
+    } catch (err) {
+      if (!this.warned)
+        this.log.warn({ err: (err as Error).message, kept: this.serials.size }, "cannot fetch the revoked node certificates; keeping the last list");
+      this.warned = true;
+    }
+  }
+
+  has(serial: string): boolean {
+    return this.serials.has(normalSerial(serial));
+  }
+
+  /** For 'secureConnection': closes a connection whose client certificate was revoked. */
+  check(socket: TLSSocket): void {
+    const peer = socket.getPeerCertificate();
+    if (!peer?.serialNumber || !this.has(peer.serialNumber)) return;
+    this.log.warn({ serial: normalSerial(peer.serialNumber), address: socket.remoteAddress }, "refused a revoked node certificate");
+    socket.destroy();
+  }
+}
