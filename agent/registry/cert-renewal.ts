@@ -74,18 +74,25 @@ export class CertRenewal {
 
   private async due(early: boolean): Promise<void> {
     if (early) return this.schedule(this.dueIn());
-    const { from, to } = validity(readFileSync(this.o.certPath, "utf8"));
+    const { to } = validity(readFileSync(this.o.certPath, "utf8"));
     try {
       await this.renewNow();
-      this.schedule(this.dueIn());
+      // Never at once again: a certificate cut short to its signer's expiry is due as soon as it comes.
+      this.schedule(Math.max(this.dueIn(), this.retryMs()));
     } catch (err) {
-      const retry = Math.min(300_000, Math.max(1000, (to - from) / 20));
+      const retry = this.retryMs();
       this.o.log.warn(
         { err: (err as Error).message, expires_at: new Date(to).toISOString(), retry_ms: retry },
         "cannot renew the node certificate; trying again",
       );
       this.schedule(retry);
     }
+  }
+
+  /** A twentieth of the current certificate's validity, from 1 s to 5 min. */
+  private retryMs(): number {
+    const { from, to } = validity(readFileSync(this.o.certPath, "utf8"));
+    return Math.min(300_000, Math.max(1000, (to - from) / 20));
   }
 
   /** One renewal: a new key and certificate, written and served. */

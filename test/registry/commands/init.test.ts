@@ -32,8 +32,8 @@ describe("init and the platform CA", () => {
     assert.equal(r.caDir, `${dir}-ca`);
     assert.deepEqual(
       files(dir).filter((f) => /key/.test(f)),
-      ["certs/key.pem"],
-      "only the server's own key is in the home",
+      ["certs/key.pem", "signer/signer-key.pem"],
+      "only the server's own key and the node signer's are in the home",
     );
     assert.equal(statSync(r.caDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(r.caDir, "ca-key.pem")).mode & 0o777, 0o600);
