@@ -159,7 +159,9 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     },
   };
   await reconcileUploads(oci);
+  const nodeStore = new NodeStore(db);
   const maintenance = new Maintenance({
+    nodeCerts: nodeStore,
     audit,
     tokens: embedded,
     pullTokens,
@@ -175,7 +177,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const collector = new GarbageCollector({ db, store, locks: oci.blobLocks, log, hooks: opts.gcHooks, now: opts.now });
   const gc = new GcManager(collector, audit, log, locks.gcRun);
   const nodes = new NodeRegistrar({
-    store: new NodeStore(db),
+    store: nodeStore,
     accounts: embedded?.accounts,
     policies,
     audit,

@@ -20,6 +20,8 @@ export interface MaintenanceOptions {
   auditMaxRows?: number;
   /** Removes upload sessions idle past `[gc] stale_uploads`; returns how many. */
   staleUploads?: () => Promise<number>;
+  /** Forgets node certificates that expired over a day ago (registry/nodes/store.ts). */
+  nodeCerts?: { pruneExpiredCerts(now: Date): Promise<number> };
   log: Logger;
   intervalMs?: number;
   now?: () => number;
@@ -74,6 +76,8 @@ export class Maintenance {
     try {
       const tokens = this.o.tokens ? await this.o.tokens.pruneTokens() : 0;
       const pullTokens = this.o.pullTokens ? { pullTokens: await this.o.pullTokens.prune() } : {};
+      const nodeCerts = this.o.nodeCerts ? await this.o.nodeCerts.pruneExpiredCerts(new Date(this.now())) : 0;
+      if (nodeCerts) this.o.log.info({ node_certs: nodeCerts }, "forgot node certificates that expired over a day ago");
       let auditEvents = 0;
       if (this.o.auditRetentionMs > 0) {
         const before = new Date(this.now() - this.o.auditRetentionMs).toISOString();

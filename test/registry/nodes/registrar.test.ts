@@ -150,6 +150,10 @@ describe("node registrar", () => {
     // Revoked serials are listed until the certificates expire.
     now += 31 * 86_400_000;
     assert.deepEqual((await reg.list()).revoked, []);
+    // The upkeep forgets them a day after they expired.
+    const store = new NodeStore(db);
+    assert.ok((await store.pruneExpiredCerts(new Date(now + 86_400_000))) >= 2);
+    assert.equal((await db.selectFrom("node_certs").select("serial").where("node", "=", "orbit").execute()).length, 0);
     // The name can join again: the account comes back with a new password.
     const { token } = await reg.add({ name: "orbit" }, "admin-id");
     const again = await reg.join({ token, csr: (await createNodeRequest("x")).csrPem }, "ip");
