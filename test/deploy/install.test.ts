@@ -127,6 +127,20 @@ describe("install.sh into a temporary root", () => {
     assert.deepEqual(recorded(), []);
   });
 
+  test("agent --token needs the registry's URL, and a bad token is refused by mcp-agent join, leaving no config", async () => {
+    const fresh = { ...env, DESTDIR: join(tmp, "root-token") };
+    const token = `MCPJOIN-1-${"0".repeat(64)}-${"1".repeat(64)}`;
+    await assert.rejects(
+      run("bash", [INSTALL, "agent", "--token", token], { cwd: tmp, env: fresh }),
+      (e: { code: number; stderr: string }) => e.code === 2 && /--token needs --registry-url/.test(e.stderr),
+    );
+    await assert.rejects(
+      run("bash", [INSTALL, "agent", "--token", "not-a-token", "--registry-url", "https://127.0.0.1:1"], { cwd: tmp, env: fresh }),
+      (e: { stderr: string }) => /this is not a join token/.test(e.stderr),
+    );
+    assert.equal(existsSync(join(tmp, "root-token", "var", "lib", "mcp-agent", "mcp-agent.toml")), false);
+  });
+
   test("a missing option value is refused before anything is done", async () => {
     await assert.rejects(install("agent", "--registry"), (e: { code: number; stderr: string }) => e.code === 2 && /--registry needs a value/.test(e.stderr));
   });

@@ -153,13 +153,50 @@ describe("installed units under a real systemd", { skip, timeout: 10 * 60_000 },
 
   test("install.sh installs mcr and the agent; both units are active and ready (Type=notify)", async () => {
     await timed("install mcr", () => sh(`bash /src/deploy/install.sh mcr --hostname registry.test --listen 127.0.0.1:${ports.mcr}`));
+    // The agent joins as docs/install.md says: a token from the registry (here through its REST API), one command.
+    const mcrUrl = `https://127.0.0.1:${ports.mcr}`;
+    // The container shares the host's network: the host's curl asks the registry.
+    const caFile = join(tmp, "mcr-ca.pem");
+    writeFileSync(caFile, await sh("cat /srv/mcr/certs/ca.pem"));
+    const post = async (path: string, body: unknown, token?: string) =>
+      JSON.parse(
+        (
+          await run("curl", [
+            "-sS",
+            "--fail",
+            "--cacert",
+            caFile,
+            "-H",
+            "Content-Type: application/json",
+            ...(token ? ["-H", `Authorization: Bearer ${token}`] : []),
+            "-d",
+            JSON.stringify(body),
+            `${mcrUrl}${path}`,
+          ])
+        ).stdout,
+      );
+    const { token: admin } = await post("/v1/auth/login", {
+      username: "admin",
+      password: (await sh("cat /srv/mcr/admin.password")).trim(),
+      service_name: "mcr",
+    });
+    const added = await post("/v1/nodes", { name: "registry", url: `https://127.0.0.1:${ports.agent}` }, admin);
     await timed("install agent", () =>
-      sh(
-        `bash /src/deploy/install.sh agent --identity-url https://127.0.0.1:${ports.mcr} --registry 127.0.0.1:${ports.mcr} --listen 127.0.0.1:${ports.agent} --node registry`,
-      ),
+      sh(`bash /src/deploy/install.sh agent --token ${added.token} --registry-url ${mcrUrl} --listen 127.0.0.1:${ports.agent}`),
     );
-    assert.deepEqual((await sh("systemctl is-active mcr mcp-agent mcr-backup.timer")).trim().split("\n"), ["active", "active", "active"]);
-    assert.deepEqual((await sh("systemctl is-enabled mcr mcp-agent mcr-backup.timer")).trim().split("\n"), ["enabled", "enabled", "enabled"]);
+    const units = "mcr mcp-agent mcr-backup.timer mcr-signer.timer";
+    assert.deepEqual((await sh(`systemctl is-active ${units}`)).trim().split("\n"), ["active", "active", "active", "active"]);
+    assert.deepEqual((await sh(`systemctl is-enabled ${units}`)).trim().split("\n"), ["enabled", "enabled", "enabled", "enabled"]);
+    assert.doesNotMatch(
+      await sh("find /var/lib/mcp-agent -type f -exec cat {} +"),
+      new RegExp((await sh("sed -n 2p /srv/mcr-ca/ca-key.pem")).trim().replace(/[+/]/g, "\\$&")),
+      "no CA key on the node",
+    );
+    // The signer timer's service runs as root, keeps a young signer and leaves it mcr's.
+    await sh("systemctl start mcr-signer.service");
+    assert.deepEqual(await show("mcr-signer.service", "Result"), { Result: "success" });
+    assert.match(await sh("journalctl -u mcr-signer -o cat --no-pager"), /kept the node signer/);
+    assert.equal((await sh("stat -c '%U %a' /srv/mcr/signer/signer-key.pem")).trim(), "mcr 600");
     for (const unit of ["mcr", "mcp-agent"]) {
       // STATUS= comes from the daemon's own sd_notify message: readiness was reported, not assumed.
       assert.deepEqual(await show(unit, "Type", "SubState", "StatusText"), { Type: "notify", SubState: "running", StatusText: "serving" }, unit);
