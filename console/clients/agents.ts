@@ -2,6 +2,10 @@
 // platform CA, one connection per node (kept alive with PINGs while streams are open),
 // the agent token on every call, and a short deadline on unary calls so that a node
 // that does not answer is reported unreachable instead of holding up the others.
+// The nodes can change while the pool is in use (the platform's node list, store/platform.ts):
+// a node that goes has its connection closed. A peer whose certificate serial is in the
+// revoked list (a removed node's) is refused during the TLS handshake.
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
@@ -24,32 +28,58 @@ export interface AgentPoolOptions {
   caPem?: string;
 }
 
+/**
+ * A certificate serial as the registry lists revoked ones: upper-case hex without leading
+ * zeros. The rule of `normalSerial` (lib/tls/node-certs.ts), kept here so that the console
+ * does not load the X.509 library for it; test/console/node-pool.test.ts checks they agree.
+ */
+export const serialText = (s: string): string =>
+  s
+    .replace(/[^0-9a-fA-F]/g, "")
+    .replace(/^0+/, "")
+    .toUpperCase();
+
 export class AgentPool {
-  readonly nodes: NodeRef[];
+  /** The nodes of the console config, as the pool was made. */
+  readonly configNodes: NodeRef[];
   readonly timeoutMs: number;
+  private list: NodeRef[];
   private readonly clients = new Map<string, AgentClient>();
-  private readonly sessions: Http2SessionManager[] = [];
+  private readonly sessions = new Map<string, Http2SessionManager>();
+  private revoked = new Set<string>();
+  /** The serial each node's agent presented at its connection's handshake. */
+  private readonly served = new Map<string, string>();
 
   constructor(private readonly o: AgentPoolOptions) {
-    this.nodes = o.nodes;
+    this.configNodes = o.nodes;
+    this.list = o.nodes;
     this.timeoutMs = o.timeoutMs;
   }
 
+  /** The nodes the console talks to now. */
+  get nodes(): NodeRef[] {
+    return this.list;
+  }
+
   node(name: string): NodeRef | undefined {
-    return this.nodes.find((n) => n.name === name);
+    return this.list.find((n) => n.name === name);
   }
 
   client(name: string): AgentClient {
     let c = this.clients.get(name);
     if (c) return c;
     const node = this.node(name);
-    if (!node) throw new Error(`no node ${JSON.stringify(name)} in the console config`);
+    if (!node) throw new Error(`no node ${JSON.stringify(name)} in the console config or the platform's nodes`);
     let transport: Transport;
     if (this.o.transport) transport = this.o.transport(node);
     else {
-      const tls = { minVersion: "TLSv1.3" as const, ...(this.o.caPem ? { ca: this.o.caPem } : {}) };
+      const tls = {
+        minVersion: "TLSv1.3" as const,
+        ...(this.o.caPem ? { ca: this.o.caPem } : {}),
+        checkServerIdentity: (host: string, cert: PeerCertificate) => this.checkPeer(node.name, host, cert),
+      };
       const sessionManager = new Http2SessionManager(node.url, { pingIntervalMs: 10_000, pingTimeoutMs: 5_000 }, tls);
-      this.sessions.push(sessionManager);
+      this.sessions.set(name, sessionManager);
       // No compression: answers of a few kB every 2-3 s (List, Stats) on an operator's own
       // network cost more to gzip on the agent and gunzip here than they save.
       transport = createConnectTransport({ baseUrl: node.url, httpVersion: "2", sessionManager, nodeOptions: tls, acceptCompression: [] });
@@ -57,6 +87,47 @@ export class AgentPool {
     c = createClient(AgentService, transport);
     this.clients.set(name, c);
     return c;
+  }
+
+  /** The host name check of every TLS client, then the revoked list: a removed node's certificate is refused. */
+  private checkPeer(node: string, host: string, cert: PeerCertificate): Error | undefined {
+    const err = checkServerIdentity(host, cert);
+    if (err) return err;
+    const serial = serialText(cert.serialNumber ?? "");
+    if (this.revoked.has(serial))
+      return Object.assign(new Error(`its certificate (serial ${serial}) was revoked: the node was removed from the platform`), {
+        code: "ERR_TLS_CERT_REVOKED",
+      });
+    this.served.set(node, serial);
+    return undefined;
+  }
+
+  /**
+   * Replaces the nodes. A node that is gone, or whose URL changed, has its connection (and
+   * every stream on it) closed. Says which names came and went.
+   */
+  setNodes(nodes: NodeRef[]): { added: string[]; removed: string[] } {
+    const before = new Map(this.list.map((n) => [n.name, n.url]));
+    const after = new Map(nodes.map((n) => [n.name, n.url]));
+    for (const [name, url] of before) if (after.get(name) !== url) this.drop(name);
+    this.list = nodes;
+    return { added: [...after.keys()].filter((n) => !before.has(n)), removed: [...before.keys()].filter((n) => !after.has(n)) };
+  }
+
+  /**
+   * The certificate serials to refuse (the registry's revoked list). A connection open to a
+   * node whose certificate is now among them is closed: its next call connects again, and is refused.
+   */
+  setRevoked(serials: string[]): void {
+    this.revoked = new Set(serials.map(serialText));
+    for (const [node, serial] of this.served) if (this.revoked.has(serial)) this.drop(node);
+  }
+
+  private drop(name: string): void {
+    this.sessions.get(name)?.abort();
+    this.sessions.delete(name);
+    this.clients.delete(name);
+    this.served.delete(name);
   }
 
   /** Options for a call: the bearer token (not for `anonymous` Health); unary calls get the node timeout unless `stream`. */
@@ -70,8 +141,9 @@ export class AgentPool {
 
   /** Closes every connection (and with it every open stream). */
   close(): void {
-    for (const s of this.sessions) s.abort();
-    this.sessions.length = 0;
+    for (const s of this.sessions.values()) s.abort();
+    this.sessions.clear();
     this.clients.clear();
+    this.served.clear();
   }
 }

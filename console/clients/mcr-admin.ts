@@ -7,18 +7,22 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import { AuditService } from "../../proto/gen/mcr/v1/audit_pb.ts";
 import { GcService } from "../../proto/gen/mcr/v1/gc_pb.ts";
+import { NodeService } from "../../proto/gen/mcr/v1/node_pb.ts";
 import { PolicyService } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { RegistryService } from "../../proto/gen/mcr/v1/registry_pb.ts";
 import { ConsoleError, LOGIN_HINT } from "../output/errors.ts";
 
 export interface McrAdmin {
+  /** The registry's URL, as the console config names it. */
+  url: string;
   registry: Client<typeof RegistryService>;
   gc: Client<typeof GcService>;
   policy: Client<typeof PolicyService>;
   audit: Client<typeof AuditService>;
   admin: Client<typeof AdminService>;
-  /** Options for a call: the bearer token; unary calls get the timeout unless `stream`. */
-  call(opts?: { stream?: boolean; signal?: AbortSignal }): CallOptions;
+  node: Client<typeof NodeService>;
+  /** Options for a call: the bearer token; unary calls get the timeout (or `timeoutMs`) unless `stream`. */
+  call(opts?: { stream?: boolean; signal?: AbortSignal; timeoutMs?: number }): CallOptions;
   close(): void;
 }
 
@@ -37,14 +41,16 @@ export function mcrAdmin(o: McrAdminOptions): McrAdmin {
   const transport = o.transport ?? createConnectTransport({ baseUrl: o.url, httpVersion: "1.1", nodeOptions: tls });
   const timeoutMs = o.timeoutMs ?? 10_000;
   return {
+    url: o.url,
     registry: createClient(RegistryService, transport),
     gc: createClient(GcService, transport),
     policy: createClient(PolicyService, transport),
     audit: createClient(AuditService, transport),
     admin: createClient(AdminService, transport),
+    node: createClient(NodeService, transport),
     call: (opts = {}) => ({
       headers: { Authorization: `Bearer ${o.token()}` },
-      ...(opts.stream ? {} : { timeoutMs }),
+      ...(opts.stream ? {} : { timeoutMs: opts.timeoutMs ?? timeoutMs }),
       ...(opts.signal ? { signal: opts.signal } : {}),
     }),
     close: () => undefined,

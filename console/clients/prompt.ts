@@ -1,4 +1,5 @@
-// Asking the operator at the terminal: a line, or a secret read in raw mode without echo.
+// Asking the operator at the terminal: a line, a secret read in raw mode without echo, or y/N.
+import { createInterface } from "node:readline/promises";
 import { ConsoleError } from "../output/errors.ts";
 
 type In = NodeJS.ReadStream;
@@ -42,6 +43,16 @@ export function prompt(question: string, stdin: In, stderr: NodeJS.WritableStrea
     };
     stdin.on("data", onData);
   });
+}
+
+/** Asks `question` with `[y/N]` on `stderr`; only y or yes (any case) is yes. */
+export async function confirm(question: string, stdin: In, stderr: NodeJS.WritableStream = process.stderr): Promise<boolean> {
+  const rl = createInterface({ input: stdin, output: stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 /** All of standard input, without the final newline (for --password-stdin). */

@@ -38,6 +38,8 @@ export function recorded(name: string, args: string[], opts: Record<string, unkn
       return { target: "identity" };
     case "registry":
       return first === "delete" ? { target: second } : null;
+    case "node":
+      return first === "add" || first === "remove" ? { target: second } : null;
     case "policy":
       return ["create", "update", "delete", "enable", "disable"].includes(first) ? { target: second ? `rule ${second}` : "rule" } : null;
     default:

@@ -13,6 +13,7 @@ import history from "./history.ts";
 import login from "./login.ts";
 import logout from "./logout.ts";
 import logs from "./logs.ts";
+import node from "./node.ts";
 import nodes from "./nodes.ts";
 import place from "./place.ts";
 import policy from "./policy.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: CommandSpec[] = [
   login,
   logout,
   nodes,
+  node,
   build,
   sync,
   deploy,

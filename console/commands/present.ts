@@ -91,3 +91,13 @@ export async function withWarnings<T>(ctx: Context, work: () => Promise<T>): Pro
     unsubscribe();
   }
 }
+
+/**
+ * With --json, why the registry's nodes are missing (or as last listed) goes to stderr: the
+ * document has the nodes the console could ask, and a script should hear why others are not
+ * there. Plain text and the terminal show it among the notes.
+ */
+export function platformNoteOnStderr(ctx: Context): void {
+  const note = ctx.mode === "json" ? ctx.store().getState().platform.note : "";
+  if (note) ctx.out.note(`mcp: note: ${note}`);
+}

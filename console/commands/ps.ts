@@ -5,7 +5,8 @@ import type { ConsoleState } from "../store/state.ts";
 import type { CommandSpec } from "./command.ts";
 import { emptyText, nodeJson, nodeNotes, partialExit, portsText, stateCell, uptime } from "../views/format.ts";
 import { statsNotes, statsOf, usageCells, usageJson } from "../views/usage.ts";
-import { finite } from "./present.ts";
+import { listNote } from "../views/nodes.ts";
+import { finite, platformNoteOnStderr } from "./present.ts";
 
 export const containerRows = (s: ConsoleState) =>
   Object.values(s.containers)
@@ -47,10 +48,11 @@ const command: CommandSpec = {
             empty: done ? emptyText(Object.values(s.nodes), "no managed containers") : "",
           },
         ],
-        notes: [...nodeNotes(Object.values(s.nodes)), ...statsNotes(s)],
+        notes: [...nodeNotes(Object.values(s.nodes)), ...listNote(s.platform), ...statsNotes(s)],
         ...(done ? {} : { pending: "asking the agents" }),
       }),
     );
+    platformNoteOnStderr(ctx);
     return partialExit(Object.values(store.getState().nodes));
   },
 };

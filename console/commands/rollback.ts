@@ -2,11 +2,11 @@
 // before the newest deployed one), its images pinned to the digests they had, with the
 // deploy's live progress. It changes what runs, so it is confirmed first: on a terminal it
 // names the release and asks; elsewhere (scripts, --json) it needs --yes.
-import { createInterface } from "node:readline/promises";
+import { confirm } from "../clients/prompt.ts";
 import { ConsoleError } from "../output/errors.ts";
 import { deployScreen, progressFormat } from "../views/progress.ts";
 import { releaseImages } from "../views/releases.ts";
-import type { CommandSpec, Context } from "./command.ts";
+import type { CommandSpec } from "./command.ts";
 import { stream, withWarnings } from "./present.ts";
 import type { ReleaseRow } from "../store/types.ts";
 
@@ -14,15 +14,6 @@ import type { ReleaseRow } from "../store/types.ts";
 export function rollbackTarget(releases: ReleaseRow[], number: number): ReleaseRow | undefined {
   if (number) return releases.find((r) => r.number === number);
   return releases.filter((r) => r.result === "deployed")[1];
-}
-
-async function confirmed(ctx: Context, question: string): Promise<boolean> {
-  const rl = createInterface({ input: ctx.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 const command: CommandSpec = {
@@ -39,7 +30,7 @@ const command: CommandSpec = {
       if (ctx.out.mode !== "tty" || !ctx.stdin.isTTY) throw new ConsoleError("usage", `rollback changes what runs: confirm with --yes (on a terminal it asks)`);
       const target = rollbackTarget(await store.getState().history(service!), number);
       const what = target ? `release ${target.number} (${target.version}, ${releaseImages(target)})` : `release ${number || "before the current one"}`;
-      if (!(await confirmed(ctx, `roll ${service} back to ${what}?`))) {
+      if (!(await confirm(`roll ${service} back to ${what}?`, ctx.stdin))) {
         process.stderr.write("not rolled back\n");
         return 1;
       }

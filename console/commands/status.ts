@@ -6,7 +6,8 @@ import type { CommandSpec } from "./command.ts";
 import { nodeJson, nodeNotes, partialExit } from "../views/format.ts";
 import { publishNotes, publishSections, serviceSections, statusSummary } from "../views/service-status.ts";
 import { statsNotes, statsOf, usageJson } from "../views/usage.ts";
-import { finite } from "./present.ts";
+import { listNote } from "../views/nodes.ts";
+import { finite, platformNoteOnStderr } from "./present.ts";
 
 const all = (s: ConsoleState) => Object.values(s.statuses).sort((a, b) => a.service.localeCompare(b.service));
 
@@ -40,11 +41,12 @@ const command: CommandSpec = {
         const shown = one ? [one] : service ? [] : all(s);
         return {
           sections: one ? serviceSections(one, s) : service ? [] : [statusSummary(s), ...publishSections(shown, true)],
-          notes: [...nodeNotes(Object.values(s.nodes)), ...publishNotes(shown), ...statsNotes(s, one ? [one.node] : undefined)],
+          notes: [...nodeNotes(Object.values(s.nodes)), ...listNote(s.platform), ...publishNotes(shown), ...statsNotes(s, one ? [one.node] : undefined)],
           ...(done ? {} : { pending: service ? `asking ${service}'s node` : "asking the agents" }),
         };
       },
     );
+    platformNoteOnStderr(ctx);
     return service ? 0 : partialExit(results.map((r) => store.getState().nodes[r.node]!));
   },
 };

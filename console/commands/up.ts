@@ -1,13 +1,13 @@
 // `mcp up [--home DIR] [--foreground]`: a running platform on this machine in one command.
-// Creates the platform home on first use (console/platform/home.ts), starts `mcr` and
-// `mcp-agent` on loopback unless they run already, waits until both are healthy, logs the
+// Creates the platform home on first use (console/platform/home.ts), starts `mcr`, joins the
+// local agent with a token on first use, starts `mcp-agent` on loopback unless they run already, waits until both are healthy, logs the
 // console in, then opens the TUI (on a terminal), prints the endpoints and files (--json,
 // plain), or with --foreground keeps the daemons attached until Ctrl-C.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureLogin, ensurePullRule } from "../platform/access.ts";
+import { addNodeAsAdmin, ensureLogin } from "../platform/access.ts";
 import { ensureDaemon, stopDaemon, type DaemonState } from "../platform/daemons.ts";
-import { endpoints, ensureHome } from "../platform/home.ts";
+import { endpoints, ensureAgent, ensureHome } from "../platform/home.ts";
 import { DAEMONS, defaultPlatformHome, platformPaths } from "../platform/paths.ts";
 import { ConsoleError } from "../output/errors.ts";
 import { Context, type CommandSpec } from "./command.ts";
@@ -37,7 +37,9 @@ const command: CommandSpec = {
     const states: DaemonState[] = [];
     try {
       states.push(await ensureDaemon(p, "mcr", ca, e.registryUrl, foreground, ctx.env));
-      await ensurePullRule(p, e.registryUrl, ca);
+      // The local agent joins like any other node: a token from the registry, its key made here.
+      const joined = await ensureAgent(p, e.registryUrl, (name, url, hostnames) => addNodeAsAdmin(p, e.registryUrl, ca, { name, url, hostnames }));
+      created.push(...joined);
       states.push(await ensureDaemon(p, "mcp-agent", ca, e.agentUrl, foreground, ctx.env));
     } catch (err) {
       if (foreground) for (const s of states) await stopDaemon(p, s.daemon);

@@ -32,9 +32,21 @@ export class ConsoleError extends Error {
 
 export const LOGIN_HINT = "run `mcp login`";
 
+/** The TLS failure behind `err` (an untrusted, mismatched, expired or revoked certificate), or undefined. */
+function tlsFailure(err: unknown): Error | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^(ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_SSL_)/.test(code)) return e;
+  }
+  return undefined;
+}
+
 /** A Connect error from node `node`'s agent, in the console's terms. */
 export function agentError(err: unknown, node: string): ConsoleError {
   if (err instanceof ConsoleError) return err;
+  // A certificate the console refuses is no answer from the node: it is unreachable, and says why.
+  const tls = tlsFailure(err);
+  if (tls) return new ConsoleError("unreachable", `node ${node} is unreachable: its TLS certificate is refused: ${tls.message}`);
   const ce = ConnectError.from(err);
   const msg = ce.rawMessage;
   switch (ce.code) {

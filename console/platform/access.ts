@@ -1,7 +1,7 @@
-// What `mcp up` sets up through the running registry: the policy rule that lets system
-// accounts (the agent's) pull (docs/install.md, "The agents' registry accounts"), and the
-// console's session, logged in as the first admin with the password `mcr init` kept.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+// What `mcp up` sets up through the running registry: its local node's registration (the
+// agent then joins with the token, docs/nodes.md), and the console's session, logged in as
+// the first admin with the password `mcr init` kept.
+import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { RemoteIdentity } from "../../lib/auth/remote.ts";
 import { type Credentials, SERVICES, type Session } from "../clients/credentials.ts";
@@ -36,20 +36,30 @@ function post(url: string, ca: string, body: unknown, token: string): Promise<{ 
   });
 }
 
-/** Once per home: the rule "system accounts may pull every repository". */
-export async function ensurePullRule(p: PlatformPaths, registryUrl: string, ca: string): Promise<boolean> {
-  if (existsSync(p.pullRule)) return false;
+/**
+ * Registers a node through the running registry as the first admin (NodeService/AddNode) and
+ * answers its join token: how `mcp up` joins its local agent.
+ */
+export async function addNodeAsAdmin(
+  p: PlatformPaths,
+  registryUrl: string,
+  ca: string,
+  node: { name: string; url: string; hostnames: string[] },
+): Promise<string> {
   const identity = new RemoteIdentity({ serverUrl: registryUrl, caCert: ca });
   try {
     const { token } = await identity.login({ username: "admin", password: adminPassword(p), serviceName: "mcr", tags: ["mcp-up"] });
-    const rule = { rule: { priority: 10, description: "agents pull (mcp up)", effect: "allow", actions: ["registry:pull"], accountTypes: ["system"] } };
-    const r = await post(`${registryUrl}/mcr.v1.PolicyService/CreateRule`, ca, rule, token);
-    if (r.status !== 200) throw new Error(`creating the agents' pull rule: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+    const r = await post(
+      `${registryUrl}/mcr.v1.NodeService/AddNode`,
+      ca,
+      { name: node.name, url: node.url, hostnames: node.hostnames, expiresSeconds: 600 },
+      token,
+    );
+    if (r.status !== 200) throw new Error(`registering node ${node.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+    return (JSON.parse(r.body) as { token: string }).token;
   } finally {
     identity.close();
   }
-  writeFileSync(p.pullRule, `${new Date().toISOString()}\n`, { mode: 0o600 });
-  return true;
 }
 
 /** Logs the console in as admin unless it has a session with tokens valid for another hour. */

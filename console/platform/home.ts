@@ -1,12 +1,11 @@
-// Creates the platform home on first `mcp up` with the binaries' own `init` commands, as an
+// Creates the platform home on first `mcp up` with the binaries' own commands, as an
 // operator would (docs/install.md): the CA in its own folder, `mcr init` (config, database,
-// first admin account), a system account for the agent, `mcp-agent init` (identity = the
-// registry, registry host = the registry, a container prefix of the home's own) pointed at
-// that account, and the console's config for the local node and registry. Every step that is
-// done already is skipped.
+// first admin account, node signer), the console's config for the local node and registry,
+// and, once mcr runs, the local agent joined with a token like any other node (ensureAgent).
+// Every step that is done already is skipped.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,7 +15,6 @@ import { binDir, type PlatformPaths } from "./paths.ts";
 const exec = promisify(execFile);
 
 export const NODE_NAME = "local";
-export const AGENT_ACCOUNT = "agent-local";
 
 export interface Endpoints {
   registryUrl: string;
@@ -56,9 +54,50 @@ const portOf = (config: string) => {
   return Number(m[1]);
 };
 
+/** The agent's port: its config's, or the one chosen for it before it joined. */
+const agentPortOf = (p: PlatformPaths) => (existsSync(p.agentConfig) ? portOf(p.agentConfig) : Number(readFileSync(p.agentPort, "utf8").trim()));
+
 export function endpoints(p: PlatformPaths): Endpoints {
   const r = portOf(p.mcrConfig);
-  return { registryUrl: `https://localhost:${r}`, registryHost: `localhost:${r}`, agentUrl: `https://localhost:${portOf(p.agentConfig)}` };
+  return { registryUrl: `https://localhost:${r}`, registryHost: `localhost:${r}`, agentUrl: `https://localhost:${agentPortOf(p)}` };
+}
+
+/**
+ * The local agent joins the running registry as node "local" the way every other node does
+ * (docs/nodes.md): `mcp node add` through the admin API, then `mcp-agent join` with the token.
+ * Its home gets a container prefix of its own and the platform home's storage. Returns the
+ * files it created (none when the agent had joined already).
+ */
+export async function ensureAgent(
+  p: PlatformPaths,
+  registryUrl: string,
+  addNode: (name: string, url: string, hostnames: string[]) => Promise<string>,
+): Promise<string[]> {
+  if (existsSync(p.agentConfig)) return [];
+  const port = agentPortOf(p);
+  const token = await addNode(NODE_NAME, `https://localhost:${port}`, ["127.0.0.1", "::1"]);
+  // Every home's agent shares the machine's podman: its own prefix keeps the container names
+  // of two homes (or of the tests' agents) apart, so each can run a service `hello`.
+  await runBin("mcp-agent", [
+    "join",
+    "--token",
+    token,
+    registryUrl,
+    "--dir",
+    p.agent,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--container-prefix",
+    `mcp-${randomBytes(3).toString("hex")}-`,
+  ]);
+  const storage = join(p.agent, "srv");
+  mkdirSync(storage, { recursive: true, mode: 0o700 });
+  // Not /srv: the platform home is all `mcp up` writes to, and it may run as a normal user.
+  const text = readFileSync(p.agentConfig, "utf8").replace(/^\[storage\]\nroot = .*$/m, `[storage]\nroot = ${JSON.stringify(storage)}`);
+  const conf = podmanLimitsConf(p);
+  writeFileAtomic(p.agentConfig, conf ? text.replace(/^\[runtime\]\n/m, `[runtime]\ncontainers_conf = ${JSON.stringify(conf)}\n`) : text, 0o600);
+  rmSync(p.agentPort, { force: true });
+  return [p.agentConfig, p.agentPassword, ...(conf ? [conf] : [])];
 }
 
 /**
@@ -74,43 +113,10 @@ export async function ensureHome(p: PlatformPaths, usualPorts: boolean): Promise
     await runBin("mcr", ["init", "--dir", p.mcr, "--ca-dir", p.ca, "--listen", `127.0.0.1:${port}`]);
     created.push(p.mcrConfig, p.adminPassword);
   }
-  if (!existsSync(p.agentConfig)) {
-    const registryPort = portOf(p.mcrConfig);
-    const port = await freePort(usualPorts ? 9444 : undefined);
-    // The agent pulls with a system account of its own; the pull rule is added once mcr runs.
-    const password = randomBytes(24).toString("base64url");
-    await runBin("mcr", ["account", "add", AGENT_ACCOUNT, "--type", "system", "--role", "user", "--stdin", "--config", p.mcrConfig], password);
-    // Every home's agent shares the machine's podman: its own prefix keeps the container names
-    // of two homes (or of the tests' agents) apart, so each can run a service `hello`.
-    await runBin("mcp-agent", [
-      "init",
-      "--dir",
-      p.agent,
-      "--ca-dir",
-      p.ca,
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--node",
-      NODE_NAME,
-      "--identity-url",
-      `https://localhost:${registryPort}`,
-      "--registry",
-      `localhost:${registryPort}`,
-      "--container-prefix",
-      `mcp-${randomBytes(3).toString("hex")}-`,
-    ]);
-    writeFileAtomic(p.agentPassword, `${password}\n`, 0o600);
-    const storage = join(p.agent, "srv");
-    mkdirSync(storage, { recursive: true, mode: 0o700 });
-    const text = readFileSync(p.agentConfig, "utf8")
-      .replace(/^# username = .*$/m, `username = "${AGENT_ACCOUNT}"`)
-      .replace(/^# password_file = .*$/m, `password_file = ${JSON.stringify(p.agentPassword)}`)
-      // Not /srv: the platform home is all `mcp up` writes to, and it may run as a normal user.
-      .replace(/^\[storage\]\nroot = .*$/m, `[storage]\nroot = ${JSON.stringify(storage)}`);
-    const conf = podmanLimitsConf(p);
-    writeFileAtomic(p.agentConfig, conf ? text.replace(/^\[runtime\]\n/m, `[runtime]\ncontainers_conf = ${JSON.stringify(conf)}\n`) : text, 0o600);
-    created.push(p.agentConfig, p.agentPassword, ...(conf ? [conf] : []));
-  }
+  // A home made before node signers gets one (its CA folder is the home's own).
+  if (!existsSync(join(p.mcr, "signer", "signer.pem"))) await runBin("mcr", ["cert", "signer", "--config", p.mcrConfig, "--ca-dir", p.ca]);
+  // The agent's port is chosen now, so that the console's config can name it; it joins once mcr runs.
+  if (!existsSync(p.agentConfig) && !existsSync(p.agentPort)) writeFileAtomic(p.agentPort, `${await freePort(usualPorts ? 9444 : undefined)}\n`, 0o600);
   if (!existsSync(p.consoleConfig)) {
     writeConsoleConfig(p, endpoints(p));
     created.push(p.consoleConfig);

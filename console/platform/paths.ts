@@ -16,11 +16,11 @@ export interface PlatformPaths {
   agent: string;
   agentConfig: string;
   agentPassword: string;
+  /** The port chosen for the agent before it has joined (its config names it after). */
+  agentPort: string;
   consoleConfig: string;
   services: string;
   workspace: string;
-  /** Marks that the registry has the rule that lets system accounts (the agent's) pull. */
-  pullRule: string;
   pid(daemon: Daemon): string;
   log(daemon: Daemon): string;
 }
@@ -45,10 +45,10 @@ export function platformPaths(home: string): PlatformPaths {
     agent,
     agentConfig: join(agent, "mcp-agent.toml"),
     agentPassword: join(agent, "registry.password"),
+    agentPort: join(home, "run", "agent-port"),
     consoleConfig: join(home, "mcp.toml"),
     services: join(home, "services"),
     workspace: join(home, "src"),
-    pullRule: join(home, "run", "pull-rule"),
     pid: (d) => join(home, "run", `${d}.pid`),
     log: (d) => join(home, "log", `${d}.log`),
   };

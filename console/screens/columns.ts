@@ -3,12 +3,12 @@
 // one scheme where they can (N the name, O the node, S state or size, C CPU, M memory or
 // manifests, A age or time) and never take a letter the screen already uses (the service
 // screen's S starts it; G is the bottom everywhere; I inverts).
-import type { NodeState } from "../store/types.ts";
 import type { AgentEventRow, ComponentStatusRow, ReleaseRow } from "../store/types.ts";
 import type { AuditRow, GcRunRow, ManifestRow, PolicyRow, RepoRow, TagRow } from "../store/mcr-types.ts";
 import type { CommandRecord } from "../store/commands.ts";
 import type { ContainerStatsRow } from "../store/resource-types.ts";
-import { byAge, byNumber, byText, byTime, type SortColumn } from "../views/sort.ts";
+import type { NodeLine } from "../views/nodes.ts";
+import { byAge, byNumber, byText, byTime, timeValue, type SortColumn } from "../views/sort.ts";
 import type { ServiceRow } from "./rows.ts";
 
 export const SERVICES_SORT: SortColumn<ServiceRow>[] = [
@@ -96,12 +96,15 @@ export const POLICIES_SORT: SortColumn<PolicyRow>[] = [
   byText("description", (p) => p.description, "D"),
 ];
 
-export const NODES_SORT: SortColumn<NodeState>[] = [
+// a adds a node: the certificate's expiry sorts by C, the soonest first.
+export const NODES_SORT: SortColumn<NodeLine>[] = [
   byText("node", (n) => n.name, "N"),
   byText("url", (n) => n.url),
   byText("state", (n) => n.state, "S"),
   byText("agent", (n) => n.version, "V"),
   byText("podman", (n) => n.podmanVersion),
+  byText("cert", (n) => timeValue(n.certExpiresAt), "C"),
+  byText("from", (n) => n.source),
   byText("reason", (n) => n.reason),
 ];
 

@@ -11,6 +11,7 @@ import { cell } from "../output/screen.ts";
 import type { ConsoleStore } from "../store/state.ts";
 import { useView } from "../tui/clock.ts";
 import { useNav, useScreenKeys } from "../tui/nav.ts";
+import { listNote } from "../views/nodes.ts";
 import { sortKeys, sortRows } from "../views/sort.ts";
 import { SERVICES_SORT } from "./columns.ts";
 import { useSelection } from "./pick.ts";
@@ -33,7 +34,7 @@ export function ServicesScreen({ store }: { store: ConsoleStore }) {
         rows: sortRows(serviceRows(s, filter, now), SERVICES_SORT, sort),
         loaded: nodes.some((n) => n.checkedAt > 0),
         empty: emptyText(nodes, "no services"),
-        notes: nodeNotes(nodes),
+        notes: [...nodeNotes(nodes), ...listNote(s.platform)],
       };
     },
     [filter, sort],

@@ -48,11 +48,13 @@ export function commandActions(set: SetState, get: GetState, deps: StoreDeps): C
   };
 }
 
-/** The target of a TUI action from its label (`restart shop` → `shop`, `delete rule 4` → `rule 4`). */
+/** The target of a TUI action from its label (`restart shop` → `shop`, `delete rule 4` → `rule 4`, `add node orbit` → `orbit`). */
 export function labelTarget(label: string): string {
   const rule = /\brule (\d+)/.exec(label);
   if (rule) return `rule ${rule[1]}`;
   if (/\brule\b/.test(label)) return "rule";
+  const node = /^(?:add|remove) node (\S+)/.exec(label);
+  if (node) return node[1]!;
   const words = label
     .replace(/\bdry run\b/, "")
     .trim()

@@ -11,11 +11,15 @@ import { enumName, plain } from "./wire.ts";
 
 const KEEP_EVENTS = 2000;
 
-/** Every definition's node must be one of the console's [[nodes]]. */
-function checkNodes(defs: LoadedDefinition[], deps: StoreDeps): void {
-  const known = new Set(pickNodes(deps));
+/** Every definition's node must be one of the console's [[nodes]] or the platform's joined nodes. */
+async function checkNodes(defs: LoadedDefinition[], get: GetState, deps: StoreDeps): Promise<void> {
+  const known = new Set(await pickNodes(get, deps));
   for (const d of defs)
-    if (!known.has(d.def.node)) throw new ConsoleError("usage", `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]]`);
+    if (!known.has(d.def.node))
+      throw new ConsoleError(
+        "usage",
+        `${d.file}: node ${JSON.stringify(d.def.node)} is not in the console config's [[nodes]] nor among the platform's joined nodes`,
+      );
 }
 
 /** A deploy the console stops following (Ctrl-C, or the TUI left): what happens to it, and how to watch it. */
@@ -50,7 +54,7 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
     async sync(signal) {
       const defs = deps.definitions.all();
       if (defs.length === 0) throw new ConsoleError("not_found", `no service definitions in ${deps.definitions.dir}`);
-      checkNodes(defs, deps);
+      await checkNodes(defs, get, deps);
       const images = await get().ensureImages(defs, signal);
       const byNode = new Map<string, LoadedDefinition[]>();
       for (const d of defs) byNode.set(d.def.node, [...(byNode.get(d.def.node) ?? []), d]);
@@ -88,7 +92,7 @@ export function deployActions(set: SetState, get: GetState, deps: StoreDeps): De
       let d: LoadedDefinition;
       try {
         d = deps.definitions.get(service);
-        checkNodes([d], deps);
+        await checkNodes([d], get, deps);
       } catch (err) {
         throw fail(toConsoleError(err));
       }

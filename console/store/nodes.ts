@@ -1,8 +1,10 @@
 // Node connection states and the fan-out every multi-node action uses: every node is
 // asked at once, each call has the node timeout, and a node that does not answer is
-// marked unreachable (with the reason) without failing or delaying the others.
+// marked unreachable (with the reason) without failing or delaying the others. The nodes
+// are the config's and the platform's joined ones (platform.ts).
 import { agentError, ConsoleError } from "../output/errors.ts";
 import type { GetState, NodeActions, NodeOutcome, SetState, StoreDeps } from "./state.ts";
+import type { NodeState } from "./types.ts";
 
 /** Operations that wait for podman (stop timeouts, pulls) get this long once the node has answered a probe. */
 export const LONG_CALL_MS = 300_000;
@@ -16,12 +18,37 @@ export async function probe(deps: StoreDeps, node: string): Promise<void> {
   }
 }
 
-/** The nodes a fan-out goes to: all, or the named ones (which must be configured). */
-export function pickNodes(deps: StoreDeps, names?: string[]): string[] {
+/** A node as the store first shows it: not asked yet. */
+export function newNodeState(n: { name: string; url: string }, source: NodeState["source"]): NodeState {
+  return { name: n.name, url: n.url, state: "unknown", reason: "", version: "", podmanVersion: "", checkedAt: 0, source, certIssuedAt: "", certExpiresAt: "" };
+}
+
+/** Why the platform's nodes may be missing, when they could not be listed: added to "no such node" errors. */
+const platformHint = (get: GetState) => (get().platform.error ? ` (the registry's node list could not be read: ${get().platform.error})` : "");
+
+/**
+ * The nodes a fan-out goes to: all, or the named ones (which must be the config's or the
+ * platform's). Every node, or a name the pool does not have, waits for the platform's node
+ * list to have been asked once (store/platform.ts); names it has go at once, so that the TUI's
+ * first polls of the config's nodes never wait for the registry.
+ */
+export async function pickNodes(get: GetState, deps: StoreDeps, names?: string[]): Promise<string[]> {
+  if (!names || names.some((n) => !deps.agents.node(n))) await get().platformReady();
   const all = deps.agents.nodes.map((n) => n.name);
-  if (all.length === 0) throw new ConsoleError("usage", "no [[nodes]] in the console config: add each node's agent (name, url)");
+  if (all.length === 0)
+    throw new ConsoleError(
+      "usage",
+      deps.mcrAdmin
+        ? `no [[nodes]] in the console config and no node has joined the platform${platformHint(get)}: \`mcp node add\` one, or add its agent (name, url) to the config`
+        : "no [[nodes]] in the console config: add each node's agent (name, url)",
+    );
   if (!names) return all;
-  for (const n of names) if (!all.includes(n)) throw new ConsoleError("usage", `node ${JSON.stringify(n)} is not in the console config's [[nodes]]`);
+  for (const n of names)
+    if (!all.includes(n))
+      throw new ConsoleError(
+        "usage",
+        `node ${JSON.stringify(n)} is not in the console config's [[nodes]] nor among the platform's joined nodes${platformHint(get)}`,
+      );
   return names;
 }
 
@@ -53,8 +80,8 @@ export async function fanOut<T>(get: GetState, nodes: string[], fn: (node: strin
 
 export function nodeActions(set: SetState, get: GetState, deps: StoreDeps): NodeActions {
   return {
-    async refreshNodes() {
-      const names = pickNodes(deps);
+    async refreshNodes(only) {
+      const names = await pickNodes(get, deps, only);
       get().markChecking();
       const results = await fanOut(get, names, async (node) => deps.agents.client(node).health({}, deps.agents.call({ anonymous: true })));
       set((s) => {

@@ -35,7 +35,7 @@ export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): 
     async refreshStats(nodes, only) {
       let names: string[];
       try {
-        names = pickNodes(deps, nodes);
+        names = await pickNodes(get, deps, nodes);
       } catch {
         return; // no nodes: the command's own call says so
       }
@@ -44,7 +44,7 @@ export function resourceActions(set: SetState, get: GetState, deps: StoreDeps): 
     },
 
     async pruneImages(options) {
-      const nodes = pickNodes(deps, options.node ? [options.node] : undefined);
+      const nodes = await pickNodes(get, deps, options.node ? [options.node] : undefined);
       set({ prune: { options, running: true, results: [], errors: [] } });
       let out: NodeOutcome<PruneNodeResult>[] = [];
       try {

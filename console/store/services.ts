@@ -66,7 +66,7 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
 
   return {
     async refreshContainers() {
-      const results = await fanOut(get, pickNodes(deps), async (node) => {
+      const results = await fanOut(get, await pickNodes(get, deps), async (node) => {
         const res = await deps.agents.client(node).list({}, deps.agents.call());
         return res.containers.map((c) => containerRow(node, c));
       });
@@ -81,10 +81,10 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
     async nodeOf(service) {
       if (deps.definitions.has(service)) {
         const node = deps.definitions.get(service).def.node;
-        pickNodes(deps, [node]);
+        await pickNodes(get, deps, [node]);
         return node;
       }
-      const results = await fanOut(get, pickNodes(deps), (node) => statusOn(node, service));
+      const results = await fanOut(get, await pickNodes(get, deps), (node) => statusOn(node, service));
       const found = results.filter((r) => r.ok);
       if (found.length > 0) return found[0]!.node;
       const failures = results.filter((r): r is Extract<typeof r, { ok: false }> => !r.ok);
@@ -103,7 +103,7 @@ export function serviceActions(set: SetState, get: GetState, deps: StoreDeps): S
         return out;
       }
       const lists = new Map<string, ContainerRow[]>();
-      const out = await fanOut(get, pickNodes(deps, nodes), async (node) => {
+      const out = await fanOut(get, await pickNodes(get, deps, nodes), async (node) => {
         const list = await deps.agents.client(node).list({}, deps.agents.call());
         const rows = list.containers.map((c) => containerRow(node, c));
         lists.set(node, rows);

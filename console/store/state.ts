@@ -1,6 +1,6 @@
 // The store's shape, types only: what it holds (ConsoleData), what each slice can do (the
 // *Actions interfaces), and what the slices are given (StoreDeps, SetState, GetState). The
-// slices (nodes.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts,
+// slices (nodes.ts, platform.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts,
 // view-state.ts, releases.ts) import it; store.ts puts them together. It imports no slice, so no slice
 // imports another through the store.
 import type { StoreApi } from "zustand/vanilla";
@@ -13,6 +13,7 @@ import type { RegistryApi } from "../clients/registry.ts";
 import type { Definitions, LoadedDefinition } from "../definitions.ts";
 import type { ConsoleError } from "../output/errors.ts";
 import type { AuditFilter, AuditRow, GcRunRow, ManifestDetail, McrData, PolicyRow, RepoDetail, RepoRow, SnapshotRow } from "./mcr-types.ts";
+import type { AddedNode, NewNode, PlatformData, RemovedNode } from "./platform-types.ts";
 import type { ContainerStatsRow, PruneNodeResult, PruneOptions, PruneState } from "./resource-types.ts";
 import type { ServiceDescription } from "./describe-types.ts";
 import type {
@@ -87,6 +88,8 @@ export interface ConsoleData {
   sorts: Record<string, SortState>;
   /** The command log, oldest first (commands.ts): read once with loadCommands, added to as actions end. */
   commands: { records: CommandRecord[]; skipped: number; loaded: boolean };
+  /** The platform's nodes, from the registry (platform.ts). */
+  platform: PlatformData;
 }
 
 /** A table sorted by one of its columns (by name), ascending unless `desc`. */
@@ -100,12 +103,31 @@ export type NodeOutcome<T> = { node: string; ok: true; value: T } | { node: stri
 
 /** nodes.ts */
 export interface NodeActions {
-  /** Health of every node. */
-  refreshNodes(): Promise<NodeState[]>;
+  /** Health of every node (or of `only`). */
+  refreshNodes(only?: string[]): Promise<NodeState[]>;
   /** Nodes never asked are shown as being checked (no change, and no redraw, when there are none). */
   markChecking(): void;
   /** Records what a call to `node` showed about its connection. */
   markNode(node: string, outcome: { ok: true } | { ok: false; error: ConsoleError }): void;
+}
+
+/** platform.ts: the platform's nodes, kept by the registry (mcr's NodeService). */
+export interface PlatformActions {
+  /**
+   * Lists the registry's nodes and puts its joined ones among the nodes the console talks to
+   * (a config node of the same name wins), with the revoked certificates. Never fails: without
+   * a registry, a session or an answer the nodes stay as they were (the config's at first) and
+   * `platform.note` says why.
+   */
+  loadPlatformNodes(): Promise<PlatformData>;
+  /** Resolves once the platform's nodes have been asked for once (asking now if no one has). */
+  platformReady(): Promise<void>;
+  /** ListNodes for `mcp node list`: as loadPlatformNodes, but a failure is thrown. */
+  listNodes(): Promise<PlatformData>;
+  /** AddNode (the admin role): the node, pending, and its one-time join token. */
+  addNode(node: NewNode): Promise<AddedNode>;
+  /** RemoveNode (the admin role): the node leaves the nodes, its connection is closed and its certificates refused. */
+  removeNode(name: string): Promise<RemovedNode>;
 }
 
 /** How the TUI's poll asks for statuses (services.ts). */
@@ -308,6 +330,7 @@ export interface CommandActions {
 
 export type ConsoleState = ConsoleData &
   NodeActions &
+  PlatformActions &
   ServiceActions &
   ResourceActions &
   BuildActions &

@@ -10,7 +10,9 @@ import { execActions } from "./exec.ts";
 import { releaseActions } from "./releases.ts";
 import { mcrActions } from "./mcr.ts";
 import { initialMcr } from "./mcr-types.ts";
-import { nodeActions } from "./nodes.ts";
+import { newNodeState, nodeActions } from "./nodes.ts";
+import { platformActions } from "./platform.ts";
+import { initialPlatform } from "./platform-types.ts";
 import { resourceActions } from "./resources.ts";
 import { serviceActions } from "./services.ts";
 import type { ConsoleData, ConsoleState, ConsoleStore, SetState, StoreDeps } from "./state.ts";
@@ -19,9 +21,7 @@ import { viewActions } from "./view-state.ts";
 
 export function initialData(nodes: { name: string; url: string }[]): ConsoleData {
   return {
-    nodes: Object.fromEntries(
-      nodes.map((n) => [n.name, { name: n.name, url: n.url, state: "unknown", reason: "", version: "", podmanVersion: "", checkedAt: 0 }]),
-    ),
+    nodes: Object.fromEntries(nodes.map((n) => [n.name, newNodeState(n, "config")])),
     containers: {},
     statuses: {},
     deployment: null,
@@ -43,6 +43,7 @@ export function initialData(nodes: { name: string; url: string }[]): ConsoleData
     describes: {},
     sorts: {},
     commands: { records: [], skipped: 0, loaded: false },
+    platform: initialPlatform(),
   };
 }
 
@@ -67,6 +68,7 @@ export function createConsoleStore(deps: StoreDeps): ConsoleStore {
     return {
       ...initialData(deps.agents.nodes),
       ...nodeActions(set, get, deps),
+      ...platformActions(set, get, deps),
       ...serviceActions(set, get, deps),
       ...resourceActions(set, get, deps),
       ...buildActions(set, get, deps),

@@ -112,7 +112,7 @@ export function streamActions(set: SetState, get: GetState, deps: StoreDeps): St
     },
 
     async followEvents(service, signal, only) {
-      const nodes = service ? [await get().nodeOf(service)] : pickNodes(deps, only);
+      const nodes = service ? [await get().nodeOf(service)] : await pickNodes(get, deps, only);
       const errors: ConsoleError[] = [];
       await Promise.all(
         nodes.map(async (node) => {

@@ -39,6 +39,11 @@ export interface NodeState {
   podmanVersion: string;
   /** ms since the epoch of the last answer or failure. */
   checkedAt: number;
+  /** Where the console has the node from: its config's [[nodes]] (which wins on a name both have), or the platform's joined nodes (store/platform.ts). */
+  source: "config" | "platform";
+  /** The certificate the registry issued a joined node of this name (RFC 3339; "" when the registry lists none). */
+  certIssuedAt: string;
+  certExpiresAt: string;
 }
 
 export type PortRow = Plain<PortBinding>;

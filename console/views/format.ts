@@ -1,6 +1,7 @@
 // Small formatting pieces the command views share.
 import { cell, stateTone, type Cell } from "../output/screen.ts";
 import type { NodeState, PortRow } from "../store/types.ts";
+import { certWarning } from "./cert.ts";
 
 /** "1 tag", "2 tags", "0 repositories": a count and its noun, singular for one. */
 export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -65,7 +66,8 @@ export function emptyText(nodes: NodeState[], what: string): string {
 /** A node whose agent answers but has no container runtime: what to install. */
 export const RUNTIME_HINT =
   "podman is not installed on the node (or does not answer): install it (Debian: apt-get install podman runc; or bash scripts/setup.sh) and restart the agent";
-export const runtimeMissing = (n: NodeState) => n.state === "ok" && n.version !== "" && n.podmanVersion === "";
+export const runtimeMissing = (n: Pick<NodeState, "version" | "podmanVersion"> & { state: string }) =>
+  n.state === "ok" && n.version !== "" && n.podmanVersion === "";
 export const runtimeNote = (n: NodeState) => (runtimeMissing(n) ? `node ${n.name}: ${RUNTIME_HINT}` : undefined);
 
 export const nodeJson = (n: NodeState) => ({
@@ -76,6 +78,9 @@ export const nodeJson = (n: NodeState) => ({
   version: n.version,
   podmanVersion: n.podmanVersion,
   runtime: n.version === "" ? "unknown" : n.podmanVersion ? "ok" : "missing",
+  source: n.source,
+  certExpiresAt: n.certExpiresAt,
+  certWarning: certWarning(n),
 });
 
 /** Exit code of a multi-node read: 6 when a node could not be reached (its data is missing). */

@@ -66,7 +66,15 @@ describe("node certificate renewal", () => {
     const { certPath, keyPath } = await firstPair();
     const first = new X509Certificate(readFileSync(certPath)).serialNumber;
     const applied: string[] = [];
-    const r = new CertRenewal({ certPath, keyPath, registryUrl: url, registryCa: ca.certPem, session, apply: (c) => applied.push(c.toString()), log: silentLogger() });
+    const r = new CertRenewal({
+      certPath,
+      keyPath,
+      registryUrl: url,
+      registryCa: ca.certPem,
+      session,
+      apply: (c) => applied.push(c.toString()),
+      log: silentLogger(),
+    });
     const t0 = Date.now();
     r.start();
     try {
@@ -78,7 +86,10 @@ describe("node certificate renewal", () => {
       const now = readFileSync(certPath, "utf8");
       assert.equal(applied[0], now, "the new certificate is served");
       assert.notEqual(new X509Certificate(now).serialNumber, first);
-      assert.ok(new X509Certificate(now).checkPrivateKey((await import("node:crypto")).createPrivateKey(readFileSync(keyPath))), "the key on disk is the new certificate's");
+      assert.ok(
+        new X509Certificate(now).checkPrivateKey((await import("node:crypto")).createPrivateKey(readFileSync(keyPath))),
+        "the key on disk is the new certificate's",
+      );
       assert.ok(!existsSync(`${certPath}.new`) && !existsSync(`${keyPath}.new`));
     } finally {
       r.stop();
