@@ -8,7 +8,7 @@ import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
+export const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const DAY = 86_400_000;
 
 export interface PemPair {
@@ -17,18 +17,18 @@ export interface PemPair {
 }
 
 /** A positive 16-byte serial number (the top bit clear, as RFC 5280 wants). */
-function serial(): string {
+export function serial(): string {
   const b = randomBytes(16);
   b[0] = (b[0]! & 0x7f) | 0x01;
   return b.toString("hex");
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+export async function exportKey(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
-async function newKeys(): Promise<CryptoKeyPair> {
+export async function newKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
 }
 

@@ -1,26 +1,10 @@
 // Node certificates for joined agents: the node signer (an intermediate CA made by the root
 // CA, whose key only the registry holds), certificate requests made on the node (its key
 // never leaves it), and the certificates the signer issues for them. ECDSA P-256, SHA-256.
-import "reflect-metadata";
-import { createHash, randomBytes, webcrypto } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
-import type { PemPair } from "./certs.ts";
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-
-function serial(): string {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x01;
-  return b.toString("hex");
-}
-
-async function exportKey(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey("pkcs8", key as webcrypto.CryptoKey);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
-}
+import { ALG, exportKey, newKeys, serial, type PemPair } from "./certs.ts";
 
 const importKey = async (pem: string) =>
   (await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(pem), ALG, false, ["sign"])) as unknown as CryptoKey;
@@ -50,7 +34,7 @@ export function splitPem(pem: string): string[] {
  */
 export async function createNodeSigner(ca: PemPair, lifetimeMs: number): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const keys = await newKeys();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -73,7 +57,7 @@ export async function createNodeSigner(ca: PemPair, lifetimeMs: number): Promise
 
 /** A new key and a certificate request for it, both made here: the key is never sent. */
 export async function createNodeRequest(node: string): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"])) as unknown as CryptoKeyPair;
+  const keys = await newKeys();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${node}`, keys, signingAlgorithm: ALG });
   return { keyPem: await exportKey(keys.privateKey), csrPem: csr.toString("pem") };
 }
