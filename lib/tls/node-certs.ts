@@ -1,6 +1,8 @@
 // Node certificates for joined agents: the node signer (an intermediate CA made by the root
 // CA, whose key only the registry holds), certificate requests made on the node (its key
 // never leaves it), and the certificates the signer issues for them. ECDSA P-256, SHA-256.
+// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs this polyfill first.
+import "reflect-metadata";
 import { createHash, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
