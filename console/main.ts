@@ -70,7 +70,20 @@ function register(spec: CommandSpec): void {
   });
 }
 
-for (const spec of COMMANDS) register(spec);
+/** The command argv names: its first word that is no console option (`--config F` skipped). */
+function commandWord(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--config") i++;
+    else if (!args[i]!.startsWith("-")) return args[i];
+  }
+  return undefined;
+}
+
+// Only the command asked for is set up: commander's set-up of every command's options costs a
+// few ms of each start. Help, and a word that is no command, get them all.
+const asked = COMMANDS.find((c) => c.name === commandWord(literal >= 0 ? argv.slice(0, literal) : argv));
+const helpAsked = argv.some((a) => a === "--help" || a === "-h");
+for (const spec of asked && !helpAsked ? [asked] : COMMANDS) register(spec);
 
 async function main(): Promise<void> {
   try {

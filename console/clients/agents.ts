@@ -65,6 +65,19 @@ export class AgentPool {
     return this.list.find((n) => n.name === name);
   }
 
+  /**
+   * Opens the TLS connections to `names` ahead of the first call, nothing sent on them: a
+   * command that waits for the registry's node list first has them ready when it comes. A
+   * connection to a node whose certificate that list revokes is closed then (setRevoked).
+   */
+  warm(names: string[]): void {
+    for (const name of names) {
+      if (!this.node(name) || this.o.transport) continue;
+      this.client(name);
+      void this.sessions.get(name)?.connect();
+    }
+  }
+
   client(name: string): AgentClient {
     let c = this.clients.get(name);
     if (c) return c;

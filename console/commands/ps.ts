@@ -7,11 +7,12 @@ import { emptyText, nodeJson, nodeNotes, partialExit, portsText, stateCell, upti
 import { statsNotes, statsOf, usageCells, usageJson } from "../views/usage.ts";
 import { listNote } from "../views/nodes.ts";
 import { finite, platformNoteOnStderr } from "./present.ts";
+import { compareText } from "../../lib/text/compare.ts";
 
 export const containerRows = (s: ConsoleState) =>
   Object.values(s.containers)
     .flat()
-    .sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
+    .sort((a, b) => compareText(a.service, b.service) || compareText(a.component, b.component) || compareText(a.node, b.node));
 
 const command: CommandSpec = {
   name: "ps",

@@ -8,8 +8,9 @@ import { publishNotes, publishSections, serviceSections, statusSummary } from ".
 import { statsNotes, statsOf, usageJson } from "../views/usage.ts";
 import { listNote } from "../views/nodes.ts";
 import { finite, platformNoteOnStderr } from "./present.ts";
+import { compareText } from "../../lib/text/compare.ts";
 
-const all = (s: ConsoleState) => Object.values(s.statuses).sort((a, b) => a.service.localeCompare(b.service));
+const all = (s: ConsoleState) => Object.values(s.statuses).sort((a, b) => compareText(a.service, b.service));
 
 const command: CommandSpec = {
   name: "status",

@@ -1,6 +1,6 @@
 // What a command shows, independent of how: sections of tables and notes. Plain text
 // renders it once (no ANSI), the TTY renders it live with Ink (console/tty/).
-import stringWidth from "string-width";
+import { textWidth } from "./width.ts";
 
 /** How a cell is shown on a TTY: ok (green), warn (yellow), bad (red), dim; plain text ignores it. */
 export type Tone = "ok" | "warn" | "bad" | "dim" | "";
@@ -42,10 +42,10 @@ export function stateTone(state: string): Tone {
 
 /** Fits `text` in `width` display columns, with … when cut. */
 export function truncate(text: string, width: number): string {
-  if (stringWidth(text) <= width) return text;
+  if (textWidth(text) <= width) return text;
   let out = "";
   for (const ch of text) {
-    if (stringWidth(out + ch) > width - 1) break;
+    if (textWidth(out + ch) > width - 1) break;
     out += ch;
   }
   return out + "…";
@@ -81,8 +81,8 @@ function shrink(widths: number[], kept: number[], maxWidth: number, floor: (i: n
  * column's width.
  */
 export function columnLayout(section: Section, maxWidth = Infinity): { kept: number[]; widths: number[] } {
-  const natural = section.columns.map((_, i) => Math.max(stringWidth(headerText(section, i)), ...section.rows.map((r) => stringWidth(r[i]?.text ?? ""))));
-  const header = (i: number) => stringWidth(headerText(section, i));
+  const natural = section.columns.map((_, i) => Math.max(textWidth(headerText(section, i)), ...section.rows.map((r) => textWidth(r[i]?.text ?? ""))));
+  const header = (i: number) => textWidth(headerText(section, i));
   const fits = (widths: number[], kept: number[]) => kept.reduce((a, i) => a + widths[i]!, 0) + 2 * (kept.length - 1) <= maxWidth;
   const droppable = (section.drop ?? []).map((name) => section.columns.indexOf(name)).filter((i) => i >= 0);
   let kept = section.columns.map((_, i) => i);
@@ -104,7 +104,7 @@ export function columnWidths(section: Section, maxWidth = Infinity): number[] {
   return columnLayout({ ...section, drop: [] }, maxWidth).widths;
 }
 
-const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - stringWidth(text)));
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - textWidth(text)));
 
 /** A table as aligned plain text (no ANSI). */
 export function plainTable(section: Section, maxWidth = Infinity): string {

@@ -4,6 +4,7 @@ import { uptime, portsText } from "../views/format.ts";
 import { cpuText, memText, statsOf } from "../views/usage.ts";
 import type { ConsoleState } from "../store/state.ts";
 import type { AgentEventRow } from "../store/types.ts";
+import { compareText } from "../../lib/text/compare.ts";
 
 export interface ServiceRow {
   service: string;
@@ -72,7 +73,7 @@ export function serviceRows(s: Pick<ConsoleState, "containers" | "statuses" | "n
   const f = filter.toLowerCase();
   return [...rows.values()]
     .filter((r) => !f || `${r.service} ${r.component} ${r.node}`.toLowerCase().includes(f))
-    .sort((a, b) => a.service.localeCompare(b.service) || a.component.localeCompare(b.component) || a.node.localeCompare(b.node));
+    .sort((a, b) => compareText(a.service, b.service) || compareText(a.component, b.component) || compareText(a.node, b.node));
 }
 
 /**

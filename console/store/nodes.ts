@@ -33,7 +33,11 @@ const platformHint = (get: GetState) => (get().platform.error ? ` (the registry'
  * first polls of the config's nodes never wait for the registry.
  */
 export async function pickNodes(get: GetState, deps: StoreDeps, names?: string[]): Promise<string[]> {
-  if (!names || names.some((n) => !deps.agents.node(n))) await get().platformReady();
+  if (!names || names.some((n) => !deps.agents.node(n))) {
+    // The handshakes with the nodes already known go on while the list is read; no call is made before it.
+    deps.agents.warm(names?.filter((n) => deps.agents.node(n)) ?? deps.agents.nodes.map((n) => n.name));
+    await get().platformReady();
+  }
   const all = deps.agents.nodes.map((n) => n.name);
   if (all.length === 0)
     throw new ConsoleError(

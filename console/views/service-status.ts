@@ -5,6 +5,7 @@ import type { ConsoleState } from "../store/state.ts";
 import type { ServiceStatus } from "../store/types.ts";
 import { emptyText, portsText, stateCell, uptime } from "./format.ts";
 import { statsOf, usageCells } from "./usage.ts";
+import { compareText } from "../../lib/text/compare.ts";
 
 const syncTone = (state: string) => (/^(applied|in_sync)$/.test(state) ? "ok" : /^(unreachable|missing|differs|not_served)$/.test(state) ? "bad" : "warn");
 
@@ -49,7 +50,7 @@ export function publishNotes(statuses: ServiceStatus[]): Cell[] {
 
 export function statusSummary(s: ConsoleState): Section {
   const rows = Object.values(s.statuses)
-    .sort((a, b) => a.service.localeCompare(b.service))
+    .sort((a, b) => compareText(a.service, b.service))
     .flatMap((st) =>
       st.components.map((c) => [
         cell(st.service),
