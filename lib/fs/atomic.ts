@@ -1,6 +1,7 @@
 // Writes that are either complete or absent: temp file in the same folder,
 // fsync, rename, fsync the folder.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -40,5 +41,19 @@ export function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * fsyncDir on libuv's thread pool: a server's event loop goes on while the disk flushes. A
+ * folder's fsync waits for the file system's journal, which can take hundreds of
+ * milliseconds while other processes (garbage collection's deletes) keep it busy.
+ */
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }

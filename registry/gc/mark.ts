@@ -44,7 +44,9 @@ class RollBack extends Error {
   }
 }
 
-const BATCH = 500;
+// Rows per batch of the real run: each batch holds the commit lock (and on SQLite the event
+// loop) while it checks and deletes them, so pushes wait at most that long.
+const BATCH = 200;
 
 export async function mark(db: Kysely<RegistryDatabase>, o: MarkOptions): Promise<MarkResult> {
   try {
@@ -124,8 +126,30 @@ function unusedBlobQuery(db: Kysely<RegistryDatabase> | Trx, cutoff: string) {
     .where((eb) => eb.not(eb.exists(eb.selectFrom("manifest_blobs as mb").select("mb.blob_id").whereRef("mb.blob_id", "=", "b.id"))));
 }
 
+/** Rows read per query by the real run's candidate reads, which yield to other requests between pages. */
+const PAGE = 500;
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs `read(lo, hi)` over `table`'s ids in ranges of PAGE, yielding between them: on SQLite
+ * every query blocks the event loop for as long as it runs, and one read of 50,000 blobs held
+ * every push for tens of milliseconds. Each range reads at most PAGE rows by primary key.
+ */
+async function inPages<T>(db: Kysely<RegistryDatabase>, table: "blobs" | "manifests", read: (lo: number, hi: number) => Promise<T[]>): Promise<T[]> {
+  const bounds = await db.selectFrom(table).select((eb) => [eb.fn.min("id").as("lo"), eb.fn.max("id").as("hi")]).executeTakeFirst();
+  const out: T[] = [];
+  if (bounds?.lo == null || bounds.hi == null) return out;
+  for (let lo = Number(bounds.lo); lo <= Number(bounds.hi); lo += PAGE) {
+    out.push(...(await read(lo, lo + PAGE - 1)));
+    await yieldToRequests();
+  }
+  return out;
+}
+
+/** The blobs no manifest references and nothing used since the cutoff, in digest order, read page by page. */
 async function unusedBlobs(db: Kysely<RegistryDatabase>, cutoff: string) {
-  return unusedBlobQuery(db, cutoff).orderBy("b.digest").execute();
+  const rows = await inPages(db, "blobs", (lo, hi) => unusedBlobQuery(db, cutoff).where("b.id", ">=", lo).where("b.id", "<=", hi).execute());
+  return rows.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
 }
 
 /**
@@ -136,7 +160,8 @@ async function unusedBlobs(db: Kysely<RegistryDatabase>, cutoff: string) {
  * nothing: a parent index goes in one round, its children in the next.
  */
 async function removeUntaggedInBatches(db: Kysely<RegistryDatabase>, cutoff: string, exclusive: Exclusive): Promise<RemovedManifest[]> {
-  const candidates = await db.transaction().execute((trx) => unreachableManifests(trx, cutoff));
+  // Read page by page, not in one snapshot: each batch below checks its rows again in its own transaction.
+  const candidates = await unreachableManifests(db, cutoff, true);
   let pending = candidates;
   const removedIds = new Set<number>();
   for (;;) {
@@ -226,15 +251,29 @@ async function removeUntagged(trx: Trx, cutoff: string): Promise<RemovedManifest
 }
 
 /** The manifests no tag, kept index or recent use reaches (the rule above), read in `trx`. */
-async function unreachableManifests(trx: Trx, cutoff: string): Promise<{ id: number; name: string; digest: string; size: number }[]> {
-  const rows = await trx
-    .selectFrom("manifests as m")
-    .innerJoin("repositories as r", "r.id", "m.repository_id")
-    .select(["m.id", "m.repository_id", "r.name", "m.digest", "m.size", "m.subject_digest"])
-    .select(sql<string>`coalesce(m.last_used_at, m.created_at)`.as("used"))
-    .select((eb) => eb.exists(eb.selectFrom("tags as t").select("t.id").whereRef("t.manifest_id", "=", "m.id")).as("tagged"))
-    .execute();
-  const children = await trx.selectFrom("manifest_children").select(["manifest_id", "child_digest"]).execute();
+async function unreachableManifests(
+  trx: Trx | Kysely<RegistryDatabase>,
+  cutoff: string,
+  paged = false,
+): Promise<{ id: number; name: string; digest: string; size: number }[]> {
+  const manifests = (lo?: number, hi?: number) => {
+    let q = trx
+      .selectFrom("manifests as m")
+      .innerJoin("repositories as r", "r.id", "m.repository_id")
+      .select(["m.id", "m.repository_id", "r.name", "m.digest", "m.size", "m.subject_digest"])
+      .select(sql<string>`coalesce(m.last_used_at, m.created_at)`.as("used"))
+      .select((eb) => eb.exists(eb.selectFrom("tags as t").select("t.id").whereRef("t.manifest_id", "=", "m.id")).as("tagged"));
+    if (lo !== undefined && hi !== undefined) q = q.where("m.id", ">=", lo).where("m.id", "<=", hi);
+    return q.execute();
+  };
+  const childRows = (lo?: number, hi?: number) => {
+    let q = trx.selectFrom("manifest_children").select(["manifest_id", "child_digest"]);
+    if (lo !== undefined && hi !== undefined) q = q.where("manifest_id", ">=", lo).where("manifest_id", "<=", hi);
+    return q.execute();
+  };
+  const db = trx as Kysely<RegistryDatabase>;
+  const rows = paged ? await inPages(db, "manifests", manifests) : await manifests();
+  const children = paged ? await inPages(db, "manifests", childRows) : await childRows();
   const key = (repo: number, digest: string) => `${repo}\u0000${digest}`;
   const byKey = new Map(rows.map((r) => [key(r.repository_id, r.digest), r]));
   const childrenOf = new Map<number, string[]>();

@@ -7,7 +7,7 @@ import type { Hash } from "node:crypto";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fsyncDir } from "../../lib/fs/atomic.ts";
+import { fsyncDirAsync } from "../../lib/fs/atomic.ts";
 import {
   BlobMissingError,
   BlobTooLargeError,
@@ -168,7 +168,7 @@ export class LocalBlobStore implements BlobStore {
           throw err;
       }
     }
-    fsyncDir(dir);
+    await fsyncDirAsync(dir); // the new name is on disk before the upload is answered
     this.hashes.delete(id);
   }
 
