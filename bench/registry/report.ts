@@ -80,12 +80,20 @@ export function verdicts(r: Results, streams: number): Verdict[] {
     for (const n of [1, streams])
       ratio(`blob GET mcr/distribution, ${proto}, ${n} stream${n > 1 ? "s" : ""}`, get("mcr", proto, n) / get("distribution", proto, n), 1.5);
   }
+  const getCpu = (server: ServerName, proto: Proto, n: number) =>
+    cpuPerGb(r.get.find((g) => g.server === server && g.proto === proto && g.streams === n)?.samples ?? []);
   for (const proto of protos) {
-    for (const n of [1, streams]) ratio(`blob GET mcr/nginx, ${proto}, ${n} stream${n > 1 ? "s" : ""}`, get("mcr", proto, n) / get("nginx", proto, n), 0.8);
+    for (const n of [1, streams]) {
+      const cell = `${proto}, ${n} stream${n > 1 ? "s" : ""}`;
+      ratio(`blob GET mcr/nginx, ${cell}`, get("mcr", proto, n) / get("nginx", proto, n), 0.95);
+      // Server CPU per GB no higher than nginx's + 10%.
+      const cpu = getCpu("mcr", proto, n) / getCpu("nginx", proto, n);
+      out.push({ what: `server CPU per GB mcr/nginx, ${cell}`, value: cpu, target: "≤ 1.1×", pass: cpu <= 1.1, shown: `${f2(cpu)}×` });
+    }
   }
   for (const proto of [...new Set(r.push.map((p) => p.proto))]) {
     for (const mode of ["monolithic", "chunked"] as const)
-      ratio(`push mcr/distribution, ${proto}, ${mode}`, push("mcr", proto, mode) / push("distribution", proto, mode), 1.0);
+      ratio(`push mcr/distribution, ${proto}, ${mode}`, push("mcr", proto, mode) / push("distribution", proto, mode), 1.5);
   }
   for (const m of r.memory) {
     out.push({
