@@ -136,7 +136,10 @@ const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolv
  * every push for tens of milliseconds. Each range reads at most PAGE rows by primary key.
  */
 async function inPages<T>(db: Kysely<RegistryDatabase>, table: "blobs" | "manifests", read: (lo: number, hi: number) => Promise<T[]>): Promise<T[]> {
-  const bounds = await db.selectFrom(table).select((eb) => [eb.fn.min("id").as("lo"), eb.fn.max("id").as("hi")]).executeTakeFirst();
+  const bounds = await db
+    .selectFrom(table)
+    .select((eb) => [eb.fn.min("id").as("lo"), eb.fn.max("id").as("hi")])
+    .executeTakeFirst();
   const out: T[] = [];
   if (bounds?.lo == null || bounds.hi == null) return out;
   for (let lo = Number(bounds.lo); lo <= Number(bounds.hi); lo += PAGE) {
