@@ -71,3 +71,36 @@ describe("platform CA and server certificates", () => {
     assert.throws(() => serverTlsOptions("/nonexistent/cert.pem", "/nonexistent/key.pem"), /cannot read TLS certificate \/nonexistent\/cert\.pem/);
   });
 });
+
+describe("the servers' TLS 1.3 suites", () => {
+  test("AES-128-GCM is chosen when the client offers every suite; AES-256 and ChaCha20 still serve clients that want only them", async () => {
+    const ca = await createCA("Suite CA");
+    const pair = await issueServerCert(ca, ["127.0.0.1"]);
+    const dir = mkdtempSync(join(tmpdir(), "suites-"));
+    writeFileSync(join(dir, "cert.pem"), pair.certPem);
+    writeFileSync(join(dir, "key.pem"), pair.keyPem);
+    const server = createServer(serverTlsOptions(join(dir, "cert.pem"), join(dir, "key.pem")), (_req, res) => res.end("ok"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as { port: number }).port;
+    const suite = (ciphers?: string) =>
+      new Promise<string>((resolve, reject) => {
+        // The client lists AES-256 first: the server's order decides.
+        const s = connect(
+          { host: "127.0.0.1", port, ca: ca.certPem, ciphers: ciphers ?? "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256" },
+          () => {
+            resolve(s.getCipher().standardName);
+            s.end();
+          },
+        );
+        s.on("error", reject);
+      });
+    try {
+      assert.equal(await suite(), "TLS_AES_128_GCM_SHA256");
+      assert.equal(await suite("TLS_AES_256_GCM_SHA384"), "TLS_AES_256_GCM_SHA384");
+      assert.equal(await suite("TLS_CHACHA20_POLY1305_SHA256"), "TLS_CHACHA20_POLY1305_SHA256");
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
