@@ -6,7 +6,7 @@ import type { TLSSocket } from "node:tls";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../../lib/log/logger.ts";
-import { normalSerial } from "../../lib/tls/node-certs.ts";
+import { normalSerial } from "../../lib/tls/serial.ts";
 import { NodeService } from "../../proto/gen/mcr/v1/node_pb.ts";
 import type { McrSession } from "./mcr-session.ts";
 

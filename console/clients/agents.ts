@@ -8,6 +8,7 @@
 import { checkServerIdentity, type PeerCertificate } from "node:tls";
 import { createClient, type CallOptions, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { normalSerial } from "../../lib/tls/serial.ts";
 import { AgentService } from "../../proto/gen/mcp/agent/v1/agent_pb.ts";
 
 export interface NodeRef {
@@ -27,17 +28,6 @@ export interface AgentPoolOptions {
   /** PEM of the platform CA. */
   caPem?: string;
 }
-
-/**
- * A certificate serial as the registry lists revoked ones: upper-case hex without leading
- * zeros. The rule of `normalSerial` (lib/tls/node-certs.ts), kept here so that the console
- * does not load the X.509 library for it; test/console/node-pool.test.ts checks they agree.
- */
-export const serialText = (s: string): string =>
-  s
-    .replace(/[^0-9a-fA-F]/g, "")
-    .replace(/^0+/, "")
-    .toUpperCase();
 
 export class AgentPool {
   /** The nodes of the console config, as the pool was made. */
@@ -106,7 +96,7 @@ export class AgentPool {
   private checkPeer(node: string, host: string, cert: PeerCertificate): Error | undefined {
     const err = checkServerIdentity(host, cert);
     if (err) return err;
-    const serial = serialText(cert.serialNumber ?? "");
+    const serial = normalSerial(cert.serialNumber ?? "");
     if (this.revoked.has(serial))
       return Object.assign(new Error(`its certificate (serial ${serial}) was revoked: the node was removed from the platform`), {
         code: "ERR_TLS_CERT_REVOKED",
@@ -132,7 +122,7 @@ export class AgentPool {
    * node whose certificate is now among them is closed: its next call connects again, and is refused.
    */
   setRevoked(serials: string[]): void {
-    this.revoked = new Set(serials.map(serialText));
+    this.revoked = new Set(serials.map(normalSerial));
     for (const [node, serial] of this.served) if (this.revoked.has(serial)) this.drop(node);
   }
 

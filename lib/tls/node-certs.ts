@@ -7,16 +7,10 @@ import { createHash, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { ALG, exportKey, newKeys, serial, type PemPair } from "./certs.ts";
+import { normalSerial } from "./serial.ts";
 
 const importKey = async (pem: string) =>
   (await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(pem), ALG, false, ["sign"])) as unknown as CryptoKey;
-
-/** A serial number as both sides compare it: upper-case hex without leading zeros. */
-export const normalSerial = (s: string): string =>
-  s
-    .replace(/[^0-9a-fA-F]/g, "")
-    .replace(/^0+/, "")
-    .toUpperCase();
 
 /** SHA-256 of a certificate's DER, in hex: what a join token pins. */
 export function certDigest(pem: string): string {

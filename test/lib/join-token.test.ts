@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { joinSecretHash, newJoinToken, parseJoinToken } from "../../lib/nodes/join-token.ts";
-import { certDigest, normalSerial, splitPem } from "../../lib/tls/node-certs.ts";
+import { certDigest, splitPem } from "../../lib/tls/node-certs.ts";
+import { normalSerial } from "../../lib/tls/serial.ts";
 import { createCA } from "../../lib/tls/certs.ts";
 
 test("a join token carries the CA digest and a secret the registry keeps only a hash of", async () => {
