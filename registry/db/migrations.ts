@@ -192,6 +192,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("node_certs_node").on("node_certs").columns(["node", "issued_at"]).execute();
     },
   },
+  // Failed logins of the last minute (registry/identity/rate-limit.ts), in the database so that
+  // replicas count them together. A row per failure and key; the key is a hash, the time in ms.
+  "0006_login_failures": {
+    async up(db: Kysely<unknown>) {
+      const t = columnTypes(db);
+      await db.schema
+        .createTable("login_failures")
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("failed_at", t.bigint, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("login_failures_key").on("login_failures").columns(["key", "failed_at"]).execute();
+      await db.schema.createIndex("login_failures_time").on("login_failures").column("failed_at").execute();
+    },
+  },
 };
 
 export const registryMigrations: MigrationProvider = {

@@ -157,7 +157,16 @@ export interface NodeCertsTable {
   revoked_at: string | null;
 }
 
+/** One failed login under one rate-limit key (registry/identity/rate-limit.ts); pruned past the window. */
+export interface LoginFailuresTable {
+  /** SHA-256 (hex) of what is counted: an account and address, or an address. */
+  key: string;
+  /** Milliseconds since the epoch. */
+  failed_at: number;
+}
+
 export interface RegistryDatabase {
+  login_failures: LoginFailuresTable;
   nodes: NodesTable;
   node_certs: NodeCertsTable;
   accounts: AccountsTable;

@@ -6,7 +6,7 @@ import { InvalidCredentialsError, RateLimitedError, type Claims, type IdentityPr
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore } from "./accounts.ts";
 import { CredentialCache } from "./credential-cache.ts";
-import { RateLimiter } from "./rate-limit.ts";
+import { LoginRateLimit } from "./rate-limit.ts";
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
 
@@ -21,8 +21,8 @@ export interface EmbeddedIdentityOptions {
 
 export class EmbeddedIdentity implements IdentityProvider {
   readonly accounts: AccountStore;
-  private readonly perAccount: RateLimiter;
-  private readonly perAddress: RateLimiter;
+  /** Failed logins, counted in the database: replicas share them (rate-limit.ts). */
+  readonly failures: LoginRateLimit;
   private readonly now: () => number;
 
   constructor(
@@ -32,22 +32,24 @@ export class EmbeddedIdentity implements IdentityProvider {
     this.now = opts.now ?? Date.now;
     const cacheMs = opts.credentialCacheMs ?? 60_000;
     this.accounts = new AccountStore(db, cacheMs > 0 ? new CredentialCache(cacheMs, 10_000, this.now) : undefined);
-    this.perAccount = new RateLimiter(opts.loginsPerMinute, 60_000, this.now);
-    this.perAddress = new RateLimiter(opts.loginsPerMinute * 10, 60_000, this.now);
+    this.failures = new LoginRateLimit(db, { now: this.now });
   }
 
   async login(req: LoginRequest): Promise<IssuedToken> {
     // Failures are limited per (account, address) pair, and more loosely per address so that
     // spraying many accounts from one address does not get far either. Successes never count:
     // podman fetches a token on every command.
-    const pair = `${req.username}\u0000${req.source ?? ""}`;
-    const addr = req.source ?? "";
-    const wait = Math.max(this.perAccount.waitFor(pair), this.perAddress.waitFor(addr));
+    // One query checks both; a success pays nothing more.
+    const pair = `account:${req.username}\u0000${req.source ?? ""}`;
+    const addr = `address:${req.source ?? ""}`;
+    const wait = await this.failures.waitFor([
+      { key: pair, limit: this.opts.loginsPerMinute },
+      { key: addr, limit: this.opts.loginsPerMinute * 10 },
+    ]);
     if (wait > 0) throw new RateLimitedError(wait);
     const account = await this.accounts.authenticate(req.username, req.password);
     if (!account) {
-      this.perAccount.fail(pair);
-      this.perAddress.fail(addr);
+      await this.failures.fail([pair, addr]);
       throw new InvalidCredentialsError();
     }
     const token = randomBytes(32).toString("base64url");

@@ -1,34 +1,97 @@
-// Failed login attempts per key within a sliding window. Once a key has `limit`
-// failures in the window, every attempt for it waits until the oldest expires.
-// In memory: it protects one registry process; the window is short.
-export class RateLimiter {
-  private readonly hits = new Map<string, number[]>();
+// Failed login attempts per key within a sliding window, kept in the registry's database so
+// that replicas on one PostgreSQL count the same failures: an attacker who spreads guesses
+// over N replicas gets the budget of one, not N times it. Once a key has `limit` failures in
+// the window, every attempt for it waits until the oldest of them leaves the window.
+//
+// One row per failure and key (keys are SHA-256 hashes: fixed length, and no user name or
+// address is stored here). Checking costs one indexed query for all the keys of a login,
+// which is all a successful login pays; a failure (already a scrypt hash) adds one insert,
+// and at most every `pruneEveryMs` a delete of the rows that have left the window. Rows are
+// written only after a password check, which mcr runs at most two at a time, so the table
+// holds at most the last window's failures (plus `pruneEveryMs` of them): a flood of
+// made-up names cannot grow it beyond that.
+import { createHash } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { RegistryDatabase } from "../db/schema.ts";
+
+export interface LimitedKey {
+  /** What is counted: `account:<name>\0<address>`, `address:<address>`. Stored only as a hash. */
+  key: string;
+  /** Failures allowed in the window. */
+  limit: number;
+}
+
+export interface LoginRateLimitOptions {
+  windowMs?: number;
+  /** Rows older than the window are deleted at most this often, on the failure path (default 10 s). */
+  pruneEveryMs?: number;
+  now?: () => number;
+}
+
+export const keyHash = (key: string) => createHash("sha256").update(key).digest("hex");
+
+export class LoginRateLimit {
+  private readonly windowMs: number;
+  private readonly pruneEveryMs: number;
+  private readonly now: () => number;
+  private lastPrune = 0;
 
   constructor(
-    private readonly limit = 10,
-    private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Seconds to wait before `key` may try again; 0 when it may try now. */
-  waitFor(key: string): number {
-    const t = this.now();
-    const recent = (this.hits.get(key) ?? []).filter((h) => t - h < this.windowMs);
-    if (recent.length === 0) this.hits.delete(key);
-    else this.hits.set(key, recent);
-    return recent.length >= this.limit ? Math.max(1, Math.ceil((recent[0]! + this.windowMs - t) / 1000)) : 0;
+    private readonly db: Kysely<RegistryDatabase>,
+    opts: LoginRateLimitOptions = {},
+  ) {
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.pruneEveryMs = opts.pruneEveryMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
   }
 
-  /** Records a failed attempt. */
-  fail(key: string): void {
+  /** Seconds to wait before an attempt with these keys may be made; 0 when it may be made now. */
+  async waitFor(keys: LimitedKey[]): Promise<number> {
     const t = this.now();
-    const list = this.hits.get(key) ?? [];
-    list.push(t);
-    this.hits.set(key, list);
-    if (this.hits.size > 10_000) this.sweep(t);
+    const limits = new Map(keys.map((k) => [keyHash(k.key), k.limit]));
+    const rows = await this.db
+      .selectFrom("login_failures")
+      .select((eb) => ["key", eb.fn.countAll<number>().as("n"), eb.fn.min("failed_at").as("oldest")])
+      .where("key", "in", [...limits.keys()])
+      .where("failed_at", ">", t - this.windowMs)
+      .groupBy("key")
+      .execute();
+    let wait = 0;
+    for (const r of rows) {
+      if (Number(r.n) < limits.get(r.key)!) continue;
+      wait = Math.max(wait, 1, Math.ceil((Number(r.oldest) + this.windowMs - t) / 1000));
+    }
+    return wait;
   }
 
-  private sweep(t: number): void {
-    for (const [k, v] of this.hits) if (v.every((h) => t - h >= this.windowMs)) this.hits.delete(k);
+  /** Records a failed attempt under each key. */
+  async fail(keys: string[]): Promise<void> {
+    const t = this.now();
+    await this.db
+      .insertInto("login_failures")
+      .values(keys.map((k) => ({ key: keyHash(k), failed_at: t })))
+      .execute();
+    if (t - this.lastPrune >= this.pruneEveryMs) {
+      this.lastPrune = t;
+      await this.prune();
+    }
+  }
+
+  /** Deletes the rows that have left the window; returns how many. */
+  async prune(): Promise<number> {
+    const res = await this.db
+      .deleteFrom("login_failures")
+      .where("failed_at", "<=", this.now() - this.windowMs)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  /** Rows held now (tests). */
+  async rows(): Promise<number> {
+    const r = await this.db
+      .selectFrom("login_failures")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 }

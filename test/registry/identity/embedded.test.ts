@@ -11,7 +11,6 @@ import type { RegistryDatabase } from "../../../registry/db/schema.ts";
 import { AccountError } from "../../../registry/identity/accounts.ts";
 import { EmbeddedIdentity, tokenHash } from "../../../registry/identity/embedded.ts";
 import { hashPassword, verifyPassword } from "../../../registry/identity/passwords.ts";
-import { RateLimiter } from "../../../registry/identity/rate-limit.ts";
 
 const PW = "correct horse battery";
 
@@ -85,15 +84,4 @@ describe("embedded identity", () => {
     now += 2 * 86_400_000;
     assert.ok((await id.pruneTokens()) > 0);
   });
-});
-
-test("RateLimiter: a sliding window of failures", () => {
-  let t = 0;
-  const rl = new RateLimiter(2, 1000, () => t);
-  assert.equal(rl.waitFor("k"), 0);
-  rl.fail("k");
-  rl.fail("k");
-  assert.equal(rl.waitFor("k"), 1);
-  t = 1001;
-  assert.equal(rl.waitFor("k"), 0);
 });
