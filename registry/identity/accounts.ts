@@ -1,5 +1,6 @@
 // Accounts of the embedded identity service: create, list, change password,
-// roles and state. Disabling an account or changing its password revokes its tokens.
+// roles and state. Disabling an account or changing its password revokes its tokens and
+// deletes its pull tokens, in the database: every replica refuses them from then on.
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { ROLES, type AccountType, type Role } from "../../lib/auth/types.ts";
@@ -121,6 +122,8 @@ export class AccountStore {
           .where("account_id", "=", row.id)
           .where("revoked_at", "is", null)
           .execute();
+        // Its pull tokens too: they would otherwise pull for up to their minute.
+        await trx.deleteFrom("pull_tokens").where("account_id", "=", row.id).execute();
       }
       return toAccount(row);
     });
@@ -153,5 +156,6 @@ export class AccountStore {
       .where("account_id", "=", accountId)
       .where("revoked_at", "is", null)
       .execute();
+    await this.db.deleteFrom("pull_tokens").where("account_id", "=", accountId).execute();
   }
 }

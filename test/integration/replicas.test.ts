@@ -2,7 +2,9 @@
 // replica answers any request of an upload; one garbage collection at a time across them,
 // released by PostgreSQL when its replica dies; a replica killed mid-upload leaves the upload
 // for another to finish; pushes and pulls on one replica while GC runs back to back on the
-// other never fail (the GC soak across replicas).
+// other never fail (the GC soak across replicas). With identity on: failed logins through one
+// replica count on the other, and a token revoked or an account disabled through one is
+// refused by the other within 5 s (measured).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
@@ -16,12 +18,23 @@ import { sha256 } from "../helpers/oci.ts";
 import { PushClient } from "../helpers/oci-push.ts";
 import { SoakLoad } from "../helpers/soak.ts";
 import { skipUnlessPostgres } from "../helpers/postgres.ts";
-import { addAccount, login } from "../helpers/identity.ts";
+import { addAccount, login, mcrCli } from "../helpers/identity.ts";
 import { until } from "../helpers/wait.ts";
 
 const run = promisify(execFile);
 const SOAK_SECONDS = Number(process.env.REPLICA_SOAK_SECONDS ?? 15);
 const GRACE = { MCR_GC_GRACE: "5s" };
+/** What "within 5 s" allows a revocation to take to reach another replica. */
+const REVOCATION_MS = 5_000;
+const basic = (u: string, p: string) => ({ Authorization: `Basic ${Buffer.from(`${u}:${p}`).toString("base64")}` });
+const bearerOf = (t: string) => ({ Authorization: `Bearer ${t}` });
+
+/** Polls `fn` until it is true; returns how long that took, failing past `ms`. */
+async function timeUntil(what: string, fn: () => Promise<boolean>, ms = 15_000): Promise<number> {
+  const start = performance.now();
+  await until(what, async () => ((await fn()) ? true : undefined), ms, 20);
+  return performance.now() - start;
+}
 
 async function gcStart(c: RegistryClient, body = "{}"): Promise<{ status: number; text: string }> {
   return c.request("POST", "/v1/gc", { headers: { "Content-Type": "application/json" }, body });
@@ -42,6 +55,13 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
   let ca: RegistryClient;
   let cb: RegistryClient;
   const extra: McrProcess[] = [];
+  /** Two replicas with identity on (started by the first test that needs them), four failed logins a minute. */
+  let authPair: Promise<[McrProcess, McrProcess]> | undefined;
+  const withAuth = () =>
+    (authPair ??= Promise.all([0, 1].map(() => startMcr(home, { ...GRACE, MCR_AUTH_LOGINS_PER_MINUTE: "4" }, { auth: true }))).then((pair) => {
+      extra.push(...pair);
+      return pair as [McrProcess, McrProcess];
+    }));
 
   before(async () => {
     home = await initHome("", { backend: "postgres-s3" });
@@ -154,8 +174,7 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
   });
 
   test("a policy rule made through one replica applies on the other within seconds; a token issued by one is valid on the other", async () => {
-    const [x, y] = await Promise.all([startMcr(home, GRACE, { auth: true }), startMcr(home, GRACE, { auth: true })]);
-    extra.push(x, y);
+    const [x, y] = await withAuth();
     const anonX = new RegistryClient(x.url, home.caPem);
     const adminX = new RegistryClient(x.url, home.caPem, await login(anonX, "admin", home.adminPassword));
     const password = await addAccount(home, "dev", "human", ["user"]);
@@ -173,6 +192,75 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
       anonX.close();
       adminX.close();
       devY.close();
+    }
+  });
+
+  test("failed logins through one replica count on the other: the limit holds across both", async () => {
+    const [x, y] = await withAuth();
+    const cx = new RegistryClient(x.url, home.caPem);
+    const cy = new RegistryClient(y.url, home.caPem);
+    const password = await addAccount(home, "target", "human", ["user"]);
+    try {
+      // Four a minute: two wrong guesses through each replica. Counted per replica, neither
+      // would have reached its limit.
+      const wrong = [];
+      for (let i = 0; i < 4; i++)
+        wrong.push((await (i % 2 ? cy : cx).request("GET", "/v2/token?service=mcr", { headers: basic("target", `guess-${i}`) })).status);
+      assert.deepEqual(wrong, [401, 401, 401, 401]);
+      for (const c of [cx, cy]) {
+        const limited = await c.request("GET", "/v2/token?service=mcr", { headers: basic("target", password) });
+        assert.equal(limited.status, 429, "even the right password waits, on either replica");
+        const retry = Number(limited.headers["retry-after"]);
+        assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+      }
+      const api = await cy.request("POST", "/v1/auth/login", { body: JSON.stringify({ username: "target", password }) });
+      assert.equal(api.status, 429, api.text);
+    } finally {
+      cx.close();
+      cy.close();
+    }
+  });
+
+  test(`a token revoked and an account disabled through one replica are refused by the other within ${REVOCATION_MS / 1000} s`, async () => {
+    const [x, y] = await withAuth();
+    const cx = new RegistryClient(x.url, home.caPem);
+    const cy = new RegistryClient(y.url, home.caPem);
+    const password = await addAccount(home, "leaver", "human", ["user"]);
+    try {
+      // Logout through X; the token was last used on Y.
+      const token = await login(cx, "leaver", password);
+      assert.equal((await cy.request("GET", "/v2/", { headers: bearerOf(token) })).status, 200);
+      assert.equal((await cx.request("POST", "/v1/auth/logout", { headers: bearerOf(token) })).status, 204);
+      const revokedMs = await timeUntil(
+        "Y to refuse the revoked token",
+        async () => (await cy.request("GET", "/v2/", { headers: bearerOf(token) })).status === 401,
+      );
+      assert.ok(revokedMs < REVOCATION_MS, `a revoked token reached the other replica in ${revokedMs.toFixed(0)} ms`);
+
+      // Y has checked the password (and remembers the check), holds a token of its own and a pull token.
+      const tokenY = await login(cy, "leaver", password);
+      const viaBasic = await cy.request("GET", "/v2/token?service=mcr", { headers: basic("leaver", password) });
+      assert.equal(viaBasic.status, 200, viaBasic.text);
+      const pull = await cy.request("POST", "/v1/auth/pull-token", { headers: bearerOf(tokenY), body: JSON.stringify({ repository: "rep/leaver" }) });
+      assert.equal(pull.status, 200, pull.text);
+      const pullToken = pull.json().token as string;
+      assert.equal((await cy.request("GET", "/v2/rep/leaver/tags/list", { headers: bearerOf(pullToken) })).status, 404, "valid: no such repository yet");
+      // Disabled elsewhere: the change is in the database every replica reads.
+      await mcrCli(["account", "disable", "leaver", "--config", home.config]);
+      const disabledMs = await timeUntil("Y to refuse everything of the disabled account", async () => {
+        const [t, b, p] = await Promise.all([
+          cy.request("GET", "/v2/", { headers: bearerOf(tokenY) }),
+          cy.request("GET", "/v2/token?service=mcr", { headers: basic("leaver", password) }),
+          cy.request("GET", "/v2/rep/leaver/tags/list", { headers: bearerOf(pullToken) }),
+        ]);
+        return t.status === 401 && b.status === 401 && p.status === 401;
+      });
+      assert.ok(disabledMs < REVOCATION_MS, `a disabled account reached the other replica in ${disabledMs.toFixed(0)} ms`);
+      assert.equal((await cx.request("POST", "/v1/auth/login", { body: JSON.stringify({ username: "leaver", password }) })).status, 401);
+      process.stdout.write(`# revocation reached the other replica in ${revokedMs.toFixed(0)} ms, a disabled account in ${disabledMs.toFixed(0)} ms\n`);
+    } finally {
+      cx.close();
+      cy.close();
     }
   });
 

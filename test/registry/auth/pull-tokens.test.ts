@@ -1,6 +1,6 @@
 // Pull tokens' grants on an injected clock: what a token yields, for how long (never past a
-// minute), that only hashes are stored, and that expired grants are deleted, by the store
-// itself while it issues and by the registry's upkeep.
+// minute), that only hashes are stored, that expired grants are deleted, by the store
+// itself while it issues and by the registry's upkeep, and that a disabled account's go at once.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { AuditLog } from "../../../registry/audit/audit-log.ts";
 import { isPullToken, PULL_TOKEN_MAX_TTL_MS, PullTokenStore } from "../../../registry/auth/pull-tokens.ts";
 import { registryMigrations } from "../../../registry/db/migrations.ts";
 import type { RegistryDatabase } from "../../../registry/db/schema.ts";
+import { AccountStore } from "../../../registry/identity/accounts.ts";
 import { Maintenance } from "../../../registry/server/maintenance.ts";
 
 const NOW = Date.parse("2026-03-01T12:00:00Z");
@@ -107,5 +108,23 @@ describe("pull tokens", () => {
     });
     assert.deepEqual(await m.run(), { tokens: 0, auditEvents: 0, pullTokens: 1 });
     assert.equal((await rows()).length, 0);
+  });
+
+  test("disabling the account or changing its password deletes its pull tokens at once; a role change does not", async () => {
+    clock = NOW;
+    const accounts = new AccountStore(db);
+    const a = await accounts.create("pull-owner", "a long enough password", "system", ["user"]);
+    const claims = { ...agent, subject: a.id, username: a.username };
+    const first = (await store.issue(claims, "c/one")).token;
+    const other = (await store.issue(agent, "c/one")).token;
+    await accounts.setRoles("pull-owner", ["user", "guest"]);
+    assert.ok(await store.validate(first), "roles changed: the grant stays");
+    await accounts.setDisabled("pull-owner", true);
+    assert.equal(await store.validate(first), null, "disabled: refused");
+    assert.ok(await store.validate(other), "another account's grant stays");
+    await accounts.setDisabled("pull-owner", false);
+    const second = (await store.issue(claims, "c/one")).token;
+    await accounts.setPassword("pull-owner", "another long password");
+    assert.equal(await store.validate(second), null, "password changed: refused");
   });
 });
