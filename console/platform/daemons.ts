@@ -126,8 +126,17 @@ function tail(file: string): string {
 function registryHealth(url: string, ca: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(`${url}/v1/health`, { ca, timeout: 2000, minVersion: "TLSv1.3" }, (res) => {
-      res.resume();
-      res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`));
+      let body = "";
+      res.on("data", (c: Buffer) => (body += body.length < 4096 ? c.toString() : ""));
+      res.on("end", () => {
+        if (res.statusCode === 200) return resolve();
+        // 503 names what does not answer: the database, the bucket or the blob folder.
+        let why = "";
+        try {
+          why = String(JSON.parse(body).error ?? "");
+        } catch {}
+        reject(new Error(`HTTP ${res.statusCode}${why ? `: ${why}` : ""}`));
+      });
     });
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);

@@ -6,9 +6,13 @@ import type { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import type { SnapshotInfo } from "../db/backup.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { CheckResult } from "../gc/check.ts";
+import { checkHealth } from "../server/health.ts";
+import type { StorageHealth } from "../storage/health.ts";
 
 export interface AdminServiceDeps {
   meta: Pick<Metadata, "ping">;
+  /** The blob store's state (the bucket or the blob folder); absent: only the database is checked. */
+  storage?: Pick<StorageHealth, "check">;
   version: string;
   log: Logger;
   snapshot?: () => Promise<SnapshotInfo>;
@@ -21,14 +25,11 @@ export function adminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminSe
   };
   return {
     async health() {
-      try {
-        await deps.meta.ping();
-      } catch (err) {
-        deps.log.error({ err }, "health check failed: the database is not answering");
-        // Health is public: the caller gets the summary; the cause stays on the error and in the log.
-        throw new ConnectError("database is not answering", Code.Unavailable, undefined, undefined, err);
-      }
-      return { status: "ok", version: deps.version };
+      const r = await checkHealth(deps.meta, deps.storage, deps.log);
+      // Health is public: the caller gets the summary; the cause stays on the error and in the log.
+      if (!r.ok) throw new ConnectError(r.error!, Code.Unavailable, undefined, undefined, r.cause);
+      const storage = r.storage && { backend: r.storage.backend, location: r.storage.location, status: "ok" };
+      return { status: "ok", version: deps.version, database: r.database, ...(storage ? { storage } : {}) };
     },
     async snapshot() {
       const s = await (deps.snapshot ?? (() => missing("snapshot")))();

@@ -29,6 +29,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { PolicyStore } from "../policy/store.ts";
 import type { BlobStore } from "../storage/blob-store.ts";
 import { openBlobStore } from "../storage/open.ts";
+import { StorageHealth, storageProbe } from "../storage/health.ts";
 import { advisoryLocks } from "../locks/advisory.ts";
 import { localLocks } from "../locks/local.ts";
 import { Maintenance } from "./maintenance.ts";
@@ -62,6 +63,8 @@ export interface RegistryParts {
   /** The admin REST routes under /v1/; false when `path` is none of them. */
   rest: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) => Promise<boolean>;
   gc: GcManager;
+  /** Whether the blob store answers (the bucket or the blob folder), for /v1/health. */
+  storageHealth: StorageHealth;
   /** Ends streaming RPCs (audit follow, GC watch) so that a shutdown does not wait for them. */
   endStreams(): void;
   /** Prunes expired tokens and old audit events on a timer; close() stops it. */
@@ -123,6 +126,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     "metadata and blob storage",
   );
   const meta = new Metadata(db);
+  const storageHealth = new StorageHealth(storageProbe(cfg), log);
   const audit = new AuditLog(db, log);
   const policies = new PolicyStore(db, audit);
   const engine = new PolicyEngine(policies);
@@ -190,6 +194,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
   const admin = {
     nodes,
     meta,
+    storage: storageHealth,
     version,
     log,
     policies,
@@ -245,6 +250,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
     rest: (req, res, path, query) =>
       handleAdminRest({ identity, serviceName: cfg.mcias.service_name, impls, maxBodyBytes: cfg.server.max_rpc_bytes, log }, req, res, path, query),
     gc,
+    storageHealth,
     endStreams: () => streams.abort(),
     maintenance,
     async close() {
@@ -258,6 +264,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
       await locks.close();
       await db.destroy();
       store.close?.();
+      storageHealth.close();
       lock?.release();
     },
   };

@@ -21,6 +21,7 @@ import { sendJson } from "../oci/http.ts";
 import { handleOci } from "../oci/router.ts";
 import { matchRoute } from "../oci/routes.ts";
 import { assembleRegistry, type AssembleOptions, type RegistryParts } from "./assemble.ts";
+import { checkHealth, healthJson } from "./health.ts";
 
 export interface RunningRegistry {
   server: Server;
@@ -155,13 +156,8 @@ async function route(parts: RegistryParts, req: IncomingMessage, res: ServerResp
   }
   if (path.startsWith("/mcr.v1.")) return parts.rpc(req, res);
   if (path === "/v1/health") {
-    try {
-      await parts.oci.meta.ping();
-      return sendJson(res, 200, { status: "ok" });
-    } catch (err) {
-      parts.oci.log.error({ err }, "health check failed");
-      return sendJson(res, 503, { status: "unavailable", error: "database is not answering" });
-    }
+    const r = await checkHealth(parts.oci.meta, parts.storageHealth, parts.oci.log);
+    return sendJson(res, r.ok ? 200 : 503, healthJson(r));
   }
   if (NODE_PATHS.has(path)) return handleNodeRequest(parts.nodeHttp, req, res, path);
   if (path === PULL_TOKEN_PATH && parts.pullTokenHttp) return handlePullTokenRequest(parts.pullTokenHttp, req, res);

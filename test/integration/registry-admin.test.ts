@@ -1,5 +1,6 @@
 // The admin Connect-RPC service and the REST health check on mcr's TLS listener.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -27,13 +28,18 @@ describe("mcr admin endpoints", () => {
     const admin = createClient(AdminService, transport);
     const res = await admin.health({});
     assert.equal(res.status, "ok");
+    assert.equal(res.database, "ok");
+    assert.equal(res.storage?.status, "ok");
     assert.match(res.version, /^\d+\.\d+\.\d+/);
   });
 
   test("GET /v1/health is ok without a token; unknown paths get a JSON 404", async () => {
     const health = await client.request("GET", "/v1/health");
     assert.equal(health.status, 200);
-    assert.deepEqual(health.json(), { status: "ok" });
+    const { storage, ...rest } = health.json();
+    assert.deepEqual(rest, { status: "ok", database: "ok" });
+    if (home.backend === "embedded") assert.deepEqual(storage, { backend: "filesystem", location: join(home.dir, "layers"), status: "ok" });
+    else assert.deepEqual([storage.backend, storage.status], ["s3", "ok"]);
     const missing = await client.request("GET", "/nope");
     assert.equal(missing.status, 404);
     assert.match(missing.json().error, /no such endpoint/);

@@ -1,7 +1,8 @@
 // Failure modes of a replica on PostgreSQL + S3 (docs/scale-out.md): with the bucket
-// unreachable, blob requests fail with 500 and the process keeps serving manifests; with the
-// database down, requests fail and /v1/health answers 503 (a load balancer takes the replica
-// out); when either comes back the replica serves again without a restart, pushes included
+// unreachable, blob requests fail with 500, the process keeps serving manifests and
+// /v1/health answers 503 naming the bucket; with the database down, requests fail and
+// /v1/health answers 503 (either way a load balancer takes the replica out); when either
+// comes back the replica is healthy and serves again without a restart, pushes included
 // (the pool and the advisory-lock session reconnect).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -38,9 +39,29 @@ describe("a replica when its database or bucket goes away", { skip: skipUnlessPo
     await stopScaleOutServers();
   });
 
-  test("bucket unreachable: blob GETs and uploads are 500, manifests are still served; back, everything works", async () => {
+  test("bucket unreachable: health is 503 naming the bucket, blob GETs and uploads are 500, manifests are still served; back, health is 200 and everything works", async () => {
+    const healthy = await client.request("GET", "/v1/health");
+    assert.equal(healthy.status, 200, healthy.text);
+    const storage = healthy.json().storage;
+    assert.deepEqual([storage.backend, storage.status], ["s3", "ok"]);
+    const bucket = /^s3:\/\/([^/]+)\//.exec(storage.location)?.[1];
+    assert.ok(bucket, storage.location);
     await servers.s3.halt();
     try {
+      // The last probe is kept for up to 2 s: the next ones see the bucket gone.
+      const down = await until(
+        "health to report the bucket",
+        async () => {
+          const r = await client.request("GET", "/v1/health");
+          return r.status === 503 ? r : undefined;
+        },
+        10_000,
+        100,
+      );
+      assert.equal(down.json().status, "unavailable");
+      assert.equal(down.json().error, `bucket ${bucket} is not answering`);
+      assert.deepEqual(down.json().storage, { backend: "s3", location: storage.location, status: "unavailable", error: `bucket ${bucket} is not answering` });
+      assert.equal(down.json().database, "ok");
       const get = await client.request("GET", `/v2/fail/app/blobs/${sha256(blob)}`);
       assert.equal(get.status, 500);
       assert.equal(get.json().errors[0].code, "UNKNOWN");
@@ -50,10 +71,15 @@ describe("a replica when its database or bucket goes away", { skip: skipUnlessPo
       });
       assert.equal(put.status, 500);
       assert.equal((await client.request("GET", "/v2/fail/app/manifests/v1")).status, 200);
-      assert.equal((await client.request("GET", "/v1/health")).status, 200, "health is the database's");
+      // Health asked often makes few probes (at most one per 2 s): the bucket stays named.
+      const burst = await Promise.all(Array.from({ length: 50 }, () => client.request("GET", "/v1/health")));
+      assert.deepEqual([...new Set(burst.map((r) => r.status))], [503]);
     } finally {
       await servers.s3.resume();
     }
+    const recoveredMs = performance.now();
+    await until("health to come back", async () => ((await client.request("GET", "/v1/health")).status === 200 ? true : undefined), 10_000, 100);
+    process.stdout.write(`# health was 200 again ${(performance.now() - recoveredMs).toFixed(0)} ms after the bucket came back\n`);
     const again = await client.request("GET", `/v2/fail/app/blobs/${sha256(blob)}`);
     assert.equal(again.status, 200);
     assert.ok(again.body.equals(blob));

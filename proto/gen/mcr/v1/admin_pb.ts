@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mcr/v1/admin.proto.
  */
 export const file_mcr_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJtY3IvdjEvYWRtaW4ucHJvdG8SBm1jci52MSIPCg1IZWFsdGhSZXF1ZXN0IjEKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIhEKD1NuYXBzaG90UmVxdWVzdCJCChBTbmFwc2hvdFJlc3BvbnNlEgwKBHBhdGgYASABKAkSDAoEc2l6ZRgCIAEoAxISCgpjcmVhdGVkX2F0GAMgASgJIg4KDENoZWNrUmVxdWVzdCJ1Cg1DaGVja1Jlc3BvbnNlEgoKAm9rGAEgASgIEhgKEGludGVncml0eV9lcnJvcnMYAiADKAkSEQoJYmxvYl9yb3dzGAMgASgDEhQKDG9ycGhhbl9maWxlcxgEIAMoCRIVCg1taXNzaW5nX2ZpbGVzGAUgAygJMrwBCgxBZG1pblNlcnZpY2USNwoGSGVhbHRoEhUubWNyLnYxLkhlYWx0aFJlcXVlc3QaFi5tY3IudjEuSGVhbHRoUmVzcG9uc2USPQoIU25hcHNob3QSFy5tY3IudjEuU25hcHNob3RSZXF1ZXN0GhgubWNyLnYxLlNuYXBzaG90UmVzcG9uc2USNAoFQ2hlY2sSFC5tY3IudjEuQ2hlY2tSZXF1ZXN0GhUubWNyLnYxLkNoZWNrUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChJtY3IvdjEvYWRtaW4ucHJvdG8SBm1jci52MSIPCg1IZWFsdGhSZXF1ZXN0ImsKDkhlYWx0aFJlc3BvbnNlEg4KBnN0YXR1cxgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhAKCGRhdGFiYXNlGAMgASgJEiYKB3N0b3JhZ2UYBCABKAsyFS5tY3IudjEuU3RvcmFnZUhlYWx0aCJCCg1TdG9yYWdlSGVhbHRoEg8KB2JhY2tlbmQYASABKAkSEAoIbG9jYXRpb24YAiABKAkSDgoGc3RhdHVzGAMgASgJIhEKD1NuYXBzaG90UmVxdWVzdCJCChBTbmFwc2hvdFJlc3BvbnNlEgwKBHBhdGgYASABKAkSDAoEc2l6ZRgCIAEoAxISCgpjcmVhdGVkX2F0GAMgASgJIjgKDENoZWNrUmVxdWVzdBIUCgx2ZXJpZnlfY291bnQYASABKA0SEgoKdmVyaWZ5X2FsbBgCIAEoCCKlAQoNQ2hlY2tSZXNwb25zZRIKCgJvaxgBIAEoCBIYChBpbnRlZ3JpdHlfZXJyb3JzGAIgAygJEhEKCWJsb2Jfcm93cxgDIAEoAxIUCgxvcnBoYW5fZmlsZXMYBCADKAkSFQoNbWlzc2luZ19maWxlcxgFIAMoCRIuCgx2ZXJpZmljYXRpb24YBiABKAsyGC5tY3IudjEuQmxvYlZlcmlmaWNhdGlvbiJWChBCbG9iVmVyaWZpY2F0aW9uEg0KBWJsb2JzGAEgASgDEg0KBWJ5dGVzGAIgASgDEiQKB2NvcnJ1cHQYAyADKAsyEy5tY3IudjEuQ29ycnVwdEJsb2IiLgoLQ29ycnVwdEJsb2ISDgoGZGlnZXN0GAEgASgJEg8KB3Byb2JsZW0YAiABKAkyvAEKDEFkbWluU2VydmljZRI3CgZIZWFsdGgSFS5tY3IudjEuSGVhbHRoUmVxdWVzdBoWLm1jci52MS5IZWFsdGhSZXNwb25zZRI9CghTbmFwc2hvdBIXLm1jci52MS5TbmFwc2hvdFJlcXVlc3QaGC5tY3IudjEuU25hcHNob3RSZXNwb25zZRI0CgVDaGVjaxIULm1jci52MS5DaGVja1JlcXVlc3QaFS5tY3IudjEuQ2hlY2tSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message mcr.v1.HealthRequest
@@ -42,6 +42,20 @@ export type HealthResponse = Message<"mcr.v1.HealthResponse"> & {
    * @generated from field: string version = 2;
    */
   version: string;
+
+  /**
+   * "ok": the database answered.
+   *
+   * @generated from field: string database = 3;
+   */
+  database: string;
+
+  /**
+   * The blob store that was checked.
+   *
+   * @generated from field: mcr.v1.StorageHealth storage = 4;
+   */
+  storage?: StorageHealth | undefined;
 };
 
 /**
@@ -50,6 +64,39 @@ export type HealthResponse = Message<"mcr.v1.HealthResponse"> & {
  */
 export const HealthResponseSchema: GenMessage<HealthResponse> = /*@__PURE__*/
   messageDesc(file_mcr_v1_admin, 1);
+
+/**
+ * @generated from message mcr.v1.StorageHealth
+ */
+export type StorageHealth = Message<"mcr.v1.StorageHealth"> & {
+  /**
+   * "s3" (a bucket) or "filesystem" (the blob folder).
+   *
+   * @generated from field: string backend = 1;
+   */
+  backend: string;
+
+  /**
+   * s3://<bucket>/<prefix>, or the blob folder's path.
+   *
+   * @generated from field: string location = 2;
+   */
+  location: string;
+
+  /**
+   * "ok" or "unavailable"; the bucket is probed at most every 2 s.
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+};
+
+/**
+ * Describes the message mcr.v1.StorageHealth.
+ * Use `create(StorageHealthSchema)` to create a new message.
+ */
+export const StorageHealthSchema: GenMessage<StorageHealth> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 2);
 
 /**
  * @generated from message mcr.v1.SnapshotRequest
@@ -62,7 +109,7 @@ export type SnapshotRequest = Message<"mcr.v1.SnapshotRequest"> & {
  * Use `create(SnapshotRequestSchema)` to create a new message.
  */
 export const SnapshotRequestSchema: GenMessage<SnapshotRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_admin, 2);
+  messageDesc(file_mcr_v1_admin, 3);
 
 /**
  * @generated from message mcr.v1.SnapshotResponse
@@ -93,12 +140,25 @@ export type SnapshotResponse = Message<"mcr.v1.SnapshotResponse"> & {
  * Use `create(SnapshotResponseSchema)` to create a new message.
  */
 export const SnapshotResponseSchema: GenMessage<SnapshotResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_admin, 3);
+  messageDesc(file_mcr_v1_admin, 4);
 
 /**
  * @generated from message mcr.v1.CheckRequest
  */
 export type CheckRequest = Message<"mcr.v1.CheckRequest"> & {
+  /**
+   * Read back this many blobs, chosen at random, and hash them (0: none).
+   *
+   * @generated from field: uint32 verify_count = 1;
+   */
+  verifyCount: number;
+
+  /**
+   * Read back and hash every blob (verify_count is then ignored).
+   *
+   * @generated from field: bool verify_all = 2;
+   */
+  verifyAll: boolean;
 };
 
 /**
@@ -106,14 +166,15 @@ export type CheckRequest = Message<"mcr.v1.CheckRequest"> & {
  * Use `create(CheckRequestSchema)` to create a new message.
  */
 export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_admin, 4);
+  messageDesc(file_mcr_v1_admin, 5);
 
 /**
  * @generated from message mcr.v1.CheckResponse
  */
 export type CheckResponse = Message<"mcr.v1.CheckResponse"> & {
   /**
-   * True when the integrity check passed and every blob row has its file.
+   * True when the integrity check passed, every blob row has its file and every blob read
+   * back matched its digest.
    *
    * @generated from field: bool ok = 1;
    */
@@ -144,6 +205,13 @@ export type CheckResponse = Message<"mcr.v1.CheckResponse"> & {
    * @generated from field: repeated string missing_files = 5;
    */
   missingFiles: string[];
+
+  /**
+   * Blobs read back and hashed; absent when none were asked for.
+   *
+   * @generated from field: mcr.v1.BlobVerification verification = 6;
+   */
+  verification?: BlobVerification | undefined;
 };
 
 /**
@@ -151,7 +219,62 @@ export type CheckResponse = Message<"mcr.v1.CheckResponse"> & {
  * Use `create(CheckResponseSchema)` to create a new message.
  */
 export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
-  messageDesc(file_mcr_v1_admin, 5);
+  messageDesc(file_mcr_v1_admin, 6);
+
+/**
+ * @generated from message mcr.v1.BlobVerification
+ */
+export type BlobVerification = Message<"mcr.v1.BlobVerification"> & {
+  /**
+   * Blobs read and hashed, and their bytes.
+   *
+   * @generated from field: int64 blobs = 1;
+   */
+  blobs: bigint;
+
+  /**
+   * @generated from field: int64 bytes = 2;
+   */
+  bytes: bigint;
+
+  /**
+   * Blobs whose content does not match their digest or size, or that could not be read.
+   *
+   * @generated from field: repeated mcr.v1.CorruptBlob corrupt = 3;
+   */
+  corrupt: CorruptBlob[];
+};
+
+/**
+ * Describes the message mcr.v1.BlobVerification.
+ * Use `create(BlobVerificationSchema)` to create a new message.
+ */
+export const BlobVerificationSchema: GenMessage<BlobVerification> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 7);
+
+/**
+ * @generated from message mcr.v1.CorruptBlob
+ */
+export type CorruptBlob = Message<"mcr.v1.CorruptBlob"> & {
+  /**
+   * @generated from field: string digest = 1;
+   */
+  digest: string;
+
+  /**
+   * What is wrong: the digest its content hashes to, its size against the row's, or the read error.
+   *
+   * @generated from field: string problem = 2;
+   */
+  problem: string;
+};
+
+/**
+ * Describes the message mcr.v1.CorruptBlob.
+ * Use `create(CorruptBlobSchema)` to create a new message.
+ */
+export const CorruptBlobSchema: GenMessage<CorruptBlob> = /*@__PURE__*/
+  messageDesc(file_mcr_v1_admin, 8);
 
 /**
  * AdminService is the registry's administrative Connect-RPC service. It is served on the
@@ -162,7 +285,10 @@ export const CheckResponseSchema: GenMessage<CheckResponse> = /*@__PURE__*/
  */
 export const AdminService: GenService<{
   /**
-   * Health reports whether the registry can serve requests.
+   * Health reports whether the registry can serve requests: its database and its blob
+   * store (the bucket, or the blob folder) answer. When either does not, it fails with
+   * UNAVAILABLE and a message naming what does not answer (the database, the bucket or the
+   * folder); GET /v1/health answers 503 with the same.
    *
    * @generated from rpc mcr.v1.AdminService.Health
    */
@@ -183,7 +309,8 @@ export const AdminService: GenService<{
     output: typeof SnapshotResponseSchema;
   },
   /**
-   * The database's integrity check, and blob rows compared with blob files both ways.
+   * The database's integrity check, and blob rows compared with blob files both ways; with
+   * verify_count or verify_all, blobs read back and hashed against their digests.
    * Changes nothing.
    *
    * @generated from rpc mcr.v1.AdminService.Check
