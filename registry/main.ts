@@ -264,9 +264,12 @@ withConfig(program.command("restore <file>"))
   );
 
 withConfig(program.command("check"))
-  .description("database integrity check, and blob rows compared with blob files both ways; exits 1 on problems")
+  .description(
+    "database integrity check, and blob rows compared with blob files both ways; with --verify, blobs read back and hashed against their digests; exits 1 on problems",
+  )
+  .option("--verify <n|all>", "read back this many blobs chosen at random (or all) from the store and check each against its digest")
   .option("--json", "print JSON", false)
-  .action((o: { config: string; json: boolean }) =>
+  .action((o: { config: string; json: boolean; verify?: string }) =>
     run(async () => {
       const { checkCommand, formatCheck } = await import("./commands/check.ts");
       const r = await checkCommand(o);

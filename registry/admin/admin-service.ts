@@ -6,6 +6,7 @@ import type { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
 import type { SnapshotInfo } from "../db/backup.ts";
 import type { Metadata } from "../db/metadata.ts";
 import type { CheckResult } from "../gc/check.ts";
+import { MAX_VERIFY_SAMPLE, type VerifySample } from "../gc/verify.ts";
 import { checkHealth } from "../server/health.ts";
 import type { StorageHealth } from "../storage/health.ts";
 
@@ -16,7 +17,8 @@ export interface AdminServiceDeps {
   version: string;
   log: Logger;
   snapshot?: () => Promise<SnapshotInfo>;
-  check?: () => Promise<CheckResult>;
+  /** `verify`: blobs to read back and hash (a number at random, or all). */
+  check?: (verify?: VerifySample) => Promise<CheckResult>;
 }
 
 export function adminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminService> {
@@ -36,9 +38,19 @@ export function adminService(deps: AdminServiceDeps): ServiceImpl<typeof AdminSe
       deps.log.info({ path: s.path, size: s.size }, "database snapshot written");
       return { path: s.path, size: BigInt(s.size), createdAt: s.createdAt };
     },
-    async check() {
-      const c = await (deps.check ?? (() => missing("check")))();
-      return { ok: c.ok, integrityErrors: c.integrityErrors, blobRows: BigInt(c.blobRows), orphanFiles: c.orphanFiles, missingFiles: c.missingFiles };
+    async check(req) {
+      if (req.verifyCount > MAX_VERIFY_SAMPLE) throw new ConnectError(`verify_count is at most ${MAX_VERIFY_SAMPLE}; use verify_all`, Code.InvalidArgument);
+      const verify: VerifySample | undefined = req.verifyAll ? "all" : req.verifyCount || undefined;
+      const c = await (deps.check ?? (() => missing("check")))(verify);
+      const v = c.verification;
+      return {
+        ok: c.ok,
+        integrityErrors: c.integrityErrors,
+        blobRows: BigInt(c.blobRows),
+        orphanFiles: c.orphanFiles,
+        missingFiles: c.missingFiles,
+        ...(v ? { verification: { blobs: BigInt(v.blobs), bytes: BigInt(v.bytes), corrupt: v.corrupt } } : {}),
+      };
     },
   };
 }

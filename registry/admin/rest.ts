@@ -18,6 +18,7 @@ import { OciError } from "../oci/errors.ts";
 import { hasBody, readBody, sendEmpty, sendJson } from "../oci/http.ts";
 import { answerAndClose } from "../../lib/net/request-limits.ts";
 import { authorizeCall, callerKey } from "./interceptor.ts";
+import { parseVerify, type VerifySample } from "../gc/verify.ts";
 
 /** The request message's JSON; undefined members (absent parameters) are dropped. */
 type Input = (m: RegExpExecArray, q: URLSearchParams, body: JsonObject) => Record<string, JsonValue | undefined>;
@@ -42,6 +43,19 @@ function int(q: URLSearchParams, key: string): number | undefined {
 }
 
 const str = (q: URLSearchParams, key: string) => q.get(key) ?? undefined;
+
+/** `?verify=N` or `?verify=all` of GET /v1/check, or 400. */
+function verifyInput(q: URLSearchParams): Record<string, JsonValue | undefined> {
+  const v = q.get("verify");
+  if (v === null || v === "") return {};
+  let sample: VerifySample;
+  try {
+    sample = parseVerify(v, "verify");
+  } catch (err) {
+    throw new ConnectError((err as Error).message, Code.InvalidArgument);
+  }
+  return sample === "all" ? { verify_all: true } : { verify_count: sample };
+}
 const none: Input = () => ({});
 
 export const REST_ROUTES: RestRoute[] = [
@@ -117,7 +131,7 @@ export const REST_ROUTES: RestRoute[] = [
   { method: "POST", re: /^\/v1\/nodes$/, service: NodeService, rpc: "addNode", input: (_m, _q, body) => body, status: 201 },
   { method: "DELETE", re: /^\/v1\/nodes\/([a-z0-9][a-z0-9_.-]{0,62})$/, service: NodeService, rpc: "removeNode", input: (m) => ({ name: m[1]! }) },
   { method: "POST", re: /^\/v1\/snapshot$/, service: AdminService, rpc: "snapshot", input: none, status: 201 },
-  { method: "GET", re: /^\/v1\/check$/, service: AdminService, rpc: "check", input: none },
+  { method: "GET", re: /^\/v1\/check$/, service: AdminService, rpc: "check", input: (_m, q) => verifyInput(q) },
 ];
 
 export interface RestDeps {

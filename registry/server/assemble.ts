@@ -38,6 +38,7 @@ import { Inventory } from "../db/inventory.ts";
 import { snapshot } from "../db/backup.ts";
 import { GarbageCollector, type GcHooks } from "../gc/collector.ts";
 import { checkRegistry } from "../gc/check.ts";
+import type { VerifySample } from "../gc/verify.ts";
 import { GcManager } from "../gc/manager.ts";
 import { removeStaleUploads } from "../gc/stale-uploads.ts";
 import { adminImplementations } from "../admin/routes.ts";
@@ -205,7 +206,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
       if (!sqlite) throw new Error("snapshots are of the embedded SQLite database; back up PostgreSQL with pg_dump (docs/scale-out.md)");
       return snapshot(sqlite, cfg.database.path);
     },
-    check: () => checkRegistry(sqlite, db, collector),
+    check: (verify?: VerifySample) => checkRegistry(sqlite, db, collector, { store, verify }),
     registry: {
       inventory: new Inventory(db),
       meta,

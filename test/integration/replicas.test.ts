@@ -4,16 +4,17 @@
 // for another to finish; pushes and pulls on one replica while GC runs back to back on the
 // other never fail (the GC soak across replicas). With identity on: failed logins through one
 // replica count on the other, and a token revoked or an account disabled through one is
-// refused by the other within 5 s (measured).
+// refused by the other within 5 s (measured). mcr check --verify reads objects back from the bucket.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { GC_PAUSED, pauseGcAfterMark } from "../helpers/gc-pause.ts";
 import { RegistryClient } from "../helpers/https-client.ts";
-import { initHome, MCR_BIN, removeHome, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
+import { initHome, MCR_BIN, removeHome, scaleOutServers, startMcr, stopScaleOutServers, type McrHome, type McrProcess } from "../helpers/mcr-process.ts";
 import { sha256 } from "../helpers/oci.ts";
 import { PushClient } from "../helpers/oci-push.ts";
 import { SoakLoad } from "../helpers/soak.ts";
@@ -294,6 +295,43 @@ describe("two mcr replicas on one PostgreSQL database and S3 bucket", { skip: sk
     const check = JSON.parse((await run(MCR_BIN, ["check", "--config", home.config, "--json"])).stdout);
     assert.deepEqual([check.ok, check.missingFiles], [true, []]);
     await assert.rejects(run(MCR_BIN, ["snapshot", "--config", home.config]), /pg_dump/);
+  });
+
+  test("mcr check --verify reads objects back from the bucket: an object overwritten in the bucket is named, exit 1", async () => {
+    const data = randomBytes(50_000);
+    await new PushClient(ca, a.url).pushBlob("rep/verify", data);
+    const clean = JSON.parse((await run(MCR_BIN, ["check", "--config", home.config, "--verify", "all", "--json"])).stdout);
+    assert.equal(clean.ok, true);
+    assert.ok(clean.verification.blobs >= 1 && clean.verification.corrupt.length === 0, JSON.stringify(clean.verification));
+    // Overwritten through the S3 API, as a faulty store or a stray writer would.
+    const { s3 } = await scaleOutServers();
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    const sdk = await import("@aws-sdk/client-s3");
+    const bucket = new sdk.S3Client({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+    const prefix = JSON.parse(/^prefix = (".*")$/m.exec(readFileSync(home.config, "utf8"))![1]!) as string;
+    const hex = sha256(data).slice("sha256:".length);
+    const key = `${prefix}blobs/sha256/${hex.slice(0, 2)}/${hex}`;
+    const put = (body: Buffer) => bucket.send(new sdk.PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+    const bad = randomBytes(data.length);
+    try {
+      await put(bad);
+      const failed = await run(MCR_BIN, ["check", "--config", home.config, "--verify", "all", "--json"]).then(
+        () => assert.fail("mcr check should exit 1"),
+        (err: { code: number; stdout: string }) => err,
+      );
+      assert.equal(failed.code, 1);
+      const r = JSON.parse(failed.stdout);
+      assert.equal(r.ok, false);
+      assert.deepEqual(r.verification.corrupt, [{ digest: sha256(data), problem: `content hashes to ${sha256(bad)} (50000 bytes)` }]);
+    } finally {
+      await put(data);
+      bucket.destroy();
+    }
   });
 
   test(`pushes and pulls on one replica while GC runs back to back on the other for ${SOAK_SECONDS} s: no failure; objects match rows`, {
