@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 # haproxy, pdns-server, pdns-backend-sqlite3, dnsutils (dig), openssl: the agent's routes and DNS
 # (docs/routing.md); test/integration/routing.test.ts starts its own HAProxy and PowerDNS on loopback.
 # postgresql (15): mcr's PostgreSQL metadata (docs/scale-out.md); its tests initdb their own cluster.
-APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap haproxy pdns-server pdns-backend-sqlite3 dnsutils openssl postgresql)
+# radosgw, ceph-mon, ceph-osd, ceph-common: a real Ceph RADOS Gateway for the S3 store's tests beside
+# s3rver (test/helpers/ceph.ts starts a single-node Ceph on loopback in a temporary folder). Without
+# recommends they leave out ceph-mds and a time daemon (ceph-base's), which a one-node test Ceph has no use for.
+APT_PACKAGES=(podman skopeo runc busybox-static uidmap slirp4netns systemd iproute2 procps passwd util-linux acl curl jq ca-certificates debootstrap haproxy pdns-server pdns-backend-sqlite3 dnsutils openssl postgresql radosgw ceph-mon ceph-osd ceph-common)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -24,7 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 # Debian enables the HAProxy, PowerDNS and PostgreSQL services it installs (PowerDNS on port 53
-# with no backend, PostgreSQL's main cluster on 5432); the tests start their own on loopback ports. Switch off only what this run installed,
+# with no backend, PostgreSQL's main cluster on 5432), and Ceph's targets and crash reporter (ceph-crash,
+# from ceph-base); the tests start their own on loopback ports. Switch off only what this run installed,
 # never a server the machine already ran.
 if [ -d /run/systemd/system ]; then
   for p in "${missing[@]}"; do
@@ -32,6 +36,10 @@ if [ -d /run/systemd/system ]; then
       pdns-server) "${sudo_cmd[@]}" systemctl disable --now pdns.service || true ;;
       haproxy) "${sudo_cmd[@]}" systemctl disable --now haproxy.service || true ;;
       postgresql) "${sudo_cmd[@]}" systemctl disable --now postgresql.service || true ;;
+      ceph-common) "${sudo_cmd[@]}" systemctl disable --now ceph.target ceph-crash.service || true ;;
+      ceph-mon) "${sudo_cmd[@]}" systemctl disable --now ceph-mon.target || true ;;
+      ceph-osd) "${sudo_cmd[@]}" systemctl disable --now ceph-osd.target || true ;;
+      radosgw) "${sudo_cmd[@]}" systemctl disable --now ceph-radosgw.target || true ;;
     esac
   done
 fi
