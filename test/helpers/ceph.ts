@@ -193,10 +193,11 @@ async function bringUp(bucket: string): Promise<S3Server> {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  // radosgw binds port 0 the first time (the OS picks), and the same port on resume().
+  // radosgw binds port 0 the first time (the OS picks), and the same port on resume(). Without
+  // tcp_nodelay beast's small responses (GET, list, copy) wait for the client's delayed ACK: ~45 ms each.
   let rgwPort = 0;
   const startRgw = async () => {
-    rgw = spawnDaemon("radosgw", ["-c", conf, "-n", "client.rgw", "-f", "--rgw-frontends", `beast endpoint=127.0.0.1:${rgwPort}`], env);
+    rgw = spawnDaemon("radosgw", ["-c", conf, "-n", "client.rgw", "-f", "--rgw-frontends", `beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1`], env);
     track();
     const d = rgw;
     rgwPort = await listening(d, "radosgw", rgwPort, () => logTail(dir, "client.rgw"));

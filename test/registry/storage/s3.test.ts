@@ -1,4 +1,5 @@
-// The S3 blob store against a real S3-compatible server (s3rver in its own process): the
+// The S3 blob store against two S3-compatible servers, each in its own processes: s3rver (a
+// Node reimplementation) and a real Ceph RADOS Gateway (test/helpers/ceph.ts). For each: the
 // BlobStore contract (test/helpers/blob-store-contract.ts) with two instances as two
 // replicas, then what sharing a bucket needs: chunks of one upload alternating between
 // replicas and committed by a third that saw none of them, multipart bodies of unknown
@@ -13,8 +14,9 @@ import { text } from "node:stream/consumers";
 import { after, before, describe, test } from "node:test";
 import { blobStoreContract, newUploadId as newId, sha } from "../../helpers/blob-store-contract.ts";
 import { DigestMismatchError } from "../../../registry/storage/blob-store.ts";
-import type { S3Settings } from "../../../registry/storage/s3-client.ts";
+import { createS3Client, type S3Settings } from "../../../registry/storage/s3-client.ts";
 import { S3BlobStore } from "../../../registry/storage/s3.ts";
+import { skipUnlessRadosgw, startRadosgw } from "../../helpers/ceph.ts";
 import { s3CredentialsText, startS3, type S3Server } from "../../helpers/s3.ts";
 
 async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { start: number; end: number }): Promise<Buffer> {
@@ -29,108 +31,141 @@ async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { s
   return Buffer.concat(chunks);
 }
 
-blobStoreContract("S3 (s3rver)", async () => {
-  const server = await startS3();
-  const dir = mkdtempSync(join(tmpdir(), "s3contract-"));
-  writeFileSync(join(dir, "credentials"), s3CredentialsText(server), { mode: 0o600 });
-  const cfg: S3Settings = {
-    endpoint: server.endpoint,
-    region: "us-east-1",
-    bucket: server.bucket,
-    prefix: "contract/",
-    pathStyle: true,
-    credentialsFile: join(dir, "credentials"),
-    redirect: false,
-    redirectTtlMs: 60_000,
-  };
-  const [a, b] = [await S3BlobStore.open(cfg), await S3BlobStore.open(cfg)];
-  return {
-    a,
-    b,
-    close: async () => {
-      a.close();
-      b.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+/** `listsMultipart`: the server implements ListMultipartUploads (s3rver answers 501). */
+const SERVERS: { name: string; start: () => Promise<S3Server>; skip: string | false; listsMultipart: boolean }[] = [
+  { name: "s3rver", start: startS3, skip: false, listsMultipart: false },
+  { name: "radosgw", start: startRadosgw, skip: skipUnlessRadosgw(), listsMultipart: true },
+];
 
-describe("S3BlobStore: a bucket shared by replicas", () => {
-  let s3: S3Server;
-  let dir: string;
-  let settings: S3Settings;
-  let a: S3BlobStore;
-  let b: S3BlobStore;
-  before(async () => {
-    s3 = await startS3();
-    dir = mkdtempSync(join(tmpdir(), "s3store-"));
-    writeFileSync(join(dir, "credentials"), s3CredentialsText(s3), { mode: 0o600 });
-    settings = {
-      endpoint: s3.endpoint,
+for (const { name, start, skip, listsMultipart } of SERVERS) {
+  if (skip) {
+    test(`S3BlobStore on ${name}`, { skip }, () => undefined);
+    continue;
+  }
+  blobStoreContract(`S3 (${name})`, async () => {
+    const server = await start();
+    const dir = mkdtempSync(join(tmpdir(), "s3contract-"));
+    writeFileSync(join(dir, "credentials"), s3CredentialsText(server), { mode: 0o600 });
+    const cfg: S3Settings = {
+      endpoint: server.endpoint,
       region: "us-east-1",
-      bucket: s3.bucket,
-      prefix: "reg/",
+      bucket: server.bucket,
+      prefix: "contract/",
       pathStyle: true,
       credentialsFile: join(dir, "credentials"),
       redirect: false,
       redirectTtlMs: 60_000,
     };
-    a = await S3BlobStore.open(settings);
-    b = await S3BlobStore.open(settings);
-  });
-  after(async () => {
-    a?.close();
-    b?.close();
-    await s3?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  test("chunks alternating between two replicas, committed by a third party that saw none of them", async () => {
-    const id = newId();
-    const data = randomBytes(3 * 1024 * 1024 + 17);
-    await a.startUpload(id);
-    let size = 0;
-    const chunk = 700 * 1024; // far below S3's 5 MiB part minimum
-    for (let i = 0; size < data.length; i++) {
-      const part = data.subarray(size, size + chunk);
-      size = await (i % 2 ? b : a).appendUpload(id, size, Readable.from([part]), { expectedLength: part.length });
-    }
-    const c = await S3BlobStore.open(settings);
-    try {
-      await assert.rejects(c.commitUpload(id, size, sha("not it")), DigestMismatchError);
-      await c.commitUpload(id, size, sha(data));
-    } finally {
-      c.close();
-    }
-    assert.deepEqual(await text(await a.open(sha(data))), data.toString());
-    assert.equal(await b.stat(sha(data)), data.length);
+    const [a, b] = [await S3BlobStore.open(cfg), await S3BlobStore.open(cfg)];
+    return {
+      a,
+      b,
+      close: async () => {
+        a.close();
+        b.close();
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   });
 
-  test("a large upload whose body length is unknown goes up in parts and assembles into one object", async () => {
-    const id = newId();
-    const data = randomBytes(9 * 1024 * 1024);
-    await a.startUpload(id);
-    const first = await a.appendUpload(id, 0, Readable.from([data.subarray(0, 6e6)])); // no expectedLength: multipart
-    const size = await b.appendUpload(id, first, Readable.from([data.subarray(6e6)]));
-    await a.commitUpload(id, size, sha(data));
-    assert.equal(await a.stat(sha(data)), data.length);
-    assert.deepEqual(await collect(b, sha(data), { start: 5e6, end: 7e6 - 1 }), data.subarray(5e6, 7e6));
-  });
+  describe(`S3BlobStore on ${name}: a bucket shared by replicas`, () => {
+    let s3: S3Server;
+    let dir: string;
+    let settings: S3Settings;
+    let a: S3BlobStore;
+    let b: S3BlobStore;
+    before(async () => {
+      s3 = await start();
+      dir = mkdtempSync(join(tmpdir(), "s3store-"));
+      writeFileSync(join(dir, "credentials"), s3CredentialsText(s3), { mode: 0o600 });
+      settings = {
+        endpoint: s3.endpoint,
+        region: "us-east-1",
+        bucket: s3.bucket,
+        prefix: "reg/",
+        pathStyle: true,
+        credentialsFile: join(dir, "credentials"),
+        redirect: false,
+        redirectTtlMs: 60_000,
+      };
+      a = await S3BlobStore.open(settings);
+      b = await S3BlobStore.open(settings);
+    });
+    after(async () => {
+      a?.close();
+      b?.close();
+      await s3?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  test("a presigned URL serves the blob and its ranges without credentials", async () => {
-    const id = newId();
-    await a.startUpload(id);
-    await a.commitUpload(id, await a.appendUpload(id, 0, Readable.from([Buffer.from("presigned bytes")])), sha("presigned bytes"));
-    const url = await a.redirectUrl(sha("presigned bytes"));
-    assert.match(url, /X-Amz-Signature=/);
-    assert.equal(await (await fetch(url)).text(), "presigned bytes");
-    const part = await fetch(url, { headers: { Range: "bytes=10-14" } });
-    assert.equal(part.status, 206);
-    assert.equal(await part.text(), "bytes");
-  });
+    test("chunks alternating between two replicas, committed by a third party that saw none of them", async () => {
+      const id = newId();
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      await a.startUpload(id);
+      let size = 0;
+      const chunk = 700 * 1024; // far below S3's 5 MiB part minimum
+      for (let i = 0; size < data.length; i++) {
+        const part = data.subarray(size, size + chunk);
+        size = await (i % 2 ? b : a).appendUpload(id, size, Readable.from([part]), { expectedLength: part.length });
+      }
+      const c = await S3BlobStore.open(settings);
+      try {
+        await assert.rejects(c.commitUpload(id, size, sha("not it")), DigestMismatchError);
+        await c.commitUpload(id, size, sha(data));
+      } finally {
+        c.close();
+      }
+      assert.deepEqual(await text(await a.open(sha(data))), data.toString());
+      assert.equal(await b.stat(sha(data)), data.length);
+    });
 
-  test("a bucket that cannot be reached fails at open, naming it", async () => {
-    await assert.rejects(S3BlobStore.open({ ...settings, bucket: "no-such-bucket" }), /no-such-bucket/);
+    test("a large upload whose body length is unknown goes up in parts and assembles into one object", async () => {
+      const id = newId();
+      const data = randomBytes(9 * 1024 * 1024);
+      await a.startUpload(id);
+      const first = await a.appendUpload(id, 0, Readable.from([data.subarray(0, 6e6)])); // no expectedLength: multipart
+      const size = await b.appendUpload(id, first, Readable.from([data.subarray(6e6)]));
+      await a.commitUpload(id, size, sha(data));
+      assert.equal(await a.stat(sha(data)), data.length);
+      assert.deepEqual(await collect(b, sha(data), { start: 5e6, end: 7e6 - 1 }), data.subarray(5e6, 7e6));
+    });
+
+    test("a presigned URL serves the blob and its ranges without credentials", async () => {
+      const id = newId();
+      await a.startUpload(id);
+      await a.commitUpload(id, await a.appendUpload(id, 0, Readable.from([Buffer.from("presigned bytes")])), sha("presigned bytes"));
+      const url = await a.redirectUrl(sha("presigned bytes"));
+      assert.match(url, /X-Amz-Signature=/);
+      assert.equal(await (await fetch(url)).text(), "presigned bytes");
+      const part = await fetch(url, { headers: { Range: "bytes=10-14" } });
+      assert.equal(part.status, 206);
+      assert.equal(await part.text(), "bytes");
+    });
+
+    test("cancel aborts the multipart upload of a chunk whose replica died mid-chunk", {
+      skip: !listsMultipart && `${name} has no ListMultipartUploads`,
+    }, async () => {
+      const id = newId();
+      await a.startUpload(id);
+      const sdk = await import("@aws-sdk/client-s3");
+      const client = await createS3Client(settings);
+      const Prefix = `${settings.prefix}uploads/${id}/`;
+      const pending = async () => (await client.send(new sdk.ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix }))).Uploads ?? [];
+      try {
+        const Key = `${Prefix}${"0".padStart(16, "0")}`;
+        const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+        await client.send(new sdk.UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
+        assert.equal((await pending()).length, 1);
+        await b.cancelUpload(id);
+        assert.deepEqual(await pending(), []);
+      } finally {
+        client.destroy();
+      }
+    });
+
+    test("a bucket that cannot be reached fails at open, naming it", async () => {
+      await assert.rejects(S3BlobStore.open({ ...settings, bucket: "no-such-bucket" }), /no-such-bucket/);
+    });
   });
-});
+}
