@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import { InvalidCredentialsError, RateLimitedError, type Claims, type IdentityProvider, type IssuedToken, type LoginRequest } from "../../lib/auth/types.ts";
+import { dialectOf } from "../db/dialect.ts";
 import type { RegistryDatabase } from "../db/schema.ts";
 import { AccountStore } from "./accounts.ts";
 import { CredentialCache } from "./credential-cache.ts";
@@ -32,7 +33,8 @@ export class EmbeddedIdentity implements IdentityProvider {
     this.now = opts.now ?? Date.now;
     const cacheMs = opts.credentialCacheMs ?? 60_000;
     this.accounts = new AccountStore(db, cacheMs > 0 ? new CredentialCache(cacheMs, 10_000, this.now) : undefined);
-    this.failures = new LoginRateLimit(db, { now: this.now });
+    // On SQLite this process is the table's only writer (registry/server/instance-lock.ts).
+    this.failures = new LoginRateLimit(db, { now: this.now, exclusive: dialectOf(db) === "sqlite" });
   }
 
   async login(req: LoginRequest): Promise<IssuedToken> {

@@ -5,7 +5,10 @@
 //
 // One row per failure and key (keys are SHA-256 hashes: fixed length, and no user name or
 // address is stored here). Checking costs one indexed query for all the keys of a login,
-// which is all a successful login pays; a failure (already a scrypt hash) adds one insert,
+// which is all a successful login pays; on the embedded SQLite database, which only this
+// process writes, not even that while no failure is in the window (it reads the newest left
+// by an earlier process once, then keeps the time of its own). A failure (already a scrypt
+// hash) adds one insert,
 // and at most every `pruneEveryMs` a delete of the rows that have left the window. Rows are
 // written only after a password check, which mcr runs at most two at a time, so the table
 // holds at most the last window's failures (plus `pruneEveryMs` of them): a flood of
@@ -25,6 +28,12 @@ export interface LoginRateLimitOptions {
   windowMs?: number;
   /** Rows older than the window are deleted at most this often, on the failure path (default 10 s). */
   pruneEveryMs?: number;
+  /**
+   * No other process writes the table (the embedded SQLite registry, which its instance lock
+   * keeps to one server): while the newest failure is older than the window, there is none
+   * to look for.
+   */
+  exclusive?: boolean;
   now?: () => number;
 }
 
@@ -35,6 +44,9 @@ export class LoginRateLimit {
   private readonly pruneEveryMs: number;
   private readonly now: () => number;
   private lastPrune = 0;
+  private readonly exclusive: boolean;
+  /** The newest failure in the table (exclusive only): read once, then this process's own. */
+  private lastFailure: Promise<number> | undefined;
 
   constructor(
     private readonly db: Kysely<RegistryDatabase>,
@@ -43,11 +55,26 @@ export class LoginRateLimit {
     this.windowMs = opts.windowMs ?? 60_000;
     this.pruneEveryMs = opts.pruneEveryMs ?? 10_000;
     this.now = opts.now ?? Date.now;
+    this.exclusive = opts.exclusive ?? false;
+  }
+
+  private newestFailure(): Promise<number> {
+    this.lastFailure ??= this.db
+      .selectFrom("login_failures")
+      .select((eb) => eb.fn.max("failed_at").as("newest"))
+      .executeTakeFirst()
+      .then((r) => (r?.newest == null ? Number.NEGATIVE_INFINITY : Number(r.newest)))
+      .catch((err: unknown) => {
+        this.lastFailure = undefined; // asked again next time
+        throw err;
+      });
+    return this.lastFailure;
   }
 
   /** Seconds to wait before an attempt with these keys may be made; 0 when it may be made now. */
   async waitFor(keys: LimitedKey[]): Promise<number> {
     const t = this.now();
+    if (this.exclusive && t - (await this.newestFailure()) >= this.windowMs) return 0;
     const limits = new Map(keys.map((k) => [keyHash(k.key), k.limit]));
     const rows = await this.db
       .selectFrom("login_failures")
@@ -67,6 +94,7 @@ export class LoginRateLimit {
   /** Records a failed attempt under each key. */
   async fail(keys: string[]): Promise<void> {
     const t = this.now();
+    if (this.exclusive) this.lastFailure = Promise.resolve(t);
     await this.db
       .insertInto("login_failures")
       .values(keys.map((k) => ({ key: keyHash(k), failed_at: t })))

@@ -1,8 +1,9 @@
 // The login rate limit kept in the database (registry/identity/rate-limit.ts): a sliding
 // window of failures per key, Retry-After from the oldest failure in it, shared by every
 // limiter on one database (two replicas), no user name or address stored, and a table that
-// keeps only the window's rows however many names are tried. On SQLite, and on PostgreSQL
-// where it is installed.
+// keeps only the window's rows however many names are tried; the embedded registry's
+// shortcut (no query while it has recorded no failure). On SQLite, and on PostgreSQL where it
+// is installed.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -101,6 +102,28 @@ function suite(open: () => Promise<{ db: Kysely<RegistryDatabase>; close(): Prom
       for (let i = 0; i < 3; i++) await rl.fail([`account:later-${i}\u000010.9.9.9`]);
       assert.equal(await rl.rows(), 3, "the first failure past the window deleted the old rows");
       assert.equal(await rl.waitFor([{ key: "address:10.9.9.9", limit: 1 }]), 0);
+    });
+
+    test("exclusive (the embedded registry, the table's only writer): no query while the newest failure is older than the window", async () => {
+      t += 120_000;
+      const k = [{ key: "account:dave\u000010.0.0.7", limit: 1 }];
+      // A failure left by the previous process, a moment before this one started.
+      await db
+        .insertInto("login_failures")
+        .values({ key: keyHash(k[0]!.key), failed_at: t - 1000 })
+        .execute();
+      const rl = new LoginRateLimit(db, { now, exclusive: true });
+      assert.equal(await rl.waitFor(k), 59, "it reads the newest failure once, and looks while it is in the window");
+      t += 59_000;
+      // Written behind its back (which the instance lock rules out): not looked for any more.
+      await db
+        .insertInto("login_failures")
+        .values({ key: keyHash(k[0]!.key), failed_at: t })
+        .execute();
+      assert.equal(await rl.waitFor(k), 0, "quiet for a window: no query");
+      assert.equal(await new LoginRateLimit(db, { now }).waitFor(k), 60, "a shared limiter sees it");
+      await rl.fail([k[0]!.key]);
+      assert.equal(await rl.waitFor(k), 60, "after a failure of its own it looks again");
     });
   };
 }
