@@ -1,8 +1,10 @@
 // Starts the real `mcr` binary on an OS-chosen loopback port, in a fresh home made by `mcr init`.
 // Homes use the embedded default (SQLite + local files), or, when $METACIRCULAR_TEST_BACKEND is
 // "postgres-s3" (test/integration/scale-out-suites.test.ts runs the OCI and identity suites
-// so), a database of their own on one PostgreSQL and a prefix of their own in one s3rver
-// bucket, both started once per test process and stopped by stopScaleOutServers().
+// so), a database of their own on one PostgreSQL and a prefix of their own in one S3 bucket,
+// both started once per test process and stopped by stopScaleOutServers(). The bucket is
+// s3rver's, or a real Ceph RADOS Gateway's when $METACIRCULAR_TEST_S3 is "radosgw"
+// (test/helpers/ceph.ts; test/integration/scale-out-radosgw.test.ts runs the suites so).
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,12 +44,18 @@ export interface ScaleOut {
 let scaleOut: Promise<ScaleOut> | undefined;
 let homes = 0;
 
+/** The S3 server postgres-s3 homes use: s3rver, or radosgw when $METACIRCULAR_TEST_S3=radosgw. */
+export function testS3(): "s3rver" | "radosgw" {
+  return process.env.METACIRCULAR_TEST_S3 === "radosgw" ? "radosgw" : "s3rver";
+}
+
 /** The PostgreSQL and S3 servers postgres-s3 homes share (started on first use). */
 export function scaleOutServers(): Promise<ScaleOut> {
   scaleOut ??= (async () => {
     const { startPostgres } = await import("./postgres.ts");
     const { startS3, s3CredentialsText } = await import("./s3.ts");
-    const [pg, s3] = await Promise.all([startPostgres(), startS3()]);
+    const startBucket = testS3() === "radosgw" ? (await import("./ceph.ts")).startRadosgw : startS3;
+    const [pg, s3] = await Promise.all([startPostgres(), startBucket()]);
     const credentials = join(s3.dir, "..", `${s3.dir.split("/").pop()}.credentials`);
     writeFileSync(credentials, s3CredentialsText(s3), { mode: 0o600 });
     return { pg, s3, credentials };
