@@ -236,9 +236,16 @@ export class S3BlobStore implements BlobStore {
     const keys: string[] = [];
     for await (const o of this.listKeys(this.uploadPrefix(id))) keys.push(o.key);
     for (let i = 0; i < keys.length; i += 1000) {
-      await this.client.send(
+      const r = await this.client.send(
         new this.sdk.DeleteObjectsCommand({ Bucket: this.s.bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
       );
+      // A multi-object delete answers 200 even when it removed nothing: each key it refused (a
+      // bucket policy, object lock, throttling) is listed in the body instead.
+      const refused = r.Errors ?? [];
+      if (refused.length) {
+        const e = refused[0]!;
+        throw new Error(`storage: ${refused.length} object(s) of upload ${id} were not deleted: ${e.Key} ${e.Code ?? ""} ${e.Message ?? ""}`.trim());
+      }
     }
   }
 

@@ -31,13 +31,13 @@ async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { s
   return Buffer.concat(chunks);
 }
 
-/** `listsMultipart`: the server implements ListMultipartUploads (s3rver answers 501). */
-const SERVERS: { name: string; start: () => Promise<S3Server>; skip: string | false; listsMultipart: boolean }[] = [
-  { name: "s3rver", start: startS3, skip: false, listsMultipart: false },
-  { name: "radosgw", start: startRadosgw, skip: skipUnlessRadosgw(), listsMultipart: true },
+/** What the server implements of S3 beyond objects: ListMultipartUploads, bucket policies (s3rver neither). */
+const SERVERS: { name: string; start: () => Promise<S3Server>; skip: string | false; listsMultipart: boolean; policies: boolean }[] = [
+  { name: "s3rver", start: startS3, skip: false, listsMultipart: false, policies: false },
+  { name: "radosgw", start: startRadosgw, skip: skipUnlessRadosgw(), listsMultipart: true, policies: true },
 ];
 
-for (const { name, start, skip, listsMultipart } of SERVERS) {
+for (const { name, start, skip, listsMultipart, policies } of SERVERS) {
   if (skip) {
     test(`S3BlobStore on ${name}`, { skip }, () => undefined);
     continue;
@@ -162,6 +162,27 @@ for (const { name, start, skip, listsMultipart } of SERVERS) {
       } finally {
         client.destroy();
       }
+    });
+
+    test("objects a multi-object delete refuses (a bucket policy here) fail the cancel instead of passing in silence", {
+      skip: !policies && `${name} has no bucket policies`,
+    }, async () => {
+      const id = newId();
+      await a.startUpload(id);
+      await a.appendUpload(id, 0, Readable.from([Buffer.from("kept")]));
+      const sdk = await import("@aws-sdk/client-s3");
+      const client = await createS3Client(settings);
+      const deny = { Effect: "Deny", Principal: "*", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${s3.bucket}/${settings.prefix}uploads/${id}/*` };
+      try {
+        await client.send(new sdk.PutBucketPolicyCommand({ Bucket: s3.bucket, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [deny] }) }));
+        await assert.rejects(a.cancelUpload(id), new RegExp(`upload ${id} were not deleted: .*AccessDenied`));
+        assert.ok((await a.listUploads()).includes(id));
+      } finally {
+        await client.send(new sdk.DeleteBucketPolicyCommand({ Bucket: s3.bucket }));
+        client.destroy();
+      }
+      await a.cancelUpload(id);
+      assert.ok(!(await a.listUploads()).includes(id));
     });
 
     test("a bucket that cannot be reached fails at open, naming it", async () => {
