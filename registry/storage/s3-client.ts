@@ -82,3 +82,19 @@ export function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.Code === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404;
 }
+
+/**
+ * An S3 failure as an operator reads it. A HEAD's error has no body, so the SDK knows only
+ * the status ("403 Unknown UnknownError"): say what the status means instead.
+ */
+export function s3ErrorText(err: unknown): string {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  const meaning: Record<number, string> = {
+    301: "the bucket is in another region",
+    403: "access denied: the credentials were refused, or they may not use this bucket",
+    404: "no such bucket",
+  };
+  const said = e?.message && e.message !== "UnknownError" ? `${e.name ?? ""} ${e.message}`.trim() : undefined;
+  return [status, said ?? (status ? meaning[status] : undefined) ?? e?.name ?? String(err)].filter((x) => x !== undefined && x !== "").join(" ");
+}

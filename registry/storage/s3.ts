@@ -25,7 +25,7 @@ import {
   type ByteRange,
 } from "./blob-store.ts";
 import { newHash, parseDigest, type Digest, type DigestAlgorithm } from "./digest.ts";
-import { createS3Client, isNotFound, type S3Settings } from "./s3-client.ts";
+import { createS3Client, isNotFound, s3ErrorText, type S3Settings } from "./s3-client.ts";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
 
@@ -61,10 +61,7 @@ export class S3BlobStore implements BlobStore {
       await client.send(new sdk.HeadBucketCommand({ Bucket: s.bucket }));
     } catch (err) {
       client.destroy();
-      const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-      throw new Error(
-        `storage: S3 bucket ${s.bucket}${s.endpoint ? ` at ${s.endpoint}` : ""} cannot be reached: ${e.$metadata?.httpStatusCode ?? ""} ${e.name ?? ""} ${e.message ?? ""}`.trim(),
-      );
+      throw new Error(`storage: S3 bucket ${s.bucket}${s.endpoint ? ` at ${s.endpoint}` : ""} cannot be reached: ${s3ErrorText(err)}`);
     }
     return new S3BlobStore(client, sdk, s);
   }

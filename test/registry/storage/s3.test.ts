@@ -31,13 +31,21 @@ async function collect(store: S3BlobStore, d: ReturnType<typeof sha>, range: { s
   return Buffer.concat(chunks);
 }
 
-/** What the server implements of S3 beyond objects: ListMultipartUploads, bucket policies (s3rver neither). */
-const SERVERS: { name: string; start: () => Promise<S3Server>; skip: string | false; listsMultipart: boolean; policies: boolean }[] = [
-  { name: "s3rver", start: startS3, skip: false, listsMultipart: false, policies: false },
-  { name: "radosgw", start: startRadosgw, skip: skipUnlessRadosgw(), listsMultipart: true, policies: true },
+/** What the server does beyond objects: ListMultipartUploads, bucket policies, checking a HEAD's signature (s3rver none). */
+interface Server {
+  name: string;
+  start: () => Promise<S3Server>;
+  skip: string | false;
+  listsMultipart: boolean;
+  policies: boolean;
+  signatures: boolean;
+}
+const SERVERS: Server[] = [
+  { name: "s3rver", start: startS3, skip: false, listsMultipart: false, policies: false, signatures: false },
+  { name: "radosgw", start: startRadosgw, skip: skipUnlessRadosgw(), listsMultipart: true, policies: true, signatures: true },
 ];
 
-for (const { name, start, skip, listsMultipart, policies } of SERVERS) {
+for (const { name, start, skip, listsMultipart, policies, signatures } of SERVERS) {
   if (skip) {
     test(`S3BlobStore on ${name}`, { skip }, () => undefined);
     continue;
@@ -185,8 +193,17 @@ for (const { name, start, skip, listsMultipart, policies } of SERVERS) {
       assert.ok(!(await a.listUploads()).includes(id));
     });
 
-    test("a bucket that cannot be reached fails at open, naming it", async () => {
-      await assert.rejects(S3BlobStore.open({ ...settings, bucket: "no-such-bucket" }), /no-such-bucket/);
+    test("a bucket that cannot be reached fails at open, naming it and saying why", async () => {
+      await assert.rejects(S3BlobStore.open({ ...settings, bucket: "no-such-bucket" }), /bucket no-such-bucket .*: 404 no such bucket$/);
+    });
+
+    test("credentials the server refuses fail at open as access denied", { skip: !signatures && `${name} accepts any signature on HEAD` }, async () => {
+      const wrong = join(dir, "wrong-credentials");
+      writeFileSync(wrong, s3CredentialsText({ ...s3, secretAccessKey: "not-the-secret" }), { mode: 0o600 });
+      await assert.rejects(
+        S3BlobStore.open({ ...settings, credentialsFile: wrong }),
+        new RegExp(`bucket ${s3.bucket} .*: 403 access denied: the credentials were refused`),
+      );
     });
   });
 }
