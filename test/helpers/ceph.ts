@@ -181,11 +181,15 @@ async function bringUp(bucket: string): Promise<S3Server> {
   });
   reaper.unref();
   (reaper.stdin as unknown as { unref(): void }).unref();
+  reaper.stdin!.on("error", () => undefined); // a reaper gone (killed by hand) must not crash the tests
   let mon: Daemon | undefined;
   let osd: Daemon | undefined;
   let rgw: Daemon | undefined;
   const track = () => reaper.stdin!.write(`${[mon, osd, rgw].flatMap((d) => (d?.child.pid ? [d.child.pid] : [])).join(" ")}\n`);
+  let stopped = false;
   const stopAll = async () => {
+    if (stopped) return;
+    stopped = true;
     for (const d of [rgw, osd, mon]) await kill(d); // radosgw, then the OSD, then the monitor
     rgw = osd = mon = undefined;
     track();
