@@ -21,8 +21,12 @@ export interface McrAdmin {
   audit: Client<typeof AuditService>;
   admin: Client<typeof AdminService>;
   node: Client<typeof NodeService>;
-  /** Options for a call: the bearer token; unary calls get the timeout (or `timeoutMs`) unless `stream`. */
-  call(opts?: { stream?: boolean; signal?: AbortSignal; timeoutMs?: number }): CallOptions;
+  /**
+   * Options for a call: the bearer token (none when `anonymous`: Health needs none); unary
+   * calls get the timeout (or `timeoutMs`) unless `stream`, or `long` (a call that may run for
+   * minutes, as a check reading every blob back: `signal` ends it).
+   */
+  call(opts?: { stream?: boolean; long?: boolean; anonymous?: boolean; signal?: AbortSignal; timeoutMs?: number }): CallOptions;
   close(): void;
 }
 
@@ -49,8 +53,8 @@ export function mcrAdmin(o: McrAdminOptions): McrAdmin {
     admin: createClient(AdminService, transport),
     node: createClient(NodeService, transport),
     call: (opts = {}) => ({
-      headers: { Authorization: `Bearer ${o.token()}` },
-      ...(opts.stream ? {} : { timeoutMs: opts.timeoutMs ?? timeoutMs }),
+      ...(opts.anonymous ? {} : { headers: { Authorization: `Bearer ${o.token()}` } }),
+      ...(opts.stream || opts.long ? {} : { timeoutMs: opts.timeoutMs ?? timeoutMs }),
       ...(opts.signal ? { signal: opts.signal } : {}),
     }),
     close: () => undefined,

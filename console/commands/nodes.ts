@@ -1,13 +1,15 @@
 // `mcp nodes`: every node, asked at once: reachable or not (and why), agent and podman versions,
-// when a joined node's certificate expires. The nodes are the config's [[nodes]] and the
-// platform's joined nodes (store/platform.ts); notes say why the registry's are missing and
-// which certificates should have been renewed.
+// when a joined node's certificate expires; and the registry's readiness (its database and
+// blob store). The nodes are the config's [[nodes]] and the platform's joined nodes
+// (store/platform.ts); notes say why the registry's are missing and which certificates should
+// have been renewed.
 import { cell } from "../output/screen.ts";
 import type { CommandSpec } from "./command.ts";
 import { certCell } from "../views/cert.ts";
 import { nodeJson, partialExit, runtimeMissing, runtimeNote, stateCell } from "../views/format.ts";
 import { certNotes, platformNotes } from "../views/nodes.ts";
 import { finite, platformNoteOnStderr } from "./present.ts";
+import { healthSection } from "../views/registry-health.ts";
 
 const command: CommandSpec = {
   name: "nodes",
@@ -18,12 +20,13 @@ const command: CommandSpec = {
     const store = ctx.store();
     const nodes = await finite(
       ctx,
-      () => store.getState().refreshNodes(),
+      async () => (await Promise.all([store.getState().refreshNodes(), store.getState().registryHealth()]))[0],
       (list) => {
-        const p = store.getState().platform;
+        const { platform: p, mcr } = store.getState();
         return {
           nodes: list.map(nodeJson),
           platform: { listed: p.listed, note: p.note, pending: p.nodes.filter((n) => n.state === "pending").map((n) => n.name) },
+          registry: mcr.health,
         };
       },
       (s, done) => ({
@@ -40,6 +43,7 @@ const command: CommandSpec = {
               cell(n.reason, "dim"),
             ]),
           },
+          ...(s.mcr.health ? [healthSection(s.mcr.health)] : []),
         ],
         notes: [
           ...Object.values(s.nodes)

@@ -1,25 +1,39 @@
-// `mcp registry repos|tags|manifest|delete`: what mcr holds, through its admin RPCs with
+// `mcp registry repos|tags|manifest|delete|check`: what mcr holds, through its admin RPCs with
 // the registry token. `delete REPO` deletes a repository (blob files stay until GC),
-// `delete REPO:TAG` a tag (the manifest stays until `mcp gc --untagged`).
+// `delete REPO:TAG` a tag (the manifest stays until `mcp gc --untagged`); `check` is mcr's
+// integrity check (registry-check.ts).
 import { ConsoleError } from "../output/errors.ts";
 import { cell } from "../output/screen.ts";
 import { bytes } from "../../lib/text/bytes.ts";
 import type { CommandSpec } from "./command.ts";
+import type { VerifySample } from "../store/mcr-types.ts";
 import { count } from "../views/format.ts";
 import { need, splitReference } from "./reference.ts";
 import { finite } from "./present.ts";
+import { registryCheck } from "./registry-check.ts";
+import { parseVerify } from "../views/registry-health.ts";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
 const command: CommandSpec = {
   name: "registry",
   args: "<action> [args...]",
-  summary: "the registry's repositories: repos | tags REPO | manifest REPO:TAG|REPO@DIGEST | delete REPO[:TAG]",
-  options: [],
-  async run(ctx, [action, target, ref]) {
+  summary: "the registry's repositories: repos | tags REPO | manifest REPO:TAG|REPO@DIGEST | delete REPO[:TAG] | check [--verify N|all]",
+  options: [
+    {
+      flags: "--verify <n|all>",
+      description: "check: read back this many blobs chosen at random (or all) and hash each against its digest",
+      parse: (v) => parseVerify(v),
+    },
+  ],
+  async run(ctx, [action, target, ref], o) {
     const store = ctx.store();
     const st = () => store.getState();
+    if (o.verify !== undefined && action !== "check") throw new ConsoleError("usage", "--verify goes with mcp registry check");
     switch (action) {
+      case "check":
+        if (target) throw new ConsoleError("usage", `mcp registry check takes no argument (not ${JSON.stringify(target)}): --verify N or --verify all`);
+        return registryCheck(ctx, (o.verify as VerifySample | undefined) ?? null);
       case "repos":
         await finite(
           ctx,
@@ -135,7 +149,7 @@ const command: CommandSpec = {
         return 0;
       }
       default:
-        throw new ConsoleError("usage", `unknown registry action ${JSON.stringify(action)}: repos, tags, manifest or delete`);
+        throw new ConsoleError("usage", `unknown registry action ${JSON.stringify(action)}: repos, tags, manifest, delete or check`);
     }
   },
 };

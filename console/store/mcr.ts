@@ -1,10 +1,12 @@
 // The registry slice: mcr's admin RPCs (repositories, tags, manifests, deletes, policy
-// rules, snapshots) with the registry token. GC and audit streams are in mcr-streams.ts.
+// rules, snapshots) with the registry token. GC and audit streams are in mcr-streams.ts, the
+// registry's health and integrity check in mcr-health.ts.
 // Shared by the commands (`mcp registry|policy|snapshot`) and the TUI screens.
 import { create } from "@bufbuild/protobuf";
 import { PolicyRuleSchema } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import { ConsoleError } from "../output/errors.ts";
 import { mcrKit } from "./mcr-kit.ts";
+import { mcrHealthActions } from "./mcr-health.ts";
 import { mcrStreamActions } from "./mcr-streams.ts";
 import { manifestRow, policyRow, repoRow, snapshotRow, tagRow, type ManifestDetail, type RepoDetail, type RepoRow } from "./mcr-types.ts";
 import type { GetState, McrActions, SetState, StoreDeps } from "./state.ts";
@@ -14,6 +16,7 @@ export function mcrActions(set: SetState, get: GetState, deps: StoreDeps): McrAc
   const { patch, guard } = kit;
   return {
     ...mcrStreamActions(kit),
+    ...mcrHealthActions(kit, deps, deps.agents.timeoutMs),
 
     listRepos: () =>
       guard("repos", async (c) => {

@@ -1,8 +1,8 @@
 // The store's shape, types only: what it holds (ConsoleData), what each slice can do (the
 // *Actions interfaces), and what the slices are given (StoreDeps, SetState, GetState). The
 // slices (nodes.ts, platform.ts, services.ts, build.ts, deploy.ts, streams.ts, mcr.ts, mcr-streams.ts,
-// view-state.ts, releases.ts) import it; store.ts puts them together. It imports no slice, so no slice
-// imports another through the store.
+// mcr-health.ts, view-state.ts, releases.ts) import it; store.ts puts them together. It imports no
+// slice, so no slice imports another through the store.
 import type { StoreApi } from "zustand/vanilla";
 import type { PolicyRule, UpdateRuleRequest } from "../../proto/gen/mcr/v1/policy_pb.ts";
 import type { AgentPool } from "../clients/agents.ts";
@@ -12,7 +12,20 @@ import type { Builder } from "../clients/podman.ts";
 import type { RegistryApi } from "../clients/registry.ts";
 import type { Definitions, LoadedDefinition } from "../definitions.ts";
 import type { ConsoleError } from "../output/errors.ts";
-import type { AuditFilter, AuditRow, GcRunRow, ManifestDetail, McrData, PolicyRow, RepoDetail, RepoRow, SnapshotRow } from "./mcr-types.ts";
+import type {
+  AuditFilter,
+  AuditRow,
+  CheckRow,
+  GcRunRow,
+  ManifestDetail,
+  McrData,
+  PolicyRow,
+  RegistryHealth,
+  RepoDetail,
+  RepoRow,
+  SnapshotRow,
+  VerifySample,
+} from "./mcr-types.ts";
 import type { AddedNode, NewNode, PlatformData, RemovedNode } from "./platform-types.ts";
 import type { ContainerStatsRow, PruneNodeResult, PruneOptions, PruneState } from "./resource-types.ts";
 import type { ServiceDescription } from "./describe-types.ts";
@@ -256,6 +269,21 @@ export interface McrStreamActions {
   followAudit(signal: AbortSignal, afterId?: number): Promise<void>;
 }
 
+/** mcr-health.ts */
+export interface McrHealthActions {
+  /**
+   * AdminService/Health (no session needed) into `mcr.health`: ok, unavailable (what mcr says
+   * does not answer) or unreachable. Never fails; null without a [registry] url.
+   */
+  registryHealth(): Promise<RegistryHealth | null>;
+  /**
+   * AdminService/Check (the admin role): the database's integrity, blob rows against blob
+   * files, and with `verify` that many blobs (or all) read back and hashed. No timeout:
+   * `signal` ends the wait (the check itself ends in mcr). Kept in `mcr.check`.
+   */
+  checkRegistry(verify: VerifySample | null, signal?: AbortSignal): Promise<CheckRow>;
+}
+
 /** describe.ts */
 export interface DescribeActions {
   /** Describe of `service[/component]` on the service's node, into `describes`. */
@@ -273,8 +301,8 @@ export interface NewPolicy extends Pick<PolicyRule, "priority" | "description" |
 /** What `mcp policy update|enable|disable` and the policies screen change in a rule. */
 export type PolicyChange = Pick<UpdateRuleRequest, "priority" | "enabled" | "description">;
 
-/** mcr.ts (and mcr-streams.ts) */
-export interface McrActions extends McrStreamActions {
+/** mcr.ts (and mcr-streams.ts, mcr-health.ts) */
+export interface McrActions extends McrStreamActions, McrHealthActions {
   /** Every repository (all pages). */
   listRepos(): Promise<RepoRow[]>;
   /** One repository: tags, manifests with their layers. */
