@@ -1,4 +1,5 @@
 import { Text } from "ink";
+import type { RegistryHealth } from "../store/mcr-types.ts";
 import type { NodeState } from "../store/types.ts";
 import { paint, useTheme, type Theme } from "../tui/theme.ts";
 
@@ -10,7 +11,24 @@ const MARK: Record<string, [string, "ok" | "bad" | "warn" | "dim"]> = {
   unknown: ["?", "dim"],
 };
 
-export function Header({ nodes, title, color }: { nodes: NodeState[]; title: string; color: boolean }) {
+/** The registry's mark: ready, not ready (its database or blob store does not answer) or not answering. */
+const REGISTRY_MARK: Record<RegistryHealth["status"], [string, "ok" | "bad", string]> = {
+  ok: ["●", "ok", ""],
+  unavailable: ["✗", "bad", " not ready"],
+  unreachable: ["✗", "bad", " unreachable"],
+};
+
+function RegistryMark({ health, theme, color }: { health: RegistryHealth; theme: Theme; color: boolean }) {
+  const [mark, tone, state] = REGISTRY_MARK[health.status];
+  return (
+    <Text>
+      {"  "}
+      <Text {...paint(theme[tone], color)}>{mark}</Text> registry{state}
+    </Text>
+  );
+}
+
+export function Header({ nodes, title, color, registry }: { nodes: NodeState[]; title: string; color: boolean; registry?: RegistryHealth | null }) {
   const theme: Theme = useTheme();
   // One line, cut at the terminal's edge: a wrapped header would push the screen down.
   return (
@@ -30,6 +48,7 @@ export function Header({ nodes, title, color }: { nodes: NodeState[]; title: str
           </Text>
         );
       })}
+      {registry ? <RegistryMark health={registry} theme={theme} color={color} /> : null}
     </Text>
   );
 }

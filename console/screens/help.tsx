@@ -6,6 +6,7 @@ import { Box, Text } from "ink";
 import { movement, useNav, useScreenKeys } from "../tui/nav.ts";
 import { sortHelp, sortKeys } from "../views/sort.ts";
 import { AUDIT_KEYS } from "./audit.tsx";
+import { CHECK_KEYS } from "./check.tsx";
 import { AUDIT_SORT, EVENTS_SORT, GC_SORT, NODES_SORT, POLICIES_SORT, REGISTRY_SORT, REPOSITORY_SORT, SERVICE_SORT, SERVICES_SORT } from "./columns.ts";
 import { DEPLOY_KEYS } from "./deploy.tsx";
 import { DESCRIBE_KEYS } from "./describe.tsx";
@@ -59,6 +60,7 @@ export function HelpScreen() {
     ...sorted("repository", REPOSITORY_KEYS, REPOSITORY_SORT),
     ["manifest", MANIFEST_KEYS],
     ...sorted("gc", GC_KEYS, GC_SORT),
+    ["check", CHECK_KEYS],
     ...sorted("policies", POLICIES_KEYS, POLICIES_SORT),
     ...sorted("audit", AUDIT_KEYS, AUDIT_SORT),
     ...sorted("nodes", NODES_KEYS, NODES_SORT),
@@ -66,7 +68,7 @@ export function HelpScreen() {
     ["commands", COMMANDS_KEYS],
     [
       "jump",
-      ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :policies  :audit  :nodes  :events  :commands  :help  :q",
+      ":services  :service NAME  :logs NAME[/COMPONENT]  :deploy NAME  :describe NAME[/COMPONENT]  :history NAME  :registry  :repo NAME  :gc  :check  :policies  :audit  :nodes  :events  :commands  :help  :q",
     ],
     ["sort", "shift+letter sort by that column (again: the other way)  < > the column left/right  I invert  ▲ ascending  ▼ descending"],
     ["everywhere", "esc back  q quit  ctrl-c quit  ? help"],

@@ -58,6 +58,7 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
   const rows = useRef<DOMElement | null>(null);
   const rowClick = useRef<RowClick | null>(null);
   const nodes = useStore(store, (s) => s.nodes);
+  const registry = useStore(store, (s) => s.mcr.health);
   const route = stack[stack.length - 1]!;
 
   useEffect(() => (poll ? startPoller(store) : undefined), [store, poll]);
@@ -143,7 +144,7 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
         else if (r) nav.push(r);
         else
           setMessage({
-            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :describe NAME[/COMPONENT], :history NAME, :registry, :gc, :policies, :audit, :nodes, :events, :commands, :help`,
+            text: `unknown screen ${JSON.stringify(v)}: try :services, :service NAME, :logs NAME, :deploy NAME, :describe NAME[/COMPONENT], :history NAME, :registry, :gc, :check, :policies, :audit, :nodes, :events, :commands, :help`,
             bad: true,
           });
       });
@@ -187,7 +188,7 @@ export function App({ store, width, height, color, theme = DARK, initial, poll =
     <NavContext.Provider value={nav}>
       <ThemeContext.Provider value={color ? theme : PLAIN}>
         <Box flexDirection="column" width={width} height={height - 1} overflow="hidden">
-          <Header nodes={Object.values(nodes)} title={title} color={color} />
+          <Header nodes={Object.values(nodes)} title={title} color={color} registry={registry} />
           <Box flexDirection="column" height={bodyHeight} overflow="hidden">
             {confirm ? <Confirm message={confirm.message} color={color} /> : null}
             {body}

@@ -16,6 +16,7 @@ export type Route =
   | { screen: "repository"; repo: string }
   | { screen: "manifest"; repo: string; reference: string }
   | { screen: "gc" }
+  | { screen: "check" }
   | { screen: "policies" }
   | { screen: "audit" }
   | { screen: "nodes" }
@@ -90,7 +91,7 @@ export function useScreenKeys(handler: KeyHandler): void {
   }, [nav.screenKeys]);
 }
 
-/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:describe hello/api`, `:history hello`, `:registry`, `:repo NAME`, `:gc`, `:policies`, `:audit`, `:nodes`, `:events`, `:commands`, `:help`: the route, or null. */
+/** `:services`, `:logs hello`, `:service hello`, `:deploy hello`, `:describe hello/api`, `:history hello`, `:registry`, `:repo NAME`, `:gc`, `:check`, `:policies`, `:audit`, `:nodes`, `:events`, `:commands`, `:help`: the route, or null. */
 export function parseJump(text: string): Route | "quit" | null {
   const [cmd, arg] = text.trim().replace(/^:/, "").split(/\s+/, 2);
   switch (cmd) {
@@ -123,6 +124,8 @@ export function parseJump(text: string): Route | "quit" | null {
       return arg ? { screen: "repository", repo: arg } : null;
     case "gc":
       return { screen: "gc" };
+    case "check":
+      return { screen: "check" };
     case "policies":
     case "policy":
       return { screen: "policies" };

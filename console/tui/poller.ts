@@ -11,7 +11,8 @@
 // asked hundreds of Status a poll.
 // The nodes can change while it runs: the platform's node list is asked at the start (without
 // holding up the config's nodes) and every `platformEveryMs`; a node that joins the list is
-// polled and watched at once, one that leaves it is forgotten (its stream closed).
+// polled and watched at once, one that leaves it is forgotten (its stream closed). The
+// registry's own readiness (its database and blob store) is asked every `healthEveryMs`.
 import type { ConsoleStore } from "../store/state.ts";
 
 export function startPoller(
@@ -24,6 +25,7 @@ export function startPoller(
     statusMaxAgeMs?: number;
     watchedStatusMaxAgeMs?: number;
     platformEveryMs?: number;
+    healthEveryMs?: number;
   } = {},
 ): () => void {
   const every = opts.everyMs ?? 3000;
@@ -35,12 +37,14 @@ export function startPoller(
   // While the node's stream is up, what changes a status comes with an event: this is a safety net.
   const watchedStatusMaxAge = Math.max(statusMaxAge, opts.watchedStatusMaxAgeMs ?? 300_000);
   const platformEvery = opts.platformEveryMs ?? 30_000;
+  const healthEvery = opts.healthEveryMs ?? 10_000;
   const timers = new Map<string, NodeJS.Timeout>();
   const delays = new Map<string, number>();
   const soon = new Map<string, NodeJS.Timeout>();
   // The nodes being polled, each with what closes its Events stream.
   const active = new Map<string, AbortController>();
   let platformTimer: NodeJS.Timeout | undefined;
+  let healthTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   // The services an event named since each node's last poll: their status is asked again.
   const changed = new Map<string, Set<string>>();
@@ -136,6 +140,15 @@ export function startPoller(
         if (!stopped) platformTimer = setTimeout(platform, platformEvery);
       });
   platform();
+  // The registry's health for the header: asked again while there is a registry to ask (mcr probes its store at most every 2 s).
+  const health = () =>
+    void store
+      .getState()
+      .registryHealth()
+      .then((h) => {
+        if (h && !stopped) healthTimer = setTimeout(health, healthEvery);
+      });
+  health();
   // Health once: agent and podman versions (a node without podman says so in the header).
   const first = Object.keys(known);
   if (first.length)
@@ -148,6 +161,7 @@ export function startPoller(
     stopped = true;
     unsubscribe();
     clearTimeout(platformTimer);
+    clearTimeout(healthTimer);
     for (const node of [...active.keys()]) forget(node);
   };
 }

@@ -2,6 +2,7 @@
 // the footer. The app (app.tsx) shows the route on top of its stack through these.
 import type { ReactNode } from "react";
 import { AuditScreen, AUDIT_KEYS } from "../screens/audit.tsx";
+import { CheckScreen, CHECK_KEYS } from "../screens/check.tsx";
 import { CommandsScreen, COMMANDS_KEYS } from "../screens/commands.tsx";
 import { DeployScreen, DEPLOY_KEYS } from "../screens/deploy.tsx";
 import { DescribeScreen, DESCRIBE_KEYS } from "../screens/describe.tsx";
@@ -31,6 +32,7 @@ const TITLES: Record<Route["screen"], string> = {
   repository: "repository",
   manifest: "manifest",
   gc: "gc",
+  check: "check",
   policies: "policies",
   audit: "audit",
   nodes: "nodes",
@@ -49,6 +51,7 @@ export const KEYS: Record<Route["screen"], string> = {
   repository: REPOSITORY_KEYS,
   manifest: MANIFEST_KEYS,
   gc: GC_KEYS,
+  check: CHECK_KEYS,
   policies: POLICIES_KEYS,
   audit: AUDIT_KEYS,
   nodes: NODES_KEYS,
@@ -77,6 +80,8 @@ export function routeBody(route: Route, store: ConsoleStore): ReactNode {
     <ManifestScreen key={`${route.repo}:${route.reference}`} store={store} repo={route.repo} reference={route.reference} />
   ) : route.screen === "gc" ? (
     <GcScreen store={store} />
+  ) : route.screen === "check" ? (
+    <CheckScreen store={store} />
   ) : route.screen === "policies" ? (
     <PoliciesScreen store={store} />
   ) : route.screen === "audit" ? (

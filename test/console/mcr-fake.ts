@@ -1,6 +1,8 @@
 // An in-memory mcr admin API (createRouterTransport) for the console's store and TUI tests:
 // two repositories, a GC whose Watch emits progress the test releases step by step, policy
-// rules (refused for a non-admin token), an audit log with a follow stream, snapshots.
+// rules (refused for a non-admin token), an audit log with a follow stream, snapshots, the
+// registry's health (ok, or not ready naming its blob folder) and an integrity check that finds
+// the blobs the test says are corrupt, held until the test releases it when it asks.
 import { Code, ConnectError, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { AdminService } from "../../proto/gen/mcr/v1/admin_pb.ts";
@@ -61,6 +63,12 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
   const deleted: string[] = [];
   /** The grace each GC start asked for ("" for the registry's default). */
   const gcStarts: string[] = [];
+  /** What Health fails with (UNAVAILABLE); "" answers ok. */
+  let notReady = "";
+  /** What each Check asked for, and the blobs it finds corrupt. */
+  const checks: { verifyCount: number; verifyAll: boolean }[] = [];
+  let corrupt: { digest: string; problem: string }[] = [];
+  let checkHeld: Promise<void> | null = null;
 
   const admin = (ctx: HandlerContext) => {
     const auth = ctx.requestHeader.get("authorization") ?? "";
@@ -231,6 +239,22 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
       },
     });
     service(AdminService, {
+      health: () => {
+        if (notReady) throw new ConnectError(notReady, Code.Unavailable);
+        return { status: "ok", version: "9.9.9", database: "ok", storage: { backend: "filesystem", location: "/srv/mcr/layers", status: "ok" } };
+      },
+      check: async ({ verifyCount, verifyAll }, ctx) => {
+        admin(ctx);
+        checks.push({ verifyCount, verifyAll });
+        await checkHeld;
+        const read = verifyAll ? 3 : Math.min(verifyCount, 3);
+        const found = corrupt.slice(0, read);
+        return {
+          ok: found.length === 0,
+          blobRows: 3n,
+          ...(verifyAll || verifyCount ? { verification: { blobs: BigInt(read), bytes: BigInt(read * 1000), corrupt: found } } : {}),
+        };
+      },
       snapshot: (_req, ctx) => (admin(ctx), { path: "/srv/mcr/backups/mcr-20260103-000000.db", size: 123_456n, createdAt: "2026-01-03T00:00:00Z" }),
     });
   });
@@ -241,6 +265,24 @@ export function fakeMcr(opts: { admin?: boolean } = {}) {
     deleted,
     gcStarts,
     rules,
+    checks,
+    /** Health answers UNAVAILABLE with `message` ("" : ok again). */
+    setNotReady(message: string) {
+      notReady = message;
+    },
+    /** The blobs checks find corrupt. */
+    setCorrupt(list: { digest: string; problem: string }[]) {
+      corrupt = list;
+    },
+    /** Checks wait until the function returned is called. */
+    holdChecks(): () => void {
+      let release: () => void = () => undefined;
+      checkHeld = new Promise<void>((res) => (release = res));
+      return () => {
+        checkHeld = null;
+        release();
+      };
+    },
     /** A repository pushed behind the console's back. */
     addRepo(name: string, tags = ["v1"]) {
       repos.set(name, { tags, size: 10n });

@@ -200,12 +200,13 @@ describe("TUI: registry screens", () => {
     await untilFrame(ui.lastFrame, /mcp help/);
     // The jumps come after every screen's keys: at the end of help, which scrolls.
     await press(ui.stdin, "G");
-    await untilFrame(ui.lastFrame, /:registry\s+:repo NAME\s+:gc\s+:policies\s+:audit/);
+    await untilFrame(ui.lastFrame, /:registry\s+:repo NAME\s+:gc\s+:check\s+:policies\s+:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
     for (const [jump, screen] of [
       ["registry", /mcp registry\s*\n/],
       ["repo team/app", /mcp registry team\/app/],
       ["gc", /mcp gc/],
+      ["check", /mcp check/],
       ["policies", /mcp policies/],
       ["audit", /mcp audit/],
     ] as const) {
