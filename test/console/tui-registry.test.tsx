@@ -203,7 +203,7 @@ describe("TUI: registry screens", () => {
     await untilFrame(ui.lastFrame, /:registry\s+:repo NAME\s+:gc\s+:check\s+:policies\s+:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
     for (const [jump, screen] of [
-      ["registry", /mcp registry\s*\n/],
+      ["registry", /mcp registry\s+[●✗] registry/],
       ["repo team/app", /mcp registry team\/app/],
       ["gc", /mcp gc/],
       ["check", /mcp check/],
