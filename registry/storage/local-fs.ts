@@ -1,12 +1,11 @@
 // BlobStore on the local filesystem. Blobs live at
 // <layers>/<algorithm>/<first 2 hex>/<hex>; uploads at <uploads>/<id>, on the
 // same filesystem so that commit is a rename: a blob appears whole or not at all.
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rmdir, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
 import type { Hash } from "node:crypto";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { fsyncDirAsync } from "../../lib/fs/atomic.ts";
 import {
   BlobMissingError,
@@ -20,6 +19,7 @@ import {
   type ByteRange,
 } from "./blob-store.ts";
 import { copyFileRange } from "./copy-range.ts";
+import { writeBody } from "./write-body.ts";
 import { newHash, parseDigest, type Digest, type DigestAlgorithm } from "./digest.ts";
 
 const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
@@ -109,21 +109,20 @@ export class LocalBlobStore implements BlobStore {
     }
     let written = 0;
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            written += chunk.length;
-            if (maxBytes > 0 && offset + written > maxBytes) throw new BlobTooLargeError(`blob exceeds the limit of ${maxBytes} bytes`);
-            if (options.expectedLength !== undefined && written > options.expectedLength) {
-              throw new BodyLengthError(`body is longer than the declared ${options.expectedLength} bytes`);
-            }
-            hash.update(chunk);
-            yield chunk;
+      const fh = await open(file, "r+");
+      try {
+        written = await writeBody(source, fh.fd, offset, (chunk) => {
+          const upTo = written + chunk.length;
+          if (maxBytes > 0 && offset + upTo > maxBytes) throw new BlobTooLargeError(`blob exceeds the limit of ${maxBytes} bytes`);
+          if (options.expectedLength !== undefined && upTo > options.expectedLength) {
+            throw new BodyLengthError(`body is longer than the declared ${options.expectedLength} bytes`);
           }
-        },
-        createWriteStream(file, { flags: "r+", start: offset, highWaterMark: READ_CHUNK }),
-      );
+          written = upTo;
+          hash.update(chunk);
+        });
+      } finally {
+        await fh.close();
+      }
       if (options.expectedLength !== undefined && written !== options.expectedLength) {
         throw new BodyLengthError(`body carried ${written} bytes, ${options.expectedLength} were declared`);
       }

@@ -247,11 +247,14 @@ describe("OCI push: blobs", () => {
 
     it("a body cut short (declared length not sent, connection dropped) leaves the previous offset", async () => {
       const first = randomBytes(1000);
-      const second = randomBytes(5000);
+      // Larger than the buffers the server writes through (registry/storage/write-body.ts), so
+      // part of the half-sent body reaches the file before the connection drops.
+      const second = randomBytes(2 * 1024 * 1024);
+      const end = 1000 + second.length - 1;
       const { location } = await up.startSession(REPO);
       assert.equal((await up.patch(location, first, "0-999")).status, 202);
 
-      // Declare 5000 bytes, send 2000, then drop the connection.
+      // Declare the whole of it, send 600 KB, then drop the connection.
       await new Promise<void>((resolve, reject) => {
         const req = httpsRequest({
           host: "localhost",
@@ -260,7 +263,7 @@ describe("OCI push: blobs", () => {
           path: location,
           ca: home.caPem,
           agent: false,
-          headers: { "Content-Type": "application/octet-stream", "Content-Length": 5000, "Content-Range": "1000-5999" },
+          headers: { "Content-Type": "application/octet-stream", "Content-Length": second.length, "Content-Range": `1000-${end}` },
         });
         req.on("error", () => undefined); // the destroy below
         req.on("response", (res) => reject(new Error(`the server answered a half-sent body with ${res.statusCode}`)));
@@ -271,7 +274,7 @@ describe("OCI push: blobs", () => {
           home.backend === "embedded"
             ? async () => (statSync(file).size > 1000 ? true : undefined)
             : async () => new Promise<true>((r) => setTimeout(() => r(true), 300));
-        req.write(second.subarray(0, 2000), () =>
+        req.write(second.subarray(0, 600_000), () =>
           until("the server to write part of the body", partWritten, 10_000, 5).then(() => {
             req.destroy();
             resolve();
@@ -282,9 +285,9 @@ describe("OCI push: blobs", () => {
       const st = await up.status(location);
       assert.equal(st.status, 204);
       assert.equal(st.headers.range, "0-999");
-      const retry = await up.patch(location, second, "1000-5999");
+      const retry = await up.patch(location, second, `1000-${end}`);
       assert.equal(retry.status, 202, retry.text);
-      assert.equal(retry.headers.range, "0-5999");
+      assert.equal(retry.headers.range, `0-${end}`);
       const whole = Buffer.concat([first, second]);
       const put = await client.request("PUT", up.withDigest(location, sha256(whole)), { headers: { "Content-Length": 0 } });
       assert.equal(put.status, 201, put.text);
