@@ -18,16 +18,22 @@ export interface RegistryDb {
   sqlite: SQLite.Database | null;
   /** The file, or the URL without its password: for messages. */
   label: string;
+  /** Stops what opening started beside the connection (the SQLite checkpoint worker); call before db.destroy(). */
+  stopWorkers(): Promise<void>;
 }
 
-export async function openRegistryDb(cfg: RegistryConfig["database"], log?: Logger): Promise<RegistryDb> {
+/** `server`: a long-running process, whose SQLite checkpoints run on a worker thread. */
+export async function openRegistryDb(cfg: RegistryConfig["database"], log?: Logger, server = false): Promise<RegistryDb> {
   if (cfg.url) {
     const { db } = await openPostgres<RegistryDatabase>(cfg.url, registryMigrations, {
       max: cfg.pool_size,
       onError: (err) => log?.error({ err }, "database connection failed; the pool replaces it"),
     });
-    return { db, dialect: "postgres", sqlite: null, label: redactUrl(cfg.url) };
+    return { db, dialect: "postgres", sqlite: null, label: redactUrl(cfg.url), stopWorkers: async () => undefined };
   }
-  const { db, sqlite } = await openSqlite<RegistryDatabase>(cfg.path, registryMigrations);
-  return { db, dialect: "sqlite", sqlite, label: cfg.path };
+  const background = server
+    ? { onError: (message: string) => log?.error({ err: message }, "SQLite checkpoint worker failed; checkpoints run inside commits again") }
+    : undefined;
+  const { db, sqlite, checkpointer } = await openSqlite<RegistryDatabase>(cfg.path, registryMigrations, { backgroundCheckpoints: background });
+  return { db, dialect: "sqlite", sqlite, label: cfg.path, stopWorkers: async () => checkpointer?.stop() };
 }

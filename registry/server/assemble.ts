@@ -113,11 +113,12 @@ export async function assembleRegistry(cfg: RegistryConfig, log: Logger, opts: A
 }
 
 async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOptions, lock: InstanceLock | null): Promise<RegistryParts> {
-  const { db, sqlite, dialect, label } = await openRegistryDb(cfg.database, log);
+  const { db, sqlite, dialect, label, stopWorkers } = await openRegistryDb(cfg.database, log, true);
   let store: BlobStore;
   try {
     store = await openBlobStore(cfg);
   } catch (err) {
+    await stopWorkers();
     await db.destroy();
     throw err;
   }
@@ -263,6 +264,7 @@ async function assembleLocked(cfg: RegistryConfig, log: Logger, opts: AssembleOp
       await audit.close();
       remote?.close();
       await locks.close();
+      await stopWorkers();
       await db.destroy();
       store.close?.();
       storageHealth.close();
