@@ -3,9 +3,9 @@
 // online (through the running server); push latency (p50/p99) without GC and while GC
 // runs; distribution 2.8's `garbage-collect --delete-untagged` on the same content.
 // Run by hand: `bash bench/gc/run.sh`. Prints figures; asserts nothing.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -54,6 +54,30 @@ async function pushLoop(push: PushClient, repo: string, until: () => boolean, ma
     lat.push(performance.now() - t);
   }
   return lat;
+}
+
+/**
+ * Controls for the online run: the same pushes while a process unrelated to the registry loads
+ * the machine the way a collection does, one core busy for `secs` (cpu), or `files` small files
+ * unlinked as fast as it can (disk). What they cost the pushes is the machine's share of the
+ * slowdown, not the collector's.
+ */
+async function pushesBeside(push: PushClient, kind: "cpu" | "disk", secs: number, dir: string, files: number): Promise<number[]> {
+  let script: string;
+  if (kind === "cpu") {
+    script = `const end = Date.now() + ${Math.round(secs * 1000)}; while (Date.now() < end);`;
+  } else {
+    for (let i = 0; i < files; i++) {
+      const sub = join(dir, (i % 256).toString(16).padStart(2, "0"));
+      if (i < 256) mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, String(i)), randomBytes(spec.blobBytes));
+    }
+    script = `const fs = require("node:fs"); const path = require("node:path"); for (const d of fs.readdirSync(${JSON.stringify(dir)})) { const sub = path.join(${JSON.stringify(dir)}, d); for (const f of fs.readdirSync(sub)) fs.unlinkSync(path.join(sub, f)); fs.rmdirSync(sub); }`;
+  }
+  const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+  let done = false;
+  child.once("exit", () => (done = true));
+  return pushLoop(push, "bench/push", () => done, 100_000);
 }
 
 async function main() {
@@ -114,6 +138,14 @@ async function main() {
       say(
         `push p99 during the run / without GC (${baseline.length} pushes before it): ${pct(duringBig, 0.99).toFixed(1)} / ${pct(baseline, 0.99).toFixed(1)} ms = ${ratio.toFixed(2)}× ${ratio <= 1.2 ? "PASS" : "MISS"} (<= 1.2×)`,
       );
+
+      for (const kind of ["cpu", "disk"] as const) {
+        const t0 = performance.now();
+        const lat = await pushesBeside(push, kind, serverSecs, join(tmp, "storm"), online.blobs_swept);
+        say(
+          `control, ${kind === "cpu" ? `one core busy for ${serverSecs.toFixed(1)} s` : `${online.blobs_swept} files unlinked (${((performance.now() - t0) / 1000).toFixed(1)} s)`} and no GC: ${lat.length} pushes, p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms = ${(pct(lat, 0.99) / pct(baseline, 0.99)).toFixed(2)}× the baseline`,
+        );
+      }
 
       // Back-to-back runs (default grace: each one marks over all remaining rows) while pushing.
       let stop = false;
