@@ -1,315 +1,382 @@
-// Registry benchmark, scale-out part: mcr on its embedded default (SQLite + files), mcr on
-// PostgreSQL + S3, and distribution 2.8 with its S3 driver against the same S3 server, in one
-// run; then manifest requests/s with two PostgreSQL + S3 replicas against one. Plain HTTP on
+// Registry benchmark, scale-out part: mcr on PostgreSQL + S3 and distribution 2.8 with its S3
+// driver on the same S3 server — a real Ceph RADOS Gateway (memstore OSD), s3rver, or one after
+// the other — in one run, beside mcr on its embedded default and the store serving the bytes
+// itself; then manifest requests/s with two PostgreSQL + S3 replicas against one. Plain HTTP on
 // loopback. Run by hand: `bash bench/registry/run-scale-out.sh` (README.md, docs/performance.md).
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { startPostgres, type PgServer } from "../../test/helpers/postgres.ts";
-import { startS3, type S3Server } from "../../test/helpers/s3.ts";
-import { expect, location } from "./client.ts";
+import { postgresBinDir, startPostgres, type PgServer } from "../../test/helpers/postgres.ts";
+import { curlDigest } from "./client.ts";
+import { memory, othersCpuSeconds, othersDelta, pull, pushChunked, pushMonolithic, wrk, type Blob, type Transfer } from "./measure.ts";
+import { DISTURBED_CORES, sample } from "./quiet.ts";
 import { median } from "./report.ts";
-import { pull, pushChunked, pushMonolithic, waitQuiet, wrk, type Blob, type Transfer, type WrkResult } from "./measure.ts";
-import { freePort, MCR_BIN } from "./servers.ts";
+import {
+  blobKey,
+  initScaleHome,
+  killChildren,
+  makeBlob,
+  postgresCpu,
+  live,
+  OCI_MANIFEST,
+  REPO,
+  writeDistributionContent,
+  pushContent,
+  withoutPostgres,
+  startDistribution,
+  startMcr,
+  startStore,
+  type Proc,
+  type Store,
+  type StoreKind,
+} from "./scale-out-servers.ts";
+import { type Kind, Table } from "./scale-out-table.ts";
+import { MCR_BIN } from "./servers.ts";
 
 const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // as mcr does (docs/dependencies.md)
 const MIB = 1024 * 1024;
-const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
-const cfg = { blobMb: num("BLOB_MB", 256), chunkMb: num("CHUNK_MB", 64), reps: num("REPS", 3), streams: num("STREAMS", 8), wrkSeconds: num("WRK_SECONDS", 10) };
-const REPO = "bench/get";
-const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+
+function intEnv(name: string, dflt: number, min = 1, max = 1 << 20): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want an integer in ${min}..${max}`);
+  return n;
+}
+function storesEnv(raw: string): StoreKind[] {
+  const known: Record<string, StoreKind[]> = { radosgw: ["radosgw"], s3rver: ["s3rver"], both: ["radosgw", "s3rver"] };
+  if (!known[raw]) throw new Error(`S3=${raw}: want radosgw, s3rver or both`);
+  return known[raw];
+}
+const cfg = {
+  blobMb: intEnv("BLOB_MB", 256),
+  chunkMb: intEnv("CHUNK_MB", 64),
+  reps: intEnv("REPS", 3, 1, 20),
+  streams: intEnv("STREAMS", 8, 2, 64),
+  wrkSeconds: intEnv("WRK_SECONDS", 10, 1, 120),
+  stores: storesEnv(process.env.S3 || "radosgw"),
+};
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 const tmp = process.env.BENCH_TMP!;
+const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
 /** The embedded home's CA: plain HTTP needs none, but the bench's clients read the file. */
 let CA = "";
 
-interface Proc {
-  name: string;
-  url: string;
+// ---------------------------------------------------------------- figures
+
+const label = {
+  get: (n: number) => `blob GET MB/s, ${n} stream${n > 1 ? "s" : ""}`,
+  push: (mode: string) => `push MB/s, ${mode}${mode === "chunked" ? ` (${cfg.chunkMb} MiB PATCHes)` : ""}`,
+  serverCpu: (what: string) => `server CPU s/GB, ${what}`,
+  storeCpu: (what: string) => `store CPU s/GB, ${what}`,
+  manifest: "manifest GET req/s (wrk, 64 connections)",
+  manifestStore: "store CPU during manifest GETs, cores",
+  manifestDb: "PostgreSQL CPU during manifest GETs, cores",
+};
+const ROWS: [string, Kind][] = [
+  ...[1, cfg.streams].flatMap((n): [string, Kind][] => [
+    [label.get(n), "rate"],
+    [label.serverCpu(`GET ×${n}`), "cpu"],
+    [label.storeCpu(`GET ×${n}`), "cpu"],
+  ]),
+  ...["monolithic", "chunked"].flatMap((m): [string, Kind][] => [
+    [label.push(m), "rate"],
+    [label.serverCpu(`push ${m}`), "cpu"],
+    [label.storeCpu(`push ${m}`), "cpu"],
+  ]),
+  [label.manifest, "rate"],
+  [label.manifestStore, "cpu"],
+  [label.manifestDb, "cpu"],
+];
+const tables: Table[] = [];
+/** The stores running now (a phase's; stopped by its `finally`, or by the signal handler). */
+const stores = new Set<Store>();
+const others: number[] = [];
+const disturbed: string[] = [];
+function noteOthers(what: string, cores: number): void {
+  others.push(cores);
+  if (cores >= DISTURBED_CORES) disturbed.push(`${what} (${cores.toFixed(2)} cores)`);
+}
+
+// ---------------------------------------------------------------- measurements
+
+interface Target {
+  col: string;
   pid: number;
-  stop(): Promise<void>;
-}
-const live: Proc[] = [];
-
-function track(name: string, child: ChildProcess, url: string): Proc & { log: () => string } {
-  let log = "";
-  child.stdout?.on("data", (d: Buffer) => (log = (log + d).slice(-32768)));
-  child.stderr?.on("data", (d: Buffer) => (log = (log + d).slice(-32768)));
-  const pidFile = join(tmp, "pids", `${name}.pid`);
-  writeFileSync(pidFile, `${child.pid}\n`);
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const p = {
-    name,
-    url,
-    pid: child.pid!,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-      rmSync(pidFile, { force: true });
-    },
-  };
-  live.push(p);
-  return p;
+  blobUrl: string;
+  /** Registry base URL; empty for the store itself (GETs only). */
+  url: string;
+  /** Files to read through before a GET (the embedded home's blob file). */
+  files: string[];
+  /** Untimed, before each push: makes the blob new to the store again. */
+  beforePush?: () => Promise<void>;
 }
 
-async function startMcr(name: string, config: string): Promise<Proc> {
-  const child = spawn(MCR_BIN, ["server", "--config", config], {
-    env: { ...process.env, MCR_SERVER_PLAIN_HTTP: "true", MCR_AUTH_DISABLED: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const p = track(name, child, "");
-  for (let i = 0; i < 300; i++) {
-    const m = /"port":(\d+).*"msg":"mcr listening"/.exec(p.log());
-    if (m) return { ...p, url: `http://127.0.0.1:${m[1]}` };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not start:\n${p.log()}`);
+/** `work` with the store's CPU seconds spent meanwhile (0 without a store). */
+async function withStore<T extends object>(store: Store | undefined, work: () => Promise<T>): Promise<T & { storeCpu: number }> {
+  const s0 = store?.cpu() ?? 0;
+  const t = await work();
+  return { ...t, storeCpu: (store?.cpu() ?? 0) - s0 };
 }
 
-async function startDistribution(s3: S3Server): Promise<Proc> {
-  const port = await freePort();
-  const config = join(tmp, "distribution-s3.yml");
-  writeFileSync(
-    config,
-    `version: 0.1
-log: { level: warn, accesslog: { disabled: true } }
-storage:
-  s3: { accesskey: ${s3.accessKeyId}, secretkey: ${s3.secretAccessKey}, region: us-east-1, regionendpoint: "${s3.endpoint}", bucket: ${s3.bucket}, secure: false, v4auth: true, rootdirectory: /distribution }
-  cache: { blobdescriptor: inmemory }
-  redirect: { disable: true }
-  maintenance: { uploadpurging: { enabled: false } }
-http: { addr: "127.0.0.1:${port}", secret: bench-secret }
-`,
-  );
-  // AWS_CA_BUNDLE, if the environment sets one, makes distribution's AWS SDK refuse its own HTTP transport.
-  const env = { ...process.env };
-  delete env.AWS_CA_BUNDLE;
-  const p = track("distribution-s3", spawn("docker-registry", ["serve", config], { env, stdio: ["ignore", "pipe", "pipe"] }), `http://127.0.0.1:${port}`);
-  for (let i = 0; i < 100; i++) {
-    if (
-      (await fetch(`${p.url}/v2/`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      return p;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`distribution did not start:\n${p.log()}`);
+function record(t: Table, what: string, target: Target, store: Store | undefined, x: Transfer & { storeCpu: number }, mb: string, cpu: string): void {
+  const gb = x.bytes / 1e9;
+  t.add(mb, target.col, x.mbps);
+  if (target.url) t.add(label.serverCpu(cpu), target.col, x.serverCpu / gb);
+  if (store) t.add(label.storeCpu(cpu), target.col, x.storeCpu / gb);
+  noteOthers(what, x.othersCores);
+  say(`${what}: ${x.mbps.toFixed(0)} MB/s, server ${x.serverCpu.toFixed(2)} s, store ${x.storeCpu.toFixed(2)} s, others ${x.othersCores.toFixed(2)} cores`);
 }
 
-function makeBlob(): Blob {
-  const size = cfg.blobMb * MIB;
-  const path = join(tmp, "blob.bin");
-  mkdirSync(join(tmp, "chunks"), { recursive: true });
-  const hash = createHash("sha256");
-  const buf = Buffer.alloc(MIB);
-  const fd = openSync(path, "w");
-  const chunks: Blob["chunks"] = [];
-  let cfd = -1;
-  for (let off = 0; off < size; off += MIB) {
-    if (off % (cfg.chunkMb * MIB) === 0) {
-      if (cfd >= 0) closeSync(cfd);
-      chunks.push({ path: join(tmp, "chunks", String(chunks.length)), start: off, end: Math.min(off + cfg.chunkMb * MIB, size) - 1 });
-      cfd = openSync(chunks.at(-1)!.path, "w");
+async function gets(t: Table, targets: Target[], blob: Blob, storeOf: (tg: Target) => Store | undefined): Promise<void> {
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const tg of rotate(targets, rep)) {
+      for (const n of [1, cfg.streams]) {
+        const what = `GET ×${n} ${tg.col}`;
+        const x = await sample(what, () => withStore(storeOf(tg), () => pull(CA, tg.blobUrl, blob.size, n, tg.pid)), { files: tg.files, say });
+        record(t, what, tg, storeOf(tg), x, label.get(n), `GET ×${n}`);
+      }
     }
-    randomFillSync(buf);
-    hash.update(buf);
-    writeSync(fd, buf);
-    writeSync(cfd, buf);
   }
-  closeSync(cfd);
-  closeSync(fd);
-  return { path, size, digest: `sha256:${hash.digest("hex")}`, chunks };
 }
 
-const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-
-function manifestFor(blob: Blob): { config: Buffer; manifest: Buffer } {
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [blob.digest] } }));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
-      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", digest: blob.digest, size: blob.size }],
-    }),
-  );
-  return { config, manifest };
-}
-
-async function seedMcr(url: string, blob: Blob): Promise<void> {
-  await pushMonolithic(CA, url, REPO, blob, process.pid);
-  const { config, manifest } = manifestFor(blob);
-  const s = location(await expect(202, `${url}/v2/${REPO}/blobs/uploads/`, CA, "POST", { "Content-Length": 0 }), url);
-  s.searchParams.set("digest", sha(config));
-  await expect(201, s, CA, "PUT", { "Content-Length": config.length }, config);
-  await expect(201, `${url}/v2/${REPO}/manifests/latest`, CA, "PUT", { "Content-Type": OCI_MANIFEST }, manifest);
+async function pushes(t: Table, targets: Target[], blob: Blob, storeOf: (tg: Target) => Store | undefined): Promise<void> {
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const tg of rotate(targets, rep)) {
+      for (const [mode, fn] of [
+        ["monolithic", pushMonolithic],
+        ["chunked", pushChunked],
+      ] as const) {
+        const what = `push ${mode} ${tg.col}`;
+        const repo = `bench/push-${mode}-${rep}`;
+        const x = await sample(what, () => withStore(storeOf(tg), () => fn(CA, tg.url, repo, blob, tg.pid)), {
+          files: [blob.path, ...blob.chunks.map((c) => c.path)],
+          flush: true,
+          before: tg.beforePush,
+          say,
+        });
+        record(t, what, tg, storeOf(tg), x, label.push(mode), `push ${mode}`);
+      }
+    }
+  }
 }
 
 /**
- * distribution's S3 driver resumes every upload with ListMultipartUploads, which s3rver does not
- * implement, so it cannot push there: its layout is written straight into the bucket instead.
+ * Requests/s of wrk against each target at once (summed), with the store's and PostgreSQL's CPU
+ * in cores meanwhile. PostgreSQL (outside the driver's process tree) is not counted as others'.
  */
-async function seedDistribution(s3: S3Server, blob: Blob): Promise<void> {
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
+async function manifestRps(targets: Proc[], connections: number, store?: Store) {
+  const [before, db0] = [withoutPostgres(tmp, othersCpuSeconds()), postgresCpu(tmp)];
+  const x = await withStore(store, async () => {
+    const rs = await Promise.all(targets.map((p) => wrk(`${p.url}/v2/${REPO}/manifests/latest`, OCI_MANIFEST, connections, cfg.wrkSeconds)));
+    return { rps: rs.reduce((s, r) => s + r.rps, 0) };
   });
-  const root = "distribution/docker/registry/v2";
-  const put = (key: string, body: Buffer | string) => client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${root}/${key}`, Body: body }));
-  const data = (d: string) => `blobs/sha256/${d.slice(7, 9)}/${d.slice(7)}/data`;
-  const { config, manifest } = manifestFor(blob);
-  await put(data(blob.digest), readFileSync(blob.path));
-  for (const b of [config, manifest]) await put(data(sha(b)), b);
-  const repo = `repositories/${REPO}`;
-  for (const d of [blob.digest, sha(config)]) await put(`${repo}/_layers/sha256/${d.slice(7)}/link`, d);
-  const m = sha(manifest);
-  await put(`${repo}/_manifests/revisions/sha256/${m.slice(7)}/link`, m);
-  await put(`${repo}/_manifests/tags/latest/current/link`, m);
-  await put(`${repo}/_manifests/tags/latest/index/sha256/${m.slice(7)}/link`, m);
-  client.destroy();
+  const cores = (seconds: number) => seconds / cfg.wrkSeconds;
+  return {
+    rps: x.rps,
+    othersCores: cores(othersDelta(before, withoutPostgres(tmp, othersCpuSeconds()))),
+    storeCores: cores(x.storeCpu),
+    dbCores: cores(postgresCpu(tmp) - db0),
+  };
 }
 
-type Row = { what: string; cells: Record<string, string> };
-const fmt = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`;
+async function manifests(t: Table, targets: [string, Proc][], store: Store): Promise<void> {
+  for (const [, p] of targets) await wrk(`${p.url}/v2/${REPO}/manifests/latest`, OCI_MANIFEST, 64, 2); // warm-up
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const [col, p] of rotate(targets, rep)) {
+      const what = `manifest GET ${col}`;
+      const embedded = col === "mcr embedded";
+      const x = await sample(what, () => manifestRps([p], 64, embedded ? undefined : store), { say });
+      t.add(label.manifest, col, x.rps);
+      if (!embedded) t.add(label.manifestStore, col, x.storeCores);
+      if (col.startsWith("mcr PostgreSQL")) t.add(label.manifestDb, col, x.dbCores);
+      noteOthers(what, x.othersCores);
+      say(`${what}: ${x.rps.toFixed(0)} req/s, store ${x.storeCores.toFixed(2)} cores, others ${x.othersCores.toFixed(2)} cores`);
+    }
+  }
+}
 
-async function main(): Promise<void> {
-  mkdirSync(join(tmp, "pids"), { recursive: true });
-  say(`writing a ${cfg.blobMb} MiB blob`);
-  const blob = makeBlob();
-  const [pg, s3] = await Promise.all([startPostgres(), startS3("bench")]);
-  const stopAll = async () => {
-    for (const p of live.splice(0)) await p.stop().catch(() => undefined);
-    await Promise.all([pg.stop(), s3.stop()]);
-  };
+// ---------------------------------------------------------------- one store
+
+const storeRss = (s: Store) => `${(s.pids.reduce((sum, p) => sum + memory(p).rss, 0) / MIB).toFixed(0)} MiB`;
+
+async function phase(kind: StoreKind, pg: PgServer, blob: Blob, embeddedConfig: string | undefined, info: string[]): Promise<void> {
+  say(`--- ${kind} ---`);
+  const store = await startStore(kind, tmp, Math.max(2 * 1024 * MIB, 8 * blob.size));
+  stores.add(store);
   try {
-    await measure(blob, pg, s3);
+    const config = await initScaleHome(join(tmp, `scale-${kind}`), await pg.createDatabase(`mcr_${kind}`), store);
+    const mcr = await startMcr(tmp, `mcr-pg-${kind}`, config);
+    const dist = await startDistribution(tmp, store);
+    const embedded = embeddedConfig ? await startMcr(tmp, "mcr-embedded", embeddedConfig) : undefined;
+    say("pushing the content every figure reads (untimed)");
+    if (embedded) await pushContent(CA, embedded, blob);
+    await pushContent(CA, mcr, blob);
+    let distPush = "";
+    try {
+      await pushContent(CA, dist, blob);
+    } catch (err) {
+      distPush = (err as Error).message.split("\n")[0]!.slice(0, 160);
+      say(`distribution cannot push to ${kind}: ${distPush}; writing its content straight into the bucket`);
+      await writeDistributionContent(store, blob);
+    }
+    const [cMcr, cDist, cStore] = [`mcr PostgreSQL + ${kind}`, `distribution 2.8, ${kind}`, `${kind} itself (presigned GET)`];
+    const blobPath = `/v2/${REPO}/blobs/${blob.digest}`;
+    const hex = blob.digest.slice("sha256:".length);
+    const targets: Target[] = [
+      ...(embedded
+        ? [
+            {
+              col: "mcr embedded",
+              pid: embedded.pid,
+              url: embedded.url,
+              blobUrl: embedded.url + blobPath,
+              files: [join(tmp, "embedded", "layers", "sha256", hex.slice(0, 2), hex)],
+            },
+          ]
+        : []),
+      { col: cMcr, pid: mcr.pid, url: mcr.url, blobUrl: mcr.url + blobPath, files: [], beforePush: () => store.remove(blobKey("mcr", blob.digest)) },
+      {
+        col: cDist,
+        pid: dist.pid,
+        url: dist.url,
+        blobUrl: dist.url + blobPath,
+        files: [],
+        beforePush: () => store.remove(blobKey("distribution", blob.digest)),
+      },
+      { col: cStore, pid: store.s3.child.pid!, url: "", blobUrl: await store.presign(blobKey("mcr", blob.digest)), files: [] },
+    ];
+    for (const tg of targets) {
+      const got = await curlDigest(CA, tg.blobUrl);
+      if (got !== blob.digest) throw new Error(`${tg.col} served ${got}, expected ${blob.digest}`);
+    }
+    if (kind === "s3rver") {
+      // s3rver keeps objects in files: read them through before each GET, like the embedded blob.
+      const big = (d: string): string[] =>
+        readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+          e.isDirectory() ? big(join(d, e.name)) : statSync(join(d, e.name)).size >= blob.size ? [join(d, e.name)] : [],
+        );
+      for (const tg of targets.slice(-3)) tg.files = big(store.s3.dir);
+    }
+    info.push(`${kind}: store processes' RSS once the content was in ${storeRss(store)}`);
+    const t = new Table(
+      `PostgreSQL + ${kind} against distribution on the same ${kind}`,
+      targets.map((x) => x.col),
+      [cMcr, cDist],
+      ROWS,
+    );
+    tables.push(t);
+    const storeOf = (tg: Target) => (tg.col === "mcr embedded" ? undefined : store);
+    await gets(t, targets, blob, storeOf);
+    const registries: [string, Proc][] = [...(embedded ? [["mcr embedded", embedded] as [string, Proc]] : []), [cMcr, mcr], [cDist, dist]];
+    await manifests(t, registries, store);
+    const pushTargets = targets.filter((tg) => tg.url && (tg.col !== cDist || !distPush));
+    await pushes(t, pushTargets, blob, storeOf);
+    if (distPush) for (const m of ["monolithic", "chunked"]) t.note(label.push(m), cDist, `not possible on ${kind}`);
+    if (distPush) info.push(`distribution's push to ${kind} failed: ${distPush}`);
+    info.push(`${kind}: store processes' RSS at the end ${storeRss(store)}`);
+    if (embedded) {
+      await Promise.all([dist.stop(), embedded.stop()]);
+      await replicas(mcr, config, info);
+    }
+  } catch (err) {
+    for (const p of live) say(`last output of ${p.name}:\n${p.log().slice(-3000)}`);
+    throw err;
   } finally {
-    await stopAll();
+    for (const p of [...live].reverse()) await p.stop().catch(() => undefined);
+    stores.delete(store);
+    await store.stop();
   }
 }
 
-async function measure(blob: Blob, pg: PgServer, s3: S3Server): Promise<void> {
-  const creds = join(tmp, "s3.credentials");
-  writeFileSync(creds, `[default]\naws_access_key_id = ${s3.accessKeyId}\naws_secret_access_key = ${s3.secretAccessKey}\n`);
-  await run(MCR_BIN, ["init", "--dir", join(tmp, "embedded"), "--listen", "127.0.0.1:0"]);
-  CA = join(tmp, "embedded", "certs", "ca.pem");
-  const url = await pg.createDatabase("mcr");
-  await run(MCR_BIN, [
-    "init",
-    "--dir",
-    join(tmp, "scale"),
-    "--listen",
-    "127.0.0.1:0",
-    "--database-url",
-    url,
-    "--s3-bucket",
-    s3.bucket,
-    "--s3-endpoint",
-    s3.endpoint,
-    "--s3-path-style",
-    "--s3-prefix",
-    "mcr/",
-    "--s3-credentials-file",
-    creds,
-  ]);
-  const embedded = await startMcr("mcr-embedded", join(tmp, "embedded", "mcr.toml"));
-  const scale = await startMcr("mcr-pg-s3", join(tmp, "scale", "mcr.toml"));
-  const dist = await startDistribution(s3);
-  say("seeding (untimed)");
-  await seedMcr(embedded.url, blob);
-  await seedMcr(scale.url, blob);
-  await seedDistribution(s3, blob);
-  const servers: [string, Proc][] = [
-    ["mcr embedded", embedded],
-    ["mcr PostgreSQL + S3", scale],
-    ["distribution 2.8, S3", dist],
-  ];
-  const rows: Row[] = [];
-  const add = (what: string, server: string, v: string) => {
-    let r = rows.find((x) => x.what === what);
-    if (!r) rows.push((r = { what, cells: {} }));
-    r.cells[server] = v;
-  };
-
-  for (const n of [1, cfg.streams]) {
-    for (const [name, p] of servers) {
-      const xs: Transfer[] = [];
-      for (let i = 0; i < cfg.reps; i++) {
-        await waitQuiet(0.2, 30, say);
-        xs.push(await pull(CA, `${p.url}/v2/${REPO}/blobs/${blob.digest}`, blob.size, n, p.pid));
-      }
-      add(`blob GET MB/s, ${n} stream${n > 1 ? "s" : ""}`, name, fmt(xs.map((x) => x.mbps)));
-      add(`server CPU s/GB, GET ×${n}`, name, median(xs.map((x) => x.serverCpu / (x.bytes / 1e9))).toFixed(2));
-      say(`GET ×${n} ${name}: ${fmt(xs.map((x) => x.mbps))} MB/s`);
-    }
-  }
-  for (const [mode, fn] of [
-    ["monolithic", pushMonolithic],
-    ["chunked", pushChunked],
-  ] as const) {
-    for (const [name, p] of servers.slice(0, 2)) {
-      const xs: Transfer[] = [];
-      for (let i = 0; i < cfg.reps; i++) {
-        await waitQuiet(0.2, 30, say);
-        xs.push(await fn(CA, p.url, `bench/push-${mode}-${i}`, blob, p.pid));
-      }
-      add(`push MB/s, ${mode}`, name, fmt(xs.map((x) => x.mbps)));
-      say(`push ${mode} ${name}: ${fmt(xs.map((x) => x.mbps))} MB/s`);
-    }
-    add(`push MB/s, ${mode}`, "distribution 2.8, S3", "not possible on s3rver");
-  }
-  const wrkRows = async (label: string, targets: Proc[], connections: number) => {
-    const xs: number[] = [];
-    for (let i = 0; i < cfg.reps; i++) {
-      await waitQuiet(0.2, 30, say);
-      const rs: WrkResult[] = await Promise.all(targets.map((t) => wrk(`${t.url}/v2/${REPO}/manifests/latest`, OCI_MANIFEST, connections, cfg.wrkSeconds)));
-      xs.push(rs.reduce((s, r) => s + r.rps, 0));
-    }
-    say(`${label}: ${fmt(xs)} req/s`);
-    return fmt(xs);
-  };
-  for (const [name, p] of servers) {
-    await wrk(`${p.url}/v2/${REPO}/manifests/latest`, OCI_MANIFEST, 64, 2); // warm-up
-    add("manifest GET req/s (wrk, 64 connections)", name, await wrkRows(`manifest GET ${name}`, [p], 64));
-  }
-  await dist.stop();
-  await embedded.stop();
-  const second = await startMcr("mcr-pg-s3-2", join(tmp, "scale", "mcr.toml"));
+/** Manifest GETs against one PostgreSQL + S3 replica, then two on the same database and bucket. */
+async function replicas(first: Proc, config: string, info: string[]): Promise<void> {
+  const second = await startMcr(tmp, "mcr-pg-2", config);
   await wrk(`${second.url}/v2/${REPO}/manifests/latest`, OCI_MANIFEST, 64, 2);
-  const one = await wrkRows("one replica", [scale], 64);
-  const two = await wrkRows("two replicas", [scale, second], 32);
-
-  const names = servers.map(([n]) => n);
-  const out = [
-    `Run of ${new Date().toISOString()}: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(" ")}`,
-    `${cfg.blobMb} MiB blob, ${cfg.chunkMb} MiB chunks, ${cfg.reps} runs per figure, median (min–max), plain HTTP on loopback; PostgreSQL 15 and s3rver on the same machine`,
-    "",
-    `| measure | ${names.join(" | ")} |`,
-    `|---|${names.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.what} | ${names.map((n) => r.cells[n] ?? "").join(" | ")} |`),
+  const figure = async (what: string, targets: Proc[], connections: number) => {
+    const xs: number[] = [];
+    const db: number[] = [];
+    for (let i = 0; i < cfg.reps; i++) {
+      const x = await sample(what, () => manifestRps(targets, connections), { say });
+      noteOthers(what, x.othersCores);
+      xs.push(x.rps);
+      db.push(x.dbCores);
+    }
+    say(`${what}: ${xs.map((x) => x.toFixed(0)).join(", ")} req/s`);
+    return `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}); PostgreSQL ${median(db).toFixed(2)} cores`;
+  };
+  const one = await figure("one replica", [first], 64);
+  const two = await figure("two replicas", [first, second], 32);
+  info.push(
     "",
     "| manifest GET req/s, PostgreSQL + S3 | one replica (64 connections) | two replicas (32 + 32 connections) |",
     "|---|---|---|",
     `| wrk | ${one} | ${two} |`,
+  );
+}
+
+// ---------------------------------------------------------------- the run
+
+/** First line a tool prints about itself. */
+function tool(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0]!.trim() || "unknown";
+}
+
+async function main(): Promise<void> {
+  // The helpers' temporary folders (PostgreSQL, Ceph, s3rver) go inside the run's, which
+  // run-scale-out.sh removes whatever happens.
+  process.env.TMPDIR = tmp;
+  mkdirSync(join(tmp, "pids"), { recursive: true });
+  let pg: PgServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const cleanup = () =>
+    (stopping ??= (async () => {
+      for (const p of [...live].reverse()) await p.stop().catch(() => undefined);
+      for (const s of [...stores]) await s.stop().catch(() => undefined);
+      stores.clear();
+      await pg?.stop().catch(() => undefined);
+    })());
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      say(`${sig}: stopping every server`);
+      void cleanup()
+        .then(killChildren)
+        .finally(() => process.exit(130));
+    });
+  }
+  const started = new Date().toISOString();
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+  say(`writing a ${cfg.blobMb} MiB blob`);
+  const blob = makeBlob(tmp, cfg.blobMb, cfg.chunkMb);
+  const info: string[] = [];
+  try {
+    pg = await startPostgres();
+    await run(MCR_BIN, ["init", "--dir", join(tmp, "embedded"), "--listen", "127.0.0.1:0"]);
+    CA = join(tmp, "embedded", "certs", "ca.pem");
+    for (const [i, kind] of cfg.stores.entries()) await phase(kind, pg, blob, i === 0 ? join(tmp, "embedded", "mcr.toml") : undefined, info);
+  } finally {
+    await cleanup();
+  }
+  const out = [
+    `Run of ${started}: ${cpus()[0]?.model ?? "?"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; load average at start ${load}`,
+    `${cfg.blobMb} MiB blob, ${cfg.chunkMb} MiB chunks, ${cfg.reps} runs per figure, median (min–max); plain HTTP on loopback; every server, PostgreSQL and the store on the same machine`,
+    `software: node ${process.version}; ${tool("docker-registry", ["--version"])}; ${tool("radosgw", ["--version"]).split(" (")[0]}; ${tool(join(postgresBinDir() ?? "", "postgres"), ["--version"])}; ${tool("wrk", ["--version"]).split(" ").slice(0, 2).join(" ")}`,
+    `CPU used by other processes during the timed runs: median ${median(others).toFixed(2)} cores, max ${Math.max(...others).toFixed(2)} cores`,
+    disturbed.length ? `disturbed (kept after three attempts): ${disturbed.join("; ")}` : `no figure disturbed (others under ${DISTURBED_CORES} cores)`,
+    "",
+    ...tables.flatMap((t) => [t.render(), ""]),
+    ...info,
   ];
   process.stdout.write(`\n${out.join("\n")}\n`);
 }
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
-  for (const p of live) void p.stop();
   process.exitCode = 1;
 });
