@@ -2,12 +2,13 @@
 // Run by hand with `bash bench/registry/run.sh` (never from the test suite); see README.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { curlCipher, curlDigest, expect, location } from "./client.ts";
 import { memory, othersCpuSeconds, othersDelta, pull, pullWatchingMemory, pushChunked, pushMonolithic, waitQuiet, wrk, type Blob } from "./measure.ts";
 import { render, verdicts, type GetRow, type ManifestRow, type PushRow, type Results } from "./report.ts";
+import { sample, warm } from "./quiet.ts";
 import { MCR_BIN, initEnv, startDistribution, startMcr, startNginx, type BenchEnv, type Proto, type Server } from "./servers.ts";
 
 function intEnv(name: string, dflt: number, min = 1, max = 1 << 20): number {
@@ -28,7 +29,17 @@ const cfg = {
   wrkConnections: 64,
   protos: (process.env.PROTOS ?? "http,https").split(",").filter((p): p is Proto => p === "http" || p === "https"),
   json: process.env.BENCH_JSON ?? "",
+  parts: parts(process.env.PARTS ?? "push,get,manifest,memory"),
 };
+
+/** Which parts of the run to measure (`PARTS=push` for a quick A/B of uploads). */
+function parts(raw: string): Set<string> {
+  const known = ["push", "get", "manifest", "memory"];
+  const want = raw.split(",").filter(Boolean);
+  const bad = want.filter((p) => !known.includes(p));
+  if (bad.length > 0 || want.length === 0) throw new Error(`PARTS=${raw}: want a comma-separated list of ${known.join(", ")}`);
+  return new Set(want);
+}
 
 const MIB = 1024 * 1024;
 const REPO = "bench/get";
@@ -36,46 +47,6 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const live = new Set<Server>();
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
-
-/** Other processes using more than this many cores during a measurement make it count as disturbed. */
-const DISTURBED_CORES = 0.25;
-
-/**
- * One measurement, started once the machine is quiet. A disturbed one is taken again (at most
- * three attempts); the least disturbed attempt is kept.
- */
-async function sample<T extends { othersCores: number }>(what: string, files: string[], work: () => Promise<T>, flush = false): Promise<T> {
-  let best: T | undefined;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    // Pushes start with nothing dirty: mcr's fdatasync must not also wait for the writeback of
-    // what an earlier push (distribution's, which never syncs) left in the page cache.
-    if (flush) execFileSync("sync");
-    await waitQuiet(0.15, 60, say);
-    warm(files);
-    const t = await work();
-    if (!best || t.othersCores < best.othersCores) best = t;
-    if (t.othersCores < DISTURBED_CORES) break;
-    say(`${what}: other processes used ${t.othersCores.toFixed(2)} cores meanwhile${attempt < 3 ? "; measuring again" : ""}`);
-  }
-  return best!;
-}
-
-/**
- * Reads files through the page cache right before a measurement. Machines like this one may run
- * DAMON "pageout" on page cache idle for ~30 s (see docs/performance.md): without this, a sample
- * could include re-reading the blob from disk.
- */
-function warm(paths: string[]): void {
-  const buf = Buffer.allocUnsafe(4 * MIB);
-  for (const p of paths) {
-    const fd = openSync(p, "r");
-    try {
-      while (readSync(fd, buf, 0, buf.length, null) > 0);
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
 
 /** Random bytes written to blob.bin and, at the same time, to chunk files of CHUNK_MB. */
 function makeBlob(dir: string): Blob {
@@ -240,31 +211,29 @@ async function run(tmp: string): Promise<void> {
     }
     say("digests verified on all three servers");
 
-    for (let rep = 0; rep < cfg.reps; rep++) {
+    for (let rep = 0; rep < (cfg.parts.has("push") ? cfg.reps : 0); rep++) {
       for (const reg of rotate(registries, rep)) {
-        const mono = await sample(
-          `push ${reg.name}`,
-          [blob.path],
-          () => pushMonolithic(env.caPath, reg.url, `bench/push-${proto}-${rep}-mono`, blob, reg.pid),
-          true,
-        );
+        const mono = await sample(`push ${reg.name}`, () => pushMonolithic(env.caPath, reg.url, `bench/push-${proto}-${rep}-mono`, blob, reg.pid), {
+          files: [blob.path],
+          flush: true,
+          say,
+        });
         pushRow(reg, "monolithic").samples.push(mono);
-        const chunked = await sample(
-          `push ${reg.name}`,
-          blob.chunks.map((c) => c.path),
-          () => pushChunked(env.caPath, reg.url, `bench/push-${proto}-${rep}-chunked`, blob, reg.pid),
-          true,
-        );
+        const chunked = await sample(`push ${reg.name}`, () => pushChunked(env.caPath, reg.url, `bench/push-${proto}-${rep}-chunked`, blob, reg.pid), {
+          files: blob.chunks.map((c) => c.path),
+          flush: true,
+          say,
+        });
         pushRow(reg, "chunked").samples.push(chunked);
         say(`push ${reg.name} ${proto} run ${rep + 1}: monolithic ${mono.mbps.toFixed(0)} MB/s, chunked ${chunked.mbps.toFixed(0)} MB/s`);
       }
     }
     execFileSync("sync"); // write back what the last push left dirty before timing reads
 
-    for (let rep = 0; rep < cfg.reps; rep++) {
+    for (let rep = 0; rep < (cfg.parts.has("get") ? cfg.reps : 0); rep++) {
       for (const s of rotate([mcr, dist, web], rep)) {
         for (const n of [1, cfg.streams]) {
-          const t = await sample(`GET ${s.name}`, [blobFile(s)], () => pull(env.caPath, blobUrl(s, blob), blob.size, n, s.pid));
+          const t = await sample(`GET ${s.name}`, () => pull(env.caPath, blobUrl(s, blob), blob.size, n, s.pid), { files: [blobFile(s)], say });
           getRow(s, n).samples.push(t);
           say(
             `GET ${s.name} ${proto} ×${n} run ${rep + 1}: ${t.mbps.toFixed(0)} MB/s (${t.seconds.toFixed(2)} s, server CPU ${t.serverCpu.toFixed(2)} s, others ${t.othersCores.toFixed(2)} cores)`,
@@ -274,14 +243,14 @@ async function run(tmp: string): Promise<void> {
     }
 
     // wrk does not verify certificates, so manifests are measured over plain HTTP only.
-    if (proto === "http") {
+    if (proto === "http" && cfg.parts.has("manifest")) {
       for (const reg of registries) {
         const url = `${reg.url}/v2/${REPO}/manifests/latest`;
         const row: ManifestRow = { server: reg.name, proto, samples: [] };
         results.manifest.push(row);
         await wrk(url, OCI_MANIFEST, cfg.wrkConnections, 2); // warm-up
         for (let rep = 0; rep < cfg.reps; rep++) {
-          const w = await sample(`manifest GET ${reg.name}`, [], async () => {
+          const w = await sample(`manifest GET ${reg.name}`, async () => {
             const before = othersCpuSeconds();
             const r = await wrk(url, OCI_MANIFEST, cfg.wrkConnections, cfg.wrkSeconds);
             return { ...r, othersCores: othersDelta(before, othersCpuSeconds()) / cfg.wrkSeconds };
@@ -295,7 +264,7 @@ async function run(tmp: string): Promise<void> {
     await stop(mcr, dist);
   }
 
-  for (const proto of cfg.protos) {
+  for (const proto of cfg.parts.has("memory") ? cfg.protos : []) {
     const mcr = await start(startMcr(env, proto, `mcr-rss-${proto}`));
     const url = blobUrl(mcr, blob);
     await pull(env.caPath, url, blob.size, 1, mcr.pid); // warm-up: first use of the GET path

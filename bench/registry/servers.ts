@@ -190,11 +190,13 @@ http:
 }
 
 /**
- * nginx serving `root` (mcr's layers folder, so the very same file) with sendfile, on a plain
+ * nginx serving `root` (mcr's layers folder, so the very same file) with sendfile (or, with
+ * `sendfile` false, read into its buffers and written, as a user-space server must), on a plain
  * and a TLS port. Blob URLs are <url>/<algorithm>/<2 hex>/<hex>.
  */
-export async function startNginx(env: BenchEnv, root: string): Promise<{ http: Server; https: Server }> {
-  const dir = join(env.tmp, "nginx");
+export async function startNginx(env: BenchEnv, root: string, sendfile = true): Promise<{ http: Server; https: Server }> {
+  const tag = sendfile ? "nginx" : "nginx-copy";
+  const dir = join(env.tmp, tag);
   mkdirSync(dir, { recursive: true });
   for (let attempt = 1; ; attempt++) {
     const [plain, tls] = [await freePort(), await freePort()];
@@ -212,7 +214,7 @@ error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  sendfile on;
+  sendfile ${sendfile ? "on" : "off"};
   tcp_nopush on;
   keepalive_timeout 60s;
   client_body_temp_path ${dir}/body;
@@ -236,7 +238,7 @@ http {
 `,
     );
     const child = spawn("nginx", ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"] });
-    const proc = new Managed(child, env, "nginx");
+    const proc = new Managed(child, env, tag);
     try {
       await waitHttp(`http://127.0.0.1:${plain}/`, env.caPath, proc);
       await waitHttp(`https://127.0.0.1:${tls}/`, env.caPath, proc);
