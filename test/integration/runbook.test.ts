@@ -111,7 +111,7 @@ describe("docs/runbook.md, command by command", { skip: skipUnlessTools("curl", 
       ["Health", "Garbage collection", "Reconcile", "Snapshot (backup)", "Restore", "Disk full", "Corrupt database"],
     );
     for (const s of sections) for (const b of s.blocks) await runBlock(b, s.title);
-    assert.match(outputs.get("Health")!, /\{"status":"ok"\}/);
+    assert.match(outputs.get("Health")!, /^\{"status":"ok","database":"ok","storage":\{"backend":"filesystem","location":"[^"]+","status":"ok"\}\}$/m);
     assert.match(outputs.get("Health")!, /^401$/m);
     assert.match(outputs.get("Health")!, /^ok$/m);
     assert.match(outputs.get("Garbage collection")!, /\(dry run\) done: would remove 0 manifests/);

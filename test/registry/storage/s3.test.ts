@@ -151,59 +151,60 @@ for (const { name, start, skip, listsMultipart, policies, signatures } of SERVER
       assert.equal(await part.text(), "bytes");
     });
 
-    test("cancel aborts the multipart upload of a chunk whose replica died mid-chunk", {
-      skip: !listsMultipart && `${name} has no ListMultipartUploads`,
-    }, async () => {
-      const id = newId();
-      await a.startUpload(id);
-      const sdk = await import("@aws-sdk/client-s3");
-      const client = await createS3Client(settings);
-      const Prefix = `${settings.prefix}uploads/${id}/`;
-      const pending = async () => (await client.send(new sdk.ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix }))).Uploads ?? [];
-      try {
-        const Key = `${Prefix}${"0".padStart(16, "0")}`;
-        const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
-        await client.send(new sdk.UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
-        assert.equal((await pending()).length, 1);
-        await b.cancelUpload(id);
-        assert.deepEqual(await pending(), []);
-      } finally {
-        client.destroy();
-      }
-    });
+    // Declared only where the server has the feature (s3rver has no ListMultipartUploads, no
+    // bucket policies, and accepts any signature on HEAD): not a skipped check on the others.
+    if (listsMultipart)
+      test("cancel aborts the multipart upload of a chunk whose replica died mid-chunk", async () => {
+        const id = newId();
+        await a.startUpload(id);
+        const sdk = await import("@aws-sdk/client-s3");
+        const client = await createS3Client(settings);
+        const Prefix = `${settings.prefix}uploads/${id}/`;
+        const pending = async () => (await client.send(new sdk.ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix }))).Uploads ?? [];
+        try {
+          const Key = `${Prefix}${"0".padStart(16, "0")}`;
+          const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+          await client.send(new sdk.UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
+          assert.equal((await pending()).length, 1);
+          await b.cancelUpload(id);
+          assert.deepEqual(await pending(), []);
+        } finally {
+          client.destroy();
+        }
+      });
 
-    test("objects a multi-object delete refuses (a bucket policy here) fail the cancel instead of passing in silence", {
-      skip: !policies && `${name} has no bucket policies`,
-    }, async () => {
-      const id = newId();
-      await a.startUpload(id);
-      await a.appendUpload(id, 0, Readable.from([Buffer.from("kept")]));
-      const sdk = await import("@aws-sdk/client-s3");
-      const client = await createS3Client(settings);
-      const deny = { Effect: "Deny", Principal: "*", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${s3.bucket}/${settings.prefix}uploads/${id}/*` };
-      try {
-        await client.send(new sdk.PutBucketPolicyCommand({ Bucket: s3.bucket, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [deny] }) }));
-        await assert.rejects(a.cancelUpload(id), new RegExp(`upload ${id} were not deleted: .*AccessDenied`));
-        assert.ok((await a.listUploads()).includes(id));
-      } finally {
-        await client.send(new sdk.DeleteBucketPolicyCommand({ Bucket: s3.bucket }));
-        client.destroy();
-      }
-      await a.cancelUpload(id);
-      assert.ok(!(await a.listUploads()).includes(id));
-    });
+    if (policies)
+      test("objects a multi-object delete refuses (a bucket policy here) fail the cancel instead of passing in silence", async () => {
+        const id = newId();
+        await a.startUpload(id);
+        await a.appendUpload(id, 0, Readable.from([Buffer.from("kept")]));
+        const sdk = await import("@aws-sdk/client-s3");
+        const client = await createS3Client(settings);
+        const deny = { Effect: "Deny", Principal: "*", Action: "s3:DeleteObject", Resource: `arn:aws:s3:::${s3.bucket}/${settings.prefix}uploads/${id}/*` };
+        try {
+          await client.send(new sdk.PutBucketPolicyCommand({ Bucket: s3.bucket, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [deny] }) }));
+          await assert.rejects(a.cancelUpload(id), new RegExp(`upload ${id} were not deleted: .*AccessDenied`));
+          assert.ok((await a.listUploads()).includes(id));
+        } finally {
+          await client.send(new sdk.DeleteBucketPolicyCommand({ Bucket: s3.bucket }));
+          client.destroy();
+        }
+        await a.cancelUpload(id);
+        assert.ok(!(await a.listUploads()).includes(id));
+      });
 
     test("a bucket that cannot be reached fails at open, naming it and saying why", async () => {
       await assert.rejects(S3BlobStore.open({ ...settings, bucket: "no-such-bucket" }), /bucket no-such-bucket .*: 404 no such bucket$/);
     });
 
-    test("credentials the server refuses fail at open as access denied", { skip: !signatures && `${name} accepts any signature on HEAD` }, async () => {
-      const wrong = join(dir, "wrong-credentials");
-      writeFileSync(wrong, s3CredentialsText({ ...s3, secretAccessKey: "not-the-secret" }), { mode: 0o600 });
-      await assert.rejects(
-        S3BlobStore.open({ ...settings, credentialsFile: wrong }),
-        new RegExp(`bucket ${s3.bucket} .*: 403 access denied: the credentials were refused`),
-      );
-    });
+    if (signatures)
+      test("credentials the server refuses fail at open as access denied", async () => {
+        const wrong = join(dir, "wrong-credentials");
+        writeFileSync(wrong, s3CredentialsText({ ...s3, secretAccessKey: "not-the-secret" }), { mode: 0o600 });
+        await assert.rejects(
+          S3BlobStore.open({ ...settings, credentialsFile: wrong }),
+          new RegExp(`bucket ${s3.bucket} .*: 403 access denied: the credentials were refused`),
+        );
+      });
   });
 }
