@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/../.."
 
-for tool in node curl wrk nginx docker-registry; do
+# BENCH_DRIVER=limits.ts is run-limits.sh: the same setup and cleanup around another driver.
+DRIVER=${BENCH_DRIVER:-main.ts}
+case "$DRIVER" in
+  main.ts) TOOLS="node curl wrk nginx docker-registry" ;;
+  limits.ts) TOOLS="node curl nginx openssl" ;;
+  *) echo "run.sh: BENCH_DRIVER=$DRIVER: want main.ts or limits.ts" >&2; exit 2 ;;
+esac
+for tool in $TOOLS; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (see bench/registry/README.md)" >&2; exit 1; }
 done
 
@@ -29,4 +36,4 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-node --import tsx bench/registry/main.ts
+node --import tsx "bench/registry/$DRIVER"
