@@ -16,7 +16,18 @@ import { until } from "../helpers/wait.ts";
 const run = promisify(execFile);
 const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const homes: McrHome[] = [];
-after(() => homes.forEach(removeHome));
+const started: McrProcess[] = [];
+// A test that fails half-way leaves its mcr running; stop them all here, or the file never ends.
+after(async () => {
+  for (const p of started) await p.stop("SIGKILL").catch(() => undefined);
+  homes.forEach(removeHome);
+});
+
+async function launch(home: McrHome, env: NodeJS.ProcessEnv = {}): Promise<McrProcess> {
+  const p = await startMcr(home, env);
+  started.push(p);
+  return p;
+}
 
 async function newHome(extra = ""): Promise<McrHome> {
   const h = await initHome(extra);
@@ -109,7 +120,7 @@ describe("start-up and configuration", () => {
         s.close(() => resolve(p));
       });
     });
-    const mcr = await startMcr(home, { PORT: String(port) });
+    const mcr = await launch(home, { PORT: String(port) });
     assert.equal(mcr.port, port);
     await mcr.stop();
   });
@@ -118,7 +129,7 @@ describe("start-up and configuration", () => {
     const home = await newHome();
     const orphan = join(home.dir, "uploads", "0f0f0f0f-0000-4000-8000-000000000000");
     writeFileSync(orphan, "partial");
-    const mcr = await startMcr(home);
+    const mcr = await launch(home);
     assert.equal(existsSync(orphan), false);
     await mcr.stop();
   });
@@ -127,7 +138,7 @@ describe("start-up and configuration", () => {
 describe("crash and shutdown", () => {
   test("kill -9 during a chunk: after restart the upload resumes from the last acknowledged byte", async () => {
     const home = await newHome();
-    let mcr = await startMcr(home);
+    let mcr = await launch(home);
     let client = new RegistryClient(mcr.url, home.caPem);
     const blob = randomBytes(3 * 1024 * 1024 + 17);
     const digest = sha256(blob);
@@ -151,7 +162,7 @@ describe("crash and shutdown", () => {
     second.req.destroy();
     client.close();
 
-    mcr = await startMcr(home);
+    mcr = await launch(home);
     client = new RegistryClient(mcr.url, home.caPem);
     const status = await client.request("GET", location);
     assert.equal(status.status, 204);
@@ -173,7 +184,7 @@ describe("crash and shutdown", () => {
 
   test("SIGTERM stops accepting but lets an in-flight upload finish, then exits 0", async () => {
     const home = await newHome();
-    const mcr = await startMcr(home);
+    const mcr = await launch(home);
     const client = new RegistryClient(mcr.url, home.caPem);
     const blob = randomBytes(2 * 1024 * 1024);
     const start = await client.request("POST", "/v2/drain/test/blobs/uploads/");
@@ -196,7 +207,7 @@ describe("crash and shutdown", () => {
 
   test("shutdown_timeout bounds the drain: a stalled upload is cut off and the process exits", async () => {
     const home = await newHome();
-    const mcr = await startMcr(home, { MCR_SERVER_SHUTDOWN_TIMEOUT: "1s" });
+    const mcr = await launch(home, { MCR_SERVER_SHUTDOWN_TIMEOUT: "1s" });
     const client = new RegistryClient(mcr.url, home.caPem);
     const location = (await client.request("POST", "/v2/stall/test/blobs/uploads/")).headers.location as string;
     client.close();
