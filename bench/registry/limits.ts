@@ -12,17 +12,15 @@
 //
 //   bash bench/registry/run-limits.sh        # BLOB_MB=512 REPS=3 STREAMS=8 STRACE=1
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { pull, pushMonolithic, type Blob, type Transfer } from "./measure.ts";
+import { makeBlob, pull, pushMonolithic, type Blob, type Transfer } from "./measure.ts";
 import { sample } from "./quiet.ts";
 import { curlDigest } from "./client.ts";
 import { freePort, initEnv, REPO_ROOT, startMcr, startNginx, type BenchEnv, type Proto, type Server } from "./servers.ts";
 
 const num = (name: string, dflt: number) => (process.env[name] ? Number(process.env[name]) : dflt);
 const cfg = { blobMb: num("BLOB_MB", 512), reps: num("REPS", 3), streams: num("STREAMS", 8), strace: process.env.STRACE === "1" };
-const MIB = 1024 * 1024;
 const say = (m: string) => process.stderr.write(`[limits] ${m}\n`);
 
 interface Contender {
@@ -33,20 +31,6 @@ interface Contender {
   /** openssl s_server serves one connection at a time. */
   single?: boolean;
   stop(): Promise<void>;
-}
-
-function makeBlob(tmp: string): Blob {
-  const path = join(tmp, "blob.bin");
-  const hash = createHash("sha256");
-  const buf = Buffer.alloc(MIB);
-  const fd = openSync(path, "w");
-  for (let i = 0; i < cfg.blobMb; i++) {
-    randomFillSync(buf);
-    hash.update(buf);
-    writeSync(fd, buf);
-  }
-  closeSync(fd);
-  return { path, size: cfg.blobMb * MIB, digest: `sha256:${hash.digest("hex")}`, chunks: [] };
 }
 
 /** A child that prints `{"port":N}` (floor-server) or is given a port (openssl). */
@@ -116,7 +100,7 @@ async function main(): Promise<void> {
   const tmp = process.env.BENCH_TMP!;
   const env = await initEnv(tmp);
   say(`writing a ${cfg.blobMb} MiB random blob`);
-  const blob = makeBlob(tmp);
+  const blob = makeBlob(tmp, cfg.blobMb, 0);
   const hex = blob.digest.slice(7);
   const layers = join(env.mcrHome, "layers");
   const rel = `sha256/${hex.slice(0, 2)}/${hex}`;

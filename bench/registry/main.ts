@@ -1,23 +1,28 @@
 // Registry benchmark driver: mcr against distribution 2.8 and nginx, on one blob, in one run.
 // Run by hand with `bash bench/registry/run.sh` (never from the test suite); see README.md.
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { curlCipher, curlDigest, expect, location } from "./client.ts";
-import { memory, othersCpuSeconds, othersDelta, pull, pullWatchingMemory, pushChunked, pushMonolithic, waitQuiet, wrk, type Blob } from "./measure.ts";
+import {
+  intEnv,
+  makeBlob,
+  memory,
+  othersCpuSeconds,
+  othersDelta,
+  pull,
+  pullWatchingMemory,
+  pushChunked,
+  pushMonolithic,
+  waitQuiet,
+  wrk,
+  type Blob,
+} from "./measure.ts";
 import { render, verdicts, type GetRow, type ManifestRow, type PushRow, type Results } from "./report.ts";
 import { sample, warm } from "./quiet.ts";
 import { MCR_BIN, initEnv, startDistribution, startMcr, startNginx, type BenchEnv, type Proto, type Server } from "./servers.ts";
-
-function intEnv(name: string, dflt: number, min = 1, max = 1 << 20): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want an integer in ${min}..${max}`);
-  return n;
-}
 
 const cfg = {
   blobMb: intEnv("BLOB_MB", 1024),
@@ -47,34 +52,6 @@ const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const live = new Set<Server>();
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
-
-/** Random bytes written to blob.bin and, at the same time, to chunk files of CHUNK_MB. */
-function makeBlob(dir: string): Blob {
-  const size = cfg.blobMb * MIB;
-  const chunkSize = cfg.chunkMb * MIB;
-  const path = join(dir, "blob.bin");
-  mkdirSync(join(dir, "chunks"), { recursive: true });
-  const hash = createHash("sha256");
-  const buf = Buffer.alloc(MIB);
-  const fd = openSync(path, "w");
-  const chunks: Blob["chunks"] = [];
-  let chunkFd = -1;
-  for (let off = 0; off < size; off += buf.length) {
-    if (off % chunkSize === 0) {
-      if (chunkFd >= 0) closeSync(chunkFd);
-      const c = { path: join(dir, "chunks", String(chunks.length).padStart(4, "0")), start: off, end: Math.min(off + chunkSize, size) - 1 };
-      chunks.push(c);
-      chunkFd = openSync(c.path, "w");
-    }
-    randomFillSync(buf);
-    hash.update(buf);
-    writeSync(fd, buf);
-    writeSync(chunkFd, buf);
-  }
-  closeSync(chunkFd);
-  closeSync(fd);
-  return { path, size, digest: `sha256:${hash.digest("hex")}`, chunks };
-}
 
 /** Pushes a small blob in one POST + PUT (config blobs). */
 async function pushSmall(env: BenchEnv, base: string, repo: string, body: Buffer): Promise<string> {
@@ -169,7 +146,7 @@ async function run(tmp: string): Promise<void> {
   say(`temp dir ${tmp}`);
   const env = await initEnv(tmp);
   say(`writing a ${cfg.blobMb} MiB random blob`);
-  const blob = makeBlob(tmp);
+  const blob = makeBlob(tmp, cfg.blobMb, cfg.chunkMb);
   say(`blob ${blob.digest}`);
   const layers = join(env.mcrHome, "layers");
   const nginx = await startNginx(env, layers);

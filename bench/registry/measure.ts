@@ -1,7 +1,9 @@
 // The measurements: blob pulls, monolithic and chunked pushes, manifest GETs with wrk,
 // and /proc readings (CPU time, RSS) of the server processes.
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { createHash, randomFillSync } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { curl, expect, location } from "./client.ts";
 
 // ---------------------------------------------------------------- /proc
@@ -233,4 +235,43 @@ export async function pullWatchingMemory(caPath: string, url: string, size: numb
   const end = memory(pid);
   rssMaxDuring = Math.max(rssMaxDuring, end.rss);
   return { streams, rssBefore, rssMaxDuring, growth: rssMaxDuring - rssBefore, hwm: end.hwm, transfer };
+}
+
+// ---------------------------------------------------------------- inputs
+
+/** An integer knob from the environment, `dflt` when unset; anything else is refused, naming it. */
+export function intEnv(name: string, dflt: number, min = 1, max = 1 << 20): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want an integer in ${min}..${max}`);
+  return n;
+}
+
+const MIB = 1024 * 1024;
+
+/** Random bytes written to <tmp>/blob.bin and, at the same time, to chunk files of `chunkMb` (none when 0). */
+export function makeBlob(tmp: string, blobMb: number, chunkMb: number): Blob {
+  const size = blobMb * MIB;
+  const path = join(tmp, "blob.bin");
+  if (chunkMb > 0) mkdirSync(join(tmp, "chunks"), { recursive: true });
+  const hash = createHash("sha256");
+  const buf = Buffer.alloc(MIB);
+  const fd = openSync(path, "w");
+  const chunks: Blob["chunks"] = [];
+  let cfd = -1;
+  for (let off = 0; off < size; off += MIB) {
+    if (chunkMb > 0 && off % (chunkMb * MIB) === 0) {
+      if (cfd >= 0) closeSync(cfd);
+      chunks.push({ path: join(tmp, "chunks", String(chunks.length).padStart(4, "0")), start: off, end: Math.min(off + chunkMb * MIB, size) - 1 });
+      cfd = openSync(chunks.at(-1)!.path, "w");
+    }
+    randomFillSync(buf);
+    hash.update(buf);
+    writeSync(fd, buf);
+    if (cfd >= 0) writeSync(cfd, buf);
+  }
+  if (cfd >= 0) closeSync(cfd);
+  closeSync(fd);
+  return { path, size, digest: `sha256:${hash.digest("hex")}`, chunks };
 }

@@ -3,8 +3,8 @@
 // untimed content each registry serves. Every process started here writes its pid under
 // <tmp>/pids/ so that run-scale-out.sh's trap can stop it should the driver die.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -272,34 +272,6 @@ http: { addr: "127.0.0.1:${port}", secret: bench-secret }
 }
 
 // ---------------------------------------------------------------- content
-
-const MIB = 1024 * 1024;
-
-/** Random bytes written to blob.bin and, at the same time, to chunk files of `chunkMb`. */
-export function makeBlob(tmp: string, blobMb: number, chunkMb: number): Blob {
-  const size = blobMb * MIB;
-  const path = join(tmp, "blob.bin");
-  mkdirSync(join(tmp, "chunks"), { recursive: true });
-  const hash = createHash("sha256");
-  const buf = Buffer.alloc(MIB);
-  const fd = openSync(path, "w");
-  const chunks: Blob["chunks"] = [];
-  let cfd = -1;
-  for (let off = 0; off < size; off += MIB) {
-    if (off % (chunkMb * MIB) === 0) {
-      if (cfd >= 0) closeSync(cfd);
-      chunks.push({ path: join(tmp, "chunks", String(chunks.length)), start: off, end: Math.min(off + chunkMb * MIB, size) - 1 });
-      cfd = openSync(chunks.at(-1)!.path, "w");
-    }
-    randomFillSync(buf);
-    hash.update(buf);
-    writeSync(fd, buf);
-    writeSync(cfd, buf);
-  }
-  closeSync(cfd);
-  closeSync(fd);
-  return { path, size, digest: `sha256:${hash.digest("hex")}`, chunks };
-}
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 

@@ -10,14 +10,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { postgresBinDir, startPostgres, type PgServer } from "../../test/helpers/postgres.ts";
 import { curlDigest } from "./client.ts";
-import { memory, othersCpuSeconds, othersDelta, pull, pushChunked, pushMonolithic, wrk, type Blob, type Transfer } from "./measure.ts";
+import { intEnv, makeBlob, memory, othersCpuSeconds, othersDelta, pull, pushChunked, pushMonolithic, wrk, type Blob, type Transfer } from "./measure.ts";
 import { DISTURBED_CORES, sample } from "./quiet.ts";
 import { median } from "./report.ts";
 import {
   blobKey,
   initScaleHome,
   killChildren,
-  makeBlob,
   postgresCpu,
   live,
   OCI_MANIFEST,
@@ -39,13 +38,6 @@ const run = promisify(execFile);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // as mcr does (docs/dependencies.md)
 const MIB = 1024 * 1024;
 
-function intEnv(name: string, dflt: number, min = 1, max = 1 << 20): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name}=${raw}: want an integer in ${min}..${max}`);
-  return n;
-}
 function storesEnv(raw: string): StoreKind[] {
   const known: Record<string, StoreKind[]> = { radosgw: ["radosgw"], s3rver: ["s3rver"], both: ["radosgw", "s3rver"] };
   if (!known[raw]) throw new Error(`S3=${raw}: want radosgw, s3rver or both`);
