@@ -46,6 +46,8 @@ export const registryConfigSchema = z
         layers_path: z.string().default(""),
         /** Defaults to <layers_path>/../uploads; must be on the same filesystem. */
         uploads_path: z.string().default(""),
+        /** Upload bodies bypass the page cache (O_DIRECT) where the filesystem allows it. */
+        direct_writes: z.boolean().default(true),
         /** Allow DELETE of manifests, tags and blobs (405 UNSUPPORTED otherwise). */
         delete_enabled: z.boolean().default(true),
         /** Largest manifest accepted, in bytes (the OCI spec asks for at least 4 MiB). */

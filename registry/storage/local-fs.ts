@@ -1,9 +1,8 @@
 // BlobStore on the local filesystem. Blobs live at
 // <layers>/<algorithm>/<first 2 hex>/<hex>; uploads at <uploads>/<id>, on the
 // same filesystem so that commit is a rename: a blob appears whole or not at all.
-import { createReadStream } from "node:fs";
+import { constants, createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rmdir, stat, truncate, unlink, type FileHandle } from "node:fs/promises";
-import type { Hash } from "node:crypto";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fsyncDirAsync } from "../../lib/fs/atomic.ts";
@@ -20,7 +19,8 @@ import {
 } from "./blob-store.ts";
 import { copyFileRange } from "./copy-range.ts";
 import { writeBody } from "./write-body.ts";
-import { newHash, parseDigest, type Digest, type DigestAlgorithm } from "./digest.ts";
+import { newHash, parseDigest, type Digest } from "./digest.ts";
+import { OffThreadHash } from "./hash-worker.ts";
 
 const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
 /**
@@ -31,9 +31,17 @@ const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
  */
 const READ_CHUNK = 256 * 1024;
 
+/** Running hashes kept at most (the oldest goes first; its upload is then read back at commit). */
+const MAX_HASHES = 10_000;
+
 interface HashState {
-  hash: Hash;
+  hash: OffThreadHash;
   size: number;
+}
+
+export interface LocalStoreOptions {
+  /** Write upload bodies with O_DIRECT where the filesystem takes it (default true). */
+  directWrites?: boolean;
 }
 
 export class LocalBlobStore implements BlobStore {
@@ -44,10 +52,11 @@ export class LocalBlobStore implements BlobStore {
   private constructor(
     private readonly layersPath: string,
     private readonly uploadsPath: string,
+    private readonly directWrites: boolean,
   ) {}
 
   /** Creates the folders if needed and checks they share a filesystem (rename must be atomic). */
-  static async open(layersPath: string, uploadsPath: string): Promise<LocalBlobStore> {
+  static async open(layersPath: string, uploadsPath: string, options: LocalStoreOptions = {}): Promise<LocalBlobStore> {
     await mkdir(layersPath, { recursive: true, mode: 0o750 });
     await mkdir(uploadsPath, { recursive: true, mode: 0o750 });
     const [a, b] = await Promise.all([stat(layersPath), stat(uploadsPath)]);
@@ -56,7 +65,7 @@ export class LocalBlobStore implements BlobStore {
         `storage: uploads_path ${uploadsPath} is not on the same filesystem as layers_path ${layersPath} (device ${b.dev} vs ${a.dev}); blobs could not be moved into place atomically`,
       );
     }
-    return new LocalBlobStore(layersPath, uploadsPath);
+    return new LocalBlobStore(layersPath, uploadsPath, options.directWrites ?? true);
   }
 
   private uploadFile(id: string): string {
@@ -75,33 +84,75 @@ export class LocalBlobStore implements BlobStore {
   async startUpload(id: string): Promise<void> {
     const fh = await open(this.uploadFile(id), "wx", 0o640);
     await fh.close();
-    this.hashes.set(id, { hash: newHash(), size: 0 });
+    this.remember(id, { hash: OffThreadHash.create("sha256"), size: 0 });
   }
 
-  /** The upload's hash state at exactly `offset` bytes, rebuilt from the file after a restart or failure. */
-  private async hashAt(id: string, offset: number, algorithm: DigestAlgorithm = "sha256"): Promise<Hash> {
+  private remember(id: string, state: HashState): void {
+    this.forget(id);
+    this.hashes.set(id, state);
+    // Sessions abandoned and never cancelled would otherwise stay for ever.
+    if (this.hashes.size > MAX_HASHES) this.forget(this.hashes.keys().next().value!);
+  }
+
+  private forget(id: string): void {
+    this.hashes.get(id)?.hash.dispose();
+    this.hashes.delete(id);
+  }
+
+  /**
+   * The upload's running SHA-256 at exactly `offset` bytes. Rebuilt from the file after a
+   * restart, a failed request or the loss of the hash worker; bytes past `offset` (of a
+   * request that never completed) are cut off first.
+   */
+  private async hashAt(id: string, offset: number): Promise<HashState> {
     const cached = this.hashes.get(id);
-    if (algorithm === "sha256" && cached && cached.size === offset) return cached.hash;
+    if (cached && cached.size === offset && cached.hash.alive) return cached;
     const file = this.uploadFile(id);
+    await this.trimTo(file, id, offset);
+    const hash = OffThreadHash.create("sha256");
+    try {
+      const inFlight: Promise<void>[] = [];
+      if (offset > 0) {
+        for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: READ_CHUNK })) {
+          inFlight.push(hash.update(chunk as Buffer));
+          if (inFlight.length >= 8) await inFlight.shift(); // a few chunks ahead of the worker, no more
+        }
+      }
+      await Promise.all(inFlight);
+    } catch (err) {
+      hash.dispose();
+      throw err;
+    }
+    const state = { hash, size: offset };
+    this.remember(id, state);
+    return state;
+  }
+
+  /** Checks the upload file holds at least `offset` bytes and cuts it back to exactly that. */
+  private async trimTo(file: string, id: string, offset: number): Promise<void> {
     const size = await stat(file).then(
       (s) => s.size,
       () => undefined,
     );
     if (size === undefined) throw new UploadMissingError(`upload ${id} has no data in storage`);
     if (size < offset) throw new UploadMissingError(`upload ${id} holds ${size} bytes but ${offset} were acknowledged`);
-    if (size > offset) await truncate(file, offset); // bytes of a request that never completed
-    const hash = newHash(algorithm);
-    if (offset > 0) {
-      for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
+    if (size > offset) await truncate(file, offset);
+  }
+
+  /** The digest of the upload's first `size` bytes with an algorithm other than the running one. */
+  private async fileDigest(id: string, size: number, expected: Digest): Promise<string> {
+    const file = this.uploadFile(id);
+    await this.trimTo(file, id, size);
+    const hash = newHash(expected.algorithm);
+    if (size > 0) {
+      for await (const chunk of createReadStream(file, { start: 0, end: size - 1, highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
     }
-    if (algorithm === "sha256") this.hashes.set(id, { hash, size: offset });
-    return hash;
+    return hash.digest("hex");
   }
 
   async appendUpload(id: string, offset: number, source: Readable, options: AppendOptions = {}): Promise<number> {
     const file = this.uploadFile(id);
-    const hash = await this.hashAt(id, offset);
-    const state = this.hashes.get(id)!;
+    const state = await this.hashAt(id, offset);
     const maxBytes = options.maxBytes ?? 0;
     // A declared length past the limit is refused before a byte reaches the disk.
     if (maxBytes > 0 && options.expectedLength !== undefined && offset + options.expectedLength > maxBytes) {
@@ -110,17 +161,21 @@ export class LocalBlobStore implements BlobStore {
     let written = 0;
     try {
       const fh = await open(file, "r+");
+      // O_DIRECT is Linux's; a filesystem without it (tmpfs before Linux 6.6) refuses the open.
+      const direct =
+        this.directWrites && constants.O_DIRECT !== undefined ? await open(file, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined) : undefined;
       try {
-        written = await writeBody(source, fh.fd, offset, (chunk) => {
+        const check = (chunk: Buffer) => {
           const upTo = written + chunk.length;
           if (maxBytes > 0 && offset + upTo > maxBytes) throw new BlobTooLargeError(`blob exceeds the limit of ${maxBytes} bytes`);
           if (options.expectedLength !== undefined && upTo > options.expectedLength) {
             throw new BodyLengthError(`body is longer than the declared ${options.expectedLength} bytes`);
           }
           written = upTo;
-          hash.update(chunk);
-        });
+        };
+        written = await writeBody(source, fh.fd, offset, check, { directFd: direct?.fd, hash: state.hash });
       } finally {
+        await direct?.close();
         await fh.close();
       }
       if (options.expectedLength !== undefined && written !== options.expectedLength) {
@@ -128,7 +183,7 @@ export class LocalBlobStore implements BlobStore {
       }
     } catch (err) {
       // The hash has consumed bytes that are being discarded: drop it and cut the file back.
-      this.hashes.delete(id);
+      this.forget(id);
       await truncate(file, offset).catch(() => undefined);
       throw err;
     }
@@ -138,8 +193,8 @@ export class LocalBlobStore implements BlobStore {
 
   async commitUpload(id: string, size: number, expected: Digest): Promise<void> {
     const file = this.uploadFile(id);
-    const hash = await this.hashAt(id, size, expected.algorithm);
-    const actual = `${expected.algorithm}:${hash.copy().digest("hex")}`;
+    const hex = expected.algorithm === "sha256" ? await (await this.hashAt(id, size)).hash.digest() : await this.fileDigest(id, size, expected);
+    const actual = `${expected.algorithm}:${hex}`;
     if (actual !== expected.text) throw new DigestMismatchError(expected.text, actual);
     const fh = await open(file, "r");
     try {
@@ -168,11 +223,11 @@ export class LocalBlobStore implements BlobStore {
       }
     }
     await fsyncDirAsync(dir); // the new name is on disk before the upload is answered
-    this.hashes.delete(id);
+    this.forget(id);
   }
 
   async cancelUpload(id: string): Promise<void> {
-    this.hashes.delete(id);
+    this.forget(id);
     await unlink(this.uploadFile(id)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });

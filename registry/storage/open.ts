@@ -23,5 +23,5 @@ export async function openBlobStore(cfg: RegistryConfig): Promise<BlobStore> {
     const { S3BlobStore } = await import("./s3.ts");
     return S3BlobStore.open(s3Settings(cfg));
   }
-  return LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path);
+  return LocalBlobStore.open(cfg.storage.layers_path, cfg.storage.uploads_path, { directWrites: cfg.storage.direct_writes });
 }

@@ -2,14 +2,16 @@
 // only a folder has: the layout on disk, resuming from the file after a restart, upload ids
 // that could escape the folder, foreign files.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { text } from "node:stream/consumers";
+import { buffer, text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { blobStoreContract, sha } from "../../helpers/blob-store-contract.ts";
 import { UploadMissingError } from "../../../registry/storage/blob-store.ts";
+import { stopHashWorker } from "../../../registry/storage/hash-worker.ts";
 import { LocalBlobStore } from "../../../registry/storage/local-fs.ts";
 
 const ID = "11111111-2222-4333-8444-555555555555";
@@ -53,6 +55,27 @@ describe("LocalBlobStore: its folders and restarts", () => {
     const size = await reopened.appendUpload(ID, 4, Readable.from([Buffer.from("XY")]));
     assert.equal(size, 6);
     await reopened.commitUpload(ID, size, sha("0123XY"));
+  });
+
+  test("an upload whose hash worker died is finished from its file, with the right digest", async () => {
+    await store.startUpload(ID);
+    const first = randomBytes(300_000);
+    const second = randomBytes(5_000);
+    let size = await store.appendUpload(ID, 0, Readable.from([first]));
+    await stopHashWorker(); // the running hash of this upload is lost with it
+    size = await store.appendUpload(ID, size, Readable.from([second]));
+    const d = sha(Buffer.concat([first, second]));
+    await store.commitUpload(ID, size, d);
+    assert.equal(await store.stat(d), 305_000);
+  });
+
+  test("with direct writes off (storage.direct_writes = false) a multi-buffer body lands the same", async () => {
+    const plain = await LocalBlobStore.open(join(root, "layers"), join(root, "uploads"), { directWrites: false });
+    const bytes = randomBytes(1024 * 1024 + 3);
+    await plain.startUpload(ID);
+    const size = await plain.appendUpload(ID, 0, Readable.from([bytes]));
+    await plain.commitUpload(ID, size, sha(bytes));
+    assert.deepEqual(await buffer(await plain.open(sha(bytes))), bytes);
   });
 
   test("a resume that claims more bytes than the file holds is refused", async () => {
