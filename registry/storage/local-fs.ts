@@ -114,7 +114,9 @@ export class LocalBlobStore implements BlobStore {
       const inFlight: Promise<void>[] = [];
       if (offset > 0) {
         for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: READ_CHUNK })) {
-          inFlight.push(hash.update(chunk as Buffer));
+          const update = hash.update(chunk as Buffer);
+          update.catch(() => undefined); // awaited below; a rejection left behind by a throw is not unhandled
+          inFlight.push(update);
           if (inFlight.length >= 8) await inFlight.shift(); // a few chunks ahead of the worker, no more
         }
       }
