@@ -104,6 +104,18 @@ describe("the agent's policy, from the registry", () => {
       async () => ((await client.sync({ services: [def("team-web")] }, alice).catch(() => undefined)) ? true : undefined),
       10_000,
     );
+    // Both rules were created before the wait, but a fetch may fall between the two: wait for the deny rule too.
+    await until(
+      "the agent has the deny rule",
+      async () =>
+        (await client.status({ service: "payments" }, alice).then(
+          () => false,
+          () => true,
+        ))
+          ? true
+          : undefined,
+      10_000,
+    );
     await assert.rejects(client.stop({ service: "other" }, alice), refused(Code.PermissionDenied, /alice may not deploy to service other/));
     await assert.rejects(
       client.status({ service: "payments" }, alice),
