@@ -21,5 +21,6 @@ COPY --from=builder /out /opt/metacircular
 ENV NODE_ENV=production
 WORKDIR /srv/mcr
 EXPOSE 8443
-ENTRYPOINT ["/opt/metacircular/bin/mcr"]
+# node's flags for the server (lib/process/node-flags.ts says why).
+ENTRYPOINT ["node", "--initial-old-space-size=64", "/opt/metacircular/bin/mcr"]
 CMD ["server", "--config", "/srv/mcr/mcr.toml"]

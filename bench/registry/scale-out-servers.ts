@@ -14,6 +14,7 @@ import { startS3, type S3Server } from "../../test/helpers/s3.ts";
 import { expect, location } from "./client.ts";
 import { cpuSeconds, pushMonolithic, type Blob } from "./measure.ts";
 import { freePort, MCR_BIN } from "./servers.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -208,7 +209,8 @@ export const blobKey = (who: "mcr" | "distribution", digest: string): string => 
 
 /** mcr from the home of `config`, plain HTTP, without authentication, on a port the OS chose. */
 export async function startMcr(tmp: string, name: string, config: string): Promise<Proc> {
-  const child = spawn(MCR_BIN, ["server", "--config", config], {
+  // As the systemd unit, the image and `mcp up` start it.
+  const child = spawn(process.execPath, [...MCR_SERVER_NODE_FLAGS, MCR_BIN, "server", "--config", config], {
     env: { ...process.env, MCR_SERVER_PLAIN_HTTP: "true", MCR_AUTH_DISABLED: "true" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { request } from "./client.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** The mcr under test: this checkout's, or another build's given as MCR_BIN (to compare two versions). */
@@ -121,7 +122,8 @@ async function waitHttp(url: string, caPath: string, proc: Managed, tries = 150)
 
 /** mcr from its `mcr init` home, on the port the OS chooses (read from its "mcr listening" log line). */
 export async function startMcr(env: BenchEnv, proto: Proto, tag = `mcr-${proto}`): Promise<Server> {
-  const child = spawn(MCR_BIN, ["server", "--config", env.mcrConfig], {
+  // As the systemd unit, the image and `mcp up` start it.
+  const child = spawn(process.execPath, [...MCR_SERVER_NODE_FLAGS, MCR_BIN, "server", "--config", env.mcrConfig], {
     // Without authentication, like the distribution it is compared with.
     env: { ...process.env, MCR_SERVER_PLAIN_HTTP: String(proto === "http"), MCR_LOG_LEVEL: "info", MCR_AUTH_DISABLED: "true" },
     stdio: ["ignore", "pipe", "pipe"],

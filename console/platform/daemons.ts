@@ -7,6 +7,7 @@ import { connect } from "node:http2";
 import { request } from "node:https";
 import { join, resolve } from "node:path";
 import { binDir, type Daemon, type PlatformPaths } from "./paths.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 export interface DaemonState {
   daemon: Daemon;
@@ -78,7 +79,9 @@ export async function ensureDaemon(p: PlatformPaths, d: Daemon, ca: string, url:
     return { daemon: d, pid, started: false };
   }
   const log = openSync(p.log(d), "a", 0o600);
-  const child = spawn(join(binDir(), d), ["server", "--config", configOf(p, d)], {
+  // mcr's server takes node flags (lib/process/node-flags.ts), so node is started directly.
+  const [cmd, args] = d === "mcr" ? [process.execPath, [...MCR_SERVER_NODE_FLAGS, join(binDir(), d)]] : [join(binDir(), d), [] as string[]];
+  const child = spawn(cmd, [...args, "server", "--config", configOf(p, d)], {
     detached: !foreground,
     stdio: ["ignore", foreground ? "inherit" : log, foreground ? "inherit" : log],
     env: daemonEnv(d, env),

@@ -18,6 +18,7 @@ import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
 import { skipUnlessRoot, skipUnlessTools } from "../helpers/tools.ts";
 import { until } from "../helpers/wait.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 const run = promisify(execFile);
 const skip = skipUnlessTools("podman", "debootstrap", "curl", "npm") || skipUnlessRoot();
@@ -71,7 +72,7 @@ describe("deploy/Containerfile.mcr", { skip, timeout: 10 * 60_000 }, () => {
     assert.equal(img!.Config.WorkingDir, "/srv/mcr");
     assert.equal(img!.Config.Volumes, undefined, "no VOLUME: it breaks layer unpacking under rootless podman");
     assert.ok(!img!.Config.User, "no USER: containers run as 0 mapped to the service user");
-    assert.deepEqual(img!.Config.Entrypoint, ["/opt/metacircular/bin/mcr"]);
+    assert.deepEqual(img!.Config.Entrypoint, ["node", ...MCR_SERVER_NODE_FLAGS, "/opt/metacircular/bin/mcr"]);
     assert.deepEqual(img!.Config.Cmd, ["server", "--config", "/srv/mcr/mcr.toml"]);
     assert.deepEqual(Object.keys(img!.Config.ExposedPorts), ["8443/tcp"]);
     assert.equal((await pm.podman(["run", "--rm", IMAGE, "--version"])).trim(), "9.9.9-test.1");

@@ -13,6 +13,7 @@ import { REPO_ROOT } from "../helpers/mcr-process.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 import { loadRegistryConfig } from "../../registry/config.ts";
 import { loadAgentConfig } from "../../agent/config.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 const run = promisify(execFile);
 const skip = skipUnlessTools("systemd-analyze");
@@ -179,4 +180,10 @@ test("the signer timer renews the node signer daily as root, from the CA folder"
   assert.deepEqual(s.get("Service.ExecStart"), ["/opt/metacircular/bin/mcr cert signer --config /srv/mcr/mcr.toml --ca-dir /srv/mcr-ca"]);
   assert.deepEqual(s.get("Service.ReadOnlyPaths"), ["/srv/mcr-ca"]);
   assert.deepEqual(s.get("Service.ReadWritePaths"), ["/srv/mcr"]);
+});
+
+test("mcr.service starts node with the server's flags (lib/process/node-flags.ts), found on PATH", () => {
+  assert.deepEqual(unit("mcr.service").get("Service.ExecStart"), [
+    `/usr/bin/env node ${MCR_SERVER_NODE_FLAGS.join(" ")} /opt/metacircular/bin/mcr server --config /srv/mcr/mcr.toml`,
+  ]);
 });

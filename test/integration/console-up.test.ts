@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { mcp, type McpResult } from "../helpers/console.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
+import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
 
 const alive = (pid: number) => {
   try {
@@ -87,6 +88,9 @@ describe("mcp up and mcp down", { skip: skipUnlessTools("podman") }, () => {
       assert.ok(existsSync(f), f);
     assert.equal(Number(readFileSync(doc.registry.pidFile, "utf8")), doc.registry.pid);
     assert.ok(alive(doc.registry.pid) && alive(doc.agent.pid));
+    // mcr runs under node with the server's flags, as the systemd unit starts it.
+    const mcrArgs = readFileSync(`/proc/${doc.registry.pid}/cmdline`, "utf8").split("\0");
+    for (const flag of MCR_SERVER_NODE_FLAGS) assert.ok(mcrArgs.includes(flag), `${flag} in ${mcrArgs.join(" ")}`);
     // The CA key lives in its own folder, in neither daemon's home.
     assert.ok(existsSync(join(doc.ca.dir, "ca-key.pem")));
     assert.equal(statSync(doc.ca.dir).mode & 0o777, 0o700);
