@@ -16,8 +16,8 @@ export class AlignedBufferPool {
    */
   constructor(
     private readonly size: number,
-    private readonly perSlab = 16,
-    private readonly keep = 64,
+    private readonly perSlab: number,
+    private readonly keep: number,
   ) {
     if (size <= 0 || size % WASM_PAGE !== 0) throw new Error(`aligned buffer size ${size} is not a positive multiple of ${WASM_PAGE}`);
   }

@@ -23,7 +23,10 @@ const DEPTH = 4;
 const SYNC_EVERY = 32 * 1024 * 1024;
 /** Direct writes start and end on multiples of this (4 KiB covers 512-byte and 4Kn disks). */
 export const ALIGN = 4096;
-const pool = new AlignedBufferPool(CHUNK);
+// One upload's buffers per slab, and idle buffers for four uploads at most: a slab stays
+// resident while any of its buffers is kept, so after a burst of uploads at most 16 slabs of
+// 1 MiB stay behind (4 when the kept buffers share slabs, as they do without a burst).
+const pool = new AlignedBufferPool(CHUNK, DEPTH, 4 * DEPTH);
 
 export interface WriteBodyOptions {
   /** The same file opened with O_DIRECT; whole ALIGN-aligned blocks go through it. */

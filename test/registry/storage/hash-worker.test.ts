@@ -12,7 +12,7 @@ const sha256 = (...parts: Buffer[]) => createHash("sha256").update(Buffer.concat
 
 describe("OffThreadHash", () => {
   test("plain buffers (copied) and shared ones (read in place) are hashed in the order they were given", async () => {
-    const pool = new AlignedBufferPool(64 * 1024, 2);
+    const pool = new AlignedBufferPool(64 * 1024, 2, 2);
     const shared = pool.take();
     const parts = [randomBytes(5), randomBytes(70_000), randomBytes(64 * 1024), randomBytes(1)];
     shared.set(parts[2]!);
@@ -65,6 +65,6 @@ describe("AlignedBufferPool", () => {
     assert.equal(pool.take(), a);
     for (const b of [a, pool.take(), pool.take(), pool.take()]) pool.give(b);
     assert.equal(pool.idle, 3, "no more than `keep` idle buffers are held");
-    assert.throws(() => new AlignedBufferPool(1000), /not a positive multiple of 65536/);
+    assert.throws(() => new AlignedBufferPool(1000, 1, 1), /not a positive multiple of 65536/);
   });
 });
