@@ -1,7 +1,7 @@
 // Podman and skopeo for integration tests, isolated from the host: their own
 // containers.conf (runc, explicit ulimits: see docs/operations.md) and storage under a temp folder.
 import { execFile } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -78,7 +78,35 @@ export function createPodmanEnv(): PodmanEnv {
       // Kill leftovers at once: reset would give each one its 10 s stop timeout.
       await exec("podman", ["rm", "--all", "--force", "--time", "0"]).catch(() => undefined);
       await exec("podman", ["system", "reset", "--force"]).catch(() => undefined);
+      killLeftovers(dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Kills what still runs from this environment after podman's own cleanup: a container podman
+ * lost track of (an agent recreating it while a failing test removed it) keeps its conmon,
+ * whose command line names the environment's folder, and the container under it.
+ */
+function killLeftovers(dir: string): void {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline = "";
+    let children: string[] = [];
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!cmdline.includes(dir)) continue;
+      children = readFileSync(`/proc/${entry}/task/${entry}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+    } catch {
+      continue; // gone meanwhile
+    }
+    for (const pid of [...children, entry]) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
