@@ -19,7 +19,7 @@ import {
 } from "./blob-store.ts";
 import { copyFileRange } from "./copy-range.ts";
 import { writeBody } from "./write-body.ts";
-import { newHash, parseDigest, type Digest } from "./digest.ts";
+import { parseDigest, type Digest, type DigestAlgorithm } from "./digest.ts";
 import { OffThreadHash } from "./hash-worker.ts";
 
 const UPLOAD_ID_RE = /^[a-f0-9-]{8,64}$/;
@@ -109,23 +109,7 @@ export class LocalBlobStore implements BlobStore {
     if (cached && cached.size === offset && cached.hash.alive) return cached;
     const file = this.uploadFile(id);
     await this.trimTo(file, id, offset);
-    const hash = OffThreadHash.create("sha256");
-    try {
-      const inFlight: Promise<void>[] = [];
-      if (offset > 0) {
-        for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: READ_CHUNK })) {
-          const update = hash.update(chunk as Buffer);
-          update.catch(() => undefined); // awaited below; a rejection left behind by a throw is not unhandled
-          inFlight.push(update);
-          if (inFlight.length >= 8) await inFlight.shift(); // a few chunks ahead of the worker, no more
-        }
-      }
-      await Promise.all(inFlight);
-    } catch (err) {
-      hash.dispose();
-      throw err;
-    }
-    const state = { hash, size: offset };
+    const state = { hash: await hashOfFile(file, offset, "sha256"), size: offset };
     this.remember(id, state);
     return state;
   }
@@ -145,11 +129,12 @@ export class LocalBlobStore implements BlobStore {
   private async fileDigest(id: string, size: number, expected: Digest): Promise<string> {
     const file = this.uploadFile(id);
     await this.trimTo(file, id, size);
-    const hash = newHash(expected.algorithm);
-    if (size > 0) {
-      for await (const chunk of createReadStream(file, { start: 0, end: size - 1, highWaterMark: READ_CHUNK })) hash.update(chunk as Buffer);
+    const hash = await hashOfFile(file, size, expected.algorithm);
+    try {
+      return await hash.digest();
+    } finally {
+      hash.dispose();
     }
-    return hash.digest("hex");
   }
 
   async appendUpload(id: string, offset: number, source: Readable, options: AppendOptions = {}): Promise<number> {
@@ -311,4 +296,25 @@ export class LocalBlobStore implements BlobStore {
       }
     }
   }
+}
+
+/** A hash, on the worker, of the first `length` bytes of `file`. */
+async function hashOfFile(file: string, length: number, algorithm: DigestAlgorithm): Promise<OffThreadHash> {
+  const hash = OffThreadHash.create(algorithm);
+  try {
+    const inFlight: Promise<void>[] = [];
+    if (length > 0) {
+      for await (const chunk of createReadStream(file, { start: 0, end: length - 1, highWaterMark: READ_CHUNK })) {
+        const update = hash.update(chunk as Buffer);
+        update.catch(() => undefined); // awaited below; a rejection left behind by a throw is not unhandled
+        inFlight.push(update);
+        if (inFlight.length >= 8) await inFlight.shift(); // a few chunks ahead of the worker, no more
+      }
+    }
+    await Promise.all(inFlight);
+  } catch (err) {
+    hash.dispose();
+    throw err;
+  }
+  return hash;
 }

@@ -1,10 +1,11 @@
 // Podman and skopeo for integration tests, isolated from the host: their own
 // containers.conf (runc, explicit ulimits: see docs/operations.md) and storage under a temp folder.
 import { execFile } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { processesUnder } from "./processes.ts";
 
 const run = promisify(execFile);
 
@@ -90,20 +91,16 @@ export function createPodmanEnv(): PodmanEnv {
  * whose command line names the environment's folder, and the container under it.
  */
 function killLeftovers(dir: string): void {
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline = "";
+  for (const pid of processesUnder(dir)) {
     let children: string[] = [];
     try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (!cmdline.includes(dir)) continue;
-      children = readFileSync(`/proc/${entry}/task/${entry}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
     } catch {
-      continue; // gone meanwhile
+      // gone meanwhile
     }
-    for (const pid of [...children, entry]) {
+    for (const p of [...children.map(Number), pid]) {
       try {
-        process.kill(Number(pid), "SIGKILL");
+        process.kill(p, "SIGKILL");
       } catch {
         // already gone
       }

@@ -3,37 +3,15 @@
 // running daemons; `mcp down` stops them and leaves no process behind. Also an agent with no
 // podman: it starts, and `mcp nodes` says what to install.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { mcp, type McpResult } from "../helpers/console.ts";
+import { alive, processesUnder } from "../helpers/processes.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 import { MCR_SERVER_NODE_FLAGS } from "../../lib/process/node-flags.ts";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
-
-/** Processes whose command line names `dir` (the daemons this test started run with configs inside it). */
-function processesUnder(dir: string): number[] {
-  const found: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, "utf8").includes(dir) && alive(Number(e))) found.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 /** Binds 127.0.0.1:`port` when it is free; resolves to the listening server, or undefined when something holds it. */
 function holdIfFree(port: number): Promise<Server | undefined> {

@@ -6,39 +6,16 @@
 // other's container as it was (same id, running). `mcp down` stops both; after() removes every
 // container, process and folder the test made, whatever failed.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mcp, type McpResult } from "../helpers/console.ts";
 import { createPodmanEnv, type PodmanEnv } from "../helpers/podman.ts";
+import { alive, processesUnder } from "../helpers/processes.ts";
 import { skipUnlessTools } from "../helpers/tools.ts";
 
 const BASE = "localhost/two-platforms/busybox:1";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
-
-/** Live processes whose command line names one of `dirs` (the daemons run with configs inside the test's folder). */
-function processesUnder(...dirs: string[]): number[] {
-  const found: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${e}/cmdline`, "utf8");
-      if (dirs.some((d) => cmdline.includes(d)) && alive(Number(e))) found.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 interface Platform {
   home: string;
