@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// `npm run build`: two esbuild bundles per binary in dist/, run by bin/<name> with plain
-// node: <name>.js, the small entry (the stale-build check and --version), and
-// <name>-main.js, everything else, which the entry imports only when it is needed. So
-// `--version` reads a few kilobytes of JavaScript instead of megabytes (docs/performance.md). dist/build.json records when the build started and
-// which project files went into each bundle; lib/cli/launch.ts never runs a bundle older
-// than any of them. Plain JavaScript so that it runs without tsx.
+// `npm run build`: the bundles in dist/ that bin/<name> runs with plain node. Each binary has a
+// small entry, dist/<name>.js (the stale-build check and --version), which imports the rest
+// only when a command needs it, so `--version` reads a few kilobytes of JavaScript instead of
+// megabytes (docs/performance.md).
+// - mcr and mcp-agent: the rest is one bundle, dist/<name>-main.js, loaded before anything
+//   else runs. A daemon never imports a file late, so a rebuild can never pull one from under it.
+// - mcp: esbuild's code splitting (dist/mcp-*.js). A command loads the chunks it reaches and
+//   the TUI (React, Ink, yoga: about 1.2 MB) is a chunk of its own, so `mcp ps` does not make V8
+//   read it. The console imports chunks only as a command starts; the files of the build before
+//   this one are kept, so a console started just before a rebuild still finds them.
+// dist/build.json records when the build started, which files it wrote and which project files
+// went into each binary; lib/cli/launch.ts never runs a bundle older than any of them. Plain
+// JavaScript so that it runs without tsx.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,15 +46,15 @@ const lazyExternals = {
   },
 };
 
-/** The entry's `import("./main.ts")` stays an import of the main bundle beside it. */
-const ENTRY_FILES = new Set(Object.values(BINARIES));
-const mainOf = Object.fromEntries(Object.entries(BINARIES).map(([name, entry]) => [entry, `./${name}-main.js`]));
+/** Daemons: the entry's `import("./main.ts")` stays an import of the main bundle beside it. */
+const DAEMONS = ["mcr", "mcp-agent"];
+const mainOf = Object.fromEntries(DAEMONS.map((name) => [BINARIES[name], `./${name}-main.js`]));
 const splitMain = {
   name: "split-main",
   setup(b) {
     b.onResolve({ filter: /^\.\/main\.ts$/ }, (a) => {
-      const importer = relative(root, a.importer);
-      return ENTRY_FILES.has(importer) ? { path: mainOf[importer], external: true } : undefined;
+      const main = mainOf[relative(root, a.importer)];
+      return main ? { path: main, external: true } : undefined;
     });
   },
 };
@@ -56,18 +63,13 @@ const started = Date.now();
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 // $MCP_VERSION (e.g. `git describe` in an image build, deploy/Containerfile.*) overrides package.json's.
 const version = process.env.MCP_VERSION || pkg.version;
-const result = await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: Object.entries(BINARIES).flatMap(([out, entry]) => [
-    { in: entry, out },
-    { in: join(dirname(entry), "main.ts"), out: `${out}-main` },
-  ]),
   outdir: dist,
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  plugins: [splitMain, lazyExternals, boundedInkCaches],
   // Bundled CommonJS packages call require() for Node's built-ins; ESM has no require.
   banner: { js: 'import { createRequire as __mcpCreateRequire } from "node:module";\nconst require = __mcpCreateRequire(import.meta.url);' },
   // React (the TUI) in its production build: the development one checks and times every
@@ -77,7 +79,24 @@ const result = await build({
   metafile: true,
   write: false,
   logLevel: "warning",
-});
+};
+const [daemons, console_] = await Promise.all([
+  build({
+    ...common,
+    entryPoints: DAEMONS.flatMap((out) => [
+      { in: BINARIES[out], out },
+      { in: join(dirname(BINARIES[out]), "main.ts"), out: `${out}-main` },
+    ]),
+    plugins: [splitMain, lazyExternals],
+  }),
+  build({
+    ...common,
+    entryPoints: [{ in: BINARIES.mcp, out: "mcp" }],
+    splitting: true,
+    chunkNames: "mcp-[name]-[hash]",
+    plugins: [lazyExternals, boundedInkCaches],
+  }),
+]);
 
 mkdirSync(dist, { recursive: true });
 // Each file is written beside its place and renamed: a binary started during a build
@@ -88,28 +107,57 @@ const writeAtomic = (path, data) => {
   renameSync(tmp, path);
 };
 const written = new Set();
-for (const f of result.outputFiles) {
+for (const f of [...daemons.outputFiles, ...console_.outputFiles]) {
   writeAtomic(f.path, f.contents);
   written.add(basename(f.path));
 }
 
+const outputs = { ...daemons.metafile.outputs, ...console_.metafile.outputs };
+/** dist/<file> and every file it imports, statically only or also dynamically (dist-relative names). */
+function closure(file, dynamic) {
+  const seen = new Set();
+  const visit = (f) => {
+    const out = outputs[`dist/${f}`];
+    if (!out) throw new Error(`esbuild produced no dist/${f}`);
+    if (seen.has(f)) return;
+    seen.add(f);
+    for (const i of out.imports) if (!i.external && (i.kind === "import-statement" || (dynamic && i.kind === "dynamic-import"))) visit(basename(i.path));
+  };
+  visit(file);
+  return [...seen];
+}
+/** What `name`'s entry loads first for a command, and everything the binary may load. */
+const mainFile = (name) =>
+  mainOf[BINARIES[name]] ? `${name}-main.js` : basename(outputs[`dist/${name}.js`].imports.find((i) => i.kind === "dynamic-import").path);
+const filesOf = (name) => [...new Set([...closure(`${name}.js`, true), ...closure(mainFile(name), true)])];
 const binaries = {};
 for (const [name, entry] of Object.entries(BINARIES)) {
-  const outs = [`${name}.js`, `${name}-main.js`].map((f) => result.metafile.outputs[relative(root, join(dist, f))]);
-  if (outs.some((o) => !o)) throw new Error(`esbuild produced no dist/${name}.js or dist/${name}-main.js`);
+  const files = filesOf(name);
   // Project files only: not node_modules (package-lock.json stands for them), not the plugin's stubs.
-  const sources = [...new Set(outs.flatMap((o) => Object.keys(o.inputs)))].filter((p) => !p.startsWith("node_modules/") && !p.startsWith("lazy-external:"));
+  const sources = [...new Set(files.flatMap((f) => Object.keys(outputs[`dist/${f}`].inputs)))].filter(
+    (p) => !p.startsWith("node_modules/") && !p.startsWith("lazy-external:"),
+  );
   binaries[name] = { entry, sources: [...sources, ...ALSO].sort() };
 }
+const infoPath = join(dist, "build.json");
+let previous = [];
+try {
+  previous = JSON.parse(readFileSync(infoPath, "utf8")).files ?? [];
+} catch {} // no build before this one, or one that did not list its files
 // Last, so that a bundle is never paired with the record of an older build.
-writeAtomic(join(dist, "build.json"), JSON.stringify({ version, builtAt: started, binaries }, null, 1) + "\n");
+writeAtomic(infoPath, JSON.stringify({ version, builtAt: started, files: [...written].sort(), binaries }, null, 1) + "\n");
 written.add("build.json");
-// Files of older builds go; another build's temporary files (binaries rebuild themselves
-// when stale, possibly several at once) are left to their own rename.
-for (const f of readdirSync(dist)) if (!written.has(f) && !f.includes(".tmp-")) rmSync(join(dist, f), { recursive: true, force: true });
+// Files of older builds go, except the last build's (a console that started before this
+// build may still import its chunks); another build's temporary files (binaries rebuild
+// themselves when stale, possibly several at once) are left to their own rename.
+const keep = new Set([...written, ...previous]);
+for (const f of readdirSync(dist)) if (!keep.has(f) && !f.includes(".tmp-")) rmSync(join(dist, f), { recursive: true, force: true });
 
-const sizes = Object.keys(BINARIES).map(
-  (n) =>
-    `${n}.js ${(result.metafile.outputs[`dist/${n}.js`].bytes / 1e3).toFixed(0)} kB + ${(result.metafile.outputs[`dist/${n}-main.js`].bytes / 1e6).toFixed(1)} MB`,
-);
+const mb = (files) => `${(files.reduce((n, f) => n + outputs[`dist/${f}`].bytes, 0) / 1e6).toFixed(1)} MB`;
+const kb = (f) => `${(outputs[`dist/${f}`].bytes / 1e3).toFixed(0)} kB`;
+const sizes = Object.keys(BINARIES).map((n) => {
+  const first = closure(mainFile(n), false);
+  const lazy = filesOf(n).filter((f) => f !== `${n}.js` && !first.includes(f) && !closure(`${n}.js`, false).includes(f));
+  return `${n}.js ${kb(`${n}.js`)} + ${mb(first)}${lazy.length ? ` (+ ${mb(lazy)} loaded later)` : ""}`;
+});
 process.stdout.write(`build: dist/ ${sizes.join(", ")} in ${Date.now() - started} ms\n`);

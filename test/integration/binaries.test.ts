@@ -4,7 +4,7 @@
 // dist/ is never touched.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -74,6 +74,50 @@ describe("bin/mcr, bin/mcp-agent, bin/mcp", () => {
     assert.match(r.stderr, /mcp-agent: lib\/version\.ts changed after the build: rebuilding/);
     const info = JSON.parse(readFileSync(join(root, "dist", "build.json"), "utf8")) as { builtAt: number };
     assert.ok(info.builtAt > Date.now() - 60_000, "dist/build.json was rewritten");
+  });
+
+  test("mcp's commands load without the TUI: its chunks are imported only by the commands that draw one", () => {
+    const dist = join(root, "dist");
+    const { files } = JSON.parse(readFileSync(join(dist, "build.json"), "utf8")) as { files: string[] };
+    const main = files.find((f) => /^mcp-main-\w+\.js$/.test(f));
+    assert.ok(main, `no mcp-main chunk among ${files.join(" ")}`);
+    /** The dist files `file` imports, statically or with import() too. */
+    const closure = (file: string, dynamic: boolean, seen = new Set<string>()): Set<string> => {
+      if (seen.has(file)) return seen;
+      seen.add(file);
+      const text = readFileSync(join(dist, file), "utf8");
+      const re = dynamic ? /(?:from\s*|import\s*\(?\s*)"\.\/([^"]+\.js)"/g : /(?:from\s*|^import\s*)"\.\/([^"]+\.js)"/gm;
+      for (const m of text.matchAll(re)) closure(m[1]!, dynamic, seen);
+      return seen;
+    };
+    const hasInk = (set: Set<string>) => [...set].some((f) => readFileSync(join(dist, f), "utf8").includes("node_modules/ink/build/"));
+    const first = closure(main, false);
+    assert.ok(first.size > 1, "the main chunk imports the chunks it shares with the TUI");
+    assert.equal(hasInk(first), false, "a command's first load reaches Ink");
+    assert.equal(hasInk(closure("mcp.js", true)), true, "the TUI's chunks are part of the build");
+  });
+
+  test("a rebuild keeps the last build's files (a console started before it still finds its chunks) and removes older ones", async () => {
+    const dist = join(root, "dist");
+    const filesNow = () => (JSON.parse(readFileSync(join(dist, "build.json"), "utf8")) as { files: string[] }).files;
+    const rebuild = async (n: number) => {
+      appendFileSync(join(root, "console", "tty", "tui.ts"), `// rebuild ${n}\n`); // a new TUI chunk
+      const r = await run(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root });
+      assert.equal(r.code, 0, r.stderr);
+      return filesNow();
+    };
+    const first = filesNow();
+    const second = await rebuild(1);
+    const gone = first.filter((f) => !second.includes(f));
+    assert.ok(
+      gone.some((f) => /^mcp-tui-/.test(f)),
+      `the TUI chunk was renamed: ${gone.join(" ")}`,
+    );
+    for (const f of [...first, ...second]) assert.ok(existsSync(join(dist, f)), `${f} is kept after one rebuild`);
+    await rebuild(2);
+    for (const f of gone) assert.equal(existsSync(join(dist, f)), false, `${f} is removed after two`);
+    const r = await run(join(root, "bin", "mcp"), ["--help"], { cwd: "/" });
+    assert.equal(r.code, 0, r.stderr);
   });
 
   test("without the build tools a stale build is refused, naming the file and the fix", async () => {
