@@ -59,7 +59,7 @@ export class Ownership {
   }
 
   /** The containers of `list` that are this agent's (one database read for any number of older ones). */
-  async mine<T extends Labelled>(list: T[]): Promise<T[]> {
+  async mine<T extends Labelled>(list: readonly T[]): Promise<T[]> {
     const stored = list.some((c) => this.older(c)) ? await this.store.components() : [];
     return list.filter(
       (c) => c.labels[LABELS.managed] === "true" && (c.labels[LABELS.agent] === this.identity.id || (this.older(c) && this.adoptable(c, stored))),

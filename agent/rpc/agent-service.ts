@@ -27,6 +27,7 @@ import { logSinceProblem } from "../../lib/text/log-since.ts";
 import { agentAccess, type Access } from "./access.ts";
 import { StreamLimits } from "./stream-limits.ts";
 import { SlowWatcherError, type EventHub } from "../runtime/event-hub.ts";
+import { ContainerListCache } from "../runtime/list-cache.ts";
 import { StatsReader } from "./stats.ts";
 import { pruneImages } from "./prune.ts";
 import { execStream } from "./exec.ts";
@@ -129,6 +130,10 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   // Ended by a shutdown, a follow fails as Unavailable rather than ending: the client reconnects (with since).
   const shuttingDown = () => new ConnectError("the agent is shutting down; follow again when it is back", Code.Unavailable);
   const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log });
+  const managed = { [LABELS.managed]: "true" };
+  // List answers from the last listing while podman's events say nothing changed (runtime/list-cache.ts).
+  const lists = d.events ? new ContainerListCache(d.events, managed) : undefined;
+  const listOf = (rt: Runtime) => (lists ? lists.list(rt) : rt.list(managed));
   return {
     async health() {
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };
@@ -215,7 +220,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
       return guard(async () => {
         const ports = await d.store.ports();
         const containers: ContainerInfo[] = [];
-        for (const rt of await allRuntimes("list")) containers.push(...(await own.mine(await rt.list({ [LABELS.managed]: "true" }))));
+        for (const rt of await allRuntimes("list")) containers.push(...(await own.mine(await listOf(rt))));
         // Only the services the caller may read; one who may read none of them is told so.
         const visible = containers.filter((c) => access.may(ctx, "agent:read", c.labels[LABELS.service] ?? ""));
         if (containers.length && !visible.length) access.check(ctx, "agent:read", containers[0]!.labels[LABELS.service] ?? "");

@@ -12,6 +12,8 @@ export const MAX_QUEUED = 1000;
 interface Feed {
   watchers: Set<Watcher>;
   stop: AbortController;
+  /** The hub's tick at this feed's last event or at its opening; undefined until podman has taken the subscription. */
+  tick?: number;
 }
 
 interface Watcher {
@@ -32,6 +34,8 @@ function carries(have: Record<string, string>, want: Record<string, string>): bo
 
 export class EventHub {
   private readonly feeds = new Map<Runtime, Feed>();
+  /** Counts every feed's openings and events: a feed's tick is never repeated by a later one. */
+  private ticks = 0;
 
   /** `feedLabels`: what every subscription asks podman for (the agent's managed label); watchers narrow it. */
   constructor(
@@ -42,6 +46,15 @@ export class EventHub {
   /** Podman subscriptions open now (one per runtime being watched). */
   get subscriptions(): number {
     return this.feeds.size;
+  }
+
+  /**
+   * A mark of what `runtime`'s feed has said: it moves with every event, and with a new
+   * subscription after one ended. Undefined while no subscription is open (nothing would tell
+   * of a change). The same mark twice: podman said nothing in between.
+   */
+  seen(runtime: Runtime): number | undefined {
+    return this.feeds.get(runtime)?.tick;
   }
 
   /** Events of `runtime`'s managed containers that carry `labels`, until `signal` aborts. */
@@ -83,7 +96,11 @@ export class EventHub {
   private async pump(runtime: Runtime, feed: Feed): Promise<void> {
     let failure: unknown;
     try {
-      for await (const e of runtime.events(this.feedLabels, feed.stop.signal)) {
+      const opened = () => {
+        feed.tick = ++this.ticks;
+      };
+      for await (const e of runtime.events(this.feedLabels, feed.stop.signal, opened)) {
+        if (feed.tick !== undefined) feed.tick = ++this.ticks;
         for (const w of feed.watchers) {
           if (!carries(e.labels, w.labels)) continue;
           if (w.channel.pending >= MAX_QUEUED) {
@@ -96,6 +113,7 @@ export class EventHub {
       failure = err;
     }
     // The subscription ended (podman went away, or the last watcher left): so do its watchers.
+    feed.tick = undefined;
     if (this.feeds.get(runtime) === feed) this.feeds.delete(runtime);
     this.log?.info({ subscriptions: this.feeds.size, err: failure ? (failure as Error).message : undefined }, "podman event subscription closed");
     for (const w of feed.watchers) w.channel.close(feed.stop.signal.aborted ? undefined : (failure ?? new Error("podman's event stream ended")));

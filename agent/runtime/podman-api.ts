@@ -52,6 +52,8 @@ export class PodmanApiRuntime implements Runtime {
   /** The last CPU sample of each container, for the CPU % between two stats calls. */
   private readonly cpuSamples = new Map<string, CpuSample>();
   private podmanVersion: { value: string; at: number } | undefined;
+  /** changes(): moves as each call that is not a GET begins and ends. */
+  private changeCount = 0;
   private versionAsk: Promise<string> | undefined;
 
   constructor(
@@ -63,6 +65,18 @@ export class PodmanApiRuntime implements Runtime {
   ) {}
 
   private async call<T>(method: string, path: string, opts?: Parameters<PodmanClient["call"]>[2]): Promise<T> {
+    if (method !== "GET") {
+      this.changeCount++;
+      try {
+        return await this.send<T>(method, path, opts);
+      } finally {
+        this.changeCount++;
+      }
+    }
+    return this.send<T>(method, path, opts);
+  }
+
+  private async send<T>(method: string, path: string, opts?: Parameters<PodmanClient["call"]>[2]): Promise<T> {
     await this.ready();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -202,12 +216,17 @@ export class PodmanApiRuntime implements Runtime {
     })();
   }
 
-  events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<RuntimeEvent> {
+  changes(): number {
+    return this.changeCount;
+  }
+
+  events(labels: Record<string, string>, signal: AbortSignal, opened?: () => void): AsyncIterable<RuntimeEvent> {
     const filters = JSON.stringify({ type: ["container"], label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
     const self = this;
     return (async function* () {
       await self.ready();
       const body = await self.client.stream("GET", "/events", { query: { stream: true, filters }, signal });
+      opened?.(); // podman answers with its headers once it has subscribed
       let partial = "";
       try {
         for await (const chunk of abortable(body, signal)) {

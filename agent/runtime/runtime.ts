@@ -210,8 +210,12 @@ export interface Runtime {
   imageDigest(image: string): Promise<string | undefined>;
   /** Log lines until the container's log ends (or forever with follow) or `signal` aborts, which ends the podman process. */
   logs(name: string, opts: LogOptions, signal: AbortSignal): AsyncIterable<LogLine>;
-  /** Container lifecycle events of containers carrying all of `labels`, until `signal` aborts. */
-  events(labels: Record<string, string>, signal: AbortSignal): AsyncIterable<RuntimeEvent>;
+  /**
+   * Container lifecycle events of containers carrying all of `labels`, until `signal` aborts.
+   * `opened`, when given, is called once podman has taken the subscription: every change after
+   * that call comes as an event.
+   */
+  events(labels: Record<string, string>, signal: AbortSignal, opened?: () => void): AsyncIterable<RuntimeEvent>;
   /** Starts a process in a running container; NoSuchContainerError when there is none. */
   exec(name: string, opts: ExecOptions): Promise<ExecSession>;
   /** Resource use of every running container of this podman, in one call. */
@@ -220,6 +224,12 @@ export interface Runtime {
   images(): Promise<ImageInfo[]>;
   /** Removes an image by id (refused by podman while a container uses it). */
   removeImage(id: string): Promise<void>;
+  /**
+   * A count that moves as each call that may change containers begins and as it ends (a list
+   * taken while it did not move saw no change made through this runtime). Absent: no count is
+   * kept, and no list of this runtime is ever reused (agent/runtime/list-cache.ts).
+   */
+  changes?(): number;
 }
 
 /** A podman command failed; the message includes podman's own stderr. */

@@ -224,6 +224,21 @@ describe("mcp-agent with real podman", { skip: skipUnlessTools("podman", "busybo
     assert.equal((await until("web serving again", () => httpGet(webPort))).trim(), "hello-from-shop");
   });
 
+  test("List answers from its kept listing only until podman's events say something changed behind the agent's back", async () => {
+    const stateOf = async () => (await client.list({}, admin)).containers.find((c) => c.container === named("api"))!.state;
+    assert.equal(await stateOf(), "running");
+    assert.equal(await stateOf(), "running", "a second List, nothing changed");
+    // A pause is no drift (the agent does nothing about it): only its event ends the kept
+    // listing, and the new state shows within a few polls, not at the cache's 30 s age limit.
+    await pm.podman(["pause", named("api")]);
+    try {
+      await until("List shows api paused", async () => ((await stateOf()) === "paused" ? true : undefined), 5000, 100);
+    } finally {
+      await pm.podman(["unpause", named("api")]);
+    }
+    await until("List shows api running again", async () => ((await stateOf()) === "running" ? true : undefined), 5000, 100);
+  });
+
   test("a restarted agent re-adopts running containers without restarting them", async () => {
     const before = (await client.list({}, admin)).containers.map((c) => `${c.container}@${c.startedAt}`).sort();
     // An open log follow ends with the shutdown instead of holding the drain for shutdown_timeout (30 s).
