@@ -58,8 +58,9 @@ export async function pickNodes(get: GetState, deps: StoreDeps, names?: string[]
 
 /**
  * Calls `fn` on every node at once. Connection failures mark the node unreachable; the
- * results of the others are kept. When no node answered because the session was refused,
- * that error is thrown (one line: run `mcp login`).
+ * results of the others are kept. When no node answered because the session was refused, or
+ * because the console could not make a call at all (a usage error: no identity to log in at),
+ * that error is thrown (one line: run `mcp login`, or what the config lacks).
  */
 export async function fanOut<T>(get: GetState, nodes: string[], fn: (node: string) => Promise<T>): Promise<NodeOutcome<T>[]> {
   const out = await Promise.all(
@@ -70,15 +71,17 @@ export async function fanOut<T>(get: GetState, nodes: string[], fn: (node: strin
         return { node, ok: true, value };
       } catch (err) {
         const error = agentError(err, node);
-        get().markNode(node, { ok: false, error });
+        // A usage error is the console's own (no identity to take a token from): the node was never asked.
+        if (error.code !== "usage") get().markNode(node, { ok: false, error });
         return { node, ok: false, error };
       }
     }),
   );
-  const auth = out.find(
-    (o): o is Extract<NodeOutcome<T>, { ok: false }> => !o.ok && (o.error.code === "unauthenticated" || o.error.code === "permission_denied"),
+  const refusal = out.find(
+    (o): o is Extract<NodeOutcome<T>, { ok: false }> =>
+      !o.ok && (o.error.code === "unauthenticated" || o.error.code === "permission_denied" || o.error.code === "usage"),
   );
-  if (auth && !out.some((o) => o.ok)) throw auth.error;
+  if (refusal && !out.some((o) => o.ok)) throw refusal.error;
   return out;
 }
 

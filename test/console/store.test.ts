@@ -120,6 +120,21 @@ describe("console store", () => {
       },
     );
     await assert.rejects(none.store.getState().refreshContainers(), (e: ConsoleError) => e.code === "unauthenticated");
+    // No identity to take a token from (no [registry] url): the command fails with that, and
+    // the node, never asked, is not reported as up (it was "ok" with no containers before).
+    const asked: string[] = [];
+    const nowhere = setup(
+      { a: { list: async () => (asked.push("a"), { containers: [] }) } },
+      {},
+      {
+        token: () => {
+          throw new ConsoleError("usage", "no [registry] url (or [identity] url) in mcp.toml: the console logs in there");
+        },
+      },
+    );
+    await assert.rejects(nowhere.store.getState().refreshContainers(), (e: ConsoleError) => e.code === "usage" && /no \[registry\] url/.test(e.message));
+    assert.deepEqual(asked, []);
+    assert.equal(nowhere.store.getState().nodes.a!.state, "unknown");
   });
 
   test("nodes: Health needs no token and fills versions", async () => {
