@@ -4,11 +4,13 @@
 // only when a command needs it, so `--version` reads a few kilobytes of JavaScript instead of
 // megabytes (docs/performance.md).
 // - mcr and mcp-agent: the rest is one bundle, dist/<name>-main.js, loaded before anything
-//   else runs. A daemon never imports a file late, so a rebuild can never pull one from under it.
-// - mcp: esbuild's code splitting (dist/mcp-*.js). A command loads the chunks it reaches and
-//   the TUI (React, Ink, yoga: about 1.2 MB) is a chunk of its own, so `mcp ps` does not make V8
-//   read it. The console imports chunks only as a command starts; the files of the build before
-//   this one are kept, so a console started just before a rebuild still finds them.
+//   else runs. A daemon reads no file of the build after it starts, so a rebuild can never
+//   pull one from under it.
+// - mcp: the rest is dist/mcp-main.js and chunks beside it (dist/mcp-*-<hash>.js, esbuild's
+//   code splitting). A command loads the chunks it reaches; the TUI (React, Ink, yoga: about
+//   1.1 MB) has chunks of its own, so `mcp ps` does not make V8 read it. The console imports
+//   chunks only as a command starts, and the files of the build before this one are kept, so
+//   a console started just before a rebuild still finds them.
 // dist/build.json records when the build started, which files it wrote and which project files
 // went into each binary; lib/cli/launch.ts never runs a bundle older than any of them. Plain
 // JavaScript so that it runs without tsx.
@@ -46,9 +48,8 @@ const lazyExternals = {
   },
 };
 
-/** Daemons: the entry's `import("./main.ts")` stays an import of the main bundle beside it. */
-const DAEMONS = ["mcr", "mcp-agent"];
-const mainOf = Object.fromEntries(DAEMONS.map((name) => [BINARIES[name], `./${name}-main.js`]));
+/** Each entry's `import("./main.ts")` stays an import of the main bundle beside it. */
+const mainOf = Object.fromEntries(Object.entries(BINARIES).map(([name, entry]) => [entry, `./${name}-main.js`]));
 const splitMain = {
   name: "split-main",
   setup(b) {
@@ -80,18 +81,22 @@ const common = {
   write: false,
   logLevel: "warning",
 };
-const [daemons, console_] = await Promise.all([
+const mainIn = (name) => join(dirname(BINARIES[name]), "main.ts");
+const [plain, split] = await Promise.all([
+  // The three entries, self-contained (they share no chunk: --version reads one small file),
+  // and the daemons' main bundles.
   build({
     ...common,
-    entryPoints: DAEMONS.flatMap((out) => [
-      { in: BINARIES[out], out },
-      { in: join(dirname(BINARIES[out]), "main.ts"), out: `${out}-main` },
-    ]),
+    entryPoints: [
+      ...Object.entries(BINARIES).map(([out, entry]) => ({ in: entry, out })),
+      ...["mcr", "mcp-agent"].map((name) => ({ in: mainIn(name), out: `${name}-main` })),
+    ],
     plugins: [splitMain, lazyExternals],
   }),
+  // The console's main bundle and its chunks.
   build({
     ...common,
-    entryPoints: [{ in: BINARIES.mcp, out: "mcp" }],
+    entryPoints: [{ in: mainIn("mcp"), out: "mcp-main" }],
     splitting: true,
     chunkNames: "mcp-[name]-[hash]",
     plugins: [lazyExternals, boundedInkCaches],
@@ -107,12 +112,12 @@ const writeAtomic = (path, data) => {
   renameSync(tmp, path);
 };
 const written = new Set();
-for (const f of [...daemons.outputFiles, ...console_.outputFiles]) {
+for (const f of [...plain.outputFiles, ...split.outputFiles]) {
   writeAtomic(f.path, f.contents);
   written.add(basename(f.path));
 }
 
-const outputs = { ...daemons.metafile.outputs, ...console_.metafile.outputs };
+const outputs = { ...plain.metafile.outputs, ...split.metafile.outputs };
 /** dist/<file> and every file it imports, statically only or also dynamically (dist-relative names). */
 function closure(file, dynamic) {
   const seen = new Set();
@@ -126,10 +131,8 @@ function closure(file, dynamic) {
   visit(file);
   return [...seen];
 }
-/** What `name`'s entry loads first for a command, and everything the binary may load. */
-const mainFile = (name) =>
-  mainOf[BINARIES[name]] ? `${name}-main.js` : basename(outputs[`dist/${name}.js`].imports.find((i) => i.kind === "dynamic-import").path);
-const filesOf = (name) => [...new Set([...closure(`${name}.js`, true), ...closure(mainFile(name), true)])];
+/** Every file binary `name` may load: its entry, its main bundle and what that imports. */
+const filesOf = (name) => [...new Set([...closure(`${name}.js`, true), ...closure(`${name}-main.js`, true)])];
 const binaries = {};
 for (const [name, entry] of Object.entries(BINARIES)) {
   const files = filesOf(name);
@@ -156,8 +159,8 @@ for (const f of readdirSync(dist)) if (!keep.has(f) && !f.includes(".tmp-")) rmS
 const mb = (files) => `${(files.reduce((n, f) => n + outputs[`dist/${f}`].bytes, 0) / 1e6).toFixed(1)} MB`;
 const kb = (f) => `${(outputs[`dist/${f}`].bytes / 1e3).toFixed(0)} kB`;
 const sizes = Object.keys(BINARIES).map((n) => {
-  const first = closure(mainFile(n), false);
-  const lazy = filesOf(n).filter((f) => f !== `${n}.js` && !first.includes(f) && !closure(`${n}.js`, false).includes(f));
+  const first = closure(`${n}-main.js`, false);
+  const lazy = filesOf(n).filter((f) => f !== `${n}.js` && !first.includes(f));
   return `${n}.js ${kb(`${n}.js`)} + ${mb(first)}${lazy.length ? ` (+ ${mb(lazy)} loaded later)` : ""}`;
 });
 process.stdout.write(`build: dist/ ${sizes.join(", ")} in ${Date.now() - started} ms\n`);

@@ -79,8 +79,8 @@ describe("bin/mcr, bin/mcp-agent, bin/mcp", () => {
   test("mcp's commands load without the TUI: its chunks are imported only by the commands that draw one", () => {
     const dist = join(root, "dist");
     const { files } = JSON.parse(readFileSync(join(dist, "build.json"), "utf8")) as { files: string[] };
-    const main = files.find((f) => /^mcp-main-\w+\.js$/.test(f));
-    assert.ok(main, `no mcp-main chunk among ${files.join(" ")}`);
+    const main = files.find((f) => f === "mcp-main.js");
+    assert.ok(main, `no mcp-main.js among ${files.join(" ")}`);
     /** The dist files `file` imports, statically or with import() too. */
     const closure = (file: string, dynamic: boolean, seen = new Set<string>()): Set<string> => {
       if (seen.has(file)) return seen;
@@ -91,6 +91,7 @@ describe("bin/mcr, bin/mcp-agent, bin/mcp", () => {
       return seen;
     };
     const hasInk = (set: Set<string>) => [...set].some((f) => readFileSync(join(dist, f), "utf8").includes("node_modules/ink/build/"));
+    assert.deepEqual(closure("mcp.js", false), new Set(["mcp.js"]), "the entry (--version) imports nothing else at its start");
     const first = closure(main, false);
     assert.ok(first.size > 1, "the main chunk imports the chunks it shares with the TUI");
     assert.equal(hasInk(first), false, "a command's first load reaches Ink");
