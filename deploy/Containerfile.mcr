@@ -1,4 +1,4 @@
-# mcr, the registry, as an image (seed 000 §1 in spirit: two stages, no VOLUME, no USER,
+# mcr, the registry, as an image (two stages, no VOLUME, no USER,
 # WORKDIR /srv/mcr, version injected at build). Built offline from a local Node base
 # (docs/install.md, "Container images"):
 #   sudo deploy/images/node-base.sh
