@@ -59,7 +59,20 @@ describe("install.sh into a temporary root", () => {
     ]) {
       assert.ok(existsSync(join(prefix(), f)), `${f} installed`);
     }
-    for (const f of ["test", "bench", ".git", ".mcr", ".mcr-ca", "node_modules/esbuild", "node_modules/typescript", "node_modules/tsx"])
+    for (const f of ["node_modules/@connectrpc/connect-node", "node_modules/ink", "node_modules/pino"])
+      assert.ok(existsSync(join(prefix(), f)), `${f} installed`);
+    for (const f of [
+      "test",
+      "bench",
+      ".git",
+      ".mcr",
+      ".mcr-ca",
+      "node_modules/esbuild",
+      "node_modules/typescript",
+      "node_modules/tsx",
+      "node_modules/@biomejs",
+      "node_modules/.bin",
+    ])
       assert.equal(existsSync(join(prefix(), f)), false, `${f} not installed`);
     // This checkout's dependencies, dev ones pruned: the native addon comes along, built for this Node.
     assert.ok(lstatSync(join(prefix(), "node_modules")).isDirectory());
@@ -139,6 +152,23 @@ describe("install.sh into a temporary root", () => {
       (e: { stderr: string }) => /this is not a join token/.test(e.stderr),
     );
     assert.equal(existsSync(join(tmp, "root-token", "var", "lib", "mcp-agent", "mcp-agent.toml")), false);
+  });
+
+  test("a dependency list without the daemons' packages is refused, and no code is laid down", async () => {
+    // npm ls answering nothing (a broken node_modules): what to copy is unknown.
+    const bin = mkdtempSync(join(tmpdir(), "install-npm-"));
+    writeFileSync(join(bin, "npm"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    const elsewhere = join(tmp, "root-npm");
+    try {
+      await assert.rejects(
+        run("bash", [INSTALL, "mcr"], { cwd: tmp, env: { ...env, DESTDIR: elsewhere, PATH: `${bin}:${env.PATH}` } }),
+        (e: { code: number; stderr: string }) =>
+          e.code === 1 && /npm ls --omit=dev in .* does not list node_modules\/@connectrpc\/connect: run scripts\/setup\.sh/.test(e.stderr),
+      );
+      assert.equal(existsSync(elsewhere), false, "nothing laid down, not even a staging folder");
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   test("a missing option value is refused before anything is done", async () => {
