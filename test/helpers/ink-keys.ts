@@ -3,8 +3,8 @@ export const ESC = "\x1b";
 export const ENTER = "\r";
 export const DOWN = "\x1b[B";
 
-/** Resolves with the first frame matching `re`; fails with the last frame after `ms`. */
-export async function untilFrame(frame: () => string | undefined, re: RegExp, ms = 3000): Promise<string> {
+/** Resolves with the first frame matching `re`; fails with the last frame after `ms` (generous: a busy machine is slow, a passing test never waits for it). */
+export async function untilFrame(frame: () => string | undefined, re: RegExp, ms = 10_000): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
     const f = frame() ?? "";
