@@ -1,7 +1,7 @@
 // The TUI's navigation and key routing, shared by the app and its screens through one
 // React context: a stack of screens, one key dispatcher (dialogs first, then the screen,
 // then the global keys), a confirmation dialog, a prompt line and a status message.
-import { createContext, useContext, useEffect, useRef } from "react";
+import { createContext, useContext, useLayoutEffect, useRef } from "react";
 import type { DOMElement, Key } from "ink";
 
 export type Route =
@@ -78,11 +78,12 @@ export function useScreenKeys(handler: KeyHandler): void {
   const nav = useNav();
   const latest = useRef(handler);
   latest.current = handler;
-  // After the commit of this render: a key dispatched now meets the screen as it is drawn.
-  useEffect(() => {
+  // Layout effects run inside the commit that draws the screen, before any key can be read after
+  // its frame (a passive effect runs later, and a key read in between went to the old screen).
+  useLayoutEffect(() => {
     nav.screenRenders.current++;
   });
-  useEffect(() => {
+  useLayoutEffect(() => {
     const h: KeyHandler = (i, k) => latest.current(i, k);
     nav.screenKeys.current = h;
     return () => {

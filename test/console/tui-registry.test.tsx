@@ -10,7 +10,7 @@ import { create } from "@bufbuild/protobuf";
 import { GcItemSchema } from "../../proto/gen/mcr/v1/gc_pb.ts";
 import { App } from "../../console/tui/app.tsx";
 import { fakeMcr, mcrStore } from "./mcr-fake.ts";
-import { DOWN, ENTER, ESC, press, pressUntil, untilFrame } from "../helpers/ink-keys.ts";
+import { DOWN, ENTER, ESC, press, untilFrame } from "../helpers/ink-keys.ts";
 
 afterEach(() => cleanup());
 
@@ -199,7 +199,8 @@ describe("TUI: registry screens", () => {
     await press(ui.stdin, "?");
     await untilFrame(ui.lastFrame, /mcp help/);
     // The jumps come after every screen's keys: at the end of help, which scrolls.
-    await pressUntil(ui, "G", /:registry\s+:repo NAME\s+:gc\s+:check\s+:policies\s+:audit/);
+    await press(ui.stdin, "G");
+    await untilFrame(ui.lastFrame, /:registry\s+:repo NAME\s+:gc\s+:check\s+:policies\s+:audit/);
     // Each jump waits for the screen it opens (its title in the header), then measures that frame.
     for (const [jump, screen] of [
       ["registry", /mcp registry\s+[●✗] registry/],

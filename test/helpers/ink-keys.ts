@@ -21,25 +21,3 @@ export async function press(stdin: { write(s: string): void }, ...keys: string[]
     await new Promise((r) => setTimeout(r, 30));
   }
 }
-
-/**
- * Presses `key` until a frame matches `re`: for a key pressed as a screen first shows, which
- * may reach it before its input handler is set up (Ink sets it in an effect, after the frame).
- * Only for keys that do the same when pressed twice (G, g, a jump).
- */
-export async function pressUntil(
-  ui: { stdin: { write(s: string): void }; lastFrame: () => string | undefined },
-  key: string,
-  re: RegExp,
-  ms = 10_000,
-): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    await press(ui.stdin, key);
-    try {
-      return await untilFrame(ui.lastFrame, re, Math.min(1000, Math.max(0, end - Date.now())));
-    } catch (err) {
-      if (Date.now() >= end) throw err;
-    }
-  }
-}
