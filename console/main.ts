@@ -3,6 +3,7 @@
 // document, or NDJSON for streams), plain text when stdout is not a terminal, Ink on a
 // terminal. Each command is one file under commands/; this file only wires them up.
 import { Command, CommanderError, Option } from "commander";
+import { installLightHeaders } from "./clients/light-headers.ts";
 import { version } from "../lib/version.ts";
 import { Context, type CommandSpec } from "./commands/command.ts";
 import { recordPendingAsInterrupted, recordRun } from "./commands/commands.ts";
@@ -10,6 +11,8 @@ import { COMMANDS } from "./commands/index.ts";
 import { ConsoleError, EXIT_CODES, toConsoleError } from "./output/errors.ts";
 import { Output, pickMode } from "./output/output.ts";
 
+// Before any RPC: keeps Node from loading undici for its Headers (clients/light-headers.ts).
+installLightHeaders();
 const argv = process.argv.slice(2);
 // Arguments after a literal `--` are a command's own (`mcp exec svc -- tool --json`), never the console's.
 const literal = argv.indexOf("--");

@@ -129,11 +129,11 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   const followSignal = (ctx: { signal: AbortSignal }) => (d.closing ? AbortSignal.any([ctx.signal, d.closing]) : ctx.signal);
   // Ended by a shutdown, a follow fails as Unavailable rather than ending: the client reconnects (with since).
   const shuttingDown = () => new ConnectError("the agent is shutting down; follow again when it is back", Code.Unavailable);
-  const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log });
   const managed = { [LABELS.managed]: "true" };
   // List answers from the last listing while podman's events say nothing changed (runtime/list-cache.ts).
   const lists = d.events ? new ContainerListCache(d.events, managed) : undefined;
   const listOf = (rt: Runtime) => (lists ? lists.list(rt) : rt.list(managed));
+  const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log, list: listOf });
   return {
     async health() {
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };

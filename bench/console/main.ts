@@ -12,6 +12,7 @@ import { MCP_BIN } from "../../test/helpers/console.ts";
 import { initHome, removeHome, REPO_ROOT, startMcr } from "../../test/helpers/mcr-process.ts";
 import { createPodmanEnv, type PodmanEnv } from "../../test/helpers/podman.ts";
 import { logsBench } from "./logs.ts";
+import { SAMPLE_MS } from "../../agent/rpc/stats.ts";
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.RUNS ?? 11);
@@ -172,21 +173,28 @@ async function main() {
       const got = JSON.parse(stdout).containers.length;
       if (got !== n) throw new Error(`ps listed ${got} containers, expected ${n}`);
     };
-    const samples = async (args: string[], cmd = MCP_BIN, n = CONTAINERS) => {
+    // `gap`: the pause before each run. The agents share a podman stats answer for SAMPLE_MS
+    // (agent/rpc/stats.ts); the target is judged on runs that each make them ask podman.
+    const samples = async (args: string[], cmd = MCP_BIN, n = CONTAINERS, gap = 0) => {
       await timed(cmd, args, env, count(n)); // warm-up: page cache, the agents' token cache
       const xs: number[] = [];
-      for (let i = 0; i < RUNS; i++) xs.push(await timed(cmd, args, env, count(n)));
+      for (let i = 0; i < RUNS; i++) {
+        if (gap) await new Promise((r) => setTimeout(r, gap));
+        xs.push(await timed(cmd, args, env, count(n)));
+      }
       return xs;
     };
-    const measure = async (args: string[], cmd = MCP_BIN, n = CONTAINERS) => stat(await samples(args, cmd, n));
+    const measure = async (args: string[], cmd = MCP_BIN, n = CONTAINERS, gap = 0) => stat(await samples(args, cmd, n, gap));
+    const apart = SAMPLE_MS + 100;
     process.stderr.write("bench: measuring ps\n");
-    const ps = await samples(["--config", two, "ps", "--json"]);
+    const ps = await samples(["--config", two, "ps", "--json"], MCP_BIN, CONTAINERS, apart);
     const psMedian = sorted(ps)[Math.floor(ps.length / 2)]!;
     out.push(
-      `mcp ps --json, ${CONTAINERS} containers on 2 agents (and the registry's node list), cold process (${RUNS} runs): ${stat(ps)} ${psMedian <= 250 ? "PASS" : "MISS"} (<= 250 ms)`,
+      `mcp ps --json, ${CONTAINERS} containers on 2 agents (and the registry's node list), cold process, ${apart} ms apart (each agent asks podman for stats; ${RUNS} runs): ${stat(ps)} ${psMedian <= 250 ? "PASS" : "MISS"} (<= 250 ms)`,
     );
+    out.push(`  the same back to back (the agents' stats sample shared): ${await measure(["--config", two, "ps", "--json"])}`);
     out.push(
-      `mcp ps --json, ${Math.ceil(CONTAINERS / 2)} containers on 1 agent: ${await measure(["--config", one, "ps", "--json"], MCP_BIN, Math.ceil(CONTAINERS / 2))}`,
+      `mcp ps --json, ${Math.ceil(CONTAINERS / 2)} containers on 1 agent, ${apart} ms apart: ${await measure(["--config", one, "ps", "--json"], MCP_BIN, Math.ceil(CONTAINERS / 2), apart)}`,
     );
     const tsx = ["--import", "tsx", join(REPO_ROOT, "console", "main.ts"), "--config", one, "ps", "--json"];
     out.push(`  the same through tsx (before the bundle): ${await measure(tsx, process.execPath, Math.ceil(CONTAINERS / 2))}`);
