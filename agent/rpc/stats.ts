@@ -85,10 +85,15 @@ export class StatsReader {
     const stats = await this.sample(rt);
     let known = this.labels.get(rt);
     if (!known) this.labels.set(rt, (known = new Map()));
-    if (stats.some((s) => !known.has(s.id))) {
-      const list = this.d.list ?? ((r: Runtime) => r.list({ [LABELS.managed]: "true" }));
-      const listed = new Map((await list(rt)).map((c) => [c.id, c.labels]));
-      for (const s of stats) if (!known.has(s.id)) known.set(s.id, listed.get(s.id) ?? {});
+    const fresh = stats.filter((s) => !known.has(s.id));
+    if (fresh.length) {
+      const direct = (r: Runtime) => r.list({ [LABELS.managed]: "true" });
+      const labelsBy = async (list: (r: Runtime) => Promise<readonly ContainerInfo[]>) => new Map((await list(rt)).map((c) => [c.id, c.labels]));
+      let listed = await labelsBy(this.d.list ?? direct);
+      // A kept listing can predate a container made behind the agent's back: podman's own list
+      // decides before an id is remembered as no managed container's.
+      if (this.d.list && fresh.some((s) => !listed.has(s.id))) listed = await labelsBy(direct);
+      for (const s of fresh) known.set(s.id, listed.get(s.id) ?? {});
     }
     // Only the ids running now are remembered: the map stays the size of the podman.
     const running = new Set(stats.map((s) => s.id));
