@@ -27,6 +27,8 @@ export interface AgentPoolOptions {
   transport?: (node: NodeRef) => Transport;
   /** PEM of the platform CA. */
   caPem?: string;
+  /** The serials to refuse until the registry's list is read (the last one kept, clients/revoked-list.ts). */
+  revoked?: string[];
 }
 
 export class AgentPool {
@@ -44,6 +46,7 @@ export class AgentPool {
     this.configNodes = o.nodes;
     this.list = o.nodes;
     this.timeoutMs = o.timeoutMs;
+    this.revoked = new Set((o.revoked ?? []).map(normalSerial));
   }
 
   /** The nodes the console talks to now. */
@@ -115,6 +118,11 @@ export class AgentPool {
     for (const [name, url] of before) if (after.get(name) !== url) this.drop(name);
     this.list = nodes;
     return { added: [...after.keys()].filter((n) => !before.has(n)), removed: [...before.keys()].filter((n) => !after.has(n)) };
+  }
+
+  /** The serials refused now. */
+  get revokedSerials(): string[] {
+    return [...this.revoked];
   }
 
   /**

@@ -9,6 +9,7 @@ import { CommandLog } from "../clients/command-log.ts";
 import { AGENT_SERVICE, Credentials, REGISTRY_SERVICE } from "../clients/credentials.ts";
 import { PodmanBuilder } from "../clients/podman.ts";
 import { mcrAdmin, type McrAdmin } from "../clients/mcr-admin.ts";
+import { RevokedList } from "../clients/revoked-list.ts";
 import { RegistryClient, type RegistryApi } from "../clients/registry.ts";
 import { identityCa, identityUrl, loadConsoleConfig, registryCa, registryHost, stateHome, type ConsoleConfig } from "../config.ts";
 import { Definitions } from "../definitions.ts";
@@ -98,7 +99,15 @@ export class Context {
     if (this.st) return this.st;
     const cfg = this.config();
     const token = (service: typeof AGENT_SERVICE | typeof REGISTRY_SERVICE) => () => this.credentials().token(this.identity(), service);
-    this.pool = new AgentPool({ nodes: cfg.nodes, token: token(AGENT_SERVICE), timeoutMs: cfg.node_timeout, caPem: this.readPem(cfg.ca_cert, "ca_cert") });
+    // The revoked node certificates the registry last listed hold until it answers again.
+    const revokedList = cfg.registry.url ? new RevokedList(stateHome(this.env), cfg.registry.url) : undefined;
+    this.pool = new AgentPool({
+      nodes: cfg.nodes,
+      token: token(AGENT_SERVICE),
+      timeoutMs: cfg.node_timeout,
+      caPem: this.readPem(cfg.ca_cert, "ca_cert"),
+      revoked: revokedList?.read()?.serials ?? [],
+    });
     const regCa = () => this.readPem(registryCa(cfg), "[registry] ca_cert");
     const deps: StoreDeps = {
       agents: this.pool,
@@ -127,6 +136,7 @@ export class Context {
       },
       workspace: cfg.build.workspace,
       commandLog: new CommandLog(stateHome(this.env)),
+      ...(revokedList ? { revokedList } : {}),
       machineRegistry: () => {
         const file = cfg.placement.machine_registry;
         let text: string;

@@ -45,9 +45,20 @@ export function platformActions(set: SetState, get: GetState, deps: StoreDeps): 
     return c;
   };
 
+  /** Keeps the registry's revoked serials for the commands after this one (clients/revoked-list.ts); a note when that fails. */
+  const keep = (revoked: string[]): string => {
+    try {
+      deps.revokedList?.save(revoked);
+      return "";
+    } catch (err) {
+      return `the revoked node certificates could not be kept in ${deps.revokedList?.file} (${(err as Error).message}): a command that cannot read the registry's node list will not know them`;
+    }
+  };
+
   /** The registry's list into the pool (nodes, revoked serials) and the store; what left the pool leaves every view. */
   const apply = (list: PlatformNodeRow[], revoked: string[], listed = true) => {
     deps.agents.setRevoked(revoked);
+    const unkept = keep(revoked);
     const refs = mergeNodes(deps.agents.configNodes, list);
     const { removed } = deps.agents.setNodes(refs);
     const config = new Set(deps.agents.configNodes.map((n) => n.name));
@@ -58,7 +69,7 @@ export function platformActions(set: SetState, get: GetState, deps: StoreDeps): 
         revokedSerials: samePlain(prev.revokedSerials, revoked) ? prev.revokedSerials : revoked,
         listed: prev.listed || listed,
         error: "",
-        note: "",
+        note: unkept,
       };
       const out: Partial<ConsoleData> = {
         platform: samePlain(prev, platform) ? prev : platform,
@@ -77,6 +88,19 @@ export function platformActions(set: SetState, get: GetState, deps: StoreDeps): 
     });
   };
 
+  /** What the failure note adds about the revoked serials still refused (those kept from an earlier list). */
+  const keptNote = (): string => {
+    const n = deps.agents.revokedSerials.length;
+    if (!deps.revokedList || n === 0) return "";
+    let at = "";
+    try {
+      at = deps.revokedList.read()?.listedAt ?? "";
+    } catch {
+      // Read at start already: a file broken since then changes nothing for this command.
+    }
+    return `; the ${n} revoked node certificate${n === 1 ? "" : "s"} it listed${at ? ` at ${at}` : ""} ${n === 1 ? "is" : "are"} still refused`;
+  };
+
   const load = async (): Promise<PlatformData> => {
     if (!deps.mcrAdmin) return get().platform; // no registry: the config's nodes are all there is
     try {
@@ -87,7 +111,7 @@ export function platformActions(set: SetState, get: GetState, deps: StoreDeps): 
       const error = mcrError(err).message;
       const note = get().platform.listed
         ? `the registry's node list could not be read again (${error}): its nodes as last listed`
-        : `the registry's node list could not be read (${error}): only the config's [[nodes]]`;
+        : `the registry's node list could not be read (${error}): only the config's [[nodes]]${keptNote()}`;
       set((s) => (s.platform.note === note ? {} : { platform: { ...s.platform, error, note } }));
     }
     return get().platform;
@@ -134,9 +158,10 @@ export function platformActions(set: SetState, get: GetState, deps: StoreDeps): 
       call(async (c) => {
         const r = await c.node.removeNode({ name }, c.call());
         const p = get().platform;
+        // The pool's serials: the registry's last list, or the kept one when it was not read.
         apply(
           p.nodes.filter((x) => x.name !== name),
-          [...new Set([...p.revokedSerials, ...r.revokedSerials])],
+          [...new Set([...deps.agents.revokedSerials, ...r.revokedSerials])],
           false,
         );
         const node = r.node ? platformNodeRow(r.node) : (p.nodes.find((x) => x.name === name) ?? null);

@@ -8,6 +8,7 @@ import type { PolicyRule, UpdateRuleRequest } from "../../proto/gen/mcr/v1/polic
 import type { AgentPool } from "../clients/agents.ts";
 import type { CommandLog, CommandRecord } from "../clients/command-log.ts";
 import type { McrAdmin } from "../clients/mcr-admin.ts";
+import type { RevokedList } from "../clients/revoked-list.ts";
 import type { Builder } from "../clients/podman.ts";
 import type { RegistryApi } from "../clients/registry.ts";
 import type { Definitions, LoadedDefinition } from "../definitions.ts";
@@ -65,6 +66,8 @@ export interface StoreDeps {
   logFlushMs?: number;
   /** The command log file (commands.ts); absent: records are kept in memory only. */
   commandLog?: CommandLog;
+  /** Where the registry's revoked serials are kept between commands (absent without a registry, and in tests). */
+  revokedList?: RevokedList;
 }
 
 export interface ConsoleData {
