@@ -19,6 +19,7 @@ import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { boundedInkCaches } from "./ink-caches.mjs";
+import { yogaWithoutFetch } from "./yoga-no-fetch.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, "dist");
@@ -31,7 +32,7 @@ const BINARIES = { mcr: "registry/entry.ts", "mcp-agent": "agent/entry.ts", mcp:
 const EXTERNAL = ["better-sqlite3", "docker-modem", "react-devtools-core", "pg", "@aws-sdk/client-s3", "@aws-sdk/lib-storage", "@aws-sdk/s3-request-presigner"];
 const EXTERNAL_RE = new RegExp(`^(${EXTERNAL.join("|")})$`);
 // Files that change a bundle without being bundled themselves.
-const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs", "scripts/ink-caches.mjs"];
+const ALSO = ["package.json", "package-lock.json", "scripts/build.mjs", "scripts/ink-caches.mjs", "scripts/yoga-no-fetch.mjs"];
 
 /**
  * An ESM import of an external package is linked when the bundle loads, before any code
@@ -99,7 +100,7 @@ const [plain, split] = await Promise.all([
     entryPoints: [{ in: mainIn("mcp"), out: "mcp-main" }],
     splitting: true,
     chunkNames: "mcp-[name]-[hash]",
-    plugins: [lazyExternals, boundedInkCaches],
+    plugins: [lazyExternals, boundedInkCaches, yogaWithoutFetch],
   }),
 ]);
 
