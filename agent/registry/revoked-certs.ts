@@ -3,7 +3,7 @@
 // handshake, so a removed node's certificate opens nothing here (docs/nodes.md). The last list
 // is kept while mcr cannot be asked.
 import type { TLSSocket } from "node:tls";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Logger } from "../../lib/log/logger.ts";
 import { normalSerial } from "../../lib/tls/serial.ts";
@@ -17,13 +17,28 @@ export class RevokedCerts {
   private readonly list: () => Promise<string[]>;
 
   constructor(
-    session: McrSession,
+    session: Pick<McrSession, "token" | "tokenRefused">,
     registryUrl: string,
     caPem: string | undefined,
     private readonly log: Logger,
+    /** For tests: an in-memory transport (createRouterTransport). */
+    transport?: Transport,
   ) {
-    const client = createClient(NodeService, createConnectTransport({ baseUrl: registryUrl, httpVersion: "1.1", nodeOptions: caPem ? { ca: caPem } : {} }));
-    this.list = async () => (await client.listNodes({}, { headers: { authorization: `Bearer ${await session.token()}` }, timeoutMs: 10_000 })).revokedSerials;
+    const client = createClient(
+      NodeService,
+      transport ?? createConnectTransport({ baseUrl: registryUrl, httpVersion: "1.1", nodeOptions: caPem ? { ca: caPem } : {} }),
+    );
+    this.list = async () => {
+      const token = await session.token();
+      try {
+        return (await client.listNodes({}, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 10_000 })).revokedSerials;
+      } catch (err) {
+        // A token mcr no longer takes (revoked, the password changed) is not asked with again:
+        // the next refresh logs in, instead of failing until the token's own renewal time.
+        if (err instanceof ConnectError && err.code === Code.Unauthenticated) session.tokenRefused(token);
+        throw err;
+      }
+    };
   }
 
   async start(refreshMs: number): Promise<void> {
