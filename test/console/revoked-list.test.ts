@@ -3,7 +3,7 @@
 // registry's node list still refuses a removed node; a fresh list replaces them; a broken file
 // is an error that names it.
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -61,12 +61,9 @@ describe("RevokedList", () => {
         (e: ConsoleError) => e.code === "invalid" && e.message.startsWith(`${list.file} `) && why.test(e.message) && /delete it/.test(e.message),
       );
     }
-    rmSync(list.file);
-    if (process.getuid?.() !== 0) {
-      chmodSync(dir, 0o500);
-      assert.throws(() => new RevokedList(dir, REG).save(["A1"]), /EACCES/);
-      chmodSync(dir, 0o700);
-    }
+    // A folder that cannot be made (a file stands in its way; root or not).
+    writeFileSync(join(dir, "blocked"), "");
+    assert.throws(() => new RevokedList(join(dir, "blocked", "mcp"), REG).save(["A1"]), /ENOTDIR|EEXIST/);
   });
 });
 
@@ -112,5 +109,19 @@ describe("the console's revoked serials between commands", () => {
     assert.deepEqual(p.revokedSerials.sort(), ["A1B", "DEAD01"]);
     assert.deepEqual(new RevokedList(dir, REG).read()?.serials, ["A1B", "DEAD01"]);
     assert.ok(readFileSync(kept.file, "utf8").endsWith("\n"));
+  });
+
+  test("a list that cannot be kept is a note; the command goes on with the fresh list", async () => {
+    const dir = stateDir();
+    writeFileSync(join(dir, "..", "blocked"), "");
+    const list = new RevokedList(join(dir, "..", "blocked", "mcp"), REG);
+    const mcr = fakeNodeService({ revoked: ["DEAD01"] });
+    const p = pool();
+    const fx = fixtureStore(agents, {}, { agents: p, mcrAdmin: () => mcr.client, revokedList: list });
+    await fx.store.getState().platformReady();
+    assert.deepEqual(p.revokedSerials, ["DEAD01"]);
+    const { note, listed } = fx.store.getState().platform;
+    assert.equal(listed, true);
+    assert.match(note, /^the revoked node certificates could not be kept in .*revoked\.json \(.*(ENOTDIR|EEXIST).*\): a command that cannot read/);
   });
 });
