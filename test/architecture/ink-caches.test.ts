@@ -7,26 +7,15 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { build } from "esbuild";
 import { boundedInkCaches } from "../../scripts/ink-caches.mjs";
+import { bundleWith } from "../helpers/esbuild-bundle.ts";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Bundles `entry` (in `dir`) with the plugin and loads it as a module. */
 async function load(dir: string, entry: string): Promise<Record<string, (...a: unknown[]) => unknown>> {
-  const out = await build({
-    stdin: { contents: entry, resolveDir: dir, loader: "js" },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    write: false,
-    logLevel: "silent",
-    plugins: [boundedInkCaches],
-  });
-  const file = join(dir, "bundle.mjs");
-  writeFileSync(file, out.outputFiles[0]!.text);
-  return import(file);
+  return import(await bundleWith([boundedInkCaches], dir, entry));
 }
 
 test("Ink's measureText and wrapText, as bundled, keep answering the same while their caches stay bounded", async () => {

@@ -7,26 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { build } from "esbuild";
 import { yogaWithoutFetch } from "../../scripts/yoga-no-fetch.mjs";
+import { bundleWith } from "../helpers/esbuild-bundle.ts";
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function bundle(dir: string, entry: string): Promise<string> {
-  const out = await build({
-    stdin: { contents: entry, resolveDir: dir, loader: "js" },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    write: false,
-    logLevel: "silent",
-    plugins: [yogaWithoutFetch],
-  });
-  const file = join(dir, "bundle.mjs");
-  writeFileSync(file, out.outputFiles[0]!.text);
-  return file;
-}
+const bundle = (dir: string, entry: string) => bundleWith([yogaWithoutFetch], dir, entry);
 
 test("yoga, as bundled, loads and lays out a node without calling fetch", async () => {
   const dir = mkdtempSync(join(tmpdir(), "yoga-fetch-"));
