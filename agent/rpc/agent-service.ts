@@ -133,7 +133,7 @@ export function agentService(d: AgentServiceDeps): ServiceImpl<typeof AgentServi
   // List answers from the last listing while podman's events say nothing changed (runtime/list-cache.ts).
   const lists = d.events ? new ContainerListCache(d.events, managed) : undefined;
   const listOf = (rt: Runtime) => (lists ? lists.list(rt) : rt.list(managed));
-  const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log, list: listOf });
+  const usage = new StatsReader({ runtimes: () => allRuntimes("stats"), ownership: own, access, log: d.log });
   return {
     async health() {
       return { status: "ok", version: d.version, node: d.node, podmanVersion: await d.runtimes.shared.version().catch(() => "") };

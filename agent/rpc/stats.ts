@@ -16,7 +16,7 @@ import { quote } from "../../lib/text/quote.ts";
 import type { ContainerStatsSchema, StatsResponseSchema } from "../../proto/gen/mcp/agent/v1/resources_pb.ts";
 import type { Ownership } from "../controller/ownership.ts";
 import { LABELS } from "../controller/plan.ts";
-import type { ContainerInfo, ContainerStats, Runtime } from "../runtime/runtime.ts";
+import type { ContainerStats, Runtime } from "../runtime/runtime.ts";
 import type { Access } from "./access.ts";
 
 export interface StatsDeps {
@@ -25,8 +25,6 @@ export interface StatsDeps {
   ownership: Ownership;
   access: Access;
   log: Logger;
-  /** The managed containers of a podman (the List RPC's, kept while nothing changed); podman's own list without it. */
-  list?: (rt: Runtime) => Promise<readonly ContainerInfo[]>;
   now?: () => number;
 }
 
@@ -85,15 +83,9 @@ export class StatsReader {
     const stats = await this.sample(rt);
     let known = this.labels.get(rt);
     if (!known) this.labels.set(rt, (known = new Map()));
-    const fresh = stats.filter((s) => !known.has(s.id));
-    if (fresh.length) {
-      const direct = (r: Runtime) => r.list({ [LABELS.managed]: "true" });
-      const labelsBy = async (list: (r: Runtime) => Promise<readonly ContainerInfo[]>) => new Map((await list(rt)).map((c) => [c.id, c.labels]));
-      let listed = await labelsBy(this.d.list ?? direct);
-      // A kept listing can predate a container made behind the agent's back: podman's own list
-      // decides before an id is remembered as no managed container's.
-      if (this.d.list && fresh.some((s) => !listed.has(s.id))) listed = await labelsBy(direct);
-      for (const s of fresh) known.set(s.id, listed.get(s.id) ?? {});
+    if (stats.some((s) => !known.has(s.id))) {
+      const listed = new Map((await rt.list({ [LABELS.managed]: "true" })).map((c) => [c.id, c.labels]));
+      for (const s of stats) if (!known.has(s.id)) known.set(s.id, listed.get(s.id) ?? {});
     }
     // Only the ids running now are remembered: the map stays the size of the podman.
     const running = new Set(stats.map((s) => s.id));
