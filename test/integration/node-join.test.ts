@@ -238,7 +238,10 @@ describe("nodes join with tokens", { skip: skipUnlessTools("podman", "runc", "bu
     assert.match(offline.platform.note, /node list could not be read .*the \d+ revoked node certificates? it listed at \S+ (is|are) still refused/);
     const n3offline = offline.nodes.find((n) => n.name === "n3")!;
     assert.notEqual(n3offline.state, "ok");
-    assert.match(n3offline.reason, /revoked/);
+    // Refused before the token is sent. n3's certificate lives 20 s here and cannot be renewed
+    // once the node is removed, so by now TLS may refuse it as expired before the revoked check
+    // runs; the note above shows the kept serials in force either way.
+    assert.match(n3offline.reason, /revoked|certificate has expired/);
     writeConsoleConfig();
     // Its containers are left as they are.
     const running = await n3.pm.podman(["ps", "--filter", "status=running", "--format", "{{.Names}}"]);
