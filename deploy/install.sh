@@ -62,14 +62,27 @@ fi
 
 # The top folders of this checkout's production packages (node_modules/x, node_modules/@s/x).
 prod_packages() {
-  local list
+  local list err attempt required missing
+  err=$(mktemp)
   # npm ls exits non-zero for problems that do not concern us (an extraneous dev package); an
-  # empty list, or one without the packages the daemons load first, does.
-  list=$(cd "$src" && npm ls --omit=dev --all --parseable 2>/dev/null || true)
-  list=$(printf '%s\n' "$list" | sed -n "s#^$src/\(node_modules/\(@[^/]*/\)\{0,1\}[^/]*\).*#\1#p" | sort -u)
-  for required in node_modules/@connectrpc/connect node_modules/better-sqlite3; do
-    printf '%s\n' "$list" | grep -qx "$required" || { echo "install.sh: npm ls --omit=dev in $src does not list $required: run scripts/setup.sh" >&2; exit 1; }
+  # empty list, or one without the packages the daemons load first, does. It is asked twice
+  # before giving up (one CI run saw it list nothing once), and its own words are shown.
+  for attempt in 1 2; do
+    list=$(cd "$src" && npm ls --omit=dev --all --parseable 2>"$err" || true)
+    list=$(printf '%s\n' "$list" | sed -n "s#^$src/\(node_modules/\(@[^/]*/\)\{0,1\}[^/]*\).*#\1#p" | sort -u)
+    missing=""
+    for required in node_modules/@connectrpc/connect node_modules/better-sqlite3; do
+      printf '%s\n' "$list" | grep -qx "$required" || { missing=$required; break; }
+    done
+    [ -z "$missing" ] && break
   done
+  if [ -n "$missing" ]; then
+    echo "install.sh: npm ls --omit=dev in $src does not list $missing: run scripts/setup.sh" >&2
+    if [ -s "$err" ]; then echo "npm said:" >&2; tail -n 5 "$err" >&2; fi
+    rm -f "$err"
+    exit 1
+  fi
+  rm -f "$err"
   printf '%s\n' "$list"
 }
 

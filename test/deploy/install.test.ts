@@ -157,14 +157,17 @@ describe("install.sh into a temporary root", () => {
   test("a dependency list without the daemons' packages is refused, and no code is laid down", async () => {
     // npm ls answering nothing (a broken node_modules): what to copy is unknown.
     const bin = mkdtempSync(join(tmpdir(), "install-npm-"));
-    writeFileSync(join(bin, "npm"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    writeFileSync(join(bin, "npm"), `#!/bin/sh\necho asked >> ${join(bin, "asked")}\necho "npm ERR! code ELSPROBLEMS" >&2\nexit 1\n`, { mode: 0o755 });
     const elsewhere = join(tmp, "root-npm");
     try {
       await assert.rejects(
         run("bash", [INSTALL, "mcr"], { cwd: tmp, env: { ...env, DESTDIR: elsewhere, PATH: `${bin}:${env.PATH}` } }),
         (e: { code: number; stderr: string }) =>
-          e.code === 1 && /npm ls --omit=dev in .* does not list node_modules\/@connectrpc\/connect: run scripts\/setup\.sh/.test(e.stderr),
+          e.code === 1 &&
+          /npm ls --omit=dev in .* does not list node_modules\/@connectrpc\/connect: run scripts\/setup\.sh/.test(e.stderr) &&
+          /npm said:\nnpm ERR! code ELSPROBLEMS/.test(e.stderr),
       );
+      assert.equal(readFileSync(join(bin, "asked"), "utf8"), "asked\nasked\n", "npm ls is asked twice before giving up");
       assert.equal(existsSync(elsewhere), false, "nothing laid down, not even a staging folder");
     } finally {
       rmSync(bin, { recursive: true, force: true });
